@@ -1,0 +1,1 @@
+"""Access control: GA4GH Passports and visas (issue, verify, JWKS), DUO purpose matching, jurisdiction rules."""

@@ -1,0 +1,1 @@
+"""Registered federated analyses (configure / local / aggregate)."""

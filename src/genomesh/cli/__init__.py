@@ -1,0 +1,1 @@
+"""The `genomesh` command line."""

@@ -1,0 +1,24 @@
+"""The Typer apps every command module registers on (one per command group)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="genomesh", help="Share genomic data without moving it.", no_args_is_help=True
+)
+node_app = typer.Typer(help="Run and manage a data custodian's node.", no_args_is_help=True)
+hub_app = typer.Typer(help="Run and manage the hub.", no_args_is_help=True)
+audit_app = typer.Typer(help="Inspect and verify a node's audit log.", no_args_is_help=True)
+query_app = typer.Typer(help="Query the federation (Beacon v2).", no_args_is_help=True)
+catalogue_app = typer.Typer(help="Search the hub's dataset catalogue.", no_args_is_help=True)
+dac_app = typer.Typer(
+    help="Data access committee: accounts, applications, decisions.", no_args_is_help=True
+)
+
+app.add_typer(node_app, name="node")
+app.add_typer(hub_app, name="hub")
+app.add_typer(audit_app, name="audit")
+app.add_typer(query_app, name="query")
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(dac_app, name="dac")

@@ -1,0 +1,62 @@
+"""`genomesh` entry point: assembles the command groups and turns errors into exit codes.
+
+Each command group lives in its own module and registers its commands on the shared
+Typer apps defined in `genomesh.cli.apps`; importing the modules below is what wires them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from rich.console import Console
+
+from genomesh.cli.apps import app
+from genomesh.core.errors import GenomeshError
+
+# Command modules; each registers commands on the apps in genomesh.cli.apps when imported.
+COMMAND_MODULES = (
+    "genomesh.cli.node_commands",
+    "genomesh.cli.simulate_commands",
+    "genomesh.cli.audit_commands",
+    "genomesh.cli.serve_commands",
+    "genomesh.cli.hub_commands",
+    "genomesh.cli.query_commands",
+    "genomesh.cli.dac_commands",
+    "genomesh.cli.demo_commands",
+)
+
+
+def _load_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency, not a module not yet written
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a GenomeshError becomes a one-line message and its exit code."""
+    _load_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except GenomeshError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc.describe()}", highlight=False)
+        return exc.exit_code
+    except SystemExit as exc:  # typer/click exits for --help and usage errors
+        return int(exc.code or 0)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Core: the error tree, settings and shared genomic vocabulary used by every layer."""

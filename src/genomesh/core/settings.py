@@ -1,0 +1,142 @@
+"""Settings for a node and for the hub (pydantic-settings, `GENOMESH_` environment prefix).
+
+A node's settings live in `NODE_DIR/genomesh.toml`; any field can be overridden by an
+environment variable `GENOMESH_<FIELD>` (nested: `GENOMESH_<FIELD>__<SUB>`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from genomesh.core.errors import InvalidInputError, NotFoundError
+
+Granularity = Literal["boolean", "count", "record"]
+NODE_CONFIG_NAME = "genomesh.toml"
+
+
+class TierCaps(BaseModel):
+    """The most each access tier may get for one dataset."""
+
+    anonymous: Granularity = "boolean"
+    registered: Granularity = "count"
+    controlled: Granularity = "record"
+
+
+class DatasetPolicy(BaseModel):
+    """Per-dataset disclosure and access policy set by the custodian."""
+
+    tiers: TierCaps = Field(default_factory=TierCaps)
+    min_count: int = Field(
+        default=5, ge=1, description="counts below this are not disclosed exactly"
+    )
+    record_countries: list[str] = Field(
+        default_factory=list,
+        description="ISO codes where individual-level data may be seen; empty = anywhere",
+    )
+    aggregates_only: bool = Field(default=False, description="only aggregates may leave")
+    handovers: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TrustedIssuer(BaseModel):
+    """A passport/visa issuer the node trusts, with where to find its keys."""
+
+    iss: str
+    jwks_url: str | None = None
+    jwks: dict[str, Any] | None = Field(default=None, description="inline JWKS (tests, offline)")
+
+
+class NodeSettings(BaseSettings):
+    """Everything a node needs to run; read from the node folder's genomesh.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GENOMESH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    node_dir: Path = Path(".")
+    name: str = "genomesh-node"
+    beacon_id: str = "org.genomesh.node"
+    organization: str = "genomesh"
+    jurisdiction: str = Field(default="ZZ", description="ISO 3166-1 alpha-2 country of the node")
+    base_url: str = "http://127.0.0.1:8100"
+    audience: str = Field(default="genomesh", description="expected `aud` of passports")
+    trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
+    default_policy: DatasetPolicy = Field(default_factory=DatasetPolicy)
+    dataset_policies: dict[str, DatasetPolicy] = Field(default_factory=dict)
+    query_budget: int = Field(
+        default=1000, ge=1, description="queries per identity per window (anonymous/registered)"
+    )
+    budget_window_seconds: int = Field(default=86400, ge=1)
+    max_request_bytes: int = Field(default=1_000_000, ge=1)
+    max_limit: int = Field(default=1000, ge=1, description="largest page size a caller may ask for")
+    state_url: str | None = Field(
+        default=None, description="SQLAlchemy URL for node state; default SQLite in node_dir"
+    )
+
+    def policy_for(self, dataset_id: str) -> DatasetPolicy:
+        """The custodian's policy for a dataset (the node default when none is set)."""
+        return self.dataset_policies.get(dataset_id, self.default_policy)
+
+    @property
+    def state_database_url(self) -> str:
+        return self.state_url or f"sqlite:///{(self.node_dir / 'state.sqlite').resolve()}"
+
+    @classmethod
+    def load(cls, node_dir: Path | str, **overrides: Any) -> NodeSettings:
+        """Read NODE_DIR/genomesh.toml; environment variables and `overrides` win over it."""
+        node_dir = Path(node_dir)
+        config = node_dir / NODE_CONFIG_NAME
+        if not config.is_file():
+            raise NotFoundError(
+                f"no node at {node_dir} (missing {NODE_CONFIG_NAME}; run `genomesh node init`)"
+            )
+        try:
+            data = tomllib.loads(config.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInputError(f"cannot parse node config: {exc}", file=str(config)) from exc
+        # Environment beats file: let pydantic-settings read the env, then fill the rest from the file.
+        env_only = cls(**overrides)
+        explicit = env_only.model_fields_set
+        merged = {k: v for k, v in data.items() if k not in explicit}
+        merged.update({k: getattr(env_only, k) for k in explicit})
+        merged["node_dir"] = node_dir
+        return cls.model_validate({**merged, **overrides})
+
+
+class HubSettings(BaseSettings):
+    """Everything the hub needs to run."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GENOMESH_HUB_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    hub_dir: Path = Path("hub")
+    name: str = "genomesh-hub"
+    beacon_id: str = "org.genomesh.hub"
+    base_url: str = "http://127.0.0.1:8000"
+    issuer: str = Field(default="http://127.0.0.1:8000", description="`iss` of passports and visas")
+    passport_audience: str = "genomesh"
+    passport_lifetime_seconds: int = Field(default=3600, ge=60)
+    node_timeout_seconds: float = Field(default=5.0, gt=0)
+    state_url: str | None = None
+    admin_password: str | None = Field(
+        default=None, description="initial admin password; required to create the admin account"
+    )
+
+    @property
+    def state_database_url(self) -> str:
+        return self.state_url or f"sqlite:///{(self.hub_dir / 'hub.sqlite').resolve()}"
+
+
+__all__ = [
+    "DatasetPolicy",
+    "Granularity",
+    "HubSettings",
+    "NodeSettings",
+    "TierCaps",
+    "TrustedIssuer",
+]

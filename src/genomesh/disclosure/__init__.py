@@ -1,0 +1,1 @@
+"""Output control: thresholds, suppression, query budgets, anti-differencing."""

@@ -1,0 +1,1 @@
+"""THE outflow of a node: guard -> execute -> disclose -> audit, composed once, used by every surface."""

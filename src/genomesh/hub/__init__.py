@@ -1,0 +1,1 @@
+"""The hub app: registry, catalogue, Beacon network, DAC, passports."""

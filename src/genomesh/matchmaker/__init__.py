@@ -1,0 +1,1 @@
+"""Matchmaker Exchange /match."""

@@ -1,0 +1,1 @@
+"""The node app: create_app(settings)."""

@@ -1,0 +1,1 @@
+"""Ontologies: HPO, DUO and disease hierarchies (loading, descendants, similarity)."""

@@ -1,0 +1,1 @@
+"""Participant rights: access report, export, withdrawal."""

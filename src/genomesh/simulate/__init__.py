@@ -1,0 +1,1 @@
+"""Realistic synthetic cohorts with msprime (optional extra `genomesh[simulate]`)."""

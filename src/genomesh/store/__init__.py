@@ -1,0 +1,1 @@
+"""Node data store: VCF/phenopacket/consent ingest, VCF Zarr genotypes, Parquet variant index."""

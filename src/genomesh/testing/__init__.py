@@ -1,0 +1,1 @@
+"""Public test helpers: simulated cohorts, test keys, in-process federations."""

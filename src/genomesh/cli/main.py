@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "genomesh.cli.query_commands",
     "genomesh.cli.dac_commands",
     "genomesh.cli.demo_commands",
+    "genomesh.cli.participant_commands",
 )
 
 

@@ -126,6 +126,19 @@ class HubSettings(BaseSettings):
     admin_password: str | None = Field(
         default=None, description="initial admin password; required to create the admin account"
     )
+    admin_token: str | None = Field(
+        default=None,
+        description="bearer token for registry changes; default: generated into HUB_DIR/admin.token",
+    )
+    catalogue_sync_seconds: float = Field(
+        default=300.0, ge=0, description="how often the catalogue re-syncs from nodes; 0 = never"
+    )
+    dialout_poll_seconds: float = Field(
+        default=20.0, gt=0, description="longest a dial-out node's long-poll is held open"
+    )
+    dialout_max_skew_seconds: float = Field(
+        default=60.0, gt=0, description="accepted clock skew of signed dial-out messages"
+    )
 
     @property
     def state_database_url(self) -> str:

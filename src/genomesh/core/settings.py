@@ -48,6 +48,12 @@ class TrustedIssuer(BaseModel):
     iss: str
     jwks_url: str | None = None
     jwks: dict[str, Any] | None = Field(default=None, description="inline JWKS (tests, offline)")
+    jku_allowed: list[str] = Field(
+        default_factory=list, description="extra `jku` URLs accepted for this issuer's visas"
+    )
+    revocations_url: str | None = Field(
+        default=None, description="the issuer's revocation list (GET /ga4gh/revocations), polled"
+    )
 
 
 class NodeSettings(BaseSettings):
@@ -65,6 +71,31 @@ class NodeSettings(BaseSettings):
     base_url: str = "http://127.0.0.1:8100"
     audience: str = Field(default="genomesh", description="expected `aud` of passports")
     trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
+    passport_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="clock skew allowed on exp/iat/nbf"
+    )
+    jwks_cache_seconds: float = Field(
+        default=300.0, ge=0, description="how long fetched keys are used"
+    )
+    jwks_refetch_min_seconds: float = Field(
+        default=10.0, ge=0, description="least time between JWKS fetches for an unknown kid"
+    )
+    revocation_refresh_seconds: float = Field(
+        default=60.0, ge=0, le=3600, description="how often trusted revocation lists are polled"
+    )
+    revocation_max_stale_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="after this long without a fresh revocation list, that issuer's visas are dropped",
+    )
+    registered_requires_terms: bool = Field(
+        default=True,
+        description="registered tier needs AcceptedTermsAndPolicies besides ResearcherStatus",
+    )
+    dataset_url_prefixes: list[str] = Field(
+        default_factory=list,
+        description="extra URL prefixes (besides {base_url}/datasets/) of ControlledAccessGrants values",
+    )
     default_policy: DatasetPolicy = Field(default_factory=DatasetPolicy)
     dataset_policies: dict[str, DatasetPolicy] = Field(default_factory=dict)
     query_budget: int = Field(

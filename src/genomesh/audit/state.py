@@ -1,0 +1,527 @@
+"""NodeState: the node's mutable state behind one interface (SQLite default, PostgreSQL).
+
+Holds the hash-chained audit log, the disclosure ledger, query-budget charges,
+withdrawals, withdrawal notifications and participant tokens. The same SQLAlchemy code
+runs on SQLite (`sqlite:///NODE_DIR/state.sqlite`) and PostgreSQL (`postgresql+psycopg://`);
+one contract test suite checks both. `genomesh.node.state` re-exports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from genomesh.audit.chain import GENESIS, VerifyResult, canonical_json, entry_hash, verify_rows
+from genomesh.audit.tables import (
+    AuditHeadRow,
+    AuditRow,
+    Base,
+    BudgetRow,
+    LedgerRow,
+    MetaRow,
+    NotificationRow,
+    ParticipantTokenRow,
+    WithdrawalRow,
+)
+from genomesh.core.errors import ConflictError, StoreError
+from genomesh.core.settings import NodeSettings
+
+TOKEN_PREFIX = "gsp_"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One stored audit entry (body as written, plus its place in the chain)."""
+
+    seq: int
+    hash: str
+    prev_hash: str
+    created_at: float
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """One ledger row to write: data derived from `individual_id` reached the recipient."""
+
+    dataset_id: str
+    individual_id: str
+    kind: str  # "aggregate" | "record"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger row as read back."""
+
+    dataset_id: str
+    individual_id: str
+    recipient_key: str
+    recipient_subject: str | None
+    audit_seq: int
+    kind: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone who received data derived from a participant (summarised over the ledger)."""
+
+    recipient_key: str
+    recipient_subject: str | None
+    kinds: tuple[str, ...]
+    n_answers: int
+    first_at: float
+    last_at: float
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    dataset_id: str
+    individual_id: str
+    reason: str | None
+    withdrawn_at: float
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    dataset_id: str
+    individual_pseudonym: str
+    recipient_key: str
+    recipient_subject: str | None
+    message: str
+    created_at: float
+    delivery: str
+    delivery_detail: str | None
+    delivered_at: float | None
+
+
+@dataclass(frozen=True)
+class FlaggedResult:
+    """An earlier answer that included a participant who has since withdrawn."""
+
+    audit_seq: int
+    dataset_id: str
+    individual_id: str
+    recipient_key: str
+    recipient_subject: str | None
+    answered_at: float
+    withdrawn_at: float
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class NodeState:
+    """The node state database. Open with `NodeState.open(settings)` or `NodeState.from_url(url)`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._append_lock = threading.Lock()
+        try:
+            Base.metadata.create_all(engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open node state at {engine.url!r}: {exc}") from exc
+        self._ensure_head()
+        self._pseudonym_key = self._meta_secret("pseudonym_key")
+
+    @classmethod
+    def open(cls, settings: NodeSettings) -> NodeState:
+        """Open (creating if needed) the state database named by the node settings."""
+        return cls.from_url(settings.state_database_url)
+
+    @classmethod
+    def from_url(cls, url: str) -> NodeState:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> NodeState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _session(self) -> Session:
+        return self._sessions()
+
+    def _ensure_head(self) -> None:
+        with self._session() as s:
+            if s.get(AuditHeadRow, 1) is None:
+                s.add(AuditHeadRow(id=1, seq=0, hash=GENESIS))
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+
+    def _meta_secret(self, key: str) -> bytes:
+        with self._session() as s:
+            row = s.get(MetaRow, key)
+            if row is None:
+                s.add(MetaRow(key=key, value=secrets.token_hex(32)))
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+                row = s.get(MetaRow, key)
+            assert row is not None
+            return bytes.fromhex(row.value)
+
+    # ---------------------------------------------------------------- audit log
+    def append_audit(
+        self,
+        body: dict[str, Any],
+        *,
+        disclosures: Iterable[Disclosure] = (),
+        recipient_key: str | None = None,
+        recipient_subject: str | None = None,
+        now: float | None = None,
+    ) -> AuditEntry:
+        """Append one entry to the chain (and its ledger rows) in one transaction."""
+        created = time.time() if now is None else now
+        with self._append_lock, self._session() as s, s.begin():
+            # Touch the head first: this takes the write lock (SQLite) / row lock (PostgreSQL)
+            # so concurrent appends are serialised and the chain never forks.
+            s.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=AuditHeadRow.seq))
+            head = s.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1)).scalar_one()
+            seq, prev = head.seq + 1, head.hash
+            full = {**body, "seq": seq}
+            text = canonical_json(full)
+            digest = entry_hash(prev, text)
+            who, what = full.get("who", {}), full.get("what", {})
+            s.add(
+                AuditRow(
+                    seq=seq,
+                    created_at=created,
+                    identity_key=str(who.get("identity_key")),
+                    surface=str(what.get("surface")),
+                    operation=str(what.get("operation")),
+                    outcome=str(full.get("outcome")),
+                    body=text,
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
+            rows = [
+                {
+                    "individual_id": d.individual_id,
+                    "dataset_id": d.dataset_id,
+                    "recipient_key": recipient_key or str(who.get("identity_key")),
+                    "recipient_subject": recipient_subject,
+                    "audit_seq": seq,
+                    "kind": d.kind,
+                    "created_at": created,
+                }
+                for d in disclosures
+            ]
+            s.flush()
+            if rows:
+                s.execute(LedgerRow.__table__.insert(), rows)
+            s.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=seq, hash=digest))
+        return AuditEntry(seq=seq, hash=digest, prev_hash=prev, created_at=created, body=full)
+
+    def audit_entries(self, *, last: int | None = None, after_seq: int = 0) -> list[AuditEntry]:
+        """Audit entries in chain order (the newest `last` ones when given)."""
+        with self._session() as s:
+            q = select(AuditRow).where(AuditRow.seq > after_seq)
+            if last is not None:
+                q = q.order_by(AuditRow.seq.desc()).limit(last)
+            rows = list(s.execute(q).scalars())
+        rows.sort(key=lambda r: r.seq)
+        return [
+            AuditEntry(r.seq, r.hash, r.prev_hash, r.created_at, json.loads(r.body)) for r in rows
+        ]
+
+    def audit_entry(self, seq: int) -> AuditEntry | None:
+        with self._session() as s:
+            r = s.get(AuditRow, seq)
+            return (
+                None
+                if r is None
+                else AuditEntry(r.seq, r.hash, r.prev_hash, r.created_at, json.loads(r.body))
+            )
+
+    def head(self) -> tuple[int, str]:
+        """The chain head (sequence number, hash); publish it to anchor the log."""
+        with self._session() as s:
+            h = s.get(AuditHeadRow, 1)
+            return (h.seq, h.hash) if h else (0, GENESIS)
+
+    def verify(self, *, expected_head: tuple[int, str] | None = None) -> VerifyResult:
+        """Check the whole chain; names the first edited, deleted, reordered or inserted entry."""
+        with self._session() as s:
+            head_row = s.get(AuditHeadRow, 1)
+            head = (head_row.seq, head_row.hash) if head_row else None
+            rows = s.execute(select(AuditRow).order_by(AuditRow.seq)).scalars()
+            return verify_rows(rows, head=head, expected_head=expected_head)
+
+    # ---------------------------------------------------------------- budgets
+    def budget_used(self, identity_key: str, *, since: float) -> int:
+        with self._session() as s:
+            q = select(func.count()).select_from(BudgetRow)
+            q = q.where(BudgetRow.identity_key == identity_key, BudgetRow.created_at > since)
+            return int(s.execute(q).scalar_one())
+
+    def try_charge(
+        self, identity_key: str, *, limit: int, window_seconds: float, now: float | None = None
+    ) -> int | None:
+        """Charge one query if the identity has budget left; returns the number used, None if spent."""
+        now = time.time() if now is None else now
+        with self._session() as s, s.begin():
+            q = select(func.count()).select_from(BudgetRow)
+            q = q.where(
+                BudgetRow.identity_key == identity_key, BudgetRow.created_at > now - window_seconds
+            )
+            used = int(s.execute(q).scalar_one())
+            if used >= limit:
+                return None
+            s.add(BudgetRow(identity_key=identity_key, created_at=now))
+            # Old charges outside every window are useless; keep the table small.
+            s.execute(
+                delete(BudgetRow).where(
+                    BudgetRow.identity_key == identity_key,
+                    BudgetRow.created_at <= now - window_seconds,
+                )
+            )
+        return used + 1
+
+    # ---------------------------------------------------------------- ledger
+    def ledger(self, *, individual_id: str, dataset_id: str | None = None) -> list[LedgerEntry]:
+        """Every disclosure of data derived from this participant (oldest first)."""
+        with self._session() as s:
+            q = select(LedgerRow).where(LedgerRow.individual_id == individual_id)
+            if dataset_id is not None:
+                q = q.where(LedgerRow.dataset_id == dataset_id)
+            rows = s.execute(q.order_by(LedgerRow.id)).scalars()
+            return [
+                LedgerEntry(
+                    r.dataset_id,
+                    r.individual_id,
+                    r.recipient_key,
+                    r.recipient_subject,
+                    r.audit_seq,
+                    r.kind,
+                    r.created_at,
+                )
+                for r in rows
+            ]
+
+    def recipients(
+        self, *, dataset_id: str, individual_id: str, before: float | None = None
+    ) -> list[Recipient]:
+        """Everyone who received data derived from this participant in this dataset."""
+        grouped: dict[tuple[str, str | None], list[LedgerEntry]] = {}
+        for e in self.ledger(individual_id=individual_id, dataset_id=dataset_id):
+            if before is None or e.created_at <= before:
+                grouped.setdefault((e.recipient_key, e.recipient_subject), []).append(e)
+        return [
+            Recipient(
+                recipient_key=key,
+                recipient_subject=subject,
+                kinds=tuple(sorted({e.kind for e in es})),
+                n_answers=len({e.audit_seq for e in es}),
+                first_at=min(e.created_at for e in es),
+                last_at=max(e.created_at for e in es),
+            )
+            for (key, subject), es in sorted(grouped.items(), key=lambda kv: kv[0][0])
+        ]
+
+    def results_including_withdrawn(self) -> list[FlaggedResult]:
+        """Answers given before a withdrawal that included the withdrawn participant."""
+        with self._session() as s:
+            q = (
+                select(LedgerRow, WithdrawalRow.withdrawn_at)
+                .join(
+                    WithdrawalRow,
+                    (WithdrawalRow.dataset_id == LedgerRow.dataset_id)
+                    & (WithdrawalRow.individual_id == LedgerRow.individual_id),
+                )
+                .where(LedgerRow.created_at <= WithdrawalRow.withdrawn_at)
+                .order_by(LedgerRow.audit_seq, LedgerRow.id)
+            )
+            return [
+                FlaggedResult(
+                    r.audit_seq,
+                    r.dataset_id,
+                    r.individual_id,
+                    r.recipient_key,
+                    r.recipient_subject,
+                    r.created_at,
+                    at,
+                )
+                for r, at in s.execute(q)
+            ]
+
+    def flagged_audit_seqs(self) -> set[int]:
+        return {f.audit_seq for f in self.results_including_withdrawn()}
+
+    # ---------------------------------------------------------------- withdrawals
+    def add_withdrawal(
+        self, *, dataset_id: str, individual_id: str, reason: str | None, now: float | None = None
+    ) -> Withdrawal:
+        """Record a withdrawal (ConflictError if this participant already withdrew here)."""
+        at = time.time() if now is None else now
+        with self._session() as s:
+            s.add(
+                WithdrawalRow(
+                    dataset_id=dataset_id,
+                    individual_id=individual_id,
+                    reason=reason,
+                    withdrawn_at=at,
+                )
+            )
+            try:
+                s.commit()
+            except IntegrityError as exc:
+                raise ConflictError(
+                    f"participant {individual_id!r} already withdrew from dataset {dataset_id!r}"
+                ) from exc
+        return Withdrawal(dataset_id, individual_id, reason, at)
+
+    def withdrawn(self, dataset_id: str) -> frozenset[str]:
+        """The individuals of a dataset who have withdrawn."""
+        with self._session() as s:
+            q = select(WithdrawalRow.individual_id).where(WithdrawalRow.dataset_id == dataset_id)
+            return frozenset(s.execute(q).scalars())
+
+    def withdrawals(self, *, individual_id: str | None = None) -> list[Withdrawal]:
+        with self._session() as s:
+            q = select(WithdrawalRow)
+            if individual_id is not None:
+                q = q.where(WithdrawalRow.individual_id == individual_id)
+            return [
+                Withdrawal(r.dataset_id, r.individual_id, r.reason, r.withdrawn_at)
+                for r in s.execute(q.order_by(WithdrawalRow.id)).scalars()
+            ]
+
+    # ---------------------------------------------------------------- notifications
+    def add_notification(
+        self,
+        *,
+        dataset_id: str,
+        individual_pseudonym: str,
+        recipient_key: str,
+        recipient_subject: str | None,
+        message: str,
+        delivery: str,
+        now: float | None = None,
+    ) -> int:
+        with self._session() as s:
+            row = NotificationRow(
+                dataset_id=dataset_id,
+                individual_pseudonym=individual_pseudonym,
+                recipient_key=recipient_key,
+                recipient_subject=recipient_subject,
+                message=message,
+                created_at=time.time() if now is None else now,
+                delivery=delivery,
+            )
+            s.add(row)
+            s.commit()
+            return int(row.id)
+
+    def set_delivery(self, ids: Sequence[int], *, status: str, detail: str | None = None) -> None:
+        with self._session() as s, s.begin():
+            at = time.time() if status == "delivered" else None
+            s.execute(
+                update(NotificationRow)
+                .where(NotificationRow.id.in_(list(ids)))
+                .values(delivery=status, delivery_detail=detail, delivered_at=at)
+            )
+
+    def notifications(self, *, dataset_id: str | None = None) -> list[Notification]:
+        with self._session() as s:
+            q = select(NotificationRow)
+            if dataset_id is not None:
+                q = q.where(NotificationRow.dataset_id == dataset_id)
+            return [
+                Notification(
+                    r.id,
+                    r.dataset_id,
+                    r.individual_pseudonym,
+                    r.recipient_key,
+                    r.recipient_subject,
+                    r.message,
+                    r.created_at,
+                    r.delivery,
+                    r.delivery_detail,
+                    r.delivered_at,
+                )
+                for r in s.execute(q.order_by(NotificationRow.id)).scalars()
+            ]
+
+    # ---------------------------------------------------------------- participants
+    def pseudonym(self, dataset_id: str, individual_id: str) -> str:
+        """A keyed hash of the participant (never the raw id) for messages that leave the node."""
+        msg = f"{dataset_id}\x00{individual_id}".encode()
+        return hmac.new(self._pseudonym_key, msg, hashlib.sha256).hexdigest()
+
+    def issue_participant_token(self, individual_id: str) -> str:
+        """A new random token for a participant; only its SHA-256 is stored."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._session() as s:
+            s.add(
+                ParticipantTokenRow(
+                    token_hash=_sha256(token),
+                    individual_id=individual_id,
+                    created_at=time.time(),
+                    revoked=0,
+                )
+            )
+            s.commit()
+        return token
+
+    def participant_for_token(self, token: str) -> str | None:
+        """The individual a token belongs to, or None (unknown or revoked)."""
+        with self._session() as s:
+            row = s.get(ParticipantTokenRow, _sha256(token))
+            return None if row is None or row.revoked else row.individual_id
+
+    def revoke_participant_tokens(self, individual_id: str) -> int:
+        with self._session() as s, s.begin():
+            res = s.execute(
+                update(ParticipantTokenRow)
+                .where(ParticipantTokenRow.individual_id == individual_id)
+                .values(revoked=1)
+            )
+            return int(getattr(res, "rowcount", 0) or 0)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+__all__ = [
+    "AuditEntry",
+    "Disclosure",
+    "FlaggedResult",
+    "LedgerEntry",
+    "NodeState",
+    "Notification",
+    "Recipient",
+    "Withdrawal",
+]

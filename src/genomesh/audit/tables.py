@@ -1,0 +1,127 @@
+"""The node state schema (SQLAlchemy 2.x): audit chain, ledger, budgets, withdrawals, notices.
+
+One database per node (SQLite by default, PostgreSQL when `state_url` says so). Times are
+stored as UNIX seconds (float) so window arithmetic is the same on every backend.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the node state tables."""
+
+
+class MetaRow(Base):
+    """Small key/value facts about this state database (schema version, pseudonym key)."""
+
+    __tablename__ = "gs_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """One audit entry: `body` is canonical JSON; `hash` = sha256(prev_hash + body)."""
+
+    __tablename__ = "gs_audit"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    identity_key: Mapped[str] = mapped_column(String(512), index=True)
+    surface: Mapped[str] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHeadRow(Base):
+    """The chain head (one row): locked on append so entries are written one at a time."""
+
+    __tablename__ = "gs_audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerRow(Base):
+    """A disclosure: data derived from `individual_id` went to a recipient in one answer."""
+
+    __tablename__ = "gs_ledger"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    individual_id: Mapped[str] = mapped_column(String(256))
+    dataset_id: Mapped[str] = mapped_column(String(256))
+    recipient_key: Mapped[str] = mapped_column(String(512))
+    recipient_subject: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    audit_seq: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "aggregate" | "record"
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_gs_ledger_participant", "dataset_id", "individual_id"),)
+
+
+class BudgetRow(Base):
+    """One charged query of an identity (the budget counts these inside a sliding window)."""
+
+    __tablename__ = "gs_budget"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    identity_key: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_gs_budget_identity_time", "identity_key", "created_at"),)
+
+
+class WithdrawalRow(Base):
+    """A participant's withdrawal from one dataset."""
+
+    __tablename__ = "gs_withdrawal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(String(256))
+    individual_id: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    withdrawn_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("dataset_id", "individual_id", name="uq_gs_withdrawal"),)
+
+
+class NotificationRow(Base):
+    """A withdrawal notice to one earlier recipient, and whether the hub has it."""
+
+    __tablename__ = "gs_notification"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(String(256))
+    individual_pseudonym: Mapped[str] = mapped_column(String(64))
+    recipient_key: Mapped[str] = mapped_column(String(512))
+    recipient_subject: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    delivery: Mapped[str] = mapped_column(
+        String(32)
+    )  # pending | delivered | failed | not_deliverable
+    delivery_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ParticipantTokenRow(Base):
+    """A participant's access token, stored as its SHA-256 (the token itself is shown once)."""
+
+    __tablename__ = "gs_participant_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    individual_id: Mapped[str] = mapped_column(String(256), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    revoked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+__all__ = [
+    "AuditHeadRow",
+    "AuditRow",
+    "Base",
+    "BudgetRow",
+    "LedgerRow",
+    "MetaRow",
+    "NotificationRow",
+    "ParticipantTokenRow",
+    "WithdrawalRow",
+]

@@ -107,6 +107,15 @@ class NodeSettings(BaseSettings):
     state_url: str | None = Field(
         default=None, description="SQLAlchemy URL for node state; default SQLite in node_dir"
     )
+    hub_url: str | None = Field(
+        default=None,
+        description="the hub that receives withdrawal notifications (POST /notifications)",
+    )
+    anti_differencing_answers: int = Field(
+        default=20,
+        ge=0,
+        description="earlier answers per identity and dataset compared against (0 = rule off)",
+    )
 
     def policy_for(self, dataset_id: str) -> DatasetPolicy:
         """The custodian's policy for a dataset (the node default when none is set)."""

@@ -44,6 +44,7 @@ class Identity:
     country: str | None = None
     expires_at: datetime | None = None
     client_address: str | None = None
+    dropped_visas: tuple[str, ...] = ()  # why each presented visa was not accepted (audit, debug)
 
     @property
     def key(self) -> str:

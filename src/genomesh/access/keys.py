@@ -1,0 +1,232 @@
+"""Signing keys of a visa issuer: generation, persistence, rotation and the public JWKS.
+
+A `KeyStore` holds ES256 (default) or RS256 keys, each with a `kid` (its RFC 7638
+thumbprint). Exactly one key is *active* and signs new tokens. `rotate()` makes a fresh key
+active; the old key stops signing but its public half stays in `jwks()` until the last token
+it signed has expired (the store records the latest `exp` each key signed), so tokens in
+flight keep verifying while nodes pick up the new key. `remove()` drops a key at once (for
+a compromised key: every token it signed stops verifying on the next JWKS refresh).
+
+On disk (`KeyStore.open(folder)`):
+
+    folder/                 mode 0700
+      keys.json             metadata: active kid, per key alg / created / retired / max_exp
+      <kid>.pem             PKCS#8 private key, mode 0600
+
+`KeyStore.ephemeral()` keeps everything in memory (tests, demos).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
+
+from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+
+SigningAlg = Literal["ES256", "RS256"]
+SIGNING_ALGORITHMS: tuple[SigningAlg, ...] = ("ES256", "RS256")
+METADATA_NAME = "keys.json"
+AnyKey = ECKey | RSAKey
+
+
+@dataclass
+class KeyRecord:
+    """Metadata of one key (the private key itself lives in `<kid>.pem`)."""
+
+    kid: str
+    alg: SigningAlg
+    created: int
+    retired: int | None = None  # when it stopped signing
+    max_exp: int = 0  # the latest `exp` of any token it signed
+
+
+def generate_key(alg: SigningAlg = "ES256") -> AnyKey:
+    """A fresh private key for `alg`, its `kid` set to the RFC 7638 thumbprint."""
+    if alg == "ES256":
+        key: AnyKey = ECKey.generate_key("P-256", private=True)
+    elif alg == "RS256":
+        key = RSAKey.generate_key(2048, private=True)
+    else:
+        raise InvalidInputError(f"unsupported signing algorithm {alg!r}; use ES256 or RS256")
+    return _with_kid(key, key.thumbprint())
+
+
+def _with_kid(key: AnyKey, kid: str) -> AnyKey:
+    pem = key.as_pem(private=True)
+    cls = ECKey if isinstance(key, ECKey) else RSAKey
+    return cls.import_key(pem, {"kid": kid})
+
+
+def public_jwk(key: AnyKey, alg: str) -> dict[str, Any]:
+    """The public JWK of `key` with `kid`, `alg` and `use: sig`."""
+    data = dict(key.as_dict(private=False))
+    data.update({"kid": key.kid, "alg": alg, "use": "sig"})
+    return data
+
+
+class KeyStore:
+    """The issuer's keys; see the module docstring for rotation and persistence."""
+
+    def __init__(self, *, folder: Path | None = None) -> None:
+        self.folder = folder
+        self._records: dict[str, KeyRecord] = {}
+        self._keys: dict[str, AnyKey] = {}
+        self._active: str | None = None
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def ephemeral(cls, *, alg: SigningAlg = "ES256") -> KeyStore:
+        """An in-memory store with one fresh active key."""
+        store = cls()
+        store.rotate(alg=alg)
+        return store
+
+    @classmethod
+    def open(
+        cls, folder: Path | str, *, alg: SigningAlg = "ES256", create: bool = True
+    ) -> KeyStore:
+        """Load the store in `folder`; with `create`, make it (with one key) if it is empty."""
+        folder = Path(folder)
+        store = cls(folder=folder)
+        meta = folder / METADATA_NAME
+        if meta.is_file():
+            store._load(meta)
+        elif create:
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+            store.rotate(alg=alg)
+        else:
+            raise NotFoundError(f"no key store at {folder} (missing {METADATA_NAME})")
+        return store
+
+    def _load(self, meta: Path) -> None:
+        try:
+            data = json.loads(meta.read_text())
+            self._active = data["active"]
+            for raw in data["keys"]:
+                record = KeyRecord(**raw)
+                pem = (meta.parent / f"{record.kid}.pem").read_bytes()
+                cls = ECKey if record.alg == "ES256" else RSAKey
+                self._records[record.kid] = record
+                self._keys[record.kid] = cls.import_key(pem, {"kid": record.kid})
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"key store unreadable: {exc}", file=str(meta)) from exc
+        if self._active not in self._keys:
+            raise StoreError(f"active key {self._active!r} is missing", file=str(meta))
+
+    def _save(self) -> None:
+        if self.folder is None:
+            return
+        data = {"active": self._active, "keys": [asdict(r) for r in self._records.values()]}
+        tmp = self.folder / f".{METADATA_NAME}.tmp"
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, self.folder / METADATA_NAME)
+
+    def _write_private(self, key: AnyKey) -> None:
+        if self.folder is None:
+            return
+        path = self.folder / f"{key.kid}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key.as_pem(private=True))
+        os.chmod(path, 0o600)
+
+    # -- use ----------------------------------------------------------------------------
+    @property
+    def active_kid(self) -> str:
+        if self._active is None:
+            raise NotFoundError("the key store has no active key")
+        return self._active
+
+    @property
+    def active_alg(self) -> SigningAlg:
+        return self._records[self.active_kid].alg
+
+    def kids(self) -> list[str]:
+        """Every kid held, oldest first."""
+        return sorted(self._records, key=lambda kid: self._records[kid].created)
+
+    def record(self, kid: str) -> KeyRecord:
+        if kid not in self._records:
+            raise NotFoundError(f"no key with kid {kid!r}")
+        return self._records[kid]
+
+    def rotate(self, *, alg: SigningAlg | None = None) -> str:
+        """Make a fresh key active (same algorithm unless given); returns its kid."""
+        alg = alg or (self.active_alg if self._active else "ES256")
+        key = generate_key(alg)
+        now = int(time.time())
+        if self._active is not None:
+            self._records[self._active].retired = now
+        self._write_private(key)
+        self._keys[key.kid] = key
+        self._records[key.kid] = KeyRecord(kid=key.kid, alg=alg, created=now)
+        self._active = key.kid
+        self._save()
+        return key.kid
+
+    def remove(self, kid: str) -> None:
+        """Drop a retired key now (e.g. compromised): its tokens stop verifying."""
+        if kid == self._active:
+            raise ConflictError("cannot remove the active key; rotate first")
+        self.record(kid)
+        del self._records[kid], self._keys[kid]
+        if self.folder is not None:
+            (self.folder / f"{kid}.pem").unlink(missing_ok=True)
+        self._save()
+
+    def prune(self, *, now: int | None = None) -> list[str]:
+        """Remove retired keys whose every signed token has expired; returns their kids."""
+        now = int(time.time()) if now is None else now
+        gone = [
+            kid
+            for kid, rec in self._records.items()
+            if kid != self._active and rec.retired is not None and rec.max_exp < now
+        ]
+        for kid in gone:
+            self.remove(kid)
+        return gone
+
+    def sign(self, claims: dict[str, Any], *, header: dict[str, Any] | None = None) -> str:
+        """Sign `claims` as a compact JWT with the active key (`alg`, `kid` set here)."""
+        kid = self.active_kid
+        record = self._records[kid]
+        full_header = {**(header or {}), "alg": record.alg, "kid": kid}
+        token = jwt.encode(full_header, claims, self._keys[kid], algorithms=[record.alg])
+        exp = claims.get("exp")
+        if isinstance(exp, int) and exp > record.max_exp:
+            record.max_exp = exp
+            self._save()
+        return token
+
+    def jwks(self, *, now: int | None = None) -> dict[str, Any]:
+        """The public JWK Set: the active key plus retired keys with unexpired tokens."""
+        now = int(time.time()) if now is None else now
+        keys = [
+            public_jwk(self._keys[kid], rec.alg)
+            for kid, rec in sorted(self._records.items(), key=lambda kv: -kv[1].created)
+            if kid == self._active or rec.max_exp >= now
+        ]
+        return {"keys": keys}
+
+    def private_key(self, kid: str) -> AnyKey:
+        """The private key (tests use it to build deliberately bad tokens)."""
+        self.record(kid)
+        return self._keys[kid]
+
+
+__all__ = [
+    "SIGNING_ALGORITHMS",
+    "KeyRecord",
+    "KeyStore",
+    "SigningAlg",
+    "generate_key",
+    "public_jwk",
+]

@@ -1,0 +1,157 @@
+"""From an `Authorization` header to an `Identity`: the node's passport clearinghouse.
+
+    resolver = IdentityResolver(settings)             # one per node app (keeps key caches)
+    identity = resolver.resolve(request.headers.get("authorization"),
+                                client_address=request.client.host)
+
+No header: anonymous. `Bearer <passport JWT>`: verified by genomesh.access.passports; an
+invalid passport raises AuthenticationError (401) naming the problem; an invalid visa is
+dropped (its reason kept in `identity.dropped_visas`) and never raises the tier.
+
+Tier:
+  * controlled: a valid ControlledAccessGrants visa names a dataset of this node, either as
+    `{base_url}/datasets/{id}` (or under one of `settings.dataset_url_prefixes`) or as the bare
+    id. `identity.controlled_datasets` holds those ids; the gate gives record granularity only
+    for datasets in that set.
+  * registered: a valid ResearcherStatus visa, plus AcceptedTermsAndPolicies unless
+    `settings.registered_requires_terms` is off (Registered Access needs both).
+  * anonymous otherwise (a valid passport without such visas still identifies the caller for
+    budgets and the audit log).
+The `genomesh.ResearchPurpose` visa sets `identity.purpose` (the most recently asserted one).
+`identity.expires_at` is the earliest expiry of the passport and the visas that were used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+import httpx
+
+from genomesh.access.identity import Identity, Tier
+from genomesh.access.jwks import TrustedKeys
+from genomesh.access.passports import AcceptedVisa, SignatureCache, verify_passport
+from genomesh.access.revocation import RevocationChecker
+from genomesh.access.visas import (
+    ACCEPTED_TERMS_AND_POLICIES,
+    CONTROLLED_ACCESS_GRANTS,
+    RESEARCH_PURPOSE,
+    RESEARCHER_STATUS,
+    parse_purpose,
+)
+from genomesh.core.errors import AuthenticationError
+from genomesh.core.settings import NodeSettings
+
+
+def dataset_id_from_grant(value: str, *, prefixes: Iterable[str]) -> str | None:
+    """The local dataset id a ControlledAccessGrants value names, or None if it is not ours."""
+    for prefix in prefixes:
+        if value.startswith(prefix):
+            rest = value[len(prefix) :]
+            return (
+                rest if rest and "/" not in rest and "?" not in rest and "#" not in rest else None
+            )
+    if "://" in value:
+        return None
+    return value
+
+
+class IdentityResolver:
+    """Verifies passports for one node (settings, trusted keys and revocation lists)."""
+
+    def __init__(
+        self,
+        settings: NodeSettings,
+        *,
+        http_client: httpx.Client | None = None,
+        known_datasets: Callable[[], Iterable[str]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.keys = TrustedKeys(
+            settings.trusted_issuers,
+            http_client=http_client,
+            cache_seconds=settings.jwks_cache_seconds,
+            refetch_min_seconds=settings.jwks_refetch_min_seconds,
+        )
+        self.revocations = RevocationChecker(
+            settings.trusted_issuers,
+            http_client=http_client,
+            refresh_seconds=settings.revocation_refresh_seconds,
+            max_stale_seconds=settings.revocation_max_stale_seconds,
+        )
+        self._known_datasets = known_datasets
+        self._clock = clock
+        self._cache = SignatureCache()
+        base = settings.base_url.rstrip("/")
+        self.dataset_prefixes = [f"{base}/datasets/", *settings.dataset_url_prefixes]
+
+    def resolve(self, authorization: str | None, *, client_address: str | None = None) -> Identity:
+        """The caller's identity (see module docstring); AuthenticationError if forged/expired."""
+        if authorization is None or not authorization.strip():
+            return Identity(client_address=client_address)
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            raise AuthenticationError(
+                f"unsupported authorization scheme {scheme!r}; send 'Bearer <passport JWT>'"
+            )
+        token = token.strip()
+        if not token:
+            raise AuthenticationError("empty bearer token")
+        return self.resolve_token(token, client_address=client_address)
+
+    def resolve_token(self, token: str, *, client_address: str | None = None) -> Identity:
+        """Like `resolve` for a bare passport JWT."""
+        now = int(self._clock())
+        verified = verify_passport(
+            token,
+            keys=self.keys,
+            audience=self.settings.audience,
+            now=now,
+            leeway=self.settings.passport_leeway_seconds,
+            revocations=self.revocations,
+            cache=self._cache,
+        )
+        by_type: dict[str, list[AcceptedVisa]] = {}
+        for accepted in verified.visas:
+            by_type.setdefault(accepted.visa.type, []).append(accepted)
+        used: list[AcceptedVisa] = []
+
+        known = set(self._known_datasets()) if self._known_datasets is not None else None
+        datasets: set[str] = set()
+        for grant in by_type.get(CONTROLLED_ACCESS_GRANTS, []):
+            dataset = dataset_id_from_grant(grant.visa.value, prefixes=self.dataset_prefixes)
+            if dataset is not None and (known is None or dataset in known):
+                datasets.add(dataset)
+                used.append(grant)
+
+        status = by_type.get(RESEARCHER_STATUS, [])
+        terms = by_type.get(ACCEPTED_TERMS_AND_POLICIES, [])
+        registered = bool(status) and (bool(terms) or not self.settings.registered_requires_terms)
+        tier: Tier = "controlled" if datasets else "registered" if registered else "anonymous"
+        if registered:
+            used.extend(status[:1] + terms[:1])
+
+        purpose = None
+        purposes = sorted(by_type.get(RESEARCH_PURPOSE, []), key=lambda a: a.visa.asserted)
+        if purposes:
+            purpose = parse_purpose(purposes[-1].visa.value)
+            used.append(purposes[-1])
+
+        expiry = min([verified.claims["exp"], *(a.visa.expires for a in used)])
+        return Identity(
+            tier=tier,
+            subject=verified.subject,
+            issuer=verified.issuer,
+            visas=tuple(a.visa for a in verified.visas),
+            controlled_datasets=frozenset(datasets),
+            purpose=purpose,
+            country=purpose.country if purpose else None,
+            expires_at=datetime.fromtimestamp(expiry, tz=UTC),
+            client_address=client_address,
+            dropped_visas=tuple(verified.dropped),
+        )
+
+
+__all__ = ["IdentityResolver", "dataset_id_from_grant"]

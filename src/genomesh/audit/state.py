@@ -350,6 +350,32 @@ class NodeState:
             for (key, subject), es in sorted(grouped.items(), key=lambda kv: kv[0][0])
         ]
 
+    def recent_contributor_sets(
+        self, *, recipient_key: str, dataset_id: str, answers: int = 20
+    ) -> list[frozenset[str]]:
+        """Contributors of the recipient's latest answers from a dataset (for anti-differencing)."""
+        with self._session() as s:
+            seqs = list(
+                s.execute(
+                    select(LedgerRow.audit_seq)
+                    .where(
+                        LedgerRow.recipient_key == recipient_key, LedgerRow.dataset_id == dataset_id
+                    )
+                    .group_by(LedgerRow.audit_seq)
+                    .order_by(LedgerRow.audit_seq.desc())
+                    .limit(answers)
+                ).scalars()
+            )
+            if not seqs:
+                return []
+            q = select(LedgerRow.audit_seq, LedgerRow.individual_id).where(
+                LedgerRow.audit_seq.in_(seqs), LedgerRow.dataset_id == dataset_id
+            )
+            sets: dict[int, set[str]] = {}
+            for seq, ind in s.execute(q):
+                sets.setdefault(seq, set()).add(ind)
+        return [frozenset(sets[q]) for q in sorted(sets, reverse=True)]
+
     def results_including_withdrawn(self) -> list[FlaggedResult]:
         """Answers given before a withdrawal that included the withdrawn participant."""
         with self._session() as s:

@@ -1,1 +1,13 @@
 """Output control: thresholds, suppression, query budgets, anti-differencing."""
+
+from genomesh.disclosure.budget import BUDGETED_TIERS, is_charged
+from genomesh.disclosure.differencing import isolating_difference
+from genomesh.disclosure.thresholds import CountDisclosure, disclose_count
+
+__all__ = [
+    "BUDGETED_TIERS",
+    "CountDisclosure",
+    "disclose_count",
+    "is_charged",
+    "isolating_difference",
+]

@@ -1,1 +1,24 @@
 """THE outflow of a node: guard -> execute -> disclose -> audit, composed once, used by every surface."""
+
+from genomesh.gate.contract import (
+    DatasetAccess,
+    DatasetResult,
+    DisclosedResult,
+    Execute,
+    GateRequest,
+    GateResponse,
+)
+from genomesh.gate.gate import Gate
+from genomesh.gate.guard import PARTICIPANT_ISSUER, participant_identity
+
+__all__ = [
+    "PARTICIPANT_ISSUER",
+    "DatasetAccess",
+    "DatasetResult",
+    "DisclosedResult",
+    "Execute",
+    "Gate",
+    "GateRequest",
+    "GateResponse",
+    "participant_identity",
+]

@@ -43,6 +43,8 @@ class DatasetAccess:
     granularity: Granularity  # the most that may be returned for this dataset
     allowed_individuals: frozenset[str]  # individuals who may count (consent fits, not withdrawn)
     refusal: str | None = None  # why the dataset is refused entirely (then nothing is executed)
+    tier: str | None = None  # the tier the dataset is answered at (controlled only with a grant)
+    notes: tuple[str, ...] = ()  # why the granularity or the individuals were narrowed
 
 
 @dataclass
@@ -67,6 +69,7 @@ class DisclosedResult:
     count_suppressed: bool = False  # true when the exact count was below the threshold
     records: tuple[dict[str, Any], ...] = ()
     info: Mapping[str, Any] = field(default_factory=dict)
+    suppression: str | None = None  # "small_count" or "differencing" when count_suppressed
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class GateResponse:
     refused: Mapping[str, str]  # dataset id -> reason
     audit_id: int | None
     granularity: Granularity  # the granularity actually returned overall
+    accesses: tuple[DatasetAccess, ...] = ()  # the guard's decisions (tier, notes) per dataset
 
 
 Execute = Callable[[Sequence[DatasetAccess]], Sequence[DatasetResult]]

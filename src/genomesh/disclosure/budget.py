@@ -1,0 +1,27 @@
+"""Per-identity query budgets: which answers are charged (the counter lives in NodeState).
+
+A budget of `NodeSettings.query_budget` queries per `budget_window_seconds` applies to every
+identity answered at the anonymous or registered tier (the key is the passport subject, or the
+client address for anonymous callers). Charged: every query that reaches at least one dataset,
+whatever the answer. Not charged: informational endpoints, refused queries (nothing was
+computed), controlled-tier answers for granted datasets (the DAC vetted the user and the
+ledger records what they saw), and a participant's own data.
+
+Why charge "no" answers and common variants too: the Shringarpure–Bustamante likelihood-ratio
+test draws power from both yes and no answers, and if only rare-variant hits were charged, the
+remaining budget itself would leak which queries were hits.
+"""
+
+from __future__ import annotations
+
+BUDGETED_TIERS: frozenset[str] = frozenset({"anonymous", "registered"})
+
+
+def is_charged(effective_tiers: set[str], *, self_service: bool = False) -> bool:
+    """Whether a query answered at these per-dataset tiers uses up budget."""
+    if self_service:
+        return False
+    return bool(effective_tiers & BUDGETED_TIERS)
+
+
+__all__ = ["BUDGETED_TIERS", "is_charged"]

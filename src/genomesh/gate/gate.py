@@ -1,0 +1,299 @@
+"""The gate: guard -> execute -> disclose -> audit, the only way an answer leaves a node.
+
+Surfaces build a `GateRequest` and pass the callable that computes their answer; they never
+read the store for a caller any other way. The gate:
+
+1. guards (per dataset: tier, granularity, allowed individuals; see `genomesh.gate.guard`),
+2. charges the identity's query budget (anonymous/registered tiers; `BudgetExhaustedError`),
+3. executes the surface's callable on the allowed datasets only,
+4. checks that the surface kept to the allowed individuals (else nothing leaves),
+5. applies disclosure control (small counts, anti-differencing, records only at `record`),
+6. writes one hash-chained audit entry plus a ledger row per contributor, in one transaction.
+
+Refusals and errors are audited too. If the audit cannot be written, the answer is not returned.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from genomesh.audit.state import Disclosure, NodeState
+from genomesh.core.errors import BudgetExhaustedError, GenomeshError, StoreError
+from genomesh.core.settings import Granularity, NodeSettings
+from genomesh.disclosure import disclose_count, is_charged, isolating_difference
+from genomesh.gate.contract import (
+    GRANULARITY_ORDER,
+    DatasetAccess,
+    DatasetResult,
+    DisclosedResult,
+    Execute,
+    GateRequest,
+    GateResponse,
+)
+from genomesh.gate.guard import Guard, is_self_service
+
+if TYPE_CHECKING:
+    from genomesh.store import NodeStore
+
+
+def _version() -> str:
+    try:
+        from genomesh import __version__
+
+        return str(__version__)
+    except ImportError:  # pragma: no cover
+        return "unknown"
+
+
+def _jsonable(value: Any) -> Any:
+    """Parameters as JSON (anything unusual becomes its string form)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+class Gate:
+    """The node's single outflow. One instance per node app; thread-safe."""
+
+    def __init__(self, *, settings: NodeSettings, node: NodeStore, state: NodeState) -> None:
+        self.settings, self.node, self.state = settings, node, state
+        self.guard = Guard(settings=settings, node=node, state=state)
+
+    # ------------------------------------------------------------------ run
+    def run(self, request: GateRequest, execute: Execute) -> GateResponse:
+        """Answer one request through guard -> execute -> disclose -> audit."""
+        now = time.time()
+        accesses = self.guard.decide(request)
+        allowed = [a for a in accesses if a.refusal is None]
+        refused = {a.dataset_id: str(a.refusal) for a in accesses if a.refusal is not None}
+        budget = self._charge(request, allowed, now)
+        if not allowed:
+            entry = self._audit(request, accesses, [], outcome="refused", budget=budget, now=now)
+            return GateResponse((), refused, entry, "boolean", tuple(accesses))
+        try:
+            raw = list(execute(allowed))
+            self._check(raw, allowed)
+        except GenomeshError as exc:
+            self._audit(
+                request, accesses, [], outcome="error", budget=budget, now=now, error=exc.describe()
+            )
+            raise
+        except Exception as exc:
+            self._audit(
+                request,
+                accesses,
+                [],
+                outcome="error",
+                budget=budget,
+                now=now,
+                error=type(exc).__name__,
+            )
+            raise
+        by_id = {a.dataset_id: a for a in allowed}
+        disclosed = [self._disclose(r, by_id[r.dataset_id], request) for r in raw]
+        ledger = self._ledger(raw, by_id, request)
+        entry = self._audit(
+            request,
+            accesses,
+            list(zip(raw, disclosed, strict=True)),
+            outcome="answered",
+            budget=budget,
+            now=now,
+            ledger=ledger,
+        )
+        overall = min((a.granularity for a in allowed), key=GRANULARITY_ORDER.index)
+        return GateResponse(tuple(disclosed), refused, entry, overall, tuple(accesses))
+
+    # ------------------------------------------------------------------ steps
+    def _charge(
+        self, request: GateRequest, allowed: Sequence[DatasetAccess], now: float
+    ) -> dict[str, Any]:
+        tiers = {str(a.tier) for a in allowed}
+        if not allowed or not is_charged(tiers, self_service=is_self_service(request)):
+            return {"charged": False}
+        limit, window = self.settings.query_budget, self.settings.budget_window_seconds
+        used = self.state.try_charge(
+            request.identity.key, limit=limit, window_seconds=window, now=now
+        )
+        budget = {
+            "charged": used is not None,
+            "used": used if used is not None else limit,
+            "limit": limit,
+            "window_seconds": window,
+        }
+        if used is None:
+            self._audit(
+                request, list(allowed), [], outcome="budget_exhausted", budget=budget, now=now
+            )
+            raise BudgetExhaustedError(
+                f"query budget spent: {limit} queries per {window} s for this identity; try again later",
+                details={"limit": limit, "window_seconds": window},
+            )
+        return budget
+
+    @staticmethod
+    def _check(raw: Sequence[DatasetResult], allowed: Sequence[DatasetAccess]) -> None:
+        """Fail closed if a surface answered for a dataset or individuals it was not given."""
+        by_id = {a.dataset_id: a for a in allowed}
+        for r in raw:
+            access = by_id.get(r.dataset_id)
+            if access is None:
+                raise StoreError(
+                    f"surface returned a result for dataset {r.dataset_id!r} that the guard did not allow"
+                )
+            if not r.contributors <= access.allowed_individuals:
+                raise StoreError(
+                    f"surface used individuals of dataset {r.dataset_id!r} outside the guard's decision"
+                )
+            if r.count < 0:
+                raise StoreError(f"surface returned a negative count for dataset {r.dataset_id!r}")
+
+    def _disclose(
+        self, result: DatasetResult, access: DatasetAccess, request: GateRequest
+    ) -> DisclosedResult:
+        policy = self.settings.policy_for(access.dataset_id)
+        shown = disclose_count(
+            result.count, granularity=access.granularity, min_count=policy.min_count
+        )
+        count, suppressed, why = (
+            shown.count,
+            shown.suppressed,
+            "small_count" if shown.suppressed else None,
+        )
+        if (
+            count is not None
+            and count > 0
+            and access.granularity == "count"
+            and access.tier != "controlled"
+            and not is_self_service(request)
+        ) and self._isolates(result, access, request, policy.min_count):
+            count, suppressed, why = None, True, "differencing"
+        records = tuple(result.records) if access.granularity == "record" else ()
+        return DisclosedResult(
+            dataset_id=access.dataset_id,
+            granularity=access.granularity,
+            exists=shown.exists,
+            count=count,
+            count_suppressed=suppressed,
+            records=records,
+            info=dict(result.info),
+            suppression=why,
+        )
+
+    def _isolates(
+        self, result: DatasetResult, access: DatasetAccess, request: GateRequest, min_count: int
+    ) -> bool:
+        """Anti-differencing, for counts of individuals (count == number of contributors)."""
+        answers = self.settings.anti_differencing_answers
+        if answers <= 0 or result.count != len(result.contributors):
+            return False
+        earlier = self.state.recent_contributor_sets(
+            recipient_key=request.identity.key, dataset_id=access.dataset_id, answers=answers
+        )
+        return isolating_difference(result.contributors, earlier, min_count=min_count) is not None
+
+    @staticmethod
+    def _ledger(
+        raw: Sequence[DatasetResult], by_id: dict[str, DatasetAccess], request: GateRequest
+    ) -> list[Disclosure]:
+        if is_self_service(request):
+            return []  # a participant's own data going back to them is not a disclosure to others
+        rows: list[Disclosure] = []
+        for r in raw:
+            kind = (
+                "record"
+                if by_id[r.dataset_id].granularity == "record" and r.records
+                else "aggregate"
+            )
+            rows.extend(Disclosure(r.dataset_id, ind, kind) for ind in sorted(r.contributors))
+        return rows
+
+    def _audit(
+        self,
+        request: GateRequest,
+        accesses: Sequence[DatasetAccess],
+        answered: Sequence[tuple[DatasetResult, DisclosedResult]],
+        *,
+        outcome: str,
+        budget: dict[str, Any],
+        now: float,
+        error: str | None = None,
+        ledger: Sequence[Disclosure] = (),
+    ) -> int:
+        identity = request.identity
+        results = {raw.dataset_id: (raw, shown) for raw, shown in answered}
+        datasets: list[dict[str, Any]] = []
+        versions: dict[str, str] = {}
+        contributors: set[tuple[str, str]] = set()
+        for a in accesses:
+            item: dict[str, Any] = {
+                "id": a.dataset_id,
+                "tier": a.tier,
+                "granularity": a.granularity,
+            }
+            if a.refusal is not None:
+                item["refusal"] = a.refusal
+            if a.notes:
+                item["notes"] = list(a.notes)
+            facts = self.guard._facts.get(a.dataset_id)
+            if facts is not None and a.refusal != "no such dataset":
+                versions[a.dataset_id] = facts.version
+            if a.dataset_id in results:
+                raw, shown = results[a.dataset_id]
+                contributors.update((a.dataset_id, i) for i in raw.contributors)
+                item.update(
+                    n_individuals=len(raw.contributors),
+                    exists=shown.exists,
+                    count=shown.count,
+                    count_suppressed=shown.count_suppressed,
+                    suppression=shown.suppression,
+                    n_records=len(shown.records),
+                )
+            datasets.append(item)
+        returned: Granularity | None = None
+        if results:
+            returned = min(
+                (a.granularity for a in accesses if a.dataset_id in results),
+                key=GRANULARITY_ORDER.index,
+            )
+        body: dict[str, Any] = {
+            "time": datetime.fromtimestamp(now, UTC).isoformat(),
+            "who": {
+                "identity_key": identity.key,
+                "tier": identity.tier,
+                "subject": identity.subject,
+                "issuer": identity.issuer,
+            },
+            "what": {
+                "surface": request.surface,
+                "operation": request.operation,
+                "parameters": _jsonable(dict(request.parameters)),
+                "requested_granularity": request.requested_granularity,
+            },
+            "datasets": datasets,
+            "granularity": returned,
+            "n_individuals": len(contributors),
+            "refused": {a.dataset_id: a.refusal for a in accesses if a.refusal is not None},
+            "outcome": outcome,
+            "budget": budget,
+            "provenance": {
+                "genomesh_version": _version(),
+                "node": self.settings.name,
+                "dataset_versions": versions,
+            },
+        }
+        if error is not None:
+            body["error"] = error
+        entry = self.state.append_audit(
+            body,
+            disclosures=ledger,
+            recipient_key=identity.key,
+            recipient_subject=identity.subject,
+            now=now,
+        )
+        return entry.seq
+
+
+__all__ = ["Gate"]

@@ -1,0 +1,260 @@
+"""The access guard: for each requested dataset, the granularity and the individuals allowed.
+
+Per dataset, in this order:
+1. tier: `controlled` only with a ControlledAccessGrants visa for this dataset AND a research
+   purpose (without a purpose the participants' consent cannot be checked, so the grant is not
+   used); otherwise `registered` for researchers (ResearcherStatus visa), else `anonymous`;
+2. granularity = min(requested, the policy's cap for that tier); `aggregates_only` caps at count;
+   a dataset with no recorded consent terms gets the anonymous cap only;
+3. jurisdiction rules (`genomesh.access.jurisdiction.apply_jurisdiction`) may lower or refuse;
+4. individuals = everyone in the dataset minus the withdrawn; at the controlled tier only those
+   whose own consent approves the identity's purpose (`match_purpose(...).decision == "approve"`).
+
+A participant using the participant API (identity issued by `participant_identity`) may see
+only their own data, at record granularity, withdrawn or not (right of access, GDPR Art. 15).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from genomesh.access.identity import Identity
+from genomesh.audit.state import NodeState
+from genomesh.core.consent import DataUseTerm
+from genomesh.core.errors import NotFoundError
+from genomesh.core.settings import DatasetPolicy, Granularity, NodeSettings
+from genomesh.gate.contract import DatasetAccess, GateRequest, min_granularity
+
+if TYPE_CHECKING:
+    from genomesh.store import DatasetStore, NodeStore
+
+PARTICIPANT_ISSUER = "urn:genomesh:participant"
+PARTICIPANT_SURFACE = "participants"
+
+
+def participant_identity(individual_id: str, *, client_address: str | None = None) -> Identity:
+    """The identity of a participant authenticated by their node-issued token."""
+    return Identity(
+        tier="anonymous",
+        subject=individual_id,
+        issuer=PARTICIPANT_ISSUER,
+        client_address=client_address,
+    )
+
+
+def is_self_service(request: GateRequest) -> bool:
+    return (
+        request.surface == PARTICIPANT_SURFACE
+        and request.identity.issuer == PARTICIPANT_ISSUER
+        and request.identity.subject is not None
+    )
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the guard needs from one dataset version (cached per version)."""
+
+    dataset_id: str
+    version: str
+    has_consent_terms: bool
+    individuals: frozenset[str]
+    consents: Mapping[str, Sequence[DataUseTerm]]
+
+
+def _granted(identity: Identity, dataset_id: str, settings: NodeSettings) -> bool:
+    """Does a ControlledAccessGrants visa name this dataset (by id or by this node's URL)?"""
+    named = identity.controlled_datasets
+    if dataset_id in named:
+        return True
+    prefixes = [f"{settings.base_url.rstrip('/')}/datasets/", *settings.dataset_url_prefixes]
+    for value in named:
+        for prefix in prefixes:
+            if value.startswith(prefix) and value[len(prefix) :].strip("/") == dataset_id:
+                return True
+    return False
+
+
+def _is_researcher(identity: Identity) -> bool:
+    if identity.tier == "registered":
+        return True
+    return identity.tier == "controlled" and any(
+        v.type == "ResearcherStatus" for v in identity.visas
+    )
+
+
+def _cap(policy: DatasetPolicy, tier: str) -> Granularity:
+    caps: Granularity = getattr(policy.tiers, tier)
+    return caps
+
+
+def _approved(
+    purpose: Any, consents: Mapping[str, Sequence[DataUseTerm]], individuals: frozenset[str]
+) -> tuple[frozenset[str], str | None]:
+    """Individuals whose own consent approves the purpose (fails closed if matching is absent)."""
+    try:
+        from genomesh.access.purpose_match import match_purpose
+    except ImportError:  # policy engineer's module not installed: nobody qualifies
+        return (
+            frozenset(),
+            "purpose matching unavailable: no individual-level consent check possible",
+        )
+    today = date.today()
+    ok = {
+        i
+        for i in individuals
+        if match_purpose(purpose, list(consents.get(i, ())), today=today).decision == "approve"
+    }
+    return frozenset(ok), None
+
+
+def _jurisdiction(
+    settings: NodeSettings,
+    policy: DatasetPolicy,
+    identity: Identity,
+    requested: Granularity,
+    has_terms: bool,
+) -> tuple[Granularity | None, str | None]:
+    try:
+        from genomesh.access.jurisdiction import apply_jurisdiction
+    except ImportError:  # not yet available: only the tier caps apply
+        return requested, None
+    decision = apply_jurisdiction(
+        node_country=settings.jurisdiction,
+        policy=policy,
+        identity=identity,
+        requested=requested,
+        has_consent_terms=has_terms,
+    )
+    if decision.granularity is None:
+        return None, f"jurisdiction rule {decision.rule}: {decision.reason}"
+    note = (
+        f"jurisdiction rule {decision.rule}: {decision.reason}"
+        if decision.rule and decision.granularity != requested
+        else None
+    )
+    return decision.granularity, note
+
+
+class Guard:
+    """Decides, per dataset, what one request may see. Caches dataset facts per version."""
+
+    def __init__(self, *, settings: NodeSettings, node: NodeStore, state: NodeState) -> None:
+        self.settings, self.node, self.state = settings, node, state
+        self._facts: dict[str, DatasetFacts] = {}
+        self._approved: dict[tuple[str, str, str, date], tuple[frozenset[str], str | None]] = {}
+        self._lock = threading.Lock()
+
+    def facts(self, dataset: DatasetStore) -> DatasetFacts:
+        info = dataset.info
+        cached = self._facts.get(info.id)
+        if cached is not None and cached.version == info.version:
+            return cached
+        con = dataset.connect()
+        try:
+            ids = frozenset(
+                r[0] for r in con.execute("SELECT individual_id FROM individuals").fetchall()
+            )
+        finally:
+            con.close()
+        facts = DatasetFacts(
+            info.id, str(info.version), bool(info.has_consent_terms), ids, dataset.consents()
+        )
+        with self._lock:
+            self._facts[info.id] = facts
+            self._approved = {
+                k: v for k, v in self._approved.items() if k[0] != info.id or k[1] == facts.version
+            }
+        return facts
+
+    def decide(self, request: GateRequest) -> list[DatasetAccess]:
+        ids = (
+            list(request.dataset_ids)
+            if request.dataset_ids is not None
+            else list(self.node.dataset_ids())
+        )
+        return [self._decide_one(request, dataset_id) for dataset_id in dict.fromkeys(ids)]
+
+    def _decide_one(self, request: GateRequest, dataset_id: str) -> DatasetAccess:
+        try:
+            dataset = self.node.dataset(dataset_id)
+        except NotFoundError:
+            return DatasetAccess(dataset_id, "boolean", frozenset(), refusal="no such dataset")
+        facts = self.facts(dataset)
+        identity = request.identity
+        if is_self_service(request):
+            me = identity.subject
+            if me not in facts.individuals:
+                return DatasetAccess(
+                    dataset_id,
+                    "boolean",
+                    frozenset(),
+                    refusal="not a participant of this dataset",
+                    tier="participant",
+                )
+            return DatasetAccess(dataset_id, "record", frozenset({str(me)}), tier="participant")
+
+        policy = self.settings.policy_for(dataset_id)
+        notes: list[str] = []
+        granted = _granted(identity, dataset_id, self.settings)
+        if granted and identity.purpose is None:
+            notes.append(
+                "access grant not used: the passport carries no research purpose to check consent against"
+            )
+        if granted and identity.purpose is not None:
+            tier = "controlled"
+        elif _is_researcher(identity):
+            tier = "registered"
+        else:
+            tier = "anonymous"
+        granularity = min_granularity(request.requested_granularity, _cap(policy, tier))
+        if policy.aggregates_only:
+            granularity = min_granularity(granularity, "count")
+        if not facts.has_consent_terms:
+            if tier != "anonymous":
+                notes.append("no recorded consent terms: anonymous-tier answers only")
+            granularity = min_granularity(granularity, _cap(policy, "anonymous"))
+            tier = "anonymous"
+        allowed_granularity, note = _jurisdiction(
+            self.settings, policy, identity, granularity, facts.has_consent_terms
+        )
+        if allowed_granularity is None:
+            return DatasetAccess(
+                dataset_id, granularity, frozenset(), refusal=note, tier=tier, notes=tuple(notes)
+            )
+        if note:
+            notes.append(note)
+        granularity = min_granularity(granularity, allowed_granularity)
+
+        individuals = facts.individuals - self.state.withdrawn(dataset_id)
+        if tier == "controlled":
+            approved, problem = self._approved_for(facts, identity)
+            if problem:
+                notes.append(problem)
+            excluded = len(individuals - approved)
+            if excluded:
+                notes.append(
+                    f"{excluded} individuals excluded: their consent does not approve the stated purpose"
+                )
+            individuals = individuals & approved
+        return DatasetAccess(
+            dataset_id, granularity, frozenset(individuals), tier=tier, notes=tuple(notes)
+        )
+
+    def _approved_for(
+        self, facts: DatasetFacts, identity: Identity
+    ) -> tuple[frozenset[str], str | None]:
+        assert identity.purpose is not None
+        key = (facts.dataset_id, facts.version, identity.purpose.model_dump_json(), date.today())
+        hit = self._approved.get(key)
+        if hit is None:
+            hit = _approved(identity.purpose, facts.consents, facts.individuals)
+            with self._lock:
+                self._approved[key] = hit
+        return hit
+
+
+__all__ = ["PARTICIPANT_ISSUER", "DatasetFacts", "Guard", "is_self_service", "participant_identity"]

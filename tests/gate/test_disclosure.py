@@ -1,0 +1,49 @@
+"""Disclosure control: thresholds, zero, anti-differencing and which queries are charged."""
+
+from __future__ import annotations
+
+import pytest
+
+from genomesh.disclosure import disclose_count, is_charged, isolating_difference
+
+
+@pytest.mark.parametrize(
+    ("count", "granularity", "expected"),
+    [
+        (0, "count", (False, 0, False)),
+        (1, "count", (True, None, True)),
+        (4, "count", (True, None, True)),
+        (5, "count", (True, 5, False)),
+        (1234, "count", (True, 1234, False)),
+        (3, "boolean", (True, None, False)),
+        (0, "boolean", (False, None, False)),
+        (2, "record", (True, 2, False)),
+    ],
+)
+def test_disclose_count__threshold_rule(count: int, granularity: str, expected: tuple) -> None:
+    shown = disclose_count(count, granularity=granularity, min_count=5)  # type: ignore[arg-type]
+    assert (shown.exists, shown.count, shown.suppressed) == expected
+
+
+def test_disclose_count__custom_threshold_and_negative() -> None:
+    assert disclose_count(19, granularity="count", min_count=20).count is None
+    assert disclose_count(20, granularity="count", min_count=20).count == 20
+    with pytest.raises(ValueError, match="negative"):
+        disclose_count(-1, granularity="count", min_count=5)
+
+
+def test_isolating_difference__small_symmetric_difference_is_caught() -> None:
+    everyone = {f"P{i}" for i in range(50)}
+    assert isolating_difference(everyone - {"P7"}, [everyone], min_count=5) == 1
+    assert isolating_difference(everyone, [everyone], min_count=5) is None  # same answer again
+    assert (
+        isolating_difference(everyone - {f"P{i}" for i in range(10)}, [everyone], min_count=5)
+        is None
+    )
+
+
+def test_is_charged__only_budgeted_tiers_and_not_self_service() -> None:
+    assert is_charged({"anonymous"})
+    assert is_charged({"controlled", "registered"})
+    assert not is_charged({"controlled"})
+    assert not is_charged({"anonymous"}, self_service=True)

@@ -1,0 +1,269 @@
+"""Wire types of the DAC API (request bodies and public views)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from genomesh.core.consent import DataUseTerm
+from genomesh.core.purpose import ResearchPurpose
+from genomesh.hub.dac.datasets import DatasetRef
+from genomesh.hub.dac.models import Account, Application, Dataset, Notification
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(_In):
+    username: str
+    password: str
+    full_name: str = ""
+    email: str = ""
+    institution: str = ""
+    affiliation_role: str = Field(
+        default="member", description="eduPerson role: faculty, student, member or ns.role"
+    )
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+
+
+class LoginIn(_In):
+    username: str
+    password: str
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    username: str
+    role: str
+
+
+class AccountOut(BaseModel):
+    username: str
+    subject: str
+    role: str
+    full_name: str
+    email: str
+    institution: str
+    affiliation_role: str
+    country: str | None
+    created_at: datetime
+    memberships: list[dict[str, str | None]] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, account: Account, memberships: list[dict[str, str | None]] | None = None
+    ) -> AccountOut:
+        return cls(
+            username=account.username,
+            subject=account.subject,
+            role=account.role,
+            full_name=account.full_name,
+            email=account.email,
+            institution=account.institution,
+            affiliation_role=account.affiliation_role,
+            country=account.country,
+            created_at=account.created_at,
+            memberships=memberships or [],
+        )
+
+
+class DatasetIn(_In):
+    """A dataset registered with the DAC by a hub admin (when the catalogue lacks it)."""
+
+    node: str
+    dataset_id: str
+    url: str | None = Field(default=None, description="default: {base_url}/datasets/{dataset_id}")
+    base_url: str | None = Field(default=None, description="the node's base URL")
+    name: str = ""
+    duo: list[DataUseTerm] = Field(default_factory=list)
+    terms_url: str | None = None
+    committee: str | None = None
+
+
+class DatasetOut(BaseModel):
+    url: str
+    node: str
+    dataset_id: str
+    name: str
+    duo: list[dict[str, Any]]
+    terms_url: str | None
+    committee: str | None
+
+    @classmethod
+    def of(cls, row: Dataset) -> DatasetOut:
+        return cls(
+            url=row.url,
+            node=row.node,
+            dataset_id=row.dataset_id,
+            name=row.name,
+            duo=list(row.duo or []),
+            terms_url=row.terms_url,
+            committee=row.committee,
+        )
+
+
+class MemberIn(_In):
+    username: str
+    dataset: DatasetRef | None = None
+    committee: str | None = None
+
+
+class ApplicationIn(_In):
+    title: str
+    summary: str = ""
+    datasets: list[DatasetRef] = Field(min_length=1)
+    purpose: ResearchPurpose
+    documents: list[dict[str, str]] = Field(
+        default_factory=list, description='e.g. [{"kind": "ethics", "reference": "EC-2026-17"}]'
+    )
+    accepted_terms: bool = False
+    submit: bool = Field(default=False, description="submit at once instead of keeping a draft")
+
+
+class ApplicationEdit(_In):
+    title: str | None = None
+    summary: str | None = None
+    datasets: list[DatasetRef] | None = None
+    purpose: ResearchPurpose | None = None
+    documents: list[dict[str, str]] | None = None
+    accepted_terms: bool | None = None
+
+
+class DecisionIn(_In):
+    decision: Literal["approve", "reject", "request_changes"]
+    comment: str = ""
+    until: datetime | date | None = Field(
+        default=None, description="end of the approval (a date means the end of that day, UTC)"
+    )
+
+
+class ReasonIn(_In):
+    reason: str = ""
+
+
+class CommentIn(_In):
+    comment: str = ""
+
+
+class EventOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str
+    comment: str
+    data: dict[str, Any]
+
+
+class ApplicationOut(BaseModel):
+    id: int
+    state: str
+    applicant: str
+    applicant_subject: str
+    title: str
+    summary: str
+    datasets: list[str]
+    purpose: dict[str, Any]
+    documents: list[dict[str, Any]]
+    accepted_terms: bool
+    precheck: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    approved_until: datetime | None
+    renewal_of: int | None
+    events: list[EventOut]
+    visas: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, app: Application, visas: list[dict[str, Any]] | None = None) -> ApplicationOut:
+        return cls(
+            id=app.id,
+            state=app.state,
+            applicant=app.applicant.username,
+            applicant_subject=app.applicant.subject,
+            title=app.title,
+            summary=app.summary,
+            datasets=[link.dataset_url for link in app.datasets],
+            purpose=dict(app.purpose),
+            documents=list(app.documents or []),
+            accepted_terms=app.accepted_terms,
+            precheck=app.precheck,
+            created_at=app.created_at,
+            updated_at=app.updated_at,
+            approved_until=app.approved_until,
+            renewal_of=app.renewal_of,
+            events=[
+                EventOut(
+                    at=e.at,
+                    actor=e.actor,
+                    action=e.action,
+                    from_state=e.from_state,
+                    to_state=e.to_state,
+                    comment=e.comment,
+                    data=dict(e.data or {}),
+                )
+                for e in app.events
+            ],
+            visas=visas or [],
+        )
+
+
+class PassportOut(BaseModel):
+    passport: str
+    expires_at: datetime
+    visas: list[dict[str, Any]]
+
+
+class NotificationOut(BaseModel):
+    id: int
+    node: str
+    dataset_id: str
+    individual_pseudonym: str
+    withdrawn_at: datetime
+    message: str
+    received_at: datetime
+    read: bool
+
+    @classmethod
+    def of(cls, row: Notification) -> NotificationOut:
+        return cls(
+            id=row.id,
+            node=row.node,
+            dataset_id=row.dataset_id,
+            individual_pseudonym=row.individual_pseudonym,
+            withdrawn_at=row.withdrawn_at,
+            message=row.message,
+            received_at=row.received_at,
+            read=row.read_at is not None,
+        )
+
+
+class NodeSecretOut(BaseModel):
+    node: str
+    secret: str
+
+
+__all__ = [
+    "AccountOut",
+    "ApplicationEdit",
+    "ApplicationIn",
+    "ApplicationOut",
+    "CommentIn",
+    "DatasetIn",
+    "DatasetOut",
+    "DecisionIn",
+    "EventOut",
+    "LoginIn",
+    "MemberIn",
+    "NodeSecretOut",
+    "NotificationOut",
+    "PassportOut",
+    "ReasonIn",
+    "RegisterIn",
+    "TokenOut",
+]

@@ -27,6 +27,7 @@ def test_registry__dispatches_by_prefix() -> None:
         ("ICD10:E10", "ICD10:IV", True),  # chapter
         ("ICD10:E10", "ICD10:F31", False),
         ("ICD10:F31", "ICD10:F3181", False),
+        ("ICD10:E10-E14", "ICD10:E10", False),  # block is not below its first category
         ("ICD10:E10", "HP:0000001", False),  # no cross-ontology mapping
     ],
 )

@@ -137,7 +137,10 @@ class Icd10:
         """True if `term_id` equals or lies below `ancestor` (extensions included: F3181 ⊂ F31)."""
         key, _ = self._known(term_id)
         target, _ = self._known(ancestor)
-        return f"{PREFIX}:{target}" in self.ancestors(term_id) or key.startswith(target)
+        if f"{PREFIX}:{target}" in self.ancestors(term_id):
+            return True
+        # a code deeper than WHO's under an equally unknown deeper code (F31812 under F3181)
+        return bool(_CODE.match(key) and _CODE.match(target) and key.startswith(target))
 
 
 _LOCK = threading.Lock()

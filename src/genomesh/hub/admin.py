@@ -1,0 +1,56 @@
+"""Who may change the registry: the hub admin token (settings, or HUB_DIR/admin.token).
+
+The token is a bearer token: `Authorization: Bearer <token>`. When `settings.admin_token`
+is not set, a random one is generated on first start into `HUB_DIR/admin.token` (mode
+0600) so an operator on the machine can read it and nobody else can guess it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from genomesh.core.errors import AccessDeniedError, AuthenticationError
+from genomesh.core.settings import HubSettings
+
+TOKEN_FILE = "admin.token"
+
+
+def admin_token(settings: HubSettings) -> str:
+    """The configured admin token, or the one kept in HUB_DIR/admin.token (created once)."""
+    if settings.admin_token:
+        return settings.admin_token
+    path = Path(settings.hub_dir) / TOKEN_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def require_admin(request: Request) -> None:
+    """FastAPI dependency: the caller presented the admin bearer token."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError(
+            "registry changes need the hub admin token (Authorization: Bearer ...)"
+        )
+    expected: str = request.app.state.admin_token
+    if not secrets.compare_digest(token.strip().encode(), expected.encode()):
+        raise AccessDeniedError("the admin token is not valid")
+
+
+AdminOnly = Annotated[None, Depends(require_admin)]
+
+__all__ = ["TOKEN_FILE", "AdminOnly", "admin_token", "require_admin"]

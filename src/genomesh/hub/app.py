@@ -1,0 +1,137 @@
+"""The hub app factory: registry, catalogue, Beacon network, dial-out, DAC and passports.
+
+`create_app(settings)` builds a FastAPI app; nothing happens at import time. The HTTP
+transport used to reach push nodes is injectable (`transport=`) so tests can run nodes
+in-process. The DAC (`genomesh.hub.dac.routes.router`) and passport broker
+(`genomesh.hub.broker.router`) are mounted when those modules are present.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from genomesh.core.errors import GenomeshError, InvalidInputError
+from genomesh.core.settings import HubSettings
+from genomesh.hub import beacon_routes, dialout, routes
+from genomesh.hub.admin import admin_token
+from genomesh.hub.catalogue import sync_catalogue
+from genomesh.hub.client import NodeClient
+from genomesh.hub.dialout import DialoutBroker
+from genomesh.hub.registry import HubStore
+from genomesh.hub.signing import load_or_create_key
+from genomesh.hub.wire import error_body
+
+log = logging.getLogger(__name__)
+OPTIONAL_ROUTERS = ("genomesh.hub.dac.routes", "genomesh.hub.broker")
+
+
+async def _periodic_sync(app: FastAPI) -> None:
+    settings: HubSettings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.catalogue_sync_seconds)
+        try:
+            await sync_catalogue(
+                app.state.store,
+                app.state.client,
+                timeout=settings.node_timeout_seconds,
+                hub_url=settings.base_url,
+            )
+        except GenomeshError as exc:  # keep syncing; the registry records per-node errors
+            log.warning("catalogue sync failed: %s", exc)
+
+
+def _optional_routers(app: FastAPI) -> None:
+    for name in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that part of the hub is not installed yet
+            raise
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router)
+
+
+def create_app(
+    settings: HubSettings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the hub app from `settings` (state in settings.state_url or HUB_DIR/hub.sqlite)."""
+    hub_dir = Path(settings.hub_dir)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = NodeClient(transport=transport, broker=app.state.broker)
+        app.state.client = client
+        task = None
+        if settings.catalogue_sync_seconds > 0:
+            task = asyncio.create_task(_periodic_sync(app))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await client.aclose()
+            app.state.store.close()
+
+    app = FastAPI(
+        title="genomesh hub",
+        description="Beacon v2 network over the registered nodes, node registry, catalogue.",
+        lifespan=lifespan,
+    )
+    store = HubStore(settings.state_database_url, hub_dir=hub_dir)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.admin_token = admin_token(settings)
+    app.state.broker = DialoutBroker(
+        store,
+        load_or_create_key(hub_dir),
+        poll_seconds=settings.dialout_poll_seconds,
+        max_skew=settings.dialout_max_skew_seconds,
+    )
+
+    @app.exception_handler(GenomeshError)
+    async def genomesh_error(request: Request, exc: GenomeshError) -> JSONResponse:
+        return JSONResponse(error_body(settings, exc), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}"
+            for e in exc.errors()
+        )
+        error = InvalidInputError(problems or "invalid request")
+        return JSONResponse(error_body(settings, error), status_code=400)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        error = GenomeshError("internal error in the hub (logged)")
+        return JSONResponse(error_body(settings, error), status_code=500)
+
+    app.include_router(routes.router)
+    app.include_router(dialout.router)
+    _optional_routers(app)
+    app.include_router(beacon_routes.router)
+    return app
+
+
+def hub_state(app: FastAPI) -> Any:
+    """The app's shared state (store, broker, client, settings), for embedding code."""
+    return app.state
+
+
+__all__ = ["create_app", "hub_state"]

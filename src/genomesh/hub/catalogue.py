@@ -1,0 +1,253 @@
+"""The dataset catalogue: synced from each node's Beacon `/info` and `/datasets`, searchable.
+
+Entries hold only what a node publishes to anonymous callers (so counts are those the node's
+disclosure rules allow), plus what the registry knows (country, how to reach the node).
+Search: free text, DUO term (with DUO hierarchy when the ontology is available), disease,
+phenotype (HPO descendants included), country.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from genomesh.core.errors import UpstreamError
+from genomesh.hub.client import NodeClient, NodeRequest
+from genomesh.hub.registry import HubStore, NodePublic
+
+PHENOTYPE_PREFIXES = ("HP:",)
+DISEASE_PREFIXES = (
+    "MONDO:",
+    "ORPHA:",
+    "Orphanet:",
+    "OMIM:",
+    "DOID:",
+    "ICD10:",
+    "ICD10CM:",
+    "NCIT:C",
+)
+
+
+def _collections(body: Any) -> list[dict[str, Any]]:
+    response = body.get("response") if isinstance(body, dict) else None
+    if not isinstance(response, dict):
+        return []
+    items = response.get("collections") or response.get("resultSets") or []
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("results"), list):
+            out.extend(r for r in item["results"] if isinstance(r, dict))
+        elif isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+def _terms(body: Any) -> list[dict[str, Any]]:
+    response = body.get("response") if isinstance(body, dict) else None
+    terms = response.get("filteringTerms") if isinstance(response, dict) else None
+    return [t for t in terms or [] if isinstance(t, dict) and isinstance(t.get("id"), str)]
+
+
+def _counts(record: dict[str, Any]) -> dict[str, Any]:
+    info = record.get("info") if isinstance(record.get("info"), dict) else {}
+    counts = info.get("counts") if isinstance(info.get("counts"), dict) else {}
+    out = {k: v for k, v in counts.items() if isinstance(v, int | str)}
+    for key in ("individuals", "samples", "variants", "n_individuals", "n_samples", "n_variants"):
+        if isinstance(info.get(key), int | str):
+            out.setdefault(key.removeprefix("n_"), info[key])
+    return out
+
+
+def catalogue_entry(
+    record: dict[str, Any],
+    *,
+    node: NodePublic,
+    node_info: dict[str, Any],
+    terms: list[dict[str, Any]],
+    hub_url: str,
+) -> dict[str, Any]:
+    """One catalogue entry from a node's dataset record (Beacon dataset model)."""
+    info = record.get("info") if isinstance(record.get("info"), dict) else {}
+    conditions = (
+        record.get("dataUseConditions") if isinstance(record.get("dataUseConditions"), dict) else {}
+    )
+    duo = [
+        {
+            "id": d.get("id"),
+            "label": d.get("label"),
+            **({"modifiers": d["modifiers"]} if d.get("modifiers") else {}),
+        }
+        for d in conditions.get("duoDataUse") or []
+        if isinstance(d, dict) and d.get("id")
+    ]
+    response = node_info.get("response") if isinstance(node_info.get("response"), dict) else {}
+    dataset_id = str(record.get("id"))
+    term_ids = sorted({t["id"] for t in terms})
+    return {
+        "datasetId": dataset_id,
+        "name": record.get("name") or dataset_id,
+        "description": record.get("description") or "",
+        "node": node.name,
+        "nodeName": response.get("name") or node.name,
+        "beaconId": response.get("id"),
+        "organization": (response.get("organization") or {}).get("name"),
+        "country": node.country,
+        "jurisdiction": info.get("jurisdiction") or node.country,
+        "dialOut": node.dial_out,
+        "assembly": info.get("assembly") or info.get("assemblyId"),
+        "version": record.get("version"),
+        "duo": duo,
+        "counts": _counts(record),
+        "phenotypes": [t for t in term_ids if t.startswith(PHENOTYPE_PREFIXES)],
+        "diseases": [t for t in term_ids if t.startswith(DISEASE_PREFIXES)],
+        "termLabels": {t["id"]: t.get("label") for t in terms if t.get("label")},
+        "citation": info.get("citation") or info.get("attribution"),
+        "access": info.get("access")
+        or {
+            "how": "apply to the data access committee through the hub",
+            "url": f"{hub_url.rstrip('/')}/dac/applications",
+            "dataset": dataset_id,
+            "node": node.name,
+        },
+        "contact": node.contact,
+    }
+
+
+async def fetch_node_catalogue(
+    node: NodePublic, *, client: NodeClient, timeout: float, hub_url: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Ask one node for `/info`, `/datasets` and filtering terms; build its entries."""
+
+    async def get(path: str, params: list[tuple[str, str]] | None = None) -> Any:
+        reply = await client.send(node, NodeRequest("GET", path, params or []), timeout=timeout)
+        if reply.status != "ok":
+            raise UpstreamError(f"{node.name} {path}: {reply.status}: {reply.reason}")
+        return reply.body
+
+    info, datasets, node_terms = await asyncio.gather(
+        get("/info"),
+        get("/datasets", [("limit", "1000")]),
+        get("/filtering_terms"),
+        return_exceptions=True,
+    )
+    if isinstance(info, BaseException):
+        raise info
+    if isinstance(datasets, BaseException):
+        raise datasets
+    fallback_terms = [] if isinstance(node_terms, BaseException) else _terms(node_terms)
+    records = [r for r in _collections(datasets) if r.get("id")]
+
+    async def terms_for(dataset_id: str) -> list[dict[str, Any]]:
+        try:
+            return _terms(await get(f"/datasets/{dataset_id}/filtering_terms"))
+        except UpstreamError:
+            return fallback_terms
+
+    per_dataset = await asyncio.gather(*(terms_for(str(r["id"])) for r in records))
+    entries = [
+        catalogue_entry(r, node=node, node_info=info, terms=t, hub_url=hub_url)
+        for r, t in zip(records, per_dataset, strict=True)
+    ]
+    return info, entries
+
+
+async def sync_catalogue(
+    store: HubStore,
+    client: NodeClient,
+    *,
+    timeout: float,
+    hub_url: str,
+    names: list[str] | None = None,
+) -> dict[str, str]:
+    """Re-sync the chosen (default all) nodes; returns node -> "ok" or the error."""
+    nodes = store.select_nodes(names)
+
+    async def one(node: NodePublic) -> str:
+        try:
+            info, entries = await fetch_node_catalogue(
+                node, client=client, timeout=timeout, hub_url=hub_url
+            )
+        except UpstreamError as exc:
+            store.record_sync_error(node.name, exc.message)
+            return exc.message
+        store.replace_catalogue(node.name, entries, info=info)
+        return "ok"
+
+    results = await asyncio.gather(*(one(n) for n in nodes))
+    return {n.name: r for n, r in zip(nodes, results, strict=True)}
+
+
+def _expand(term: str, kind: str) -> set[str]:
+    """A term and its descendants, when the ontology knows it (else just the term)."""
+    try:
+        if kind == "duo":
+            from genomesh.ontology.duo import get_duo
+
+            return set(get_duo().descendants(term)) | {term}
+        if term.startswith("HP:"):
+            from genomesh.ontology.hpo import get_hpo
+
+            return set(get_hpo().descendants(term)) | {term}
+        from genomesh.ontology.registry import descendants
+
+        return set(descendants(term)) | {term}
+    except Exception:  # unknown term or ontology not available: match the term literally
+        return {term}
+
+
+def search_catalogue(
+    entries: list[dict[str, Any]],
+    *,
+    q: str | None = None,
+    duo: str | None = None,
+    disease: str | None = None,
+    phenotype: str | None = None,
+    country: str | None = None,
+) -> list[dict[str, Any]]:
+    """Entries matching every given criterion (all optional; none = everything)."""
+    out = []
+    duo_ids = _expand(duo, "duo") if duo else set()
+    phenotype_ids = _expand(phenotype, "hp") if phenotype and ":" in phenotype else set()
+    disease_ids = _expand(disease, "disease") if disease and ":" in disease else set()
+    for entry in entries:
+        if country and country.upper() not in {entry.get("country"), entry.get("jurisdiction")}:
+            continue
+        if duo and not duo_ids & {d["id"] for d in entry.get("duo", [])}:
+            continue
+        labels = {k: str(v).lower() for k, v in (entry.get("termLabels") or {}).items()}
+        if phenotype:
+            have = set(entry.get("phenotypes", []))
+            if phenotype_ids:
+                if not phenotype_ids & have:
+                    continue
+            elif not any(phenotype.lower() in labels.get(t, "") for t in have):
+                continue
+        if disease:
+            have = set(entry.get("diseases", []))
+            if disease_ids:
+                if not disease_ids & have:
+                    continue
+            elif not any(disease.lower() in labels.get(t, "") for t in have):
+                continue
+        if q:
+            text = " ".join(
+                str(entry.get(k) or "")
+                for k in (
+                    "datasetId",
+                    "name",
+                    "description",
+                    "node",
+                    "nodeName",
+                    "organization",
+                    "citation",
+                )
+            )
+            text += " " + " ".join(str(d.get("label") or "") for d in entry.get("duo", []))
+            text += " " + " ".join(labels.values())
+            if q.lower() not in text.lower():
+                continue
+        out.append(entry)
+    return out
+
+
+__all__ = ["catalogue_entry", "fetch_node_catalogue", "search_catalogue", "sync_catalogue"]

@@ -1,0 +1,158 @@
+"""Sending one request to one node, whichever way it is connected, within a time limit.
+
+Push nodes are called over HTTP (httpx.AsyncClient; the transport is injectable for tests);
+dial-out nodes through the `DialoutBroker`. Either way the caller gets a `NodeReply` with a
+status of ok / refused / error / timeout and a reason, so a slow or dead node is a status,
+never an exception, and never holds the caller longer than `timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from genomesh.hub.registry import NodePublic
+
+if TYPE_CHECKING:
+    from genomesh.hub.dialout import DialoutBroker
+
+NodeStatus = Literal["ok", "refused", "error", "timeout"]
+
+
+@dataclass(frozen=True)
+class NodeRequest:
+    """A Beacon request as the hub forwards it (same method, path, query and body)."""
+
+    method: str
+    path: str
+    params: list[tuple[str, str]] = field(default_factory=list)
+    body: Any = None
+    authorization: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "params": [list(p) for p in self.params],
+            "body": self.body,
+            "authorization": self.authorization,
+        }
+
+
+@dataclass
+class NodeReply:
+    """What came back from one node, classified."""
+
+    node: str
+    status: NodeStatus
+    http_status: int | None = None
+    body: Any = None
+    reason: str | None = None
+    elapsed_ms: float = 0.0
+
+
+class NodeUnavailableError(Exception):
+    """The node cannot be reached at all (dial-out node not connected, no URL)."""
+
+
+class NodeClient:
+    """Reaches registered nodes over HTTP or through dial-out, with a hard time limit."""
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        broker: DialoutBroker | None = None,
+    ) -> None:
+        self.http = httpx.AsyncClient(
+            transport=transport,
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            follow_redirects=False,
+        )
+        self.broker = broker
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def send(self, node: NodePublic, request: NodeRequest, *, timeout: float) -> NodeReply:
+        """Send `request` to `node`; always returns within about `timeout` seconds."""
+        started = time.perf_counter()
+        try:
+            status, body = await asyncio.wait_for(self._exchange(node, request, timeout), timeout)
+        except TimeoutError:
+            reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
+        except httpx.TimeoutException:
+            reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
+        except httpx.HTTPError as exc:
+            reply = NodeReply(node.name, "error", reason=f"{type(exc).__name__}: {exc}".strip())
+        except NodeUnavailableError as exc:
+            reply = NodeReply(node.name, "error", reason=str(exc))
+        else:
+            reply = classify(node.name, status, body)
+        reply.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        return reply
+
+    async def _exchange(
+        self, node: NodePublic, request: NodeRequest, timeout: float
+    ) -> tuple[int, Any]:
+        if node.dial_out:
+            if self.broker is None:
+                raise NodeUnavailableError("dial-out is not enabled on this hub")
+            return await self.broker.send(node, request)
+        if not node.base_url:
+            raise NodeUnavailableError("node has no base URL")
+        headers = {"accept": "application/json"}
+        if request.authorization:
+            headers["authorization"] = request.authorization
+        response = await self.http.request(
+            request.method,
+            node.base_url + request.path,
+            params=request.params,
+            json=request.body if request.method == "POST" else None,
+            headers=headers,
+            timeout=timeout + 1.0,
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"_text": response.text[:500]}
+        return response.status_code, body
+
+
+def error_message(body: Any) -> str | None:
+    """The message of a Beacon error body (or of a plain `{"detail"|"message": ...}`)."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict) and error.get("errorMessage"):
+        return str(error["errorMessage"])
+    for key in ("message", "detail", "_text"):
+        if body.get(key):
+            return str(body[key])
+    return None
+
+
+def classify(node: str, status: int, body: Any) -> NodeReply:
+    """Turn an HTTP status and body into ok / refused / error with a reason."""
+    if 200 <= status < 300 and isinstance(body, dict) and "_text" not in body:
+        return NodeReply(node, "ok", http_status=status, body=body)
+    reason = error_message(body) or f"HTTP {status}"
+    if status in (401, 403, 429):
+        return NodeReply(node, "refused", http_status=status, body=body, reason=reason)
+    if 200 <= status < 300:
+        reason = "node answered with something that is not a JSON object"
+    return NodeReply(node, "error", http_status=status, body=body, reason=reason)
+
+
+__all__ = [
+    "NodeClient",
+    "NodeReply",
+    "NodeRequest",
+    "NodeStatus",
+    "NodeUnavailableError",
+    "classify",
+]

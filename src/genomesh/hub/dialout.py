@@ -1,0 +1,191 @@
+"""Hub side of dial-out nodes: queued requests, long-poll, signed answers.
+
+A dial-out node opens no port. It long-polls `POST /dialout/poll` with a signed message;
+the hub answers with the signed requests queued for that node (or an empty list when the
+poll times out). The node runs each request against its own app and posts a signed answer
+to `POST /dialout/answer`, which resolves the waiting fan-out call. Every message both ways
+is signed (Ed25519; keys registered with the other side) and carries a nonce and timestamp
+(see `genomesh.hub.signing`), so forged and replayed messages are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
+from genomesh.hub.client import NodeRequest, NodeUnavailableError
+from genomesh.hub.registry import HubStore, NodePublic
+from genomesh.hub.signing import (
+    NonceCache,
+    load_public_key,
+    public_key_text,
+    sign_message,
+    verify_message,
+)
+
+HUB_PRINCIPAL = "hub"
+
+
+@dataclass
+class _Channel:
+    """One dial-out node's queue and liveness."""
+
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    active_polls: int = 0
+    last_seen: float = 0.0
+
+
+class DialoutBroker:
+    """Queues requests for dial-out nodes and matches their signed answers."""
+
+    def __init__(
+        self,
+        store: HubStore,
+        key: Ed25519PrivateKey,
+        *,
+        poll_seconds: float,
+        max_skew: float,
+    ) -> None:
+        self.store = store
+        self.key = key
+        self.poll_seconds = poll_seconds
+        self.max_skew = max_skew
+        self.nonces = NonceCache(max_skew * 2)
+        self._channels: dict[str, _Channel] = {}
+        self._pending: dict[str, tuple[str, asyncio.Future[tuple[int, Any]]]] = {}
+
+    @property
+    def public_key(self) -> str:
+        return public_key_text(self.key)
+
+    def _channel(self, node: str) -> _Channel:
+        return self._channels.setdefault(node, _Channel())
+
+    def connected(self, node: str) -> bool:
+        """Polling now, or polled recently enough to be back within a poll cycle."""
+        channel = self._channels.get(node)
+        if channel is None:
+            return False
+        return channel.active_polls > 0 or time.time() - channel.last_seen < self.poll_seconds + 5
+
+    async def send(self, node: NodePublic, request: NodeRequest) -> tuple[int, Any]:
+        """Queue a signed request for `node` and wait for its answer (caller sets the timeout)."""
+        if not self.connected(node.name):
+            raise NodeUnavailableError("dial-out node is not connected")
+        request_id = secrets.token_hex(12)
+        future: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = (node.name, future)
+        message = sign_message(
+            {"type": "request", "id": request_id, "request": request.to_wire()},
+            self.key,
+            iss=HUB_PRINCIPAL,
+            aud=node.name,
+        )
+        self._channel(node.name).queue.put_nowait(message)
+        try:
+            return await future
+        finally:
+            self._pending.pop(request_id, None)
+
+    def _verify_from_node(self, message: Any) -> tuple[NodePublic, dict[str, Any]]:
+        claimed = message.get("payload", {}).get("iss") if isinstance(message, dict) else None
+        if not isinstance(claimed, str):
+            raise AuthenticationError("signed message names no sender")
+        try:
+            node = self.store.node(claimed)
+        except NotFoundError as exc:
+            raise AuthenticationError(f"unknown node {claimed!r}") from exc
+        if not node.public_key:
+            raise AuthenticationError(f"node {claimed!r} has no registered public key")
+        payload = verify_message(
+            message,
+            load_public_key(node.public_key),
+            iss=node.name,
+            aud=HUB_PRINCIPAL,
+            nonces=self.nonces,
+            max_skew=self.max_skew,
+        )
+        return node, payload
+
+    async def poll(self, message: Any) -> list[dict[str, Any]]:
+        """Hold a node's long-poll until requests arrive or the poll time runs out."""
+        node, payload = self._verify_from_node(message)
+        if payload.get("type") != "poll":
+            raise InvalidInputError("expected a poll message", field="type")
+        wait = payload.get("wait", self.poll_seconds)
+        wait = max(
+            0.0, min(float(wait) if isinstance(wait, int | float) else 0.0, self.poll_seconds)
+        )
+        channel = self._channel(node.name)
+        channel.active_polls += 1
+        channel.last_seen = time.time()
+        try:
+            messages: list[dict[str, Any]] = []
+            with contextlib.suppress(TimeoutError):
+                messages.append(await asyncio.wait_for(channel.queue.get(), wait))
+            while not channel.queue.empty():
+                messages.append(channel.queue.get_nowait())
+            # drop requests whose caller has already given up
+            return [m for m in messages if m["payload"]["id"] in self._pending]
+        finally:
+            channel.active_polls -= 1
+            channel.last_seen = time.time()
+
+    def answer(self, message: Any) -> None:
+        """Resolve the fan-out call waiting for this signed answer."""
+        node, payload = self._verify_from_node(message)
+        if payload.get("type") != "answer":
+            raise InvalidInputError("expected an answer message", field="type")
+        pending = self._pending.get(str(payload.get("id")))
+        if pending is None:
+            return  # the caller timed out already; a late answer is simply dropped
+        owner, future = pending
+        if owner != node.name:
+            raise AuthenticationError("answer for a request sent to another node")
+        status = payload.get("status")
+        if not isinstance(status, int):
+            raise InvalidInputError("answer has no HTTP status", field="status")
+        if not future.done():
+            future.set_result((status, payload.get("body")))
+
+
+class SignedMessage(BaseModel):
+    """A signed dial-out message (see `genomesh.hub.signing`)."""
+
+    payload: dict[str, Any]
+    sig: str
+
+
+router = APIRouter(prefix="/dialout", tags=["dial-out"])
+
+
+def _broker(request: Request) -> DialoutBroker:
+    return request.app.state.broker
+
+
+@router.get("/key", summary="The hub's Ed25519 public key for dial-out messages")
+async def hub_key(request: Request) -> dict[str, str]:
+    return {"alg": "Ed25519", "public_key": _broker(request).public_key}
+
+
+@router.post("/poll", summary="Long-poll for queued requests (signed by the node)")
+async def poll(message: SignedMessage, request: Request) -> dict[str, Any]:
+    return {"messages": await _broker(request).poll(message.model_dump())}
+
+
+@router.post("/answer", summary="Post the answer to one request (signed by the node)")
+async def answer(message: SignedMessage, request: Request) -> dict[str, bool]:
+    _broker(request).answer(message.model_dump())
+    return {"accepted": True}
+
+
+__all__ = ["HUB_PRINCIPAL", "DialoutBroker", "router"]

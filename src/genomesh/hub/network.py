@@ -1,0 +1,198 @@
+"""The Beacon network: one query to every (or the chosen) node at once, one merged answer.
+
+Each node answers by its own rules (the caller's Authorization header is passed on). The
+merged answer has one result set per node dataset, each tagged with the node's `beaconId`,
+and a per-node report in `info.network` (the spec's place for attributes outside the
+Beacon specification):
+
+    "info": {"network": {"timeoutSeconds": 5.0, "queried": 3, "answered": 2,
+             "nodes": [{"node": "nl-umc", "beaconId": "...", "country": "NL",
+                        "status": "ok" | "refused" | "error" | "timeout",
+                        "reason": null | "...", "httpStatus": 200, "elapsedMs": 12.3,
+                        "returnedGranularity": "count", "exists": true,
+                        "numTotalResults": 42}]}}
+
+The merged `returnedGranularity` is the lowest any answering node returned (boolean < count
+< record), so the summary never claims more than every node gave. A node that is slow, dead
+or refusing is reported, never an error of the whole answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from genomesh.core.errors import InvalidInputError
+from genomesh.core.settings import HubSettings
+from genomesh.hub.client import NodeClient, NodeReply, NodeRequest
+from genomesh.hub.registry import NodePublic
+from genomesh.hub.wire import GRANULARITIES, response_meta
+
+
+async def fan_out(
+    request: NodeRequest,
+    nodes: list[NodePublic],
+    *,
+    client: NodeClient,
+    timeout: float,
+) -> list[NodeReply]:
+    """Send `request` to all `nodes` concurrently; every reply arrives within `timeout`."""
+    return list(
+        await asyncio.gather(*(client.send(node, request, timeout=timeout) for node in nodes))
+    )
+
+
+def _meta(body: Any) -> dict[str, Any]:
+    meta = body.get("meta") if isinstance(body, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _summary(body: Any) -> dict[str, Any]:
+    summary = body.get("responseSummary") if isinstance(body, dict) else None
+    return summary if isinstance(summary, dict) else {}
+
+
+def _response(body: Any) -> dict[str, Any]:
+    response = body.get("response") if isinstance(body, dict) else None
+    return response if isinstance(response, dict) else {}
+
+
+def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
+    """One node's line in `info.network.nodes`."""
+    meta, summary = _meta(reply.body), _summary(reply.body)
+    report: dict[str, Any] = {
+        "node": node.name,
+        "beaconId": meta.get("beaconId") if reply.status == "ok" else None,
+        "country": node.country,
+        "dialOut": node.dial_out,
+        "status": reply.status,
+        "reason": reply.reason,
+        "httpStatus": reply.http_status,
+        "elapsedMs": reply.elapsed_ms,
+    }
+    if reply.status == "ok":
+        report["returnedGranularity"] = meta.get("returnedGranularity")
+        report["exists"] = summary.get("exists")
+        if "numTotalResults" in summary:
+            report["numTotalResults"] = summary["numTotalResults"]
+    return report
+
+
+def _tag(item: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    tagged = dict(item)
+    tagged["beaconId"] = report["beaconId"]
+    info = dict(tagged.get("info") or {}) if isinstance(tagged.get("info"), dict) else {}
+    info.update(
+        {"beaconId": report["beaconId"], "node": report["node"], "country": report["country"]}
+    )
+    tagged["info"] = info
+    return tagged
+
+
+def merge_results(
+    replies: list[NodeReply],
+    nodes: list[NodePublic],
+    *,
+    settings: HubSettings,
+    entry: str,
+    request_summary: dict[str, Any],
+    timeout: float,
+) -> tuple[int, dict[str, Any]]:
+    """Merge node answers to one entry-type query into one Beacon response (status, body)."""
+    by_name = {n.name: n for n in nodes}
+    reports = [node_report(r, by_name[r.node]) for r in replies]
+    ok = [(r, rep) for r, rep in zip(replies, reports, strict=True) if r.status == "ok"]
+    if not ok and replies and all(r.http_status == 400 for r in replies):
+        # every node rejected the query itself: that is the caller's input, not the network
+        raise InvalidInputError(replies[0].reason or "the nodes rejected the query")
+
+    levels = [
+        GRANULARITIES.index(rep["returnedGranularity"])
+        for _, rep in ok
+        if rep.get("returnedGranularity") in GRANULARITIES
+    ]
+    granularity = GRANULARITIES[min(levels)] if levels else "boolean"
+    exists = any(bool(rep.get("exists")) for _, rep in ok)
+
+    result_sets: list[dict[str, Any]] = []
+    collections: list[dict[str, Any]] = []
+    schemas: list[dict[str, Any]] = []
+    for reply, rep in ok:
+        response = _response(reply.body)
+        for rs in response.get("resultSets") or []:
+            if isinstance(rs, dict):
+                result_sets.append(_tag(rs, rep))
+        for item in response.get("collections") or []:
+            if isinstance(item, dict):
+                collections.append(_tag(item, rep))
+        for schema in _meta(reply.body).get("returnedSchemas") or []:
+            if schema not in schemas:
+                schemas.append(schema)
+
+    summary: dict[str, Any] = {"exists": exists}
+    if granularity != "boolean":
+        counts = [rep.get("numTotalResults") for _, rep in ok]
+        if all(isinstance(c, int) for c in counts):
+            summary["numTotalResults"] = sum(c for c in counts if isinstance(c, int))
+        else:
+            granularity = "boolean"
+
+    body: dict[str, Any] = {
+        "meta": response_meta(
+            settings, entry=entry, granularity=granularity, summary=request_summary, schemas=schemas
+        ),
+        "responseSummary": summary,
+        "info": {
+            "network": {
+                "timeoutSeconds": timeout,
+                "queried": len(replies),
+                "answered": len(ok),
+                "nodes": reports,
+            }
+        },
+        "beaconHandovers": [],
+    }
+    if collections or (
+        granularity == "record" and entry in ("datasets", "cohorts") and not result_sets
+    ):
+        body["response"] = {"collections": collections}
+    elif result_sets or granularity == "record":
+        body["response"] = {"resultSets": result_sets}
+    return 200, body
+
+
+def merge_filtering_terms(
+    replies: list[NodeReply], nodes: list[NodePublic], *, settings: HubSettings, timeout: float
+) -> dict[str, Any]:
+    """Union of the nodes' filtering terms (by id) and ontology resources (by id)."""
+    by_name = {n.name: n for n in nodes}
+    terms: dict[str, dict[str, Any]] = {}
+    resources: dict[str, dict[str, Any]] = {}
+    for reply in replies:
+        if reply.status != "ok":
+            continue
+        response = _response(reply.body)
+        for term in response.get("filteringTerms") or []:
+            if isinstance(term, dict) and isinstance(term.get("id"), str):
+                terms.setdefault(term["id"], term)
+        for resource in response.get("resources") or []:
+            if isinstance(resource, dict) and isinstance(resource.get("id"), str):
+                resources.setdefault(resource["id"], resource)
+    return {
+        "meta": {"beaconId": settings.beacon_id, "apiVersion": "v2.0.0", "returnedSchemas": []},
+        "response": {
+            "filteringTerms": [terms[k] for k in sorted(terms)],
+            "resources": [resources[k] for k in sorted(resources)],
+        },
+        "info": {
+            "network": {
+                "timeoutSeconds": timeout,
+                "queried": len(replies),
+                "answered": sum(r.status == "ok" for r in replies),
+                "nodes": [node_report(r, by_name[r.node]) for r in replies],
+            }
+        },
+    }
+
+
+__all__ = ["fan_out", "merge_filtering_terms", "merge_results", "node_report"]

@@ -1,0 +1,264 @@
+"""The node registry and the stored catalogue (SQLAlchemy; SQLite by default).
+
+The hub keeps only metadata: who the nodes are (name, URL or dial-out, country, contact,
+public key) and what each node says about its datasets. No individual-level data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError
+from genomesh.hub.signing import load_public_key
+
+DIAL_OUT = "dial-out"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+metadata = MetaData()
+nodes_table = Table(
+    "hub_nodes",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("base_url", String(512), nullable=True),
+    Column("dial_out", Boolean, nullable=False, default=False),
+    Column("country", String(2), nullable=False),
+    Column("contact", String(256), nullable=False, default=""),
+    Column("public_key", Text, nullable=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("last_sync", DateTime(timezone=True), nullable=True),
+    Column("last_sync_error", Text, nullable=True),
+    Column("node_info", JSON, nullable=True),
+)
+datasets_table = Table(
+    "hub_catalogue",
+    metadata,
+    Column("node", String(64), primary_key=True),
+    Column("dataset_id", String(256), primary_key=True),
+    Column("entry", JSON, nullable=False),
+    Column("synced", DateTime(timezone=True), nullable=False),
+)
+
+
+class NodeCreate(BaseModel):
+    """What an admin gives to register a node."""
+
+    name: str
+    base_url: str = Field(description='node base URL, or "dial-out" for a node that only dials out')
+    country: str = Field(description="ISO 3166-1 alpha-2 country of the node")
+    contact: str = ""
+    public_key: str | None = Field(
+        default=None, description="the node's Ed25519 public key (required for dial-out nodes)"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use 1-64 letters, digits, '.', '_' or '-'")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 code such as NL")
+        return value.upper()
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value == DIAL_OUT:
+            return value
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError('must be an http(s) URL or "dial-out"')
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _key(self) -> NodeCreate:
+        if self.base_url == DIAL_OUT and not self.public_key:
+            raise ValueError("a dial-out node needs its public_key")
+        if self.public_key:
+            load_public_key(self.public_key)
+        return self
+
+
+class NodePublic(BaseModel):
+    """A registered node as the API shows it."""
+
+    name: str
+    base_url: str | None
+    dial_out: bool
+    country: str
+    contact: str
+    public_key: str | None
+    created: datetime
+    last_sync: datetime | None = None
+    last_sync_error: str | None = None
+    info: dict[str, Any] | None = None
+
+
+class HubStore:
+    """Registry and catalogue persistence behind one small interface."""
+
+    def __init__(self, url: str, *, hub_dir: Path | None = None) -> None:
+        if url.startswith("sqlite") and hub_dir is not None:
+            hub_dir.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        elif url.startswith("sqlite"):
+            kwargs = {"connect_args": {"check_same_thread": False}}
+        self.engine: Engine = create_engine(url, **kwargs)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- registry ----------------------------------------------------------------------------
+    def add_node(self, node: NodeCreate) -> NodePublic:
+        row = {
+            "name": node.name,
+            "base_url": None if node.base_url == DIAL_OUT else node.base_url,
+            "dial_out": node.base_url == DIAL_OUT,
+            "country": node.country,
+            "contact": node.contact,
+            "public_key": node.public_key,
+            "created": datetime.now(UTC),
+        }
+        with self.engine.begin() as conn:
+            if conn.execute(
+                select(nodes_table.c.name).where(nodes_table.c.name == node.name)
+            ).first():
+                raise ConflictError(
+                    f"a node named {node.name!r} is already registered", field="name"
+                )
+            conn.execute(insert(nodes_table).values(**row))
+        return self.node(node.name)
+
+    def replace_node(self, node: NodeCreate) -> NodePublic:
+        """Update a registered node's URL, country, contact or key (catalogue kept)."""
+        self.node(node.name)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(nodes_table)
+                .where(nodes_table.c.name == node.name)
+                .values(
+                    base_url=None if node.base_url == DIAL_OUT else node.base_url,
+                    dial_out=node.base_url == DIAL_OUT,
+                    country=node.country,
+                    contact=node.contact,
+                    public_key=node.public_key,
+                )
+            )
+        return self.node(node.name)
+
+    def remove_node(self, name: str) -> None:
+        self.node(name)
+        with self.engine.begin() as conn:
+            conn.execute(delete(datasets_table).where(datasets_table.c.node == name))
+            conn.execute(delete(nodes_table).where(nodes_table.c.name == name))
+
+    def node(self, name: str) -> NodePublic:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(nodes_table).where(nodes_table.c.name == name))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFoundError(f"no node named {name!r} is registered", field="node")
+        return _public(row)
+
+    def nodes(self) -> list[NodePublic]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(nodes_table).order_by(nodes_table.c.name)).mappings().all()
+        return [_public(row) for row in rows]
+
+    def select_nodes(self, names: list[str] | None) -> list[NodePublic]:
+        """All nodes, or the named ones (unknown names are an error naming them)."""
+        every = self.nodes()
+        if not names:
+            return every
+        known = {n.name: n for n in every}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise InvalidInputError(f"unknown node(s): {', '.join(missing)}", field="nodes")
+        return [known[n] for n in names]
+
+    # -- catalogue ---------------------------------------------------------------------------
+    def replace_catalogue(
+        self, node: str, entries: list[dict[str, Any]], *, info: dict[str, Any] | None
+    ) -> None:
+        """Atomically swap a node's catalogue entries for freshly synced ones."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(delete(datasets_table).where(datasets_table.c.node == node))
+            for entry in entries:
+                conn.execute(
+                    insert(datasets_table).values(
+                        node=node, dataset_id=entry["datasetId"], entry=_jsonable(entry), synced=now
+                    )
+                )
+            conn.execute(
+                update(nodes_table)
+                .where(nodes_table.c.name == node)
+                .values(last_sync=now, last_sync_error=None, node_info=_jsonable(info))
+            )
+
+    def record_sync_error(self, node: str, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(nodes_table).where(nodes_table.c.name == node).values(last_sync_error=error)
+            )
+
+    def catalogue(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(datasets_table).order_by(datasets_table.c.node, datasets_table.c.dataset_id)
+            ).mappings()
+            return [{**row["entry"], "synced": row["synced"].isoformat()} for row in rows]
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _public(row: Any) -> NodePublic:
+    return NodePublic(
+        name=row["name"],
+        base_url=row["base_url"],
+        dial_out=bool(row["dial_out"]),
+        country=row["country"],
+        contact=row["contact"] or "",
+        public_key=row["public_key"],
+        created=row["created"],
+        last_sync=row["last_sync"],
+        last_sync_error=row["last_sync_error"],
+        info=row["node_info"],
+    )
+
+
+__all__ = ["DIAL_OUT", "HubStore", "NodeCreate", "NodePublic"]

@@ -1,0 +1,114 @@
+"""HTTP API of the registry (`/nodes`) and the catalogue (`/catalogue`).
+
+Reads are public (the catalogue is metadata meant to be found); changes need the admin
+token (`genomesh.hub.admin`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+
+from genomesh.core.errors import NotFoundError
+from genomesh.hub.admin import AdminOnly
+from genomesh.hub.catalogue import search_catalogue, sync_catalogue
+from genomesh.hub.registry import HubStore, NodeCreate, NodePublic
+
+router = APIRouter()
+
+
+def _store(request: Request) -> HubStore:
+    return request.app.state.store
+
+
+async def sync_in_background(request: Request, names: list[str] | None) -> dict[str, str]:
+    state = request.app.state
+    return await sync_catalogue(
+        state.store,
+        state.client,
+        timeout=state.settings.node_timeout_seconds,
+        hub_url=state.settings.base_url,
+        names=names,
+    )
+
+
+@router.get("/nodes", tags=["registry"], summary="Registered nodes")
+async def list_nodes(request: Request) -> list[NodePublic]:
+    nodes = _store(request).nodes()
+    broker = request.app.state.broker
+    for node in nodes:
+        if node.dial_out:
+            node.info = {**(node.info or {}), "connected": broker.connected(node.name)}
+    return nodes
+
+
+@router.get("/nodes/{name}", tags=["registry"], summary="One registered node")
+async def get_node(name: str, request: Request) -> NodePublic:
+    return _store(request).node(name)
+
+
+@router.post("/nodes", status_code=201, tags=["registry"], summary="Register a node (admin)")
+async def add_node(
+    node: NodeCreate, request: Request, background: BackgroundTasks, _admin: AdminOnly
+) -> NodePublic:
+    created = _store(request).add_node(node)
+    background.add_task(sync_in_background, request, [node.name])
+    return created
+
+
+@router.put("/nodes/{name}", tags=["registry"], summary="Change a registered node (admin)")
+async def replace_node(
+    name: str, node: NodeCreate, request: Request, background: BackgroundTasks, _admin: AdminOnly
+) -> NodePublic:
+    if node.name != name:
+        raise NotFoundError(f"body names node {node.name!r}, path {name!r}", field="name")
+    updated = _store(request).replace_node(node)
+    background.add_task(sync_in_background, request, [name])
+    return updated
+
+
+@router.delete("/nodes/{name}", status_code=204, tags=["registry"], summary="Remove a node (admin)")
+async def remove_node(name: str, request: Request, _admin: AdminOnly) -> Response:
+    _store(request).remove_node(name)
+    return Response(status_code=204)
+
+
+@router.get("/catalogue", tags=["catalogue"], summary="Search the dataset catalogue")
+async def catalogue(
+    request: Request,
+    q: str | None = Query(None, description="free text (name, description, node, labels)"),
+    duo: str | None = Query(None, description="DUO term, e.g. DUO:0000042 (descendants match)"),
+    disease: str | None = Query(None, description="disease term id or label text"),
+    phenotype: str | None = Query(None, description="HPO term (descendants match) or label text"),
+    country: str | None = Query(None, description="ISO country code of the node"),
+) -> dict[str, Any]:
+    entries = search_catalogue(
+        _store(request).catalogue(),
+        q=q,
+        duo=duo,
+        disease=disease,
+        phenotype=phenotype,
+        country=country,
+    )
+    return {"count": len(entries), "datasets": entries}
+
+
+@router.get("/catalogue/{node}/{dataset_id}", tags=["catalogue"], summary="One catalogue entry")
+async def catalogue_entry(node: str, dataset_id: str, request: Request) -> dict[str, Any]:
+    for entry in _store(request).catalogue():
+        if entry["node"] == node and entry["datasetId"] == dataset_id:
+            return entry
+    raise NotFoundError(f"no dataset {dataset_id!r} on node {node!r} in the catalogue")
+
+
+@router.post("/catalogue/sync", tags=["catalogue"], summary="Re-sync the catalogue now (admin)")
+async def sync(
+    request: Request,
+    _admin: AdminOnly,
+    node: list[str] | None = Query(None, description="only these nodes"),
+) -> dict[str, Any]:
+    return {"nodes": await sync_in_background(request, node)}
+
+
+__all__ = ["router"]

@@ -1,0 +1,195 @@
+"""Beacon v2 bodies the hub builds itself: meta, informational responses, errors.
+
+Shapes follow the Beacon v2.1.1 framework schemas (../reference/beacon-v2); the hub's tests
+validate every body with `genomesh.beacon.schemas.validate_response`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genomesh.core.errors import GenomeshError
+from genomesh.core.settings import HubSettings
+
+API_VERSION = "v2.0.0"
+GRANULARITIES = ("boolean", "count", "record")
+
+# Beacon entry types the network forwards: path -> (entityType, default schema id).
+ENTRY_TYPES: dict[str, tuple[str, str, str]] = {
+    "g_variants": ("genomicVariant", "beacon-g_variant-v2.0.0", "genomicVariations"),
+    "individuals": ("individual", "beacon-individual-v2.0.0", "individuals"),
+    "biosamples": ("biosample", "beacon-biosample-v2.0.0", "biosamples"),
+    "analyses": ("analysis", "beacon-analysis-v2.0.0", "analyses"),
+    "runs": ("run", "beacon-run-v2.0.0", "runs"),
+    "datasets": ("dataset", "beacon-dataset-v2.0.0", "datasets"),
+    "cohorts": ("cohort", "beacon-cohort-v2.0.0", "cohorts"),
+}
+_ENTITY_LABELS = {
+    "genomicVariant": ("ENSGLOSSARY:0000092", "Genomic variants"),
+    "individual": ("NCIT:C25190", "Individuals"),
+    "biosample": ("NCIT:C70699", "Biosamples"),
+    "analysis": ("edam:operation_2945", "Bioinformatics analyses"),
+    "run": ("NCIT:C148088", "Sequencing runs"),
+    "dataset": ("NCIT:C47824", "Datasets"),
+    "cohort": ("NCIT:C61512", "Cohorts"),
+}
+SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
+
+
+def returned_schemas(entry: str) -> list[dict[str, str]]:
+    entity, schema, _ = ENTRY_TYPES.get(entry, ENTRY_TYPES["individuals"])
+    return [{"entityType": entity, "schema": schema}]
+
+
+def informational_meta(settings: HubSettings, entry: str | None = None) -> dict[str, Any]:
+    return {
+        "beaconId": settings.beacon_id,
+        "apiVersion": API_VERSION,
+        "returnedSchemas": returned_schemas(entry) if entry else [],
+    }
+
+
+def response_meta(
+    settings: HubSettings,
+    *,
+    entry: str,
+    granularity: str,
+    summary: dict[str, Any],
+    schemas: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "beaconId": settings.beacon_id,
+        "apiVersion": API_VERSION,
+        "returnedSchemas": schemas or returned_schemas(entry),
+        "returnedGranularity": granularity,
+        "receivedRequestSummary": summary,
+    }
+
+
+def error_body(settings: HubSettings, exc: GenomeshError) -> dict[str, Any]:
+    """A beaconErrorResponse for a GenomeshError (status and message from the error)."""
+    return {
+        "meta": {
+            "beaconId": settings.beacon_id,
+            "apiVersion": API_VERSION,
+            "returnedSchemas": [],
+            "returnedGranularity": "boolean",
+            "receivedRequestSummary": {
+                "apiVersion": API_VERSION,
+                "requestedSchemas": [],
+                "pagination": {"skip": 0, "limit": 0},
+                "requestedGranularity": "boolean",
+            },
+        },
+        "error": {"errorCode": exc.http_status, "errorMessage": exc.describe()},
+    }
+
+
+def organization(settings: HubSettings) -> dict[str, Any]:
+    return {"id": settings.beacon_id, "name": settings.name, "welcomeUrl": settings.base_url}
+
+
+def info_body(settings: HubSettings, *, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "id": settings.beacon_id,
+            "name": settings.name,
+            "apiVersion": API_VERSION,
+            "environment": "prod",
+            "organization": organization(settings),
+            "description": "genomesh hub: a Beacon network over the registered nodes",
+            "welcomeUrl": settings.base_url,
+            "info": extra,
+        },
+    }
+
+
+def service_info_body(settings: HubSettings) -> dict[str, Any]:
+    from genomesh import __version__
+
+    return {
+        "id": settings.beacon_id,
+        "name": settings.name,
+        "type": {"group": "org.ga4gh", "artifact": "beacon", "version": API_VERSION},
+        "description": "genomesh hub: Beacon network, node registry and dataset catalogue",
+        "organization": {"name": settings.name, "url": settings.base_url},
+        "version": __version__,
+        "environment": "prod",
+    }
+
+
+def _entry_type_definitions() -> dict[str, Any]:
+    definitions: dict[str, Any] = {}
+    for _path, (entity, schema, folder) in ENTRY_TYPES.items():
+        term_id, label = _ENTITY_LABELS[entity]
+        definitions[entity] = {
+            "id": entity,
+            "name": label,
+            "ontologyTermForThisType": {"id": term_id, "label": label},
+            "partOfSpecification": "Beacon v2.0.0",
+            "defaultSchema": {
+                "id": schema,
+                "name": f"Default schema for {label.lower()}",
+                "referenceToSchemaDefinition": f"{SCHEMA_BASE}/{folder}/defaultSchema.json",
+                "schemaVersion": "v2.0.0",
+            },
+        }
+        if entity in ("dataset", "cohort"):
+            definitions[entity]["aCollectionOf"] = [{"id": "individual", "name": "Individuals"}]
+    return definitions
+
+
+def configuration_body(settings: HubSettings) -> dict[str, Any]:
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "$schema": "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/configuration/beaconConfigurationSchema.json",
+            "maturityAttributes": {"productionStatus": "PROD"},
+            "securityAttributes": {
+                "defaultGranularity": "boolean",
+                "securityLevels": ["PUBLIC", "REGISTERED", "CONTROLLED"],
+            },
+            "entryTypes": _entry_type_definitions(),
+        },
+    }
+
+
+def entry_types_body(settings: HubSettings) -> dict[str, Any]:
+    return {
+        "meta": informational_meta(settings),
+        "response": {"entryTypes": _entry_type_definitions()},
+    }
+
+
+def map_body(settings: HubSettings) -> dict[str, Any]:
+    base = settings.base_url.rstrip("/")
+    sets: dict[str, Any] = {}
+    for path, (entity, _schema, _folder) in ENTRY_TYPES.items():
+        sets[entity] = {
+            "entryType": entity,
+            "rootUrl": f"{base}/{path}",
+            "singleEntryUrl": f"{base}/{path}/{{id}}",
+            "filteringTermsUrl": f"{base}/filtering_terms",
+        }
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "$schema": "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/configuration/beaconMapSchema.json",
+            "endpointSets": sets,
+        },
+    }
+
+
+__all__ = [
+    "API_VERSION",
+    "ENTRY_TYPES",
+    "GRANULARITIES",
+    "configuration_body",
+    "entry_types_body",
+    "error_body",
+    "info_body",
+    "map_body",
+    "response_meta",
+    "service_info_body",
+]

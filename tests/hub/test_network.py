@@ -1,0 +1,151 @@
+"""Beacon network fan-out over real HTTP: ok, slow, refusing and killed nodes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from genomesh.beacon.schemas import validate_response
+from tests.hub.conftest import RunningHub
+from tests.hub.standin import free_port, serving, standin_app
+
+STANDIN = Path(__file__).with_name("standin.py")
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "stand-in node exited"
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/info", timeout=0.5)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise AssertionError("stand-in node did not start")
+
+
+def _statuses(body: dict) -> dict[str, str]:
+    return {n["node"]: n["status"] for n in body["info"]["network"]["nodes"]}
+
+
+def test_fan_out__killed_slow_and_refusing_nodes_do_not_hold_the_answer(hub: RunningHub) -> None:
+    port = free_port()
+    doomed = subprocess.Popen(
+        [sys.executable, str(STANDIN), "--port", str(port), "--name", "doomed", "--delays", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port, doomed)
+        with (
+            serving(standin_app("fast")) as fast,
+            serving(standin_app("slow", delay=4.0)) as slow,
+            serving(standin_app("strict", require_auth=True)) as strict,
+        ):
+            hub.register("fast", fast.url, "NL")
+            hub.register("slow", slow.url, "GB")
+            hub.register("strict", strict.url, "AU")
+            hub.register("doomed", f"http://127.0.0.1:{port}", "DE")
+            # kill the doomed node while the hub is waiting for it
+            killer = threading.Timer(0.3, doomed.send_signal, args=(signal.SIGKILL,))
+            killer.start()
+            started = time.monotonic()
+            with hub.client() as client:
+                response = client.get(
+                    "/g_variants",
+                    params={"referenceName": "22", "start": "16050074", "alternateBases": "G"},
+                )
+            elapsed = time.monotonic() - started
+            killer.join()
+    finally:
+        doomed.kill()
+        doomed.wait()
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert elapsed < 1.5 + 1.0, f"answer took {elapsed:.2f} s with a 1.5 s node timeout"
+    assert _statuses(body) == {
+        "fast": "ok",
+        "slow": "timeout",
+        "strict": "refused",
+        "doomed": "error",
+    }
+    reports = {n["node"]: n for n in body["info"]["network"]["nodes"]}
+    assert "visa" in reports["strict"]["reason"]
+    assert reports["strict"]["httpStatus"] == 403
+    assert "1.5" in reports["slow"]["reason"]
+    assert body["responseSummary"] == {"exists": True, "numTotalResults": 7}
+    assert body["meta"]["returnedGranularity"] == "count"
+    [result_set] = body["response"]["resultSets"]
+    assert result_set["id"] == "fast-ds1"
+    assert result_set["beaconId"] == "org.example.fast"
+    assert result_set["info"]["node"] == "fast"
+    validate_response("count", body)
+
+
+def test_fan_out__passport_is_carried_and_chosen_nodes_only(hub: RunningHub) -> None:
+    with serving(standin_app("a")) as a, serving(standin_app("strict", require_auth=True)) as s:
+        hub.register("a", a.url)
+        hub.register("strict", s.url)
+        with hub.client() as client:
+            both = client.get("/individuals", headers={"authorization": "Bearer passport"}).json()
+            only_a = client.get("/individuals", params={"nodes": "a"}).json()
+            unknown = client.get("/individuals", params={"nodes": "a,nope"})
+    assert _statuses(both) == {"a": "ok", "strict": "ok"}
+    assert both["responseSummary"]["numTotalResults"] == 14
+    assert {rs["beaconId"] for rs in both["response"]["resultSets"]} == {
+        "org.example.a",
+        "org.example.strict",
+    }
+    assert _statuses(only_a) == {"a": "ok"}
+    assert unknown.status_code == 400
+    assert "nope" in unknown.json()["error"]["errorMessage"]
+    validate_response("error", unknown.json())
+
+
+def test_fan_out__all_nodes_down_is_an_answer_not_an_error(hub: RunningHub) -> None:
+    hub.register("gone", f"http://127.0.0.1:{free_port()}")
+    with hub.client() as client:
+        response = client.post("/g_variants", json={"meta": {"apiVersion": "v2.0.0"}, "query": {}})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["responseSummary"] == {"exists": False}
+    assert _statuses(body) == {"gone": "error"}
+    validate_response("boolean", body)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"requestedGranularity": "everything"}, "requestedGranularity"), ({"limit": "ten"}, "limit")],
+)
+def test_fan_out__bad_request_is_a_beacon_error_naming_the_field(
+    hub: RunningHub, params: dict[str, str], field: str
+) -> None:
+    with hub.client() as client:
+        response = client.get("/g_variants", params=params)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["errorMessage"]
+    validate_response("error", response.json())
+
+
+def test_hub_info__informational_endpoints_validate(hub: RunningHub) -> None:
+    with hub.client() as client:
+        for path, kind in [
+            ("/", "info"),
+            ("/info", "info"),
+            ("/service-info", "service-info"),
+            ("/configuration", "configuration"),
+            ("/map", "map"),
+            ("/entry_types", "entry_types"),
+            ("/filtering_terms", "filtering_terms"),
+        ]:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            validate_response(kind, response.json())

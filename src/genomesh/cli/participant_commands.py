@@ -1,0 +1,101 @@
+"""`genomesh node withdraw|access-report|export|participant-token`: participant rights at a node."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from genomesh.cli.apps import node_app
+from genomesh.core.settings import NodeSettings
+from genomesh.gate import Gate
+from genomesh.node.state import NodeState
+from genomesh.participants.rights import access_report, export_data
+from genomesh.participants.withdrawal import withdraw as withdraw_participant
+
+NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
+Individual = Annotated[str, typer.Option("--individual", help="the participant's individual id")]
+
+
+def _gate(node_dir: Path) -> Gate:
+    from genomesh.store import open_node
+
+    node = open_node(node_dir)
+    settings = NodeSettings.load(node_dir)
+    return Gate(settings=settings, node=node, state=NodeState.open(settings))
+
+
+@node_app.command("withdraw")
+def withdraw(
+    node_dir: NodeDir,
+    dataset: Annotated[str, typer.Option("--dataset", help="the dataset id")],
+    individual: Individual,
+    reason: Annotated[str | None, typer.Option("--reason", help="why (kept at the node)")] = None,
+) -> None:
+    """Withdraw a participant: excluded from every later answer; earlier recipients notified."""
+    gate = _gate(node_dir)
+    report = withdraw_participant(
+        gate.state,
+        settings=gate.settings,
+        node=gate.node,
+        dataset_id=dataset,
+        individual_id=individual,
+        reason=reason,
+    )
+    console = Console()
+    console.print(
+        f"withdrew [bold]{individual}[/] from [bold]{dataset}[/] at {report.withdrawn_at}",
+        highlight=False,
+    )
+    table = Table(title="earlier recipients (notified)")
+    for col in ("recipient", "kinds", "answers", "last"):
+        table.add_column(col)
+    for r in report.recipients:
+        who = (
+            "anonymous callers"
+            if r.recipient_key.startswith("anonymous|")
+            else str(r.recipient_subject or r.recipient_key)
+        )
+        table.add_row(who, ",".join(r.kinds), str(r.n_answers), str(r.last_at))
+    console.print(table)
+    console.print(
+        f"notifications: {len(report.notification_ids)} recorded; hub delivery: {report.hub_delivery}"
+        + (f" ({report.hub_detail})" if report.hub_detail else "")
+        + f"; earlier answers now flagged: {len(report.flagged_audit_entries)}",
+        highlight=False,
+    )
+
+
+@node_app.command("access-report")
+def report(node_dir: NodeDir, individual: Individual) -> None:
+    """Who received data derived from this participant (JSON on stdout)."""
+    print(json.dumps(access_report(_gate(node_dir), individual), indent=2))
+
+
+@node_app.command("export")
+def export(
+    node_dir: NodeDir,
+    individual: Individual,
+    out: Annotated[Path, typer.Option("--out", help="where to write the JSON export")],
+) -> None:
+    """Write a copy of the participant's own data (all datasets) to a JSON file."""
+    data = export_data(_gate(node_dir), individual)
+    out.write_text(json.dumps(data, indent=2))
+    Console().print(f"wrote {out} ({len(data['datasets'])} datasets)", highlight=False)
+
+
+@node_app.command("participant-token")
+def participant_token(node_dir: NodeDir, individual: Individual) -> None:
+    """Issue an API token for a participant (printed once; only its hash is stored)."""
+    gate = _gate(node_dir)
+    if not any(individual in gate.guard.facts(ds).individuals for ds in gate.node.datasets()):
+        from genomesh.core.errors import NotFoundError
+
+        raise NotFoundError(
+            f"no dataset at this node has individual {individual!r}", field="--individual"
+        )
+    print(gate.state.issue_participant_token(individual))

@@ -1,0 +1,191 @@
+"""A participant's own view: who used my data (access report) and a copy of my data (export).
+
+Both answers leave the node, so both go through the gate as the participant
+(`participant_identity`, surface "participants"): the guard lets a participant see only
+their own records, and each request is written to the audit log like any other.
+Anonymous callers in the report are summarised (their addresses are not the participant's
+business); researchers are named by their passport subject and issuer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from genomesh.core.errors import NotFoundError
+from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest, participant_identity
+
+if TYPE_CHECKING:
+    from genomesh.store import DatasetStore
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _run(
+    gate: Gate, individual_id: str, operation: str, execute: Any, client_address: str | None
+) -> dict[str, Any]:
+    request = GateRequest(
+        identity=participant_identity(individual_id, client_address=client_address),
+        surface="participants",
+        operation=operation,
+        parameters={"individual_id": individual_id},
+        requested_granularity="record",
+    )
+    response = gate.run(request, execute)
+    if not response.results:
+        raise NotFoundError(
+            f"no dataset at this node holds data of participant {individual_id!r}",
+            field="individual",
+        )
+    return {
+        "individual_id": individual_id,
+        "audit_id": response.audit_id,
+        "datasets": [r.records[0] for r in response.results if r.records],
+    }
+
+
+def access_report(
+    gate: Gate, individual_id: str, *, client_address: str | None = None
+) -> dict[str, Any]:
+    """Per dataset: withdrawal status and every recipient of data derived from this participant."""
+    state = gate.state
+
+    def execute(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
+        out = []
+        withdrawals = {w.dataset_id: w for w in state.withdrawals(individual_id=individual_id)}
+        for a in accesses:
+            recipients, anonymous = [], {"answers": 0, "first": None, "last": None}
+            for r in state.recipients(dataset_id=a.dataset_id, individual_id=individual_id):
+                if r.recipient_key.startswith("anonymous|"):
+                    anonymous["answers"] = int(anonymous["answers"] or 0) + r.n_answers
+                    first, last = anonymous["first"], anonymous["last"]
+                    anonymous["first"] = (
+                        min(float(first), r.first_at) if first is not None else r.first_at
+                    )
+                    anonymous["last"] = (
+                        max(float(last), r.last_at) if last is not None else r.last_at
+                    )
+                    continue
+                recipients.append(
+                    {
+                        "recipient": r.recipient_subject,
+                        "identity": r.recipient_key,
+                        "kinds": list(r.kinds),
+                        "answers": r.n_answers,
+                        "first": _iso(r.first_at),
+                        "last": _iso(r.last_at),
+                    }
+                )
+            w = withdrawals.get(a.dataset_id)
+            report = {
+                "dataset_id": a.dataset_id,
+                "withdrawn_at": _iso(w.withdrawn_at) if w else None,
+                "recipients": recipients,
+                "anonymous_answers": {
+                    "answers": anonymous["answers"],
+                    "first": _iso(float(anonymous["first"]))
+                    if anonymous["first"] is not None
+                    else None,
+                    "last": _iso(float(anonymous["last"]))
+                    if anonymous["last"] is not None
+                    else None,
+                },
+            }
+            out.append(
+                DatasetResult(
+                    a.dataset_id, count=1, records=[report], contributors=set(a.allowed_individuals)
+                )
+            )
+        return out
+
+    return _run(gate, individual_id, "access_report", execute, client_address)
+
+
+def export_data(
+    gate: Gate, individual_id: str, *, client_address: str | None = None
+) -> dict[str, Any]:
+    """A copy of the participant's own data in every dataset of the node (JSON-able)."""
+    node = gate.node
+
+    def execute(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
+        return [
+            DatasetResult(
+                a.dataset_id,
+                count=1,
+                records=[dataset_export(node.dataset(a.dataset_id), individual_id)],
+                contributors=set(a.allowed_individuals),
+            )
+            for a in accesses
+        ]
+
+    return _run(gate, individual_id, "export", execute, client_address)
+
+
+def _rows(con: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def dataset_export(dataset: DatasetStore, individual_id: str) -> dict[str, Any]:
+    """One dataset's data about one individual: document, phenotypes, consent, genotypes."""
+    con = dataset.connect()
+    try:
+        people = _rows(con, "SELECT * FROM individuals WHERE individual_id = ?", [individual_id])
+        if not people:
+            raise NotFoundError(f"dataset {dataset.info.id!r} has no individual {individual_id!r}")
+        person = people[0]
+        document = person.pop("document", None)
+        tables = {
+            name: _rows(
+                con,
+                f"SELECT * EXCLUDE (individual_id) FROM {name} WHERE individual_id = ?",
+                [individual_id],
+            )
+            for name in ("features", "diseases", "measures", "interventions", "consent")
+        }
+        genotypes: list[dict[str, Any]] = []
+        if person.get("sample_index") is not None:
+            genotypes = _rows(
+                con,
+                "SELECT v.chrom, v.pos, v.variant_id AS id, v.ref, v.alt, c.dosage"
+                " FROM carriers c JOIN variants v USING (variant_index)"
+                " WHERE c.sample_index = ? ORDER BY v.variant_index",
+                [person["sample_index"]],
+            )
+            for g in genotypes:
+                g["genotype"] = {1: "0/1", 2: "1/1"}.get(int(g.pop("dosage")), "./.")
+    finally:
+        con.close()
+    terms = dataset.consents().get(individual_id, [])
+    return _plain(
+        {
+            "dataset_id": dataset.info.id,
+            "dataset_version": str(dataset.info.version),
+            "individual": json.loads(document) if isinstance(document, str) else document,
+            "attributes": person,
+            **tables,
+            "consent_terms": [t.model_dump(mode="json") for t in terms],
+            "genotypes": {
+                "format": "VCF-like: only non-reference calls; genotype 0/1 heterozygous, 1/1 homozygous alternate",
+                "records": genotypes,
+            },
+        }
+    )
+
+
+__all__ = ["access_report", "dataset_export", "export_data"]

@@ -1,0 +1,94 @@
+"""A node folder: `genomesh.toml` plus `datasets/<id>/CURRENT` and immutable versions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from genomesh.core.settings import NODE_CONFIG_NAME, NodeSettings
+from genomesh.store.dataset import DatasetStore
+
+DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_dataset_id(dataset_id: str) -> str:
+    if not DATASET_ID.match(dataset_id or ""):
+        raise InvalidInputError(
+            f"invalid dataset id {dataset_id!r}: letters, digits, '.', '_' or '-', at most 128",
+            field="dataset",
+        )
+    return dataset_id
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class NodeStore:
+    """The data held by one node: its settings and its datasets."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.settings = NodeSettings.load(self.path)
+
+    def __repr__(self) -> str:
+        return f"NodeStore({str(self.path)!r})"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.path / "datasets"
+
+    def dataset_dir(self, dataset_id: str) -> Path:
+        return self.datasets_dir / check_dataset_id(dataset_id)
+
+    def current_version(self, dataset_id: str) -> str | None:
+        current = self.dataset_dir(dataset_id) / "CURRENT"
+        try:
+            return current.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def dataset_ids(self) -> list[str]:
+        if not self.datasets_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.datasets_dir.iterdir() if (p / "CURRENT").is_file())
+
+    def dataset(self, dataset_id: str) -> DatasetStore:
+        version = self.current_version(dataset_id)
+        if version is None:
+            raise NotFoundError(f"no dataset {dataset_id!r} on node {self.settings.name!r}")
+        path = self.dataset_dir(dataset_id) / "versions" / version
+        if not path.is_dir():
+            raise StoreError(f"dataset {dataset_id!r}: CURRENT names missing version {version!r}")
+        return DatasetStore(path)
+
+    def datasets(self) -> list[DatasetStore]:
+        return [self.dataset(i) for i in self.dataset_ids()]
+
+
+def init_node(path: Path | str, *, name: str, jurisdiction: str) -> NodeStore:
+    """Create a node folder with its genomesh.toml (ConflictError if one is already there)."""
+    path = Path(path)
+    if not re.fullmatch(r"[A-Z]{2}", jurisdiction or ""):
+        raise InvalidInputError(
+            f"jurisdiction {jurisdiction!r} must be an ISO 3166-1 alpha-2 code such as GB",
+            field="jurisdiction",
+        )
+    if not name or not name.strip():
+        raise InvalidInputError("node name must not be empty", field="name")
+    config = path / NODE_CONFIG_NAME
+    if config.exists():
+        raise ConflictError(f"a node already exists at {path}", file=str(config))
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "datasets").mkdir(exist_ok=True)
+    config.write_text(f"name = {_toml_string(name)}\njurisdiction = {_toml_string(jurisdiction)}\n")
+    return NodeStore(path)
+
+
+def open_node(path: Path | str) -> NodeStore:
+    """Open an existing node folder (NotFoundError if there is none)."""
+    return NodeStore(path)
+
+
+__all__ = ["DATASET_ID", "NodeStore", "check_dataset_id", "init_node", "open_node"]

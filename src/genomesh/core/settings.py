@@ -39,6 +39,11 @@ class DatasetPolicy(BaseModel):
         description="ISO codes where individual-level data may be seen; empty = anywhere",
     )
     aggregates_only: bool = Field(default=False, description="only aggregates may leave")
+    consent_waiver: str | None = Field(
+        default=None,
+        description="reference of an approved waiver of consent (e.g. an ethics committee or "
+        "s.251 decision); jurisdiction profiles that allow waivers accept it",
+    )
     handovers: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -68,6 +73,9 @@ class NodeSettings(BaseSettings):
     beacon_id: str = "org.genomesh.node"
     organization: str = "genomesh"
     jurisdiction: str = Field(default="ZZ", description="ISO 3166-1 alpha-2 country of the node")
+    jurisdiction_profiles: Path | None = Field(
+        default=None, description="TOML file of country profiles replacing the packaged ones"
+    )
     base_url: str = "http://127.0.0.1:8100"
     audience: str = Field(default="genomesh", description="expected `aud` of passports")
     trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)

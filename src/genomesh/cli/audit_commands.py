@@ -12,13 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from genomesh.cli.apps import audit_app
-from genomesh.core.errors import InvalidInputError
+from genomesh.core.errors import InvalidInputError, StoreError
 from genomesh.core.settings import NodeSettings
 from genomesh.node.state import NodeState
-
-
-class AuditTamperedError(InvalidInputError):
-    """The audit log failed verification (exit 2)."""
 
 
 def _open(node_dir: Path) -> NodeState:
@@ -48,9 +44,7 @@ def verify(
     with _open(node_dir) as state:
         result = state.verify(expected_head=expected)
     if not result.ok:
-        raise AuditTamperedError(
-            result.describe(), details={"first_bad_entry": result.first_bad_seq}
-        )
+        raise StoreError(result.describe(), details={"first_bad_entry": result.first_bad_seq})
     Console().print(f"[green]OK[/] {result.describe()}", highlight=False)
 
 
@@ -76,7 +70,8 @@ def show(
                 )
             )
         return
-    table = Table(title=f"audit log of {node_dir} (head {head[0]}:{head[1]})")
+    console.print(f"head {head[0]}:{head[1]}  (publish this to anchor the log)", highlight=False)
+    table = Table(title=f"audit log of {node_dir}")
     for col in ("#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"):
         table.add_column(col)
     for e in entries:

@@ -119,6 +119,11 @@ class NodeSettings(BaseSettings):
         default=None,
         description="the hub that receives withdrawal notifications (POST /notifications)",
     )
+    hub_secret: str | None = Field(
+        default=None,
+        description="shared secret the hub issued this node (`genomesh dac node-secret`); sent as "
+        "`Authorization: Bearer` with withdrawal notifications",
+    )
     anti_differencing_answers: int = Field(
         default=20,
         ge=0,

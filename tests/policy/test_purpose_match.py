@@ -37,11 +37,11 @@ MOR, TS, US, PS, IS, RTN, CC, NPOA, NPU, NCU, RS = (
 )
 
 
-def P(category: str = "health_medical", **kw: Any) -> ResearchPurpose:  # noqa: N802
+def P(category: str = "health_medical", **kw: Any) -> ResearchPurpose:
     return ResearchPurpose(category=category, **kw)  # type: ignore[arg-type]
 
 
-def T(code: str, **kw: Any) -> DataUseTerm:  # noqa: N802
+def T(code: str, **kw: Any) -> DataUseTerm:
     return DataUseTerm(id=code, **kw)
 
 

@@ -211,7 +211,9 @@ class KeyStore:
         now = int(time.time()) if now is None else now
         keys = [
             public_jwk(self._keys[kid], rec.alg)
-            for kid, rec in sorted(self._records.items(), key=lambda kv: -kv[1].created)
+            for kid, rec in sorted(
+                self._records.items(), key=lambda kv: (kv[0] != self._active, -kv[1].created)
+            )
             if kid == self._active or rec.max_exp >= now
         ]
         return {"keys": keys}

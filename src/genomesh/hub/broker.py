@@ -76,19 +76,29 @@ def _metadata(state: BrokerState) -> dict[str, Any]:
     }
 
 
-def _routes(router: APIRouter, get_state: Callable[[Request], BrokerState]) -> APIRouter:
+def _not_configured() -> JSONResponse:
+    error = NotFoundError("this hub does not issue passports (no broker configured)")
+    return JSONResponse(error.to_dict(), status_code=error.http_status)
+
+
+def _routes(router: APIRouter, get_state: Callable[[Request], BrokerState | None]) -> APIRouter:
     @router.get(JWKS_PATH, tags=["passports"], summary="The issuer's public signing keys (JWKS)")
     def jwks(request: Request) -> JSONResponse:
-        body = get_state(request).keys.jwks()
-        return JSONResponse(body, headers={"Cache-Control": "public, max-age=60"})
+        state = get_state(request)
+        if state is None:
+            return _not_configured()
+        return JSONResponse(state.keys.jwks(), headers={"Cache-Control": "public, max-age=60"})
 
     @router.get(METADATA_PATH, tags=["passports"], summary="Issuer metadata")
-    def metadata(request: Request) -> dict[str, Any]:
-        return _metadata(get_state(request))
+    def metadata(request: Request) -> JSONResponse:
+        state = get_state(request)
+        return _not_configured() if state is None else JSONResponse(_metadata(state))
 
     @router.get(REVOCATIONS_PATH, tags=["passports"], summary="Revoked visa/passport ids (jti)")
     def revocations(request: Request) -> JSONResponse:
         state = get_state(request)
+        if state is None:
+            return _not_configured()
         body = revocation_document(
             state.revocations, issuer=state.issuer, refresh_seconds=state.refresh_seconds
         )
@@ -110,11 +120,9 @@ def build_broker_router(
     return _routes(APIRouter(), lambda _request: state)
 
 
-def _state_from_app(request: Request) -> BrokerState:
+def _state_from_app(request: Request) -> BrokerState | None:
     state = getattr(request.app.state, "broker", None)
-    if not isinstance(state, BrokerState):
-        raise NotFoundError("this hub does not issue passports (no broker configured)")
-    return state
+    return state if isinstance(state, BrokerState) else None
 
 
 #: The router the hub app mounts; configure it with `app.state.broker = BrokerState(...)`.

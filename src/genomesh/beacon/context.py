@@ -1,0 +1,223 @@
+"""Per-dataset query context: a cached DuckDB connection plus precomputed lookups.
+
+Built once per dataset version and reused by every query (the hot path):
+
+* one DuckDB connection over the store's views, with a cursor per thread;
+* the individuals (row order), their sample indices and the sample -> row map;
+* the carriers table as sorted NumPy arrays (variant index, sample row, dosage), so
+  "which allowed individuals carry these variants" is a binary search, not a join;
+* the filter vocabulary (terms, assays, labels present) and a small cache of
+  filter -> individual masks (the data are immutable per version).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from genomesh.beacon.filters import ResolvedFilter
+
+FILTER_CACHE_SIZE = 256
+ALLOWED_CACHE_SIZE = 16
+
+
+class DatasetContext:
+    """Everything one dataset needs to answer queries fast."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.info = store.info
+        self.id: str = self.info.id
+        self.version: str = self.info.version
+        self.assembly: str = self.info.assembly
+        self._con: duckdb.DuckDBPyConnection = store.connect()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        rows = self._con.execute(
+            "SELECT individual_id, sample_index FROM individuals ORDER BY individual_id"
+        ).fetchall()
+        self.individual_ids: list[str] = [r[0] for r in rows]
+        self.row_of: dict[str, int] = {iid: i for i, iid in enumerate(self.individual_ids)}
+        self.sample_of_row = np.array(
+            [-1 if r[1] is None else int(r[1]) for r in rows], dtype=np.int64
+        )
+        self.sample_ids: list[str] = list(store.sample_ids)
+        self.row_of_sample = np.full(max(len(self.sample_ids), 1), -1, dtype=np.int64)
+        has = self.sample_of_row >= 0
+        self.row_of_sample[self.sample_of_row[has]] = np.nonzero(has)[0]
+        self.has_sample = has
+        self.sample_row: dict[str, int] = {
+            self.sample_ids[int(s)]: i for i, s in enumerate(self.sample_of_row) if s >= 0
+        }
+        self._carriers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._filters: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._allowed: OrderedDict[frozenset[str], np.ndarray] = OrderedDict()
+        self.vocabulary = self._vocabulary()
+
+    @property
+    def n(self) -> int:
+        return len(self.individual_ids)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the dataset's connection (DuckDB cursors are per thread)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._lock:
+                cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def _vocabulary(self) -> dict[str, Any]:
+        con = self.cursor()
+        terms: dict[str, str] = {}
+        kinds: dict[str, str] = {}
+        queries = {
+            "phenotypicFeatures": "SELECT DISTINCT term_id, label FROM features WHERE NOT coalesce(excluded, false)",
+            "diseases": "SELECT DISTINCT term_id, label FROM diseases",
+            "interventionsOrProcedures": "SELECT DISTINCT term_id, label FROM interventions",
+            "sex": "SELECT DISTINCT sex_id, sex_label FROM individuals",
+            "ethnicity": "SELECT DISTINCT ethnicity_id, ethnicity_label FROM individuals",
+            "geographicOrigin": "SELECT DISTINCT origin_id, origin_label FROM individuals",
+        }
+        for kind, sql in queries.items():
+            for term_id, label in con.execute(sql).fetchall():
+                if term_id:
+                    terms[term_id] = label or terms.get(term_id) or term_id
+                    kinds.setdefault(term_id, kind)
+        assays = {
+            a: (lbl or a)
+            for a, lbl in con.execute(
+                "SELECT DISTINCT assay_id, assay_label FROM measures"
+            ).fetchall()
+            if a
+        }
+        return {"terms": terms, "kinds": kinds, "assays": assays}
+
+    # -- individual masks -------------------------------------------------------------
+
+    def allowed_mask(self, allowed: frozenset[str]) -> np.ndarray:
+        """Boolean mask over individual rows for the gate's allowed set (cached)."""
+        with self._lock:
+            mask = self._allowed.get(allowed)
+            if mask is not None:
+                self._allowed.move_to_end(allowed)
+                return mask
+        mask = np.zeros(self.n, dtype=bool)
+        idx = [self.row_of[i] for i in allowed if i in self.row_of]
+        mask[idx] = True
+        mask.flags.writeable = False
+        with self._lock:
+            self._allowed[allowed] = mask
+            while len(self._allowed) > ALLOWED_CACHE_SIZE:
+                self._allowed.popitem(last=False)
+        return mask
+
+    def filter_mask(self, flt: ResolvedFilter) -> np.ndarray:
+        """Individuals matching one filter (cached per dataset version)."""
+        key = flt.key
+        with self._lock:
+            mask = self._filters.get(key)
+            if mask is not None:
+                self._filters.move_to_end(key)
+                return mask
+        ids = self.cursor().execute(flt.sql, dict(flt.params)).fetchall()
+        mask = np.zeros(self.n, dtype=bool)
+        rows = [self.row_of[r[0]] for r in ids if r[0] in self.row_of]
+        mask[rows] = True
+        mask.flags.writeable = False
+        with self._lock:
+            self._filters[key] = mask
+            while len(self._filters) > FILTER_CACHE_SIZE:
+                self._filters.popitem(last=False)
+        return mask
+
+    # -- variants and carriers --------------------------------------------------------
+
+    def carriers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(variant_index sorted, individual row, dosage) for every non-ref call."""
+        if self._carriers is None:
+            with self._lock:
+                if self._carriers is None:
+                    arrays = (
+                        self._con.cursor()
+                        .execute(
+                            "SELECT variant_index, sample_index, dosage FROM carriers "
+                            "ORDER BY variant_index, sample_index"
+                        )
+                        .fetchnumpy()
+                    )
+                    vi = np.asarray(arrays["variant_index"], dtype=np.int64)
+                    si = np.asarray(arrays["sample_index"], dtype=np.int64)
+                    rows = self.row_of_sample[si] if len(si) else si
+                    self._carriers = (vi, rows, np.asarray(arrays["dosage"], dtype=np.int8))
+        return self._carriers
+
+    def variant_indices(self, where: str, params: list[Any]) -> np.ndarray:
+        """Sorted variant indices matching a condition over the `variants` view."""
+        sql = f"SELECT variant_index FROM variants WHERE {where} ORDER BY variant_index"
+        out = self.cursor().execute(sql, params).fetchnumpy()["variant_index"]
+        return np.asarray(out, dtype=np.int64)
+
+    def carrier_hits(
+        self, vids: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Carrier calls of `vids` by individuals in `mask`: (variant, row, dosage) arrays."""
+        vi, rows, dosage = self.carriers()
+        if len(vids) == 0 or len(vi) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=np.int8)
+        lo = np.searchsorted(vi, vids, "left")
+        hi = np.searchsorted(vi, vids, "right")
+        lengths = hi - lo
+        total = int(lengths.sum())
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=np.int8)
+        if len(vids) > 64 and hi[-1] - lo[0] <= 2 * total:
+            idx = np.arange(lo[0], hi[-1])
+            idx = idx[np.isin(vi[idx], vids, assume_unique=False)]
+        else:
+            starts = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
+            idx = np.arange(total) + starts
+        r = rows[idx]
+        keep = r >= 0
+        keep[keep] = mask[r[keep]]
+        idx = idx[keep]
+        return vi[idx], rows[idx], dosage[idx]
+
+    def variant_rows(self, vids: list[int]) -> list[dict[str, Any]]:
+        """Full variant rows for a page of variant indices, in index order."""
+        if not vids:
+            return []
+        cur = self.cursor().execute(
+            "SELECT * FROM variants WHERE variant_index IN (SELECT unnest(?::BIGINT[])) "
+            "ORDER BY variant_index",
+            [vids],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def documents(self, individual_ids: list[str]) -> dict[str, str | None]:
+        """Stored Beacon individual JSON for a page of individuals."""
+        if not individual_ids:
+            return {}
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT individual_id, document FROM individuals "
+                "WHERE individual_id IN (SELECT unnest(?::VARCHAR[]))",
+                [individual_ids],
+            )
+            .fetchall()
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def close(self) -> None:
+        self._con.close()
+
+
+__all__ = ["DatasetContext"]

@@ -1,0 +1,224 @@
+"""The Beacon query engine: a `QueryPlan` run over one dataset, within the gate's decision.
+
+`BeaconEngine.execute(plan, accesses)` is what the surface hands to `Gate.run` as its execute
+callable: for each dataset the guard allowed, it looks only at `allowed_individuals`, counts
+results over them alone (variants exist only through allowed carriers), builds records only
+when the dataset may be answered at record granularity, and names the contributors.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from genomesh.beacon import records as rec
+from genomesh.beacon.context import DatasetContext
+from genomesh.beacon.filters import ResolvedFilter, Vocabulary
+from genomesh.beacon.variants import VariantQuery
+from genomesh.gate.contract import DatasetAccess, DatasetResult
+
+INDIVIDUAL_ENTRIES = ("individuals", "biosamples", "runs", "analyses")
+COLLECTION_ENTRIES = ("datasets", "cohorts")
+REFRESH_SECONDS = 2.0
+
+
+@dataclass
+class QueryPlan:
+    """What to compute, independent of any dataset."""
+
+    returned: str  # entry type whose records/counts are returned
+    variant: VariantQuery | None = None
+    filters: list[ResolvedFilter] = field(default_factory=list)
+    individual_id: str | None = None  # path constraint (/individuals/{id}/...)
+    sample_id: str | None = None  # path constraint (/biosamples|runs|analyses/{id}/...)
+    skip: int = 0
+    limit: int = 10
+    handovers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def constrained(self) -> bool:
+        return bool(self.variant or self.filters or self.individual_id or self.sample_id)
+
+
+class BeaconEngine:
+    """Holds one `DatasetContext` per dataset of a node, refreshed when a new version lands."""
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+        self._contexts: dict[str, tuple[DatasetContext, float]] = {}
+        self._lock = threading.Lock()
+
+    def dataset_ids(self) -> list[str]:
+        return list(self.node.dataset_ids())
+
+    def context(self, dataset_id: str) -> DatasetContext:
+        """The dataset's context; re-read when its CURRENT version changed (checked every 2 s)."""
+        now = time.monotonic()
+        entry = self._contexts.get(dataset_id)
+        if entry is not None and now - entry[1] < REFRESH_SECONDS:
+            return entry[0]
+        store = self.node.dataset(dataset_id)
+        with self._lock:
+            entry = self._contexts.get(dataset_id)
+            if entry is not None and entry[0].version == store.info.version:
+                self._contexts[dataset_id] = (entry[0], now)
+                return entry[0]
+            ctx = DatasetContext(store)
+            self._contexts[dataset_id] = (ctx, now)
+            if entry is not None:
+                entry[0].close()
+            return ctx
+
+    def warm(self) -> None:
+        """Open every dataset and build its carrier arrays (call at start-up)."""
+        for dataset_id in self.dataset_ids():
+            self.context(dataset_id).carriers()
+
+    def vocabulary(self) -> Vocabulary:
+        """Terms, assays and labels present in any dataset (for resolving filters)."""
+        terms: dict[str, str] = {}
+        assays: dict[str, str] = {}
+        for dataset_id in self.dataset_ids():
+            voc = self.context(dataset_id).vocabulary
+            terms.update(voc["terms"])
+            assays.update(voc["assays"])
+        try:
+            from genomesh.ontology.registry import register_terms
+
+            register_terms({**terms, **assays})
+        except ImportError:
+            pass
+        labels = frozenset(v.lower() for v in terms.values() if v)
+        return Vocabulary(
+            terms=terms,
+            hpo_terms=frozenset(t for t in terms if t.startswith("HP:")),
+            assays=assays,
+            labels=labels,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for ctx, _ in self._contexts.values():
+                ctx.close()
+            self._contexts.clear()
+
+    # -- execution --------------------------------------------------------------------
+
+    def execute(self, plan: QueryPlan, accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
+        """Run the plan in every dataset the guard did not refuse."""
+        out: list[DatasetResult] = []
+        for access in accesses:
+            if access.refusal is not None:
+                continue
+            ctx = self.context(access.dataset_id)
+            out.append(self._run(ctx, plan, access))
+        return out
+
+    def _individual_mask(
+        self, ctx: DatasetContext, plan: QueryPlan, access: DatasetAccess
+    ) -> np.ndarray:
+        mask = ctx.allowed_mask(access.allowed_individuals).copy()
+        for flt in plan.filters:
+            mask &= ctx.filter_mask(flt)
+        if plan.individual_id is not None:
+            row = ctx.row_of.get(plan.individual_id)
+            only = np.zeros(ctx.n, dtype=bool)
+            if row is not None:
+                only[row] = True
+            mask &= only
+        if plan.sample_id is not None:
+            row = ctx.sample_row.get(plan.sample_id)
+            only = np.zeros(ctx.n, dtype=bool)
+            if row is not None:
+                only[row] = True
+            mask &= only
+        return mask
+
+    def _run(self, ctx: DatasetContext, plan: QueryPlan, access: DatasetAccess) -> DatasetResult:
+        want_records = access.granularity == "record"
+        mask = self._individual_mask(ctx, plan, access)
+        if plan.returned == "g_variants":
+            return self._variants(ctx, plan, mask, want_records)
+        if plan.variant is not None:
+            vids = ctx.variant_indices(plan.variant.where, plan.variant.params)
+            _, rows, _ = ctx.carrier_hits(vids, mask)
+            carriers = np.zeros(ctx.n, dtype=bool)
+            carriers[rows] = True
+            mask &= carriers
+        if plan.returned in INDIVIDUAL_ENTRIES:
+            if plan.returned != "individuals":
+                mask &= ctx.has_sample
+            return self._individuals(ctx, plan, mask, want_records)
+        return self._collection(ctx, plan, mask, want_records)
+
+    def _variants(
+        self, ctx: DatasetContext, plan: QueryPlan, mask: np.ndarray, want_records: bool
+    ) -> DatasetResult:
+        where, params = (plan.variant.where, plan.variant.params) if plan.variant else ("TRUE", [])
+        vids = ctx.variant_indices(where, params)
+        hit_v, hit_rows, hit_dosage = ctx.carrier_hits(vids, mask)
+        found = np.unique(hit_v)
+        contributors = {ctx.individual_ids[r] for r in np.unique(hit_rows)}
+        result = DatasetResult(ctx.id, count=len(found), contributors=contributors)
+        if want_records and len(found):
+            page = [int(v) for v in found[plan.skip : plan.skip + plan.limit]]
+            for row in ctx.variant_rows(page):
+                sel = hit_v == row["variant_index"]
+                carriers = [
+                    (ctx.sample_ids[int(ctx.sample_of_row[r])], ctx.individual_ids[r], int(d))
+                    for r, d in zip(hit_rows[sel], hit_dosage[sel], strict=True)
+                ]
+                result.records.append(
+                    rec.variant_record(
+                        row, dataset_id=ctx.id, assembly=ctx.assembly, carriers=carriers
+                    )
+                )
+        return result
+
+    def _individuals(
+        self, ctx: DatasetContext, plan: QueryPlan, mask: np.ndarray, want_records: bool
+    ) -> DatasetResult:
+        rows = np.nonzero(mask)[0]
+        ids = [ctx.individual_ids[r] for r in rows]
+        result = DatasetResult(ctx.id, count=len(ids), contributors=set(ids))
+        if not want_records:
+            return result
+        page_rows = rows[plan.skip : plan.skip + plan.limit]
+        page = [ctx.individual_ids[r] for r in page_rows]
+        if plan.returned == "individuals":
+            docs = ctx.documents(page)
+            result.records = [rec.individual_record(i, docs.get(i), ctx.id) for i in page]
+            return result
+        for r, iid in zip(page_rows, page, strict=True):
+            sample = ctx.sample_ids[int(ctx.sample_of_row[r])]
+            if plan.returned == "biosamples":
+                result.records.append(rec.biosample_record(sample, iid, ctx.id))
+            elif plan.returned == "runs":
+                result.records.append(rec.run_record(sample, iid, ctx.id))
+            else:
+                result.records.append(
+                    rec.analysis_record(sample, iid, ctx.id, assembly=ctx.assembly)
+                )
+        return result
+
+    def _collection(
+        self, ctx: DatasetContext, plan: QueryPlan, mask: np.ndarray, want_records: bool
+    ) -> DatasetResult:
+        matched = np.nonzero(mask)[0]
+        hit = bool(len(matched)) if plan.constrained else True
+        contributors = {ctx.individual_ids[r] for r in matched} if plan.constrained else set()
+        result = DatasetResult(ctx.id, count=int(hit), contributors=contributors)
+        if want_records and hit and plan.skip == 0 and plan.limit > 0:
+            if plan.returned == "datasets":
+                result.records = [rec.dataset_record(ctx.info)]
+            else:
+                result.records = [rec.cohort_record(ctx.info, n_individuals=int(mask.sum()))]
+        return result
+
+
+__all__ = ["BeaconEngine", "QueryPlan"]

@@ -1,0 +1,296 @@
+"""Beacon informational endpoints: `/`, `/info`, `/service-info`, `/configuration`, `/map`,
+`/entry_types`, `/filtering_terms`.
+
+These describe the beacon, not its data, except `/filtering_terms`, which lists only the
+terms actually present in the node's datasets (no counts), with the ontology resources and
+versions they come from, and the HPO acknowledgement wherever HPO terms are shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genomesh.beacon.request import API_VERSION
+from genomesh.core.settings import NodeSettings
+
+SPEC = "Beacon v2.1.1"
+HPO_ACKNOWLEDGEMENT = (
+    "This service uses the Human Phenotype Ontology (HPO, https://hpo.jax.org). "
+    "Find out more at http://www.human-phenotype-ontology.org. "
+    "Köhler S. et al., The Human Phenotype Ontology in 2024, Nucleic Acids Res. 2024."
+)
+
+# path name -> (entry type id, human name, ontology term, description, collection of)
+ENTRY_DEFS: dict[str, tuple[str, str, dict[str, str], str, str | None]] = {
+    "g_variants": ("genomicVariant", "Genomic Variants", {"id": "ENSGLOSSARY:0000092", "label": "Variant"}, "A genomic variant observed in at least one allowed individual.", None),
+    "individuals": ("individual", "Individual", {"id": "NCIT:C25190", "label": "Person"}, "A human being taking part in a dataset.", None),
+    "biosamples": ("biosample", "Biological Sample", {"id": "NCIT:C70699", "label": "Biospecimen"}, "The sample genotyped for an individual (one per genotype sample).", None),
+    "runs": ("run", "Sequencing run", {"id": "NCIT:C148088", "label": "Sequencing run"}, "The run behind a genotype sample (one per sample).", None),
+    "analyses": ("analysis", "Bioinformatics analysis", {"id": "edam:operation_2945", "label": "Analysis"}, "The variant calling behind a genotype sample (one per sample).", None),
+    "datasets": ("dataset", "Dataset", {"id": "NCIT:C47824", "label": "Data set"}, "A dataset held by this node.", "genomicVariant"),
+    "cohorts": ("cohort", "Cohort", {"id": "NCIT:C61512", "label": "Cohort"}, "The individuals of one dataset (one study-defined cohort per dataset).", "individual"),
+}  # fmt: skip
+SCHEMA_DIRS = {
+    "g_variants": "genomicVariations", "individuals": "individuals", "biosamples": "biosamples",
+    "runs": "runs", "analyses": "analyses", "datasets": "datasets", "cohorts": "cohorts",
+}  # fmt: skip
+SCHEMA_IDS = {
+    "g_variants": "ga4gh-beacon-variant-v2.0.0", "individuals": "ga4gh-beacon-individual-v2.0.0",
+    "biosamples": "ga4gh-beacon-biosample-v2.0.0", "runs": "ga4gh-beacon-run-v2.0.0",
+    "analyses": "ga4gh-beacon-analysis-v2.0.0", "datasets": "ga4gh-beacon-dataset-v2.0.0",
+    "cohorts": "ga4gh-beacon-cohort-v2.0.0",
+}  # fmt: skip
+# Cross-entity paths served: /{entry}/{id}/{target} (the beaconMap of the default model).
+CROSS_PATHS: dict[str, tuple[str, ...]] = {
+    "g_variants": ("individuals", "biosamples", "runs", "analyses"),
+    "individuals": ("g_variants", "biosamples", "runs", "analyses"),
+    "biosamples": ("g_variants", "runs", "analyses"),
+    "runs": ("g_variants", "analyses"),
+    "analyses": ("g_variants",),
+    "datasets": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
+    "cohorts": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
+}
+SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
+
+
+def informational_meta(settings: NodeSettings) -> dict[str, Any]:
+    return {
+        "beaconId": settings.beacon_id,
+        "apiVersion": API_VERSION,
+        "returnedSchemas": [{"entityType": "info", "schema": "beacon-info-v2.0.0"}],
+    }
+
+
+def _organization(settings: NodeSettings) -> dict[str, Any]:
+    return {"id": settings.organization, "name": settings.organization}
+
+
+def info(settings: NodeSettings, *, version: str, datasets: list[dict[str, Any]]) -> dict[str, Any]:
+    """`/info` and `/`."""
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "id": settings.beacon_id,
+            "name": settings.name,
+            "apiVersion": API_VERSION,
+            "environment": "dev",
+            "organization": _organization(settings),
+            "description": f"genomesh node {settings.name} ({settings.jurisdiction}): Beacon v2 discovery behind one gate.",
+            "version": version,
+            "welcomeUrl": settings.base_url,
+            "info": {"jurisdiction": settings.jurisdiction, "datasets": datasets},
+        },
+    }
+
+
+def service_info(settings: NodeSettings, *, version: str) -> dict[str, Any]:
+    """GA4GH service-info 1.0."""
+    return {
+        "id": settings.beacon_id,
+        "name": settings.name,
+        "type": {"group": "org.ga4gh", "artifact": "beacon", "version": API_VERSION.lstrip("v")},
+        "description": "genomesh node: GA4GH Beacon v2 discovery with tiered access.",
+        "organization": {"name": settings.organization, "url": settings.base_url},
+        "version": version,
+        "environment": "dev",
+    }
+
+
+def entry_type_definitions() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, (eid, name, term, desc, collection_of) in ENTRY_DEFS.items():
+        item: dict[str, Any] = {
+            "id": eid,
+            "name": name,
+            "ontologyTermForThisType": term,
+            "partOfSpecification": SPEC,
+            "description": desc,
+            "defaultSchema": {
+                "id": SCHEMA_IDS[path],
+                "name": f"Default schema for {name.lower()}",
+                "referenceToSchemaDefinition": f"{SCHEMA_BASE}/{SCHEMA_DIRS[path]}/defaultSchema.json",
+                "schemaVersion": "v2.0.0",
+            },
+            "additionallySupportedSchemas": [],
+            "nonFilteredQueriesAllowed": True,
+        }
+        if collection_of:
+            item["aCollectionOf"] = [{"id": collection_of, "name": collection_of}]
+        out[eid] = item
+    return out
+
+
+def configuration(settings: NodeSettings) -> dict[str, Any]:
+    levels = ["PUBLIC", "REGISTERED", "CONTROLLED"]
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "$schema": "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/configuration/beaconConfigurationSchema.json",
+            "maturityAttributes": {"productionStatus": "DEV"},
+            "securityAttributes": {
+                "defaultGranularity": settings.default_policy.tiers.anonymous,
+                "securityLevels": levels,
+            },
+            "entryTypes": entry_type_definitions(),
+        },
+    }
+
+
+def beacon_map(settings: NodeSettings) -> dict[str, Any]:
+    base = settings.base_url.rstrip("/")
+    sets: dict[str, Any] = {}
+    for path, (eid, *_rest) in ENTRY_DEFS.items():
+        endpoints = {
+            f"{ENTRY_DEFS[t][0]}Lookup": {
+                "returnedEntryType": ENTRY_DEFS[t][0],
+                "url": f"{base}/{path}/{{id}}/{t}",
+            }
+            for t in CROSS_PATHS[path]
+        }
+        sets[eid] = {
+            "entryType": eid,
+            "rootUrl": f"{base}/{path}",
+            "singleEntryUrl": f"{base}/{path}/{{id}}",
+            "openAPIEndpointsDefinition": f"{base}/openapi.json",
+            "endpoints": endpoints,
+        }
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "$schema": "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/configuration/beaconMapSchema.json",
+            "endpointSets": sets,
+        },
+    }
+
+
+def entry_types(settings: NodeSettings) -> dict[str, Any]:
+    return {
+        "meta": informational_meta(settings),
+        "response": {"entryTypes": entry_type_definitions()},
+    }
+
+
+def _resource(prefix: str) -> dict[str, Any]:
+    """An ontology resource entry with the packaged version when genomesh has one."""
+    known = {
+        "HP": (
+            "hp",
+            "Human Phenotype Ontology",
+            "https://purl.obolibrary.org/obo/hp.owl",
+            "http://purl.obolibrary.org/obo/HP_",
+        ),
+        "ICD10": (
+            "icd10",
+            "International Classification of Diseases, 10th revision",
+            "https://icd.who.int/browse10",
+            "",
+        ),
+        "NCIT": (
+            "ncit",
+            "NCI Thesaurus",
+            "http://purl.obolibrary.org/obo/ncit.owl",
+            "http://purl.obolibrary.org/obo/NCIT_",
+        ),
+        "LOINC": (
+            "loinc",
+            "Logical Observation Identifiers Names and Codes",
+            "https://loinc.org",
+            "https://loinc.org/",
+        ),
+        "OPCS4": (
+            "opcs4",
+            "OPCS Classification of Interventions and Procedures v4",
+            "https://www.datadictionary.nhs.uk",
+            "",
+        ),
+        "GAZ": (
+            "gaz",
+            "Gazetteer",
+            "http://purl.obolibrary.org/obo/gaz.owl",
+            "http://purl.obolibrary.org/obo/GAZ_",
+        ),
+        "DUO": (
+            "duo",
+            "Data Use Ontology",
+            "http://purl.obolibrary.org/obo/duo.owl",
+            "http://purl.obolibrary.org/obo/DUO_",
+        ),
+    }
+    rid, name, url, iri = known.get(prefix, (prefix.lower(), prefix, "", ""))
+    out: dict[str, Any] = {"id": rid, "name": name, "nameSpacePrefix": prefix}
+    if url:
+        out["url"] = url
+    if iri:
+        out["iriPrefix"] = iri
+    try:
+        from genomesh.ontology.registry import get_ontology
+
+        out["version"] = str(get_ontology(prefix).version)
+    except Exception:  # a resource without a packaged release: no version to state
+        pass
+    return out
+
+
+def filtering_terms(
+    settings: NodeSettings,
+    *,
+    terms: dict[str, str],
+    kinds: dict[str, str],
+    assays: dict[str, str],
+) -> dict[str, Any]:
+    """`/filtering_terms`: the terms present in the data, alphanumeric measures, resources."""
+    items: list[dict[str, Any]] = []
+    for term_id in sorted(terms):
+        items.append(
+            {
+                "type": "ontology",
+                "id": term_id,
+                "label": terms[term_id],
+                "scopes": ["individual", "genomicVariation", "biosample", "run", "analysis"],
+            }
+        )
+    for assay_id in sorted(assays):
+        items.append(
+            {
+                "type": "alphanumeric",
+                "id": assay_id,
+                "label": assays[assay_id],
+                "scopes": ["individual"],
+            }
+        )
+    for field in ("sex", "ethnicity", "geographicOrigin"):
+        values = sorted({terms[t] for t, k in kinds.items() if k == field and terms.get(t)})
+        if values:
+            items.append(
+                {
+                    "type": "alphanumeric",
+                    "id": field,
+                    "label": f"{field} label",
+                    "values": values,
+                    "scopes": ["individual"],
+                }
+            )
+    prefixes = sorted({t.split(":", 1)[0] for t in [*terms, *assays] if ":" in t})
+    body: dict[str, Any] = {
+        "meta": informational_meta(settings),
+        "response": {"filteringTerms": items, "resources": [_resource(p) for p in prefixes]},
+    }
+    if "HP" in prefixes:
+        body["info"] = {
+            "hpoAcknowledgement": HPO_ACKNOWLEDGEMENT,
+            "hpoVersion": _resource("HP").get("version"),
+        }
+    return body
+
+
+__all__ = [
+    "CROSS_PATHS",
+    "ENTRY_DEFS",
+    "HPO_ACKNOWLEDGEMENT",
+    "beacon_map",
+    "configuration",
+    "entry_types",
+    "filtering_terms",
+    "info",
+    "service_info",
+]

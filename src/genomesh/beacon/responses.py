@@ -1,0 +1,162 @@
+"""Beacon v2 response envelopes: boolean, count, result sets, and the error body.
+
+The response kind follows the granularity the gate actually returned (never what was asked):
+
+* boolean -> `beaconBooleanResponse` (`responseSummary.exists`);
+* count -> `beaconCountResponse` (`numTotalResults` = sum of the disclosed per-dataset counts,
+  ignoring pagination); if every existing count was suppressed the answer degrades to boolean
+  and says so;
+* record -> `beaconResultsetsResponse`, one result set per dataset answered at record level,
+  `resultsCount` = the dataset's total, `results` = the requested page.
+
+Per-dataset detail that has no place in the spec (granularity per dataset, suppressed counts,
+refused or unanswered datasets and why) goes into the top-level `info` object, which every
+Beacon response allows:
+
+    "info": {"datasets": [{"id", "exists", "granularity", "count"?, "countSuppressed",
+                           "suppression"?}],
+             "refused": [{"id", "reason"}], "auditId": 17}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from genomesh.beacon.request import API_VERSION, BeaconRequest
+from genomesh.core.settings import Granularity, NodeSettings
+from genomesh.gate.contract import DisclosedResult, GateResponse
+
+# Path entry type -> (entityType, default schema id).
+ENTRY_TYPES: dict[str, tuple[str, str]] = {
+    "g_variants": ("genomicVariant", "ga4gh-beacon-variant-v2.0.0"),
+    "individuals": ("individual", "ga4gh-beacon-individual-v2.0.0"),
+    "biosamples": ("biosample", "ga4gh-beacon-biosample-v2.0.0"),
+    "runs": ("run", "ga4gh-beacon-run-v2.0.0"),
+    "analyses": ("analysis", "ga4gh-beacon-analysis-v2.0.0"),
+    "datasets": ("dataset", "ga4gh-beacon-dataset-v2.0.0"),
+    "cohorts": ("cohort", "ga4gh-beacon-cohort-v2.0.0"),
+}
+
+
+def returned_schemas(entry: str) -> list[dict[str, str]]:
+    entity, schema = ENTRY_TYPES.get(entry, ("beacon", "beacon-v2.1.1"))
+    return [{"entityType": entity, "schema": schema}]
+
+
+def response_meta(
+    settings: NodeSettings,
+    req: BeaconRequest | None,
+    *,
+    granularity: Granularity,
+    entry: str | None = None,
+) -> dict[str, Any]:
+    """`meta` of a non-informational response (also used in error bodies)."""
+    summary = (
+        req.summary()
+        if req is not None
+        else {
+            "apiVersion": API_VERSION,
+            "requestedSchemas": [],
+            "pagination": {"skip": 0, "limit": 10},
+            "requestedGranularity": "boolean",
+        }
+    )
+    return {
+        "beaconId": settings.beacon_id,
+        "apiVersion": API_VERSION,
+        "returnedSchemas": returned_schemas(entry or (req.returned_entry if req else "")),
+        "returnedGranularity": granularity,
+        "receivedRequestSummary": summary,
+        "testMode": bool(req.test_mode) if req else False,
+    }
+
+
+def error_body(
+    settings: NodeSettings,
+    status: int,
+    message: str,
+    *,
+    req: BeaconRequest | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A `beaconErrorResponse`."""
+    body: dict[str, Any] = {
+        "meta": response_meta(settings, req, granularity="boolean"),
+        "error": {"errorCode": int(status), "errorMessage": message},
+    }
+    if details:
+        body["info"] = {"details": dict(details)}
+    return body
+
+
+def _dataset_info(r: DisclosedResult) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": r.dataset_id,
+        "exists": r.exists,
+        "granularity": r.granularity,
+        "countSuppressed": r.count_suppressed,
+    }
+    if r.count is not None:
+        item["count"] = r.count
+    if r.suppression:
+        item["suppression"] = r.suppression
+    return item
+
+
+def _include(r: DisclosedResult, mode: str) -> bool:
+    return mode == "ALL" or (mode == "HIT" and r.exists) or (mode == "MISS" and not r.exists)
+
+
+def result_response(
+    settings: NodeSettings,
+    req: BeaconRequest,
+    gate: GateResponse | None,
+    *,
+    not_answered: Mapping[str, str] | None = None,
+    handovers: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The Beacon response for a query answered (or refused) by the gate."""
+    results = list(gate.results) if gate else []
+    refused = {**(dict(gate.refused) if gate else {}), **dict(not_answered or {})}
+    handovers = handovers or {}
+    granularity: Granularity = gate.granularity if gate and results else "boolean"
+    exists = any(r.exists for r in results)
+    if granularity == "count" and exists and all(r.count is None for r in results if r.exists):
+        granularity = "boolean"  # every existing count was suppressed: say so honestly
+    info: dict[str, Any] = {
+        "datasets": [_dataset_info(r) for r in results],
+        "refused": [{"id": k, "reason": v} for k, v in sorted(refused.items())],
+    }
+    if gate is not None and gate.audit_id is not None:
+        info["auditId"] = gate.audit_id
+    body: dict[str, Any] = {
+        "meta": response_meta(settings, req, granularity=granularity),
+        "responseSummary": {"exists": exists},
+        "info": info,
+    }
+    answered_handovers = [h for r in results if r.exists for h in handovers.get(r.dataset_id, ())]
+    if answered_handovers:
+        body["beaconHandovers"] = answered_handovers
+    if granularity in ("count", "record"):
+        body["responseSummary"]["numTotalResults"] = sum(r.count or 0 for r in results)
+    if granularity == "record":
+        sets: list[dict[str, Any]] = []
+        for r in results:
+            if r.granularity != "record" or not _include(r, req.include_resultsets):
+                continue
+            rs: dict[str, Any] = {
+                "id": r.dataset_id,
+                "setType": "dataset",
+                "exists": r.exists,
+                "resultsCount": r.count if r.count is not None else len(r.records),
+                "results": list(r.records),
+            }
+            if handovers.get(r.dataset_id):
+                rs["resultsHandovers"] = list(handovers[r.dataset_id])
+            sets.append(rs)
+        body["response"] = {"resultSets": sets}
+    return body
+
+
+__all__ = ["ENTRY_TYPES", "error_body", "response_meta", "result_response", "returned_schemas"]

@@ -1,0 +1,79 @@
+"""The node app: `create_app(settings)` builds the FastAPI application of one node.
+
+Lifespan: open the store (`genomesh.store.open_node`), the node state (`NodeState.open`),
+the gate, the passport `IdentityResolver`, and the Beacon service (whose per-dataset
+DuckDB connections and carrier arrays are warmed before the first request). The Beacon v2
+API is served at the root, the participant API under `/participants`, the OpenAPI document
+at `/openapi.json`. Every error is a Beacon error body (see `genomesh.node.errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from genomesh.core.settings import NodeSettings
+from genomesh.node.errors import install_error_handlers
+from genomesh.node.limits import BodySizeLimit
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("genomesh")
+    except PackageNotFoundError:  # pragma: no cover
+        return "0.0.0"
+
+
+def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
+    """A node app for `settings` (nothing is opened until the app starts)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from genomesh.access.resolve import IdentityResolver
+        from genomesh.beacon.service import BeaconService
+        from genomesh.gate import Gate
+        from genomesh.node.state import NodeState
+        from genomesh.store import open_node
+
+        node = open_node(settings.node_dir)
+        state = NodeState.open(settings)
+        gate = Gate(settings=settings, node=node, state=state)
+        resolver = IdentityResolver(settings, known_datasets=node.dataset_ids)
+        service = BeaconService(settings=settings, node=node, gate=gate)
+        app.state.node = node
+        app.state.node_state = state
+        app.state.gate = gate
+        app.state.resolver = resolver
+        app.state.beacon = service
+        if warm:
+            service.engine.warm()
+            service.vocabulary()
+        try:
+            yield
+        finally:
+            service.engine.close()
+            state.close()
+
+    app = FastAPI(
+        title=f"genomesh node {settings.name}",
+        version=_version(),
+        description="GA4GH Beacon v2.1.1 API of a genomesh node; every answer passes the node's gate.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, settings=settings)
+
+    from genomesh.beacon.routes import router as beacon_router
+    from genomesh.participants.routes import router as participants_router
+
+    app.include_router(participants_router)
+    app.include_router(beacon_router)
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,242 @@
+"""`genomesh hub serve|register-node|nodes|sync|key`, `genomesh catalogue search`,
+and `genomesh node dial-out` (a node that serves the hub over outbound connections only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from genomesh.cli.apps import catalogue_app, hub_app, node_app
+from genomesh.cli.query_commands import HubOption, JsonOption, console, hub_request, hub_url
+from genomesh.core.errors import AuthenticationError
+
+DirOption = Annotated[Path, typer.Option("--dir", help="hub folder (state, keys, admin token)")]
+
+
+def admin_headers(token: str | None, hub_dir: Path | None) -> dict[str, str]:
+    """Admin bearer header from --token, $GENOMESH_HUB_ADMIN_TOKEN or HUB_DIR/admin.token."""
+    token = token or os.environ.get("GENOMESH_HUB_ADMIN_TOKEN")
+    if not token and hub_dir is not None and (hub_dir / "admin.token").is_file():
+        token = (hub_dir / "admin.token").read_text().strip()
+    if not token:
+        raise AuthenticationError(
+            "registry changes need the admin token: --token, $GENOMESH_HUB_ADMIN_TOKEN or "
+            "--hub-dir pointing at the hub folder (admin.token)"
+        )
+    return {"authorization": f"Bearer {token}"}
+
+
+TokenOption = Annotated[str | None, typer.Option("--token", help="hub admin token")]
+HubDirOption = Annotated[
+    Path | None, typer.Option("--hub-dir", help="read the admin token from this hub folder")
+]
+
+
+@hub_app.command("serve")
+def serve(
+    directory: DirOption = Path("hub"),
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    node_timeout: Annotated[
+        float | None, typer.Option(help="seconds to wait for each node (default 5)")
+    ] = None,
+) -> None:
+    """Run the hub: Beacon network at the root, /nodes, /catalogue, /dialout, DAC."""
+    import uvicorn
+
+    from genomesh.core.settings import HubSettings
+    from genomesh.hub.app import create_app
+
+    overrides: dict[str, Any] = {"hub_dir": directory}
+    if "GENOMESH_HUB_BASE_URL" not in os.environ:
+        overrides["base_url"] = f"http://{host}:{port}"
+    if "GENOMESH_HUB_ISSUER" not in os.environ:
+        overrides["issuer"] = f"http://{host}:{port}"
+    if node_timeout is not None:
+        overrides["node_timeout_seconds"] = node_timeout
+    settings = HubSettings(**overrides)
+    app = create_app(settings)
+    console.print(f"hub [bold]{settings.name}[/] on {settings.base_url} (state in {directory})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@hub_app.command("key")
+def key(directory: DirOption = Path("hub")) -> None:
+    """Print the hub's dial-out public key (give it to dial-out nodes as --hub-key)."""
+    from genomesh.hub.signing import load_or_create_key, public_key_text
+
+    print(public_key_text(load_or_create_key(directory)))
+
+
+@hub_app.command("register-node")
+def register_node(
+    name: Annotated[str, typer.Argument(help="node name (letters, digits, . _ -)")],
+    url: Annotated[str, typer.Option(help='node base URL, or "dial-out"')],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country, e.g. NL")],
+    contact: Annotated[str, typer.Option(help="contact e-mail or URL")] = "",
+    public_key: Annotated[
+        str | None, typer.Option(help="node's Ed25519 public key, or a file holding it")
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="update a node already registered")] = False,
+    hub: HubOption = None,
+    token: TokenOption = None,
+    hub_dir: HubDirOption = None,
+) -> None:
+    """Register a node with the hub (admin)."""
+    if public_key and Path(public_key).is_file():
+        public_key = Path(public_key).read_text().strip()
+    body = {"name": name, "base_url": url, "country": country, "contact": contact}
+    if public_key:
+        body["public_key"] = public_key
+    headers = admin_headers(token, hub_dir)
+    if replace:
+        node = hub_request("PUT", f"{hub_url(hub)}/nodes/{name}", json_body=body, headers=headers)
+    else:
+        node = hub_request("POST", f"{hub_url(hub)}/nodes", json_body=body, headers=headers)
+    where = "dial-out" if node["dial_out"] else node["base_url"]
+    console.print(f"registered [bold]{node['name']}[/] ({node['country']}) at {where}")
+
+
+@hub_app.command("nodes")
+def nodes(hub: HubOption = None, as_json: JsonOption = False) -> None:
+    """List the registered nodes."""
+    listed = hub_request("GET", f"{hub_url(hub)}/nodes")
+    if as_json:
+        print(json.dumps(listed, indent=2))
+        return
+    table = Table()
+    for column in ("node", "country", "reached at", "last sync", "sync error"):
+        table.add_column(column, overflow="fold")
+    for n in listed:
+        where = n["base_url"] or "dial-out"
+        if n["dial_out"]:
+            where += (
+                " (connected)" if (n.get("info") or {}).get("connected") else " (not connected)"
+            )
+        table.add_row(
+            n["name"], n["country"], where, n["last_sync"] or "never", n["last_sync_error"] or ""
+        )
+    console.print(table)
+
+
+@hub_app.command("sync")
+def sync(
+    node: Annotated[list[str] | None, typer.Option(help="only this node (repeatable)")] = None,
+    hub: HubOption = None,
+    token: TokenOption = None,
+    hub_dir: HubDirOption = None,
+) -> None:
+    """Re-sync the catalogue from the nodes now (admin)."""
+    params = [("node", n) for n in node or []]
+    result = hub_request(
+        "POST",
+        f"{hub_url(hub)}/catalogue/sync",
+        params=params,
+        headers=admin_headers(token, hub_dir),
+    )
+    for name, status in result["nodes"].items():
+        console.print(f"{name}: {'[green]ok[/]' if status == 'ok' else f'[red]{status}[/]'}")
+
+
+@catalogue_app.command("search")
+def search(
+    text: Annotated[str | None, typer.Argument(help="free text")] = None,
+    duo: Annotated[str | None, typer.Option(help="DUO term, e.g. DUO:0000042")] = None,
+    disease: Annotated[str | None, typer.Option(help="disease term or words")] = None,
+    phenotype: Annotated[str | None, typer.Option(help="HPO term or words")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO country code")] = None,
+    hub: HubOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the hub's dataset catalogue."""
+    params = {
+        k: v
+        for k, v in {
+            "q": text,
+            "duo": duo,
+            "disease": disease,
+            "phenotype": phenotype,
+            "country": country,
+        }.items()
+        if v
+    }
+    found = hub_request("GET", f"{hub_url(hub)}/catalogue", params=params)
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return
+    table = Table(title=f"{found['count']} dataset(s)", title_justify="left")
+    for column in (
+        "node",
+        "dataset",
+        "country",
+        "assembly",
+        "DUO",
+        "individuals",
+        "name / citation",
+    ):
+        table.add_column(column, overflow="fold")
+    for entry in found["datasets"]:
+        duo_text = ", ".join(
+            f"{d['id']}" + (f" {d['label']}" if d.get("label") else "")
+            for d in entry.get("duo", [])
+        )
+        counts = entry.get("counts") or {}
+        name = entry.get("name") or ""
+        if entry.get("citation"):
+            name += f"\n[dim]{str(entry['citation'])[:160]}[/]"
+        table.add_row(
+            entry["node"],
+            entry["datasetId"],
+            entry.get("country") or "",
+            entry.get("assembly") or "",
+            duo_text,
+            str(counts.get("individuals", "–")),
+            name,
+        )
+    console.print(table)
+
+
+@node_app.command("dial-out")
+def dial_out(
+    directory: Annotated[Path, typer.Argument(help="node folder")],
+    hub: Annotated[str, typer.Option("--hub", help="hub URL to dial out to")],
+    name: Annotated[
+        str | None, typer.Option(help="the node's registered name (default: its settings name)")
+    ] = None,
+    hub_key: Annotated[
+        str | None, typer.Option(help="the hub's public key (`genomesh hub key`); else pinned")
+    ] = None,
+    show_key: Annotated[
+        bool, typer.Option(help="print this node's public key (to register it) and exit")
+    ] = False,
+) -> None:
+    """Serve the hub without opening a port: long-poll it for queries, post signed answers."""
+    from genomesh.node.dialout import build_client, node_key, public_key_text
+
+    if show_key:
+        print(public_key_text(node_key(directory)))
+        return
+    client = build_client(directory, hub_url=hub, name=name, hub_key=hub_key)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await client.run(
+            stop=stop,
+            on_connect=lambda: console.print(f"node [bold]{client.name}[/] dialled out to {hub}"),
+        )
+
+    asyncio.run(main())
+
+
+__all__ = ["admin_headers"]

@@ -1,0 +1,289 @@
+"""`genomesh query variant|gene|individuals`: ask the whole federation through the hub.
+
+Prints one table per node (status, granularity, count, reason) and one per dataset; `--json`
+prints the hub's Beacon response unchanged. The hub URL comes from `--hub`, else
+$GENOMESH_HUB_URL, else http://127.0.0.1:8000; a passport from `--passport FILE|TOKEN`,
+else $GENOMESH_PASSPORT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from genomesh.cli.apps import query_app
+from genomesh.core.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    ConflictError,
+    GenomeshError,
+    InvalidInputError,
+    NotFoundError,
+    UpstreamError,
+)
+
+console = Console()
+DEFAULT_HUB = "http://127.0.0.1:8000"
+_ERRORS: dict[int, type[GenomeshError]] = {
+    400: InvalidInputError,
+    401: AuthenticationError,
+    403: AccessDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+}
+
+HubOption = Annotated[
+    str | None, typer.Option("--hub", help="hub URL (default $GENOMESH_HUB_URL or :8000)")
+]
+PassportOption = Annotated[
+    str | None, typer.Option("--passport", help="passport JWT, or a file holding it")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print the hub's JSON response")]
+NodesOption = Annotated[
+    list[str] | None, typer.Option("--node", help="ask only this node (repeatable)")
+]
+GranularityOption = Annotated[str, typer.Option("--granularity", help="boolean, count or record")]
+
+
+def hub_url(value: str | None) -> str:
+    return (value or os.environ.get("GENOMESH_HUB_URL") or DEFAULT_HUB).rstrip("/")
+
+
+def passport_header(value: str | None) -> dict[str, str]:
+    """Authorization header from --passport (a token or a file) or $GENOMESH_PASSPORT."""
+    value = value or os.environ.get("GENOMESH_PASSPORT")
+    if not value:
+        return {}
+    path = Path(value)
+    if len(value) < 4096 and path.is_file():
+        value = path.read_text(encoding="utf-8").strip()
+    return {"authorization": f"Bearer {value.strip()}"}
+
+
+def hub_request(
+    method: str,
+    url: str,
+    *,
+    params: Any = None,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Any:
+    """Call the hub; a non-2xx answer becomes the matching GenomeshError with its message."""
+    try:
+        response = httpx.request(
+            method, url, params=params, json=json_body, headers=headers, timeout=timeout
+        )
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"cannot reach the hub at {url}: {exc}") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": {"errorMessage": response.text[:300]}}
+    if response.is_success:
+        return body
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("errorMessage") if isinstance(error, dict) else None
+    raise _ERRORS.get(response.status_code, UpstreamError)(
+        message or f"hub answered HTTP {response.status_code}"
+    )
+
+
+def _dash(value: Any) -> str:
+    return "–" if value is None else str(value)
+
+
+def print_network_answer(body: dict[str, Any], *, title: str) -> None:
+    """Rich tables: per node (status, reason) and per dataset (exists, count)."""
+    summary = body.get("responseSummary", {})
+    meta = body.get("meta", {})
+    network = body.get("info", {}).get("network", {})
+    total = summary.get("numTotalResults")
+    console.print(
+        f"[bold]{title}[/]  exists: [bold]{summary.get('exists')}[/]"
+        + (f"  total: [bold]{total}[/]" if total is not None else "")
+        + f"  granularity: {meta.get('returnedGranularity')}"
+        + f"  ({network.get('answered', 0)}/{network.get('queried', 0)} nodes answered)"
+    )
+    colours = {"ok": "green", "refused": "yellow", "timeout": "magenta", "error": "red"}
+    nodes = Table(title="nodes", title_justify="left")
+    for column in ("node", "country", "status", "granularity", "exists", "count", "ms", "reason"):
+        nodes.add_column(column, overflow="fold")
+    for n in network.get("nodes", []):
+        colour = colours.get(n.get("status"), "white")
+        nodes.add_row(
+            n.get("node", "?") + (" (dial-out)" if n.get("dialOut") else ""),
+            _dash(n.get("country")),
+            f"[{colour}]{n.get('status')}[/]",
+            _dash(n.get("returnedGranularity")),
+            _dash(n.get("exists")),
+            _dash(n.get("numTotalResults")),
+            _dash(n.get("elapsedMs")),
+            n.get("reason") or "",
+        )
+    console.print(nodes)
+    response = body.get("response") or {}
+    sets = response.get("resultSets") or response.get("collections") or []
+    if sets:
+        datasets = Table(title="datasets", title_justify="left")
+        for column in ("node", "dataset", "beaconId", "exists", "count", "records"):
+            datasets.add_column(column, overflow="fold")
+        for rs in sets:
+            info = rs.get("info") or {}
+            datasets.add_row(
+                _dash(info.get("node")),
+                _dash(rs.get("id")),
+                _dash(rs.get("beaconId")),
+                _dash(rs.get("exists")),
+                _dash(rs.get("resultsCount")),
+                str(len(rs.get("results") or [])),
+            )
+        console.print(datasets)
+
+
+def run_query(
+    path: str,
+    *,
+    request_parameters: dict[str, Any],
+    filters: list[str],
+    granularity: str,
+    hub: str | None,
+    passport: str | None,
+    nodes: list[str] | None,
+    as_json: bool,
+    title: str,
+) -> dict[str, Any]:
+    """POST a Beacon request to the hub's network endpoint and print the answer."""
+    query: dict[str, Any] = {"requestedGranularity": granularity}
+    if request_parameters:
+        query["requestParameters"] = request_parameters
+    if filters:
+        query["filters"] = [{"id": f} for f in filters]
+    body = {"meta": {"apiVersion": "v2.0.0"}, "query": query}
+    params = {"nodes": ",".join(nodes)} if nodes else None
+    answer = hub_request(
+        "POST",
+        f"{hub_url(hub)}{path}",
+        params=params,
+        json_body=body,
+        headers=passport_header(passport),
+    )
+    if as_json:
+        print(json.dumps(answer, indent=2))
+    else:
+        print_network_answer(answer, title=title)
+    return answer
+
+
+_VARIANT = re.compile(r"^(?:chr)?([0-9]{1,2}|X|Y|MT?):(\d+):([ACGTN]+):([ACGTN]+)$", re.IGNORECASE)
+
+
+def parse_variant(text: str) -> dict[str, Any]:
+    """`22:16050075:A:G` (VCF 1-based position) -> Beacon sequence query (0-based start)."""
+    match = _VARIANT.match(text.strip())
+    if not match:
+        raise InvalidInputError(
+            f"variant {text!r}: write CHROM:POS:REF:ALT, e.g. 22:16050075:A:G", field="variant"
+        )
+    chrom, pos, ref, alt = match.groups()
+    if int(pos) < 1:
+        raise InvalidInputError("position must be 1 or more (VCF, 1-based)", field="variant")
+    return {
+        "referenceName": chrom.upper(),
+        "start": [int(pos) - 1],
+        "referenceBases": ref.upper(),
+        "alternateBases": alt.upper(),
+    }
+
+
+@query_app.command("variant")
+def variant(
+    variant: Annotated[str, typer.Argument(help="CHROM:POS:REF:ALT, POS 1-based as in VCF")],
+    assembly: Annotated[str | None, typer.Option(help="GRCh37 or GRCh38")] = None,
+    granularity: GranularityOption = "count",
+    node: NodesOption = None,
+    hub: HubOption = None,
+    passport: PassportOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Is this allele anywhere in the federation? (Beacon sequence query)"""
+    params = parse_variant(variant)
+    if assembly:
+        params["assemblyId"] = assembly
+    run_query(
+        "/g_variants",
+        request_parameters=params,
+        filters=[],
+        granularity=granularity,
+        hub=hub,
+        passport=passport,
+        nodes=node,
+        as_json=as_json,
+        title=f"variant {variant}",
+    )
+
+
+@query_app.command("gene")
+def gene(
+    gene: Annotated[str, typer.Argument(help="HGNC gene symbol, e.g. BRCA2")],
+    variant_type: Annotated[
+        str | None, typer.Option("--type", help="variant type, e.g. DEL, SNV, DUP")
+    ] = None,
+    granularity: GranularityOption = "count",
+    node: NodesOption = None,
+    hub: HubOption = None,
+    passport: PassportOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Variants in a gene across the federation (Beacon geneId query)."""
+    params: dict[str, Any] = {"geneId": gene}
+    if variant_type:
+        params["variantType"] = variant_type
+    run_query(
+        "/g_variants",
+        request_parameters=params,
+        filters=[],
+        granularity=granularity,
+        hub=hub,
+        passport=passport,
+        nodes=node,
+        as_json=as_json,
+        title=f"gene {gene}" + (f" {variant_type}" if variant_type else ""),
+    )
+
+
+@query_app.command("individuals")
+def individuals(
+    filters: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="ontology term, e.g. HP:0001250 (repeatable; AND)"),
+    ] = None,
+    granularity: GranularityOption = "count",
+    node: NodesOption = None,
+    hub: HubOption = None,
+    passport: PassportOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Individuals matching every filter, counted per node and dataset."""
+    run_query(
+        "/individuals",
+        request_parameters={},
+        filters=list(filters or []),
+        granularity=granularity,
+        hub=hub,
+        passport=passport,
+        nodes=node,
+        as_json=as_json,
+        title="individuals " + " ".join(filters or []),
+    )
+
+
+__all__ = ["hub_request", "hub_url", "parse_variant", "passport_header", "print_network_answer"]

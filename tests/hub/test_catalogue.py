@@ -1,0 +1,109 @@
+"""Catalogue: synced from nodes over HTTP, re-synced after a node gains a dataset, searchable."""
+
+from __future__ import annotations
+
+from tests.hub.conftest import RunningHub
+from tests.hub.standin import serving, standin_app
+
+EPILEPSY = {
+    "id": "au-epilepsy",
+    "name": "Epileptic encephalopathy programme",
+    "description": "children referred for genomic testing",
+    "dataUseConditions": {
+        "duoDataUse": [
+            {
+                "id": "DUO:0000007",
+                "label": "disease specific research",
+                "modifiers": [{"id": "OMIM:612164"}],
+            }
+        ]
+    },
+    "info": {
+        "assembly": "GRCh38",
+        "counts": {"individuals": 400},
+        "citation": "Cite the AU programme",
+    },
+}
+
+
+def _sync(hub: RunningHub) -> dict:
+    with hub.client() as client:
+        response = client.post("/catalogue/sync", headers=hub.admin())
+    assert response.status_code == 200, response.text
+    return response.json()["nodes"]
+
+
+def test_catalogue__sync_picks_up_a_dataset_ingested_later(hub: RunningHub) -> None:
+    app = standin_app("au")
+    with serving(app) as node, serving(standin_app("nl")) as nl:
+        hub.register("au", node.url, "AU", contact="dac@au.example")
+        hub.register("nl", nl.url, "NL")
+        assert _sync(hub) == {"au": "ok", "nl": "ok"}
+        with hub.client() as client:
+            before = client.get("/catalogue", params={"country": "AU"}).json()
+        assert [d["datasetId"] for d in before["datasets"]] == ["au-ds1"]
+
+        app.state.datasets = [*app.state.datasets, EPILEPSY]  # the node ingests a new dataset
+        assert _sync(hub)["au"] == "ok"
+        with hub.client() as client:
+            after = client.get("/catalogue", params={"country": "au"}).json()
+            by_duo = client.get("/catalogue", params={"duo": "DUO:0000007"}).json()
+            by_text = client.get("/catalogue", params={"q": "encephalopathy"}).json()
+            by_phenotype = client.get("/catalogue", params={"phenotype": "HP:0001250"}).json()
+            by_label = client.get("/catalogue", params={"phenotype": "seizure"}).json()
+            one = client.get("/catalogue/au/au-epilepsy")
+            missing = client.get("/catalogue/au/nope")
+    assert [d["datasetId"] for d in after["datasets"]] == ["au-ds1", "au-epilepsy"]
+    assert [d["datasetId"] for d in by_duo["datasets"]] == ["au-epilepsy"]
+    assert [d["datasetId"] for d in by_text["datasets"]] == ["au-epilepsy"]
+    assert by_phenotype["count"] == 3 and by_label["count"] == 3
+    entry = one.json()
+    assert entry["assembly"] == "GRCh38"
+    assert entry["counts"] == {"individuals": 400}
+    assert entry["citation"] == "Cite the AU programme"
+    assert entry["jurisdiction"] == "AU" and entry["contact"] == "dac@au.example"
+    assert entry["beaconId"] == "org.example.au"
+    assert entry["duo"][0]["modifiers"] == [{"id": "OMIM:612164"}]
+    assert "/dac/" in entry["access"]["url"]
+    assert missing.status_code == 404
+
+
+def test_catalogue__unreachable_node_keeps_its_last_entries_and_records_the_error(
+    hub: RunningHub,
+) -> None:
+    with serving(standin_app("gb")) as node:
+        hub.register("gb", node.url, "GB")
+        assert _sync(hub) == {"gb": "ok"}
+    result = _sync(hub)  # node is gone now
+    assert "gb /info" in result["gb"]
+    with hub.client() as client:
+        catalogue = client.get("/catalogue").json()
+        [listed] = client.get("/nodes").json()
+    assert [d["datasetId"] for d in catalogue["datasets"]] == ["gb-ds1"]
+    assert listed["last_sync_error"] == result["gb"]
+
+
+def test_registry__changes_need_the_admin_token(hub: RunningHub) -> None:
+    body = {"name": "x", "base_url": "http://127.0.0.1:9", "country": "NL"}
+    with hub.client() as client:
+        anonymous = client.post("/nodes", json=body)
+        wrong = client.post("/nodes", json=body, headers={"authorization": "Bearer nope"})
+        created = client.post("/nodes", json=body, headers=hub.admin())
+        duplicate = client.post("/nodes", json=body, headers=hub.admin())
+        bad = client.post(
+            "/nodes",
+            json={"name": "y", "base_url": "dial-out", "country": "NL"},
+            headers=hub.admin(),
+        )
+        delete_anon = client.delete("/nodes/x")
+        deleted = client.delete("/nodes/x", headers=hub.admin())
+        listed = client.get("/nodes").json()
+        sync_anon = client.post("/catalogue/sync")
+    assert anonymous.status_code == 401
+    assert wrong.status_code == 403
+    assert created.status_code == 201
+    assert duplicate.status_code == 409 and "already registered" in duplicate.text
+    assert bad.status_code == 400 and "public_key" in bad.text
+    assert delete_anon.status_code == 401
+    assert deleted.status_code == 204 and listed == []
+    assert sync_anon.status_code == 401

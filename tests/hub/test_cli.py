@@ -1,0 +1,72 @@
+"""The researcher and operator CLI against a real hub on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genomesh.cli.main import main
+from genomesh.cli.query_commands import parse_variant
+from genomesh.core.errors import InvalidInputError
+from tests.hub.conftest import RunningHub
+from tests.hub.standin import free_port, serving, standin_app
+
+
+def test_parse_variant__vcf_position_becomes_zero_based_start() -> None:
+    assert parse_variant("chr22:16050075:a:g") == {
+        "referenceName": "22",
+        "start": [16050074],
+        "referenceBases": "A",
+        "alternateBases": "G",
+    }
+    with pytest.raises(InvalidInputError, match="CHROM:POS:REF:ALT"):
+        parse_variant("22-16050075-A-G")
+
+
+def test_cli__register_query_and_search(
+    hub: RunningHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving(standin_app("nl")) as nl, serving(standin_app("au", require_auth=True)) as au:
+        assert main(["hub", "register-node", "nl", "--url", nl.url, "--country", "NL",
+                     "--hub", hub.url, "--hub-dir", str(hub.hub_dir), "--token", hub.token]) == 0  # fmt: skip
+        assert main(["hub", "register-node", "au", "--url", au.url, "--country", "AU",
+                     "--hub", hub.url, "--token", hub.token]) == 0  # fmt: skip
+        capsys.readouterr()
+
+        assert main(["query", "variant", "22:16050075:A:G", "--hub", hub.url, "--json"]) == 0
+        body = json.loads(capsys.readouterr().out)
+        statuses = {n["node"]: n["status"] for n in body["info"]["network"]["nodes"]}
+        assert statuses == {"nl": "ok", "au": "refused"}
+        assert body["meta"]["receivedRequestSummary"]["requestedGranularity"] == "count"
+
+        assert main(["query", "individuals", "--filter", "HP:0001250", "--filter", "NCIT:C16576",
+                     "--hub", hub.url, "--passport", "some.jwt.token"]) == 0  # fmt: skip
+        table = capsys.readouterr().out
+        assert "refused" not in table and "nl-ds1" in table and "au-ds1" in table
+
+        assert (
+            main(["query", "gene", "BRCA2", "--type", "DEL", "--hub", hub.url, "--node", "nl"]) == 0
+        )
+        table = capsys.readouterr().out
+        assert "nl" in table and "au-ds1" not in table
+
+        assert main(["hub", "sync", "--hub", hub.url, "--token", hub.token]) == 0
+        capsys.readouterr()
+        assert main(["catalogue", "search", "--country", "AU", "--hub", hub.url, "--json"]) == 0
+        found = json.loads(capsys.readouterr().out)
+        assert [d["datasetId"] for d in found["datasets"]] == ["au-ds1"]
+        assert main(["catalogue", "search", "cohort", "--hub", hub.url]) == 0
+        assert "nl-ds1" in capsys.readouterr().out
+
+
+def test_cli__errors_are_messages_with_exit_codes(
+    hub: RunningHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["hub", "register-node", "x", "--url", "http://127.0.0.1:9", "--country", "NL",
+                 "--hub", hub.url, "--token", "wrong"]) == 3  # fmt: skip
+    assert "admin token is not valid" in capsys.readouterr().err
+    assert main(["query", "variant", "22:x:A:G", "--hub", hub.url]) == 2
+    assert "CHROM:POS:REF:ALT" in capsys.readouterr().err
+    assert main(["query", "individuals", "--hub", f"http://127.0.0.1:{free_port()}"]) == 8
+    assert "cannot reach the hub" in capsys.readouterr().err

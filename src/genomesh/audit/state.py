@@ -59,6 +59,9 @@ class Disclosure:
     dataset_id: str
     individual_id: str
     kind: str  # "aggregate" | "record"
+    exact: bool = (
+        True  # the answer's count was disclosed exactly (anti-differencing compares these)
+    )
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,7 @@ class NodeState:
                     "recipient_subject": recipient_subject,
                     "audit_seq": seq,
                     "kind": d.kind,
+                    "exact": int(d.exact),
                     "created_at": created,
                 }
                 for d in disclosures
@@ -353,13 +357,15 @@ class NodeState:
     def recent_contributor_sets(
         self, *, recipient_key: str, dataset_id: str, answers: int = 20
     ) -> list[frozenset[str]]:
-        """Contributors of the recipient's latest answers from a dataset (for anti-differencing)."""
+        """Contributors of the recipient's latest exactly-disclosed answers (for anti-differencing)."""
         with self._session() as s:
             seqs = list(
                 s.execute(
                     select(LedgerRow.audit_seq)
                     .where(
-                        LedgerRow.recipient_key == recipient_key, LedgerRow.dataset_id == dataset_id
+                        LedgerRow.recipient_key == recipient_key,
+                        LedgerRow.dataset_id == dataset_id,
+                        LedgerRow.exact == 1,
                     )
                     .group_by(LedgerRow.audit_seq)
                     .order_by(LedgerRow.audit_seq.desc())

@@ -57,6 +57,7 @@ class LedgerRow(Base):
     recipient_subject: Mapped[str | None] = mapped_column(String(512), nullable=True)
     audit_seq: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "aggregate" | "record"
+    exact: Mapped[int] = mapped_column(Integer, default=1)  # 1 if the count was disclosed exactly
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_gs_ledger_participant", "dataset_id", "individual_id"),)

@@ -93,7 +93,7 @@ class Gate:
             raise
         by_id = {a.dataset_id: a for a in allowed}
         disclosed = [self._disclose(r, by_id[r.dataset_id], request) for r in raw]
-        ledger = self._ledger(raw, by_id, request)
+        ledger = self._ledger(raw, disclosed, by_id, request)
         entry = self._audit(
             request,
             accesses,
@@ -196,18 +196,20 @@ class Gate:
 
     @staticmethod
     def _ledger(
-        raw: Sequence[DatasetResult], by_id: dict[str, DatasetAccess], request: GateRequest
+        raw: Sequence[DatasetResult],
+        shown: Sequence[DisclosedResult],
+        by_id: dict[str, DatasetAccess],
+        request: GateRequest,
     ) -> list[Disclosure]:
         if is_self_service(request):
             return []  # a participant's own data going back to them is not a disclosure to others
         rows: list[Disclosure] = []
-        for r in raw:
-            kind = (
-                "record"
-                if by_id[r.dataset_id].granularity == "record" and r.records
-                else "aggregate"
+        for r, d in zip(raw, shown, strict=True):
+            kind = "record" if d.granularity == "record" and d.records else "aggregate"
+            exact = d.count is not None
+            rows.extend(
+                Disclosure(r.dataset_id, ind, kind, exact) for ind in sorted(r.contributors)
             )
-            rows.extend(Disclosure(r.dataset_id, ind, kind) for ind in sorted(r.contributors))
         return rows
 
     def _audit(

@@ -1,0 +1,206 @@
+"""The gate end to end on a real ingested store: tiers, consent, thresholds, budgets, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from genomesh.core.errors import BudgetExhaustedError, NotFoundError, StoreError
+from genomesh.core.settings import DatasetPolicy, TierCaps
+from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest
+from tests.gate.conftest import (
+    CARRIERS,
+    anonymous,
+    carriers_at,
+    controlled,
+    everyone_but,
+    researcher,
+)
+
+
+def ask(gate: Gate, identity, pos: int = 200, granularity: str = "record", datasets=("cohort",)):  # type: ignore[no-untyped-def]
+    request = GateRequest(
+        identity=identity,
+        surface="beacon",
+        operation="g_variants",
+        parameters={"referenceName": "1", "start": pos - 1},
+        dataset_ids=datasets,
+        requested_granularity=granularity,  # type: ignore[arg-type]
+    )
+    return gate.run(request, carriers_at(gate.node, pos))
+
+
+def test_gate__anonymous_gets_boolean_only_and_is_audited(gate: Gate) -> None:
+    response = ask(gate, anonymous(), pos=100)
+    (result,) = response.results
+    assert response.granularity == "boolean"
+    assert (result.exists, result.count, result.records) == (True, None, ())
+    entry = gate.state.audit_entry(response.audit_id or 0)
+    assert entry is not None
+    assert entry.body["who"]["identity_key"] == "anonymous|10.0.0.1"
+    assert entry.body["datasets"][0]["n_individuals"] == 3
+    assert entry.body["granularity"] == "boolean"
+    assert entry.body["provenance"]["dataset_versions"]["cohort"]
+    # every contributor is in the ledger for this recipient
+    assert {e.individual_id for e in gate.state.ledger(individual_id="S3")} == {"S3"}
+
+
+def test_gate__registered_counts_with_small_count_suppression_and_zero(gate: Gate) -> None:
+    big = ask(gate, researcher(), pos=200).results[0]
+    assert (big.granularity, big.count, big.count_suppressed) == ("count", 8, False)
+    small = ask(gate, researcher(), pos=100).results[0]
+    assert (small.exists, small.count, small.count_suppressed, small.suppression) == (
+        True,
+        None,
+        True,
+        "small_count",
+    )
+    none = ask(gate, researcher(), pos=12345).results[0]
+    assert (none.exists, none.count, none.count_suppressed) == (False, 0, False)
+
+
+def test_gate__invariant1_records_only_with_grant_and_matching_consent(gate: Gate) -> None:
+    response = ask(gate, controlled(), pos=200)
+    (result,) = response.results
+    assert result.granularity == "record"
+    ids = {r["individual_id"] for r in result.records}
+    # S1..S8 carry the variant; only S1..S6 consented to general research.
+    assert ids == {"S1", "S2", "S3", "S4", "S5", "S6"}
+    assert ids <= CARRIERS[200]
+    assert response.accesses[0].tier == "controlled"
+    assert any("consent does not approve" in n for n in response.accesses[0].notes)
+    assert {e.kind for e in gate.state.ledger(individual_id="S1")} == {"record"}
+    assert gate.state.ledger(individual_id="S7") == []  # excluded people were not disclosed
+
+
+@pytest.mark.parametrize(
+    ("identity", "datasets", "expected"),
+    [
+        (researcher(), ("cohort",), "count"),  # no grant
+        (controlled(datasets=("other",)), ("cohort",), "count"),  # grant for another dataset
+        (
+            controlled(purpose=None),
+            ("cohort",),
+            "count",
+        ),  # grant but no purpose to check consent with
+        (
+            controlled(datasets=("noterms",)),
+            ("noterms",),
+            "boolean",
+        ),  # no consent terms: anonymous tier
+    ],
+)
+def test_gate__invariant1_no_records_without_grant_purpose_or_terms(
+    gate: Gate,
+    identity,
+    datasets,
+    expected: str,  # type: ignore[no-untyped-def]
+) -> None:
+    (result,) = ask(gate, identity, pos=200, datasets=datasets).results
+    assert result.granularity == expected
+    assert result.records == ()
+
+
+def test_gate__grant_by_node_dataset_url(make_gate: Callable[..., Gate]) -> None:
+    gate = make_gate(base_url="https://node.example")
+    who = controlled(datasets=("https://node.example/datasets/cohort",))
+    assert ask(gate, who).results[0].granularity == "record"
+    spoof = controlled(datasets=("https://elsewhere.example/datasets/cohort",))
+    assert ask(gate, spoof).results[0].granularity == "count"
+
+
+def test_gate__policy_caps_and_aggregates_only(make_gate: Callable[..., Gate]) -> None:
+    policy = DatasetPolicy(tiers=TierCaps(anonymous="count"), aggregates_only=True, min_count=2)
+    gate = make_gate(dataset_policies={"cohort": policy})
+    anon = ask(gate, anonymous(), pos=100).results[0]
+    assert (anon.granularity, anon.count) == ("count", 3)  # min_count 2 lets 3 through
+    assert ask(gate, controlled(), pos=200).results[0].granularity == "count"
+
+
+def test_gate__unknown_dataset_is_refused_and_audited(gate: Gate) -> None:
+    response = ask(gate, anonymous(), datasets=("nope",))
+    assert response.results == () and response.refused == {"nope": "no such dataset"}
+    entry = gate.state.audit_entry(response.audit_id or 0)
+    assert entry is not None and entry.body["outcome"] == "refused"
+
+
+def test_gate__surface_that_leaves_the_guard_fails_closed(gate: Gate) -> None:
+    def cheat(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
+        return [
+            DatasetResult(
+                "cohort", count=10, contributors={f"S{i}" for i in range(1, 11)}, records=[{"x": 1}]
+            )
+        ]
+
+    request = GateRequest(controlled(), "beacon", "individuals", {}, ("cohort",), "record")
+    with pytest.raises(StoreError, match="outside the guard's decision"):
+        gate.run(request, cheat)
+    (entry,) = gate.state.audit_entries()
+    assert entry.body["outcome"] == "error" and "outside" in entry.body["error"]
+    assert gate.state.ledger(individual_id="S7") == []
+
+
+def test_gate__errors_in_execute_are_audited_and_raised(gate: Gate) -> None:
+    def broken(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
+        raise NotFoundError("no such variant")
+
+    with pytest.raises(NotFoundError):
+        gate.run(GateRequest(anonymous(), "beacon", "g_variants", {}, ("cohort",)), broken)
+    assert gate.state.audit_entries()[-1].body["outcome"] == "error"
+
+
+def test_gate__budget_exhausted_is_429_and_audited(make_gate: Callable[..., Gate]) -> None:
+    gate = make_gate(query_budget=3, budget_window_seconds=3600)
+    for _ in range(3):
+        ask(gate, anonymous("10.9.9.9"), pos=100)
+    with pytest.raises(BudgetExhaustedError, match="3 queries per 3600 s") as info:
+        ask(gate, anonymous("10.9.9.9"), pos=100)
+    assert info.value.http_status == 429
+    assert gate.state.audit_entries()[-1].body["outcome"] == "budget_exhausted"
+    ask(gate, anonymous("10.9.9.10"), pos=100)  # another caller has their own budget
+    for _ in range(5):  # controlled answers for a granted dataset are not budgeted
+        ask(gate, controlled(), pos=100)
+    # refused questions cost nothing
+    for _ in range(5):
+        ask(gate, anonymous("10.9.9.11"), datasets=("nope",))
+    assert gate.state.budget_used("anonymous|10.9.9.11", since=0) == 0
+
+
+def test_gate__anti_differencing_suppresses_a_count_that_isolates_one_person(gate: Gate) -> None:
+    def count(excluded: set[str]):  # type: ignore[no-untyped-def]
+        request = GateRequest(
+            researcher("dave"),
+            "beacon",
+            "individuals",
+            {"not": sorted(excluded)},
+            ("cohort",),
+            "count",
+        )
+        return gate.run(request, everyone_but(gate.node, excluded)).results[0]
+
+    assert count(set()).count == 10
+    isolated = count({"S4"})
+    assert (isolated.count, isolated.count_suppressed, isolated.suppression) == (
+        None,
+        True,
+        "differencing",
+    )
+    assert count(set()).count == 10  # the same question again is fine
+    # a different identity has no earlier answers to difference against
+    request = GateRequest(researcher("erin"), "beacon", "individuals", {}, ("cohort",), "count")
+    assert gate.run(request, everyone_but(gate.node, {"S4"})).results[0].count == 9
+
+
+def test_gate__invariant2_every_answer_has_an_audit_entry_and_chain_verifies(gate: Gate) -> None:
+    ids = []
+    ids.append(ask(gate, anonymous(), pos=100).audit_id)
+    ids.append(ask(gate, researcher(), pos=200).audit_id)
+    ids.append(ask(gate, controlled(), pos=300).audit_id)
+    ids.append(ask(gate, anonymous(), datasets=("nope",)).audit_id)
+    ids.append(ask(gate, anonymous(), datasets=None).audit_id)
+    assert ids == [1, 2, 3, 4, 5]
+    assert len(gate.state.audit_entries()) == 5
+    assert gate.state.verify().ok
+    every = gate.state.audit_entry(5)
+    assert every is not None and {d["id"] for d in every.body["datasets"]} == {"cohort", "noterms"}

@@ -151,6 +151,7 @@ def authenticate(session: Session, token: str, *, clock: Clock) -> Account:
         raise AuthenticationError("unknown or ended session token; log in again")
     if row.expires_at <= clock():
         session.delete(row)
+        session.commit()  # the clean-up stays although the request fails
         raise AuthenticationError("session expired; log in again")
     if row.account.disabled:
         raise AuthenticationError("account disabled")

@@ -1,5 +1,8 @@
 """The DAC's HTTP API: `router` (mounted by `genomesh.hub.app.create_app`) under `/dac`.
 
+`POST /notifications`, `GET /me/notifications` and `GET /passport` are also answered at the
+root (nodes post withdrawal notices to `{hub_url}/notifications`).
+
 How the hub wires it: `install_dac(app, settings, ...)` puts a `DacService` on
 `app.state.dac` and includes `router`. Including `router` alone also works: on first use it
 builds the service from `app.state.settings` (a HubSettings), taking the hub's KeyStore from
@@ -43,7 +46,8 @@ from genomesh.hub.dac.schemas import (
 )
 from genomesh.hub.dac.service import DacService
 
-router = APIRouter(prefix="/dac", tags=["dac"])
+router = APIRouter(tags=["dac"])
+P = "/dac"
 _lock = threading.Lock()
 NO_STORE = {"Cache-Control": "no-cache, no-store", "Pragma": "no-cache"}
 
@@ -122,55 +126,55 @@ User = Annotated[str, Depends(current_user)]
 
 
 # -- accounts ------------------------------------------------------------------------
-@router.post("/register", status_code=201, response_model=AccountOut)
+@router.post(P + "/register", status_code=201, response_model=AccountOut)
 def register(body: RegisterIn, service: Service) -> AccountOut:
     """Create a researcher account (strong password required)."""
     return service.register(**body.model_dump())
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post(P + "/login", response_model=TokenOut)
 def login(body: LoginIn, service: Service) -> JSONResponse:
     """Exchange username + password for a bearer session token."""
     out = service.login(body.username, body.password)
     return JSONResponse(out.model_dump(mode="json"), headers=NO_STORE)
 
 
-@router.post("/logout", status_code=204)
+@router.post(P + "/logout", status_code=204)
 def logout(service: Service, token: Token, user: User) -> None:
     service.logout(token or "")
 
 
-@router.get("/me", response_model=AccountOut)
+@router.get(P + "/me", response_model=AccountOut)
 def me(service: Service, user: User) -> AccountOut:
     return service.me(user)
 
 
-@router.post("/members", response_model=AccountOut)
+@router.post(P + "/members", response_model=AccountOut)
 def add_member(body: MemberIn, service: Service, user: User) -> AccountOut:
     """Hub admin: make an account a DAC member of a dataset or a committee."""
     return service.add_member(user, body.username, dataset=body.dataset, committee=body.committee)
 
 
 # -- datasets ------------------------------------------------------------------------
-@router.put("/datasets", response_model=DatasetOut)
+@router.put(P + "/datasets", response_model=DatasetOut)
 def register_dataset(body: DatasetIn, service: Service, user: User) -> DatasetOut:
     """Hub admin: record a dataset's URL, DUO terms and committee with the DAC."""
     return service.register_dataset(user, body)
 
 
-@router.get("/datasets", response_model=list[DatasetOut])
+@router.get(P + "/datasets", response_model=list[DatasetOut])
 def list_datasets(service: Service) -> list[DatasetOut]:
     return service.datasets()
 
 
 # -- applications --------------------------------------------------------------------
-@router.post("/applications", status_code=201, response_model=ApplicationOut)
+@router.post(P + "/applications", status_code=201, response_model=ApplicationOut)
 def apply(body: ApplicationIn, service: Service, user: User) -> ApplicationOut:
     """Start an application (a draft, or submitted at once with `submit: true`)."""
     return service.apply(user, body)
 
 
-@router.get("/applications", response_model=list[ApplicationOut])
+@router.get(P + "/applications", response_model=list[ApplicationOut])
 def list_applications(
     service: Service,
     user: User,
@@ -181,32 +185,32 @@ def list_applications(
     return service.list(user, state=state, mine=mine)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationOut)
+@router.get(P + "/applications/{application_id}", response_model=ApplicationOut)
 def show_application(application_id: int, service: Service, user: User) -> ApplicationOut:
     return service.show(user, application_id)
 
 
-@router.get("/applications/{application_id}/events", response_model=list[EventOut])
+@router.get(P + "/applications/{application_id}/events", response_model=list[EventOut])
 def application_events(application_id: int, service: Service, user: User) -> list[EventOut]:
     """The full history: who did what, when, with which comment."""
     return service.show(user, application_id).events
 
 
-@router.patch("/applications/{application_id}", response_model=ApplicationOut)
+@router.patch(P + "/applications/{application_id}", response_model=ApplicationOut)
 def edit_application(
     application_id: int, body: ApplicationEdit, service: Service, user: User
 ) -> ApplicationOut:
     return service.edit(user, application_id, body)
 
 
-@router.post("/applications/{application_id}/submit", response_model=ApplicationOut)
+@router.post(P + "/applications/{application_id}/submit", response_model=ApplicationOut)
 def submit_application(
     application_id: int, service: Service, user: User, body: CommentIn | None = None
 ) -> ApplicationOut:
     return service.submit(user, application_id, comment=body.comment if body else "")
 
 
-@router.post("/applications/{application_id}/decision", response_model=ApplicationOut)
+@router.post(P + "/applications/{application_id}/decision", response_model=ApplicationOut)
 def decide(application_id: int, body: DecisionIn, service: Service, user: User) -> ApplicationOut:
     """A DAC member of every dataset of the application approves, rejects or asks for changes."""
     return service.decide(
@@ -214,12 +218,14 @@ def decide(application_id: int, body: DecisionIn, service: Service, user: User) 
     )
 
 
-@router.post("/applications/{application_id}/revoke", response_model=ApplicationOut)
+@router.post(P + "/applications/{application_id}/revoke", response_model=ApplicationOut)
 def revoke(application_id: int, body: ReasonIn, service: Service, user: User) -> ApplicationOut:
     return service.revoke(user, application_id, reason=body.reason)
 
 
-@router.post("/applications/{application_id}/renew", status_code=201, response_model=ApplicationOut)
+@router.post(
+    P + "/applications/{application_id}/renew", status_code=201, response_model=ApplicationOut
+)
 def renew(
     application_id: int, service: Service, user: User, body: CommentIn | None = None
 ) -> ApplicationOut:
@@ -227,7 +233,8 @@ def renew(
 
 
 # -- passport ------------------------------------------------------------------------
-@router.get("/passport", response_model=PassportOut)
+@router.get("/passport", response_model=PassportOut, include_in_schema=False)
+@router.get(P + "/passport", response_model=PassportOut)
 def passport(
     service: Service,
     user: User,
@@ -240,7 +247,8 @@ def passport(
 
 
 # -- notifications -------------------------------------------------------------------
-@router.post("/notifications", status_code=202)
+@router.post("/notifications", status_code=202, include_in_schema=False)
+@router.post(P + "/notifications", status_code=202)
 def receive_notification(
     request: Request, service: Service, token: Token, body: Annotated[Any, Body()] = None
 ) -> dict[str, int]:
@@ -261,7 +269,8 @@ def receive_notification(
     return {"stored": stored}
 
 
-@router.get("/me/notifications", response_model=list[NotificationOut])
+@router.get("/me/notifications", response_model=list[NotificationOut], include_in_schema=False)
+@router.get(P + "/me/notifications", response_model=list[NotificationOut])
 def my_notifications(
     service: Service,
     user: User,
@@ -272,7 +281,7 @@ def my_notifications(
     return service.notifications(user, unread_only=unread, mark_read=mark_read)
 
 
-@router.post("/nodes/{node}/secret", response_model=NodeSecretOut)
+@router.post(P + "/nodes/{node}/secret", response_model=NodeSecretOut)
 def node_secret(node: str, service: Service, user: User) -> JSONResponse:
     """Hub admin: issue (or replace) the shared secret a node uses for notifications."""
     secret = service.issue_node_secret(user, node)

@@ -137,7 +137,7 @@ class ApplicationEdit(_In):
 class DecisionIn(_In):
     decision: Literal["approve", "reject", "request_changes"]
     comment: str = ""
-    until: datetime | date | None = Field(
+    until: date | datetime | None = Field(
         default=None, description="end of the approval (a date means the end of that day, UTC)"
     )
 

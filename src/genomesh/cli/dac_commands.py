@@ -1,0 +1,572 @@
+"""`genomesh dac ...`: accounts, applications, decisions, passports and notifications.
+
+Every command except `create-admin` talks to the hub over HTTP (`--hub URL`, env
+`GENOMESH_HUB_URL`). `login` caches the session token per hub in
+`$XDG_CONFIG_HOME/genomesh/dac-tokens.json` (default ~/.config, mode 0600); `--token`
+(env `GENOMESH_DAC_TOKEN`) overrides it. `create-admin` works on the hub's database
+directly, for bootstrapping a hub that has no admin yet.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from genomesh.cli.apps import dac_app
+from genomesh.core import errors
+from genomesh.core.errors import GenomeshError, InvalidInputError, UpstreamError
+
+console = Console()
+DEFAULT_HUB = "http://127.0.0.1:8000"
+_STATUS_ERRORS: dict[int, type[GenomeshError]] = {
+    400: errors.InvalidInputError,
+    401: errors.AuthenticationError,
+    403: errors.AccessDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    413: errors.RequestTooLargeError,
+    422: errors.InvalidInputError,
+    429: errors.BudgetExhaustedError,
+}
+
+HubOpt = Annotated[str, typer.Option("--hub", envvar="GENOMESH_HUB_URL", help="hub base URL")]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", envvar="GENOMESH_DAC_TOKEN", help="session token")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
+
+
+# -- token cache and HTTP ----------------------------------------------------------------
+def token_file() -> Path:
+    """Where session tokens are cached (one per hub URL)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "genomesh" / "dac-tokens.json"
+
+
+def _read_tokens() -> dict[str, str]:
+    path = token_file()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def save_token(hub: str, token: str | None) -> None:
+    """Remember (or with None, forget) the token for `hub`; the file is private (0600)."""
+    tokens = _read_tokens()
+    if token is None:
+        tokens.pop(hub.rstrip("/"), None)
+    else:
+        tokens[hub.rstrip("/")] = token
+    path = token_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(tokens, handle, indent=2)
+    os.chmod(path, 0o600)
+
+
+def _token(hub: str, token: str | None) -> str:
+    found = token or _read_tokens().get(hub.rstrip("/"))
+    if not found:
+        raise errors.AuthenticationError(f"not logged in to {hub}; run `genomesh dac login`")
+    return found
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return str(err.get("errorMessage") or err)
+        if isinstance(body.get("message"), str):
+            return body["message"]
+        if "detail" in body:
+            return json.dumps(body["detail"])
+    return str(body)[:300]
+
+
+def call(
+    hub: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    json_body: Any = None,
+    params: dict[str, Any] | None = None,
+) -> Any:
+    """One request to the hub; an error answer becomes the matching GenomeshError."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = f"{hub.rstrip('/')}{path}"
+    try:
+        with httpx.Client(timeout=30.0) as client:
+            response = client.request(
+                method,
+                url,
+                json=json_body,
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                headers=headers,
+            )
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"cannot reach the hub at {hub}: {exc}") from exc
+    if response.status_code >= 400:
+        cls = _STATUS_ERRORS.get(response.status_code, UpstreamError)
+        raise cls(f"hub answered {response.status_code}: {_message(response)}")
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()
+
+
+def _dump(data: Any) -> None:
+    console.print_json(json.dumps(data, default=str))
+
+
+# -- rendering -----------------------------------------------------------------------------
+def _applications_table(apps: list[dict[str, Any]]) -> Table:
+    table = Table(title="applications")
+    for column in ("id", "state", "applicant", "title", "datasets", "pre-check", "until"):
+        table.add_column(column)
+    for app in apps:
+        table.add_row(
+            str(app["id"]),
+            app["state"],
+            app["applicant"],
+            app["title"],
+            "\n".join(app["datasets"]),
+            (app.get("precheck") or {}).get("decision", "-"),
+            (app.get("approved_until") or "-")[:19],
+        )
+    return table
+
+
+def _show_application(app: dict[str, Any]) -> None:
+    console.print(f"[bold]application {app['id']}[/]: {app['title']}  [bold]{app['state']}[/]")
+    console.print(f"applicant {app['applicant']} ({app['applicant_subject']})")
+    purpose = {k: v for k, v in app["purpose"].items() if v not in (None, False, [], ())}
+    console.print(f"purpose {json.dumps(purpose)}")
+    if app.get("approved_until"):
+        console.print(f"approved until {app['approved_until']}")
+    precheck = app.get("precheck")
+    if precheck:
+        table = Table(title=f"automatic pre-check: {precheck['decision']}")
+        for column in ("dataset", "decision", "term", "term decision", "reason"):
+            table.add_column(column)
+        for result in precheck["datasets"]:
+            reasons = result["reasons"] or [{"term": "-", "decision": "-", "reason": "-"}]
+            for i, reason in enumerate(reasons):
+                term = reason["term"]
+                term_text = term.get("id", str(term)) if isinstance(term, dict) else str(term)
+                table.add_row(
+                    result["dataset"] if i == 0 else "",
+                    result["decision"] if i == 0 else "",
+                    term_text,
+                    reason["decision"],
+                    reason["reason"],
+                )
+        console.print(table)
+    history = Table(title="history")
+    for column in ("when", "who", "action", "state", "comment"):
+        history.add_column(column)
+    for event in app["events"]:
+        history.add_row(
+            event["at"][:19],
+            event["actor"],
+            event["action"],
+            f"{event['from_state'] or '-'} → {event['to_state']}",
+            event["comment"],
+        )
+    console.print(history)
+    if app.get("visas"):
+        visas = Table(title="visas")
+        for column in ("type", "value", "expires", "revoked"):
+            visas.add_column(column)
+        for visa in app["visas"]:
+            value = visa["value"] if len(visa["value"]) < 60 else visa["value"][:57] + "..."
+            visas.add_row(visa["type"], value, visa["expires_at"][:19], str(visa["revoked"]))
+        console.print(visas)
+
+
+# -- commands ----------------------------------------------------------------------------
+@dac_app.command("register")
+def register(
+    username: str,
+    hub: HubOpt = DEFAULT_HUB,
+    password: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_PASSWORD")] = None,
+    full_name: str = "",
+    email: str = "",
+    institution: str = "",
+    role: Annotated[str, typer.Option(help="faculty, student, member or ns.role")] = "member",
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a researcher account at the hub."""
+    password = password or getpass.getpass("password: ")
+    body = {
+        "username": username, "password": password, "full_name": full_name, "email": email,
+        "institution": institution, "affiliation_role": role, "country": country,
+    }  # fmt: skip
+    account = call(hub, "POST", "/dac/register", json_body=body)
+    if as_json:
+        _dump(account)
+    else:
+        console.print(f"registered [bold]{account['username']}[/] ({account['subject']})")
+
+
+@dac_app.command("login")
+def login(
+    username: str,
+    hub: HubOpt = DEFAULT_HUB,
+    password: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_PASSWORD")] = None,
+) -> None:
+    """Log in; the session token is cached for later commands."""
+    password = password or getpass.getpass("password: ")
+    out = call(hub, "POST", "/dac/login", json_body={"username": username, "password": password})
+    save_token(hub, out["token"])
+    console.print(
+        f"logged in as [bold]{out['username']}[/] ({out['role']}) until {out['expires_at']}"
+    )
+
+
+@dac_app.command("logout")
+def logout(hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
+    """End the session and forget the cached token."""
+    call(hub, "POST", "/dac/logout", token=_token(hub, token))
+    save_token(hub, None)
+    console.print("logged out")
+
+
+def _purpose(
+    category: str,
+    diseases: list[str],
+    purpose_file: Path | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    if purpose_file is not None:
+        try:
+            data = json.loads(purpose_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"cannot read purpose: {exc}", file=str(purpose_file)) from exc
+        if not isinstance(data, dict):
+            raise InvalidInputError("purpose file must hold a JSON object", file=str(purpose_file))
+        return data
+    purpose: dict[str, Any] = {"category": category, "diseases": diseases}
+    purpose.update({k: v for k, v in extra.items() if v is not None})
+    return purpose
+
+
+def _documents(items: list[str]) -> list[dict[str, str]]:
+    docs = []
+    for item in items:
+        kind, sep, ref = item.partition("=")
+        if not sep or not kind or not ref:
+            raise InvalidInputError(f"document {item!r}: use KIND=REFERENCE", field="document")
+        docs.append({"kind": kind, "reference": ref})
+    return docs
+
+
+@dac_app.command("apply")
+def apply(
+    title: Annotated[str, typer.Option(help="project title")],
+    dataset: Annotated[list[str], typer.Option(help="NODE/DATASET_ID or dataset URL; repeat")],
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    summary: str = "",
+    category: Annotated[
+        str,
+        typer.Option(
+            help="general, health_medical, disease_specific, population_ancestry, methods_development"
+        ),
+    ] = "health_medical",
+    disease: Annotated[
+        list[str] | None, typer.Option(help="disease id (MONDO:...); repeat")
+    ] = None,
+    purpose_file: Annotated[Path | None, typer.Option(help="ResearchPurpose as JSON")] = None,
+    commercial: bool = False,
+    ethics: Annotated[str | None, typer.Option(help="ethics approval reference")] = None,
+    project: Annotated[str | None, typer.Option(help="project id")] = None,
+    institution: str | None = None,
+    country: str | None = None,
+    document: Annotated[list[str] | None, typer.Option(help="KIND=REFERENCE; repeat")] = None,
+    accept_terms: Annotated[bool, typer.Option(help="accept the datasets' terms of use")] = False,
+    draft: Annotated[bool, typer.Option(help="keep as a draft instead of submitting")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply for access to datasets with a structured research purpose."""
+    from genomesh.hub.dac.datasets import DatasetRef
+
+    refs = [DatasetRef.parse(d).model_dump(exclude_none=True) for d in dataset]
+    extra = {
+        "commercial": commercial or None, "ethics_approval": ethics, "project_id": project,
+        "institution": institution, "country": country,
+    }  # fmt: skip
+    body = {
+        "title": title,
+        "summary": summary,
+        "datasets": refs,
+        "purpose": _purpose(category, list(disease or []), purpose_file, extra),
+        "documents": _documents(list(document or [])),
+        "accepted_terms": accept_terms,
+        "submit": not draft,
+    }
+    app = call(hub, "POST", "/dac/applications", token=_token(hub, token), json_body=body)
+    if as_json:
+        _dump(app)
+    else:
+        _show_application(app)
+
+
+@dac_app.command("submit")
+def submit(
+    application: int, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None, comment: str = ""
+) -> None:
+    """Submit a draft (or an application sent back for changes)."""
+    app = call(
+        hub, "POST", f"/dac/applications/{application}/submit",
+        token=_token(hub, token), json_body={"comment": comment},
+    )  # fmt: skip
+    _show_application(app)
+
+
+@dac_app.command("show")
+def show(
+    application: int, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None, as_json: JsonOpt = False
+) -> None:
+    """An application with its pre-check, full history and visas."""
+    app = call(hub, "GET", f"/dac/applications/{application}", token=_token(hub, token))
+    if as_json:
+        _dump(app)
+    else:
+        _show_application(app)
+
+
+@dac_app.command("list")
+def list_applications(
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    state: Annotated[str | None, typer.Option(help="only this state")] = None,
+    mine: Annotated[bool, typer.Option(help="only my own applications")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Applications you may see (own; to decide as DAC member; all as admin)."""
+    apps = call(
+        hub, "GET", "/dac/applications", token=_token(hub, token),
+        params={"state": state, "mine": str(mine).lower()},
+    )  # fmt: skip
+    if as_json:
+        _dump(apps)
+    else:
+        console.print(_applications_table(apps))
+
+
+@dac_app.command("decide")
+def decide(
+    application: int,
+    decision: Annotated[str, typer.Argument(help="approve, reject or request_changes")],
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    until: Annotated[
+        str | None, typer.Option(help="approval end: YYYY-MM-DD or ISO datetime")
+    ] = None,
+    comment: Annotated[
+        str, typer.Option(help="reason (required to reject / ask for changes)")
+    ] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide an application as a DAC member of its datasets."""
+    decision = decision.replace("-", "_")
+    if decision not in ("approve", "reject", "request_changes"):
+        raise InvalidInputError(
+            f"decision {decision!r}: use approve, reject or request_changes", field="decision"
+        )
+    if until is not None:
+        try:
+            date.fromisoformat(until) if len(until) == 10 else None
+        except ValueError as exc:
+            raise InvalidInputError(f"bad date {until!r}", field="until") from exc
+    body = {"decision": decision, "comment": comment, "until": until}
+    app = call(
+        hub, "POST", f"/dac/applications/{application}/decision",
+        token=_token(hub, token), json_body=body,
+    )  # fmt: skip
+    if as_json:
+        _dump(app)
+    else:
+        _show_application(app)
+
+
+@dac_app.command("revoke")
+def revoke(
+    application: int,
+    reason: Annotated[str, typer.Option(help="why access is withdrawn")],
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+) -> None:
+    """Revoke an approval; its visas go on the revocation list."""
+    app = call(
+        hub, "POST", f"/dac/applications/{application}/revoke",
+        token=_token(hub, token), json_body={"reason": reason},
+    )  # fmt: skip
+    console.print(f"application {app['id']} is now [bold]{app['state']}[/]")
+
+
+@dac_app.command("renew")
+def renew(
+    application: int, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None, comment: str = ""
+) -> None:
+    """Ask for a renewal (a new application with the same datasets and purpose)."""
+    app = call(
+        hub, "POST", f"/dac/applications/{application}/renew",
+        token=_token(hub, token), json_body={"comment": comment},
+    )  # fmt: skip
+    console.print(f"renewal submitted as application [bold]{app['id']}[/] ({app['state']})")
+
+
+@dac_app.command("passport")
+def passport(
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    application: Annotated[int | None, typer.Option(help="only this application's visas")] = None,
+    audience: str | None = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the JWT here")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Get a signed GA4GH passport with your current visas (prints the JWT)."""
+    out = call(
+        hub, "GET", "/dac/passport", token=_token(hub, token),
+        params={"application": application, "audience": audience},
+    )  # fmt: skip
+    if output is not None:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(out["passport"])
+    if as_json:
+        _dump(out)
+    elif output is not None:
+        table = Table(title=f"passport written to {output} (expires {out['expires_at'][:19]})")
+        for column in ("type", "value", "expires"):
+            table.add_column(column)
+        for visa in out["visas"]:
+            table.add_row(visa["type"], visa["value"][:70], str(visa["exp"]))
+        console.print(table)
+    else:
+        print(out["passport"])
+
+
+@dac_app.command("notifications")
+def notifications(
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    unread: Annotated[bool, typer.Option(help="only unread ones")] = False,
+    mark_read: Annotated[bool, typer.Option(help="mark them read")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdrawal notifications from nodes addressed to you."""
+    rows = call(
+        hub, "GET", "/dac/me/notifications", token=_token(hub, token),
+        params={"unread": str(unread).lower(), "mark_read": str(mark_read).lower()},
+    )  # fmt: skip
+    if as_json:
+        _dump(rows)
+        return
+    table = Table(title=f"withdrawal notifications ({len(rows)})")
+    for column in ("received", "node", "dataset", "participant", "withdrawn", "message", "read"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["received_at"][:19], row["node"], row["dataset_id"], row["individual_pseudonym"],
+            row["withdrawn_at"][:19], row["message"], "yes" if row["read"] else "no",
+        )  # fmt: skip
+    console.print(table)
+
+
+@dac_app.command("add-member")
+def add_member(
+    username: str,
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    dataset: Annotated[str | None, typer.Option(help="NODE/DATASET_ID or dataset URL")] = None,
+    committee: Annotated[str | None, typer.Option(help="committee name")] = None,
+) -> None:
+    """Hub admin: make an account a DAC member of a dataset or a committee."""
+    from genomesh.hub.dac.datasets import DatasetRef
+
+    body = {
+        "username": username,
+        "dataset": DatasetRef.parse(dataset).model_dump(exclude_none=True) if dataset else None,
+        "committee": committee,
+    }
+    out = call(hub, "POST", "/dac/members", token=_token(hub, token), json_body=body)
+    console.print(f"{out['username']} is a DAC member of: " + ", ".join(
+        m["dataset"] or f"committee {m['committee']}" for m in out["memberships"]
+    ))  # fmt: skip
+
+
+@dac_app.command("add-dataset")
+def add_dataset(
+    node: str,
+    dataset_id: str,
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    base_url: Annotated[str | None, typer.Option(help="the node's base URL")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="the dataset URL (default base/datasets/id)")
+    ] = None,
+    duo: Annotated[Path | None, typer.Option(help="JSON list of DataUseTerm")] = None,
+    terms_url: str | None = None,
+    committee: str | None = None,
+) -> None:
+    """Hub admin: register a dataset (URL, DUO terms, committee) with the DAC."""
+    terms: list[Any] = []
+    if duo is not None:
+        try:
+            terms = json.loads(duo.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"cannot read DUO terms: {exc}", file=str(duo)) from exc
+    body = {
+        "node": node, "dataset_id": dataset_id, "base_url": base_url, "url": url, "duo": terms,
+        "terms_url": terms_url, "committee": committee,
+    }  # fmt: skip
+    out = call(hub, "PUT", "/dac/datasets", token=_token(hub, token), json_body=body)
+    console.print(f"dataset {out['url']} registered ({len(out['duo'])} DUO terms)")
+
+
+@dac_app.command("node-secret")
+def node_secret(node: str, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
+    """Hub admin: issue the shared secret a node uses to send withdrawal notifications."""
+    out = call(hub, "POST", f"/dac/nodes/{node}/secret", token=_token(hub, token))
+    console.print(f"secret for node {out['node']} (shown once):")
+    print(out["secret"])
+
+
+@dac_app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Option(help="admin username")] = "admin",
+    hub_dir: Annotated[Path, typer.Option(help="the hub folder")] = Path("hub"),
+    state_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL of the hub database")
+    ] = None,
+    password: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_PASSWORD")] = None,
+) -> None:
+    """Create the hub admin account directly in the hub database (bootstrap)."""
+    from genomesh.core.settings import HubSettings
+    from genomesh.hub.dac.service import DacService
+
+    password = password or getpass.getpass("admin password: ")
+    settings = HubSettings(hub_dir=hub_dir, state_url=state_url, admin_password=None)
+    account = DacService(settings).ensure_admin(username, password)
+    console.print(f"admin account [bold]{account.username}[/] ready")

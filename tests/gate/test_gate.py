@@ -204,3 +204,13 @@ def test_gate__invariant2_every_answer_has_an_audit_entry_and_chain_verifies(gat
     assert gate.state.verify().ok
     every = gate.state.audit_entry(5)
     assert every is not None and {d["id"] for d in every.body["datasets"]} == {"cohort", "noterms"}
+
+
+def test_gate__jurisdiction_rule_lowers_records_and_is_noted(make_gate: Callable[..., Gate]) -> None:
+    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(record_countries=["FR"])})
+    response = ask(gate, controlled(), pos=200)
+    assert response.results[0].granularity == "count"
+    assert any("dataset-record-countries" in n for n in response.accesses[0].notes)
+    entry = gate.state.audit_entry(response.audit_id or 0)
+    assert entry is not None
+    assert any("dataset-record-countries" in n for n in entry.body["datasets"][0]["notes"])

@@ -23,6 +23,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from genomesh.access.identity import Identity
+from genomesh.access.jurisdiction import Profiles, apply_jurisdiction, load_profiles
+from genomesh.access.purpose_match import match_purpose
 from genomesh.audit.state import NodeState
 from genomesh.core.consent import DataUseTerm
 from genomesh.core.errors import NotFoundError
@@ -93,50 +95,14 @@ def _cap(policy: DatasetPolicy, tier: str) -> Granularity:
 
 def _approved(
     purpose: Any, consents: Mapping[str, Sequence[DataUseTerm]], individuals: frozenset[str]
-) -> tuple[frozenset[str], str | None]:
-    """Individuals whose own consent approves the purpose (fails closed if matching is absent)."""
-    try:
-        from genomesh.access.purpose_match import match_purpose
-    except ImportError:  # policy engineer's module not installed: nobody qualifies
-        return (
-            frozenset(),
-            "purpose matching unavailable: no individual-level consent check possible",
-        )
+) -> frozenset[str]:
+    """Individuals whose own consent approves the purpose (`needs_review` is not approval)."""
     today = date.today()
-    ok = {
+    return frozenset(
         i
         for i in individuals
         if match_purpose(purpose, list(consents.get(i, ())), today=today).decision == "approve"
-    }
-    return frozenset(ok), None
-
-
-def _jurisdiction(
-    settings: NodeSettings,
-    policy: DatasetPolicy,
-    identity: Identity,
-    requested: Granularity,
-    has_terms: bool,
-) -> tuple[Granularity | None, str | None]:
-    try:
-        from genomesh.access.jurisdiction import apply_jurisdiction
-    except ImportError:  # not yet available: only the tier caps apply
-        return requested, None
-    decision = apply_jurisdiction(
-        node_country=settings.jurisdiction,
-        policy=policy,
-        identity=identity,
-        requested=requested,
-        has_consent_terms=has_terms,
     )
-    if decision.granularity is None:
-        return None, f"jurisdiction rule {decision.rule}: {decision.reason}"
-    note = (
-        f"jurisdiction rule {decision.rule}: {decision.reason}"
-        if decision.rule and decision.granularity != requested
-        else None
-    )
-    return decision.granularity, note
 
 
 class Guard:
@@ -145,8 +111,25 @@ class Guard:
     def __init__(self, *, settings: NodeSettings, node: NodeStore, state: NodeState) -> None:
         self.settings, self.node, self.state = settings, node, state
         self._facts: dict[str, DatasetFacts] = {}
-        self._approved: dict[tuple[str, str, str, date], tuple[frozenset[str], str | None]] = {}
+        self._approved: dict[tuple[str, str, str, date], frozenset[str]] = {}
         self._lock = threading.Lock()
+        self._profiles: Profiles = load_profiles(settings.jurisdiction_profiles)
+
+    def _jurisdiction(
+        self, policy: DatasetPolicy, identity: Identity, requested: Granularity, has_terms: bool
+    ) -> tuple[Granularity | None, str | None]:
+        """The granularity the jurisdiction rules allow, and the rule that lowered it."""
+        decision = apply_jurisdiction(
+            node_country=self.settings.jurisdiction,
+            policy=policy,
+            identity=identity,
+            requested=requested,
+            has_consent_terms=has_terms,
+            profiles=self._profiles,
+        )
+        if decision.rule is None:
+            return decision.granularity, None
+        return decision.granularity, f"jurisdiction rule {decision.rule}: {decision.reason}"
 
     def facts(self, dataset: DatasetStore) -> DatasetFacts:
         info = dataset.info
@@ -218,8 +201,8 @@ class Guard:
                 notes.append("no recorded consent terms: anonymous-tier answers only")
             granularity = min_granularity(granularity, _cap(policy, "anonymous"))
             tier = "anonymous"
-        allowed_granularity, note = _jurisdiction(
-            self.settings, policy, identity, granularity, facts.has_consent_terms
+        allowed_granularity, note = self._jurisdiction(
+            policy, identity, granularity, facts.has_consent_terms
         )
         if allowed_granularity is None:
             return DatasetAccess(
@@ -231,9 +214,7 @@ class Guard:
 
         individuals = facts.individuals - self.state.withdrawn(dataset_id)
         if tier == "controlled":
-            approved, problem = self._approved_for(facts, identity)
-            if problem:
-                notes.append(problem)
+            approved = self._approved_for(facts, identity)
             excluded = len(individuals - approved)
             if excluded:
                 notes.append(
@@ -244,9 +225,7 @@ class Guard:
             dataset_id, granularity, frozenset(individuals), tier=tier, notes=tuple(notes)
         )
 
-    def _approved_for(
-        self, facts: DatasetFacts, identity: Identity
-    ) -> tuple[frozenset[str], str | None]:
+    def _approved_for(self, facts: DatasetFacts, identity: Identity) -> frozenset[str]:
         assert identity.purpose is not None
         key = (facts.dataset_id, facts.version, identity.purpose.model_dump_json(), date.today())
         hit = self._approved.get(key)

@@ -288,9 +288,9 @@ def _bind_identities(result: VerifiedPassport) -> None:
                 continue
             if (accepted.visa.issuer, accepted.subject) not in identities:
                 continue
-            for pair in parse_linked_identities(accepted.obj.value):
-                if pair not in identities:
-                    identities.add(pair)
+            for sub, iss in parse_linked_identities(accepted.obj.value):
+                if (iss, sub) not in identities:
+                    identities.add((iss, sub))
                     changed = True
     kept = []
     for accepted in result.visas:

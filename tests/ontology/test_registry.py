@@ -63,3 +63,12 @@ def test_registry__edges_give_a_hierarchy() -> None:
     assert registry.is_a("TESTONT:3", "TESTONT:1")
     with pytest.raises(UnknownTermError, match="crosses"):
         registry.register_edges([("TESTONT:3", "OTHER:1")])
+
+
+def test_registry__icd10_data_codes_deeper_than_who_are_descendants() -> None:
+    registry.register_terms({"ICD10:F3181": "bipolar affective disorder", "ICD10:F31812": None})
+    assert "ICD10:F3181" in registry.descendants("ICD10:F31")
+    assert "ICD10:F3181" in registry.descendants("ICD10:F30-F39")
+    assert registry.descendants("ICD10:F3181") == {"ICD10:F3181", "ICD10:F31812"}
+    assert registry.label("ICD10:F3181") == "bipolar affective disorder"
+    assert "ICD10:F3181" not in registry.descendants("ICD10:E10")

@@ -344,8 +344,8 @@ def _evaluate(
     for flag in review_flags:
         reasons.append(_reason("purpose", "needs_review", f"sensitive research aspect: {flag}"))
     worst = max((_ORDER[r.decision] for r in reasons), default=1)
-    decision: Decision = ("approve", "needs_review", "deny")[worst]  # type: ignore[assignment]
-    return MatchResult(decision=decision, reasons=reasons)
+    overall: tuple[Decision, ...] = ("approve", "needs_review", "deny")
+    return MatchResult(decision=overall[worst], reasons=reasons)
 
 
 @lru_cache(maxsize=65536)

@@ -46,6 +46,8 @@ class Icd10:
         self._labels: dict[str, str] = {}
         self._parent: dict[str, str | None] = {}
         self._children: dict[str, list[str]] = {}
+        self._extensions: dict[str, set[str]] = {}  # known code -> deeper codes seen in data
+        self._data_labels: dict[str, str] = {}
         root = ET.parse(xml_path or _xml_path()).getroot()
         self._walk(root, None)
 
@@ -96,7 +98,24 @@ class Icd10:
         key, known = self._known(term_id)
         if key == known:
             return self._labels[key]
+        if key in self._data_labels:
+            return self._data_labels[key]
         return f"{self._labels[known]} (subdivision {key})"
+
+    def register(self, term_id: str, label: str | None = None) -> None:
+        """Record a code from the data deeper than WHO's (e.g. F3181), so that the
+        descendants of F31 include it. WHO codes and unplaceable codes are ignored."""
+        try:
+            key, known = self._resolve(term_id)
+        except UnknownTermError:
+            return
+        if known is None or key == known:
+            return
+        if label:
+            self._data_labels[key] = label
+        if key not in self._extensions.setdefault(known, set()):
+            self._extensions[known].add(key)
+            self._descendants.cache_clear()
 
     def canonical(self, term_id: str) -> str:
         """`ICD10:F31.8` -> `ICD10:F318` (the form used in the data)."""
@@ -120,7 +139,10 @@ class Icd10:
         """The term and every code below it in the WHO classification."""
         key, known = self._known(term_id)
         if key != known:
-            return frozenset({f"{PREFIX}:{key}"})
+            deeper = self._extensions.get(known, set())
+            return frozenset(f"{PREFIX}:{k}" for k in deeper if k.startswith(key)) | {
+                f"{PREFIX}:{key}"
+            }
         return self._descendants(key)
 
     @lru_cache(maxsize=8192)  # noqa: B019 - one instance per process
@@ -131,6 +153,8 @@ class Icd10:
             for child in self._children.get(stack.pop(), ()):
                 out.add(child)
                 stack.append(child)
+        for known in list(out):
+            out.update(self._extensions.get(known, ()))
         return frozenset(f"{PREFIX}:{k}" for k in out)
 
     def is_a(self, term_id: str, ancestor: str) -> bool:

@@ -239,13 +239,19 @@ def hierarchy_of(prefix_or_term: str) -> Hierarchy:
 def register_terms(terms: Mapping[str, str | None] | Iterable[str]) -> None:
     """Make terms from the data known (NCIT sex/ethnicity, GAZ, LOINC ...), with labels if given.
 
-    Terms of prefixes with a packaged ontology (HP, DUO, ICD10, OMIM, ORPHA) are skipped: the
-    packaged release is authoritative for them.
+    Terms of prefixes with a packaged ontology (HP, DUO, OMIM, ORPHA) are skipped: the packaged
+    release is authoritative for them. ICD-10 codes deeper than WHO's (CINECA's `ICD10:F3181`)
+    are placed under their WHO parent, so a filter on `ICD10:F31` finds them.
     """
     items = terms.items() if isinstance(terms, Mapping) else ((t, None) for t in terms)
     for term_id, term_label in items:
         prefix = prefix_of(term_id)
-        if prefix in ("HP", "DUO", "ICD10", "OMIM", "ORPHA"):
+        if prefix == "ICD10":
+            from genomesh.ontology.icd10 import get_icd10
+
+            get_icd10().register(term_id, term_label)
+            continue
+        if prefix in ("HP", "DUO", "OMIM", "ORPHA"):
             continue
         _REGISTRY.local(prefix).add(term_id, term_label)
 

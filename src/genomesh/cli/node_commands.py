@@ -1,0 +1,139 @@
+"""`genomesh node init | ingest | info`: create a node, load a dataset, show what it holds."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from genomesh.cli.apps import node_app
+from genomesh.store import cineca_attribution, ingest_dataset, init_node, open_node
+from genomesh.store.consent import parse_duo_option
+
+console = Console()
+
+
+def _attribution(value: str | None) -> str | None:
+    """--attribution: a file, the keyword `cineca-uk1`, or the text itself."""
+    if value is None:
+        return None
+    if value.lower() in {"cineca", "cineca-uk1", "cineca_uk1"}:
+        return cineca_attribution()
+    path = Path(value)
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return value
+
+
+@node_app.command("init")
+def init(
+    directory: Annotated[Path, typer.Argument(help="node folder to create")],
+    name: Annotated[str, typer.Option(help="the node's display name")],
+    jurisdiction: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country, e.g. GB")],
+) -> None:
+    """Create a node folder with its genomesh.toml."""
+    node = init_node(directory, name=name, jurisdiction=jurisdiction)
+    console.print(
+        f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"
+    )
+
+
+@node_app.command("ingest")
+def ingest(
+    directory: Annotated[Path, typer.Argument(help="node folder")],
+    dataset: Annotated[str, typer.Option(help="dataset id")],
+    vcf: Annotated[Path, typer.Option(help="VCF file (.vcf or .vcf.gz)")],
+    individuals: Annotated[
+        Path | None, typer.Option(help="phenopacket file/folder, BFF individuals.json or TSV")
+    ] = None,
+    consent: Annotated[Path | None, typer.Option(help="consent TSV or JSON")] = None,
+    duo: Annotated[
+        str | None, typer.Option(help="dataset-level DUO codes, comma-separated")
+    ] = None,
+    assembly: Annotated[
+        str | None, typer.Option(help="GRCh37 or GRCh38 (else from header)")
+    ] = None,
+    allow_unmatched_samples: Annotated[
+        bool, typer.Option(help="ingest VCF samples that the individuals file does not list")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="dataset display name")] = None,
+    description: Annotated[str | None, typer.Option(help="dataset description")] = None,
+    attribution: Annotated[
+        str | None, typer.Option(help="attribution text, a file holding it, or `cineca-uk1`")
+    ] = None,
+) -> None:
+    """Ingest (or replace) a dataset: VCF genotypes, individuals and consent."""
+    terms = parse_duo_option(duo) if duo else None
+    started = time.perf_counter()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]ingest[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(dataset, total=None)
+
+        def report(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = ingest_dataset(
+            directory,
+            dataset,
+            vcf=vcf,
+            individuals=individuals,
+            consent=consent,
+            duo=terms,
+            assembly=assembly,
+            allow_unmatched_samples=allow_unmatched_samples,
+            name=name,
+            description=description,
+            attribution=_attribution(attribution),
+            progress=report,
+        )
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"ingested {summary.dataset_id}")
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    rows = [
+        ("version", summary.version),
+        ("VCF records", f"{summary.n_records:,}"),
+        ("variants (split)", f"{summary.n_variants:,}"),
+        ("skipped records", f"{summary.n_skipped_records:,}"),
+        ("samples", f"{summary.n_samples:,}"),
+        ("individuals", f"{summary.n_individuals:,}"),
+        ("genotypes", f"{summary.n_genotypes:,}"),
+        ("datasets on node", f"{summary.n_datasets}"),
+        ("assembly", summary.info.assembly),
+        ("consent terms", "yes" if summary.info.has_consent_terms else "none recorded"),
+        ("time", f"{elapsed:.1f} s"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    if summary.info.attribution:
+        console.print(f"[dim]attribution: {summary.info.attribution}[/]")
+
+
+@node_app.command("info")
+def info(directory: Annotated[Path, typer.Argument(help="node folder")]) -> None:
+    """Show the node and its datasets."""
+    node = open_node(directory)
+    console.print(
+        f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"
+    )
+    table = Table()
+    for column in ("dataset", "assembly", "variants", "individuals", "DUO", "version"):
+        table.add_column(column)
+    for ds in node.datasets():
+        i = ds.info
+        duo = ", ".join(t.id for t in i.duo) or ("per person" if i.has_consent_terms else "none")
+        table.add_row(i.id, i.assembly, f"{i.n_variants:,}", f"{i.n_individuals:,}", duo, i.version)
+    console.print(table)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+
+from genomesh.store.annotations import layout_from_header, parse_annotations
+from genomesh.store.normalize import normalise, trim_alleles
+
+
+@pytest.mark.parametrize(
+    ("pos", "ref", "alt", "expected"),
+    [
+        (100, "A", "G", (100, "A", "G")),
+        (100, "AGCCAT", "AGCTAT", (103, "C", "T")),  # MNV shrinks to the differing base
+        (100, "CA", "CAA", (100, "C", "CA")),  # suffix first: anchor stays at POS
+        (100, "CTATT", "C", (100, "CTATT", "C")),
+        (100, "ATAGCT", "ATAG", (103, "GCT", "G")),
+        (100, "GCCCAC", "T", (100, "GCCCAC", "T")),
+        (100, "AC", "GT", (100, "AC", "GT")),
+    ],
+)
+def test_trim_alleles__minimal_representation(pos, ref, alt, expected):
+    assert trim_alleles(pos, ref, alt) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "alt", "vtype", "length"),
+    [
+        ("A", "G", "SNV", 1),
+        ("AC", "GT", "MNV", 2),
+        ("C", "CAAT", "INS", 3),
+        ("CTATT", "C", "DEL", 4),
+        ("GCCCAC", "T", "INDEL", 5),
+    ],
+)
+def test_normalise__sequence_types(ref, alt, vtype, length):
+    v = normalise(10, ref, alt)
+    assert (v.variant_type, v.length) == (vtype, length)
+    assert v.start == v.pos - 1 and v.end == v.start + len(v.ref)
+
+
+@pytest.mark.parametrize(
+    ("alt", "svtype", "expected"),
+    [("<DEL>", None, "DEL"), ("<DUP:TANDEM>", None, "DUP"), ("<INV>", None, "INV"),
+     ("<CN0>", None, "CNV"), ("<CNV>", None, "CNV"), ("<FOO>", "DUP", "DUP"),
+     ("<FOO>", None, "SV"), ("G]17:198982]", None, "BND")],
+)  # fmt: skip
+def test_normalise__symbolic_types_and_end(alt, svtype, expected):
+    v = normalise(1000, "A", alt, sv_end=5000, svtype=svtype)
+    assert v.variant_type == expected
+    assert (v.start, v.end, v.ref, v.alt) == (999, 5000, "A", alt)
+
+
+def test_parse_annotations__vep_csq_matches_trimmed_alleles():
+    header = [
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl '
+        'VEP. Format: Allele|Consequence|IMPACT|SYMBOL|HGVSp">'
+    ]
+    layout = layout_from_header(header)
+    assert layout is not None and layout.key == "CSQ"
+    raw = "-|frameshift_variant|HIGH|BRCA2|ENSP1:p.Gly1Ter,TT|missense_variant&splice_region_variant|MODERATE|XYZ|"
+    out = parse_annotations(raw, layout, ref="GT", alts=["G", "GTT"])
+    assert out["G"] == (["BRCA2"], ["frameshift_variant"], ["p.Gly1Ter"])
+    assert out["GTT"] == (["XYZ"], ["missense_variant", "splice_region_variant"], [])
+
+
+def test_parse_annotations__snpeff_ann():
+    layout = layout_from_header(['##INFO=<ID=ANN,Number=.,Type=String,Description="x">'])
+    raw = "T|missense_variant|MODERATE|IL17RA|ENSG|transcript|ENST|protein_coding|1/13|c.19C>T|p.Pro7Ser|||||"
+    out = parse_annotations(raw, layout, ref="C", alts=["T"])
+    assert out["T"] == (["IL17RA"], ["missense_variant"], ["p.Pro7Ser"])

@@ -86,3 +86,13 @@ def test_key_store__rs256_and_algorithm_switch() -> None:
     assert store.active_alg == "ES256"
     with pytest.raises(InvalidInputError, match="unsupported signing algorithm"):
         store.rotate(alg="HS256")  # type: ignore[arg-type]
+
+
+def test_key_store__second_instance_sees_rotation(tmp_path: Path) -> None:
+    """The broker and the DAC may hold separate KeyStore objects on the same folder."""
+    broker_view = KeyStore.open(tmp_path / "keys")
+    dac_view = KeyStore.open(tmp_path / "keys")
+    dac_view.sign({"exp": int(time.time()) + 600})
+    new = dac_view.rotate()
+    assert broker_view.active_kid == new
+    assert [k["kid"] for k in broker_view.jwks()["keys"]] == [new, dac_view.kids()[0]]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,6 +46,11 @@ class KeyRecord:
     created: int
     retired: int | None = None  # when it stopped signing
     max_exp: int = 0  # the latest `exp` of any token it signed
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns)
 
 
 def generate_key(alg: SigningAlg = "ES256") -> AnyKey:
@@ -79,6 +85,8 @@ class KeyStore:
         self._records: dict[str, KeyRecord] = {}
         self._keys: dict[str, AnyKey] = {}
         self._active: str | None = None
+        self._lock = threading.RLock()
+        self._mtime: tuple[int, int] | None = None  # keys.json (inode, mtime) last seen
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -107,27 +115,44 @@ class KeyStore:
         return store
 
     def _load(self, meta: Path) -> None:
+        records: dict[str, KeyRecord] = {}
+        keys: dict[str, AnyKey] = {}
         try:
+            mtime = _stamp(meta)
             data = json.loads(meta.read_text())
-            self._active = data["active"]
+            active = data["active"]
             for raw in data["keys"]:
                 record = KeyRecord(**raw)
                 pem = (meta.parent / f"{record.kid}.pem").read_bytes()
                 cls = ECKey if record.alg == "ES256" else RSAKey
-                self._records[record.kid] = record
-                self._keys[record.kid] = cls.import_key(pem, {"kid": record.kid})
+                records[record.kid] = record
+                keys[record.kid] = cls.import_key(pem, {"kid": record.kid})
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"key store unreadable: {exc}", file=str(meta)) from exc
-        if self._active not in self._keys:
-            raise StoreError(f"active key {self._active!r} is missing", file=str(meta))
+        if active not in keys:
+            raise StoreError(f"active key {active!r} is missing", file=str(meta))
+        self._records, self._keys, self._active, self._mtime = records, keys, active, mtime
+
+    def _refresh(self) -> None:
+        """Re-read the folder if another KeyStore (or process) changed it, e.g. rotated."""
+        if self.folder is None:
+            return
+        meta = self.folder / METADATA_NAME
+        try:
+            mtime = _stamp(meta)
+        except OSError:
+            return
+        if mtime != self._mtime:
+            self._load(meta)
 
     def _save(self) -> None:
         if self.folder is None:
             return
         data = {"active": self._active, "keys": [asdict(r) for r in self._records.values()]}
-        tmp = self.folder / f".{METADATA_NAME}.tmp"
+        tmp = self.folder / f".{METADATA_NAME}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(data, indent=2))
         os.replace(tmp, self.folder / METADATA_NAME)
+        self._mtime = _stamp(self.folder / METADATA_NAME)
 
     def _write_private(self, key: AnyKey) -> None:
         if self.folder is None:
@@ -141,6 +166,7 @@ class KeyStore:
     # -- use ----------------------------------------------------------------------------
     @property
     def active_kid(self) -> str:
+        self._refresh()
         if self._active is None:
             raise NotFoundError("the key store has no active key")
         return self._active
@@ -151,6 +177,7 @@ class KeyStore:
 
     def kids(self) -> list[str]:
         """Every kid held, oldest first."""
+        self._refresh()
         return sorted(self._records, key=lambda kid: self._records[kid].created)
 
     def record(self, kid: str) -> KeyRecord:
@@ -160,6 +187,11 @@ class KeyStore:
 
     def rotate(self, *, alg: SigningAlg | None = None) -> str:
         """Make a fresh key active (same algorithm unless given); returns its kid."""
+        with self._lock:
+            return self._rotate(alg)
+
+    def _rotate(self, alg: SigningAlg | None) -> str:
+        self._refresh()
         alg = alg or (self.active_alg if self._active else "ES256")
         key = generate_key(alg)
         now = int(time.time())
@@ -196,6 +228,10 @@ class KeyStore:
 
     def sign(self, claims: dict[str, Any], *, header: dict[str, Any] | None = None) -> str:
         """Sign `claims` as a compact JWT with the active key (`alg`, `kid` set here)."""
+        with self._lock:
+            return self._sign(claims, header)
+
+    def _sign(self, claims: dict[str, Any], header: dict[str, Any] | None) -> str:
         kid = self.active_kid
         record = self._records[kid]
         full_header = {**(header or {}), "alg": record.alg, "kid": kid}
@@ -208,6 +244,7 @@ class KeyStore:
 
     def jwks(self, *, now: int | None = None) -> dict[str, Any]:
         """The public JWK Set: the active key plus retired keys with unexpired tokens."""
+        self._refresh()
         now = int(time.time()) if now is None else now
         keys = [
             public_jwk(self._keys[kid], rec.alg)

@@ -154,7 +154,13 @@ def make_people(
 
 
 def _age(years: int) -> dict[str, Any]:
+    """A Phenopackets v2 TimeElement holding an age."""
     return {"age": {"iso8601duration": f"P{years}Y"}}
+
+
+def _bff_age(years: int) -> dict[str, Any]:
+    """A Beacon v2 TimeElement holding an age: the Age object itself (oneOf, no wrapper)."""
+    return {"iso8601duration": f"P{years}Y"}
 
 
 def phenopacket(
@@ -267,7 +273,7 @@ def bff_individual(
         ]
     if person.affected:
         doc["diseases"] = [
-            {"diseaseCode": disease.term.as_dict(), "ageOfOnset": _age(person.onset_age or 0)}
+            {"diseaseCode": disease.term.as_dict(), "ageOfOnset": _bff_age(person.onset_age or 0)}
         ]
     doc["measures"] = [
         {
@@ -276,7 +282,7 @@ def bff_individual(
                 "unit": {"id": trait.unit_id, "label": trait.unit_label},
                 "value": person.quantitative,
             },
-            "observationMoment": _age(person.age),
+            "observationMoment": _bff_age(person.age),
         }
     ]
     return doc

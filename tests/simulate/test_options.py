@@ -1,0 +1,138 @@
+"""Options, bad input, the CLI, the demo presets and the optional msprime dependency."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from genomesh.cli.main import main
+from genomesh.core.errors import ConflictError, InvalidInputError
+from genomesh.simulate import SimulationDependencyError, simulate_cohort
+from genomesh.simulate.consent import parse_mix
+from genomesh.simulate.demography import require_msprime
+from genomesh.simulate.presets import DEMO_COHORTS
+from tests.simulate.conftest import read_tsv
+
+
+def test_parse_mix__named_and_explicit_profiles() -> None:
+    profiles = parse_mix("GRU=60, HMB+NPU=30, DS[MONDO:0005148|MONDO:0005010]=10, GRU+GS[NL|BE]=5")
+    assert [p.label() for p in profiles] == [
+        "GRU", "HMB+NPU", "DS[MONDO:0005148|MONDO:0005010]", "GRU+GS[NL|BE]",
+    ]  # fmt: skip
+    assert [p.weight for p in profiles] == [60, 30, 10, 5]
+    assert parse_mix("DUO:0000042=1")[0].codes == ("GRU",)
+    for name in ("default", "hospital", "biobank", "rare-disease"):
+        assert parse_mix(name)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("FOO=3", "unknown DUO code 'FOO'"),
+        ("GRU", "expected PROFILE=WEIGHT"),
+        ("HMB[x]=1", "HMB takes no values"),
+        ("HMB+IS=1", "IS needs values"),
+        ("GRU=0", "no profile with a positive weight"),
+        ("DUO:0000999=1", "unknown DUO code 'DUO:0000999'"),
+    ],
+)
+def test_parse_mix__bad_specs_name_the_problem(spec: str, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message) as info:
+        parse_mix(spec)
+    assert info.value.field == "duo_mix"
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "message"),
+    [
+        ({"populations": ("AFR", "MARS")}, "populations", "unknown population 'MARS'"),
+        ({"populations": ("EUR", "CEU")}, "populations", "each population once"),
+        ({"length": 60_000_000}, "length", "does not fit chr22"),
+        ({"chromosome": "X"}, "chromosome", "not an autosome"),
+        ({"assembly": "T2T"}, "assembly", "unknown assembly"),
+        ({"country": "Netherlands"}, "country", "ISO 3166"),
+        ({"disease": "flu"}, "disease", "unknown disease 'flu'"),
+        ({"n_individuals": 1}, "n_individuals", "at least 2"),
+    ],
+)
+def test_simulate_cohort__bad_options_fail_before_writing(
+    tmp_path: Path, options: dict, field: str, message: str
+) -> None:
+    kwargs = {"n_individuals": 10, "length": 20_000, "seed": 1, **options}
+    with pytest.raises(InvalidInputError, match=message) as info:
+        simulate_cohort(tmp_path / "out", **kwargs)
+    assert info.value.field == field
+    assert not (tmp_path / "out").exists()
+
+
+def test_simulate_cohort__refuses_to_overwrite_a_foreign_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(ConflictError, match="not empty"):
+        simulate_cohort(tmp_path, n_individuals=10, length=20_000)
+    with pytest.raises(ConflictError, match="not a simulated cohort"):
+        simulate_cohort(tmp_path, n_individuals=10, length=20_000, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_simulate_cohort__overwrite_replaces_an_earlier_cohort(tmp_path: Path) -> None:
+    simulate_cohort(tmp_path / "c", n_individuals=12, length=20_000, seed=1)
+    files = simulate_cohort(tmp_path / "c", n_individuals=8, length=20_000, seed=2, overwrite=True)
+    assert len(list(files.phenopackets.glob("*.json"))) == 8
+    assert json.loads(files.manifest.read_text())["seed"] == 2
+
+
+def test_missing_msprime__clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "msprime", None)  # makes `import msprime` fail
+    with pytest.raises(SimulationDependencyError, match=r"pip install 'genomesh\[simulate\]'"):
+        require_msprime()
+
+
+def test_cli__simulate_writes_a_cohort_and_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli"
+    argv = ["simulate", str(out), "--individuals", "30", "--populations", "EUR:2,AFR:1",
+            "--length", "50000", "--seed", "9", "--country", "gb", "--duo-mix", "GRU+GS=1",
+            "--prevalence", "0.2"]  # fmt: skip
+    assert main(argv) == 0
+    assert "simulated cohort" in capsys.readouterr().out
+    _, rows = read_tsv(out / "consent.tsv")
+    assert {r[1] for r in rows} == {"DUO:0000042,DUO:0000022"} and {r[3] for r in rows} == {"GB"}
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["seed"] == 9 and truth["binary"]["prevalence"] == 0.2
+    assert truth["parameters"]["populations"] == {"EUR": 20, "AFR": 10}
+    # a second run into the same folder needs --force
+    assert main(argv) == ConflictError.exit_code
+    assert main([*argv, "--force"]) == 0
+
+
+def test_cli__bad_input_exits_2_and_names_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", str(tmp_path / "x"), "-n", "10", "--populations", "AFR:lots"]) == 2
+    assert "--populations" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "x"), "--preset", "mars"]) == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_presets__three_demo_cohorts_differ_as_documented(tmp_path: Path) -> None:
+    assert set(DEMO_COHORTS) == {"nl-hospital", "gb-biobank", "au-rare-disease"}
+    assert {p.country for p in DEMO_COHORTS.values()} == {"NL", "GB", "AU"}
+    assert len({p.n_individuals for p in DEMO_COHORTS.values()}) == 3
+    for preset in DEMO_COHORTS.values():
+        files = preset.simulate(tmp_path / preset.key, n_individuals=40, length=50_000)
+        assert files.country == preset.country
+        assert files.sample_ids[0].startswith(preset.id_prefix)
+        truth = files.read_truth()
+        assert truth["parameters"]["country"] == preset.country
+        disease_id = truth["binary"]["disease"]["id"]
+        for term in preset.dataset_terms():
+            if term.id == "DUO:0000007":
+                assert term.diseases == (disease_id,)
+        _, rows = read_tsv(files.consent)
+        ds_diseases = {r[2] for r in rows if "DUO:0000007" in r[1].split(",")}
+        assert ds_diseases <= {disease_id}
+    assert DEMO_COHORTS["au-rare-disease"].disease == "dee4"

@@ -130,21 +130,55 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
             n.get("reason") or "",
         )
     console.print(nodes)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for n in network.get("nodes", []):
+        for d in n.get("datasets", []):
+            rows[(n["node"], str(d.get("id")))] = {
+                "beaconId": n.get("beaconId"),
+                "exists": d.get("exists"),
+                "granularity": d.get("granularity"),
+                "count": d.get("count"),
+                "records": 0,
+            }
+        for d in n.get("refusedDatasets", []):
+            rows[(n["node"], str(d.get("id")))] = {
+                "beaconId": n.get("beaconId"),
+                "note": d.get("reason"),
+            }
     response = body.get("response") or {}
-    sets = response.get("resultSets") or response.get("collections") or []
-    if sets:
+    for rs in response.get("resultSets") or response.get("collections") or []:
+        info = rs.get("info") or {}
+        row = rows.setdefault((str(info.get("node")), str(rs.get("id"))), {})
+        row.update(
+            beaconId=rs.get("beaconId"),
+            exists=rs.get("exists"),
+            count=rs.get("resultsCount"),
+            records=len(rs.get("results") or []),
+        )
+        row.setdefault("granularity", info.get("granularity") or meta.get("returnedGranularity"))
+    if rows:
         datasets = Table(title="datasets", title_justify="left")
-        for column in ("node", "dataset", "beaconId", "exists", "count", "records"):
+        for column in (
+            "node",
+            "dataset",
+            "beaconId",
+            "exists",
+            "granularity",
+            "count",
+            "records",
+            "note",
+        ):
             datasets.add_column(column, overflow="fold")
-        for rs in sets:
-            info = rs.get("info") or {}
+        for (node_name, dataset_id), row in sorted(rows.items()):
             datasets.add_row(
-                _dash(info.get("node")),
-                _dash(rs.get("id")),
-                _dash(rs.get("beaconId")),
-                _dash(rs.get("exists")),
-                _dash(rs.get("resultsCount")),
-                str(len(rs.get("results") or [])),
+                node_name,
+                dataset_id,
+                _dash(row.get("beaconId")),
+                _dash(row.get("exists")),
+                _dash(row.get("granularity")),
+                _dash(row.get("count")),
+                _dash(row.get("records")),
+                row.get("note") or "",
             )
         console.print(datasets)
 
@@ -167,7 +201,7 @@ def run_query(
         query["requestParameters"] = request_parameters
     if filters:
         query["filters"] = [{"id": f} for f in filters]
-    body = {"meta": {"apiVersion": "v2.0.0"}, "query": query}
+    body = {"meta": {"apiVersion": "v2.1.1"}, "query": query}
     params = {"nodes": ",".join(nodes)} if nodes else None
     answer = hub_request(
         "POST",

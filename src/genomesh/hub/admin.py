@@ -1,4 +1,4 @@
-"""Who may change the registry: the hub admin token (settings, or HUB_DIR/admin.token).
+"""Who may change the registry: the hub admin token, or a DAC account with the admin role.
 
 The token is a bearer token: `Authorization: Bearer <token>`. When `settings.admin_token`
 is not set, a random one is generated on first start into `HUB_DIR/admin.token` (mode
@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from genomesh.core.errors import AccessDeniedError, AuthenticationError
+from genomesh.core.errors import AccessDeniedError, AuthenticationError, GenomeshError
 from genomesh.core.settings import HubSettings
 
 TOKEN_FILE = "admin.token"
@@ -47,8 +47,24 @@ def require_admin(request: Request) -> None:
             "registry changes need the hub admin token (Authorization: Bearer ...)"
         )
     expected: str = request.app.state.admin_token
-    if not secrets.compare_digest(token.strip().encode(), expected.encode()):
-        raise AccessDeniedError("the admin token is not valid")
+    if secrets.compare_digest(token.strip().encode(), expected.encode()):
+        return
+    if _dac_admin(request, token.strip()):
+        return
+    raise AccessDeniedError("the admin token is not valid")
+
+
+def _dac_admin(request: Request, token: str) -> bool:
+    """True if `token` is a DAC session of an account with the hub admin role."""
+    try:
+        from genomesh.hub.dac.routes import get_service
+    except ImportError:
+        return False
+    try:
+        service = get_service(request)
+        return service.me(service.authenticate(token)).role == "admin"
+    except GenomeshError:
+        return False
 
 
 AdminOnly = Annotated[None, Depends(require_admin)]

@@ -64,6 +64,17 @@ def _optional_routers(app: FastAPI) -> None:
             app.include_router(router)
 
 
+def _passport_broker(app: FastAPI, settings: HubSettings) -> None:
+    """Passport issuer keys for the broker router and the DAC (when that part is installed)."""
+    try:
+        from genomesh.hub.broker import BrokerState
+    except ImportError:
+        return
+    state = BrokerState.from_settings(settings)
+    app.state.broker = state
+    app.state.keys = state.keys
+
+
 def create_app(
     settings: HubSettings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
@@ -72,7 +83,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = NodeClient(transport=transport, broker=app.state.broker)
+        client = NodeClient(transport=transport, broker=app.state.dialout)
         app.state.client = client
         task = None
         if settings.catalogue_sync_seconds > 0:
@@ -96,7 +107,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.admin_token = admin_token(settings)
-    app.state.broker = DialoutBroker(
+    app.state.dialout = DialoutBroker(
         store,
         load_or_create_key(hub_dir),
         poll_seconds=settings.dialout_poll_seconds,
@@ -122,6 +133,7 @@ def create_app(
         error = GenomeshError("internal error in the hub (logged)")
         return JSONResponse(error_body(settings, error), status_code=500)
 
+    _passport_broker(app, settings)
     app.include_router(routes.router)
     app.include_router(dialout.router)
     _optional_routers(app)

@@ -48,6 +48,27 @@ def _terms(body: Any) -> list[dict[str, Any]]:
     return [t for t in terms or [] if isinstance(t, dict) and isinstance(t.get("id"), str)]
 
 
+def _info_datasets(info: Any) -> list[dict[str, Any]]:
+    """Dataset summaries a node lists in `/info` (`response.info.datasets`)."""
+    response = info.get("response") if isinstance(info, dict) else None
+    extra = response.get("info") if isinstance(response, dict) else None
+    items = extra.get("datasets") if isinstance(extra, dict) else None
+    return [d for d in items or [] if isinstance(d, dict) and d.get("id")]
+
+
+def merge_records(
+    records: list[dict[str, Any]], summaries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Dataset records from `/datasets`, completed by the `/info` summaries (same ids)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for summary in summaries:
+        by_id[str(summary["id"])] = dict(summary)
+    for record in records:
+        if record.get("id"):
+            by_id[str(record["id"])] = {**by_id.get(str(record["id"]), {}), **record}
+    return [by_id[k] for k in sorted(by_id)]
+
+
 def _counts(record: dict[str, Any]) -> dict[str, Any]:
     info = record.get("info") if isinstance(record.get("info"), dict) else {}
     counts = info.get("counts") if isinstance(info.get("counts"), dict) else {}
@@ -67,7 +88,8 @@ def catalogue_entry(
     hub_url: str,
 ) -> dict[str, Any]:
     """One catalogue entry from a node's dataset record (Beacon dataset model)."""
-    info = record.get("info") if isinstance(record.get("info"), dict) else {}
+    info = {k: v for k, v in record.items() if k in ("assemblyId", "attribution", "citation")}
+    info.update(record.get("info") if isinstance(record.get("info"), dict) else {})
     conditions = (
         record.get("dataUseConditions") if isinstance(record.get("dataUseConditions"), dict) else {}
     )
@@ -81,6 +103,7 @@ def catalogue_entry(
         if isinstance(d, dict) and d.get("id")
     ]
     response = node_info.get("response") if isinstance(node_info.get("response"), dict) else {}
+    node_extra = response.get("info") if isinstance(response.get("info"), dict) else {}
     dataset_id = str(record.get("id"))
     term_ids = sorted({t["id"] for t in terms})
     return {
@@ -92,7 +115,7 @@ def catalogue_entry(
         "beaconId": response.get("id"),
         "organization": (response.get("organization") or {}).get("name"),
         "country": node.country,
-        "jurisdiction": info.get("jurisdiction") or node.country,
+        "jurisdiction": info.get("jurisdiction") or node_extra.get("jurisdiction") or node.country,
         "dialOut": node.dial_out,
         "assembly": info.get("assembly") or info.get("assemblyId"),
         "version": record.get("version"),
@@ -135,7 +158,7 @@ async def fetch_node_catalogue(
     if isinstance(datasets, BaseException):
         raise datasets
     fallback_terms = [] if isinstance(node_terms, BaseException) else _terms(node_terms)
-    records = [r for r in _collections(datasets) if r.get("id")]
+    records = merge_records(_collections(datasets), _info_datasets(info))
 
     async def terms_for(dataset_id: str) -> list[dict[str, Any]]:
         try:

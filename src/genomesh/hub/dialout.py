@@ -169,7 +169,7 @@ router = APIRouter(prefix="/dialout", tags=["dial-out"])
 
 
 def _broker(request: Request) -> DialoutBroker:
-    return request.app.state.broker
+    return request.app.state.dialout
 
 
 @router.get("/key", summary="The hub's Ed25519 public key for dial-out messages")

@@ -26,7 +26,7 @@ from genomesh.core.errors import InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub.client import NodeClient, NodeReply, NodeRequest
 from genomesh.hub.registry import NodePublic
-from genomesh.hub.wire import GRANULARITIES, response_meta
+from genomesh.hub.wire import API_VERSION, GRANULARITIES, response_meta
 
 
 async def fan_out(
@@ -75,6 +75,16 @@ def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
         report["exists"] = summary.get("exists")
         if "numTotalResults" in summary:
             report["numTotalResults"] = summary["numTotalResults"]
+        info = reply.body.get("info") if isinstance(reply.body.get("info"), dict) else {}
+        datasets = [d for d in info.get("datasets") or [] if isinstance(d, dict)]
+        refused = [d for d in info.get("refused") or [] if isinstance(d, dict)]
+        if datasets:
+            report["datasets"] = datasets
+        if refused:
+            report["refusedDatasets"] = refused
+            if not datasets:  # the node answered, but every dataset said no
+                report["status"] = "refused"
+                report["reason"] = "; ".join(f"{d.get('id')}: {d.get('reason')}" for d in refused)
     return report
 
 
@@ -101,7 +111,7 @@ def merge_results(
     """Merge node answers to one entry-type query into one Beacon response (status, body)."""
     by_name = {n.name: n for n in nodes}
     reports = [node_report(r, by_name[r.node]) for r in replies]
-    ok = [(r, rep) for r, rep in zip(replies, reports, strict=True) if r.status == "ok"]
+    ok = [(r, rep) for r, rep in zip(replies, reports, strict=True) if rep["status"] == "ok"]
     if not ok and replies and all(r.http_status == 400 for r in replies):
         # every node rejected the query itself: that is the caller's input, not the network
         raise InvalidInputError(replies[0].reason or "the nodes rejected the query")
@@ -119,9 +129,21 @@ def merge_results(
     schemas: list[dict[str, Any]] = []
     for reply, rep in ok:
         response = _response(reply.body)
-        for rs in response.get("resultSets") or []:
-            if isinstance(rs, dict):
-                result_sets.append(_tag(rs, rep))
+        given = [rs for rs in response.get("resultSets") or [] if isinstance(rs, dict)]
+        result_sets.extend(_tag(rs, rep) for rs in given)
+        # datasets the node answered at count level without a result set: one set each
+        have = {rs.get("id") for rs in given}
+        for d in rep.get("datasets", []):
+            if d.get("id") not in have and isinstance(d.get("count"), int):
+                counted = {
+                    "id": d["id"],
+                    "setType": "dataset",
+                    "exists": bool(d.get("exists")),
+                    "resultsCount": d["count"],
+                    "results": [],
+                    "info": {"granularity": d.get("granularity", "count")},
+                }
+                result_sets.append(_tag(counted, rep))
         for item in response.get("collections") or []:
             if isinstance(item, dict):
                 collections.append(_tag(item, rep))
@@ -179,7 +201,7 @@ def merge_filtering_terms(
             if isinstance(resource, dict) and isinstance(resource.get("id"), str):
                 resources.setdefault(resource["id"], resource)
     return {
-        "meta": {"beaconId": settings.beacon_id, "apiVersion": "v2.0.0", "returnedSchemas": []},
+        "meta": {"beaconId": settings.beacon_id, "apiVersion": API_VERSION, "returnedSchemas": []},
         "response": {
             "filteringTerms": [terms[k] for k in sorted(terms)],
             "resources": [resources[k] for k in sorted(resources)],

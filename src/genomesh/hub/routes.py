@@ -36,7 +36,7 @@ async def sync_in_background(request: Request, names: list[str] | None) -> dict[
 @router.get("/nodes", tags=["registry"], summary="Registered nodes")
 async def list_nodes(request: Request) -> list[NodePublic]:
     nodes = _store(request).nodes()
-    broker = request.app.state.broker
+    broker = request.app.state.dialout
     for node in nodes:
         if node.dial_out:
             node.info = {**(node.info or {}), "connected": broker.connected(node.name)}

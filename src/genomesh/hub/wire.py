@@ -11,18 +11,18 @@ from typing import Any
 from genomesh.core.errors import GenomeshError
 from genomesh.core.settings import HubSettings
 
-API_VERSION = "v2.0.0"
+API_VERSION = "v2.1.1"
 GRANULARITIES = ("boolean", "count", "record")
 
 # Beacon entry types the network forwards: path -> (entityType, default schema id).
 ENTRY_TYPES: dict[str, tuple[str, str, str]] = {
-    "g_variants": ("genomicVariant", "beacon-g_variant-v2.0.0", "genomicVariations"),
-    "individuals": ("individual", "beacon-individual-v2.0.0", "individuals"),
-    "biosamples": ("biosample", "beacon-biosample-v2.0.0", "biosamples"),
-    "analyses": ("analysis", "beacon-analysis-v2.0.0", "analyses"),
-    "runs": ("run", "beacon-run-v2.0.0", "runs"),
-    "datasets": ("dataset", "beacon-dataset-v2.0.0", "datasets"),
-    "cohorts": ("cohort", "beacon-cohort-v2.0.0", "cohorts"),
+    "g_variants": ("genomicVariant", "ga4gh-beacon-variant-v2.0.0", "genomicVariations"),
+    "individuals": ("individual", "ga4gh-beacon-individual-v2.0.0", "individuals"),
+    "biosamples": ("biosample", "ga4gh-beacon-biosample-v2.0.0", "biosamples"),
+    "analyses": ("analysis", "ga4gh-beacon-analysis-v2.0.0", "analyses"),
+    "runs": ("run", "ga4gh-beacon-run-v2.0.0", "runs"),
+    "datasets": ("dataset", "ga4gh-beacon-dataset-v2.0.0", "datasets"),
+    "cohorts": ("cohort", "ga4gh-beacon-cohort-v2.0.0", "cohorts"),
 }
 _ENTITY_LABELS = {
     "genomicVariant": ("ENSGLOSSARY:0000092", "Genomic variants"),

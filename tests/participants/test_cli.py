@@ -1,0 +1,87 @@
+"""`genomesh node participant-token|withdraw|access-report|export` on a copy of the test node."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from genomesh.cli.main import main
+from genomesh.core.settings import NodeSettings
+from genomesh.gate import Gate, GateRequest
+from genomesh.node.state import NodeState
+from genomesh.store import open_node
+from tests.gate.conftest import carriers_at, researcher
+
+
+@pytest.fixture
+def node(node_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "node"
+    shutil.copytree(node_dir, copy)
+    settings = NodeSettings.load(copy)
+    with NodeState.open(settings) as state:
+        gate = Gate(settings=settings, node=open_node(copy), state=state)
+        gate.run(
+            GateRequest(researcher("alice"), "beacon", "g_variants", {}, ("cohort",), "count"),
+            carriers_at(gate.node, 200),
+        )
+    return copy
+
+
+def test_cli__participant_token_issues_a_working_token(
+    node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["node", "participant-token", str(node), "--individual", "S1"]) == 0
+    token = capsys.readouterr().out.strip()
+    with NodeState.open(NodeSettings.load(node)) as state:
+        assert state.participant_for_token(token) == "S1"
+    assert main(["node", "participant-token", str(node), "--individual", "NOPE"]) == 5
+    assert "no dataset at this node has individual 'NOPE'" in capsys.readouterr().err
+
+
+def test_cli__withdraw_report_and_export(
+    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "node",
+                "withdraw",
+                str(node),
+                "--dataset",
+                "cohort",
+                "--individual",
+                "S2",
+                "--reason",
+                "asked",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "withdrew S2 from cohort" in out and "alice" in out
+    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S2"]) == 6
+    assert "already withdrew" in capsys.readouterr().err
+
+    assert main(["node", "access-report", str(node), "--individual", "S2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    cohort = next(d for d in report["datasets"] if d["dataset_id"] == "cohort")
+    assert cohort["withdrawn_at"] and [r["recipient"] for r in cohort["recipients"]] == ["alice"]
+
+    target = tmp_path / "s2.json"
+    assert main(["node", "export", str(node), "--individual", "S2", "--out", str(target)]) == 0
+    exported = json.loads(target.read_text())
+    assert {d["dataset_id"] for d in exported["datasets"]} == {"cohort", "noterms"}
+
+    assert main(["audit", "verify", str(node)]) == 0
+    assert main(["audit", "show", str(node), "--json", "--last", "50"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert [x["what"]["operation"] for x in lines] == [
+        "g_variants",
+        "withdraw",
+        "access_report",
+        "export",
+    ]
+    assert lines[0]["includes_withdrawn"] is True

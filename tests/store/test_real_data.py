@@ -17,9 +17,8 @@ CINECA_ID = "CINECA_synthetic_cohort_EUROPE_UK1"
 
 def test_cineca__carriers_equal_answer_key_for_every_variant(cineca_node: NodeStore, cineca: Path):
     ds = cineca_node.dataset(CINECA_ID)
-    expected = json.loads(
-        gzip.open(cineca / "vcf" / "genomicVariationsVcf.expected.json.gz").read()
-    )
+    with gzip.open(cineca / "vcf" / "genomicVariationsVcf.expected.json.gz") as fh:
+        expected = json.load(fh)
     assert len(expected) == 4998
     con = ds.connect()
     got: dict[tuple[int, str, str], set[tuple[str, int]]] = {}

@@ -139,7 +139,7 @@ def _match_samples(
             f"{len(unmatched)} VCF sample(s) missing from the individuals file "
             f"{individuals_path}: {', '.join(unmatched[:5])}{' ...' if len(unmatched) > 5 else ''} "
             "(use --allow-unmatched-samples to ingest them without phenotypes)",
-            file=str(reader.path), line=len(reader.header_lines), field="samples",
+            file=str(reader.path), line=reader.header_line_count, field="samples",
         )  # fmt: skip
     return people + [Individual(id=s, source="vcf") for s in unmatched]
 

@@ -68,6 +68,20 @@ def read_line(path: Path, line_number: int) -> str | None:
     return None
 
 
+def count_header_lines(path: Path) -> int:
+    """Number of `#` lines at the top of the file (htslib may add lines to its own copy)."""
+    n = 0
+    try:
+        with _open_text(path) as fh:
+            for line in fh:
+                if not line.startswith("#"):
+                    break
+                n += 1
+    except (OSError, EOFError):
+        return 0
+    return n
+
+
 _COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT")
 _GT_ALLELE = re.compile(r"^(\.|\d+)$")
 
@@ -114,4 +128,4 @@ def diagnose_record(path: Path, line_number: int, samples: list[str], reason: st
     return IngestError(f"malformed VCF record ({reason})", field="record", **where)
 
 
-__all__ = ["detect_assembly", "diagnose_record", "read_line"]
+__all__ = ["count_header_lines", "detect_assembly", "diagnose_record", "read_line"]

@@ -21,7 +21,7 @@ from genomesh.core.errors import IngestError
 from genomesh.core.genome import CHROMOSOMES, normalize_chromosome
 from genomesh.store.annotations import layout_from_header, parse_annotations
 from genomesh.store.normalize import NON_VARIANT_ALTS, is_symbolic, normalise
-from genomesh.store.vcf_header import detect_assembly, diagnose_record
+from genomesh.store.vcf_header import count_header_lines, detect_assembly, diagnose_record
 
 CHROM_RANK = {c: i for i, c in enumerate(CHROMOSOMES)}
 
@@ -69,13 +69,14 @@ class VcfReader:
         except (OSError, Exception) as exc:  # cyvcf2 raises plain Exception/OSError
             raise IngestError(f"cannot read VCF header: {exc}", file=str(self.path)) from exc
         self.header_lines = self._vcf.raw_header.rstrip("\n").split("\n")
+        self.header_line_count = count_header_lines(self.path) or len(self.header_lines)
         self.samples: list[str] = list(self._vcf.samples)
         dupes = {s for s, n in Counter(self.samples).items() if n > 1}
         if dupes:
             raise IngestError(
                 f"duplicate sample ids in the header: {sorted(dupes)[:5]}",
                 file=str(self.path),
-                line=len(self.header_lines),
+                line=self.header_line_count,
                 field="samples",
             )
         self.assembly, self.assembly_evidence = detect_assembly(self.header_lines)
@@ -101,7 +102,7 @@ class VcfReader:
         """Yield VariantBatch objects until the file ends; errors name file/line/field."""
         n_samples = len(self.samples)
         layout = self.layout
-        header_len = len(self.header_lines)
+        header_len = self.header_line_count
         record_no = 0
         it = iter(self._vcf)
         ploidy = self.ploidy

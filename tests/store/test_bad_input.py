@@ -1,0 +1,232 @@
+"""Bad input: a clear error naming file, line and field, a non-zero exit, and no change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from genomesh.cli.main import main
+from genomesh.core.errors import IngestError, UnknownTermError
+from genomesh.store import NodeStore, ingest_dataset
+from tests.store.conftest import rec, write_vcf
+
+GOOD = [
+    rec(1, 100, "A", "G", "0/1", "1/1", "0/0"),
+    rec(1, 200, "C", "T,G", "1/2", "0/0", "./."),
+    rec(2, 300, "GT", "G", "0|1", "0|0", "1|1"),
+]
+
+
+def _tree(path: Path) -> dict[str, str]:
+    """Every file under the node with its content hash (to prove nothing changed)."""
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+@pytest.fixture()
+def loaded(node: NodeStore, tmp_path: Path) -> NodeStore:
+    """A node with a good dataset 'ds' already ingested."""
+    vcf = write_vcf(tmp_path / "good.vcf", GOOD)
+    ingest_dataset(node.path, "ds", vcf=vcf)
+    return node
+
+
+def _individuals(tmp_path: Path, ids=("S1", "S2", "S3"), features="HP:0001166") -> Path:
+    path = tmp_path / "people.tsv"
+    rows = ["individual_id\tsex\tfeatures"] + [f"{i}\tfemale\t{features}" for i in ids]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+CASES = {
+    "malformed_line": (
+        lambda t: {
+            "vcf": write_vcf(t / "bad.vcf", [GOOD[0], rec(1, "abc", "A", "G", "0/1", "0/0", "0/0")])
+        },
+        IngestError,
+        "bad.vcf",
+        11,
+        "POS",
+    ),
+    "bad_genotype": (
+        lambda t: {
+            "vcf": write_vcf(t / "bad.vcf", [GOOD[0], rec(1, 150, "A", "G", "0/x", "0/0", "0/0")])
+        },
+        IngestError,
+        "bad.vcf",
+        11,
+        "GT",
+    ),
+    "allele_out_of_range": (
+        lambda t: {
+            "vcf": write_vcf(
+                t / "bad.vcf", [GOOD[0], GOOD[1], rec(1, 250, "A", "G", "0/0", "0/3", "0/0")]
+            )
+        },
+        IngestError,
+        "bad.vcf",
+        12,
+        "GT",
+    ),
+    "sample_columns": (
+        lambda t: {
+            "vcf": write_vcf(
+                t / "bad.vcf",
+                [GOOD[0], "\t".join(["1", "150", ".", "A", "G", ".", "PASS", ".", "GT", "0/1"])],
+            )
+        },
+        IngestError,
+        "bad.vcf",
+        11,
+        "samples",
+    ),
+    "sample_missing_from_individuals": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "individuals": _individuals(t, ("S1", "S2")),
+        },
+        IngestError,
+        "v.vcf",
+        9,
+        "samples",
+    ),
+    "consent_unknown_person": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "consent": _write(
+                t / "consent.tsv", "individual_id\tduo\nS1\tDUO:0000042\nNOBODY\tDUO:0000042\n"
+            ),
+        },
+        IngestError,
+        "consent.tsv",
+        3,
+        "individual_id",
+    ),
+    "consent_unknown_duo": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "consent": _write(
+                t / "consent.tsv",
+                "# consent\nindividual_id\tduo\nS1\tDUO:0000042\nS2\tDUO:0000999\n",
+            ),
+        },
+        UnknownTermError,
+        "consent.tsv",
+        4,
+        "duo",
+    ),
+    "unknown_hpo": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "individuals": _individuals(t, features="HP:9999999"),
+        },
+        UnknownTermError,
+        "people.tsv",
+        2,
+        "features",
+    ),
+    "bad_consent_date": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "consent": _write(
+                t / "consent.tsv", "individual_id\tduo\texpires\nS1\tDUO:0000025\t2030-13-45\n"
+            ),
+        },
+        IngestError,
+        "consent.tsv",
+        2,
+        "expires",
+    ),
+    "bad_phenopacket": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "individuals": _write(
+                t / "p.json", json.dumps({"subject": {"id": "S1", "sex": "MAYBE"}})
+            ),
+        },
+        IngestError,
+        "p.json",
+        None,
+        None,
+    ),
+}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ingest__bad_input_names_problem_and_changes_nothing(
+    loaded: NodeStore, tmp_path: Path, case: str
+):
+    make, error, file_name, line, field = CASES[case]
+    before = _tree(loaded.path)
+    kwargs = make(tmp_path)
+    with pytest.raises(error) as info:
+        ingest_dataset(loaded.path, "ds", **kwargs)
+    exc = info.value
+    assert exc.file is not None and Path(exc.file).name == file_name, exc.describe()
+    assert exc.line == line, exc.describe()
+    if field is not None:
+        assert exc.field == field, exc.describe()
+    assert _tree(loaded.path) == before
+    assert loaded.dataset("ds").info.n_variants == 4
+
+
+@pytest.mark.parametrize(
+    "case", ["bad_genotype", "consent_unknown_duo", "sample_missing_from_individuals"]
+)
+def test_cli_ingest__bad_input_exits_non_zero_with_location(
+    loaded: NodeStore, tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+):
+    make, _, file_name, line, field = CASES[case]
+    before = _tree(loaded.path)
+    kwargs = make(tmp_path)
+    argv = ["node", "ingest", str(loaded.path), "--dataset", "ds"]
+    for key, value in kwargs.items():
+        argv += [f"--{key}", str(value)]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{file_name}:{line}" in err and repr(field) in err
+    assert _tree(loaded.path) == before
+
+
+def test_ingest__unmatched_samples_allowed_with_flag(loaded: NodeStore, tmp_path: Path):
+    vcf = write_vcf(tmp_path / "v.vcf", GOOD)
+    summary = ingest_dataset(
+        loaded.path, "ds", vcf=vcf, individuals=_individuals(tmp_path, ("S1", "S2", "X9")),
+        allow_unmatched_samples=True,
+    )  # fmt: skip
+    assert summary.n_individuals == 4  # S1, S2, X9 (no genotypes) and S3 (no phenotypes)
+    con = loaded.dataset("ds").connect()
+    rows = dict(con.execute("SELECT individual_id, sample_index FROM individuals").fetchall())
+    assert rows == {"S1": 0, "S2": 1, "X9": None, "S3": 2}
+
+
+def test_ingest__unknown_assembly_needs_flag(node: NodeStore, tmp_path: Path):
+    header = '##fileformat=VCFv4.2\n##contig=<ID=1>\n##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">\n'
+    vcf = write_vcf(tmp_path / "noasm.vcf", GOOD[:1], header=header)
+    with pytest.raises(IngestError, match="pass --assembly") as info:
+        ingest_dataset(node.path, "x", vcf=vcf)
+    assert info.value.field == "##reference"
+    assert node.dataset_ids() == []
+    assert ingest_dataset(node.path, "x", vcf=vcf, assembly="hg19").info.assembly == "GRCh37"
+
+
+def test_ingest__unknown_duo_option(node: NodeStore, tmp_path: Path):
+    from genomesh.core.consent import DataUseTerm
+
+    vcf = write_vcf(tmp_path / "v.vcf", GOOD)
+    with pytest.raises(UnknownTermError, match="DUO:0000998") as info:
+        ingest_dataset(node.path, "x", vcf=vcf, duo=[DataUseTerm(id="DUO:0000998")])
+    assert info.value.field == "--duo"
+    assert node.dataset_ids() == []

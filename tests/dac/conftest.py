@@ -95,8 +95,10 @@ def service(hub_settings: HubSettings, clock: Clock) -> DacService:
 def hub_app(hub_settings: HubSettings, service: DacService) -> Any:
     """The real hub app (genomesh.hub.app.create_app) with this DAC service installed."""
     from genomesh.hub.app import create_app
+    from genomesh.hub.dac.datasets import HubCatalogue
 
     app = create_app(hub_settings)
+    service.node_keys = HubCatalogue(app.state.store, hub_url=hub_settings.base_url).public_key
     app.state.dac = service
     return app
 
@@ -156,3 +158,18 @@ def live_hub(hub_app: Any) -> Iterator[str]:
         yield live.url
     finally:
         live.stop()
+
+
+def broker_app(service: DacService) -> Any:
+    """The passport broker endpoints (JWKS, revocation list) for this DAC's keys and list."""
+    from fastapi import FastAPI
+
+    from genomesh.hub.broker import build_broker_router
+
+    app = FastAPI()
+    app.include_router(
+        build_broker_router(
+            service.keys, service.revocations, issuer=service.settings.issuer, refresh_seconds=0
+        )
+    )
+    return app

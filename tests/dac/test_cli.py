@@ -1,0 +1,138 @@
+"""`genomesh dac ...` against a live hub over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from genomesh.cli.main import main
+from genomesh.hub.dac import DacService
+from tests.dac.conftest import ADMIN_PASSWORD, PASSWORDS
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("GENOMESH_DAC_TOKEN", raising=False)
+    return home
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli__researcher_and_member_workflow(live_hub: str, capsys, config_home: Path) -> None:
+    hub = ["--hub", live_hub]
+    code, out, _ = run(
+        capsys,
+        "dac",
+        "register",
+        "dora",
+        *hub,
+        "--password",
+        "Maps-Explorer-2026",
+        "--institution",
+        "uni.example.org",
+        "--country",
+        "FR",
+    )
+    assert code == 0 and "registered dora" in out
+    code, out, _ = run(capsys, "dac", "login", "dora", *hub, "--password", "Maps-Explorer-2026")
+    assert code == 0 and "logged in as dora" in out
+    tokens = config_home / "genomesh" / "dac-tokens.json"
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
+    assert live_hub in json.loads(tokens.read_text())
+
+    code, out, _ = run(
+        capsys, "dac", "apply", *hub, "--title", "Cardio GWAS", "--dataset", "n1/hmb1",
+        "--category", "health_medical", "--ethics", "EC-9", "--document", "ethics=EC-9",
+        "--accept-terms", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    app = json.loads(out)
+    assert app["state"] == "submitted" and app["precheck"]["decision"] == "approve"
+    app_id = str(app["id"])
+
+    code, out, _ = run(capsys, "dac", "show", app_id, *hub)
+    assert code == 0
+    assert "automatic pre-check: approve" in out and "history" in out
+
+    code, _, err = run(capsys, "dac", "decide", app_id, "approve", *hub, "--until", "2099-01-01")
+    assert code == 3  # dora is no DAC member
+    assert "not a DAC member" in err
+
+    run(capsys, "dac", "login", "bob", *hub, "--password", PASSWORDS["bob"])
+    code, out, _ = run(capsys, "dac", "list", *hub)
+    assert code == 0 and "Cardio GWAS" in out
+    code, out, _ = run(
+        capsys,
+        "dac",
+        "decide",
+        app_id,
+        "approve",
+        *hub,
+        "--until",
+        "2099-01-01",
+        "--comment",
+        "fine",
+    )
+    assert code == 0 and "approved" in out
+
+    run(capsys, "dac", "login", "dora", *hub, "--password", "Maps-Explorer-2026")
+    code, out, _ = run(capsys, "dac", "passport", *hub)
+    assert code == 0 and out.strip().count(".") == 2
+    code, out, _ = run(capsys, "dac", "passport", *hub, "--json")
+    assert {v["type"] for v in json.loads(out)["visas"]} >= {
+        "ControlledAccessGrants",
+        "genomesh.ResearchPurpose",
+    }
+    code, out, _ = run(capsys, "dac", "notifications", *hub)
+    assert code == 0 and "withdrawal notifications (0)" in out
+
+    run(capsys, "dac", "login", "bob", *hub, "--password", PASSWORDS["bob"])
+    code, out, _ = run(capsys, "dac", "revoke", app_id, *hub, "--reason", "audit finding")
+    assert code == 0 and "revoked" in out
+
+
+def test_cli__admin_commands_and_errors(live_hub: str, capsys, service: DacService) -> None:
+    hub = ["--hub", live_hub]
+    code, _, err = run(capsys, "dac", "list", *hub)
+    assert code == 3 and "not logged in" in err
+    code, _, err = run(capsys, "dac", "login", "admin", *hub, "--password", "wrong-password-xyz")
+    assert code == 3 and "wrong username or password" in err
+    run(capsys, "dac", "login", "admin", *hub, "--password", ADMIN_PASSWORD)
+    code, out, _ = run(capsys, "dac", "add-member", "carol", *hub, "--dataset", "n1/cancer1")
+    assert code == 0 and "cancer1" in out
+    code, out, _ = run(capsys, "dac", "node-secret", "n1", *hub)
+    assert code == 0 and "gsn_" in out
+    code, _, err = run(capsys, "dac", "apply", *hub, "--title", "x", "--dataset", "nonsense")
+    assert code == 2 and "NODE/DATASET_ID" in err
+    code, _, err = run(capsys, "dac", "show", "4242", *hub)
+    assert code == 5 and "no application 4242" in err
+
+
+def test_cli__create_admin_bootstrap(tmp_path: Path, capsys) -> None:
+    hub_dir = tmp_path / "newhub"
+    code, _, err = run(
+        capsys, "dac", "create-admin", "--hub-dir", str(hub_dir), "--password", "admin"
+    )
+    assert code == 2 and "password" in err
+    code, out, _ = run(
+        capsys,
+        "dac",
+        "create-admin",
+        "--hub-dir",
+        str(hub_dir),
+        "--username",
+        "root-op",
+        "--password",
+        "Fresh-Hub-Keeper-88",
+    )
+    assert code == 0 and "root-op" in out
+    assert (hub_dir / "hub.sqlite").is_file()

@@ -1,0 +1,138 @@
+"""Passports from the DAC: verified by the node-side resolver; expiry, revocation, purposes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from genomesh.access.resolve import IdentityResolver
+from genomesh.core.errors import ConflictError
+from genomesh.core.settings import NodeSettings, TrustedIssuer
+from genomesh.hub.dac import DacService
+from genomesh.hub.dac.datasets import DatasetRef
+from genomesh.hub.dac.schemas import ApplicationIn
+from tests.dac.conftest import DS_URL, HMB_URL, NODE_URL, broker_app, serve
+
+HMB = {"category": "health_medical", "ethics_approval": "EC-1"}
+
+
+def approved(service: DacService, url: str, purpose: dict, *, days: float = 30) -> int:
+    app = service.apply(
+        "alice",
+        ApplicationIn(
+            title="study", datasets=[DatasetRef(url=url)], purpose=purpose,
+            accepted_terms=True, submit=True,
+        ),
+    )  # fmt: skip
+    until = service.clock() + timedelta(days=days)
+    return service.decide("bob", app.id, "approve", until=until).id
+
+
+def node_settings(tmp_path: Path, service: DacService, **issuer: str) -> NodeSettings:
+    trusted = TrustedIssuer(iss=service.settings.issuer, **issuer)
+    if "jwks_url" not in issuer:
+        trusted = trusted.model_copy(update={"jwks": service.keys.jwks()})
+    return NodeSettings(
+        node_dir=tmp_path, base_url=NODE_URL, trusted_issuers=[trusted],
+        jurisdiction="DE", passport_leeway_seconds=0, revocation_refresh_seconds=0,
+    )  # fmt: skip
+
+
+def test_passport__controlled_for_granted_dataset_with_purpose(
+    service: DacService, tmp_path: Path
+) -> None:
+    approved(service, HMB_URL, HMB)
+    out = service.passport("alice")
+    identity = IdentityResolver(node_settings(tmp_path, service)).resolve(f"Bearer {out.passport}")
+    assert identity.tier == "controlled"
+    assert identity.controlled_datasets == frozenset({"hmb1"})
+    assert identity.subject == service.me("alice").subject
+    assert identity.purpose is not None
+    assert identity.purpose.category == "health_medical"
+    assert identity.purpose.user_id == "alice"
+
+
+def test_passport__no_approval_gives_anonymous_tier(service: DacService, tmp_path: Path) -> None:
+    out = service.passport("alice")
+    assert out.visas == []
+    identity = IdentityResolver(node_settings(tmp_path, service)).resolve(f"Bearer {out.passport}")
+    assert identity.tier == "anonymous"
+    assert identity.controlled_datasets == frozenset()
+
+
+def test_passport__expired_approval_left_out(service: DacService, clock) -> None:
+    approved(service, HMB_URL, HMB, days=1)
+    assert any(v["type"] == "ControlledAccessGrants" for v in service.passport("alice").visas)
+    clock.advance(timedelta(days=2))
+    assert service.passport("alice").visas == []
+
+
+def test_passport__revoked_visas_left_out_and_listed(service: DacService) -> None:
+    app_id = approved(service, HMB_URL, HMB)
+    jtis = {v["jti"] for v in service.passport("alice").visas}
+    service.revoke("bob", app_id, reason="misuse")
+    assert service.passport("alice").visas == []
+    assert jtis <= service.revocations.revoked()
+
+
+def test_passport__two_purposes_need_an_application(service: DacService) -> None:
+    first = approved(service, HMB_URL, HMB)
+    second = approved(
+        service, DS_URL, {"category": "disease_specific", "diseases": ["ICD10:C50.9"]}
+    )
+    with pytest.raises(ConflictError, match="more than one research purpose"):
+        service.passport("alice")
+    only_ds = service.passport("alice", application_id=second)
+    assert {v["value"] for v in only_ds.visas if v["type"] == "ControlledAccessGrants"} == {DS_URL}
+    only_hmb = service.passport("alice", application_id=first)
+    assert {v["value"] for v in only_hmb.visas if v["type"] == "ControlledAccessGrants"} == {
+        HMB_URL
+    }
+
+
+def test_passport__revocation_reaches_node_through_broker_list(
+    service: DacService, tmp_path: Path
+) -> None:
+    app_id = approved(service, HMB_URL, HMB)
+    token = service.passport("alice").passport  # a passport issued before the revocation
+    live = serve(broker_app(service))
+    try:
+        settings = node_settings(
+            tmp_path, service,
+            jwks_url=f"{live.url}/.well-known/jwks.json",
+            revocations_url=f"{live.url}/ga4gh/revocations",
+        )  # fmt: skip
+        settings.trusted_issuers[0].jku_allowed.append(
+            f"{service.settings.base_url}/.well-known/jwks.json"
+        )
+        with httpx.Client(timeout=10) as http:
+            resolver = IdentityResolver(settings, http_client=http)
+            assert resolver.resolve(f"Bearer {token}").tier == "controlled"
+            service.revoke("bob", app_id, reason="misuse")
+            after = resolver.resolve(f"Bearer {token}")
+            assert after.tier != "controlled"
+            assert after.controlled_datasets == frozenset()
+    finally:
+        live.stop()
+
+
+def test_api_passport__no_store_headers_and_alias(
+    client: httpx.Client, service: DacService
+) -> None:
+    approved(service, HMB_URL, HMB)
+    from tests.dac.conftest import login
+
+    headers = login(client, "alice")
+    response = client.get("/dac/passport", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache, no-store"
+    assert response.json()["passport"].count(".") == 2
+    assert client.get("/passport", headers=headers).status_code == 200
+    assert client.get("/dac/passport").status_code == 401
+    expires = datetime.fromisoformat(response.json()["expires_at"])
+    assert expires - datetime.now(UTC) <= timedelta(
+        seconds=service.settings.passport_lifetime_seconds
+    )

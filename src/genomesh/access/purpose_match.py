@@ -327,14 +327,14 @@ def _evaluate(
     if purpose.clinical_care and "DUO:0000043" not in codes and "DUO:0000005" not in codes:
         reasons.append(_reason("purpose", "deny", "clinical care use is not consented (no CC)"))
     if purpose.population_research and purpose.category != "population_ancestry":
-        limited = [t for t, _, _ in permissions if t.id in (HMB, DS)]
-        if limited:
+        covering = [t for t, d, _ in permissions if d == "approve"]
+        if covering and all(t.id in (HMB, DS) for t in covering):
             reasons.append(
                 _reason(
                     "purpose",
                     "needs_review",
-                    f"population research under {limited[0].shorthand}, which excludes ancestry "
-                    "research: committee to judge",
+                    f"population research under {covering[0].shorthand}, which excludes "
+                    "ancestry research: committee to judge",
                 )
             )
     if purpose.category == "disease_specific" and not purpose.diseases:

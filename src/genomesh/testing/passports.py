@@ -375,6 +375,8 @@ __all__ = [
     "DEFAULT_NODE_URL",
     "DEFAULT_SUBJECT",
     "TestIssuer",
+    "b64url",
+    "b64url_json",
     "decode_part",
     "replace_payload",
     "serve_app",

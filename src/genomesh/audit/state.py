@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -244,7 +244,7 @@ class NodeState:
             ]
             s.flush()
             if rows:
-                s.execute(LedgerRow.__table__.insert(), rows)
+                s.execute(insert(LedgerRow), rows)
             s.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=seq, hash=digest))
         return AuditEntry(seq=seq, hash=digest, prev_hash=prev, created_at=created, body=full)
 

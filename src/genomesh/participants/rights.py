@@ -58,18 +58,16 @@ def access_report(
         out = []
         withdrawals = {w.dataset_id: w for w in state.withdrawals(individual_id=individual_id)}
         for a in accesses:
-            recipients, anonymous = [], {"answers": 0, "first": None, "last": None}
-            for r in state.recipients(dataset_id=a.dataset_id, individual_id=individual_id):
-                if r.recipient_key.startswith("anonymous|"):
-                    anonymous["answers"] = int(anonymous["answers"] or 0) + r.n_answers
-                    first, last = anonymous["first"], anonymous["last"]
-                    anonymous["first"] = (
-                        min(float(first), r.first_at) if first is not None else r.first_at
-                    )
-                    anonymous["last"] = (
-                        max(float(last), r.last_at) if last is not None else r.last_at
-                    )
-                    continue
+            recipients: list[dict[str, Any]] = []
+            every = state.recipients(dataset_id=a.dataset_id, individual_id=individual_id)
+            named = [r for r in every if not r.recipient_key.startswith("anonymous|")]
+            anon = [r for r in every if r.recipient_key.startswith("anonymous|")]
+            anonymous = {
+                "answers": sum(r.n_answers for r in anon),
+                "first": _iso(min(r.first_at for r in anon)) if anon else None,
+                "last": _iso(max(r.last_at for r in anon)) if anon else None,
+            }
+            for r in named:
                 recipients.append(
                     {
                         "recipient": r.recipient_subject,
@@ -85,15 +83,7 @@ def access_report(
                 "dataset_id": a.dataset_id,
                 "withdrawn_at": _iso(w.withdrawn_at) if w else None,
                 "recipients": recipients,
-                "anonymous_answers": {
-                    "answers": anonymous["answers"],
-                    "first": _iso(float(anonymous["first"]))
-                    if anonymous["first"] is not None
-                    else None,
-                    "last": _iso(float(anonymous["last"]))
-                    if anonymous["last"] is not None
-                    else None,
-                },
+                "anonymous_answers": anonymous,
             }
             out.append(
                 DatasetResult(

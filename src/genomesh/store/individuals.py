@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
-from phenopackets import Phenopacket
+from phenopackets import Phenopacket, Sex
 
 from genomesh.core.errors import IngestError, UnknownTermError
 
@@ -132,7 +132,7 @@ def _from_phenopacket(data: dict[str, Any], *, where: str) -> Individual:
     pid = subject.id or packet.id
     if not pid:
         raise IngestError("phenopacket has no subject.id", file=where, field="subject.id")
-    sex_name = subject.Sex.Name(subject.sex) if subject.sex else "UNKNOWN_SEX"
+    sex_name = Sex.Name(subject.sex) if subject.sex else "UNKNOWN_SEX"
     person = Individual(id=pid, sex=SEX_TERMS[_SEX_ALIASES.get(sex_name.lower(), "unknown")])
     person.source, person.where = "phenopacket", where
     if subject.HasField("time_at_last_encounter") and subject.time_at_last_encounter.HasField(

@@ -14,7 +14,7 @@ refused or unanswered datasets and why) goes into the top-level `info` object, w
 Beacon response allows:
 
     "info": {"datasets": [{"id", "exists", "granularity", "count"?, "countSuppressed",
-                           "suppression"?}],
+                           "suppression"?, "notes"?}],
              "refused": [{"id", "reason"}], "auditId": 17}
 """
 
@@ -124,8 +124,13 @@ def result_response(
     exists = any(r.exists for r in results)
     if granularity == "count" and exists and all(r.count is None for r in results if r.exists):
         granularity = "boolean"  # every existing count was suppressed: say so honestly
+    notes = {a.dataset_id: list(a.notes) for a in (gate.accesses if gate else ()) if a.notes}
+    datasets = [_dataset_info(r) for r in results]
+    for item in datasets:
+        if item["id"] in notes:
+            item["notes"] = notes[item["id"]]
     info: dict[str, Any] = {
-        "datasets": [_dataset_info(r) for r in results],
+        "datasets": datasets,
         "refused": [{"id": k, "reason": v} for k, v in sorted(refused.items())],
     }
     if gate is not None and gate.audit_id is not None:

@@ -1,0 +1,37 @@
+"""`genomesh node serve DIR`: run a node (Beacon v2 API at the root) with uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from genomesh.cli.apps import node_app
+from genomesh.core.errors import InvalidInputError
+
+
+@node_app.command("serve")
+def serve(
+    node_dir: Annotated[Path, typer.Argument(help="the node folder (with genomesh.toml)")],
+    host: Annotated[str, typer.Option(help="address to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8100,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+) -> None:
+    """Serve the node: Beacon v2 at the root (/info, /g_variants ...), /openapi.json, /participants.
+
+    Settings come from NODE_DIR/genomesh.toml, overridden by GENOMESH_* environment variables.
+    """
+    import uvicorn
+
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.app import create_app
+
+    if not 0 < port < 65536:
+        raise InvalidInputError(f"port must be 1-65535, got {port}", field="port")
+    settings = NodeSettings.load(node_dir)
+    if settings.base_url == NodeSettings().base_url:
+        settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
+    app = create_app(settings)
+    typer.echo(f"genomesh node {settings.name!r} serving {node_dir} on http://{host}:{port}")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

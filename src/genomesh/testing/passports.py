@@ -118,9 +118,10 @@ class TestIssuer:
         alg: SigningAlg = "ES256",
         audience: str = DEFAULT_AUDIENCE,
         node_base_url: str = DEFAULT_NODE_URL,
+        keys: KeyStore | None = None,
     ) -> None:
         self.iss = issuer
-        self.keys = KeyStore.ephemeral(alg=alg)
+        self.keys = keys if keys is not None else KeyStore.ephemeral(alg=alg)
         self.issuer = VisaIssuer(self.keys, issuer=issuer)
         self.audience = audience
         self.node_base_url = node_base_url.rstrip("/")
@@ -337,10 +338,11 @@ class TestIssuer:
 
 
 @contextmanager
-def serve_app(app_or_factory: Any) -> Iterator[str]:
+def serve_app(app_or_factory: Any, *, lifespan: str = "off") -> Iterator[str]:
     """Run an ASGI app with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL.
 
-    `app_or_factory` is an app, or a callable taking the base URL and returning the app.
+    `app_or_factory` is an app, or a callable taking the base URL and returning the app;
+    `lifespan="on"` runs the app's startup/shutdown.
     """
     import uvicorn
 
@@ -350,7 +352,7 @@ def serve_app(app_or_factory: Any) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = app_or_factory(base_url) if not isinstance(app_or_factory, FastAPI) else app_or_factory
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", ws="none", http="h11", access_log=False
+        app, log_level="warning", lifespan=lifespan, ws="none", http="h11", access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -72,7 +72,7 @@ def _with_kid(key: AnyKey, kid: str) -> AnyKey:
 
 def public_jwk(key: AnyKey, alg: str) -> dict[str, Any]:
     """The public JWK of `key` with `kid`, `alg` and `use: sig`."""
-    data = dict(key.as_dict(private=False))
+    data: dict[str, Any] = dict(key.as_dict(private=False))
     data.update({"kid": key.kid, "alg": alg, "use": "sig"})
     return data
 
@@ -194,15 +194,17 @@ class KeyStore:
         self._refresh()
         alg = alg or (self.active_alg if self._active else "ES256")
         key = generate_key(alg)
+        kid = key.kid
+        assert kid is not None  # generate_key sets it
         now = int(time.time())
         if self._active is not None:
             self._records[self._active].retired = now
         self._write_private(key)
-        self._keys[key.kid] = key
-        self._records[key.kid] = KeyRecord(kid=key.kid, alg=alg, created=now)
-        self._active = key.kid
+        self._keys[kid] = key
+        self._records[kid] = KeyRecord(kid=kid, alg=alg, created=now)
+        self._active = kid
         self._save()
-        return key.kid
+        return kid
 
     def remove(self, kid: str) -> None:
         """Drop a retired key now (e.g. compromised): its tokens stop verifying."""

@@ -55,7 +55,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 
@@ -338,7 +338,7 @@ class TestIssuer:
 
 
 @contextmanager
-def serve_app(app_or_factory: Any, *, lifespan: str = "off") -> Iterator[str]:
+def serve_app(app_or_factory: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """Run an ASGI app with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL.
 
     `app_or_factory` is an app, or a callable taking the base URL and returning the app;

@@ -46,7 +46,7 @@ def test_fan_out__killed_slow_and_refusing_nodes_do_not_hold_the_answer(hub: Run
         _wait_port(port, doomed)
         with (
             serving(standin_app("fast")) as fast,
-            serving(standin_app("slow", delay=4.0)) as slow,
+            serving(standin_app("slow", delay=2.5)) as slow,
             serving(standin_app("strict", require_auth=True)) as strict,
         ):
             hub.register("fast", fast.url, "NL")

@@ -209,10 +209,21 @@ class DialoutClient:
             backoff, announced = 0.5, False
             while not stop.is_set():
                 poll = self.sign({"type": "poll", "wait": self.poll_seconds})
-                try:
-                    response = await hub.post(
+                request = asyncio.ensure_future(
+                    hub.post(
                         f"{self.hub_url}/dialout/poll", json=poll, timeout=self.poll_seconds + 10
                     )
+                )
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if stop.is_set():  # leave at once, without waiting for the poll to time out
+                    request.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                        await request
+                    break
+                try:
+                    response = request.result()
                     response.raise_for_status()
                     messages = response.json().get("messages", [])
                 except (httpx.HTTPError, ValueError) as exc:

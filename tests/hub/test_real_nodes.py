@@ -1,0 +1,158 @@
+"""The hub over real genomesh nodes (store + gate + Beacon): push and dial-out, real HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genomesh.beacon.schemas import validate_response
+from genomesh.core.settings import NodeSettings
+from genomesh.hub.signing import load_or_create_key, public_key_text
+from genomesh.node.app import create_app as create_node_app
+from genomesh.node.dialout import DialoutClient, node_key, parse_public_key
+from genomesh.node.dialout import public_key_text as node_public_key_text
+from genomesh.store import ingest_dataset, init_node, open_node
+from genomesh.testing.cohorts import requires_msprime, shared_cohort
+from genomesh.testing.passports import TestIssuer
+from tests.hub.conftest import RunningHub, start_hub
+from tests.hub.standin import serving
+from tests.hub.test_dialout import dialing_out
+
+pytestmark = [requires_msprime(), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def issuer() -> TestIssuer:
+    return TestIssuer()
+
+
+@pytest.fixture(scope="module")
+def node_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    cohort = shared_cohort()
+    root = tmp_path_factory.mktemp("nodes")
+    dirs = {}
+    for name, country in (("nl-umc", "NL"), ("au-rd", "AU")):
+        init_node(root / name, name=name, jurisdiction=country)
+        ingest_dataset(
+            root / name, f"{name}-cohort", vcf=cohort.vcf, individuals=cohort.individuals,
+            consent=cohort.consent, description=f"simulated cohort at {name}",
+        )  # fmt: skip
+        dirs[name] = root / name
+    return dirs
+
+
+def _settings(node_dir: Path, issuer: TestIssuer) -> NodeSettings:
+    return NodeSettings.load(node_dir, audience=issuer.audience, trusted_issuers=[issuer.trusted()])
+
+
+@pytest.fixture
+def network(
+    tmp_path: Path, node_dirs: dict[str, Path], issuer: TestIssuer
+) -> Iterator[tuple[RunningHub, DialoutClient]]:
+    hub = start_hub(tmp_path, node_timeout_seconds=10.0)
+    try:
+        with serving(create_node_app(_settings(node_dirs["nl-umc"], issuer))) as nl:
+            hub.register("nl-umc", nl.url, "NL")
+            client = DialoutClient(
+                create_node_app(_settings(node_dirs["au-rd"], issuer)),
+                hub_url=hub.url,
+                name="au-rd",
+                key=node_key(node_dirs["au-rd"]),
+                hub_key=parse_public_key(public_key_text(load_or_create_key(hub.hub_dir))),
+                poll_seconds=2.0,
+            )
+            hub.register("au-rd", "dial-out", "AU", public_key=node_public_key_text(client.key))
+            with dialing_out(client):
+                yield hub, client
+    finally:
+        hub.server.stop()
+
+
+def _a_variant(node_dir: Path, dataset: str) -> dict[str, Any]:
+    con = open_node(node_dir).dataset(dataset).connect()
+    chrom, start, ref, alt = con.sql(
+        "SELECT chrom, start, ref, alt FROM variants WHERE ac >= 10 ORDER BY ac DESC LIMIT 1"
+    ).fetchall()[0]
+    return {
+        "referenceName": chrom,
+        "start": str(start),
+        "referenceBases": ref,
+        "alternateBases": alt,
+    }
+
+
+def _reports(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["node"]: n for n in body["info"]["network"]["nodes"]}
+
+
+def test_real_nodes__push_and_dial_out_answer_alike(
+    network: tuple[RunningHub, DialoutClient], node_dirs: dict[str, Path], issuer: TestIssuer
+) -> None:
+    hub, _client = network
+    params = _a_variant(node_dirs["nl-umc"], "nl-umc-cohort")
+    with hub.client() as http:
+        anonymous = http.get("/g_variants", params=params).json()
+        forged = http.get(
+            "/g_variants", params=params, headers={"authorization": "Bearer not.a.passport"}
+        ).json()
+        registered = http.get(
+            "/g_variants",
+            params={**params, "requestedGranularity": "count"},
+            headers={"authorization": issuer.bearer()},
+        ).json()
+
+    reports = _reports(anonymous)
+    assert {n: r["status"] for n, r in reports.items()} == {"nl-umc": "ok", "au-rd": "ok"}
+    assert anonymous["responseSummary"]["exists"] is True
+    same = ("status", "returnedGranularity", "exists", "datasets")
+    strip = [{k: v for k, v in reports[n].items() if k in same} for n in ("nl-umc", "au-rd")]
+    for s in strip:  # same data on both nodes: the answers differ only in dataset names
+        for d in s["datasets"]:
+            d.pop("id")
+    assert strip[0] == strip[1]
+    validate_response("boolean", anonymous)
+
+    forged_reports = _reports(forged)
+    assert {r["status"] for r in forged_reports.values()} == {"refused"}
+    assert all("passport" in r["reason"] for r in forged_reports.values())
+    assert forged["responseSummary"] == {"exists": False}
+    validate_response("boolean", forged)
+
+    assert {r["status"] for r in _reports(registered).values()} == {"ok"}
+    kind = {"boolean": "boolean", "count": "count", "record": "resultsets"}
+    validate_response(kind[registered["meta"]["returnedGranularity"]], registered)
+
+
+def test_real_nodes__catalogue_sync_sees_a_newly_ingested_dataset(
+    network: tuple[RunningHub, DialoutClient], node_dirs: dict[str, Path]
+) -> None:
+    hub, _client = network
+    with hub.client() as http:
+        first = http.post("/catalogue/sync", headers=hub.admin()).json()["nodes"]
+        assert first == {"nl-umc": "ok", "au-rd": "ok"}
+        before = {d["datasetId"] for d in http.get("/catalogue").json()["datasets"]}
+        cohort = shared_cohort()
+        ingest_dataset(
+            node_dirs["au-rd"], "au-rd-second", vcf=cohort.vcf, individuals=cohort.individuals,
+            consent=cohort.consent,
+        )  # fmt: skip
+        deadline = time.monotonic() + 8  # the node re-lists its datasets every few seconds
+        while True:
+            assert (
+                http.post("/catalogue/sync", headers=hub.admin()).json()["nodes"]["au-rd"] == "ok"
+            )
+            after = http.get("/catalogue", params={"country": "AU"}).json()["datasets"]
+            if len(after) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        phenotype = http.get("/catalogue", params={"phenotype": "HP:0000118"}).json()
+    assert before == {"nl-umc-cohort", "au-rd-cohort"}
+    assert {d["datasetId"] for d in after} == {"au-rd-cohort", "au-rd-second"}
+    entry = next(d for d in after if d["datasetId"] == "au-rd-cohort")
+    assert entry["assembly"] == "GRCh38" and entry["jurisdiction"] == "AU"
+    assert entry["dialOut"] is True
+    assert phenotype["count"] >= 2  # HPO root: every dataset with phenotypes

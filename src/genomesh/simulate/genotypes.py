@@ -86,7 +86,11 @@ def _open_compressed(path: Path) -> tuple[IO[bytes], Callable[[], None], bool]:
     bgzip = shutil.which("bgzip")
     if bgzip:
         out = path.open("wb")
-        proc = subprocess.Popen([bgzip, "-c", "--threads", "2"], stdin=subprocess.PIPE, stdout=out)
+        proc = subprocess.Popen(
+            [bgzip, "-c", "--threads", "2", "--compress-level", "3"],
+            stdin=subprocess.PIPE,
+            stdout=out,
+        )
         assert proc.stdin is not None
         stdin = proc.stdin
 
@@ -99,7 +103,7 @@ def _open_compressed(path: Path) -> tuple[IO[bytes], Callable[[], None], bool]:
 
         return stdin, close_bgzip, True
     raw = path.open("wb")
-    gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+    gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=3)
 
     def close_gzip() -> None:
         gz.close()

@@ -68,3 +68,42 @@ def test_parse_annotations__snpeff_ann():
     raw = "T|missense_variant|MODERATE|IL17RA|ENSG|transcript|ENST|protein_coding|1/13|c.19C>T|p.Pro7Ser|||||"
     out = parse_annotations(raw, layout, ref="C", alts=["T"])
     assert out["T"] == (["IL17RA"], ["missense_variant"], ["p.Pro7Ser"])
+
+
+def _naive_counts(calls):
+    """Obviously correct per-call loop (the reference for the vectorised _count)."""
+    out = []
+    for row in calls.tolist():
+        ac = an = het = hom = missing = 0
+        dosages = []
+        for call in row:
+            alt = sum(a == 1 for a in call)
+            called = sum(a >= 0 for a in call)
+            ac += alt
+            an += called
+            missing += called == 0
+            het += 0 < alt < called
+            hom += 0 < alt == called
+            dosages.append(alt if called else -1)
+        out.append((ac, an, het, hom, missing, dosages))
+    return out
+
+
+@pytest.mark.parametrize("ploidy", [1, 2, 3])
+def test_count__vectorised_equals_naive_loop(ploidy):
+    import numpy as np
+
+    from genomesh.store.vcf_reader import VariantBatch, _count
+
+    rng = np.random.default_rng(ploidy)
+    calls = rng.choice(np.array([-2, -1, 0, 0, 1, 1], dtype=np.int8), size=(40, 25, ploidy))
+    batch = VariantBatch()
+    _count(batch, calls, np.zeros(calls.shape[:2], dtype=bool))
+    got = [
+        (int(a), int(b), int(c), int(d), int(e), f.tolist())
+        for a, b, c, d, e, f in zip(
+            batch.ac, batch.an, batch.n_het, batch.n_hom_alt, batch.n_missing, batch.dosage,
+            strict=True,
+        )
+    ]  # fmt: skip
+    assert got == _naive_counts(calls)

@@ -250,26 +250,51 @@ class VcfReader:
         _count(batch, calls, phased)
 
 
+def _category_tables(ploidy: int) -> tuple[np.ndarray, ...]:
+    """Per genotype category (alleles -2..1 in base 4): dosage, alleles called, alt, het, hom."""
+    n_cat = 4**ploidy
+    dosage = np.zeros(n_cat, dtype=np.int8)
+    called = np.zeros(n_cat, dtype=np.int64)
+    alt = np.zeros(n_cat, dtype=np.int64)
+    het = np.zeros(n_cat, dtype=np.int64)
+    hom = np.zeros(n_cat, dtype=np.int64)
+    for cat in range(n_cat):
+        alleles = [(cat // 4**j) % 4 - 2 for j in range(ploidy)]
+        n_alt = sum(a == 1 for a in alleles)
+        n_called = sum(a >= 0 for a in alleles)
+        dosage[cat] = n_alt if n_called else -1
+        called[cat], alt[cat] = n_called, n_alt
+        het[cat] = 0 < n_alt < n_called
+        hom[cat] = 0 < n_alt == n_called
+    return dosage, called, alt, het, hom
+
+
+_TABLES = {p: _category_tables(p) for p in (1, 2, 3, 4)}
+
+
 def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
-    """Dosages and allele counts of split calls (numpy over the batch, ploidy summed by hand)."""
-    alt_count = np.zeros(calls.shape[:2], dtype=np.int8)
-    n_called = np.zeros(calls.shape[:2], dtype=np.int8)
-    for j in range(calls.shape[2]):
-        column = calls[:, :, j]
-        alt_count += column == 1
-        n_called += column >= 0
-    missing = n_called == 0
-    carrier = alt_count > 0
-    dosage = alt_count.copy()
-    dosage[missing] = -1
+    """Dosages and allele counts of split calls: each call becomes a small category code
+    (alleles in base 4), dosages come from a lookup and the per-variant counts from one
+    bincount per variant, so the work is a few passes over the batch whatever the counts."""
+    n, _, ploidy = calls.shape
+    if ploidy not in _TABLES:
+        raise IngestError(f"ploidy {ploidy} is not supported (at most 4)", field="GT")
+    dosage_of, called_of, alt_of, het_of, hom_of = _TABLES[ploidy]
+    code = (calls[:, :, 0] + 2).astype(np.uint8)
+    for j in range(1, ploidy):
+        code += (calls[:, :, j] + 2).astype(np.uint8) * np.uint8(4**j)
+    n_cat = 4**ploidy
+    hist = np.zeros((n, n_cat), dtype=np.int64)
+    for i in range(n):
+        hist[i] = np.bincount(code[i], minlength=n_cat)
     batch.calls = calls
     batch.phased = phased
-    batch.dosage = dosage
-    batch.ac = alt_count.sum(axis=1, dtype=np.int32)
-    batch.an = n_called.sum(axis=1, dtype=np.int32)
-    batch.n_missing = np.count_nonzero(missing, axis=1).astype(np.int32)
-    batch.n_het = np.count_nonzero(carrier & (alt_count < n_called), axis=1).astype(np.int32)
-    batch.n_hom_alt = np.count_nonzero(carrier & (alt_count == n_called), axis=1).astype(np.int32)
+    batch.dosage = dosage_of[code]
+    batch.ac = (hist @ alt_of).astype(np.int32)
+    batch.an = (hist @ called_of).astype(np.int32)
+    batch.n_missing = hist[:, dosage_of == -1].sum(axis=1).astype(np.int32)
+    batch.n_het = (hist @ het_of).astype(np.int32)
+    batch.n_hom_alt = (hist @ hom_of).astype(np.int32)
 
 
 __all__ = ["CHROM_RANK", "VariantBatch", "VcfReader"]

@@ -96,6 +96,7 @@ class ZarrGenotypeWriter:
         self.arrays["call_genotype"].attrs["mixed_ploidy"] = False
         self._pending: dict[str, list[np.ndarray]] = {k: [] for k in self.arrays}
         self._pending_rows = 0
+        self._capacity = 0
         self.n_variants = 0
 
     def _put(self, name: str, data: np.ndarray, dims: list[str], dtype=None) -> None:
@@ -144,9 +145,12 @@ class ZarrGenotypeWriter:
             self._pending_rows if final else (self._pending_rows // VARIANTS_CHUNK) * VARIANTS_CHUNK
         )
         start = self.n_variants
+        if start + rows > self._capacity:  # grow geometrically: few metadata rewrites
+            self._capacity = max(2 * self._capacity, start + rows, 8 * VARIANTS_CHUNK)
+            for arr in self.arrays.values():
+                arr.resize((self._capacity, *arr.shape[1:]))
         for key, arr in self.arrays.items():
             data = joined[key]
-            arr.resize((start + rows, *arr.shape[1:]))
             arr[start : start + rows] = data[:rows]
             self._pending[key] = [data[rows:]] if rows < len(data) else []
         self.n_variants += rows
@@ -154,6 +158,8 @@ class ZarrGenotypeWriter:
 
     def close(self) -> None:
         self._flush(final=True)
+        for arr in self.arrays.values():
+            arr.resize((self.n_variants, *arr.shape[1:]))
         zarr.consolidate_metadata(self.root.store)
 
 

@@ -34,6 +34,8 @@ def test_passport__rs256_header_with_ec_key_is_algorithm_mismatch(issuer: TestIs
         ({"exp": "tomorrow"}, "'exp' is missing or not an integer"),
         ({"aud": None}, "audience None"),
         ({"aud": ["other", "genomesh"]}, None),  # a list containing our audience is fine
+        ({"nbf": int(time.time()) + 3600}, "not yet valid"),
+        ({"nbf": int(time.time()) - 10}, None),
         ({"ga4gh_passport_v1": "eyJ..."}, "not a list of visas"),
         ({"ga4gh_passport_v1": ["x"] * 201}, "more than 200 visas"),
     ],
@@ -91,3 +93,11 @@ def test_passport__visa_without_kid_or_with_none_alg_is_dropped(issuer: TestIssu
     assert identity.tier == "registered"
     assert "alg 'none'" in identity.dropped_visas[0]
     assert "HS256" in identity.dropped_visas[1]
+
+
+def test_passport__trusted_issuer_without_keys_is_named(issuer: TestIssuer) -> None:
+    from genomesh.core.settings import TrustedIssuer
+
+    settings = issuer.node_settings(trusted_issuers=[TrustedIssuer(iss=issuer.iss)])
+    with pytest.raises(AuthenticationError, match="neither jwks nor jwks_url"):
+        IdentityResolver(settings).resolve(issuer.bearer())

@@ -122,6 +122,8 @@ class TrustedKeys:
                     self._fetch(entry, now)
             if kid in entry.keys:
                 return entry.keys[kid]
+            if entry.config.jwks is None and not entry.config.jwks_url:
+                raise KeyLookupError(f"issuer {iss!r} has neither jwks nor jwks_url configured")
             if entry.error and not entry.keys:
                 raise KeyLookupError(f"keys of issuer {iss!r} unavailable: {entry.error}")
             raise KeyLookupError(f"unknown key id (kid) {kid!r} for issuer {iss!r}")

@@ -8,6 +8,7 @@ with genotypes, as the CINECA BFF does): biosample id = VCF sample id, run id =
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 RUN_SUFFIX = "-run"
@@ -17,6 +18,7 @@ ZYGOSITY = {
     2: {"id": "GENO:GENO_0000136", "label": "homozygous"},
 }
 MOLECULAR_EFFECT_PREFIX = "ENSGLOSSARY"
+_PLAIN = re.compile(r"^[ACGTUNRYSWKMBDHV.-]*$")
 
 
 def run_id(sample_id: str) -> str:
@@ -109,6 +111,10 @@ def variant_record(
         "identifiers": {},
         "info": {"datasetId": dataset_id, "assemblyId": assembly, "length": row.get("length")},
     }
+    if alt.startswith("<") or not _PLAIN.match(alt):
+        # Symbolic allele (<CN3>, <DEL>, breakends): not expressible as bases in the schema.
+        doc["variation"]["alternateBases"] = ""
+        doc["info"]["symbolicAllele"] = alt
     if hgvs:
         doc["identifiers"]["genomicHGVSId"] = hgvs
     if row.get("rsid"):

@@ -30,7 +30,7 @@ def test_ingest__vcf_individuals_and_consent_load_into_a_node(
         i: labels[p] for i, p in zip(cohort.sample_ids, cohort.populations, strict=True)
     }
     # consent terms survive the round trip, code by code
-    header, rows = read_tsv(cohort.consent)
+    _, rows = read_tsv(cohort.consent)
     expected = {(r[0], code) for r in rows for code in r[1].split(",")}
     assert set(con.sql("select individual_id, duo_id from consent").fetchall()) == expected
     # allele counts in the store equal those computed from the VCF with cyvcf2
@@ -38,6 +38,6 @@ def test_ingest__vcf_individuals_and_consent_load_into_a_node(
     ac = dict(con.sql("select pos, ac from variants").fetchall())
     assert ac == {int(p): int(n) for p, n in zip(positions, haps.sum(axis=1), strict=True)}
     # the measurement is the quantitative trait
-    header, rows = read_tsv(cohort.traits)
+    _, rows = read_tsv(cohort.traits)
     measures = dict(con.sql("select individual_id, value from measures").fetchall())
     assert np.allclose([measures[r[0]] for r in rows], [float(r[2]) for r in rows])

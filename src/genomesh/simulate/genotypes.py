@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def _open_compressed(path: Path) -> tuple[IO[bytes], Callable[[], None], bool]:
         gz.close()
         raw.close()
 
-    return gz, close_gzip, False
+    return cast(IO[bytes], gz), close_gzip, False
 
 
 def vcf_header(
@@ -212,7 +212,9 @@ def write_vcf(
     return sites, bgzf
 
 
-def site_dosages(ts: Any, site_ids: Sequence[int], *, individual_order: np.ndarray) -> np.ndarray:
+def site_dosages(
+    ts: Any, site_ids: Sequence[int] | np.ndarray, *, individual_order: np.ndarray
+) -> np.ndarray:
     """ALT dosages (0/1/2) for the given sites, shape (len(site_ids), n_individuals), int8."""
     columns = haplotype_order(individual_order)
     out = np.zeros((len(site_ids), len(columns) // 2), dtype=np.int8)

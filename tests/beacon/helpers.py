@@ -40,10 +40,15 @@ def open_settings(node_dir: Path, **overrides: Any) -> NodeSettings:
 
 
 @contextmanager
-def serve(settings: NodeSettings) -> Iterator[httpx.Client]:
-    """A real uvicorn server for `create_app(settings)` on 127.0.0.1; yields a client for it."""
+def serve(settings: NodeSettings, *, keep_base_url: bool = False) -> Iterator[httpx.Client]:
+    """A real uvicorn server for `create_app(settings)` on 127.0.0.1; yields a client for it.
+
+    `base_url` is set to the real address unless `keep_base_url` (passport grants name
+    datasets by `{base_url}/datasets/{id}`, and test issuers use the default base URL).
+    """
     port = free_port()
-    settings = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
+    if not keep_base_url:
+        settings = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )

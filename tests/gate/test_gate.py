@@ -206,7 +206,9 @@ def test_gate__invariant2_every_answer_has_an_audit_entry_and_chain_verifies(gat
     assert every is not None and {d["id"] for d in every.body["datasets"]} == {"cohort", "noterms"}
 
 
-def test_gate__jurisdiction_rule_lowers_records_and_is_noted(make_gate: Callable[..., Gate]) -> None:
+def test_gate__jurisdiction_rule_lowers_records_and_is_noted(
+    make_gate: Callable[..., Gate],
+) -> None:
     gate = make_gate(dataset_policies={"cohort": DatasetPolicy(record_countries=["FR"])})
     response = ask(gate, controlled(), pos=200)
     assert response.results[0].granularity == "count"

@@ -2,51 +2,29 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from genomesh.core.settings import NodeSettings
 from genomesh.gate import Gate, GateRequest
-from genomesh.node.app import create_app
 from tests.gate.conftest import carriers_at, researcher
+from tests.gate.serve import app_gate, serve_node
 
 
 @pytest.fixture
 def client(node_dir: Path, tmp_path: Path) -> Iterator[httpx.Client]:
     """The real node app served by uvicorn on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     settings = NodeSettings.load(node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}")
-    app = create_app(settings, warm=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "node app did not start"
-        time.sleep(0.02)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_node(settings) as (c, app):
+        c.app = app  # type: ignore[attr-defined]
+        yield c
 
 
 def _gate(client: httpx.Client) -> Gate:
-    app: FastAPI = client.app  # type: ignore[attr-defined]
-    gate: Gate = app.state.gate
-    return gate
+    return app_gate(client.app)  # type: ignore[attr-defined]
 
 
 def _token(client: httpx.Client, individual: str) -> dict[str, str]:

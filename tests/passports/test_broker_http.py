@@ -209,3 +209,12 @@ def test_broker__build_router_with_persisted_keys(
     with serve_app(app) as base:
         (key,) = http_client.get(f"{base}/.well-known/jwks.json").json()["keys"]
     assert key["kty"] == "RSA" and key["alg"] == "RS256"
+
+
+def test_broker__issuer_defaults_to_request_url(http_client: httpx.Client) -> None:
+    app = FastAPI()
+    app.include_router(broker.build_broker_router(KeyStore.ephemeral(), InMemoryRevocationList()))
+    with serve_app(app) as base:
+        meta = http_client.get(f"{base}/.well-known/openid-configuration").json()
+    assert meta["issuer"] == base
+    assert meta["jwks_uri"] == f"{base}/.well-known/jwks.json"

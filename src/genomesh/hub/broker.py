@@ -73,6 +73,7 @@ def _metadata(state: BrokerState) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "claims_supported": ["iss", "sub", "aud", "iat", "exp", "jti", "ga4gh_passport_v1"],
         "scopes_supported": ["ga4gh_passport_v1"],
+        "claims_parameter_supported": False,
     }
 
 
@@ -111,13 +112,23 @@ def build_broker_router(
     keys: KeyStore,
     revocations: RevocationList,
     *,
-    issuer: str,
+    issuer: str | None = None,
     base_url: str | None = None,
     refresh_seconds: float = 60.0,
 ) -> APIRouter:
-    """A router serving these keys and this revocation list (dependencies injected)."""
-    state = BrokerState(keys, issuer, revocations, base_url, refresh_seconds)
-    return _routes(APIRouter(), lambda _request: state)
+    """A router serving these keys and this revocation list (dependencies injected).
+
+    `issuer` (the `iss` of the tokens) defaults to the URL the request arrived at.
+    """
+    fixed = BrokerState(keys, issuer, revocations, base_url, refresh_seconds) if issuer else None
+
+    def get_state(request: Request) -> BrokerState:
+        if fixed is not None:
+            return fixed
+        here = str(request.base_url).rstrip("/")
+        return BrokerState(keys, here, revocations, base_url, refresh_seconds)
+
+    return _routes(APIRouter(), get_state)
 
 
 def _state_from_app(request: Request) -> BrokerState | None:

@@ -218,3 +218,17 @@ def test_broker__issuer_defaults_to_request_url(http_client: httpx.Client) -> No
         meta = http_client.get(f"{base}/.well-known/openid-configuration").json()
     assert meta["issuer"] == base
     assert meta["jwks_uri"] == f"{base}/.well-known/jwks.json"
+
+
+def test_resolver__issuer_list_never_fetched_drops_its_visas(
+    issuer: TestIssuer, http_client: httpx.Client
+) -> None:
+    trusted = issuer.trusted()
+    trusted.revocations_url = "http://127.0.0.1:9/ga4gh/revocations"  # nothing listens
+    settings = issuer.node_settings(trusted_issuers=[trusted])
+    identity = IdentityResolver(settings, http_client=http_client).resolve(
+        issuer.bearer(datasets=["ds1"])
+    )
+    assert identity.tier == "anonymous"
+    assert len(identity.dropped_visas) == 3
+    assert all("unavailable" in reason for reason in identity.dropped_visas)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +35,7 @@ from genomesh.store.individuals import Individual, read_individuals, validate_in
 from genomesh.store.model import DatasetInfo, IngestSummary, SourceFile
 from genomesh.store.node import NodeStore, check_dataset_id, open_node
 from genomesh.store.tables import write_consent, write_people
-from genomesh.store.vcf_reader import VcfReader
+from genomesh.store.vcf_reader import VariantBatch, VcfReader
 from genomesh.store.writers import ZARR_FORMAT, ParquetIndexWriter, ZarrGenotypeWriter
 
 Progress = Callable[[int, int | None], None]
@@ -303,6 +305,40 @@ def ingest_dataset(
     )
 
 
+class _Writer(threading.Thread):
+    """Writes batches (Zarr + Parquet) while the main thread parses the next ones.
+
+    Compression in Zarr/Parquet releases the GIL, so parsing and writing overlap; the queue
+    holds at most two batches, so memory stays bounded.
+    """
+
+    def __init__(self, zw: ZarrGenotypeWriter, index: ParquetIndexWriter) -> None:
+        super().__init__(name="genomesh-ingest-writer", daemon=True)
+        self.zw, self.index = zw, index
+        self.queue: queue.Queue[VariantBatch | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.zw.add(batch)
+                    self.index.add(batch)
+                except BaseException as exc:  # handed to the main thread
+                    self.error = exc
+
+    def put(self, batch: VariantBatch | None) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(batch)
+
+    def finish(self) -> None:
+        self.queue.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _write_version(
     folder: Path,
     *,
@@ -314,28 +350,35 @@ def _write_version(
     batch_records: int,
 ) -> dict[str, int]:
     index = ParquetIndexWriter(folder / "variants.parquet", folder / "carriers.parquet")
-    zw: ZarrGenotypeWriter | None = None
+    writer: _Writer | None = None
     n_records = n_skipped = 0
     try:
         for batch in reader.batches(batch_records=batch_records):
-            if zw is None:  # ploidy is known once the first record is read
+            if writer is None:  # ploidy is known once the first record is read
                 zw = ZarrGenotypeWriter(
                     folder / "genotypes.vcz", samples=reader.samples, ploidy=reader.ploidy,
                     contig_lengths=reader.contig_lengths,
                 )  # fmt: skip
-            zw.add(batch)
-            index.add(batch)
+                writer = _Writer(zw, index)
+                writer.start()
+            writer.put(batch)
             n_records += batch.n_records
             n_skipped += batch.n_skipped
             if progress is not None:
                 progress(n_records, None)
-        if zw is None:
+        if writer is None:
             zw = ZarrGenotypeWriter(
                 folder / "genotypes.vcz", samples=reader.samples, ploidy=reader.ploidy,
                 contig_lengths=reader.contig_lengths,
             )  # fmt: skip
+        else:
+            writer.finish()
+            writer = None
         zw.close()
     finally:
+        if writer is not None:  # an error in the main thread: stop the writer cleanly
+            writer.queue.put(None)
+            writer.join()
         index.close()
     if not index.sorted:
         _sort_variants(folder / "variants.parquet")

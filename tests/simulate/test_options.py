@@ -14,7 +14,7 @@ from genomesh.simulate import SimulationDependencyError, simulate_cohort
 from genomesh.simulate.consent import parse_mix
 from genomesh.simulate.demography import require_msprime
 from genomesh.simulate.presets import DEMO_COHORTS
-from tests.simulate.conftest import read_tsv
+from tests.simulate.conftest import read_tsv, read_vcf
 
 
 def test_parse_mix__named_and_explicit_profiles() -> None:
@@ -136,3 +136,33 @@ def test_presets__three_demo_cohorts_differ_as_documented(tmp_path: Path) -> Non
         ds_diseases = {r[2] for r in rows if "DUO:0000007" in r[1].split(",")}
         assert ds_diseases <= {disease_id}
     assert DEMO_COHORTS["au-rare-disease"].disease == "dee4"
+
+
+def test_docs__python_example_runs(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "simulate.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    example = next(b for b in blocks if "simulate_cohort(" in b)
+    example = example.replace("/tmp/genomesh-doc-cohort", str(tmp_path / "doc"))
+    namespace: dict = {}
+    exec(compile(example, "docs/simulate.md", "exec"), namespace)
+    assert namespace["files"].n_individuals == 200
+    assert (tmp_path / "doc" / "manifest.json").is_file()
+
+
+def test_gzip_fallback__without_bgzip_a_plain_gzip_vcf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil as _shutil
+
+    import genomesh.simulate.genotypes as genotypes
+
+    real_which = _shutil.which
+    monkeypatch.setattr(
+        genotypes.shutil, "which", lambda name: None if name == "bgzip" else real_which(name)
+    )
+    a = simulate_cohort(tmp_path / "a", n_individuals=10, length=20_000, seed=4)
+    b = simulate_cohort(tmp_path / "b", n_individuals=10, length=20_000, seed=4)
+    assert a.vcf_index is None
+    assert a.vcf.read_bytes() == b.vcf.read_bytes()  # gzip header carries no timestamp
+    samples, positions, _, _ = read_vcf(a.vcf)
+    assert len(samples) == 10 and len(positions) == a.n_variants

@@ -41,3 +41,20 @@ def test_ingest__vcf_individuals_and_consent_load_into_a_node(
     _, rows = read_tsv(cohort.traits)
     measures = dict(con.sql("select individual_id, value from measures").fetchall())
     assert np.allclose([measures[r[0]] for r in rows], [float(r[2]) for r in rows])
+
+
+def test_ingest__phenopacket_folder_gives_the_same_phenotypes(
+    cohort: CohortFiles, tmp_path: Path
+) -> None:
+    init_node(tmp_path / "node", name="sim-node", jurisdiction="NL")
+    ingest_dataset(tmp_path / "node", "bff", vcf=cohort.vcf, individuals=cohort.individuals)
+    ingest_dataset(tmp_path / "node", "pp", vcf=cohort.vcf, individuals=cohort.phenopackets)
+    node = open_node(tmp_path / "node")
+    query = "select individual_id, term_id, excluded from features order by all"
+    bff = node.dataset("bff").connect().sql(query).fetchall()
+    pp = node.dataset("pp").connect().sql(query).fetchall()
+    assert bff == pp and any(excluded for _, _, excluded in pp)
+    query = "select individual_id, term_id from diseases order by all"
+    assert node.dataset("bff").connect().sql(query).fetchall() == (
+        node.dataset("pp").connect().sql(query).fetchall()
+    )

@@ -96,3 +96,16 @@ def test_key_store__second_instance_sees_rotation(tmp_path: Path) -> None:
     new = dac_view.rotate()
     assert broker_view.active_kid == new
     assert [k["kid"] for k in broker_view.jwks()["keys"]] == [new, dac_view.kids()[0]]
+
+
+def test_key_store__rotates_when_due(tmp_path: Path) -> None:
+    store = KeyStore.open(tmp_path / "keys", rotate_after=3600)
+    first = store.active_kid
+    created = store.record(first).created
+    assert store.rotate_if_due(now=created + 3599) is None
+    store.sign({"exp": created + 7200})
+    assert store.active_kid == first
+    second = store.rotate_if_due(now=created + 3600)
+    assert second is not None and store.active_kid == second
+    assert [k["kid"] for k in store.jwks(now=created + 3600)["keys"]] == [second, first]
+    assert KeyStore.ephemeral().rotate_if_due(now=2**40) is None  # no policy: never

@@ -80,8 +80,9 @@ def public_jwk(key: AnyKey, alg: str) -> dict[str, Any]:
 class KeyStore:
     """The issuer's keys; see the module docstring for rotation and persistence."""
 
-    def __init__(self, *, folder: Path | None = None) -> None:
+    def __init__(self, *, folder: Path | None = None, rotate_after: float | None = None) -> None:
         self.folder = folder
+        self.rotate_after = rotate_after  # seconds; the active key is replaced when older
         self._records: dict[str, KeyRecord] = {}
         self._keys: dict[str, AnyKey] = {}
         self._active: str | None = None
@@ -98,11 +99,20 @@ class KeyStore:
 
     @classmethod
     def open(
-        cls, folder: Path | str, *, alg: SigningAlg = "ES256", create: bool = True
+        cls,
+        folder: Path | str,
+        *,
+        alg: SigningAlg = "ES256",
+        create: bool = True,
+        rotate_after: float | None = None,
     ) -> KeyStore:
-        """Load the store in `folder`; with `create`, make it (with one key) if it is empty."""
+        """Load the store in `folder`; with `create`, make it (with one key) if it is empty.
+
+        With `rotate_after` (seconds), signing or serving the JWKS first rotates an active
+        key older than that, and prunes retired keys whose tokens have all expired.
+        """
         folder = Path(folder)
-        store = cls(folder=folder)
+        store = cls(folder=folder, rotate_after=rotate_after)
         meta = folder / METADATA_NAME
         if meta.is_file():
             store._load(meta)
@@ -233,7 +243,20 @@ class KeyStore:
         with self._lock:
             return self._sign(claims, header)
 
+    def rotate_if_due(self, *, now: int | None = None) -> str | None:
+        """Rotate (and prune) when the active key is older than `rotate_after`; new kid or None."""
+        if not self.rotate_after:
+            return None
+        now = int(time.time()) if now is None else now
+        with self._lock:
+            if now - self._records[self.active_kid].created < self.rotate_after:
+                return None
+            kid = self._rotate(None)
+            self.prune(now=now)
+            return kid
+
     def _sign(self, claims: dict[str, Any], header: dict[str, Any] | None) -> str:
+        self.rotate_if_due()
         kid = self.active_kid
         record = self._records[kid]
         full_header = {**(header or {}), "alg": record.alg, "kid": kid}
@@ -247,6 +270,7 @@ class KeyStore:
     def jwks(self, *, now: int | None = None) -> dict[str, Any]:
         """The public JWK Set: the active key plus retired keys with unexpired tokens."""
         self._refresh()
+        self.rotate_if_due()
         now = int(time.time()) if now is None else now
         keys = [
             public_jwk(self._keys[kid], rec.alg)

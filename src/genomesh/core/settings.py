@@ -174,6 +174,11 @@ class HubSettings(BaseSettings):
     issuer: str = Field(default="http://127.0.0.1:8000", description="`iss` of passports and visas")
     passport_audience: str = "genomesh"
     passport_lifetime_seconds: int = Field(default=3600, ge=60)
+    key_rotation_days: float = Field(
+        default=90,
+        ge=0,
+        description="rotate the passport signing key after this many days; 0 = never",
+    )
     node_timeout_seconds: float = Field(default=5.0, gt=0)
     state_url: str | None = None
     admin_password: str | None = Field(

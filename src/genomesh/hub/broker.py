@@ -48,9 +48,13 @@ class BrokerState:
     def from_settings(
         cls, settings: HubSettings, *, revocations: RevocationList | None = None
     ) -> BrokerState:
-        """Keys persisted in `HUB_DIR/keys` (created with one ES256 key on first use)."""
+        """Keys persisted in `HUB_DIR/keys` (created with one ES256 key on first use), rotated
+        every `settings.key_rotation_days`."""
         return cls(
-            keys=KeyStore.open(settings.hub_dir / "keys"),
+            keys=KeyStore.open(
+                settings.hub_dir / "keys",
+                rotate_after=settings.key_rotation_days * 86400 or None,
+            ),
             issuer=settings.issuer,
             revocations=revocations or InMemoryRevocationList(),
             base_url=settings.base_url,

@@ -11,11 +11,18 @@ Anonymous recipients cannot be reached; their notices are recorded as `not_deliv
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from genomesh.audit.state import NodeState, Recipient
 from genomesh.core.errors import NotFoundError
@@ -25,6 +32,8 @@ from genomesh.gate.guard import Guard
 if TYPE_CHECKING:
     from genomesh.store import NodeStore
 
+NODE_KEY_FILE = "dialout_ed25519.pem"  # the node's Ed25519 key, as genomesh.node.dialout keeps it
+HUB_AUDIENCE = "hub"
 MESSAGE = (
     "A participant whose data contributed to results you received from dataset {dataset} at node "
     "{node} has withdrawn consent (at {at}). Do not use those results further where you can avoid "
@@ -169,10 +178,11 @@ def _deliver(
         state.set_delivery(ids, status="local_only", detail="no hub_url configured")
         return "local_only", None
     url = settings.hub_url.rstrip("/") + "/notifications"
+    payload, headers = _authenticated(settings, body)
     own = client is None
     http = client or httpx.Client(timeout=10.0)
     try:
-        response = http.post(url, json=body)
+        response = http.post(url, json=payload, headers=headers)
         if response.status_code >= 300:
             detail = f"hub answered {response.status_code}: {response.text[:200]}"
             state.set_delivery(ids, status="failed", detail=detail)
@@ -186,6 +196,38 @@ def _deliver(
     finally:
         if own:
             http.close()
+
+
+def _authenticated(
+    settings: NodeSettings, body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """How the hub knows the notice is from this node.
+
+    With `hub_secret` set: the plain body and `Authorization: Bearer <hub_secret>`. Otherwise,
+    when the node has its dial-out key (`NODE_DIR/dialout_ed25519.pem`, registered at the hub):
+    the body wrapped in the hub's signed-message envelope (Ed25519, `iss` = node name,
+    `aud` = "hub", time and nonce against replay). Otherwise the plain body (the hub refuses it
+    and the notice stays `failed` until credentials are configured and it is re-sent).
+    """
+    if settings.hub_secret:
+        return body, {"Authorization": f"Bearer {settings.hub_secret}"}
+    key_file = Path(settings.node_dir) / NODE_KEY_FILE
+    if key_file.is_file():
+        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        if isinstance(key, Ed25519PrivateKey):
+            signed = {
+                **body,
+                "iss": settings.name,
+                "aud": HUB_AUDIENCE,
+                "iat": time.time(),
+                "nonce": secrets.token_hex(16),
+            }
+            canonical = json.dumps(
+                signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )
+            sig = base64.urlsafe_b64encode(key.sign(canonical.encode())).rstrip(b"=").decode()
+            return {"payload": signed, "sig": sig}, {}
+    return body, {}
 
 
 def redeliver_pending(

@@ -1,0 +1,154 @@
+"""Withdrawal notices reach the researcher through the real hub (DAC `/notifications`)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from genomesh.access.keys import KeyStore
+from genomesh.core.settings import HubSettings
+from genomesh.gate import Gate, GateRequest
+from genomesh.participants.withdrawal import withdraw
+from tests.gate.conftest import carriers_at, researcher
+
+ADMIN = "Hub-Operator-7731!"
+ALICE = "Wonderland-Research-42"
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A live hub with the DAC; yields (url, alice's passport subject)."""
+    from genomesh.hub.app import create_app
+    from genomesh.hub.dac import DacService
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    url = f"http://127.0.0.1:{port}"
+    settings = HubSettings(
+        hub_dir=tmp_path / "hub",
+        admin_password=ADMIN,
+        base_url=url,
+        issuer=url,
+        catalogue_sync_seconds=0,
+    )
+    service = DacService(settings, keys=KeyStore.ephemeral())
+    service.register(username="alice", password=ALICE, institution="uni.example.org", country="DE")
+    app = create_app(settings)
+    app.state.dac = service
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "hub did not start"
+        time.sleep(0.02)
+    try:
+        yield url, str(service.me("alice").subject)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _login(client: httpx.Client, user: str, password: str) -> dict[str, str]:
+    r = client.post("/dac/login", json={"username": user, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_withdrawal__notice_reaches_the_researcher_at_the_hub(
+    hub: tuple[str, str], make_gate: Callable[..., Gate]
+) -> None:
+    url, alice = hub
+    with httpx.Client(base_url=url, timeout=30) as client:
+        r = client.post("/dac/nodes/gate-test-node/secret", headers=_login(client, "admin", ADMIN))
+        assert r.status_code == 200, r.text
+        gate = make_gate(hub_url=url, hub_secret=r.json()["secret"])
+        request = GateRequest(researcher(alice), "beacon", "g_variants", {}, ("cohort",), "count")
+        gate.run(request, carriers_at(gate.node, 200))
+
+        report = withdraw(
+            gate.state,
+            settings=gate.settings,
+            node=gate.node,
+            dataset_id="cohort",
+            individual_id="S1",
+        )
+        assert report.hub_delivery == "delivered", report.hub_detail
+
+        notes = client.get("/dac/me/notifications", headers=_login(client, "alice", ALICE)).json()
+        assert [(n["node"], n["dataset_id"], n["individual_pseudonym"]) for n in notes] == [
+            ("gate-test-node", "cohort", report.individual_pseudonym)
+        ]
+
+
+def test_withdrawal__hub_refuses_a_node_without_credentials(
+    hub: tuple[str, str], make_gate: Callable[..., Gate]
+) -> None:
+    url, alice = hub
+    gate = make_gate(hub_url=url)
+    gate.run(
+        GateRequest(researcher(alice), "beacon", "g_variants", {}, ("cohort",), "count"),
+        carriers_at(gate.node, 200),
+    )
+    report = withdraw(
+        gate.state, settings=gate.settings, node=gate.node, dataset_id="cohort", individual_id="S1"
+    )
+    assert report.hub_delivery == "failed" and "401" in (report.hub_detail or "")
+    assert [n.delivery for n in gate.state.notifications()] == ["failed"]
+
+
+def test_withdrawal__signed_with_the_node_dialout_key_when_no_secret(
+    node_dir: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from genomesh.core.settings import NodeSettings
+    from genomesh.hub.signing import NonceCache, load_or_create_key, verify_message
+    from genomesh.node.state import NodeState
+    from genomesh.store import open_node
+
+    copy = tmp_path / "node"
+    shutil.copytree(node_dir, copy)
+    key = load_or_create_key(copy, name="dialout_ed25519.pem")
+    settings = NodeSettings.load(copy, hub_url="http://hub.test")
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert "authorization" not in request.headers
+        sent.append(json.loads(request.content))
+        return httpx.Response(202, json={"stored": 1})
+
+    with NodeState.open(settings) as state:
+        gate = Gate(settings=settings, node=open_node(copy), state=state)
+        gate.run(
+            GateRequest(researcher("alice"), "beacon", "g_variants", {}, ("cohort",), "count"),
+            carriers_at(gate.node, 200),
+        )
+        http = httpx.Client(transport=httpx.MockTransport(handle))
+        report = withdraw(
+            state,
+            settings=settings,
+            node=gate.node,
+            dataset_id="cohort",
+            individual_id="S1",
+            http_client=http,
+        )
+    assert report.hub_delivery == "delivered"
+    payload = verify_message(
+        sent[0],
+        key.public_key(),
+        iss="gate-test-node",
+        aud="hub",
+        nonces=NonceCache(60),
+        max_skew=60,
+    )
+    assert payload["recipients"] == ["alice"] and payload["dataset_id"] == "cohort"

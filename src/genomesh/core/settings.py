@@ -45,6 +45,12 @@ class DatasetPolicy(BaseModel):
         "s.251 decision); jurisdiction profiles that allow waivers accept it",
     )
     handovers: list[dict[str, Any]] = Field(default_factory=list)
+    boolean_min_count: int = Field(
+        default=1,
+        ge=1,
+        description="anonymous/registered boolean answers: a hit from fewer individuals than this "
+        "is answered exists=false (hides rare alleles, Raisaro et al. 2017); 1 = off",
+    )
 
 
 class TrustedIssuer(BaseModel):

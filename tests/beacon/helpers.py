@@ -29,7 +29,8 @@ def open_settings(node_dir: Path, **overrides: Any) -> NodeSettings:
     """Settings that disclose everything to anyone (to check results, not access control)."""
     values: dict[str, Any] = {
         "default_policy": DatasetPolicy(
-            tiers=TierCaps(anonymous="record", registered="record", controlled="record"), min_count=1
+            tiers=TierCaps(anonymous="record", registered="record", controlled="record"),
+            min_count=1,
         ),
         "query_budget": 1_000_000,
         "anti_differencing_answers": 0,

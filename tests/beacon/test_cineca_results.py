@@ -49,11 +49,27 @@ def test_sequence_queries__match_vcf_carriers(client, truth) -> None:
     snvs = [v for v in truth if len(v.ref) == len(v.alt) == 1]
     indels = [v for v in truth if len(v.ref) != len(v.alt)]
     for v in rng.sample(snvs, 20) + rng.sample(indels, 8):
-        same = [t for t in truth if (t.start, t.ref, t.alt) == (v.start, v.ref, v.alt) and t.carriers]
-        n = count(client, "/g_variants", referenceName="22", start=v.start, referenceBases=v.ref, alternateBases=v.alt)
+        same = [
+            t for t in truth if (t.start, t.ref, t.alt) == (v.start, v.ref, v.alt) and t.carriers
+        ]
+        n = count(
+            client,
+            "/g_variants",
+            referenceName="22",
+            start=v.start,
+            referenceBases=v.ref,
+            alternateBases=v.alt,
+        )
         assert n == len(same), v
         carriers = frozenset().union(*(t.carriers for t in same)) if same else frozenset()
-        n_ind = count(client, "/individuals", referenceName="22", start=v.start, referenceBases=v.ref, alternateBases=v.alt)
+        n_ind = count(
+            client,
+            "/individuals",
+            referenceName="22",
+            start=v.start,
+            referenceBases=v.ref,
+            alternateBases=v.alt,
+        )
         assert n_ind == len(carriers), v
         if carriers:
             vid = f"22-{v.pos}-{v.ref}-{v.alt}"
@@ -63,7 +79,14 @@ def test_sequence_queries__match_vcf_carriers(client, truth) -> None:
 def test_trimmed_indel_alleles__match_anchored_store_form(client, truth) -> None:
     ins = next(v for v in truth if len(v.alt) > len(v.ref) == 1 and v.carriers)
     # Beacon/VRS style: empty reference bases, start after the anchor base.
-    n = count(client, "/g_variants", referenceName="22", start=ins.start + 1, referenceBases="", alternateBases=ins.alt[1:])
+    n = count(
+        client,
+        "/g_variants",
+        referenceName="22",
+        start=ins.start + 1,
+        referenceBases="",
+        alternateBases=ins.alt[1:],
+    )
     assert n >= 1
 
 
@@ -92,14 +115,20 @@ def test_range_queries__match_vcf(client, truth, cineca) -> None:
         assert count(client, "/g_variants", referenceName="22", start=s, end=e) == len(hits)
         assert count(client, "/individuals", referenceName="22", start=s, end=e) == len(people)
         snv_hits = {h for h in hits if len(h[1]) == len(h[2]) == 1}
-        assert count(client, "/g_variants", referenceName="22", start=s, end=e, variantType="SNV") == len(snv_hits)
+        assert count(
+            client, "/g_variants", referenceName="22", start=s, end=e, variantType="SNV"
+        ) == len(snv_hits)
         checked += 1
 
 
 def test_bracket_query__precise_start_and_end(client, truth) -> None:
     v = next(t for t in truth if len(t.ref) > 1 and t.carriers)
     same = {(t.start, t.end) for t in truth if t.start == v.start and t.end == v.end and t.carriers}
-    n = post_count(client, "/g_variants", {"referenceName": "22", "start": [v.start, v.start + 1], "end": [v.end, v.end + 1]})
+    n = post_count(
+        client,
+        "/g_variants",
+        {"referenceName": "22", "start": [v.start, v.start + 1], "end": [v.end, v.end + 1]},
+    )
     assert n == len(same) >= 1
 
 
@@ -113,10 +142,14 @@ def test_gene_queries__match_snpeff_annotations(client, truth, gene) -> None:
 def test_reference_name_1__never_matches_22_or_19(client, truth) -> None:
     v = next(t for t in truth if len(t.ref) == len(t.alt) == 1 and t.carriers)
     for name in ("2", "chr2", "1"):
-        r = client.get("/g_variants", params={"referenceName": name, "start": v.start, "alternateBases": v.alt})
+        r = client.get(
+            "/g_variants", params={"referenceName": name, "start": v.start, "alternateBases": v.alt}
+        )
         assert r.json()["responseSummary"]["exists"] is False
     for name in ("22", "chr22", "NC_000022.10"):
-        r = client.get("/g_variants", params={"referenceName": name, "start": v.start, "alternateBases": v.alt})
+        r = client.get(
+            "/g_variants", params={"referenceName": name, "start": v.start, "alternateBases": v.alt}
+        )
         assert r.json()["responseSummary"]["exists"] is True, name
 
 
@@ -127,11 +160,17 @@ def test_ontology_filter__sex_term(client, bff) -> None:
 
 def test_ontology_filter__parent_term_returns_descendants(client, bff) -> None:
     expected = individuals_with(
-        bff, lambda i: any(d["diseaseCode"]["id"][6:9] in {f"J{n}" for n in range(40, 48)} for d in i.get("diseases", []))
+        bff,
+        lambda i: any(
+            d["diseaseCode"]["id"][6:9] in {f"J{n}" for n in range(40, 48)}
+            for d in i.get("diseases", [])
+        ),
     )
     assert expected
     assert count(client, "/individuals", filters="ICD10:J40-J47") == len(expected)
-    no_desc = post_count(client, "/individuals", filters=[{"id": "ICD10:J40-J47", "includeDescendantTerms": False}])
+    no_desc = post_count(
+        client, "/individuals", filters=[{"id": "ICD10:J40-J47", "includeDescendantTerms": False}]
+    )
     assert no_desc == 0
 
 
@@ -139,11 +178,25 @@ def test_ontology_filter__parent_term_returns_descendants(client, bff) -> None:
 def test_alphanumeric_filter__bmi(client, bff, op, value) -> None:
     import operator
 
-    fn = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le, "!": operator.ne}[op]
-    expected = individuals_with(bff, lambda i: (b := measure(i, "BMI")) is not None and fn(b, value))
-    n = post_count(client, "/individuals", filters=[{"id": "LOINC:35925-4", "operator": op, "value": str(value)}])
+    fn = {
+        ">": operator.gt,
+        "<": operator.lt,
+        ">=": operator.ge,
+        "<=": operator.le,
+        "!": operator.ne,
+    }[op]
+    expected = individuals_with(
+        bff, lambda i: (b := measure(i, "BMI")) is not None and fn(b, value)
+    )
+    n = post_count(
+        client,
+        "/individuals",
+        filters=[{"id": "LOINC:35925-4", "operator": op, "value": str(value)}],
+    )
     assert n == len(expected)
-    by_label = post_count(client, "/individuals", filters=[{"id": "BMI", "operator": op, "value": value}])
+    by_label = post_count(
+        client, "/individuals", filters=[{"id": "BMI", "operator": op, "value": value}]
+    )
     assert by_label == n
 
 
@@ -162,7 +215,9 @@ def test_filters_and_variants__anded(client, truth, bff, cineca) -> None:
     )
     assert n == len(carriers & women_obese)
     variants = {
-        (t.start, t.ref, t.alt) for t in truth if t.start < e and t.end > s and t.carriers & women_obese
+        (t.start, t.ref, t.alt)
+        for t in truth
+        if t.start < e and t.end > s and t.carriers & women_obese
     }
     v = post_count(
         client,
@@ -177,7 +232,9 @@ def test_pagination__pages_cover_everything_once_and_total_ignores_paging(client
     total = len(cineca_individuals(bff))
     seen: list[str] = []
     for skip in range(0, 60, 25):
-        r = client.get("/individuals", params={"requestedGranularity": "record", "skip": skip, "limit": 25})
+        r = client.get(
+            "/individuals", params={"requestedGranularity": "record", "skip": skip, "limit": 25}
+        )
         body = r.json()
         validate_response("resultsets", body)
         assert body["responseSummary"]["numTotalResults"] == total

@@ -73,7 +73,9 @@ def test_every_entry_path__get_and_post_validate(client, ids, granularity) -> No
         assert body["meta"]["returnedGranularity"] == granularity, path
         validate_response(KIND[granularity], body)
         assert body["responseSummary"]["exists"] is True, path
-        p = client.post(path, json={"query": {"requestedGranularity": granularity, "pagination": {"limit": 3}}})
+        p = client.post(
+            path, json={"query": {"requestedGranularity": granularity, "pagination": {"limit": 3}}}
+        )
         assert p.status_code == 200, (path, p.text)
         validate_response(KIND[granularity], p.json())
         assert p.json()["responseSummary"] == body["responseSummary"], path
@@ -97,9 +99,24 @@ def test_record_results__validate_against_default_model(client, ids) -> None:
         ("GET", "/individuals", {"params": {"filters": "NOPE:123"}}, 400),
         ("GET", "/individuals", {"params": {"requestedGranularity": "everything"}}, 400),
         ("GET", "/g_variants", {"params": {"referenceName": "22", "start": "x"}}, 400),
-        ("GET", "/g_variants", {"params": {"referenceName": "chr99", "start": "1", "alternateBases": "A"}}, 400),
-        ("POST", "/individuals", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422),
-        ("POST", "/individuals", {"json": {"query": {"filters": [{"id": "BMI", "operator": "~", "value": "3"}]}}}, 400),
+        (
+            "GET",
+            "/g_variants",
+            {"params": {"referenceName": "chr99", "start": "1", "alternateBases": "A"}},
+            400,
+        ),
+        (
+            "POST",
+            "/individuals",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            422,
+        ),
+        (
+            "POST",
+            "/individuals",
+            {"json": {"query": {"filters": [{"id": "BMI", "operator": "~", "value": "3"}]}}},
+            400,
+        ),
         ("GET", "/individuals", {"headers": {"Authorization": "Bearer not-a-jwt"}}, 401),
         ("GET", "/individuals", {"headers": {"Authorization": "Basic dXNlcjpwdw=="}}, 401),
         ("PUT", "/individuals", {}, 405),

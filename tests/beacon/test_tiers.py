@@ -30,13 +30,17 @@ def issuer() -> TestIssuer:
 
 
 @pytest.fixture(scope="module")
-def tier_client(tmp_path_factory: pytest.TempPathFactory, issuer: TestIssuer) -> Iterator[httpx.Client]:
+def tier_client(
+    tmp_path_factory: pytest.TempPathFactory, issuer: TestIssuer
+) -> Iterator[httpx.Client]:
     root = tmp_path_factory.mktemp("tiers")
     cohort = small_cohort(root)
     path = root / "node"
     init_node(path, name="Tier node", jurisdiction="ZZ")
     for ds in ("dsA", "dsB"):
-        ingest_dataset(path, ds, vcf=cohort.vcf, individuals=cohort.individuals, consent=cohort.consent)
+        ingest_dataset(
+            path, ds, vcf=cohort.vcf, individuals=cohort.individuals, consent=cohort.consent
+        )
     settings = issuer.node_settings(
         node_dir=Path(path),
         jurisdiction="ZZ",
@@ -104,7 +108,10 @@ def test_grant_without_purpose__not_used(tier_client, issuer) -> None:
 def test_mixed_datasets__overall_granularity_is_the_lowest(tier_client, issuer) -> None:
     r = tier_client.post(
         "/individuals",
-        json={"datasets": {"datasetIds": ["dsA", "dsB"]}, "query": {"requestedGranularity": "record"}},
+        json={
+            "datasets": {"datasetIds": ["dsA", "dsB"]},
+            "query": {"requestedGranularity": "record"},
+        },
         headers={"Authorization": issuer.bearer(datasets=["dsA"], purpose=PURPOSE)},
     )
     body = r.json()
@@ -115,7 +122,16 @@ def test_mixed_datasets__overall_granularity_is_the_lowest(tier_client, issuer) 
 
 
 @pytest.mark.parametrize(
-    "kind", ["alg_none", "wrong_key", "expired", "not_yet_valid", "wrong_audience", "tampered_passport", "garbage"]
+    "kind",
+    [
+        "alg_none",
+        "wrong_key",
+        "expired",
+        "not_yet_valid",
+        "wrong_audience",
+        "tampered_passport",
+        "garbage",
+    ],
 )
 def test_bad_passport__401_beacon_error(tier_client, issuer, kind) -> None:
     token = issuer.bad_passport(kind, datasets=["dsA"])
@@ -140,5 +156,7 @@ def test_bad_visa__dropped_never_raises_tier(tier_client, issuer, kind) -> None:
 
 def test_untrusted_issuer__401(tier_client) -> None:
     other = TestIssuer("https://untrusted.example")
-    r = tier_client.get("/individuals", headers={"Authorization": other.bearer(datasets=["dsA"], purpose=PURPOSE)})
+    r = tier_client.get(
+        "/individuals", headers={"Authorization": other.bearer(datasets=["dsA"], purpose=PURPOSE)}
+    )
     assert r.status_code == 401

@@ -55,7 +55,9 @@ def cineca_variants(vcf_path: Path) -> tuple[TruthVariant, ...]:
             has = (calls == k).any(axis=1)
             pos, ref, a = _trim(v.POS, v.REF, alt)
             genes = {
-                e.split("|")[3] for e in ann.split(",") if e and e.split("|")[0] == alt and e.split("|")[3]
+                e.split("|")[3]
+                for e in ann.split(",")
+                if e and e.split("|")[0] == alt and e.split("|")[3]
             }
             out.append(TruthVariant(str(v.CHROM), pos, ref, a, frozenset(samples[has]), genes))
     vcf.close()

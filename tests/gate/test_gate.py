@@ -216,3 +216,11 @@ def test_gate__jurisdiction_rule_lowers_records_and_is_noted(
     entry = gate.state.audit_entry(response.audit_id or 0)
     assert entry is not None
     assert any("dataset-record-countries" in n for n in entry.body["datasets"][0]["notes"])
+
+
+def test_gate__rare_hits_hidden_at_boolean_when_configured(make_gate: Callable[..., Gate]) -> None:
+    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(boolean_min_count=2)})
+    rare = ask(gate, anonymous(), pos=300).results[0]  # one carrier
+    assert (rare.exists, rare.suppression) == (False, "rare_hidden")
+    assert ask(gate, anonymous(), pos=100).results[0].exists is True  # three carriers
+    assert ask(gate, controlled(), pos=300, datasets=("cohort",)).results[0].granularity == "record"

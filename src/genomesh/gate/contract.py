@@ -69,7 +69,7 @@ class DisclosedResult:
     count_suppressed: bool = False  # true when the exact count was below the threshold
     records: tuple[dict[str, Any], ...] = ()
     info: Mapping[str, Any] = field(default_factory=dict)
-    suppression: str | None = None  # "small_count" or "differencing" when count_suppressed
+    suppression: str | None = None  # "small_count" | "differencing" | "rare_hidden" (see docs)
 
 
 @dataclass(frozen=True)

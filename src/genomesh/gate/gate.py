@@ -170,11 +170,18 @@ class Gate:
             and not is_self_service(request)
         ) and self._isolates(result, access, request, policy.min_count):
             count, suppressed, why = None, True, "differencing"
+        exists = shown.exists
+        if (
+            access.granularity == "boolean"
+            and access.tier in ("anonymous", "registered")
+            and 0 < len(result.contributors) < policy.boolean_min_count
+        ):
+            exists, why = False, "rare_hidden"  # Raisaro et al. 2017: rare hits answered "no"
         records = tuple(result.records) if access.granularity == "record" else ()
         return DisclosedResult(
             dataset_id=access.dataset_id,
             granularity=access.granularity,
-            exists=shown.exists,
+            exists=exists,
             count=count,
             count_suppressed=suppressed,
             records=records,

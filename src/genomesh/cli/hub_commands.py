@@ -65,7 +65,8 @@ def serve(
     settings = HubSettings(**overrides)
     app = create_app(settings)
     console.print(f"hub [bold]{settings.name}[/] on {settings.base_url} (state in {directory})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # long-polls of dial-out nodes must not hold a shutdown for a whole poll period
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
 
 
 @hub_app.command("key")

@@ -80,11 +80,8 @@ def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
         refused = [d for d in info.get("refused") or [] if isinstance(d, dict)]
         if datasets:
             report["datasets"] = datasets
-        if refused:
+        if refused:  # datasets the node did not answer for, with its reasons (e.g. no visa)
             report["refusedDatasets"] = refused
-            if not datasets:  # the node answered, but every dataset said no
-                report["status"] = "refused"
-                report["reason"] = "; ".join(f"{d.get('id')}: {d.get('reason')}" for d in refused)
     return report
 
 
@@ -111,7 +108,7 @@ def merge_results(
     """Merge node answers to one entry-type query into one Beacon response (status, body)."""
     by_name = {n.name: n for n in nodes}
     reports = [node_report(r, by_name[r.node]) for r in replies]
-    ok = [(r, rep) for r, rep in zip(replies, reports, strict=True) if rep["status"] == "ok"]
+    ok = [(r, rep) for r, rep in zip(replies, reports, strict=True) if r.status == "ok"]
     if not ok and replies and all(r.http_status == 400 for r in replies):
         # every node rejected the query itself: that is the caller's input, not the network
         raise InvalidInputError(replies[0].reason or "the nodes rejected the query")

@@ -1,0 +1,347 @@
+"""`genomesh demo`: a real local federation (hub + three nodes in three countries) on loopback.
+
+What it does, reusing anything already in `--dir` from an earlier run:
+
+1. simulates the three demo cohorts (`genomesh.simulate.presets.DEMO_COHORTS`): a Dutch
+   hospital (NL), a UK biobank-like cohort (GB), an Australian rare-disease programme (AU);
+2. creates three nodes and ingests them; the UK node also gets the CINECA UK1 synthetic
+   cohort (real 1000 Genomes chr22 genotypes, CC-BY, attribution kept with the dataset);
+3. starts the hub (`genomesh hub serve`) and the nodes (`genomesh node serve`; the Australian
+   node with `genomesh node dial-out`, so it opens no port) as child processes on 127.0.0.1,
+   registers them, syncs the catalogue and prints where to look;
+4. stops every child on Ctrl-C. `--check` runs one network query and stops instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.panel import Panel
+
+from genomesh.cli.apps import app
+from genomesh.cli.query_commands import console, hub_request, print_network_answer
+from genomesh.core.errors import ConflictError, GenomeshError, UpstreamError
+
+START_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True)
+class DemoNode:
+    name: str  # registered node name, also the folder name
+    preset: str  # DEMO_COHORTS key
+    country: str
+    dial_out: bool = False
+    cineca: bool = False
+
+
+NODES = (
+    DemoNode("nl-umc", "nl-hospital", "NL"),
+    DemoNode("gb-biobank", "gb-biobank", "GB", cineca=True),
+    DemoNode("au-rd", "au-rare-disease", "AU", dial_out=True),
+)
+CINECA_ID = "CINECA_synthetic_cohort_EUROPE_UK1"
+
+
+def _has_dataset(node_dir: Path, dataset_id: str) -> bool:
+    return (node_dir / "datasets" / dataset_id / "CURRENT").is_file()
+
+
+def prepare_nodes(root: Path) -> None:
+    """Simulate and ingest whatever is not there yet (a second run reuses everything)."""
+    from genomesh.core.consent import DataUseTerm
+    from genomesh.simulate.presets import DEMO_COHORTS
+    from genomesh.store import cineca_attribution, ingest_dataset, init_node
+    from genomesh.testing.reference import reference_dir
+
+    for node in NODES:
+        preset = DEMO_COHORTS[node.preset]
+        node_dir = root / "nodes" / node.name
+        if not (node_dir / "genomesh.toml").is_file():
+            init_node(node_dir, name=node.name, jurisdiction=node.country)
+        if not _has_dataset(node_dir, preset.dataset_id):
+            data_dir = root / "data" / preset.key
+            with console.status(f"simulating {preset.name} ({preset.n_individuals} people)"):
+                if (data_dir / "manifest.json").is_file():
+                    files = preset.simulate(data_dir, overwrite=True)  # same seed: same data
+                else:
+                    files = preset.simulate(data_dir)
+            with console.status(f"ingesting {preset.dataset_id} into {node.name}"):
+                ingest_dataset(
+                    node_dir, preset.dataset_id, vcf=files.vcf, individuals=files.individuals,
+                    consent=files.consent, duo=preset.dataset_terms(), name=preset.name,
+                    description=preset.description, attribution=files.attribution,
+                )  # fmt: skip
+            console.print(f"[green]✓[/] {node.name}: {preset.dataset_id}")
+        if node.cineca and not _has_dataset(node_dir, CINECA_ID):
+            ref = reference_dir() / "beacon-testdata" / "cineca_uk1"
+            with console.status("ingesting the CINECA UK1 synthetic cohort (2,504 people)"):
+                ingest_dataset(
+                    node_dir, CINECA_ID,
+                    vcf=ref / "vcf" / "chr22.cineca_uk1.5002.annotated.vcf.gz",
+                    individuals=ref / "bff" / "individuals.json",
+                    duo=[DataUseTerm(id="DUO:0000042"), DataUseTerm(id="DUO:0000019")],
+                    assembly="GRCh37", name="CINECA synthetic cohort EUROPE UK1",
+                    description="Synthetic phenotypes over real 1000 Genomes chr22 genotypes "
+                    "(CINECA, EC H2020 grant 825775).",
+                    attribution=cineca_attribution(),
+                )  # fmt: skip
+            console.print(f"[green]✓[/] {node.name}: {CINECA_ID}")
+
+
+class Federation:
+    """The hub and node processes; stops them all (SIGTERM, then SIGKILL) on exit."""
+
+    def __init__(self, root: Path, *, host: str, hub_port: int, node_port: int) -> None:
+        self.root = root
+        self.host = host
+        self.hub_url = f"http://{host}:{hub_port}"
+        self.hub_port = hub_port
+        self.node_ports = {n.name: node_port + i for i, n in enumerate(NODES)}
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs = root / "logs"
+
+    def _spawn(self, label: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"{label}.log").open("wb")
+        self.children[label] = subprocess.Popen(
+            [sys.executable, "-m", "genomesh.cli.main", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,  # Ctrl-C reaches the demo only; it stops the children
+        )
+
+    def node_url(self, name: str) -> str:
+        return f"http://{self.host}:{self.node_ports[name]}"
+
+    def start(self) -> None:
+        from genomesh.hub.signing import load_or_create_key, public_key_text
+        from genomesh.node.dialout import node_key
+        from genomesh.node.dialout import public_key_text as node_public_key
+
+        hub_dir = self.root / "hub"
+        hub_key = public_key_text(load_or_create_key(hub_dir))
+        password_file = hub_dir / "dac-admin-password"
+        if not password_file.is_file():
+            password_file.write_text(secrets.token_urlsafe(18) + "\n")
+            password_file.chmod(0o600)
+        self._spawn(
+            "hub",
+            [
+                "hub",
+                "serve",
+                "--dir",
+                str(hub_dir),
+                "--host",
+                self.host,
+                "--port",
+                str(self.hub_port),
+            ],
+            {"GENOMESH_HUB_ADMIN_PASSWORD": password_file.read_text().strip()},
+        )
+        trusted = json.dumps(
+            [{"iss": self.hub_url, "jwks_url": f"{self.hub_url}/.well-known/jwks.json"}]
+        )
+        node_env = {"GENOMESH_TRUSTED_ISSUERS": trusted, "GENOMESH_HUB_URL": self.hub_url}
+        for node in NODES:
+            node_dir = self.root / "nodes" / node.name
+            if node.dial_out:
+                node_key(node_dir)
+                continue  # started after the hub is up (it dials the hub)
+            port = str(self.node_ports[node.name])
+            env = {
+                **node_env,
+                "GENOMESH_BASE_URL": self.node_url(node.name),
+                "GENOMESH_BEACON_ID": f"org.genomesh.demo.{node.name}",
+            }
+            self._spawn(
+                node.name,
+                ["node", "serve", str(node_dir), "--host", self.host, "--port", port],
+                env,
+            )
+        self._wait(f"{self.hub_url}/info", "hub")
+        token = (hub_dir / "admin.token").read_text().strip()
+        headers = {"authorization": f"Bearer {token}"}
+        for node in NODES:
+            node_dir = self.root / "nodes" / node.name
+            body: dict[str, Any] = {
+                "name": node.name,
+                "base_url": "dial-out" if node.dial_out else self.node_url(node.name),
+                "country": node.country,
+                "contact": f"data-access@{node.name}.example",
+            }
+            if node.dial_out:
+                body["public_key"] = node_public_key(node_key(node_dir))
+            try:
+                hub_request("POST", f"{self.hub_url}/nodes", json_body=body, headers=headers)
+            except ConflictError:
+                hub_request(
+                    "PUT", f"{self.hub_url}/nodes/{node.name}", json_body=body, headers=headers
+                )
+            if node.dial_out:
+                self._spawn(
+                    node.name,
+                    ["node", "dial-out", str(node_dir), "--hub", self.hub_url, "--hub-key", hub_key,
+                     "--name", node.name],
+                    {
+                        **node_env,
+                        "GENOMESH_BASE_URL": f"{self.hub_url}/nodes/{node.name}",
+                        "GENOMESH_BEACON_ID": f"org.genomesh.demo.{node.name}",
+                    },
+                )  # fmt: skip
+        for node in NODES:
+            if not node.dial_out:
+                self._wait(f"{self.node_url(node.name)}/info", node.name)
+        self._wait_dial_out()
+        hub_request("POST", f"{self.hub_url}/catalogue/sync", headers=headers, timeout=120)
+
+    def _check_children(self) -> None:
+        for label, child in self.children.items():
+            if child.poll() is not None:
+                raise UpstreamError(
+                    f"{label} exited with code {child.returncode}; see {self.logs / (label + '.log')}"
+                )
+
+    def _wait(self, url: str, label: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            self._check_children()
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise UpstreamError(f"{label} did not come up at {url} within {START_TIMEOUT:.0f} s")
+
+    def _wait_dial_out(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            self._check_children()
+            nodes = hub_request("GET", f"{self.hub_url}/nodes")
+            if all((n.get("info") or {}).get("connected") for n in nodes if n["dial_out"]):
+                return
+            time.sleep(0.2)
+        raise UpstreamError("the dial-out node did not connect to the hub")
+
+    def stop(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def _panel(fed: Federation) -> Panel:
+    lines = [
+        f"[bold]hub[/]         {fed.hub_url}   (Beacon network at the root: /info, /g_variants ...)",
+        f"             API docs {fed.hub_url}/docs · catalogue {fed.hub_url}/catalogue",
+    ]
+    for node in NODES:
+        where = "dial-out (no open port)" if node.dial_out else fed.node_url(node.name)
+        lines.append(f"[bold]{node.name:<11}[/] {node.country}  {where}")
+    hub = f"--hub {fed.hub_url}" if fed.hub_port != 8000 else ""
+    lines += [
+        "",
+        "[bold]try[/]",
+        f"  genomesh catalogue search {hub}".rstrip(),
+        f"  genomesh catalogue search --country AU {hub}".rstrip(),
+        f"  genomesh query variant 22:16050075:A:G --assembly GRCh37 {hub}".rstrip(),
+        f"  genomesh query individuals --filter HP:0001250 {hub}".rstrip(),
+        f"  genomesh query individuals --filter NCIT:C16576 --granularity boolean {hub}".rstrip(),
+        f"  genomesh hub nodes {hub}".rstrip(),
+        f"  curl '{fed.hub_url}/g_variants?referenceName=22&start=16050074&alternateBases=G'",
+        "",
+        f"admin token: {fed.root / 'hub' / 'admin.token'} · DAC admin password: "
+        f"{fed.root / 'hub' / 'dac-admin-password'} · logs: {fed.logs}",
+        "CINECA UK1: CC-BY, CINECA project (EC H2020 grant 825775). Ctrl-C stops everything.",
+    ]
+    return Panel("\n".join(lines), title="genomesh demo federation", border_style="green")
+
+
+def run_check(fed: Federation) -> int:
+    """One network query; 0 if every node answered (ok or refused by its own rules)."""
+    body = {
+        "meta": {"apiVersion": "v2.1.1"},
+        "query": {
+            "requestParameters": {
+                "assemblyId": "GRCh37", "referenceName": "22", "start": [16050074],
+                "referenceBases": "A", "alternateBases": "G",
+            },
+            "requestedGranularity": "boolean",
+        },
+    }  # fmt: skip
+    answer = hub_request("POST", f"{fed.hub_url}/g_variants", json_body=body)
+    print_network_answer(answer, title="check: variant 22:16050075:A:G (GRCh37)")
+    statuses = {n["node"]: n["status"] for n in answer["info"]["network"]["nodes"]}
+    bad = {n: s for n, s in statuses.items() if s in ("error", "timeout")}
+    if bad or len(statuses) != len(NODES):
+        console.print(f"[red]check failed:[/] {bad or statuses}; logs in {fed.logs}")
+        return 1
+    console.print("[green]check passed:[/] every node answered")
+    return 0
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where data, nodes and hub live")] = Path(
+        "demo"
+    ),
+    hub_port: Annotated[int, typer.Option(help="hub port; nodes use the ports after it")] = 8000,
+    node_port: Annotated[int | None, typer.Option(help="first node port (default hub+1)")] = None,
+    host: Annotated[str, typer.Option(help="loopback address to bind")] = "127.0.0.1",
+    check: Annotated[bool, typer.Option(help="run one network query, then stop")] = False,
+) -> None:
+    """Start a local federation: hub + three nodes (NL, GB with CINECA UK1, AU dial-out)."""
+    started = time.monotonic()
+    root = directory.resolve()
+    prepare_nodes(root)
+    fed = Federation(root, host=host, hub_port=hub_port, node_port=node_port or hub_port + 1)
+    code = 0
+    interrupted = False
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, on_term) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with console.status("starting hub and nodes"):
+            fed.start()
+        console.print(_panel(fed))
+        console.print(f"up in {time.monotonic() - started:.1f} s")
+        if check:
+            code = run_check(fed)
+        else:
+            while True:
+                fed._check_children()
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        interrupted = True
+    except GenomeshError:
+        fed.stop()
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        with console.status("stopping"):
+            fed.stop()
+    if interrupted:
+        console.print("stopped hub and nodes")
+    if code:
+        raise UpstreamError("demo check failed: a node did not answer (see the table above)")

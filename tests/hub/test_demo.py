@@ -1,0 +1,89 @@
+"""`genomesh demo`: the whole federation as real processes; --check, then Ctrl-C shutdown."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from genomesh.testing.cohorts import requires_msprime
+
+pytestmark = [requires_msprime(), pytest.mark.slow]
+
+
+def _free_block(size: int = 4) -> int:
+    """A base port with `size` consecutive free loopback ports."""
+    for _ in range(50):
+        base = random.randint(20_000, 60_000)
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no block of free ports")
+
+
+def _demo(directory: Path, port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "genomesh.cli.main", "demo", "--dir", str(directory),
+            "--hub-port", str(port), *extra]  # fmt: skip
+
+
+def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_block()
+    env = {**os.environ, "COLUMNS": "200"}
+    check = subprocess.run(
+        _demo(tmp_path / "demo", port, "--check"),
+        capture_output=True, text=True, timeout=240, env=env, check=False,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
+    assert "check passed" in check.stdout
+    for name in ("nl-umc", "gb-biobank", "au-rd (dial-out)", "CINECA_synthetic_cohort_EUROPE_UK1"):
+        assert name in check.stdout
+    with pytest.raises(httpx.HTTPError):  # everything stopped after --check
+        httpx.get(f"http://127.0.0.1:{port}/info", timeout=1)
+
+    # second run: reuses the data, stays up until Ctrl-C
+    started = time.monotonic()
+    demo = subprocess.Popen(
+        _demo(tmp_path / "demo", port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=env,
+    )  # fmt: skip
+    try:
+        output = ""
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            output += line
+            if "up in" in line:
+                break
+        assert "up in" in output, output
+        assert time.monotonic() - started < 120
+        assert "simulating" not in output  # reused
+        catalogue = httpx.get(f"http://127.0.0.1:{port}/catalogue", timeout=10).json()
+        assert catalogue["count"] == 4
+        nodes = httpx.get(f"http://127.0.0.1:{port}/nodes", timeout=10).json()
+        assert {n["name"]: n["dial_out"] for n in nodes} == {
+            "au-rd": True,
+            "gb-biobank": False,
+            "nl-umc": False,
+        }
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 0, output + rest
+    assert "stopped hub and nodes" in rest
+    for offset in range(3):  # hub and both push nodes are gone
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port + offset}/info", timeout=1)

@@ -166,3 +166,20 @@ def test_gzip_fallback__without_bgzip_a_plain_gzip_vcf(
     assert a.vcf.read_bytes() == b.vcf.read_bytes()  # gzip header carries no timestamp
     samples, positions, _, _ = read_vcf(a.vcf)
     assert len(samples) == 10 and len(positions) == a.n_variants
+
+
+def test_cli__replay_rebuilds_the_same_vcf(tmp_path: Path) -> None:
+    first = ["simulate", str(tmp_path / "a"), "-n", "12", "--length", "30000", "--seed", "5"]
+    assert main([*first, "--country", "NL", "--disease", "dee4"]) == 0
+    assert (
+        main(["simulate", str(tmp_path / "b"), "--replay", str(tmp_path / "a" / "truth.json")]) == 0
+    )
+    assert (tmp_path / "a" / "cohort.vcf.gz").read_bytes() == (
+        tmp_path / "b" / "cohort.vcf.gz"
+    ).read_bytes()
+    assert (tmp_path / "a" / "consent.tsv").read_text() == (
+        tmp_path / "b" / "consent.tsv"
+    ).read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["simulate", str(tmp_path / "c"), "--replay", str(bad)]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -77,14 +78,29 @@ def simulate(
         str | None,
         typer.Option(help="a demo cohort: nl-hospital, gb-biobank or au-rare-disease"),
     ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            help="re-run the exact simulation recorded in a truth.json (other options ignored)"
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="overwrite an earlier simulated cohort")] = False,
 ) -> None:
     """Simulate a cohort with msprime: genotypes, phenotypes, consent and planted traits."""
     from genomesh.simulate import BinaryTraitSpec, simulate_cohort
     from genomesh.simulate.presets import DEMO_COHORTS
+    from genomesh.simulate.provenance import call_from_record
 
     kwargs: dict[str, Any] = {"chromosome": chromosome, "assembly": assembly, "start": start}
-    if preset is not None:
+    if replay is not None:
+        try:
+            record = json.loads(replay.read_text(encoding="utf-8"))["call"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInputError(
+                f"not a genomesh truth.json ({exc})", file=str(replay), field="call"
+            ) from None
+        kwargs = call_from_record(record)
+    elif preset is not None:
         if preset not in DEMO_COHORTS:
             raise InvalidInputError(
                 f"unknown preset {preset!r}; choose from {', '.join(DEMO_COHORTS)}",
@@ -98,20 +114,24 @@ def simulate(
         )  # fmt: skip
     elif individuals is None:
         raise InvalidInputError("give --individuals (or --preset)", field="--individuals")
-    given = {
-        "n_individuals": individuals,
-        "populations": parse_populations(populations) if populations else None,
-        "length": length,
-        "seed": seed,
-        "duo_mix": duo_mix,
-        "country": country,
-        "disease": disease,
-        "id_prefix": id_prefix,
-    }
+    given = (
+        {}
+        if replay is not None
+        else {
+            "n_individuals": individuals,
+            "populations": parse_populations(populations) if populations else None,
+            "length": length,
+            "seed": seed,
+            "duo_mix": duo_mix,
+            "country": country,
+            "disease": disease,
+            "id_prefix": id_prefix,
+        }
+    )
     kwargs.update({k: v for k, v in given.items() if v is not None})
     kwargs.setdefault("length", 1_000_000)
     kwargs.setdefault("seed", 1)
-    if prevalence is not None:
+    if prevalence is not None and replay is None:
         base = kwargs.get("binary") or BinaryTraitSpec()
         kwargs["binary"] = BinaryTraitSpec(
             prevalence=prevalence, heritability=base.heritability, n_causal=base.n_causal

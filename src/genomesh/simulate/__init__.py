@@ -11,6 +11,7 @@ from __future__ import annotations
 from genomesh.simulate.cohort import CohortFiles, simulate_cohort, software_versions
 from genomesh.simulate.demography import SimulationDependencyError
 from genomesh.simulate.phenotypes import DiseaseSpec
+from genomesh.simulate.provenance import replay_cohort
 from genomesh.simulate.traits import BinaryTraitSpec, QuantitativeTraitSpec
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "DiseaseSpec",
     "QuantitativeTraitSpec",
     "SimulationDependencyError",
+    "replay_cohort",
     "simulate_cohort",
     "software_versions",
 ]

@@ -53,6 +53,7 @@ from genomesh.simulate.phenotypes import (
     make_people,
     phenopacket,
 )
+from genomesh.simulate.provenance import call_record
 from genomesh.simulate.traits import (
     BinaryTraitSpec,
     CausalVariant,
@@ -331,9 +332,26 @@ def simulate_cohort(
         ], "duo_mix_left_out": dropped_profiles, "country": country, "id_prefix": id_prefix,
         "reference_date": reference_date.isoformat(),
     }  # fmt: skip
+    mix_text = ",".join(f"{p.profile.label()}={p.profile.weight!r}" for p in profiles)
     truth = {
         "seed": seed,
         "parameters": parameters,
+        "call": call_record(
+            n_individuals=n_individuals,
+            counts=counts,
+            length=length,
+            seed=seed,
+            chromosome=chrom,
+            assembly=asm,
+            start=offset,
+            duo_mix=mix_text,
+            country=country,
+            disease=disease_spec,
+            quantitative=q_spec,
+            binary=b_spec,
+            id_prefix=id_prefix,
+            reference_date=reference_date,
+        ),
         "demography": model_parameters(),
         "variants": {"n_sites": sites.n_sites, "dropped_multi_mutation_sites": n_dropped},
         "quantitative": {

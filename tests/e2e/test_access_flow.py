@@ -1,0 +1,288 @@
+"""End to end over real HTTP on loopback: DAC approval → passport → node answers → revoke,
+expire, withdraw (issue #4's test).
+
+One hub (genomesh.hub.app.create_app, with the DAC and passport broker) and one node
+(genomesh.node.app.create_app) run as uvicorn servers on 127.0.0.1. The node holds two
+datasets ingested from a small simulated cohort with a consent mix (GRU, HMB, HMB+NPU,
+HMB+IRB+PUB, DS[type 2 diabetes], ...). The node trusts the hub's JWKS and polls its
+revocation list; it posts withdrawal notices to the hub with the secret the hub issued.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from genomesh.access.purpose_match import match_purpose
+from genomesh.core.consent import DataUseTerm
+from genomesh.core.purpose import ResearchPurpose
+from genomesh.core.settings import DatasetPolicy, HubSettings, NodeSettings, TrustedIssuer
+from genomesh.store import ingest_dataset, init_node, open_node
+from genomesh.testing.cohorts import shared_cohort
+from tests.dac.conftest import LiveServer, free_port, serve
+
+pytestmark = pytest.mark.slow
+
+ADMIN_PASSWORD = "Federation-Keeper-4410"
+RESEARCHER = ("rita", "Sequencing-Lab-Bench-77")
+MEMBER = ("mark", "Committee-Chair-Desk-31")
+HMB = DataUseTerm(id="DUO:0000006")
+PURPOSE = {
+    "category": "health_medical",
+    "institution": "uni.example.org",
+    "country": "NL",
+    "ethics_approval": "METC-2026-031",
+    "will_publish": True,
+}
+
+
+@dataclass
+class Federation:
+    hub: str
+    node: str
+    node_app: Any
+    node_settings: NodeSettings
+    node_dir: Path
+    hub_http: httpx.Client
+    node_http: httpx.Client
+    servers: list[LiveServer]
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    from genomesh.hub.app import create_app as create_hub
+    from genomesh.node.app import create_app as create_node
+
+    root = tmp_path_factory.mktemp("e2e")
+    cohort = shared_cohort()
+    node_dir = root / "node"
+    init_node(node_dir, name="nl-node", jurisdiction="NL")
+    for dataset_id in ("cohort1", "cohort2"):
+        ingest_dataset(
+            node_dir, dataset_id, vcf=cohort.vcf, individuals=cohort.individuals,
+            consent=cohort.consent, duo=[HMB], name=f"simulated {dataset_id}",
+        )  # fmt: skip
+
+    hub_port, node_port = free_port(), free_port()
+    hub_url, node_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{node_port}"
+    hub_settings = HubSettings(
+        hub_dir=root / "hub", base_url=hub_url, issuer=hub_url, admin_password=ADMIN_PASSWORD,
+        catalogue_sync_seconds=0, passport_audience="genomesh",
+    )  # fmt: skip
+    servers = [serve(create_hub(hub_settings), port=hub_port)]
+    hub_http = httpx.Client(base_url=hub_url, timeout=30)
+    admin = login(hub_http, "admin", ADMIN_PASSWORD)
+    secret = hub_http.post("/dac/nodes/nl-node/secret", headers=admin).json()["secret"]
+
+    node_settings = NodeSettings.load(
+        node_dir,
+        base_url=node_url,
+        jurisdiction="NL",
+        audience="genomesh",
+        trusted_issuers=[
+            TrustedIssuer(
+                iss=hub_url,
+                jwks_url=f"{hub_url}/.well-known/jwks.json",
+                revocations_url=f"{hub_url}/ga4gh/revocations",
+            )
+        ],
+        passport_leeway_seconds=0,
+        revocation_refresh_seconds=0,
+        default_policy=DatasetPolicy(min_count=1),
+        anti_differencing_answers=0,
+        query_budget=1_000_000,
+        hub_url=hub_url,
+        hub_secret=secret,
+    )
+    node_app = create_node(node_settings)
+    servers.append(serve(node_app, port=node_port))
+    node_http = httpx.Client(base_url=node_url, timeout=60)
+    try:
+        yield Federation(
+            hub_url, node_url, node_app, node_settings, node_dir, hub_http, node_http, servers
+        )
+    finally:
+        hub_http.close()
+        node_http.close()
+        for server in reversed(servers):
+            server.stop()
+
+
+def login(http: httpx.Client, username: str, password: str) -> dict[str, str]:
+    response = http.post("/dac/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def records(fed: Federation, passport: str | None, dataset: str) -> tuple[str, set[str]]:
+    """(returned granularity, individual ids) of a record-level /individuals query."""
+    headers = {"Authorization": f"Bearer {passport}"} if passport else {}
+    response = fed.node_http.get(
+        "/individuals",
+        params={"requestedGranularity": "record", "datasets": dataset, "limit": 1000},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    ids = set()
+    for result_set in (body.get("response") or {}).get("resultSets", []):
+        ids |= {r["id"] for r in result_set.get("results") or []}
+    return body["meta"]["returnedGranularity"], ids
+
+
+def fitting_individuals(node_dir: Path, dataset: str, purpose: ResearchPurpose) -> set[str]:
+    """Individuals whose own consent approves `purpose` (the policy engine is the oracle)."""
+    consents = open_node(node_dir).dataset(dataset).consents()
+    today = datetime.now(UTC).date()
+    return {
+        ind for ind, terms in consents.items()
+        if match_purpose(purpose, terms, today=today).decision == "approve"
+    }  # fmt: skip
+
+
+def passport(fed: Federation, headers: dict[str, str], **params: Any) -> str:
+    response = fed.hub_http.get("/dac/passport", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["passport"]
+
+
+def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Federation) -> None:
+    fed, hub = federation, federation.hub_http
+    admin = login(hub, "admin", ADMIN_PASSWORD)
+
+    # the node joins the hub's registry; its catalogue (with the datasets' DUO terms) is synced
+    joined = hub.post(
+        "/nodes", headers=admin, json={"name": "nl-node", "base_url": fed.node, "country": "NL"}
+    )
+    assert joined.status_code == 201, joined.text
+    synced = hub.post("/catalogue/sync", headers=admin)
+    assert synced.status_code == 200, synced.text
+    # the node's anonymous /datasets answer carries no DUO terms, so the hub admin records the
+    # custodian's dataset-level terms with the DAC (the DAC's record wins over the catalogue)
+    for dataset_id in ("cohort1", "cohort2"):
+        info = open_node(fed.node_dir).dataset(dataset_id).info
+        recorded = hub.put("/dac/datasets", headers=admin, json={
+            "node": "nl-node", "dataset_id": dataset_id, "base_url": fed.node,
+            "duo": [t.model_dump(mode="json") for t in info.duo],
+        })  # fmt: skip
+        assert recorded.status_code == 200, recorded.text
+
+    # a researcher registers; a committee member is appointed for cohort1
+    for username, password in (RESEARCHER, MEMBER):
+        made = hub.post("/dac/register", json={
+            "username": username, "password": password, "institution": "uni.example.org",
+            "country": "NL", "affiliation_role": "faculty",
+        })  # fmt: skip
+        assert made.status_code == 201, made.text
+    member = hub.post(
+        "/dac/members", headers=admin,
+        json={"username": MEMBER[0], "dataset": {"node": "nl-node", "dataset_id": "cohort1"}},
+    )  # fmt: skip
+    assert member.status_code == 200, member.text
+    rita, mark = login(hub, *RESEARCHER), login(hub, *MEMBER)
+
+    # the researcher applies with a purpose; the pre-check against the catalogue's DUO is right
+    applied = hub.post("/dac/applications", headers=rita, json={
+        "title": "Cardiometabolic genetics", "datasets": [{"node": "nl-node", "dataset_id": "cohort1"}],
+        "purpose": PURPOSE, "documents": [{"kind": "ethics", "reference": "METC-2026-031"}],
+        "accepted_terms": True, "submit": True,
+    })  # fmt: skip
+    assert applied.status_code == 201, applied.text
+    app = applied.json()
+    assert app["datasets"] == [f"{fed.node}/datasets/cohort1"]
+    assert app["precheck"]["decision"] == "approve", app["precheck"]
+    assert app["precheck"]["datasets"][0]["reasons"][0]["decision"] == "approve"
+
+    # before approval the passport grants nothing: no records
+    before = passport(fed, rita)
+    granularity, ids = records(fed, before, "cohort1")
+    assert granularity != "record" and ids == set()
+
+    # a DAC member approves
+    until = (datetime.now(UTC) + timedelta(days=90)).isoformat()
+    decided = hub.post(
+        f"/dac/applications/{app['id']}/decision", headers=mark,
+        json={"decision": "approve", "until": until, "comment": "fits the consent"},
+    )  # fmt: skip
+    assert decided.json()["state"] == "approved", decided.text
+
+    # the passport works at the node for the granted dataset only ...
+    token = passport(fed, rita)
+    purpose = ResearchPurpose.model_validate(decided.json()["purpose"])
+    expected = fitting_individuals(fed.node_dir, "cohort1", purpose)
+    everyone = set(open_node(fed.node_dir).dataset("cohort1").consents())
+    granularity, ids = records(fed, token, "cohort1")
+    assert granularity == "record"
+    # ... and only for participants whose own consent fits the purpose
+    assert ids == expected
+    assert 0 < len(ids) < len(everyone)
+    consents = open_node(fed.node_dir).dataset("cohort1").consents()
+    ds_only = {
+        i
+        for i, terms in consents.items()
+        if "DUO:0000007" in {t.id for t in terms}
+        and not {t.id for t in terms} & {"DUO:0000004", "DUO:0000042", "DUO:0000006"}
+    }
+    assert ds_only and not (ids & ds_only)  # disease-specific consents do not cover HMB research
+    granularity, other = records(fed, token, "cohort2")
+    assert granularity != "record" and other == set()
+
+    # withdraw a participant at the node: the same query no longer includes them, and the
+    # researcher (a recipient of their records) is notified at the hub
+    from genomesh.participants.withdrawal import withdraw
+
+    leaving = sorted(ids)[0]
+    with httpx.Client(
+        timeout=10, headers={"Authorization": f"Bearer {fed.node_settings.hub_secret}"}
+    ) as http:
+        report = withdraw(
+            fed.node_app.state.node_state, settings=fed.node_settings, node=fed.node_app.state.node,
+            dataset_id="cohort1", individual_id=leaving, reason="participant request", http_client=http,
+        )  # fmt: skip
+    assert report.hub_delivery == "delivered", report
+    granularity, after = records(fed, token, "cohort1")
+    assert granularity == "record"
+    assert after == ids - {leaving}
+    notes = hub.get("/dac/me/notifications", headers=rita).json()
+    assert len(notes) == 1
+    assert notes[0]["dataset_id"] == "cohort1" and notes[0]["node"] == "nl-node"
+    assert notes[0]["individual_pseudonym"] == report.individual_pseudonym
+    assert hub.get("/dac/me/notifications", headers=mark).json() == []
+
+    # revoke: the node refuses the very same passport (revocation list polled)
+    revoked = hub.post(
+        f"/dac/applications/{app['id']}/revoke", headers=mark, json={"reason": "audit"}
+    )
+    assert revoked.json()["state"] == "revoked"
+    granularity, ids = records(fed, token, "cohort1")
+    assert granularity != "record" and ids == set()
+    granularity, ids = records(fed, passport(fed, rita), "cohort1")
+    assert granularity != "record" and ids == set()
+
+    # expire: a renewed approval ending in 3 s works, then is refused once it has ended
+    second = hub.post("/dac/applications", headers=rita, json={
+        "title": "Cardiometabolic genetics, year 2",
+        "datasets": [{"url": f"{fed.node}/datasets/cohort1"}], "purpose": PURPOSE,
+        "accepted_terms": True, "submit": True,
+    }).json()  # fmt: skip
+    end = datetime.now(UTC) + timedelta(seconds=3)
+    hub.post(
+        f"/dac/applications/{second['id']}/decision", headers=mark,
+        json={"decision": "approve", "until": end.isoformat()},
+    )  # fmt: skip
+    short = passport(fed, rita)
+    granularity, ids = records(fed, short, "cohort1")
+    assert granularity == "record" and ids == expected - {leaving}
+    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1.5)
+    granularity, ids = records(fed, short, "cohort1")
+    assert granularity != "record" and ids == set()
+    shown = hub.get(f"/dac/applications/{second['id']}", headers=rita).json()
+    assert shown["state"] == "expired"
+    assert [v for v in hub.get("/dac/passport", headers=rita).json()["visas"]] == []

@@ -243,3 +243,24 @@ def test_pagination__pages_cover_everything_once_and_total_ignores_paging(client
         seen += [x["id"] for x in rs["results"]]
     assert len(seen) == len(set(seen)) == 75
     assert seen == sorted(seen)
+
+
+def test_assembly_mismatch__dataset_not_answered_with_reason(client, truth) -> None:
+    v = next(t for t in truth if t.carriers)
+    params = {"referenceName": "22", "start": v.start, "alternateBases": v.alt}
+    r = client.get("/g_variants", params={**params, "assemblyId": "GRCh38"})
+    body = r.json()
+    validate_response("boolean", body)
+    assert body["responseSummary"]["exists"] is False
+    assert "GRCh38" in body["info"]["refused"][0]["reason"]
+    r = client.get("/g_variants", params={**params, "assemblyId": "hs37d5"})
+    assert r.json()["responseSummary"]["exists"] is True
+
+
+def test_record_granularity__case_level_data_lists_the_carriers(client, truth) -> None:
+    v = next(t for t in truth if len(t.ref) == len(t.alt) == 1 and 0 < len(t.carriers) < 20)
+    r = client.get(f"/g_variants/22-{v.pos}-{v.ref}-{v.alt}", params={"requestedGranularity": "record"})
+    body = r.json()
+    validate_response("resultsets", body)
+    (record,) = body["response"]["resultSets"][0]["results"]
+    assert {c["biosampleId"] for c in record["caseLevelData"]} == set(v.carriers)

@@ -239,13 +239,10 @@ def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Fed
     from genomesh.participants.withdrawal import withdraw
 
     leaving = sorted(ids)[0]
-    with httpx.Client(
-        timeout=10, headers={"Authorization": f"Bearer {fed.node_settings.hub_secret}"}
-    ) as http:
-        report = withdraw(
-            fed.node_app.state.node_state, settings=fed.node_settings, node=fed.node_app.state.node,
-            dataset_id="cohort1", individual_id=leaving, reason="participant request", http_client=http,
-        )  # fmt: skip
+    report = withdraw(  # delivery authenticates with node_settings.hub_secret
+        fed.node_app.state.node_state, settings=fed.node_settings, node=fed.node_app.state.node,
+        dataset_id="cohort1", individual_id=leaving, reason="participant request",
+    )  # fmt: skip
     assert report.hub_delivery == "delivered", report
     granularity, after = records(fed, token, "cohort1")
     assert granularity == "record"

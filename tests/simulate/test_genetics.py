@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import msprime
 import numpy as np
 import statsmodels.api as sm
 from numpy.testing import assert_allclose
 
 from genomesh.simulate import CohortFiles
+from genomesh.simulate.demography import out_of_africa_demography, simulate_tree_sequence
+from genomesh.simulate.genotypes import biallelic_only
 from tests.simulate.conftest import read_tsv, read_vcf
 
 
@@ -128,3 +134,44 @@ def test_truth__causal_frequencies_match_the_vcf(trait_cohort: CohortFiles) -> N
         assert abs(row.mean() / 2 - c["alt_frequency"]) < 1e-6
         for pop, freq in c["alt_frequency_by_population"].items():
             assert abs(row[pops == pop].mean() / 2 - freq) < 1e-6
+
+
+def test_demography__matches_gutenkunst_2009_table() -> None:
+    demography = out_of_africa_demography()
+    debug = demography.debug()
+    assert [round(e.start_time, 1) for e in debug.epochs] == [0, 848.0, 5600.0, 8800.0]
+    now = {p.name: p for p in demography.populations}
+    # present-day sizes after exponential growth since the EU/AS split (stdpopsim: 29,725; 54,090)
+    assert round(now["CEU"].initial_size) == 29_725 and round(now["CHB"].initial_size) == 54_090
+    names = [p.name for p in demography.populations]
+    yri, ceu, chb, ooa = (names.index(n) for n in ("YRI", "CEU", "CHB", "OOA"))
+    recent, founders = debug.epochs[0], debug.epochs[1]
+    assert recent.migration_matrix[yri, ceu] == 3e-5 and recent.migration_matrix[ceu, chb] == 9.6e-5
+    assert founders.migration_matrix[yri, ooa] == 25e-5
+    # growing back in time to the split, CEU and CHB shrink to their founding sizes
+    assert round(recent.populations[ceu].end_size) == 1_000
+    assert round(recent.populations[chb].end_size) == 510
+    assert founders.populations[ooa].start_size == 2_100
+    ancient = debug.epochs[3].populations[names.index("ANC")]
+    assert ancient.start_size == 7_300
+
+
+def test_sites__multi_mutation_positions_are_dropped() -> None:
+    ts = simulate_tree_sequence(
+        {"AFR": 20, "EUR": 20}, length=20_000, ancestry_seed=3, mutation_seed=4
+    )
+    hot = msprime.sim_mutations(ts, rate=5e-6, random_seed=5)  # force recurrent mutations
+    per_site = np.bincount(hot.tables.mutations.site, minlength=hot.num_sites)
+    assert (per_site > 1).any()
+    kept, dropped = biallelic_only(hot)
+    assert dropped == int((per_site > 1).sum())
+    assert kept.num_sites == hot.num_sites - dropped
+    assert np.all(np.bincount(kept.tables.mutations.site) == 1)
+
+
+def test_lazy_import__genomesh_simulate_does_not_import_msprime() -> None:
+    code = (
+        "import sys, genomesh.simulate, genomesh.testing.cohorts; print('msprime' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -216,3 +216,19 @@ def test_provenance__replaying_truth_json_rebuilds_identical_files(tmp_path: Pat
     )  # fmt: skip
     again = replay_cohort(original.truth, tmp_path / "again")
     assert _fingerprint(again.out_dir) == _fingerprint(original.out_dir)
+
+
+def test_consent__profile_shares_follow_the_mix_weights(trait_cohort: CohortFiles) -> None:
+    _, rows = read_tsv(trait_cohort.consent)
+    n = len(rows)
+    mix = trait_cohort.read_truth()["parameters"]["duo_mix"]
+    total = sum(m["weight"] for m in mix)
+    observed = {}
+    for r in rows:
+        key = "+".join(sorted(r[1].split(",")))
+        observed[key] = observed.get(key, 0) + 1
+    for m in mix:
+        codes = [DUO_IDS[c.split("[")[0]] for c in m["profile"].split("+")]
+        p = m["weight"] / total
+        share = observed.get("+".join(sorted(codes)), 0) / n
+        assert abs(share - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-9, (m, share)

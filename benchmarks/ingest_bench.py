@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work" / "ingest"
 OUT = ROOT / "docs" / "bench" / "ingest.md"
-sys.path.insert(0, str(ROOT / "src"))
 
 CHILD = """
 import json, resource, shutil, sys, time
@@ -70,15 +69,32 @@ def run_bcftools(vcf: Path) -> dict:
     return {"seconds": seconds, "peak_kb": usage.ru_maxrss}
 
 
-def simulate(n: int, length: int, seed: int) -> Path:
-    from genomesh.simulate import simulate_cohort
+SIMULATE = """
+import sys
+from genomesh.simulate import simulate_cohort
+c = simulate_cohort(sys.argv[1], n_individuals=int(sys.argv[2]), length=int(sys.argv[3]),
+                    seed=int(sys.argv[4]), overwrite=True)
+print(c.vcf)
+"""
 
+
+def simulate(n: int, length: int, seed: int) -> Path:
+    """A simulated cohort's VCF (made once, in a child process so this one stays small)."""
     folder = WORK / f"sim_{n}_{length}"
     vcf_files = list(folder.glob("*.vcf.gz"))
     if vcf_files:
         return vcf_files[0]
-    cohort = simulate_cohort(folder, n_individuals=n, length=length, seed=seed, overwrite=True)
-    return cohort.vcf
+    out = subprocess.run(
+        [sys.executable, "-c", SIMULATE, str(folder), str(n), str(length), str(seed)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def reference_dir() -> Path:
+    """Same rule as genomesh.testing.reference (not imported: keep this process small)."""
+    env = os.environ.get("GENOMESH_REFERENCE")
+    return Path(env) if env else ROOT.parent / "shared" / "reference"
 
 
 def measure(name: str, vcf: Path, repeat: int) -> dict:
@@ -156,8 +172,6 @@ def main() -> int:
         print("bcftools not found", file=sys.stderr)
         return 1
     WORK.mkdir(parents=True, exist_ok=True)
-    from genomesh.testing.reference import reference_dir
-
     reference = reference_dir()
     cineca = (
         reference

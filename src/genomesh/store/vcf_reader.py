@@ -272,17 +272,45 @@ def _category_tables(ploidy: int) -> tuple[np.ndarray, ...]:
 _TABLES = {p: _category_tables(p) for p in (1, 2, 3, 4)}
 
 
+def _byte_category_lut(ploidy: int) -> np.ndarray:
+    """Category code for every raw byte pattern of one call (ploidy 1: uint8, 2: uint16).
+
+    A call's int8 alleles read as one unsigned integer (little-endian) index this table, so
+    turning a whole batch into category codes is a single lookup."""
+    lut = np.zeros(256**ploidy, dtype=np.uint8)
+    raw = np.arange(256**ploidy)
+    for j in range(ploidy):
+        allele = ((raw >> (8 * j)) & 0xFF).astype(np.uint8).view(np.int8).astype(np.int16)
+        allele = np.clip(allele, -2, 1)  # only -2..1 occur in split calls
+        lut += ((allele + 2) * 4**j).astype(np.uint8)
+    return lut
+
+
+_BYTE_LUTS = {1: _byte_category_lut(1), 2: _byte_category_lut(2)}
+_RAW_VIEW = {1: np.uint8, 2: np.uint16}
+
+
+def _category_codes(calls: np.ndarray) -> np.ndarray:
+    """(n, samples) uint8 category codes of (n, samples, ploidy) int8 calls."""
+    ploidy = calls.shape[2]
+    if ploidy in _BYTE_LUTS and calls.flags.c_contiguous:
+        raw = calls.view(_RAW_VIEW[ploidy]).reshape(calls.shape[:2])
+        return _BYTE_LUTS[ploidy][raw]
+    code = calls[:, :, 0].view(np.uint8) + np.uint8(2)  # -2,-1,0,1 -> 0,1,2,3 (wrapping)
+    for j in range(1, ploidy):
+        code += (calls[:, :, j].view(np.uint8) + np.uint8(2)) * np.uint8(4**j)
+    return code
+
+
 def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
     """Dosages and allele counts of split calls: each call becomes a small category code
-    (alleles in base 4), dosages come from a lookup and the per-variant counts from one
-    bincount per variant, so the work is a few passes over the batch whatever the counts."""
+    (alleles in base 4, one table lookup), dosages come from a lookup and the per-variant
+    counts from one bincount per variant: a few passes over the batch whatever the counts."""
     n, _, ploidy = calls.shape
     if ploidy not in _TABLES:
         raise IngestError(f"ploidy {ploidy} is not supported (at most 4)", field="GT")
     dosage_of, called_of, alt_of, het_of, hom_of = _TABLES[ploidy]
-    code = (calls[:, :, 0] + 2).astype(np.uint8)
-    for j in range(1, ploidy):
-        code += (calls[:, :, j] + 2).astype(np.uint8) * np.uint8(4**j)
+    code = _category_codes(calls)
     n_cat = 4**ploidy
     hist = np.zeros((n, n_cat), dtype=np.int64)
     for i in range(n):

@@ -1,0 +1,45 @@
+"""`genomesh node init | ingest | info` through the real entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from genomesh.cli.main import main
+from genomesh.store import open_node
+from tests.store.conftest import rec, write_vcf
+
+
+def test_cli__init_ingest_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    node = tmp_path / "node"
+    assert main(["node", "init", str(node), "--name", "Test Biobank", "--jurisdiction", "GB"]) == 0
+    vcf = write_vcf(tmp_path / "v.vcf", [rec(1, 100, "A", "G,T", "0/1", "1/2", "0/0")])
+    code = main(
+        ["node", "ingest", str(node), "--dataset", "ds", "--vcf", str(vcf),
+         "--duo", "DUO:0000042,DUO:0000019", "--attribution", "cineca-uk1", "--name", "Demo"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "variants (split)" in out and "individuals" in out and "datasets on node" in out
+    assert "CINECA project" in out
+    info = open_node(node).dataset("ds").info
+    assert [t.id for t in info.duo] == ["DUO:0000042", "DUO:0000019"]
+    assert info.name == "Demo" and info.n_variants == 2
+    assert main(["node", "info", str(node)]) == 0
+    assert "DUO:0000042" in capsys.readouterr().out
+
+
+def test_cli__init_twice_is_a_conflict(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    node = tmp_path / "node"
+    assert main(["node", "init", str(node), "--name", "A", "--jurisdiction", "GB"]) == 0
+    assert main(["node", "init", str(node), "--name", "A", "--jurisdiction", "GB"]) == 6
+    assert "already exists" in capsys.readouterr().err
+    assert (
+        main(["node", "init", str(tmp_path / "x"), "--name", "A", "--jurisdiction", "Britain"]) == 2
+    )
+
+
+def test_cli__info_without_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["node", "info", str(tmp_path / "nothing")]) == 5
+    assert "genomesh node init" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from genomesh.audit.chain import GENESIS, VerifyResult, canonical_json, entry_hash, verify_rows
 from genomesh.audit.tables import (
@@ -160,6 +161,12 @@ class NodeState:
 
     @classmethod
     def from_url(cls, url: str) -> NodeState:
+        """`sqlite:///PATH`, `sqlite://` (in memory, one process), or a PostgreSQL URL."""
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            engine = create_engine(
+                "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
+            )
+            return cls(engine)
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 30})

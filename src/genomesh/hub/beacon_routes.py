@@ -40,7 +40,7 @@ def _settings(request: Request) -> Any:
 @router.get("/info", summary="Beacon info of the hub")
 async def info(request: Request) -> dict[str, Any]:
     store = request.app.state.store
-    extra = {"nodes": len(store.nodes()), "datasets": len(store.catalogue())}
+    extra = {"nodes": len(store.nodes()), "datasets": store.catalogue_size()}
     return info_body(_settings(request), extra=extra)
 
 

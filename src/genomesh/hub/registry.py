@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,11 +27,12 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
+    func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -133,6 +137,18 @@ class HubStore:
             kwargs = {"connect_args": {"check_same_thread": False}}
         self.engine: Engine = create_engine(url, **kwargs)
         metadata.create_all(self.engine)
+        self._nodes: tuple[float, list[NodePublic]] | None = None  # (read at, nodes)
+
+    NODE_CACHE_SECONDS = 2.0  # other hub processes' registry changes show up this fast
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction after which the node cache is dropped."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            self._nodes = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -148,7 +164,7 @@ class HubStore:
             "public_key": node.public_key,
             "created": datetime.now(UTC),
         }
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             if conn.execute(
                 select(nodes_table.c.name).where(nodes_table.c.name == node.name)
             ).first():
@@ -161,7 +177,7 @@ class HubStore:
     def replace_node(self, node: NodeCreate) -> NodePublic:
         """Update a registered node's URL, country, contact or key (catalogue kept)."""
         self.node(node.name)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(nodes_table)
                 .where(nodes_table.c.name == node.name)
@@ -177,7 +193,7 @@ class HubStore:
 
     def remove_node(self, name: str) -> None:
         self.node(name)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(delete(datasets_table).where(datasets_table.c.node == name))
             conn.execute(delete(nodes_table).where(nodes_table.c.name == name))
 
@@ -193,9 +209,15 @@ class HubStore:
         return _public(row)
 
     def nodes(self) -> list[NodePublic]:
+        """All registered nodes (cached briefly: every network query asks for them)."""
+        cached = self._nodes
+        if cached is not None and time.monotonic() - cached[0] < self.NODE_CACHE_SECONDS:
+            return [n.model_copy() for n in cached[1]]
         with self.engine.connect() as conn:
             rows = conn.execute(select(nodes_table).order_by(nodes_table.c.name)).mappings().all()
-        return [_public(row) for row in rows]
+        nodes = [_public(row) for row in rows]
+        self._nodes = (time.monotonic(), nodes)
+        return [n.model_copy() for n in nodes]
 
     def select_nodes(self, names: list[str] | None) -> list[NodePublic]:
         """All nodes, or the named ones (unknown names are an error naming them)."""
@@ -214,7 +236,7 @@ class HubStore:
     ) -> None:
         """Atomically swap a node's catalogue entries for freshly synced ones."""
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(delete(datasets_table).where(datasets_table.c.node == node))
             for entry in entries:
                 conn.execute(
@@ -229,10 +251,14 @@ class HubStore:
             )
 
     def record_sync_error(self, node: str, error: str) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(nodes_table).where(nodes_table.c.name == node).values(last_sync_error=error)
             )
+
+    def catalogue_size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(datasets_table)).scalar_one())
 
     def catalogue(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -16,15 +16,11 @@ parameters give byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +43,12 @@ from genomesh.simulate.genotypes import (
 )
 from genomesh.simulate.phenotypes import (
     DISEASES,
-    HPO_RELEASE,
     DiseaseSpec,
     bff_individual,
     make_people,
     phenopacket,
 )
-from genomesh.simulate.provenance import call_record
+from genomesh.simulate.provenance import call_record, software_versions, write_manifest
 from genomesh.simulate.traits import (
     BinaryTraitSpec,
     CausalVariant,
@@ -121,32 +116,6 @@ def _population_counts(populations: Sequence[str] | Mapping[str, float], n: int)
 def _seed_int(ss: np.random.SeedSequence) -> int:
     """A 1..2^31-1 integer seed for msprime from a spawned SeedSequence."""
     return int(ss.generate_state(1, dtype=np.uint32)[0] % (2**31 - 2)) + 1
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of everything that shaped the output (provenance)."""
-    out = {"python": platform.python_version()}
-    for pkg in ("genomesh", "msprime", "tskit", "numpy", "scipy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    bgzip = shutil.which("bgzip")
-    if bgzip:
-        first = subprocess.run([bgzip, "--version"], capture_output=True, text=True).stdout
-        out["bgzip"] = first.splitlines()[0] if first else "unknown"
-    else:
-        out["bgzip"] = "not installed (Python gzip used)"
-    out["hpo"] = HPO_RELEASE
-    return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_json(path: Path, doc: Any) -> None:
@@ -277,7 +246,7 @@ def simulate_cohort(
     causal_b = choose_causal_sites(sites, b_spec.n_causal, rng=rng_traits)
     dos_q = site_dosages(ts, causal_q, individual_order=order)
     dos_b = site_dosages(ts, causal_b, individual_order=order)
-    y, affected, liability, beta_q, beta_b, threshold = simulate_traits(
+    y, affected, _liability, beta_q, beta_b, threshold = simulate_traits(
         dos_q, dos_b, populations=pops, quantitative=q_spec, binary=b_spec, rng=rng_traits
     )
     causal: list[CausalVariant] = []
@@ -372,40 +341,17 @@ def simulate_cohort(
         "software": versions,
     }
     _write_json(out / "truth.json", truth)
-    del liability
 
     files = [vcf_path, *([vcf_index] if vcf_index else []), out / "individuals.json",
              out / "consent.tsv", out / "traits.tsv", out / "truth.json"]  # fmt: skip
-    pp_hash = hashlib.sha256()
-    for p in sorted((out / "phenopackets").iterdir()):
-        pp_hash.update(f"{p.name}\t{_sha256(p)}\n".encode())
     manifest = {
-        "format": "genomesh-simulated-cohort/1",
-        "seed": seed,
-        "assembly": asm,
-        "chromosome": chrom,
-        "country": country,
-        "n_individuals": n_individuals,
+        "format": "genomesh-simulated-cohort/1", "seed": seed, "assembly": asm,
+        "chromosome": chrom, "country": country, "n_individuals": n_individuals,
         "n_variants": sites.n_sites,
-        "files": [{"path": f.name, "bytes": f.stat().st_size, "sha256": _sha256(f)} for f in files]
-        + [
-            {
-                "path": "phenopackets/",
-                "count": len(people),
-                "sha256_of_listing": pp_hash.hexdigest(),
-            }
-        ],
-        "descriptions": {
-            "cohort.vcf.gz": "diploid phased biallelic SNVs (BGZF when bgzip is installed)",
-            "phenopackets/": "one GA4GH Phenopackets v2 JSON per individual",
-            "individuals.json": "Beacon v2 BFF individuals (sex, ethnicity, features, diseases, measures)",
-            "consent.tsv": "per-participant DUO consent terms (genomesh consent TSV)",
-            "traits.tsv": "individual_id, population, quantitative, binary",
-            "truth.json": "seed, parameters, demography, causal variants and effects, versions",
-        },
-        "software": versions,
-    }
-    _write_json(out / "manifest.json", manifest)
+    }  # fmt: skip
+    write_manifest(
+        out, files=files, phenopackets=out / "phenopackets", header=manifest, software=versions
+    )
     return CohortFiles(
         out_dir=out, vcf=vcf_path, vcf_index=vcf_index, phenopackets=out / "phenopackets",
         individuals=out / "individuals.json", consent=out / "consent.tsv",

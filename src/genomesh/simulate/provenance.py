@@ -1,4 +1,4 @@
-"""Provenance: the exact `simulate_cohort` call stored in truth.json, and its replay.
+"""Provenance: software versions, the manifest, the exact call stored in truth.json, replay.
 
 truth.json["call"] holds every argument as JSON (the seed, the resolved population counts, the
 resolved consent mix, the full disease and trait specifications), so
@@ -7,18 +7,86 @@ resolved consent mix, the full disease and trait specifications), so
 
 from __future__ import annotations
 
+import hashlib
 import json
+import platform
+import shutil
+import subprocess
 from dataclasses import asdict
 from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genomesh.core.errors import InvalidInputError
-from genomesh.simulate.phenotypes import DiseaseSpec, Term
+from genomesh.simulate.phenotypes import HPO_RELEASE, DiseaseSpec, Term
 from genomesh.simulate.traits import BinaryTraitSpec, QuantitativeTraitSpec
 
 if TYPE_CHECKING:
     from genomesh.simulate.cohort import CohortFiles, Progress
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of everything that shaped the output (provenance)."""
+    out = {"python": platform.python_version()}
+    for pkg in ("genomesh", "msprime", "tskit", "numpy", "scipy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    bgzip = shutil.which("bgzip")
+    if bgzip:
+        first = subprocess.run([bgzip, "--version"], capture_output=True, text=True).stdout
+        out["bgzip"] = first.splitlines()[0] if first else "unknown"
+    else:
+        out["bgzip"] = "not installed (Python gzip used)"
+    out["hpo"] = HPO_RELEASE
+    return out
+
+
+def _sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+FILE_DESCRIPTIONS = {
+    "cohort.vcf.gz": "diploid phased biallelic SNVs (BGZF when bgzip is installed)",
+    "cohort.vcf.gz.tbi": "tabix index of cohort.vcf.gz",
+    "phenopackets/": "one GA4GH Phenopackets v2 JSON per individual",
+    "individuals.json": "Beacon v2 BFF individuals (sex, ethnicity, features, diseases, measures)",
+    "consent.tsv": "per-participant DUO consent terms (genomesh consent TSV)",
+    "traits.tsv": "individual_id, population, quantitative, binary",
+    "truth.json": "seed, parameters, the full call, demography, causal variants, versions",
+}
+
+
+def write_manifest(
+    out: Path,
+    *,
+    files: list[Path],
+    phenopackets: Path,
+    header: dict[str, Any],
+    software: dict[str, str],
+) -> Path:
+    """manifest.json: `header`, each file's size and SHA-256, a hash of the phenopacket listing."""
+    listing = hashlib.sha256()
+    documents = sorted(phenopackets.iterdir())
+    for p in documents:
+        listing.update(f"{p.name}\t{_sha256(p)}\n".encode())
+    entries: list[dict[str, Any]] = [
+        {"path": f.name, "bytes": f.stat().st_size, "sha256": _sha256(f)} for f in files
+    ]
+    entries.append(
+        {"path": "phenopackets/", "count": len(documents), "sha256_of_listing": listing.hexdigest()}
+    )
+    manifest = {**header, "files": entries, "descriptions": FILE_DESCRIPTIONS, "software": software}
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def call_record(
@@ -103,4 +171,11 @@ def replay_cohort(
     )
 
 
-__all__ = ["call_from_record", "call_record", "replay_cohort"]
+__all__ = [
+    "FILE_DESCRIPTIONS",
+    "call_from_record",
+    "call_record",
+    "replay_cohort",
+    "software_versions",
+    "write_manifest",
+]

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -64,7 +65,7 @@ class DatasetStore:
         return con
 
     @cached_property
-    def _zarr(self) -> zarr.Group:
+    def _zarr(self) -> Any:
         return zarr.open_group(str(self.zarr_path), mode="r")
 
     @cached_property

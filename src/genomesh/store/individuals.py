@@ -269,7 +269,7 @@ def _read_tsv(path: Path) -> list[Individual]:
                 f"{len(cells)} cells but {len(header)} columns", file=str(path), line=n
             )
         row = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
-        where = {"file": str(path), "line": n}
+        where: dict[str, Any] = {"file": str(path), "line": n}
         pid = row["individual_id"].strip()
         if not pid:
             raise IngestError("empty individual_id", field="individual_id", **where)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import re
 from pathlib import Path
+from typing import Any
 
 from genomesh.core.errors import IngestError
 from genomesh.core.genome import assembly_of_refseq, normalize_assembly
@@ -89,7 +90,7 @@ _GT_ALLELE = re.compile(r"^(\.|\d+)$")
 def diagnose_record(path: Path, line_number: int, samples: list[str], reason: str) -> IngestError:
     """An IngestError naming the line and the offending field of a record htslib refused."""
     text = read_line(path, line_number)
-    where = {"file": str(path), "line": line_number}
+    where: dict[str, Any] = {"file": str(path), "line": line_number}
     if text is None:
         return IngestError(f"unreadable VCF record ({reason})", **where)
     cols = text.split("\t")

@@ -42,14 +42,18 @@ class VariantBatch:
     genes: list[list[str]] = field(default_factory=list)
     consequences: list[list[str]] = field(default_factory=list)
     aa_changes: list[list[str]] = field(default_factory=list)
-    calls: np.ndarray | None = None  # (n, samples, ploidy) int8
-    phased: np.ndarray | None = None  # (n, samples) bool
-    dosage: np.ndarray | None = None  # (n, samples) int8, -1 missing
-    ac: np.ndarray | None = None
-    an: np.ndarray | None = None
-    n_het: np.ndarray | None = None
-    n_hom_alt: np.ndarray | None = None
-    n_missing: np.ndarray | None = None
+    calls: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.int8)
+    )  # (n, samples, ploidy) int8
+    phased: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))  # (n, samples) bool
+    dosage: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.int8)
+    )  # (n, samples) int8, -1 missing
+    ac: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    an: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    n_het: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    n_hom_alt: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    n_missing: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     n_records: int = 0
     n_skipped: int = 0
 

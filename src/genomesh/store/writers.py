@@ -62,7 +62,7 @@ class ZarrGenotypeWriter:
     def __init__(
         self, path: Path, *, samples: list[str], ploidy: int, contig_lengths: dict[str, int]
     ) -> None:
-        self.root = zarr.open_group(str(path), mode="w", zarr_format=ZARR_FORMAT)
+        self.root = zarr.open_group(str(path), mode="w", zarr_format=2)
         n = len(samples)
         self.contigs = list(CHROMOSOMES)
         self._contig_index = {c: i for i, c in enumerate(self.contigs)}
@@ -216,7 +216,6 @@ class ParquetIndexWriter:
             if keys[0] < self._last or any(a > b for a, b in itertools.pairwise(keys)):
                 self.sorted = False
             self._last = keys[-1]
-        assert batch.dosage is not None
         var_local, sample = np.nonzero(batch.dosage > 0)
         if var_local.size:
             carriers = pa.table(

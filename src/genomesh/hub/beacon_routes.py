@@ -86,6 +86,10 @@ async def _body(request: Request) -> Any:
         raise InvalidInputError(f"request body is not JSON: {exc}", field="body") from exc
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: Any, field: str, default: int) -> int:
     if value is None or value == "":
         return default
@@ -103,10 +107,10 @@ def request_summary(params: list[tuple[str, str]], body: Any) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise InvalidInputError("the request body must be a JSON object", field="body")
     body = body or {}
-    meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-    query = body.get("query") if isinstance(body.get("query"), dict) else {}
+    meta = _obj(body.get("meta"))
+    query = _obj(body.get("query"))
     get = dict(params)
-    pagination = query.get("pagination") if isinstance(query.get("pagination"), dict) else {}
+    pagination = _obj(query.get("pagination"))
     granularity = query.get("requestedGranularity") or get.get("requestedGranularity") or "boolean"
     if granularity not in GRANULARITIES:
         raise InvalidInputError(

@@ -28,6 +28,11 @@ DISEASE_PREFIXES = (
 )
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (node answers are untrusted)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _collections(body: Any) -> list[dict[str, Any]]:
     response = body.get("response") if isinstance(body, dict) else None
     if not isinstance(response, dict):
@@ -70,8 +75,8 @@ def merge_records(
 
 
 def _counts(record: dict[str, Any]) -> dict[str, Any]:
-    info = record.get("info") if isinstance(record.get("info"), dict) else {}
-    counts = info.get("counts") if isinstance(info.get("counts"), dict) else {}
+    info = _obj(record.get("info"))
+    counts = _obj(info.get("counts"))
     out = {k: v for k, v in counts.items() if isinstance(v, int | str)}
     for key in ("individuals", "samples", "variants", "n_individuals", "n_samples", "n_variants"):
         if isinstance(info.get(key), int | str):
@@ -89,10 +94,8 @@ def catalogue_entry(
 ) -> dict[str, Any]:
     """One catalogue entry from a node's dataset record (Beacon dataset model)."""
     info = {k: v for k, v in record.items() if k in ("assemblyId", "attribution", "citation")}
-    info.update(record.get("info") if isinstance(record.get("info"), dict) else {})
-    conditions = (
-        record.get("dataUseConditions") if isinstance(record.get("dataUseConditions"), dict) else {}
-    )
+    info.update(_obj(record.get("info")))
+    conditions = _obj(record.get("dataUseConditions"))
     duo = [
         {
             "id": d.get("id"),
@@ -102,8 +105,8 @@ def catalogue_entry(
         for d in conditions.get("duoDataUse") or []
         if isinstance(d, dict) and d.get("id")
     ]
-    response = node_info.get("response") if isinstance(node_info.get("response"), dict) else {}
-    node_extra = response.get("info") if isinstance(response.get("info"), dict) else {}
+    response = _obj(node_info.get("response"))
+    node_extra = _obj(response.get("info"))
     dataset_id = str(record.get("id"))
     term_ids = sorted({t["id"] for t in terms})
     return {
@@ -113,7 +116,7 @@ def catalogue_entry(
         "node": node.name,
         "nodeName": response.get("name") or node.name,
         "beaconId": response.get("id"),
-        "organization": (response.get("organization") or {}).get("name"),
+        "organization": _obj(response.get("organization")).get("name"),
         "country": node.country,
         "jurisdiction": info.get("jurisdiction") or node_extra.get("jurisdiction") or node.country,
         "dialOut": node.dial_out,
@@ -147,12 +150,13 @@ async def fetch_node_catalogue(
             raise UpstreamError(f"{node.name} {path}: {reply.status}: {reply.reason}")
         return reply.body
 
-    info, datasets, node_terms = await asyncio.gather(
+    results: Any = await asyncio.gather(
         get("/info"),
         get("/datasets", [("limit", "1000")]),
         get("/filtering_terms"),
         return_exceptions=True,
     )
+    info, datasets, node_terms = results
     if isinstance(info, BaseException):
         raise info
     if isinstance(datasets, BaseException):

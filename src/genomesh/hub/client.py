@@ -111,7 +111,7 @@ class NodeClient:
         response = await self.http.request(
             request.method,
             node.base_url + request.path,
-            params=request.params,
+            params=list(request.params),
             json=request.body if request.method == "POST" else None,
             headers=headers,
             timeout=timeout + 1.0,

@@ -206,3 +206,46 @@ def test_zarr__readable_as_vcf_zarr(node: NodeStore, tmp_path: Path):
     assert [contigs[i] for i in root["variant_contig"][:]] == ["1", "1", "1", "X"]
     assert root["sample_id"][:].tolist() == ["S1", "S2", "S3"]
     shutil.rmtree(tmp_path / "v.vcf", ignore_errors=True)
+
+
+def test_variants__region_position_gene_and_type_queries(node: NodeStore, synthetic_vcf: Path):
+    ingest_dataset(node.path, "q", vcf=synthetic_vcf)
+    ds = node.dataset("q")
+    brca2 = ds.variants(gene="BRCA2")
+    assert [(v["chrom"], v["pos"]) for v in brca2] == [("13", 32340301)]
+    at = ds.variants(chrom="chr17", start=43045704 - 1, end=43045704)
+    assert [v["variant_id"] for v in at] == ["17-43045704-G-A"]
+    region = ds.variants(chrom="2", start=345675, end=345690)
+    assert {v["pos"] for v in region} >= {345676, 345685, 345689}
+    assert all(v["chrom"] == "2" for v in region)
+    ins = ds.variants(variant_type="INS")
+    assert ins and all(v["variant_type"] == "INS" for v in ins)
+    # a 13-base deletion starting before the window overlaps it
+    overlapping = ds.variants(chrom="2", start=345690, end=345691)
+    assert any(v["pos"] < 345690 for v in overlapping)
+
+
+def test_individuals__generated_documents_match_beacon_schema(
+    node: NodeStore, reference: Path, tmp_path: Path
+):
+    import jsonschema
+
+    packet = _packet(reference, "PMID_10756346_Patient_B13.json", "S1")
+    (tmp_path / "p.json").write_text(json.dumps([packet]))
+    vcf = write_vcf(tmp_path / "v.vcf", RECORDS)
+    ingest_dataset(
+        node.path, "d", vcf=vcf, individuals=tmp_path / "p.json", allow_unmatched_samples=True
+    )
+    schema = json.loads(
+        (
+            reference / "beacon-v2" / "deref_schemas" / "individuals" / "defaultSchema.json"
+        ).read_text()
+    )
+    value = schema["properties"]["measures"]["items"]["properties"]["measurementValue"]
+    value["oneOf"][1].setdefault("required", ["typedQuantities"])  # see test_real_data
+    validator = jsonschema.Draft202012Validator(schema)
+    con = node.dataset("d").connect()
+    docs = [json.loads(d) for (d,) in con.execute("SELECT document FROM individuals").fetchall()]
+    assert len(docs) == 3
+    for doc in docs:
+        validator.validate(doc)

@@ -15,6 +15,7 @@ import zarr
 
 from genomesh.core.consent import DataUseTerm
 from genomesh.core.errors import NotFoundError, StoreError
+from genomesh.core.genome import require_chromosome
 from genomesh.store.model import DatasetInfo, GenotypeChunk
 
 TABLES = (
@@ -63,6 +64,50 @@ class DatasetStore:
                 f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_path(self.table_path(name))})"
             )
         return con
+
+    def variants(
+        self,
+        *,
+        chrom: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        gene: str | None = None,
+        variant_type: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Variants in a region (0-based half-open [start, end) overlap) / in a gene / of a type.
+
+        `chrom` accepts any spelling normalize_chromosome knows (chr1, NC_000001.11 ...); a
+        position query is `start=pos - 1, end=pos`."""
+        clauses, params = [], []
+        if chrom is not None:
+            clauses.append("chrom = ?")
+            params.append(require_chromosome(chrom, field="chrom"))
+        if start is not None:
+            clauses.append('"end" > ?')
+            params.append(int(start))
+        if end is not None:
+            clauses.append("start < ?")
+            params.append(int(end))
+        if gene is not None:
+            clauses.append("list_contains(genes, ?)")
+            params.append(gene)
+        if variant_type is not None:
+            clauses.append("variant_type = ?")
+            params.append(variant_type)
+        sql = "SELECT * FROM variants"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY variant_index"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        con = self.connect()
+        try:
+            cursor = con.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            con.close()
 
     @cached_property
     def _zarr(self) -> Any:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import duckdb
@@ -65,6 +66,13 @@ def detect_attribution(*paths: Path | str | None) -> str | None:
             except OSError:
                 continue
     return None
+
+
+def _software_version() -> str:
+    try:
+        return version("genomesh")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
 
 
 def _sha256(path: Path) -> str:
@@ -249,8 +257,6 @@ def ingest_dataset(
                             path=str(con_path.resolve()), sha256=_sha256(con_path), kind="consent"
                         )
                     )
-                from genomesh import __version__
-
                 info = DatasetInfo(
                     id=dataset_id,
                     name=name or dataset_id,
@@ -269,7 +275,7 @@ def ingest_dataset(
                     n_skipped_records=summary["n_skipped"],
                     ploidy=reader.ploidy,
                     zarr_format=ZARR_FORMAT,
-                    software_version=__version__,
+                    software_version=_software_version(),
                 )
                 (staging / "dataset.json").write_text(info.model_dump_json(indent=2))
                 _fsync_dir(staging)

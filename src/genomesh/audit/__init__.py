@@ -1,1 +1,28 @@
-"""Tamper-evident audit log (hash chain) and disclosure ledger."""
+"""Tamper-evident audit log (hash chain), disclosure ledger and the node state that holds them."""
+
+from genomesh.audit.chain import VerifyResult, canonical_json, entry_hash, verify_rows
+from genomesh.audit.records import (
+    AuditEntry,
+    Disclosure,
+    FlaggedResult,
+    LedgerEntry,
+    Notification,
+    Recipient,
+    Withdrawal,
+)
+from genomesh.audit.state import NodeState
+
+__all__ = [
+    "AuditEntry",
+    "Disclosure",
+    "FlaggedResult",
+    "LedgerEntry",
+    "NodeState",
+    "Notification",
+    "Recipient",
+    "VerifyResult",
+    "Withdrawal",
+    "canonical_json",
+    "entry_hash",
+    "verify_rows",
+]

@@ -183,3 +183,16 @@ def test_cli__replay_rebuilds_the_same_vcf(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert main(["simulate", str(tmp_path / "c"), "--replay", str(bad)]) == 2
+
+
+def test_simulate_cohort__failure_midway_keeps_the_earlier_cohort(tmp_path: Path) -> None:
+    first = simulate_cohort(tmp_path / "c", n_individuals=12, length=20_000, seed=1)
+    before = {p.name: p.read_bytes() for p in first.out_dir.iterdir() if p.is_file()}
+    # 2 people on 1 kb have too few polymorphic sites for 10 causal variants: fails after
+    # the coalescent simulation and the VCF are written (into a staging folder)
+    with pytest.raises(InvalidInputError, match="polymorphic sites") as info:
+        simulate_cohort(tmp_path / "c", n_individuals=2, length=1_000, seed=1, overwrite=True)
+    assert info.value.field == "length"
+    after = {p.name: p.read_bytes() for p in first.out_dir.iterdir() if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]

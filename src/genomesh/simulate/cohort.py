@@ -17,6 +17,7 @@ parameters give byte-identical files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -122,8 +123,11 @@ def _write_json(path: Path, doc: Any) -> None:
     path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.exists() and any(out_dir.iterdir()):
+def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse a non-empty folder unless overwriting an earlier simulated cohort."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConflictError("output path exists and is not a folder", file=str(out_dir))
+    if out_dir.is_dir() and any(out_dir.iterdir()):
         if not overwrite:
             raise ConflictError(
                 "output folder is not empty (use overwrite=True / --force)", file=str(out_dir)
@@ -133,9 +137,26 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
                 "refusing to overwrite a folder that is not a simulated cohort (no manifest.json)",
                 file=str(out_dir),
             )
-        shutil.rmtree(out_dir / "phenopackets", ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "phenopackets").mkdir(exist_ok=True)
+
+
+def _staging_dir(out_dir: Path) -> Path:
+    """A fresh sibling folder to write into; it replaces `out_dir` only when complete."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "phenopackets").mkdir(parents=True)
+    return staging
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Put the finished cohort in place (an earlier one, or an empty folder, is removed)."""
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        out_dir.rename(old)
+        staging.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out_dir)
 
 
 def simulate_cohort(
@@ -211,147 +232,160 @@ def simulate_cohort(
         if progress:
             progress(stage, done, total)
 
-    _prepare_out_dir(out, overwrite)
-    ss_anc, ss_mut, ss_order, ss_traits, ss_people, ss_consent = np.random.SeedSequence(seed).spawn(
-        6
-    )
+    final = out
+    _check_out_dir(final, overwrite)
+    out = _staging_dir(final)
+    try:
+        ss_anc, ss_mut, ss_order, ss_traits, ss_people, ss_consent = np.random.SeedSequence(
+            seed
+        ).spawn(6)
 
-    tick("ancestry", 0, 1)
-    ts = simulate_tree_sequence(
-        counts, length=length, ancestry_seed=_seed_int(ss_anc), mutation_seed=_seed_int(ss_mut)
-    )
-    ts, n_dropped = biallelic_only(ts)
-    tick("ancestry", 1, 1)
-
-    grouped = [p for p, c in counts.items() for _ in range(c)]  # ts individual order
-    order = np.random.default_rng(ss_order).permutation(n_individuals)
-    pops = [grouped[i] for i in order]
-    ids = [f"{id_prefix}{k:06d}" for k in range(1, n_individuals + 1)]
-    versions = software_versions()
-    vcf_path = out / "cohort.vcf.gz"
-    sites, bgzf = write_vcf(
-        ts, vcf_path, chrom=vcf_chrom, offset=offset, contig_length=contig_length,
-        assembly=asm, sample_ids=ids, individual_order=order,
-        extra_header=[
-            f"##source=genomesh simulate {versions['genomesh']} (msprime {versions['msprime']})",
-            f"##genomesh_seed={seed}",
-        ],
-        progress=lambda d, t: tick("vcf", d, t),
-    )  # fmt: skip
-    vcf_index = tabix_index(vcf_path) if bgzf else None
-
-    tick("traits", 0, 1)
-    rng_traits = np.random.default_rng(ss_traits)
-    causal_q = choose_causal_sites(sites, q_spec.n_causal, rng=rng_traits)
-    causal_b = choose_causal_sites(sites, b_spec.n_causal, rng=rng_traits)
-    dos_q = site_dosages(ts, causal_q, individual_order=order)
-    dos_b = site_dosages(ts, causal_b, individual_order=order)
-    y, affected, _liability, beta_q, beta_b, threshold = simulate_traits(
-        dos_q, dos_b, populations=pops, quantitative=q_spec, binary=b_spec, rng=rng_traits
-    )
-    causal: list[CausalVariant] = []
-    for trait, idx, dos, betas in (
-        ("quantitative", causal_q, dos_q, beta_q),
-        ("binary", causal_b, dos_b, beta_b),
-    ):
-        freqs = allele_frequencies(dos, pops)
-        for k, vi in enumerate(idx):
-            causal.append(
-                CausalVariant(
-                    trait=trait, variant_index=int(vi), variant_id=sites.variant_id(int(vi)),
-                    chrom=chrom, pos=int(sites.positions[vi]), ref=sites.ref[vi],
-                    alt=sites.alt[vi], beta=round(float(betas[k]), 6),
-                    alt_frequency=round(float(dos[k].mean() / 2), 6),
-                    alt_frequency_by_population=freqs[k],
-                )
-            )  # fmt: skip
-    tick("traits", 1, 1)
-
-    people = make_people(
-        ids, pops, y, affected, disease=disease_spec, trait=q_spec,
-        rng=np.random.default_rng(ss_people),
-    )  # fmt: skip
-    created = f"{reference_date.isoformat()}T00:00:00Z"
-    creator = f"genomesh simulate {versions['genomesh']}"
-    for k, person in enumerate(people):
-        doc = phenopacket(
-            person, disease=disease_spec, trait=q_spec, created=created, creator=creator
+        tick("ancestry", 0, 1)
+        ts = simulate_tree_sequence(
+            counts, length=length, ancestry_seed=_seed_int(ss_anc), mutation_seed=_seed_int(ss_mut)
         )
-        _write_json(out / "phenopackets" / f"{person.id}.json", doc)
-        if (k + 1) % 500 == 0 or k + 1 == len(people):
-            tick("phenopackets", k + 1, len(people))
-    _write_json(
-        out / "individuals.json",
-        [bff_individual(p, disease=disease_spec, trait=q_spec, country=country) for p in people],
-    )
+        ts, n_dropped = biallelic_only(ts)
+        tick("ancestry", 1, 1)
 
-    rows = consent_mod.draw_consents(ids, profiles, rng=np.random.default_rng(ss_consent))
-    consent_mod.write_consent_tsv(rows, out / "consent.tsv")
-    trait_lines = ["individual_id\tpopulation\tquantitative\tbinary"]
-    trait_lines += [
-        f"{p.id}\t{p.population}\t{p.quantitative:.2f}\t{int(p.affected)}" for p in people
-    ]
-    (out / "traits.tsv").write_text("\n".join(trait_lines) + "\n", encoding="utf-8")
+        grouped = [p for p, c in counts.items() for _ in range(c)]  # ts individual order
+        order = np.random.default_rng(ss_order).permutation(n_individuals)
+        pops = [grouped[i] for i in order]
+        ids = [f"{id_prefix}{k:06d}" for k in range(1, n_individuals + 1)]
+        versions = software_versions()
+        vcf_path = out / "cohort.vcf.gz"
+        sites, bgzf = write_vcf(
+            ts, vcf_path, chrom=vcf_chrom, offset=offset, contig_length=contig_length,
+            assembly=asm, sample_ids=ids, individual_order=order,
+            extra_header=[
+                f"##source=genomesh simulate {versions['genomesh']} (msprime {versions['msprime']})",
+                f"##genomesh_seed={seed}",
+            ],
+            progress=lambda d, t: tick("vcf", d, t),
+        )  # fmt: skip
+        vcf_index = tabix_index(vcf_path) if bgzf else None
 
-    parameters = {
-        "n_individuals": n_individuals, "populations": counts, "length": length,
-        "chromosome": chrom, "vcf_chromosome": vcf_chrom, "assembly": asm,
-        "start": offset, "end": offset + length, "duo_mix": [
-            {"profile": p.profile.label(), "weight": p.profile.weight} for p in profiles
-        ], "duo_mix_left_out": dropped_profiles, "country": country, "id_prefix": id_prefix,
-        "reference_date": reference_date.isoformat(),
-    }  # fmt: skip
-    mix_text = ",".join(f"{p.profile.label()}={p.profile.weight!r}" for p in profiles)
-    truth = {
-        "seed": seed,
-        "parameters": parameters,
-        "call": call_record(
-            n_individuals=n_individuals,
-            counts=counts,
-            length=length,
-            seed=seed,
-            chromosome=chrom,
-            assembly=asm,
-            start=offset,
-            duo_mix=mix_text,
-            country=country,
-            disease=disease_spec,
-            quantitative=q_spec,
-            binary=b_spec,
-            id_prefix=id_prefix,
-            reference_date=reference_date,
-        ),
-        "demography": model_parameters(),
-        "variants": {"n_sites": sites.n_sites, "dropped_multi_mutation_sites": n_dropped},
-        "quantitative": {
-            **{k: v for k, v in asdict(q_spec).items() if k != "population_shift"},
-            "population_shift_sd": dict(q_spec.population_shift),
-            "observed_mean": round(float(y.mean()), 6),
-            "observed_sd": round(float(y.std()), 6),
-            "causal": [c.to_dict() for c in causal if c.trait == "quantitative"],
-        },
-        "binary": {
-            **asdict(b_spec),
-            "disease": disease_spec.term.as_dict(),
-            "liability_threshold": round(threshold, 6),
-            "observed_prevalence": round(float(affected.mean()), 6),
-            "n_affected": int(affected.sum()),
-            "causal": [c.to_dict() for c in causal if c.trait == "binary"],
-        },
-        "software": versions,
-    }
-    _write_json(out / "truth.json", truth)
+        tick("traits", 0, 1)
+        rng_traits = np.random.default_rng(ss_traits)
+        causal_q = choose_causal_sites(sites, q_spec.n_causal, rng=rng_traits)
+        causal_b = choose_causal_sites(sites, b_spec.n_causal, rng=rng_traits)
+        dos_q = site_dosages(ts, causal_q, individual_order=order)
+        dos_b = site_dosages(ts, causal_b, individual_order=order)
+        y, affected, _liability, beta_q, beta_b, threshold = simulate_traits(
+            dos_q, dos_b, populations=pops, quantitative=q_spec, binary=b_spec, rng=rng_traits
+        )
+        causal: list[CausalVariant] = []
+        for trait, idx, dos, betas in (
+            ("quantitative", causal_q, dos_q, beta_q),
+            ("binary", causal_b, dos_b, beta_b),
+        ):
+            freqs = allele_frequencies(dos, pops)
+            for k, vi in enumerate(idx):
+                causal.append(
+                    CausalVariant(
+                        trait=trait, variant_index=int(vi), variant_id=sites.variant_id(int(vi)),
+                        chrom=chrom, pos=int(sites.positions[vi]), ref=sites.ref[vi],
+                        alt=sites.alt[vi], beta=round(float(betas[k]), 6),
+                        alt_frequency=round(float(dos[k].mean() / 2), 6),
+                        alt_frequency_by_population=freqs[k],
+                    )
+                )  # fmt: skip
+        tick("traits", 1, 1)
 
-    files = [vcf_path, *([vcf_index] if vcf_index else []), out / "individuals.json",
-             out / "consent.tsv", out / "traits.tsv", out / "truth.json"]  # fmt: skip
-    manifest = {
-        "format": "genomesh-simulated-cohort/1", "seed": seed, "assembly": asm,
-        "chromosome": chrom, "country": country, "n_individuals": n_individuals,
-        "n_variants": sites.n_sites,
-    }  # fmt: skip
-    write_manifest(
-        out, files=files, phenopackets=out / "phenopackets", header=manifest, software=versions
-    )
+        people = make_people(
+            ids, pops, y, affected, disease=disease_spec, trait=q_spec,
+            rng=np.random.default_rng(ss_people),
+        )  # fmt: skip
+        created = f"{reference_date.isoformat()}T00:00:00Z"
+        creator = f"genomesh simulate {versions['genomesh']}"
+        for k, person in enumerate(people):
+            doc = phenopacket(
+                person, disease=disease_spec, trait=q_spec, created=created, creator=creator
+            )
+            _write_json(out / "phenopackets" / f"{person.id}.json", doc)
+            if (k + 1) % 500 == 0 or k + 1 == len(people):
+                tick("phenopackets", k + 1, len(people))
+        _write_json(
+            out / "individuals.json",
+            [
+                bff_individual(p, disease=disease_spec, trait=q_spec, country=country)
+                for p in people
+            ],
+        )
+
+        rows = consent_mod.draw_consents(ids, profiles, rng=np.random.default_rng(ss_consent))
+        consent_mod.write_consent_tsv(rows, out / "consent.tsv")
+        trait_lines = ["individual_id\tpopulation\tquantitative\tbinary"]
+        trait_lines += [
+            f"{p.id}\t{p.population}\t{p.quantitative:.2f}\t{int(p.affected)}" for p in people
+        ]
+        (out / "traits.tsv").write_text("\n".join(trait_lines) + "\n", encoding="utf-8")
+
+        parameters = {
+            "n_individuals": n_individuals, "populations": counts, "length": length,
+            "chromosome": chrom, "vcf_chromosome": vcf_chrom, "assembly": asm,
+            "start": offset, "end": offset + length, "duo_mix": [
+                {"profile": p.profile.label(), "weight": p.profile.weight} for p in profiles
+            ], "duo_mix_left_out": dropped_profiles, "country": country, "id_prefix": id_prefix,
+            "reference_date": reference_date.isoformat(),
+        }  # fmt: skip
+        mix_text = ",".join(f"{p.profile.label()}={p.profile.weight!r}" for p in profiles)
+        truth = {
+            "seed": seed,
+            "parameters": parameters,
+            "call": call_record(
+                n_individuals=n_individuals,
+                counts=counts,
+                length=length,
+                seed=seed,
+                chromosome=chrom,
+                assembly=asm,
+                start=offset,
+                duo_mix=mix_text,
+                country=country,
+                disease=disease_spec,
+                quantitative=q_spec,
+                binary=b_spec,
+                id_prefix=id_prefix,
+                reference_date=reference_date,
+            ),
+            "demography": model_parameters(),
+            "variants": {"n_sites": sites.n_sites, "dropped_multi_mutation_sites": n_dropped},
+            "quantitative": {
+                **{k: v for k, v in asdict(q_spec).items() if k != "population_shift"},
+                "population_shift_sd": dict(q_spec.population_shift),
+                "observed_mean": round(float(y.mean()), 6),
+                "observed_sd": round(float(y.std()), 6),
+                "causal": [c.to_dict() for c in causal if c.trait == "quantitative"],
+            },
+            "binary": {
+                **asdict(b_spec),
+                "disease": disease_spec.term.as_dict(),
+                "liability_threshold": round(threshold, 6),
+                "observed_prevalence": round(float(affected.mean()), 6),
+                "n_affected": int(affected.sum()),
+                "causal": [c.to_dict() for c in causal if c.trait == "binary"],
+            },
+            "software": versions,
+        }
+        _write_json(out / "truth.json", truth)
+
+        files = [vcf_path, *([vcf_index] if vcf_index else []), out / "individuals.json",
+                 out / "consent.tsv", out / "traits.tsv", out / "truth.json"]  # fmt: skip
+        manifest = {
+            "format": "genomesh-simulated-cohort/1", "seed": seed, "assembly": asm,
+            "chromosome": chrom, "country": country, "n_individuals": n_individuals,
+            "n_variants": sites.n_sites,
+        }  # fmt: skip
+        write_manifest(
+            out, files=files, phenopackets=out / "phenopackets", header=manifest, software=versions
+        )
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    _swap_in(out, final)
+    out = final
+    vcf_path = out / vcf_path.name
+    vcf_index = out / vcf_index.name if vcf_index else None
     return CohortFiles(
         out_dir=out, vcf=vcf_path, vcf_index=vcf_index, phenopackets=out / "phenopackets",
         individuals=out / "individuals.json", consent=out / "consent.tsv",

@@ -79,7 +79,8 @@ class DatasetStore:
 
         `chrom` accepts any spelling normalize_chromosome knows (chr1, NC_000001.11 ...); a
         position query is `start=pos - 1, end=pos`."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if chrom is not None:
             clauses.append("chrom = ?")
             params.append(require_chromosome(chrom, field="chrom"))

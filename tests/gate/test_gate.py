@@ -224,3 +224,15 @@ def test_gate__rare_hits_hidden_at_boolean_when_configured(make_gate: Callable[.
     assert (rare.exists, rare.suppression) == (False, "rare_hidden")
     assert ask(gate, anonymous(), pos=100).results[0].exists is True  # three carriers
     assert ask(gate, controlled(), pos=300, datasets=("cohort",)).results[0].granularity == "record"
+
+
+def test_gate__odd_parameters_are_recorded_as_text(gate: Gate) -> None:
+    from datetime import date
+
+    request = GateRequest(
+        anonymous(), "beacon", "g_variants", {"x": float("nan"), "d": date(2026, 1, 2)}, ("cohort",)
+    )
+    response = gate.run(request, carriers_at(gate.node, 100))
+    entry = gate.state.audit_entry(response.audit_id or 0)
+    assert entry is not None and entry.body["what"]["parameters"] == {"x": "NaN", "d": "2026-01-02"}
+    assert gate.state.verify().ok

@@ -51,7 +51,7 @@ def _version() -> str:
 
 def _jsonable(value: Any) -> Any:
     """Parameters as JSON (anything unusual becomes its string form)."""
-    return json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(value, default=str), parse_constant=str)  # NaN -> "NaN"
 
 
 class Gate:

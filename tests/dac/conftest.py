@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 
 from genomesh.access.keys import KeyStore
 from genomesh.core.consent import DataUseTerm
@@ -22,6 +23,8 @@ from genomesh.core.settings import HubSettings
 from genomesh.hub.dac import DacService
 from genomesh.hub.dac.schemas import DatasetIn
 
+# argon2id with small parameters: tests hash dozens of passwords on a busy machine
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 ADMIN_PASSWORD = "Hub-Operator-7731!"
 PASSWORDS = {
     "alice": "Wonderland-Research-42",
@@ -65,7 +68,9 @@ def hub_settings(tmp_path: Path) -> HubSettings:
 @pytest.fixture
 def service(hub_settings: HubSettings, clock: Clock) -> DacService:
     """A DAC with an admin, two datasets (HMB; DS cancer), alice (researcher), bob (DAC of both)."""
-    svc = DacService(hub_settings, keys=KeyStore.ephemeral(), clock=clock)
+    svc = DacService(
+        hub_settings, keys=KeyStore.ephemeral(), clock=clock, password_hasher=FAST_HASHER
+    )
     svc.register_dataset(
         "admin",
         DatasetIn(

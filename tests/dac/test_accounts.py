@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
 from genomesh.access.keys import KeyStore
@@ -66,6 +67,30 @@ def test_session__expires(service: DacService, clock) -> None:
         service.authenticate(token)
     with service.database.transaction() as session:
         assert session.scalars(select(SessionToken)).all() == []
+
+
+def test_login__rehashes_with_current_parameters(
+    hub_settings: HubSettings, service: DacService
+) -> None:
+    def stored() -> str:
+        with service.database.transaction() as session:
+            return (
+                session.scalar(select(Account.password_hash).where(Account.username == "alice"))
+                or ""
+            )
+
+    before = stored()
+    assert "m=1024,t=1" in before
+    stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    upgraded = DacService(
+        hub_settings,
+        keys=KeyStore.ephemeral(),
+        engine=service.database.engine,
+        password_hasher=stronger,
+    )
+    upgraded.login("alice", PASSWORDS["alice"])
+    assert "m=2048,t=2" in stored()
+    assert upgraded.authenticate(upgraded.login("alice", PASSWORDS["alice"]).token) == "alice"
 
 
 def test_admin_bootstrap__weak_admin_password_refused(tmp_path) -> None:

@@ -37,7 +37,7 @@ _WEAK = {
     "000000000000", "abcdefghijkl", "correcthorse",
 }  # fmt: skip
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
-_hasher = PasswordHasher()
+DEFAULT_HASHER = PasswordHasher()  # argon2id, argon2-cffi's default (RFC 9106) parameters
 
 
 def token_digest(token: str) -> str:
@@ -61,15 +61,17 @@ def check_password_strength(password: str, *, username: str | None = None) -> No
         raise InvalidInputError("password has too few distinct characters", field="password")
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, *, hasher: PasswordHasher = DEFAULT_HASHER) -> str:
     """The argon2id hash of a password."""
-    return _hasher.hash(password)
+    return hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def verify_password(
+    password_hash: str, password: str, *, hasher: PasswordHasher = DEFAULT_HASHER
+) -> bool:
     """True when `password` matches `password_hash`."""
     try:
-        return _hasher.verify(password_hash, password)
+        return hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -95,6 +97,7 @@ def create_account(
     institution: str = "",
     affiliation_role: str = "member",
     country: str | None = None,
+    hasher: PasswordHasher = DEFAULT_HASHER,
 ) -> Account:
     """A new account with a strong password; ConflictError if the username is taken."""
     check_username(username)
@@ -106,7 +109,7 @@ def create_account(
     account = Account(
         username=username,
         subject=f"urn:genomesh:user:{uuid.uuid4()}",
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, hasher=hasher),
         role=role,
         full_name=full_name,
         email=email,
@@ -121,12 +124,26 @@ def create_account(
 
 
 def login(
-    session: Session, username: str, password: str, *, clock: Clock, ttl: timedelta
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    clock: Clock,
+    ttl: timedelta,
+    hasher: PasswordHasher = DEFAULT_HASHER,
 ) -> tuple[str, SessionToken]:
-    """Check the password and open a session; returns (token, session row)."""
+    """Check the password and open a session; returns (token, session row).
+
+    A hash made with older argon2 parameters is replaced on a successful login.
+    """
     account = session.scalar(select(Account).where(Account.username == username))
-    if account is None or account.disabled or not verify_password(account.password_hash, password):
+    if account is None:
+        hasher.hash(password)  # same work as a real check: no timing hint that the name is free
         raise AuthenticationError("wrong username or password")
+    if account.disabled or not verify_password(account.password_hash, password, hasher=hasher):
+        raise AuthenticationError("wrong username or password")
+    if hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hasher.hash(password)
     token = secrets.token_urlsafe(32)
     now = clock()
     row = SessionToken(
@@ -214,6 +231,7 @@ def memberships(session: Session, account: Account) -> list[Membership]:
 
 
 __all__ = [
+    "DEFAULT_HASHER",
     "MIN_PASSWORD_LENGTH",
     "add_member",
     "authenticate",

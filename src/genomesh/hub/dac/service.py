@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
 from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
@@ -67,6 +68,7 @@ class DacService:
         node_keys: notes.NodeKeyLookup | None = None,
         clock: Clock = utcnow,
         session_ttl: timedelta = DEFAULT_SESSION_TTL,
+        password_hasher: PasswordHasher | None = None,
     ) -> None:
         self.settings = settings
         self.database = Database(engine or open_engine(settings.state_database_url))
@@ -75,6 +77,7 @@ class DacService:
         self.node_keys = node_keys
         self.clock: Clock = clock
         self.session_ttl = session_ttl
+        self.hasher = password_hasher or acc.DEFAULT_HASHER
         self.revocations = grants.SqlRevocationList(self.database, clock=self._now)
         if settings.admin_password:
             self.ensure_admin("admin", settings.admin_password)
@@ -109,21 +112,31 @@ class DacService:
                     )
                 return AccountOut.of(existing)
             account = acc.create_account(
-                session, username, password, clock=self.clock, role="admin"
+                session, username, password, clock=self.clock, role="admin", hasher=self.hasher
             )
             return AccountOut.of(account)
 
     def register(self, **fields: Any) -> AccountOut:
         with self.database.transaction() as session:
             account = acc.create_account(
-                session, fields.pop("username"), fields.pop("password"), clock=self.clock, **fields
+                session,
+                fields.pop("username"),
+                fields.pop("password"),
+                clock=self.clock,
+                hasher=self.hasher,
+                **fields,
             )
             return AccountOut.of(account)
 
     def login(self, username: str, password: str) -> TokenOut:
         with self.database.transaction() as session:
             token, row = acc.login(
-                session, username, password, clock=self.clock, ttl=self.session_ttl
+                session,
+                username,
+                password,
+                clock=self.clock,
+                ttl=self.session_ttl,
+                hasher=self.hasher,
             )
             return TokenOut(
                 token=token,

@@ -31,3 +31,25 @@ def test_node_http__every_entry_answer_is_audited_and_capped(
         assert entries[0].body["datasets"][0]["n_individuals"] == 3
         assert {e.body["granularity"] for e in entries} == {"boolean"}
         assert state.verify().ok
+
+
+def test_node_http__every_entry_type_goes_through_the_gate(node_dir: Path, tmp_path: Path) -> None:
+    settings = NodeSettings.load(node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}")
+    paths = [
+        "/g_variants",
+        "/individuals",
+        "/biosamples",
+        "/analyses",
+        "/runs",
+        "/datasets",
+        "/cohorts",
+        "/datasets/cohort/individuals",
+        "/individuals/S1/g_variants",
+    ]
+    with serve_node(settings) as (client, app):
+        state = app_gate(app).state
+        for i, path in enumerate(paths, start=1):
+            r = client.get(path)
+            assert r.status_code == 200, (path, r.text)
+            assert len(state.audit_entries()) == i, f"{path} answered without an audit entry"
+        assert state.verify().ok

@@ -85,3 +85,18 @@ def test_cli__withdraw_report_and_export(
         "export",
     ]
     assert lines[0]["includes_withdrawn"] is True
+
+
+def test_cli__notifications_listed_and_token_revoked(
+    node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 0
+    assert main(["node", "notifications", str(node)]) == 0
+    out = capsys.readouterr().out
+    assert "alice" in out and "local_only" in out
+    assert main(["node", "participant-token", str(node), "--individual", "S3"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert main(["node", "participant-token", str(node), "--individual", "S3", "--revoke"]) == 0
+    assert "revoked 1 token(s)" in capsys.readouterr().out
+    with NodeState.open(NodeSettings.load(node)) as state:
+        assert state.participant_for_token(token) is None

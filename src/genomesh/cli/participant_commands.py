@@ -15,6 +15,7 @@ from genomesh.core.settings import NodeSettings
 from genomesh.gate import Gate
 from genomesh.node.state import NodeState
 from genomesh.participants.rights import access_report, export_data
+from genomesh.participants.withdrawal import redeliver_pending
 from genomesh.participants.withdrawal import withdraw as withdraw_participant
 
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
@@ -89,9 +90,19 @@ def export(
 
 
 @node_app.command("participant-token")
-def participant_token(node_dir: NodeDir, individual: Individual) -> None:
+def participant_token(
+    node_dir: NodeDir,
+    individual: Individual,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="revoke this participant's tokens")
+    ] = False,
+) -> None:
     """Issue an API token for a participant (printed once; only its hash is stored)."""
     gate = _gate(node_dir)
+    if revoke:
+        n = gate.state.revoke_participant_tokens(individual)
+        Console().print(f"revoked {n} token(s) of {individual}", highlight=False)
+        return
     if not any(individual in gate.guard.facts(ds).individuals for ds in gate.node.datasets()):
         from genomesh.core.errors import NotFoundError
 
@@ -99,3 +110,34 @@ def participant_token(node_dir: NodeDir, individual: Individual) -> None:
             f"no dataset at this node has individual {individual!r}", field="--individual"
         )
     print(gate.state.issue_participant_token(individual))
+
+
+@node_app.command("notifications")
+def notifications(
+    node_dir: NodeDir,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="re-send notices the hub did not get")
+    ] = False,
+) -> None:
+    """List withdrawal notices and their delivery to the hub; --retry re-sends failed ones."""
+    settings = NodeSettings.load(node_dir)
+    with NodeState.open(settings) as state:
+        if retry:
+            sent = redeliver_pending(state, settings=settings)
+            Console().print(f"re-sent: {sent} notice(s) delivered", highlight=False)
+        rows = state.notifications()
+    table = Table(title="withdrawal notifications")
+    for col in ("#", "dataset", "participant (pseudonym)", "recipient", "delivery", "detail"):
+        table.add_column(col)
+    for n in rows:
+        table.add_row(
+            str(n.id),
+            n.dataset_id,
+            n.individual_pseudonym[:12] + "…",
+            "anonymous callers"
+            if n.recipient_key.startswith("anonymous|")
+            else str(n.recipient_subject),
+            n.delivery,
+            n.delivery_detail or "",
+        )
+    Console(width=160).print(table)

@@ -137,16 +137,25 @@ def vcf_header(
     return ("\n".join(lines) + "\n").encode()
 
 
-def _format_chunk(prefixes: list[bytes], genotypes: np.ndarray) -> bytes:
-    """VCF lines for a (sites, 2n) 0/1 haplotype matrix: phased `a|b` calls, tab separated."""
-    n_sites, n_hap = genotypes.shape
-    text = np.empty((n_sites, n_hap // 2, 4), dtype=np.uint8)
-    text[:, :, 0] = genotypes[:, 0::2] + ord("0")
-    text[:, :, 1] = ord("|")
-    text[:, :, 2] = genotypes[:, 1::2] + ord("0")
-    text[:, :, 3] = ord("\t")
-    text[:, -1, 3] = ord("\n")
-    return b"".join(p + row.tobytes() for p, row in zip(prefixes, text, strict=True))
+# A diploid call coded 2·a + b (a, b the two haplotypes' alleles) -> its 4 bytes of VCF text.
+_CALLS = np.frombuffer(b"0|0\t0|1\t1|0\t1|1\t", dtype=np.uint32)
+_CALLS_EOL = np.frombuffer(b"0|0\n0|1\n1|0\n1|1\n", dtype=np.uint32)
+
+
+def _format_chunk(prefixes: list[bytes], haplotypes: np.ndarray) -> bytes:
+    """VCF lines for a (sites, 2n) 0/1 haplotype matrix: phased `a|b` calls, tab separated.
+
+    One table lookup per call (4 bytes as a uint32) instead of character-wise writes.
+    """
+    codes = haplotypes[:, 0::2] * 2 + haplotypes[:, 1::2]
+    text = np.ascontiguousarray(_CALLS[codes])
+    text[:, -1] = _CALLS_EOL[codes[:, -1]]
+    rows = text.view(np.uint8)
+    parts: list[bytes | memoryview] = []
+    for prefix, row in zip(prefixes, rows, strict=True):
+        parts.append(prefix)
+        parts.append(memoryview(row))
+    return b"".join(parts)
 
 
 def write_vcf(
@@ -180,29 +189,31 @@ def write_vcf(
                 sample_ids=sample_ids, extra=extra_header,
             )
         )  # fmt: skip
-        block = np.empty((min(CHUNK_SITES, max(n_sites, 1)), len(columns)), dtype=np.int8)
+        block = np.empty((min(CHUNK_SITES, max(n_sites, 1)), ts.num_samples), dtype=np.int8)
         prefixes: list[bytes] = []
         i = 0
+
+        def flush() -> None:
+            haps = np.take(block[: len(prefixes)], columns, axis=1)  # nodes -> output order
+            alt_counts[i - len(prefixes) : i] = haps.sum(axis=1, dtype=np.int64)
+            stream.write(_format_chunk(prefixes, haps))
+            prefixes.clear()
+            if progress:
+                progress(i, n_sites)
+
         for variant in ts.variants(copy=False):
             ref, alt = variant.alleles[0], variant.alleles[1]
             pos = offset + int(variant.site.position) + 1
             positions[i] = pos
             refs.append(ref)
             alts.append(alt)
-            row = block[len(prefixes)]
-            row[:] = variant.genotypes[columns]
-            alt_counts[i] = int(row.sum())
+            block[len(prefixes)] = variant.genotypes
             prefixes.append(f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\tPASS\t.\tGT\t".encode())
             i += 1
             if len(prefixes) == len(block):
-                stream.write(_format_chunk(prefixes, block))
-                prefixes = []
-                if progress:
-                    progress(i, n_sites)
+                flush()
         if prefixes:
-            stream.write(_format_chunk(prefixes, block[: len(prefixes)]))
-            if progress:
-                progress(i, n_sites)
+            flush()
     finally:
         close()
     sites = SiteTable(

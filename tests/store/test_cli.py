@@ -43,3 +43,19 @@ def test_cli__init_twice_is_a_conflict(tmp_path: Path, capsys: pytest.CaptureFix
 def test_cli__info_without_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["node", "info", str(tmp_path / "nothing")]) == 5
     assert "genomesh node init" in capsys.readouterr().err
+
+
+def test_ingest__progress_reports_records_and_indexed_total(tmp_path: Path):
+    import subprocess
+
+    from genomesh.store import ingest_dataset, init_node
+
+    records = [rec(1, 100 + i, "A", "G", "0/1", "0/0", "0/0") for i in range(25)]
+    vcf = write_vcf(tmp_path / "v.vcf.gz", records)
+    subprocess.run(["tabix", "-p", "vcf", str(vcf)], check=True)
+    init_node(tmp_path / "node", name="n", jurisdiction="GB")
+    seen: list[tuple[int, int | None]] = []
+    ingest_dataset(
+        tmp_path / "node", "p", vcf=vcf, batch_records=10, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(10, 25), (20, 25), (25, 25)]

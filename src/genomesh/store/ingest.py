@@ -358,6 +358,7 @@ def _write_version(
     index = ParquetIndexWriter(folder / "variants.parquet", folder / "carriers.parquet")
     writer: _Writer | None = None
     n_records = n_skipped = 0
+    total = reader.total_records
     try:
         for batch in reader.batches(batch_records=batch_records):
             if writer is None:  # ploidy is known once the first record is read
@@ -371,7 +372,7 @@ def _write_version(
             n_records += batch.n_records
             n_skipped += batch.n_skipped
             if progress is not None:
-                progress(n_records, None)
+                progress(n_records, total)
         if writer is None:
             zw = ZarrGenotypeWriter(
                 folder / "genotypes.vcz", samples=reader.samples, ploidy=reader.ploidy,

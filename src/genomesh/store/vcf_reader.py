@@ -93,6 +93,16 @@ class VcfReader:
                 self.contig_lengths[chrom] = length
         self.ploidy = 2
 
+    @property
+    def total_records(self) -> int | None:
+        """Record count from a .tbi/.csi index beside the file (for the progress bar), else None."""
+        if not any(self.path.with_name(self.path.name + ext).is_file() for ext in (".tbi", ".csi")):
+            return None
+        try:
+            return int(self._vcf.num_records)
+        except (ValueError, Exception):
+            return None
+
     def _contig_lengths(self) -> list[int]:
         try:
             return list(self._vcf.seqlens)

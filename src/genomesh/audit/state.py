@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, Table, bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -67,6 +67,33 @@ class NodeState:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._append_lock = threading.Lock()
+        head, audit, budget, wd = (
+            _table(AuditHeadRow),
+            _table(AuditRow),
+            _table(BudgetRow),
+            _table(WithdrawalRow),
+        )
+        # Hot-path statements built once (Core, bound parameters): the gate runs them per answer.
+        self._q_lock_head = update(head).where(head.c.id == 1).values(seq=head.c.seq)
+        self._q_head = select(head.c.seq, head.c.hash).where(head.c.id == 1)
+        self._q_set_head = (
+            update(head)
+            .where(head.c.id == 1)
+            .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+        )
+        self._q_add_entry = audit.insert()
+        self._q_used = (
+            select(func.count())
+            .select_from(budget)
+            .where(
+                budget.c.identity_key == bindparam("k"), budget.c.created_at > bindparam("since")
+            )
+        )
+        self._q_charge = budget.insert()
+        self._q_forget = delete(budget).where(
+            budget.c.identity_key == bindparam("k"), budget.c.created_at <= bindparam("since")
+        )
+        self._q_withdrawn = select(wd.c.individual_id).where(wd.c.dataset_id == bindparam("d"))
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._ledger_sql = (
             "INSERT INTO gs_ledger (individual_id, dataset_id, recipient_key, recipient_subject,"
@@ -146,28 +173,29 @@ class NodeState:
     ) -> AuditEntry:
         """Append one entry to the chain (and its ledger rows) in one transaction."""
         created = time.time() if now is None else now
-        with self._append_lock, self._session() as s, s.begin():
+        with self._append_lock, self.engine.begin() as conn:
             # Touch the head first: this takes the write lock (SQLite) / row lock (PostgreSQL)
             # so concurrent appends are serialised and the chain never forks.
-            s.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=AuditHeadRow.seq))
-            head = s.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1)).scalar_one()
-            seq, prev = head.seq + 1, head.hash
+            conn.execute(self._q_lock_head)
+            seq, prev = conn.execute(self._q_head).one()
+            seq += 1
             full = {**body, "seq": seq}
             text = canonical_json(full)
             digest = entry_hash(prev, text)
             who, what = full.get("who", {}), full.get("what", {})
-            s.add(
-                AuditRow(
-                    seq=seq,
-                    created_at=created,
-                    identity_key=str(who.get("identity_key")),
-                    surface=str(what.get("surface")),
-                    operation=str(what.get("operation")),
-                    outcome=str(full.get("outcome")),
-                    body=text,
-                    prev_hash=prev,
-                    hash=digest,
-                )
+            conn.execute(
+                self._q_add_entry,
+                {
+                    "seq": seq,
+                    "created_at": created,
+                    "identity_key": str(who.get("identity_key")),
+                    "surface": str(what.get("surface")),
+                    "operation": str(what.get("operation")),
+                    "outcome": str(full.get("outcome")),
+                    "body": text,
+                    "prev_hash": prev,
+                    "hash": digest,
+                },
             )
             key = recipient_key or str(who.get("identity_key"))
             rows = [
@@ -183,11 +211,10 @@ class NodeState:
                 )
                 for d in disclosures
             ]
-            s.flush()
             if rows:
                 # Straight DB-API executemany: an answer over thousands of people stays cheap.
-                s.connection().exec_driver_sql(self._ledger_sql, rows)
-            s.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=seq, hash=digest))
+                conn.exec_driver_sql(self._ledger_sql, rows)
+            conn.execute(self._q_set_head, {"new_seq": seq, "new_hash": digest})
         return AuditEntry(seq=seq, hash=digest, prev_hash=prev, created_at=created, body=full)
 
     def audit_entries(self, *, last: int | None = None, after_seq: int = 0) -> list[AuditEntry]:
@@ -237,22 +264,14 @@ class NodeState:
     ) -> int | None:
         """Charge one query if the identity has budget left; returns the number used, None if spent."""
         now = time.time() if now is None else now
-        with self._session() as s, s.begin():
-            q = select(func.count()).select_from(BudgetRow)
-            q = q.where(
-                BudgetRow.identity_key == identity_key, BudgetRow.created_at > now - window_seconds
-            )
-            used = int(s.execute(q).scalar_one())
+        since = now - window_seconds
+        with self.engine.begin() as conn:
+            used = int(conn.execute(self._q_used, {"k": identity_key, "since": since}).scalar_one())
             if used >= limit:
                 return None
-            s.add(BudgetRow(identity_key=identity_key, created_at=now))
-            # Old charges outside every window are useless; keep the table small.
-            s.execute(
-                delete(BudgetRow).where(
-                    BudgetRow.identity_key == identity_key,
-                    BudgetRow.created_at <= now - window_seconds,
-                )
-            )
+            conn.execute(self._q_charge, {"identity_key": identity_key, "created_at": now})
+            if used % 100 == 0:  # now and then, drop charges outside every window
+                conn.execute(self._q_forget, {"k": identity_key, "since": since})
         return used + 1
 
     # ---------------------------------------------------------------- ledger
@@ -378,9 +397,8 @@ class NodeState:
 
     def withdrawn(self, dataset_id: str) -> frozenset[str]:
         """The individuals of a dataset who have withdrawn."""
-        with self._session() as s:
-            q = select(WithdrawalRow.individual_id).where(WithdrawalRow.dataset_id == dataset_id)
-            return frozenset(s.execute(q).scalars())
+        with self.engine.connect() as conn:
+            return frozenset(conn.execute(self._q_withdrawn, {"d": dataset_id}).scalars())
 
     def withdrawals(self, *, individual_id: str | None = None) -> list[Withdrawal]:
         with self._session() as s:
@@ -483,6 +501,13 @@ class NodeState:
                 .values(revoked=1)
             )
             return int(getattr(res, "rowcount", 0) or 0)
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table of a mapped class (Core statements skip the ORM on hot paths)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _sha256(text: str) -> str:

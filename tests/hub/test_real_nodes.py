@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from genomesh.beacon.schemas import validate_response
+from genomesh.core.purpose import ResearchPurpose
 from genomesh.core.settings import NodeSettings
 from genomesh.hub.signing import load_or_create_key, public_key_text
 from genomesh.node.app import create_app as create_node_app
@@ -156,3 +158,38 @@ def test_real_nodes__catalogue_sync_sees_a_newly_ingested_dataset(
     assert entry["assembly"] == "GRCh38" and entry["jurisdiction"] == "AU"
     assert entry["dialOut"] is True
     assert phenotype["count"] >= 2  # HPO root: every dataset with phenotypes
+
+
+def test_real_nodes__visa_holder_gets_records_through_the_hub(
+    network: tuple[RunningHub, DialoutClient], issuer: TestIssuer
+) -> None:
+    hub, _client = network
+    bearer = issuer.bearer(
+        datasets=["nl-umc-cohort"], purpose=ResearchPurpose(category="general", country="NL")
+    )
+    body = {
+        "meta": {"apiVersion": "v2.1.1"},
+        "query": {"requestedGranularity": "record", "pagination": {"skip": 0, "limit": 3}},
+    }
+    with hub.client() as http:
+        only_nl = http.post(
+            "/individuals", params={"nodes": "nl-umc"}, json=body, headers={"authorization": bearer}
+        ).json()
+        both = http.post("/individuals", json=body, headers={"authorization": bearer}).json()
+
+    assert only_nl["meta"]["returnedGranularity"] == "record", json.dumps(only_nl)[:3000]
+    [result_set] = only_nl["response"]["resultSets"]
+    assert result_set["id"] == "nl-umc-cohort" and result_set["info"]["node"] == "nl-umc"
+    assert 0 < len(result_set["results"]) <= 3
+    assert result_set["beaconId"] == _reports(only_nl)["nl-umc"]["beaconId"]
+    validate_response("resultsets", only_nl)
+
+    # the AU node gives this caller less: the summary claims only what every node gave
+    reports = _reports(both)
+    assert reports["nl-umc"]["returnedGranularity"] == "record"
+    assert reports["au-rd"]["returnedGranularity"] != "record"
+    assert both["meta"]["returnedGranularity"] == reports["au-rd"]["returnedGranularity"]
+    records = {rs["info"]["node"]: len(rs["results"]) for rs in both["response"]["resultSets"]}
+    assert records["nl-umc"] > 0 and records.get("au-rd", 0) == 0  # AU gave no records
+    kind = {"boolean": "boolean", "count": "count", "record": "resultsets"}
+    validate_response(kind[both["meta"]["returnedGranularity"]], both)

@@ -117,8 +117,12 @@ def parse_annotations(
     else:
         by_allele = {a: a for a in alts}
     single = alts[0] if len(alts) == 1 else None
+    needed = max(
+        i for i in (layout.allele, layout.consequence, layout.gene, layout.hgvsp,
+                    layout.amino_acids, layout.protein_position) if i is not None
+    )  # fmt: skip
     for entry in raw.split(","):
-        fields = entry.split("|")
+        fields = entry.split("|", needed + 1)  # the fields after the last one we read stay joined
         if len(fields) <= max(layout.allele, layout.consequence, layout.gene):
             continue
         alt = by_allele.get(fields[layout.allele], single)

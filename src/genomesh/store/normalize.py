@@ -91,6 +91,8 @@ def normalise(
     svlen: int | None = None,
 ) -> NormalVariant:  # fmt: skip
     """Trim, type and place one ALT allele (`sv_end` is INFO/END for symbolic alleles)."""
+    if len(ref) == 1 and len(alt) == 1 and alt != "<":  # SNV: the common case, nothing to trim
+        return NormalVariant(pos, ref, alt, VariantType.SNV, pos - 1, pos, 1)
     if is_symbolic(alt):
         vtype = symbolic_type(alt, svtype)
         start = pos - 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from genomesh.access.resolve import IdentityResolver
-from genomesh.core.errors import ConflictError
+from genomesh.core.errors import ConflictError, InvalidInputError
 from genomesh.core.settings import NodeSettings, TrustedIssuer
 from genomesh.hub.dac import DacService
 from genomesh.hub.dac.datasets import DatasetRef
@@ -136,3 +137,34 @@ def test_api_passport__no_store_headers_and_alias(
     assert expires - datetime.now(UTC) <= timedelta(
         seconds=service.settings.passport_lifetime_seconds
     )
+
+
+def test_hub_restart__broker_publishes_dac_revocations_from_the_start(
+    service: DacService, hub_settings
+) -> None:
+    from genomesh.hub.app import create_app
+
+    app_id = approved(service, HMB_URL, HMB)
+    jtis = {v["jti"] for v in service.passport("alice").visas}
+    service.revoke("bob", app_id, reason="misuse")
+    live = serve(create_app(hub_settings))  # a fresh hub process on the same database
+    try:
+        body = httpx.get(f"{live.url}/ga4gh/revocations", timeout=10).json()
+    finally:
+        live.stop()
+    assert body["issuer"] == hub_settings.issuer
+    assert jtis <= set(body["revoked"])
+
+
+def test_hub_start__refused_with_a_weak_admin_password(hub_settings) -> None:
+    from genomesh.hub.app import create_app
+
+    weak = hub_settings.model_copy(update={"admin_password": "changeme"})
+    app = create_app(weak)
+
+    async def start() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    with pytest.raises(InvalidInputError, match="password too short"):
+        asyncio.run(start())

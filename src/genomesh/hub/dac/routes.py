@@ -16,6 +16,8 @@ from `POST /dac/login`. Nodes authenticate notifications by signature or shared 
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
@@ -46,7 +48,6 @@ from genomesh.hub.dac.schemas import (
 )
 from genomesh.hub.dac.service import DacService
 
-router = APIRouter(tags=["dac"])
 P = "/dac"
 _lock = threading.Lock()
 NO_STORE = {"Cache-Control": "no-cache, no-store", "Pragma": "no-cache"}
@@ -60,9 +61,8 @@ def install_dac(app: FastAPI, settings: HubSettings, **options: Any) -> DacServi
     return service
 
 
-def get_service(request: Request) -> DacService:
-    """The app's DacService (built from `app.state.settings` on first use if not installed)."""
-    state = request.app.state
+def _ensure_service(state: Any) -> DacService:
+    """The DacService on `state.dac`, built from `state.settings` (HubSettings) if missing."""
     service = getattr(state, "dac", None)
     if service is not None:
         return service
@@ -76,6 +76,23 @@ def get_service(request: Request) -> DacService:
             state.dac = service
             _share_revocations(state, service)
     return service
+
+
+def get_service(request: Request) -> DacService:
+    """The app's DacService (built from `app.state.settings` on first use if not installed)."""
+    return _ensure_service(request.app.state)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At start-up: build the DAC (so a weak admin password stops the hub) and let the
+    passport broker publish the DAC's revocation list from the first request on."""
+    state = app.state
+    if getattr(state, "dac", None) is not None or isinstance(
+        getattr(state, "settings", None), HubSettings
+    ):
+        _share_revocations(state, _ensure_service(state))
+    yield
 
 
 def _wiring(state: Any, settings: HubSettings) -> dict[str, Any]:
@@ -101,6 +118,9 @@ def _share_revocations(state: Any, service: DacService) -> None:
     broker = getattr(state, "broker", None)
     if broker is not None and hasattr(broker, "revocations"):
         broker.revocations = service.revocations
+
+
+router = APIRouter(tags=["dac"], lifespan=_lifespan)
 
 
 def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:

@@ -202,7 +202,7 @@ def list_applications(
     mine: Annotated[bool, Query()] = False,
 ) -> list[ApplicationOut]:
     """Applications you may see: your own, those you decide as DAC member, all for admins."""
-    return service.list(user, state=state, mine=mine)
+    return service.list_applications(user, state=state, mine=mine)
 
 
 @router.get(P + "/applications/{application_id}", response_model=ApplicationOut)

@@ -260,7 +260,7 @@ class DacService:
             apps.require_view(session, app, account)
             return self._out(session, app)
 
-    def list(
+    def list_applications(
         self, username: str, *, state: str | None = None, mine: bool = False
     ) -> list[ApplicationOut]:
         self._refresh_expiry()
@@ -402,7 +402,7 @@ class DacService:
         key = (
             self.node_keys(node) if (self.node_keys is not None and isinstance(node, str)) else None
         )
-        if not key:
+        if not key or not isinstance(node, str):
             raise AuthenticationError(f"node {node!r} has no registered public key at this hub")
         return verify_message(
             body, load_public_key(key), iss=node, aud=notes.HUB_AUDIENCE,

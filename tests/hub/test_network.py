@@ -149,3 +149,32 @@ def test_hub_info__informational_endpoints_validate(hub: RunningHub) -> None:
             response = client.get(path)
             assert response.status_code == 200, path
             validate_response(kind, response.json())
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (b"[1, 2]", 400, "JSON object"),
+        (b"{not json", 400, "not JSON"),
+        (b'{"query": {"filters": "HP:0001250"}}', 400, "filters"),
+        (b'{"query": []}', 400, "query must be an object"),
+        (b'{"query": {"pagination": {"skip": "a"}}}', 400, "skip"),
+        (
+            b'{"query": {"requestParameters": {}}, "pad": "' + b"x" * 1_100_000 + b'"}',
+            413,
+            "at most",
+        ),
+    ],
+)
+def test_fan_out__malformed_or_oversized_body_is_refused_before_any_node_is_asked(
+    hub: RunningHub, body: bytes, status: int, needle: str
+) -> None:
+    with serving(standin_app("n")) as node:
+        hub.register("n", node.url)
+        with hub.client() as client:
+            response = client.post(
+                "/individuals", content=body, headers={"content-type": "application/json"}
+            )
+    assert response.status_code == status
+    assert needle in response.json()["error"]["errorMessage"]
+    validate_response("error", response.json())

@@ -203,6 +203,9 @@ class HubSettings(BaseSettings):
     dialout_max_skew_seconds: float = Field(
         default=60.0, gt=0, description="accepted clock skew of signed dial-out messages"
     )
+    max_request_bytes: int = Field(
+        default=1_000_000, ge=1, description="largest Beacon request body the hub forwards"
+    )
 
     @property
     def state_database_url(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from genomesh.core.errors import InvalidInputError
+from genomesh.core.errors import InvalidInputError, RequestTooLargeError
 from genomesh.hub.client import NodeRequest
 from genomesh.hub.network import fan_out, merge_filtering_terms, merge_results
 from genomesh.hub.wire import (
@@ -78,6 +78,11 @@ async def _body(request: Request) -> Any:
     if request.method != "POST":
         return None
     raw = await request.body()
+    limit = request.app.state.settings.max_request_bytes
+    if len(raw) > limit:
+        raise RequestTooLargeError(
+            f"request body is {len(raw)} bytes; this hub accepts at most {limit}", field="body"
+        )
     if not raw.strip():
         return None
     try:
@@ -107,9 +112,18 @@ def request_summary(params: list[tuple[str, str]], body: Any) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise InvalidInputError("the request body must be a JSON object", field="body")
     body = body or {}
+    for name, value in (("meta", body.get("meta")), ("query", body.get("query"))):
+        if value is not None and not isinstance(value, dict):
+            raise InvalidInputError(f"{name} must be an object", field=name)
     meta = _obj(body.get("meta"))
     query = _obj(body.get("query"))
     get = dict(params)
+    if query.get("pagination") is not None and not isinstance(query.get("pagination"), dict):
+        raise InvalidInputError("pagination must be an object", field="pagination")
+    if query.get("filters") is not None and not isinstance(query.get("filters"), list):
+        raise InvalidInputError("filters must be a list of filter objects", field="filters")
+    if meta.get("requestedSchemas") is not None and not isinstance(meta["requestedSchemas"], list):
+        raise InvalidInputError("requestedSchemas must be a list", field="requestedSchemas")
     pagination = _obj(query.get("pagination"))
     granularity = query.get("requestedGranularity") or get.get("requestedGranularity") or "boolean"
     if granularity not in GRANULARITIES:

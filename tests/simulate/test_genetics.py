@@ -10,7 +10,7 @@ import numpy as np
 import statsmodels.api as sm
 from numpy.testing import assert_allclose
 
-from genomesh.simulate import CohortFiles
+from genomesh.simulate import CohortFiles, simulate_cohort
 from genomesh.simulate.demography import out_of_africa_demography, simulate_tree_sequence
 from genomesh.simulate.genotypes import biallelic_only
 from tests.simulate.conftest import read_tsv, read_vcf
@@ -175,3 +175,26 @@ def test_lazy_import__genomesh_simulate_does_not_import_msprime() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_truth__planted_effects_explain_exactly_the_stated_heritability(
+    trait_cohort: CohortFiles,
+) -> None:
+    truth = trait_cohort.read_truth()
+    dosages_q, causal_q = _causal_dosages(trait_cohort, "quantitative")
+    g_q = np.array([c["beta"] for c in causal_q]) @ dosages_q
+    q = truth["quantitative"]
+    assert_allclose(g_q.var(), q["heritability"] * q["sd"] ** 2, rtol=1e-3)
+    dosages_b, causal_b = _causal_dosages(trait_cohort, "binary")
+    g_b = np.array([c["beta"] for c in causal_b]) @ dosages_b
+    assert_allclose(g_b.var(), truth["binary"]["heritability"], rtol=1e-3)
+
+
+def test_progress__reports_every_stage(tmp_path) -> None:
+    seen: dict[str, tuple[int, int | None]] = {}
+    simulate_cohort(
+        tmp_path / "p", n_individuals=20, length=30_000, seed=2,
+        progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)),
+    )  # fmt: skip
+    assert list(seen) == ["ancestry", "vcf", "traits", "phenopackets"]
+    assert all(done == total for done, total in seen.values())

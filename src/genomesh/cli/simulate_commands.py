@@ -52,8 +52,12 @@ def simulate(
         str | None,
         typer.Option(help="AFR,EUR,EAS (equal shares) or EUR:0.8,AFR:0.1,EAS:0.1"),
     ] = None,
-    length: Annotated[int | None, typer.Option(help="simulated region length in bp")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed (recorded in truth.json)")] = None,
+    length: Annotated[
+        int | None, typer.Option(help="region length in bp (default 1,000,000)")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="random seed (default 1; recorded in truth.json)")
+    ] = None,
     chromosome: Annotated[str, typer.Option(help="autosome to place the region on")] = "22",
     assembly: Annotated[str, typer.Option(help="GRCh37 or GRCh38")] = "GRCh38",
     start: Annotated[

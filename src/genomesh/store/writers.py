@@ -25,7 +25,7 @@ from genomesh.store.vcf_reader import VariantBatch
 ZARR_FORMAT = 2
 VARIANTS_CHUNK = 1000
 SAMPLES_CHUNK = 10_000
-_COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.BITSHUFFLE)
+_COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=1, shuffle=numcodecs.Blosc.BITSHUFFLE)
 
 VARIANT_SCHEMA = pa.schema(
     [

@@ -56,6 +56,8 @@ def test_parse_mix__bad_specs_name_the_problem(spec: str, message: str) -> None:
         ({"country": "Netherlands"}, "country", "ISO 3166"),
         ({"disease": "flu"}, "disease", "unknown disease 'flu'"),
         ({"n_individuals": 1}, "n_individuals", "at least 2"),
+        ({"seed": -1}, "seed", "non-negative integer"),
+        ({"id_prefix": "a b"}, "id_prefix", "letters, digits"),
     ],
 )
 def test_simulate_cohort__bad_options_fail_before_writing(

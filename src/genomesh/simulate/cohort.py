@@ -17,7 +17,9 @@ parameters give byte-identical files.
 from __future__ import annotations
 
 import json
+import operator
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -190,6 +192,17 @@ def simulate_cohort(
         raise InvalidInputError("simulate at least 2 individuals", field="n_individuals")
     if length < 1_000:
         raise InvalidInputError("length must be at least 1,000 bp", field="length")
+    try:
+        seed = operator.index(seed)  # accepts numpy integers too
+    except TypeError:
+        seed = -1
+    if seed < 0:
+        raise InvalidInputError("seed must be a non-negative integer", field="seed")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,20}", id_prefix):
+        raise InvalidInputError(
+            f"id_prefix must be 1-20 letters, digits, '_', '.' or '-', got {id_prefix!r}",
+            field="id_prefix",
+        )
     asm = normalize_assembly(assembly)
     chrom = normalize_chromosome(chromosome)
     if asm is None:

@@ -71,6 +71,13 @@ def test_dialout__node_answers_like_a_push_node(hub: RunningHub, tmp_path: Path)
             # the dial-out node's first poll may still be in flight: allow one poll cycle
             body = http.get("/g_variants", params={"referenceName": "22", "start": "1"}).json()
             nodes = http.get("/nodes").json()
+            # connecting made the hub sync the dial-out node's catalogue (no explicit sync)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                catalogue = http.get("/catalogue", params={"country": "AU"}).json()
+                if catalogue["count"]:
+                    break
+                time.sleep(0.1)
     reports = {n["node"]: n for n in body["info"]["network"]["nodes"]}
     assert reports["au-dial"]["status"] == "ok", reports["au-dial"]
     assert reports["nl-push"]["status"] == "ok"
@@ -80,7 +87,8 @@ def test_dialout__node_answers_like_a_push_node(hub: RunningHub, tmp_path: Path)
     sets = sorted((rs["info"]["node"], rs["id"]) for rs in body["response"]["resultSets"])
     assert sets == [("au-dial", "twin-ds1"), ("nl-push", "twin-ds1")]
     assert body["responseSummary"]["numTotalResults"] == 14
-    assert client.executed == 1 and client.refused == 0
+    assert [(d["node"], d["datasetId"]) for d in catalogue["datasets"]] == [("au-dial", "twin-ds1")]
+    assert client.executed >= 1 and client.refused == 0
     assert {n["name"]: n["info"]["connected"] for n in nodes if n["dial_out"]} == {"au-dial": True}
 
 

@@ -85,16 +85,34 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = NodeClient(transport=transport, broker=app.state.dialout)
         app.state.client = client
+        syncing: set[asyncio.Task[Any]] = set()
+
+        def sync_on_connect(name: str) -> None:
+            """A dial-out node (re)connected: refresh its catalogue entries."""
+            task = asyncio.create_task(
+                sync_catalogue(
+                    app.state.store,
+                    client,
+                    timeout=settings.node_timeout_seconds,
+                    hub_url=settings.base_url,
+                    names=[name],
+                )
+            )
+            syncing.add(task)
+            task.add_done_callback(syncing.discard)
+
+        app.state.dialout.on_connect = sync_on_connect
         task = None
         if settings.catalogue_sync_seconds > 0:
             task = asyncio.create_task(_periodic_sync(app))
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for pending in [task, *syncing]:
+                if pending is not None:
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, GenomeshError):
+                        await pending
             await client.aclose()
             app.state.store.close()
 

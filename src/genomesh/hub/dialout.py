@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,7 @@ class DialoutBroker:
         self.max_skew = max_skew
         self.nonces = NonceCache(max_skew * 2)
         self._channels: dict[str, _Channel] = {}
+        self.on_connect: Callable[[str], None] | None = None  # e.g. sync the node's catalogue
         self._pending: dict[str, tuple[str, asyncio.Future[tuple[int, Any]]]] = {}
 
     @property
@@ -125,8 +127,11 @@ class DialoutBroker:
         wait = max(
             0.0, min(float(wait) if isinstance(wait, int | float) else 0.0, self.poll_seconds)
         )
+        was_connected = self.connected(node.name)
         channel = self._channel(node.name)
         channel.active_polls += 1
+        if not was_connected and self.on_connect is not None:
+            self.on_connect(node.name)
         channel.last_seen = time.time()
         try:
             messages: list[dict[str, Any]] = []

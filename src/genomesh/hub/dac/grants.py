@@ -80,6 +80,31 @@ def grant_visas(
     return rows
 
 
+def registered_access_visas(
+    session: Session, account: Account, *, dac_source: str, at: datetime, until: datetime
+) -> list[IssuedVisa]:
+    """ResearcherStatus (vouched by a hub admin) and AcceptedTermsAndPolicies (accepted by the
+    researcher): the two visas of GA4GH Registered Access, not tied to any application."""
+    if account.accepted_terms_at is None:
+        raise ConflictError(
+            f"{account.username} has not accepted the Registered Access terms", field="username"
+        )
+    specs = [
+        (RESEARCHER_STATUS, REGISTERED_ACCESS, "so", at),
+        (ACCEPTED_TERMS_AND_POLICIES, REGISTERED_ACCESS, "self", account.accepted_terms_at),
+    ]
+    rows = [
+        IssuedVisa(
+            jti=f"v-{uuid.uuid4()}", account_id=account.id, application_id=None, type=vtype,
+            value=value, source=dac_source, by=by, asserted=asserted, expires_at=until,
+        )
+        for vtype, value, by, asserted in specs
+    ]  # fmt: skip
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def revoke_visas(
     session: Session, visas: Iterable[IssuedVisa], *, at: datetime, reason: str
 ) -> list[str]:
@@ -115,8 +140,10 @@ def current_visas(
         IssuedVisa.revoked_at.is_(None),
         IssuedVisa.expires_at > now,
     )
-    if application_id is not None:
-        query = query.where(IssuedVisa.application_id == application_id)
+    if application_id is not None:  # that application's visas plus the account-level ones
+        query = query.where(
+            (IssuedVisa.application_id == application_id) | IssuedVisa.application_id.is_(None)
+        )
     rows = list(session.scalars(query.order_by(IssuedVisa.asserted, IssuedVisa.jti)))
     # One visa per (type, value) except grants and purposes: keep the one lasting longest.
     best: dict[tuple[str, str], IssuedVisa] = {}
@@ -202,6 +229,7 @@ __all__ = [
     "check_single_purpose",
     "current_visas",
     "grant_visas",
+    "registered_access_visas",
     "revoke_visas",
     "visa_claims",
 ]

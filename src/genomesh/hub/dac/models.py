@@ -72,6 +72,10 @@ class Account(Base):
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Registered access: the researcher accepted the terms; an admin vouched for them.
+    accepted_terms_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    verified_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SessionToken(Base):

@@ -45,6 +45,7 @@ from genomesh.hub.dac.schemas import (
     ReasonIn,
     RegisterIn,
     TokenOut,
+    VerifyIn,
 )
 from genomesh.hub.dac.service import DacService
 
@@ -167,6 +168,20 @@ def logout(service: Service, token: Token, user: User) -> None:
 @router.get(P + "/me", response_model=AccountOut)
 def me(service: Service, user: User) -> AccountOut:
     return service.me(user)
+
+
+@router.post(P + "/me/terms", response_model=AccountOut)
+def accept_terms(service: Service, user: User) -> AccountOut:
+    """Accept the GA4GH Registered Access terms (needed for the registered tier)."""
+    return service.accept_terms(user)
+
+
+@router.post(P + "/researchers/{username}/verify", response_model=AccountOut)
+def verify_researcher(
+    username: str, service: Service, user: User, body: VerifyIn | None = None
+) -> AccountOut:
+    """Hub admin: vouch for a bona fide researcher (ResearcherStatus visa; registered tier)."""
+    return service.verify_researcher(user, username, days=body.days if body else 365)
 
 
 @router.post(P + "/members", response_model=AccountOut)

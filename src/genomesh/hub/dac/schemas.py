@@ -27,6 +27,13 @@ class RegisterIn(_In):
         default="member", description="eduPerson role: faculty, student, member or ns.role"
     )
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    accept_terms: bool = Field(
+        default=False, description="accept the GA4GH Registered Access terms (needed for that tier)"
+    )
+
+
+class VerifyIn(_In):
+    days: int = Field(default=365, ge=1, le=3650, description="how long the status is vouched for")
 
 
 class LoginIn(_In):
@@ -52,6 +59,9 @@ class AccountOut(BaseModel):
     affiliation_role: str
     country: str | None
     created_at: datetime
+    accepted_terms_at: datetime | None = None
+    verified_at: datetime | None = None
+    verified_by: str | None = None
     memberships: list[dict[str, str | None]] = Field(default_factory=list)
 
     @classmethod
@@ -68,6 +78,9 @@ class AccountOut(BaseModel):
             affiliation_role=account.affiliation_role,
             country=account.country,
             created_at=account.created_at,
+            accepted_terms_at=account.accepted_terms_at,
+            verified_at=account.verified_at,
+            verified_by=account.verified_by,
             memberships=memberships or [],
         )
 
@@ -266,4 +279,5 @@ __all__ = [
     "ReasonIn",
     "RegisterIn",
     "TokenOut",
+    "VerifyIn",
 ]

@@ -116,7 +116,8 @@ class DacService:
             )
             return AccountOut.of(account)
 
-    def register(self, **fields: Any) -> AccountOut:
+    def register(self, *, accept_terms: bool = False, **fields: Any) -> AccountOut:
+        """A researcher account; `accept_terms` records acceptance of Registered Access terms."""
         with self.database.transaction() as session:
             account = acc.create_account(
                 session,
@@ -126,7 +127,33 @@ class DacService:
                 hasher=self.hasher,
                 **fields,
             )
+            if accept_terms:
+                account.accepted_terms_at = self.clock()
             return AccountOut.of(account)
+
+    def accept_terms(self, username: str) -> AccountOut:
+        """The researcher accepts the Registered Access terms (kept once accepted)."""
+        with self.database.transaction() as session:
+            account = acc.get_account(session, username)
+            if account.accepted_terms_at is None:
+                account.accepted_terms_at = self.clock()
+        return self.me(username)
+
+    def verify_researcher(self, actor: str, username: str, *, days: int = 365) -> AccountOut:
+        """Hub admin: vouch for a bona fide researcher (Registered Access visas for `days`)."""
+        with self.database.transaction() as session:
+            acc.require_admin(acc.get_account(session, actor))
+            account = acc.get_account(session, username)
+            now = self.clock()
+            grants.registered_access_visas(
+                session,
+                account,
+                dac_source=self.dac_source,
+                at=now,
+                until=now + timedelta(days=days),
+            )
+            account.verified_at, account.verified_by = now, actor
+        return self.me(username)
 
     def login(self, username: str, password: str) -> TokenOut:
         with self.database.transaction() as session:

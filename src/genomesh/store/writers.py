@@ -183,7 +183,9 @@ class ParquetIndexWriter:
         index = np.arange(first, first + n, dtype=np.int64)
         ac = batch.ac
         an = batch.an
-        af = np.divide(ac, an, out=np.full(n, np.nan), where=an > 0)
+        af = pa.array(
+            np.divide(ac, an, out=np.zeros(n), where=an > 0), mask=an == 0
+        )  # NULL if none called
         ids = [f"{c}-{p}-{r}-{a}" for c, p, r, a in zip(batch.chrom, batch.pos, batch.ref, batch.alt, strict=True)]  # fmt: skip
         table = pa.table(
             {

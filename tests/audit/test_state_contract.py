@@ -138,3 +138,32 @@ def test_state__participant_tokens_are_stored_hashed(state: NodeState) -> None:
     assert state.participant_for_token(token + "x") is None
     assert state.revoke_participant_tokens("P1") == 1
     assert state.participant_for_token(token) is None
+
+
+def test_state__ledger_bitmaps_over_a_roster(state: NodeState) -> None:
+    from genomesh.node.state import Contribution
+
+    roster = tuple(f"P{i:05d}" for i in range(3000))
+    members = frozenset(roster[::7])
+    for version, who in (("v1", "iss|alice"), ("v1", "iss|bob")):
+        state.append_audit(
+            _body(1, who=who),
+            disclosures=[
+                Contribution(
+                    "big", members, "aggregate", roster=roster, roster_key=f"big@{version}"
+                )
+            ],
+            recipient_key=who,
+            recipient_subject=who.split("|")[1],
+        )
+    assert [e.recipient_subject for e in state.ledger(individual_id="P00007")] == ["alice", "bob"]
+    assert state.ledger(individual_id="P00008") == []  # on the roster, not in the answer
+    assert state.ledger(individual_id="nobody") == []
+    (latest,) = state.recent_contributor_sets(recipient_key="iss|bob", dataset_id="big", answers=1)
+    assert latest == members
+    with pytest.raises(ValueError, match="not on the dataset's roster"):
+        state.append_audit(
+            _body(2),
+            disclosures=[Contribution("big", frozenset({"stranger"}), "aggregate", roster=roster)],
+        )
+    assert state.verify().ok  # the failed append left no trace

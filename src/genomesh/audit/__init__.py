@@ -3,6 +3,7 @@
 from genomesh.audit.chain import VerifyResult, canonical_json, entry_hash, verify_rows
 from genomesh.audit.records import (
     AuditEntry,
+    Contribution,
     Disclosure,
     FlaggedResult,
     LedgerEntry,
@@ -14,6 +15,7 @@ from genomesh.audit.state import NodeState
 
 __all__ = [
     "AuditEntry",
+    "Contribution",
     "Disclosure",
     "FlaggedResult",
     "LedgerEntry",

@@ -30,6 +30,23 @@ class Disclosure:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """The individuals of one dataset whose data shaped one answer (one ledger row).
+
+    `roster` is the dataset's individuals (sorted) the bitmap is taken over; `roster_key`
+    (e.g. "dataset@version") lets the state skip re-hashing a roster it has seen. Without a
+    roster, the members themselves are the roster.
+    """
+
+    dataset_id: str
+    members: frozenset[str]
+    kind: str  # "aggregate" | "record"
+    exact: bool = True
+    roster: tuple[str, ...] | None = None
+    roster_key: str | None = None
+
+
+@dataclass(frozen=True)
 class LedgerEntry:
     """One ledger row as read back."""
 
@@ -91,6 +108,7 @@ class FlaggedResult:
 
 __all__ = [
     "AuditEntry",
+    "Contribution",
     "Disclosure",
     "FlaggedResult",
     "LedgerEntry",

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from genomesh.audit.chain import GENESIS, VerifyResult, canonical_json, entry_hash, verify_rows
+from genomesh.audit.ledger import Rosters, decode, encode, group, has_bit
 from genomesh.audit.records import (
     AuditEntry,
+    Contribution,
     Disclosure,
     FlaggedResult,
     LedgerEntry,
@@ -42,6 +44,7 @@ from genomesh.audit.tables import (
     MetaRow,
     NotificationRow,
     ParticipantTokenRow,
+    RosterRow,
     WithdrawalRow,
 )
 from genomesh.core.errors import ConflictError, StoreError
@@ -94,11 +97,8 @@ class NodeState:
             budget.c.identity_key == bindparam("k"), budget.c.created_at <= bindparam("since")
         )
         self._q_withdrawn = select(wd.c.individual_id).where(wd.c.dataset_id == bindparam("d"))
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._ledger_sql = (
-            "INSERT INTO gs_ledger (individual_id, dataset_id, recipient_key, recipient_subject,"
-            f" audit_seq, kind, exact, created_at) VALUES ({', '.join([mark] * 8)})"
-        )
+        self._q_add_ledger = _table(LedgerRow).insert()
+        self._rosters = Rosters(_table(RosterRow), engine)
         try:
             Base.metadata.create_all(engine)
         except SQLAlchemyError as exc:
@@ -166,13 +166,20 @@ class NodeState:
         self,
         body: dict[str, Any],
         *,
-        disclosures: Iterable[Disclosure] = (),
+        disclosures: Iterable[Disclosure | Contribution] = (),
         recipient_key: str | None = None,
         recipient_subject: str | None = None,
         now: float | None = None,
     ) -> AuditEntry:
         """Append one entry to the chain (and its ledger rows) in one transaction."""
         created = time.time() if now is None else now
+        # Rosters and bitmaps first: a contribution naming someone off the roster fails here,
+        # before anything is written.
+        prepared = []
+        for c in group(disclosures):
+            if c.members:
+                roster = self._rosters.ensure(c)
+                prepared.append((c, roster.id, encode(roster, c.members)))
         with self._append_lock, self.engine.begin() as conn:
             # Touch the head first: this takes the write lock (SQLite) / row lock (PostgreSQL)
             # so concurrent appends are serialised and the chain never forks.
@@ -199,21 +206,22 @@ class NodeState:
             )
             key = recipient_key or str(who.get("identity_key"))
             rows = [
-                (
-                    d.individual_id,
-                    d.dataset_id,
-                    key,
-                    recipient_subject,
-                    seq,
-                    d.kind,
-                    int(d.exact),
-                    created,
-                )
-                for d in disclosures
+                {
+                    "audit_seq": seq,
+                    "dataset_id": c.dataset_id,
+                    "roster_id": roster_id,
+                    "recipient_key": key,
+                    "recipient_subject": recipient_subject,
+                    "kind": c.kind,
+                    "exact": int(c.exact),
+                    "created_at": created,
+                    "n_members": len(c.members),
+                    "members": bitmap,
+                }
+                for c, roster_id, bitmap in prepared
             ]
             if rows:
-                # Straight DB-API executemany: an answer over thousands of people stays cheap.
-                conn.exec_driver_sql(self._ledger_sql, rows)
+                conn.execute(self._q_add_ledger, rows)
             conn.execute(self._q_set_head, {"new_seq": seq, "new_hash": digest})
         return AuditEntry(seq=seq, hash=digest, prev_hash=prev, created_at=created, body=full)
 
@@ -277,22 +285,19 @@ class NodeState:
     # ---------------------------------------------------------------- ledger
     def ledger(self, *, individual_id: str, dataset_id: str | None = None) -> list[LedgerEntry]:
         """Every disclosure of data derived from this participant (oldest first)."""
-        with self._session() as s:
-            q = select(LedgerRow).where(LedgerRow.individual_id == individual_id)
-            if dataset_id is not None:
-                q = q.where(LedgerRow.dataset_id == dataset_id)
-            rows = s.execute(q.order_by(LedgerRow.id)).scalars()
+        t = _table(LedgerRow)
+        with self.engine.connect() as conn:
+            rosters = self._rosters.containing(conn, individual_id, dataset_id)
+            if not rosters:
+                return []
+            q = select(
+                t.c.roster_id, t.c.members, t.c.dataset_id, t.c.recipient_key,
+                t.c.recipient_subject, t.c.audit_seq, t.c.kind, t.c.created_at,
+            ).where(t.c.roster_id.in_(list(rosters))).order_by(t.c.id)  # fmt: skip
             return [
-                LedgerEntry(
-                    r.dataset_id,
-                    r.individual_id,
-                    r.recipient_key,
-                    r.recipient_subject,
-                    r.audit_seq,
-                    r.kind,
-                    r.created_at,
-                )
-                for r in rows
+                LedgerEntry(ds, individual_id, key, subject, seq, kind, at)
+                for rid, bitmap, ds, key, subject, seq, kind, at in conn.execute(q)
+                if has_bit(bitmap, rosters[rid].position[individual_id])
             ]
 
     def recipients(
@@ -319,55 +324,35 @@ class NodeState:
         self, *, recipient_key: str, dataset_id: str, answers: int = 20
     ) -> list[frozenset[str]]:
         """Contributors of the recipient's latest exactly-disclosed answers (for anti-differencing)."""
-        with self._session() as s:
-            seqs = list(
-                s.execute(
-                    select(LedgerRow.audit_seq)
-                    .where(
-                        LedgerRow.recipient_key == recipient_key,
-                        LedgerRow.dataset_id == dataset_id,
-                        LedgerRow.exact == 1,
-                    )
-                    .group_by(LedgerRow.audit_seq)
-                    .order_by(LedgerRow.audit_seq.desc())
-                    .limit(answers)
-                ).scalars()
-            )
-            if not seqs:
-                return []
-            q = select(LedgerRow.audit_seq, LedgerRow.individual_id).where(
-                LedgerRow.audit_seq.in_(seqs), LedgerRow.dataset_id == dataset_id
-            )
-            sets: dict[int, set[str]] = {}
-            for seq, ind in s.execute(q):
-                sets.setdefault(seq, set()).add(ind)
-        return [frozenset(sets[q]) for q in sorted(sets, reverse=True)]
+        t = _table(LedgerRow)
+        q = (
+            select(t.c.roster_id, t.c.members)
+            .where(t.c.recipient_key == recipient_key, t.c.dataset_id == dataset_id, t.c.exact == 1)
+            .order_by(t.c.audit_seq.desc())
+            .limit(answers)
+        )
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(q))
+            rosters = self._rosters.load(conn, sorted({int(r[0]) for r in rows}))
+        return [decode(rosters[int(rid)], bitmap) for rid, bitmap in rows]
 
     def results_including_withdrawn(self) -> list[FlaggedResult]:
         """Answers given before a withdrawal that included the withdrawn participant."""
-        with self._session() as s:
-            q = (
-                select(LedgerRow, WithdrawalRow.withdrawn_at)
-                .join(
-                    WithdrawalRow,
-                    (WithdrawalRow.dataset_id == LedgerRow.dataset_id)
-                    & (WithdrawalRow.individual_id == LedgerRow.individual_id),
-                )
-                .where(LedgerRow.created_at <= WithdrawalRow.withdrawn_at)
-                .order_by(LedgerRow.audit_seq, LedgerRow.id)
+        flagged = [
+            FlaggedResult(
+                e.audit_seq,
+                e.dataset_id,
+                e.individual_id,
+                e.recipient_key,
+                e.recipient_subject,
+                e.created_at,
+                w.withdrawn_at,
             )
-            return [
-                FlaggedResult(
-                    r.audit_seq,
-                    r.dataset_id,
-                    r.individual_id,
-                    r.recipient_key,
-                    r.recipient_subject,
-                    r.created_at,
-                    at,
-                )
-                for r, at in s.execute(q)
-            ]
+            for w in self.withdrawals()
+            for e in self.ledger(individual_id=w.individual_id, dataset_id=w.dataset_id)
+            if e.created_at <= w.withdrawn_at
+        ]
+        return sorted(flagged, key=lambda f: (f.audit_seq, f.dataset_id, f.individual_id))
 
     def flagged_audit_seqs(self) -> set[int]:
         return {f.audit_seq for f in self.results_including_withdrawn()}
@@ -516,6 +501,7 @@ def _sha256(text: str) -> str:
 
 __all__ = [
     "AuditEntry",
+    "Contribution",
     "Disclosure",
     "FlaggedResult",
     "LedgerEntry",

@@ -6,7 +6,7 @@ stored as UNIX seconds (float) so window arithmetic is the same on every backend
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -46,21 +46,40 @@ class AuditHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class RosterRow(Base):
+    """The individuals of one dataset version, in the order ledger bitmaps refer to."""
+
+    __tablename__ = "gs_roster"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(String(256))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the member list
+    members: Mapped[str] = mapped_column(Text)  # JSON list of individual ids (sorted)
+
+
 class LedgerRow(Base):
-    """A disclosure: data derived from `individual_id` went to a recipient in one answer."""
+    """One disclosure: the individuals whose data shaped one answer from one dataset.
+
+    `members` is a bitmap over the roster (bit i = roster member i, numpy packbits order), so
+    an answer over thousands of people is one small row, not thousands.
+    """
 
     __tablename__ = "gs_ledger"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    individual_id: Mapped[str] = mapped_column(String(256))
+    audit_seq: Mapped[int] = mapped_column(Integer, index=True)
     dataset_id: Mapped[str] = mapped_column(String(256))
+    roster_id: Mapped[int] = mapped_column(Integer)
     recipient_key: Mapped[str] = mapped_column(String(512))
     recipient_subject: Mapped[str | None] = mapped_column(String(512), nullable=True)
-    audit_seq: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "aggregate" | "record"
     exact: Mapped[int] = mapped_column(Integer, default=1)  # 1 if the count was disclosed exactly
     created_at: Mapped[float] = mapped_column(Float)
+    n_members: Mapped[int] = mapped_column(Integer)
+    members: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (Index("ix_gs_ledger_participant", "dataset_id", "individual_id"),)
+    __table_args__ = (
+        Index("ix_gs_ledger_dataset_roster", "dataset_id", "roster_id"),
+        Index("ix_gs_ledger_recipient", "recipient_key", "dataset_id", "audit_seq"),
+    )
 
 
 class BudgetRow(Base):
@@ -124,5 +143,6 @@ __all__ = [
     "MetaRow",
     "NotificationRow",
     "ParticipantTokenRow",
+    "RosterRow",
     "WithdrawalRow",
 ]

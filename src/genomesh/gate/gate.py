@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from genomesh.audit.state import Disclosure, NodeState
+from genomesh.audit.records import Contribution
+from genomesh.audit.state import NodeState
 from genomesh.core.errors import BudgetExhaustedError, GenomeshError, StoreError
 from genomesh.core.settings import Granularity, NodeSettings
 from genomesh.disclosure import disclose_count, is_charged, isolating_difference
@@ -93,7 +94,7 @@ class Gate:
             raise
         by_id = {a.dataset_id: a for a in allowed}
         disclosed = [self._disclose(r, by_id[r.dataset_id], request) for r in raw]
-        ledger = self._ledger(raw, disclosed, by_id, request)
+        ledger = self._ledger(raw, disclosed, request)
         entry = self._audit(
             request,
             accesses,
@@ -201,21 +202,29 @@ class Gate:
         )
         return isolating_difference(result.contributors, earlier, min_count=min_count) is not None
 
-    @staticmethod
     def _ledger(
+        self,
         raw: Sequence[DatasetResult],
         shown: Sequence[DisclosedResult],
-        by_id: dict[str, DatasetAccess],
         request: GateRequest,
-    ) -> list[Disclosure]:
+    ) -> list[Contribution]:
+        """One ledger contribution per answered dataset: who shaped it, and how it left."""
         if is_self_service(request):
             return []  # a participant's own data going back to them is not a disclosure to others
-        rows: list[Disclosure] = []
+        rows: list[Contribution] = []
         for r, d in zip(raw, shown, strict=True):
-            kind = "record" if d.granularity == "record" and d.records else "aggregate"
-            exact = d.count is not None
-            rows.extend(
-                Disclosure(r.dataset_id, ind, kind, exact) for ind in sorted(r.contributors)
+            if not r.contributors:
+                continue
+            facts = self.guard._facts[r.dataset_id]
+            rows.append(
+                Contribution(
+                    dataset_id=r.dataset_id,
+                    members=frozenset(r.contributors),
+                    kind="record" if d.granularity == "record" and d.records else "aggregate",
+                    exact=d.count is not None,
+                    roster=facts.roster,
+                    roster_key=f"{facts.dataset_id}@{facts.version}",
+                )
             )
         return rows
 
@@ -229,7 +238,7 @@ class Gate:
         budget: dict[str, Any],
         now: float,
         error: str | None = None,
-        ledger: Sequence[Disclosure] = (),
+        ledger: Sequence[Contribution] = (),
     ) -> int:
         identity = request.identity
         results = {raw.dataset_id: (raw, shown) for raw, shown in answered}

@@ -65,6 +65,7 @@ class DatasetFacts:
     has_consent_terms: bool
     individuals: frozenset[str]
     consents: Mapping[str, Sequence[DataUseTerm]]
+    roster: tuple[str, ...] = ()  # the individuals, sorted (what ledger bitmaps refer to)
 
 
 def _granted(identity: Identity, dataset_id: str, settings: NodeSettings) -> bool:
@@ -144,7 +145,12 @@ class Guard:
         finally:
             con.close()
         facts = DatasetFacts(
-            info.id, str(info.version), bool(info.has_consent_terms), ids, dataset.consents()
+            info.id,
+            str(info.version),
+            bool(info.has_consent_terms),
+            ids,
+            dataset.consents(),
+            tuple(sorted(ids)),
         )
         with self._lock:
             self._facts[info.id] = facts

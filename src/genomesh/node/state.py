@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from genomesh.audit.state import (
     AuditEntry,
+    Contribution,
     Disclosure,
     FlaggedResult,
     LedgerEntry,
@@ -20,6 +21,7 @@ from genomesh.audit.state import (
 
 __all__ = [
     "AuditEntry",
+    "Contribution",
     "Disclosure",
     "FlaggedResult",
     "LedgerEntry",

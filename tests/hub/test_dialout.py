@@ -192,3 +192,16 @@ def test_dialout__hub_refuses_forged_and_replayed_node_messages(
     assert ok_answer.status_code == 200
     assert replayed_answer.status_code == 401
     assert unknown.status_code == 401 and "unknown node" in unknown.text
+
+
+def test_dialout__node_that_hangs_up_is_reported_at_once(hub: RunningHub, tmp_path: Path) -> None:
+    client = _client(hub, tmp_path, "leaver", standin_app("leaver"))
+    hub.register("leaver", "dial-out", "AU", public_key=node_public_key_text(client.key))
+    with dialing_out(client), hub.client() as http:
+        assert http.get("/individuals").json()["info"]["network"]["nodes"][0]["status"] == "ok"
+    time.sleep(1.2)  # the hub notices the closed poll within DISCONNECT_CHECK_SECONDS
+    started = time.monotonic()
+    with hub.client() as http:
+        [report] = http.get("/individuals").json()["info"]["network"]["nodes"]
+    assert report["status"] == "error" and "not connected" in report["reason"]
+    assert time.monotonic() - started < 1.0  # not the 1.5 s node timeout

@@ -11,10 +11,9 @@ is signed (Ed25519; keys registered with the other side) and carries a nonce and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from genomesh.hub.signing import (
 )
 
 HUB_PRINCIPAL = "hub"
+DISCONNECT_CHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -118,8 +118,14 @@ class DialoutBroker:
         )
         return node, payload
 
-    async def poll(self, message: Any) -> list[dict[str, Any]]:
-        """Hold a node's long-poll until requests arrive or the poll time runs out."""
+    async def poll(
+        self, message: Any, *, gone: Callable[[], Awaitable[bool]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Hold a node's long-poll until requests arrive or the poll time runs out.
+
+        `gone` tells whether the node hung up; checked every `DISCONNECT_CHECK_SECONDS`, so
+        a node that dies mid-poll is reported "not connected" at once instead of timing out.
+        """
         node, payload = self._verify_from_node(message)
         if payload.get("type") != "poll":
             raise InvalidInputError("expected a poll message", field="type")
@@ -133,17 +139,27 @@ class DialoutBroker:
         if not was_connected and self.on_connect is not None:
             self.on_connect(node.name)
         channel.last_seen = time.time()
+        hung_up = False
         try:
             messages: list[dict[str, Any]] = []
-            with contextlib.suppress(TimeoutError):
-                messages.append(await asyncio.wait_for(channel.queue.get(), wait))
+            deadline = time.monotonic() + wait
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    slice_ = min(remaining, DISCONNECT_CHECK_SECONDS)
+                    messages.append(await asyncio.wait_for(channel.queue.get(), slice_))
+                    break
+                except TimeoutError:
+                    if gone is not None and await gone():
+                        hung_up = True
+                        return []
             while not channel.queue.empty():
                 messages.append(channel.queue.get_nowait())
             # drop requests whose caller has already given up
             return [m for m in messages if m["payload"]["id"] in self._pending]
         finally:
             channel.active_polls -= 1
-            channel.last_seen = time.time()
+            # a node that hung up is not coming back within a poll cycle: say so at once
+            channel.last_seen = 0.0 if hung_up else time.time()
 
     def answer(self, message: Any) -> None:
         """Resolve the fan-out call waiting for this signed answer."""
@@ -184,7 +200,9 @@ async def hub_key(request: Request) -> dict[str, str]:
 
 @router.post("/poll", summary="Long-poll for queued requests (signed by the node)")
 async def poll(message: SignedMessage, request: Request) -> dict[str, Any]:
-    return {"messages": await _broker(request).poll(message.model_dump())}
+    return {
+        "messages": await _broker(request).poll(message.model_dump(), gone=request.is_disconnected)
+    }
 
 
 @router.post("/answer", summary="Post the answer to one request (signed by the node)")

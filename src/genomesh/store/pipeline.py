@@ -1,0 +1,135 @@
+"""Stream one VCF into a staging folder: Zarr genotypes, Parquet index, people and consent.
+
+The main thread parses batches; a writer thread compresses and writes the previous ones
+(blosc and Parquet release the GIL), with at most two batches queued so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from genomesh.core.consent import DataUseTerm
+from genomesh.core.genome import CHROMOSOMES
+from genomesh.store.consent import ConsentFile
+from genomesh.store.dataset import _sql_path
+from genomesh.store.individuals import Individual
+from genomesh.store.tables import write_consent, write_people
+from genomesh.store.vcf_reader import VariantBatch, VcfReader
+from genomesh.store.writers import ParquetIndexWriter, ZarrGenotypeWriter
+
+Progress = Callable[[int, int | None], None]
+
+
+def _sort_variants(path: Path) -> None:
+    """Rewrite variants.parquet sorted by (chromosome order, pos); variant_index is kept."""
+    ranks = ", ".join(f"'{c}'" for c in CHROMOSOMES)
+    tmp = path.with_suffix(".sorted.parquet")
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet({_sql_path(path)}) "
+            f"ORDER BY list_position([{ranks}], chrom), pos, variant_index) "
+            f"TO {_sql_path(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+        )
+    finally:
+        con.close()
+    os.replace(tmp, path)
+
+
+class _Writer(threading.Thread):
+    """Writes batches (Zarr + Parquet) while the main thread parses the next ones.
+
+    Compression in Zarr/Parquet releases the GIL, so parsing and writing overlap; the queue
+    holds at most two batches, so memory stays bounded.
+    """
+
+    def __init__(self, zw: ZarrGenotypeWriter, index: ParquetIndexWriter) -> None:
+        super().__init__(name="genomesh-ingest-writer", daemon=True)
+        self.zw, self.index = zw, index
+        self.queue: queue.Queue[VariantBatch | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.zw.add(batch)
+                    self.index.add(batch)
+                except BaseException as exc:  # handed to the main thread
+                    self.error = exc
+
+    def put(self, batch: VariantBatch | None) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(batch)
+
+    def finish(self) -> None:
+        self.queue.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def write_version(
+    folder: Path,
+    *,
+    reader: VcfReader,
+    people: list[Individual],
+    consent_file: ConsentFile,
+    dataset_terms: list[DataUseTerm],
+    progress: Progress | None,
+    batch_records: int,
+) -> dict[str, int]:
+    index = ParquetIndexWriter(folder / "variants.parquet", folder / "carriers.parquet")
+    writer: _Writer | None = None
+    n_records = n_skipped = 0
+    total = reader.total_records
+    try:
+        for batch in reader.batches(batch_records=batch_records):
+            if writer is None:  # ploidy is known once the first record is read
+                zw = ZarrGenotypeWriter(
+                    folder / "genotypes.vcz", samples=reader.samples, ploidy=reader.ploidy,
+                    contig_lengths=reader.contig_lengths,
+                )  # fmt: skip
+                writer = _Writer(zw, index)
+                writer.start()
+            writer.put(batch)
+            n_records += batch.n_records
+            n_skipped += batch.n_skipped
+            if progress is not None:
+                progress(n_records, total)
+        if writer is None:
+            zw = ZarrGenotypeWriter(
+                folder / "genotypes.vcz", samples=reader.samples, ploidy=reader.ploidy,
+                contig_lengths=reader.contig_lengths,
+            )  # fmt: skip
+        else:
+            writer.finish()
+            writer = None
+        zw.close()
+    finally:
+        if writer is not None:  # an error in the main thread: stop the writer cleanly
+            writer.queue.put(None)
+            writer.join()
+        index.close()
+    if not index.sorted:
+        _sort_variants(folder / "variants.parquet")
+    sample_index = {s: i for i, s in enumerate(reader.samples)}
+    write_people(people, sample_index, folder)
+    write_consent([p.id for p in people], consent_file.individuals, dataset_terms, folder)
+    return {
+        "n_records": n_records,
+        "n_skipped": n_skipped,
+        "n_variants": index.n_variants,
+        "n_carriers": index.n_carriers,
+    }
+
+
+__all__ = ["Progress", "write_version"]

@@ -130,6 +130,7 @@ def standin_app(
                             "exists": True,
                             "resultsCount": count,
                             "results": [],
+                            "info": {"forwardedFor": request.headers.get("x-forwarded-for")},
                         }
                         for d in app.state.datasets
                     ]

@@ -104,6 +104,7 @@ def test_fan_out__passport_is_carried_and_chosen_nodes_only(hub: RunningHub) -> 
         "org.example.a",
         "org.example.strict",
     }
+    assert {rs["info"]["forwardedFor"] for rs in both["response"]["resultSets"]} == {"127.0.0.1"}
     assert _statuses(only_a) == {"a": "ok"}
     assert unknown.status_code == 400
     assert "nope" in unknown.json()["error"]["errorMessage"]

@@ -167,6 +167,7 @@ async def _network(request: Request, entry: str) -> JSONResponse:
         params=params,
         body=body,
         authorization=request.headers.get("authorization"),
+        forwarded_for=_forwarded_for(request),
     )
     timeout = settings.node_timeout_seconds
     replies = await fan_out(forwarded, nodes, client=state.client, timeout=timeout)
@@ -183,6 +184,14 @@ async def _network(request: Request, entry: str) -> JSONResponse:
 @router.get("/filtering_terms", summary="Filtering terms of every node, merged")
 async def filtering_terms(request: Request) -> JSONResponse:
     return await _network(request, "individuals")
+
+
+def _forwarded_for(request: Request) -> str | None:
+    """The caller's address chain for X-Forwarded-For (nodes decide whether to trust it)."""
+    chain = [request.headers["x-forwarded-for"]] if "x-forwarded-for" in request.headers else []
+    if request.client is not None:
+        chain.append(request.client.host)
+    return ", ".join(chain) or None
 
 
 def _entry_endpoint(entry: str) -> Any:

@@ -32,6 +32,7 @@ class NodeRequest:
     params: list[tuple[str, str]] = field(default_factory=list)
     body: Any = None
     authorization: str | None = None
+    forwarded_for: str | None = None  # the researcher's address, as X-Forwarded-For
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class NodeRequest:
             "params": [list(p) for p in self.params],
             "body": self.body,
             "authorization": self.authorization,
+            "forwarded_for": self.forwarded_for,
         }
 
 
@@ -108,6 +110,8 @@ class NodeClient:
         headers = {"accept": "application/json"}
         if request.authorization:
             headers["authorization"] = request.authorization
+        if request.forwarded_for:
+            headers["x-forwarded-for"] = request.forwarded_for
         response = await self.http.request(
             request.method,
             node.base_url + request.path,

@@ -156,6 +156,8 @@ class DialoutClient:
         headers = {"accept": "application/json"}
         if request.get("authorization"):
             headers["authorization"] = str(request["authorization"])
+        if request.get("forwarded_for"):
+            headers["x-forwarded-for"] = str(request["forwarded_for"])
         method = str(request.get("method", "GET")).upper()
         response = await node.request(
             method,

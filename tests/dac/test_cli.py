@@ -41,6 +41,7 @@ def test_cli__researcher_and_member_workflow(live_hub: str, capsys, config_home:
         "uni.example.org",
         "--country",
         "FR",
+        "--accept-terms",
     )
     assert code == 0 and "registered dora" in out
     code, out, _ = run(capsys, "dac", "login", "dora", *hub, "--password", "Maps-Explorer-2026")
@@ -109,6 +110,8 @@ def test_cli__admin_commands_and_errors(live_hub: str, capsys, service: DacServi
     run(capsys, "dac", "login", "admin", *hub, "--password", ADMIN_PASSWORD)
     code, out, _ = run(capsys, "dac", "add-member", "carol", *hub, "--dataset", "n1/cancer1")
     assert code == 0 and "cancer1" in out
+    code, _, err = run(capsys, "dac", "verify", "alice", *hub)
+    assert code == 6 and "has not accepted" in err
     code, out, _ = run(capsys, "dac", "node-secret", "n1", *hub)
     assert code == 0 and "gsn_" in out
     code, _, err = run(capsys, "dac", "apply", *hub, "--title", "x", "--dataset", "nonsense")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from genomesh.access.resolve import IdentityResolver
-from genomesh.core.errors import ConflictError, InvalidInputError
+from genomesh.core.errors import AccessDeniedError, ConflictError, InvalidInputError
 from genomesh.core.settings import NodeSettings, TrustedIssuer
 from genomesh.hub.dac import DacService
 from genomesh.hub.dac.datasets import DatasetRef
@@ -168,3 +168,28 @@ def test_hub_start__refused_with_a_weak_admin_password(hub_settings) -> None:
 
     with pytest.raises(InvalidInputError, match="password too short"):
         asyncio.run(start())
+
+
+def test_registered_tier__verified_researcher_who_accepted_terms(
+    service: DacService, tmp_path: Path
+) -> None:
+    with pytest.raises(ConflictError, match="not accepted the Registered Access terms"):
+        service.verify_researcher("admin", "alice")
+    with pytest.raises(AccessDeniedError, match="hub admin"):
+        service.verify_researcher("bob", "alice")
+    service.accept_terms("alice")
+    verified = service.verify_researcher("admin", "alice", days=30)
+    assert verified.verified_by == "admin"
+    out = service.passport("alice")
+    assert sorted(v["type"] for v in out.visas) == ["AcceptedTermsAndPolicies", "ResearcherStatus"]
+    identity = IdentityResolver(node_settings(tmp_path, service)).resolve(f"Bearer {out.passport}")
+    assert identity.tier == "registered"
+    assert identity.controlled_datasets == frozenset()
+    # an approval adds the grant; the account-level visas stay in per-application passports
+    app_id = approved(service, HMB_URL, HMB)
+    scoped = service.passport("alice", application_id=app_id)
+    assert {v["by"] for v in scoped.visas if v["type"] == "ResearcherStatus"} <= {"so", "dac"}
+    identity = IdentityResolver(node_settings(tmp_path, service)).resolve(
+        f"Bearer {scoped.passport}"
+    )
+    assert identity.tier == "controlled"

@@ -178,7 +178,7 @@ def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Fed
     for username, password in (RESEARCHER, MEMBER):
         made = hub.post("/dac/register", json={
             "username": username, "password": password, "institution": "uni.example.org",
-            "country": "NL", "affiliation_role": "faculty",
+            "country": "NL", "affiliation_role": "faculty", "accept_terms": True,
         })  # fmt: skip
         assert made.status_code == 201, made.text
     member = hub.post(
@@ -200,10 +200,16 @@ def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Fed
     assert app["precheck"]["decision"] == "approve", app["precheck"]
     assert app["precheck"]["datasets"][0]["reasons"][0]["decision"] == "approve"
 
-    # before approval the passport grants nothing: no records
-    before = passport(fed, rita)
-    granularity, ids = records(fed, before, "cohort1")
-    assert granularity != "record" and ids == set()
+    # tiers before approval: no passport → boolean; a hub-verified researcher (Registered
+    # Access visas) → counts; neither gets records
+    granularity, ids = records(fed, None, "cohort1")
+    assert granularity == "boolean" and ids == set()
+    granularity, ids = records(fed, passport(fed, rita), "cohort1")
+    assert granularity == "boolean" and ids == set()  # registered, but not yet vouched for
+    verified = hub.post(f"/dac/researchers/{RESEARCHER[0]}/verify", headers=admin, json={})
+    assert verified.status_code == 200, verified.text
+    granularity, ids = records(fed, passport(fed, rita), "cohort1")
+    assert granularity == "count" and ids == set()
 
     # a DAC member approves
     until = (datetime.now(UTC) + timedelta(days=90)).isoformat()
@@ -282,4 +288,5 @@ def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Fed
     assert granularity != "record" and ids == set()
     shown = hub.get(f"/dac/applications/{second['id']}", headers=rita).json()
     assert shown["state"] == "expired"
-    assert [v for v in hub.get("/dac/passport", headers=rita).json()["visas"]] == []
+    left = {v["type"] for v in hub.get("/dac/passport", headers=rita).json()["visas"]}
+    assert left == {"ResearcherStatus", "AcceptedTermsAndPolicies"}  # registered access stays

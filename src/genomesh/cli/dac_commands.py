@@ -210,6 +210,9 @@ def register(
     institution: str = "",
     role: Annotated[str, typer.Option(help="faculty, student, member or ns.role")] = "member",
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2")] = None,
+    accept_terms: Annotated[
+        bool, typer.Option(help="accept the GA4GH Registered Access terms (registered tier)")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a researcher account at the hub."""
@@ -217,6 +220,7 @@ def register(
     body = {
         "username": username, "password": password, "full_name": full_name, "email": email,
         "institution": institution, "affiliation_role": role, "country": country,
+        "accept_terms": accept_terms,
     }  # fmt: skip
     account = call(hub, "POST", "/dac/register", json_body=body)
     if as_json:
@@ -514,6 +518,30 @@ def add_member(
     console.print(f"{out['username']} is a DAC member of: " + ", ".join(
         m["dataset"] or f"committee {m['committee']}" for m in out["memberships"]
     ))  # fmt: skip
+
+
+@dac_app.command("accept-terms")
+def accept_terms(hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
+    """Accept the GA4GH Registered Access terms (needed for the registered tier)."""
+    out = call(hub, "POST", "/dac/me/terms", token=_token(hub, token))
+    console.print(
+        f"{out['username']} accepted the Registered Access terms at {out['accepted_terms_at']}"
+    )
+
+
+@dac_app.command("verify")
+def verify(
+    username: str,
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    days: Annotated[int, typer.Option(help="how long the status is vouched for")] = 365,
+) -> None:
+    """Hub admin: vouch for a bona fide researcher (ResearcherStatus visa, registered tier)."""
+    out = call(
+        hub, "POST", f"/dac/researchers/{username}/verify", token=_token(hub, token),
+        json_body={"days": days},
+    )  # fmt: skip
+    console.print(f"{out['username']} verified by {out['verified_by']} at {out['verified_at']}")
 
 
 @dac_app.command("add-dataset")

@@ -167,3 +167,34 @@ def test_state__ledger_bitmaps_over_a_roster(state: NodeState) -> None:
             disclosures=[Contribution("big", frozenset({"stranger"}), "aggregate", roster=roster)],
         )
     assert state.verify().ok  # the failed append left no trace
+
+
+def test_state__recent_differences_by_bitmap_and_across_rosters(state: NodeState) -> None:
+    from genomesh.node.state import Contribution
+
+    old_roster = tuple(f"P{i}" for i in range(100))
+    new_roster = (*old_roster, "P100")
+    everyone = frozenset(old_roster)
+    state.append_audit(
+        _body(1, who="iss|a"),
+        disclosures=[
+            Contribution("ds", everyone, "aggregate", roster=old_roster, roster_key="ds@1")
+        ],
+        recipient_key="iss|a",
+    )
+    state.append_audit(
+        _body(2, who="iss|a"),
+        disclosures=[
+            Contribution("ds", everyone - {"P5"}, "aggregate", exact=False, roster=old_roster)
+        ],
+        recipient_key="iss|a",
+    )
+    same = Contribution(
+        "ds", everyone - {"P1", "P2"}, "aggregate", roster=old_roster, roster_key="ds@1"
+    )
+    assert state.recent_differences(same, recipient_key="iss|a") == [2]  # inexact answers skipped
+    newer = Contribution(
+        "ds", everyone | {"P100"}, "aggregate", roster=new_roster, roster_key="ds@2"
+    )
+    assert state.recent_differences(newer, recipient_key="iss|a") == [1]
+    assert state.recent_differences(newer, recipient_key="iss|b") == []

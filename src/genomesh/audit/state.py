@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, Table, bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -335,6 +336,40 @@ class NodeState:
             rows = list(conn.execute(q))
             rosters = self._rosters.load(conn, sorted({int(r[0]) for r in rows}))
         return [decode(rosters[int(rid)], bitmap) for rid, bitmap in rows]
+
+    def recent_differences(
+        self, contribution: Contribution, *, recipient_key: str, answers: int = 20
+    ) -> list[int]:
+        """How many people separate this answer from each of the recipient's latest
+        exactly-disclosed answers from the same dataset (symmetric difference sizes).
+
+        Compared as bitmaps (XOR + popcount) when the roster is the same, so the check costs
+        microseconds even for answers over thousands of people.
+        """
+        roster = self._rosters.ensure(contribution)
+        mine = np.frombuffer(encode(roster, contribution.members), dtype=np.uint8)
+        t = _table(LedgerRow)
+        q = (
+            select(t.c.roster_id, t.c.members)
+            .where(
+                t.c.recipient_key == recipient_key,
+                t.c.dataset_id == contribution.dataset_id,
+                t.c.exact == 1,
+            )
+            .order_by(t.c.audit_seq.desc())
+            .limit(answers)
+        )
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(q))
+            others = self._rosters.load(conn, sorted({int(r[0]) for r in rows} - {roster.id}))
+        out = []
+        for rid, bitmap in rows:
+            if int(rid) == roster.id:
+                xor = np.bitwise_xor(mine, np.frombuffer(bitmap, dtype=np.uint8))
+                out.append(int(np.unpackbits(xor).sum()))
+            else:
+                out.append(len(contribution.members ^ decode(others[int(rid)], bitmap)))
+        return out
 
     def results_including_withdrawn(self) -> list[FlaggedResult]:
         """Answers given before a withdrawal that included the withdrawn participant."""

@@ -1,7 +1,7 @@
 """Output control: thresholds, suppression, query budgets, anti-differencing."""
 
 from genomesh.disclosure.budget import BUDGETED_TIERS, is_charged
-from genomesh.disclosure.differencing import isolating_difference
+from genomesh.disclosure.differencing import isolates, isolating_difference
 from genomesh.disclosure.thresholds import CountDisclosure, disclose_count
 
 __all__ = [
@@ -9,5 +9,6 @@ __all__ = [
     "CountDisclosure",
     "disclose_count",
     "is_charged",
+    "isolates",
     "isolating_difference",
 ]

@@ -15,15 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Set
 
 
-def isolating_difference(
-    contributors: Set[str], earlier: Iterable[Set[str]], *, min_count: int
-) -> int | None:
-    """The size of the first small non-zero difference with an earlier answer, or None."""
-    for before in earlier:
-        diff = len(contributors ^ before)
+def isolates(differences: Iterable[int], *, min_count: int) -> int | None:
+    """The first difference (in people) that is non-zero but below `min_count`, or None."""
+    for diff in differences:
         if 0 < diff < min_count:
             return diff
     return None
 
 
-__all__ = ["isolating_difference"]
+def isolating_difference(
+    contributors: Set[str], earlier: Iterable[Set[str]], *, min_count: int
+) -> int | None:
+    """The size of the first small non-zero difference with an earlier answer, or None."""
+    return isolates((len(contributors ^ before) for before in earlier), min_count=min_count)
+
+
+__all__ = ["isolates", "isolating_difference"]

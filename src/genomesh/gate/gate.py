@@ -25,7 +25,7 @@ from genomesh.audit.records import Contribution
 from genomesh.audit.state import NodeState
 from genomesh.core.errors import BudgetExhaustedError, GenomeshError, StoreError
 from genomesh.core.settings import Granularity, NodeSettings
-from genomesh.disclosure import disclose_count, is_charged, isolating_difference
+from genomesh.disclosure import disclose_count, is_charged, isolates
 from genomesh.gate.contract import (
     GRANULARITY_ORDER,
     DatasetAccess,
@@ -197,10 +197,18 @@ class Gate:
         answers = self.settings.anti_differencing_answers
         if answers <= 0 or result.count != len(result.contributors):
             return False
-        earlier = self.state.recent_contributor_sets(
-            recipient_key=request.identity.key, dataset_id=access.dataset_id, answers=answers
+        facts = self.guard._facts[access.dataset_id]
+        mine = Contribution(
+            access.dataset_id,
+            frozenset(result.contributors),
+            "aggregate",
+            roster=facts.roster,
+            roster_key=f"{facts.dataset_id}@{facts.version}",
         )
-        return isolating_difference(result.contributors, earlier, min_count=min_count) is not None
+        differences = self.state.recent_differences(
+            mine, recipient_key=request.identity.key, answers=answers
+        )
+        return isolates(differences, min_count=min_count) is not None
 
     def _ledger(
         self,

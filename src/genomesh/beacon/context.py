@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 
 from genomesh.beacon.filters import ResolvedFilter
+from genomesh.beacon.variants import GENE_TABLE, VARIANT_TABLE
 
 FILTER_CACHE_SIZE = 256
 ALLOWED_CACHE_SIZE = 16
@@ -35,6 +36,7 @@ class DatasetContext:
         self.version: str = self.info.version
         self.assembly: str = self.info.assembly
         self._con: duckdb.DuckDBPyConnection = store.connect()
+        self._materialize()
         self._local = threading.local()
         self._lock = threading.Lock()
         rows = self._con.execute(
@@ -57,6 +59,21 @@ class DatasetContext:
         self._filters: OrderedDict[str, np.ndarray] = OrderedDict()
         self._allowed: OrderedDict[frozenset[str], np.ndarray] = OrderedDict()
         self.vocabulary = self._vocabulary()
+
+    def _materialize(self) -> None:
+        """Copy the variant index into memory, sorted by position, plus a gene -> variant table.
+
+        Queries then prune by DuckDB zone maps instead of re-reading Parquet, and a gene query
+        is an index-like lookup instead of a scan over every variant's gene list.
+        """
+        self._con.execute(
+            f"CREATE TABLE {VARIANT_TABLE} AS SELECT variant_index, variant_id, rsid, chrom, start, "
+            '"end", ref, alt, variant_type, length, aa_changes, ac FROM variants ORDER BY chrom, start'
+        )
+        self._con.execute(
+            f"CREATE TABLE {GENE_TABLE} AS SELECT DISTINCT unnest(genes) AS gene, variant_index "
+            "FROM variants ORDER BY gene"
+        )
 
     @property
     def n(self) -> int:
@@ -164,8 +181,8 @@ class DatasetContext:
         return self._carriers
 
     def variant_indices(self, where: str, params: list[Any]) -> np.ndarray:
-        """Sorted variant indices matching a condition over the `variants` view."""
-        sql = f"SELECT variant_index FROM variants WHERE {where} ORDER BY variant_index"
+        """Sorted variant indices matching a condition over the in-memory variant table."""
+        sql = f"SELECT variant_index FROM {VARIANT_TABLE} WHERE {where} ORDER BY variant_index"
         out = self.cursor().execute(sql, params).fetchnumpy()["variant_index"]
         return np.asarray(out, dtype=np.int64)
 
@@ -177,6 +194,7 @@ class DatasetContext:
         if len(vids) == 0 or len(vi) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0, dtype=np.int8)
+        vids = vids.astype(vi.dtype, copy=False)  # same dtype: no copy of the big array
         lo = np.searchsorted(vi, vids, "left")
         hi = np.searchsorted(vi, vids, "right")
         lengths = hi - lo

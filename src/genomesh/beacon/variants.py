@@ -38,6 +38,10 @@ VARIANT_TYPES: dict[str, tuple[str, ...]] = {
     "EFO:0030070": ("DUP", "CNV"), "EFO:0030071": ("DUP", "CNV"), "EFO:0030072": ("DUP", "CNV"),
 }  # fmt: skip
 _BASES = re.compile(r"^[ACGTN]*$")
+# The conditions run on the per-dataset in-memory copies (genomesh.beacon.context): the
+# variant table has the columns of the store's `variants` view; genes sit in their own table.
+VARIANT_TABLE = "bx_variants"
+GENE_TABLE = "bx_genes"
 _AA3 = {
     "A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
     "G": "Gly", "H": "His", "I": "Ile", "L": "Leu", "K": "Lys", "M": "Met", "F": "Phe",
@@ -251,7 +255,7 @@ def parse_variant_query(parameters: dict[str, Any]) -> VariantQuery:
         conds.append(_allele_condition(None, ref, alt, q.params))
     if "geneId" in p:
         q.kind = "gene" if q.kind == "none" else q.kind
-        conds.append("list_contains(genes, ?)")
+        conds.append(f"variant_index IN (SELECT variant_index FROM {GENE_TABLE} WHERE gene = ?)")
         q.params.append(p["geneId"])
     if "genomicAlleleShortForm" in p:
         q.kind = "allele"
@@ -286,4 +290,11 @@ def id_query(variant_id: str) -> VariantQuery:
     )
 
 
-__all__ = ["VARIANT_TYPES", "VariantQuery", "id_query", "parse_variant_query"]
+__all__ = [
+    "GENE_TABLE",
+    "VARIANT_TABLE",
+    "VARIANT_TYPES",
+    "VariantQuery",
+    "id_query",
+    "parse_variant_query",
+]

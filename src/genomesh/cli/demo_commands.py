@@ -279,16 +279,10 @@ def run_check(fed: Federation) -> int:
     """One network query; 0 if every node answered (ok or refused by its own rules)."""
     body = {
         "meta": {"apiVersion": "v2.1.1"},
-        "query": {
-            "requestParameters": {
-                "assemblyId": "GRCh37", "referenceName": "22", "start": [16050074],
-                "referenceBases": "A", "alternateBases": "G",
-            },
-            "requestedGranularity": "boolean",
-        },
-    }  # fmt: skip
-    answer = hub_request("POST", f"{fed.hub_url}/g_variants", json_body=body)
-    print_network_answer(answer, title="check: variant 22:16050075:A:G (GRCh37)")
+        "query": {"filters": [{"id": "NCIT:C16576"}], "requestedGranularity": "count"},
+    }
+    answer = hub_request("POST", f"{fed.hub_url}/individuals", json_body=body)
+    print_network_answer(answer, title="check: individuals --filter NCIT:C16576 (female)")
     statuses = {n["node"]: n["status"] for n in answer["info"]["network"]["nodes"]}
     bad = {n: s for n, s in statuses.items() if s in ("error", "timeout")}
     if bad or len(statuses) != len(NODES):

@@ -138,7 +138,7 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
                 "exists": d.get("exists"),
                 "granularity": d.get("granularity"),
                 "count": d.get("count"),
-                "records": 0,
+                "records": None,
             }
         for d in n.get("refusedDatasets", []):
             rows[(n["node"], str(d.get("id")))] = {

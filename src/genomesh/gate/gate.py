@@ -35,7 +35,7 @@ from genomesh.gate.contract import (
     GateRequest,
     GateResponse,
 )
-from genomesh.gate.guard import Guard, is_self_service
+from genomesh.gate.guard import DatasetFacts, Guard, is_self_service
 
 if TYPE_CHECKING:
     from genomesh.store import NodeStore
@@ -108,6 +108,11 @@ class Gate:
         return GateResponse(tuple(disclosed), refused, entry, overall, tuple(accesses))
 
     # ------------------------------------------------------------------ steps
+    def _facts(self, dataset_id: str) -> DatasetFacts:
+        facts = self.guard.known(dataset_id)
+        assert facts is not None, "the guard decided on this dataset, so it has its facts"
+        return facts
+
     def _charge(
         self, request: GateRequest, allowed: Sequence[DatasetAccess], now: float
     ) -> dict[str, Any]:
@@ -197,7 +202,7 @@ class Gate:
         answers = self.settings.anti_differencing_answers
         if answers <= 0 or result.count != len(result.contributors):
             return False
-        facts = self.guard._facts[access.dataset_id]
+        facts = self._facts(access.dataset_id)
         mine = Contribution(
             access.dataset_id,
             frozenset(result.contributors),
@@ -223,7 +228,7 @@ class Gate:
         for r, d in zip(raw, shown, strict=True):
             if not r.contributors:
                 continue
-            facts = self.guard._facts[r.dataset_id]
+            facts = self._facts(r.dataset_id)
             rows.append(
                 Contribution(
                     dataset_id=r.dataset_id,
@@ -263,7 +268,7 @@ class Gate:
                 item["refusal"] = a.refusal
             if a.notes:
                 item["notes"] = list(a.notes)
-            facts = self.guard._facts.get(a.dataset_id)
+            facts = self.guard.known(a.dataset_id)
             if facts is not None and a.refusal != "no such dataset":
                 versions[a.dataset_id] = facts.version
             if a.dataset_id in results:

@@ -159,6 +159,10 @@ class Guard:
             }
         return facts
 
+    def known(self, dataset_id: str) -> DatasetFacts | None:
+        """The facts the guard last used for a dataset (None if it never saw it)."""
+        return self._facts.get(dataset_id)
+
     def decide(self, request: GateRequest) -> list[DatasetAccess]:
         ids = (
             list(request.dataset_ids)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,9 +32,9 @@ class DatasetRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    node: str | None = None
-    dataset_id: str | None = None
-    url: str | None = None
+    node: str | None = Field(default=None, min_length=1, max_length=128)
+    dataset_id: str | None = Field(default=None, min_length=1, max_length=128)
+    url: str | None = Field(default=None, min_length=1, max_length=255)
 
     @model_validator(mode="after")
     def _one_way(self) -> DatasetRef:

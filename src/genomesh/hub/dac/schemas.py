@@ -18,13 +18,15 @@ class _In(BaseModel):
 
 
 class RegisterIn(_In):
-    username: str
-    password: str
-    full_name: str = ""
-    email: str = ""
-    institution: str = ""
+    username: str = Field(max_length=63)
+    password: str = Field(max_length=1024)
+    full_name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=200)
+    institution: str = Field(default="", max_length=200)
     affiliation_role: str = Field(
-        default="member", description="eduPerson role: faculty, student, member or ns.role"
+        max_length=64,
+        default="member",
+        description="eduPerson role: faculty, student, member or ns.role",
     )
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
     accept_terms: bool = Field(
@@ -37,8 +39,8 @@ class VerifyIn(_In):
 
 
 class LoginIn(_In):
-    username: str
-    password: str
+    username: str = Field(max_length=63)
+    password: str = Field(max_length=1024)
 
 
 class TokenOut(BaseModel):
@@ -88,14 +90,16 @@ class AccountOut(BaseModel):
 class DatasetIn(_In):
     """A dataset registered with the DAC by a hub admin (when the catalogue lacks it)."""
 
-    node: str
-    dataset_id: str
-    url: str | None = Field(default=None, description="default: {base_url}/datasets/{dataset_id}")
-    base_url: str | None = Field(default=None, description="the node's base URL")
-    name: str = ""
-    duo: list[DataUseTerm] = Field(default_factory=list)
-    terms_url: str | None = None
-    committee: str | None = None
+    node: str = Field(min_length=1, max_length=128)
+    dataset_id: str = Field(min_length=1, max_length=128)
+    url: str | None = Field(
+        default=None, max_length=255, description="default: {base_url}/datasets/{dataset_id}"
+    )
+    base_url: str | None = Field(default=None, max_length=200, description="the node's base URL")
+    name: str = Field(default="", max_length=255)
+    duo: list[DataUseTerm] = Field(default_factory=list, max_length=100)
+    terms_url: str | None = Field(default=None, max_length=255)
+    committee: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class DatasetOut(BaseModel):
@@ -121,46 +125,48 @@ class DatasetOut(BaseModel):
 
 
 class MemberIn(_In):
-    username: str
+    username: str = Field(max_length=63)
     dataset: DatasetRef | None = None
-    committee: str | None = None
+    committee: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class ApplicationIn(_In):
-    title: str
-    summary: str = ""
-    datasets: list[DatasetRef] = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=300)
+    summary: str = Field(default="", max_length=20_000)
+    datasets: list[DatasetRef] = Field(min_length=1, max_length=100)
     purpose: ResearchPurpose
     documents: list[dict[str, str]] = Field(
-        default_factory=list, description='e.g. [{"kind": "ethics", "reference": "EC-2026-17"}]'
+        default_factory=list,
+        max_length=50,
+        description='e.g. [{"kind": "ethics", "reference": "EC-2026-17"}]',
     )
     accepted_terms: bool = False
     submit: bool = Field(default=False, description="submit at once instead of keeping a draft")
 
 
 class ApplicationEdit(_In):
-    title: str | None = None
-    summary: str | None = None
-    datasets: list[DatasetRef] | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    summary: str | None = Field(default=None, max_length=20_000)
+    datasets: list[DatasetRef] | None = Field(default=None, min_length=1, max_length=100)
     purpose: ResearchPurpose | None = None
-    documents: list[dict[str, str]] | None = None
+    documents: list[dict[str, str]] | None = Field(default=None, max_length=50)
     accepted_terms: bool | None = None
 
 
 class DecisionIn(_In):
     decision: Literal["approve", "reject", "request_changes"]
-    comment: str = ""
+    comment: str = Field(default="", max_length=10_000)
     until: date | datetime | None = Field(
         default=None, description="end of the approval (a date means the end of that day, UTC)"
     )
 
 
 class ReasonIn(_In):
-    reason: str = ""
+    reason: str = Field(default="", max_length=10_000)
 
 
 class CommentIn(_In):
-    comment: str = ""
+    comment: str = Field(default="", max_length=10_000)
 
 
 class EventOut(BaseModel):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,38 +66,31 @@ class Gate:
     def run(self, request: GateRequest, execute: Execute) -> GateResponse:
         """Answer one request through guard -> execute -> disclose -> audit."""
         now = time.time()
-        accesses = self.guard.decide(request)
+        accesses, facts = self.guard.decide_with_facts(request)
         allowed = [a for a in accesses if a.refusal is None]
         refused = {a.dataset_id: str(a.refusal) for a in accesses if a.refusal is not None}
-        budget = self._charge(request, allowed, now)
+        budget = self._charge(request, allowed, facts, now)
         if not allowed:
-            entry = self._audit(request, accesses, [], outcome="refused", budget=budget, now=now)
+            entry = self._audit(
+                request, accesses, facts, [], outcome="refused", budget=budget, now=now
+            )
             return GateResponse((), refused, entry, "boolean", tuple(accesses))
         try:
             raw = list(execute(allowed))
             self._check(raw, allowed)
-        except GenomeshError as exc:
-            self._audit(
-                request, accesses, [], outcome="error", budget=budget, now=now, error=exc.describe()
-            )
-            raise
+            by_id = {a.dataset_id: a for a in allowed}
+            disclosed = [self._disclose(r, by_id[r.dataset_id], facts, request) for r in raw]
+            ledger = self._ledger(raw, disclosed, facts, request)
         except Exception as exc:
+            error = exc.describe() if isinstance(exc, GenomeshError) else type(exc).__name__
             self._audit(
-                request,
-                accesses,
-                [],
-                outcome="error",
-                budget=budget,
-                now=now,
-                error=type(exc).__name__,
+                request, accesses, facts, [], outcome="error", budget=budget, now=now, error=error
             )
             raise
-        by_id = {a.dataset_id: a for a in allowed}
-        disclosed = [self._disclose(r, by_id[r.dataset_id], request) for r in raw]
-        ledger = self._ledger(raw, disclosed, request)
         entry = self._audit(
             request,
             accesses,
+            facts,
             list(zip(raw, disclosed, strict=True)),
             outcome="answered",
             budget=budget,
@@ -108,13 +101,12 @@ class Gate:
         return GateResponse(tuple(disclosed), refused, entry, overall, tuple(accesses))
 
     # ------------------------------------------------------------------ steps
-    def _facts(self, dataset_id: str) -> DatasetFacts:
-        facts = self.guard.known(dataset_id)
-        assert facts is not None, "the guard decided on this dataset, so it has its facts"
-        return facts
-
     def _charge(
-        self, request: GateRequest, allowed: Sequence[DatasetAccess], now: float
+        self,
+        request: GateRequest,
+        allowed: Sequence[DatasetAccess],
+        facts: Mapping[str, DatasetFacts],
+        now: float,
     ) -> dict[str, Any]:
         tiers = {str(a.tier) for a in allowed}
         if not allowed or not is_charged(tiers, self_service=is_self_service(request)):
@@ -131,7 +123,13 @@ class Gate:
         }
         if used is None:
             self._audit(
-                request, list(allowed), [], outcome="budget_exhausted", budget=budget, now=now
+                request,
+                list(allowed),
+                facts,
+                [],
+                outcome="budget_exhausted",
+                budget=budget,
+                now=now,
             )
             raise BudgetExhaustedError(
                 f"query budget spent: {limit} queries per {window} s for this identity; try again later",
@@ -157,7 +155,11 @@ class Gate:
                 raise StoreError(f"surface returned a negative count for dataset {r.dataset_id!r}")
 
     def _disclose(
-        self, result: DatasetResult, access: DatasetAccess, request: GateRequest
+        self,
+        result: DatasetResult,
+        access: DatasetAccess,
+        facts: Mapping[str, DatasetFacts],
+        request: GateRequest,
     ) -> DisclosedResult:
         policy = self.settings.policy_for(access.dataset_id)
         shown = disclose_count(
@@ -174,7 +176,7 @@ class Gate:
             and access.granularity == "count"
             and access.tier != "controlled"
             and not is_self_service(request)
-        ) and self._isolates(result, access, request, policy.min_count):
+        ) and self._isolates(result, facts[access.dataset_id], request, policy.min_count):
             count, suppressed, why = None, True, "differencing"
         exists = shown.exists
         if (
@@ -196,15 +198,14 @@ class Gate:
         )
 
     def _isolates(
-        self, result: DatasetResult, access: DatasetAccess, request: GateRequest, min_count: int
+        self, result: DatasetResult, facts: DatasetFacts, request: GateRequest, min_count: int
     ) -> bool:
         """Anti-differencing, for counts of individuals (count == number of contributors)."""
         answers = self.settings.anti_differencing_answers
         if answers <= 0 or result.count != len(result.contributors):
             return False
-        facts = self._facts(access.dataset_id)
         mine = Contribution(
-            access.dataset_id,
+            facts.dataset_id,
             frozenset(result.contributors),
             "aggregate",
             roster=facts.roster,
@@ -219,6 +220,7 @@ class Gate:
         self,
         raw: Sequence[DatasetResult],
         shown: Sequence[DisclosedResult],
+        facts_by_id: Mapping[str, DatasetFacts],
         request: GateRequest,
     ) -> list[Contribution]:
         """One ledger contribution per answered dataset: who shaped it, and how it left."""
@@ -228,7 +230,7 @@ class Gate:
         for r, d in zip(raw, shown, strict=True):
             if not r.contributors:
                 continue
-            facts = self._facts(r.dataset_id)
+            facts = facts_by_id[r.dataset_id]
             rows.append(
                 Contribution(
                     dataset_id=r.dataset_id,
@@ -245,6 +247,7 @@ class Gate:
         self,
         request: GateRequest,
         accesses: Sequence[DatasetAccess],
+        facts_by_id: Mapping[str, DatasetFacts],
         answered: Sequence[tuple[DatasetResult, DisclosedResult]],
         *,
         outcome: str,
@@ -268,9 +271,8 @@ class Gate:
                 item["refusal"] = a.refusal
             if a.notes:
                 item["notes"] = list(a.notes)
-            facts = self.guard.known(a.dataset_id)
-            if facts is not None and a.refusal != "no such dataset":
-                versions[a.dataset_id] = facts.version
+            if a.dataset_id in facts_by_id:
+                versions[a.dataset_id] = facts_by_id[a.dataset_id].version
             if a.dataset_id in results:
                 raw, shown = results[a.dataset_id]
                 contributors.update((a.dataset_id, i) for i in raw.contributors)

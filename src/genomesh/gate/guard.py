@@ -164,19 +164,29 @@ class Guard:
         return self._facts.get(dataset_id)
 
     def decide(self, request: GateRequest) -> list[DatasetAccess]:
+        return self.decide_with_facts(request)[0]
+
+    def decide_with_facts(
+        self, request: GateRequest
+    ) -> tuple[list[DatasetAccess], dict[str, DatasetFacts]]:
+        """The decisions, and the dataset facts (versions, rosters) they were taken on."""
         ids = (
             list(request.dataset_ids)
             if request.dataset_ids is not None
             else list(self.node.dataset_ids())
         )
-        return [self._decide_one(request, dataset_id) for dataset_id in dict.fromkeys(ids)]
+        seen: dict[str, DatasetFacts] = {}
+        decisions = [self._decide_one(request, d, seen) for d in dict.fromkeys(ids)]
+        return decisions, seen
 
-    def _decide_one(self, request: GateRequest, dataset_id: str) -> DatasetAccess:
+    def _decide_one(
+        self, request: GateRequest, dataset_id: str, seen: dict[str, DatasetFacts]
+    ) -> DatasetAccess:
         try:
             dataset = self.node.dataset(dataset_id)
         except NotFoundError:
             return DatasetAccess(dataset_id, "boolean", frozenset(), refusal="no such dataset")
-        facts = self.facts(dataset)
+        facts = seen[dataset_id] = self.facts(dataset)
         identity = request.identity
         if is_self_service(request):
             me = identity.subject

@@ -16,28 +16,16 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from genomesh.cli.apps import dac_app
 from genomesh.core import errors
-from genomesh.core.errors import GenomeshError, InvalidInputError, UpstreamError
+from genomesh.core.errors import InvalidInputError
 
 console = Console()
 DEFAULT_HUB = "http://127.0.0.1:8000"
-_STATUS_ERRORS: dict[int, type[GenomeshError]] = {
-    400: errors.InvalidInputError,
-    401: errors.AuthenticationError,
-    403: errors.AccessDeniedError,
-    404: errors.NotFoundError,
-    409: errors.ConflictError,
-    413: errors.RequestTooLargeError,
-    422: errors.InvalidInputError,
-    429: errors.BudgetExhaustedError,
-}
-
 HubOpt = Annotated[str, typer.Option("--hub", envvar="GENOMESH_HUB_URL", help="hub base URL")]
 TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="GENOMESH_DAC_TOKEN", help="session token")
@@ -83,22 +71,6 @@ def _token(hub: str, token: str | None) -> str:
     return found
 
 
-def _message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300] or response.reason_phrase
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            return str(err.get("errorMessage") or err)
-        if isinstance(body.get("message"), str):
-            return body["message"]
-        if "detail" in body:
-            return json.dumps(body["detail"])
-    return str(body)[:300]
-
-
 def call(
     hub: str,
     method: str,
@@ -108,26 +80,11 @@ def call(
     json_body: Any = None,
     params: dict[str, Any] | None = None,
 ) -> Any:
-    """One request to the hub; an error answer becomes the matching GenomeshError."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    url = f"{hub.rstrip('/')}{path}"
-    try:
-        with httpx.Client(timeout=30.0) as client:
-            response = client.request(
-                method,
-                url,
-                json=json_body,
-                params={k: v for k, v in (params or {}).items() if v is not None},
-                headers=headers,
-            )
-    except httpx.HTTPError as exc:
-        raise UpstreamError(f"cannot reach the hub at {hub}: {exc}") from exc
-    if response.status_code >= 400:
-        cls = _STATUS_ERRORS.get(response.status_code, UpstreamError)
-        raise cls(f"hub answered {response.status_code}: {_message(response)}")
-    if response.status_code == 204 or not response.content:
-        return None
-    return response.json()
+    """One request to the hub (genomesh.hub.dac.client); errors become GenomeshErrors."""
+    from genomesh.hub.dac.client import DacClient
+
+    with DacClient(hub, token=token) as client:
+        return client.request(method, path, json_body=json_body, params=params)
 
 
 def _dump(data: Any) -> None:

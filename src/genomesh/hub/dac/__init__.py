@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from genomesh.hub.dac.client import DacClient
 from genomesh.hub.dac.datasets import CatalogueEntry, DatasetCatalogue, DatasetRef, StaticCatalogue
 from genomesh.hub.dac.grants import SqlRevocationList
 from genomesh.hub.dac.routes import build_dac_app, install_dac, router
@@ -14,6 +15,7 @@ from genomesh.hub.dac.service import DacService
 
 __all__ = [
     "CatalogueEntry",
+    "DacClient",
     "DacService",
     "DatasetCatalogue",
     "DatasetRef",

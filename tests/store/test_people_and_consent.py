@@ -249,3 +249,18 @@ def test_individuals__generated_documents_match_beacon_schema(
     assert len(docs) == 3
     for doc in docs:
         validator.validate(doc)
+
+
+def test_ploidy__haploid_records_first_then_diploid(node: NodeStore, tmp_path: Path):
+    records = [
+        rec("MT", 50, "A", "G", "1", "0", "."),
+        rec(1, 100, "A", "G", "0/1", "1/1", "0/0"),
+    ]
+    vcf = write_vcf(tmp_path / "v.vcf", records)
+    summary = ingest_dataset(node.path, "h", vcf=vcf)
+    assert summary.info.ploidy == 2
+    con = node.dataset("h").connect()
+    rows = con.execute(
+        "SELECT chrom, ac, an, n_hom_alt, n_missing FROM variants ORDER BY variant_index"
+    ).fetchall()
+    assert rows == [("MT", 1, 2, 1, 1), ("1", 3, 6, 1, 0)]

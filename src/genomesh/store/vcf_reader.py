@@ -156,7 +156,9 @@ class VcfReader:
                         )  # fmt: skip
                     arr = gt.array()
                     if buf_gt is None:
-                        ploidy = max(arr.shape[1] - 1, 1)
+                        ploidy = max(
+                            arr.shape[1] - 1, 2
+                        )  # haploid-first files (MT, Y) stay diploid
                         self.ploidy = ploidy
                         buf_gt = np.empty((batch_records, n_samples, ploidy + 1), np.int16)
                     if arr.shape[1] == ploidy + 1:

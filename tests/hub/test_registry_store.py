@@ -1,0 +1,108 @@
+"""The hub's registry + catalogue store: one contract on SQLite (file, memory) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import create_engine, text
+
+from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError
+from genomesh.hub.catalogue import search_catalogue
+from genomesh.hub.registry import HubStore, NodeCreate
+from genomesh.hub.signing import public_key_text
+from tests.audit.pg import PG_BIN, postgres_server
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    if not (PG_BIN / "initdb").is_file():
+        pytest.skip(f"PostgreSQL 15 binaries not installed in {PG_BIN}")
+    with postgres_server() as admin_url:
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("CREATE DATABASE genomesh_hub"))
+        engine.dispose()
+        yield admin_url.rsplit("/", 1)[0] + "/genomesh_hub"
+
+
+@pytest.fixture(
+    params=[
+        "sqlite-file",
+        "sqlite-memory",
+        pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow]),
+    ]
+)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubStore]:
+    url = {
+        "sqlite-file": f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        "sqlite-memory": "sqlite://",
+    }.get(request.param) or request.getfixturevalue("postgres_url")
+    hub = HubStore(url, hub_dir=tmp_path)
+    try:
+        yield hub
+    finally:
+        if request.param == "postgresql":
+            with hub.engine.begin() as conn:
+                conn.execute(text("DELETE FROM hub_catalogue"))
+                conn.execute(text("DELETE FROM hub_nodes"))
+        hub.close()
+
+
+def test_registry_store__nodes_and_catalogue_round_trip(store: HubStore) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = public_key_text(Ed25519PrivateKey.generate())
+    store.add_node(NodeCreate(name="nl-umc", base_url="http://127.0.0.1:8001/", country="nl"))
+    store.add_node(NodeCreate(name="au-rd", base_url="dial-out", country="AU", public_key=key))
+    with pytest.raises(ConflictError, match="already registered"):
+        store.add_node(NodeCreate(name="au-rd", base_url="dial-out", country="AU", public_key=key))
+
+    nodes = {n.name: n for n in store.nodes()}
+    assert nodes["nl-umc"].base_url == "http://127.0.0.1:8001" and nodes["nl-umc"].country == "NL"
+    assert nodes["au-rd"].dial_out and nodes["au-rd"].base_url is None
+    assert [n.name for n in store.select_nodes(["nl-umc"])] == ["nl-umc"]
+    with pytest.raises(InvalidInputError, match="unknown node"):
+        store.select_nodes(["nl-umc", "nowhere"])
+
+    entry = {"datasetId": "au-rd-epilepsy", "node": "au-rd", "name": "Épilepsie — 発作",
+             "duo": [{"id": "DUO:0000007", "label": "disease specific research"}],
+             "country": "AU", "jurisdiction": "AU", "phenotypes": ["HP:0001250"]}  # fmt: skip
+    store.replace_catalogue("au-rd", [entry], info={"response": {"id": "org.au"}})
+    [stored] = store.catalogue()
+    assert stored["name"] == "Épilepsie — 発作" and stored["duo"] == entry["duo"]
+    assert store.catalogue_size() == 1
+    assert store.node("au-rd").last_sync is not None
+    assert store.node("au-rd").info == {"response": {"id": "org.au"}}
+    assert search_catalogue(store.catalogue(), duo="DUO:0000007", country="au") == [stored]
+
+    store.record_sync_error("au-rd", "au-rd /info: timeout")
+    assert store.node("au-rd").last_sync_error == "au-rd /info: timeout"
+    store.replace_node(
+        NodeCreate(name="nl-umc", base_url="http://127.0.0.1:9001", country="NL", contact="x@y")
+    )
+    assert store.node("nl-umc").base_url == "http://127.0.0.1:9001"  # cache dropped on write
+
+    store.remove_node("au-rd")
+    assert store.catalogue() == [] and [n.name for n in store.nodes()] == ["nl-umc"]
+    with pytest.raises(NotFoundError, match="no node named 'au-rd'"):
+        store.node("au-rd")
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"name": "bad name", "base_url": "http://x", "country": "NL"}, "letters, digits"),
+        ({"name": "n", "base_url": "ftp://x", "country": "NL"}, "http"),
+        ({"name": "n", "base_url": "http://x", "country": "NLD"}, "alpha-2"),
+        ({"name": "n", "base_url": "dial-out", "country": "NL"}, "public_key"),
+        ({"name": "n", "base_url": "dial-out", "country": "NL", "public_key": "abc"}, "Ed25519"),
+    ],
+)
+def test_registry_store__bad_node_is_refused_naming_the_field(
+    fields: dict[str, str], problem: str
+) -> None:
+    with pytest.raises((ValidationError, InvalidInputError), match=problem):
+        NodeCreate(**fields)

@@ -311,7 +311,9 @@ def free_port() -> int:
 
 def start_node(node_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    state = WORK / f"state-{port}.sqlite"  # a fresh audit log per run (no budget carried over)
     env = {
+        "GENOMESH_STATE_URL": f"sqlite:///{state}",
         **os.environ,
         "GENOMESH_DEFAULT_POLICY__TIERS__ANONYMOUS": "count",
         "GENOMESH_QUERY_BUDGET": "100000000",

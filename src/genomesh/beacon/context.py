@@ -12,6 +12,7 @@ Built once per dataset version and reused by every query (the hot path):
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -70,6 +71,20 @@ class DatasetContext:
             f"CREATE TABLE {VARIANT_TABLE} AS SELECT variant_index, variant_id, rsid, chrom, start, "
             '"end", ref, alt, variant_type, length, aa_changes, ac FROM variants ORDER BY chrom, start'
         )
+        arrays = self._con.execute(
+            f"SELECT chrom, start, variant_index, ref, alt FROM {VARIANT_TABLE}"
+        ).fetchnumpy()
+        self._pos_start = np.asarray(arrays["start"], dtype=np.int64)
+        self._pos_vi = np.asarray(arrays["variant_index"], dtype=np.int64)
+        self._pos_ref = np.asarray(arrays["ref"], dtype=object)
+        self._pos_alt = np.asarray(arrays["alt"], dtype=object)
+        chroms = np.asarray(arrays["chrom"], dtype=object)
+        self._chrom_span: dict[str, tuple[int, int]] = {}
+        if len(chroms):
+            edges = np.flatnonzero(chroms[1:] != chroms[:-1]) + 1
+            bounds = [0, *edges.tolist(), len(chroms)]
+            for lo, hi in itertools.pairwise(bounds):
+                self._chrom_span[str(chroms[lo])] = (lo, hi)
         self._con.execute(
             f"CREATE TABLE {GENE_TABLE} AS SELECT DISTINCT unnest(genes) AS gene, variant_index "
             "FROM variants ORDER BY gene"
@@ -179,6 +194,31 @@ class DatasetContext:
                     del arrays, si
                     self._carriers = (vi, rows, dosage)
         return self._carriers
+
+    def sequence_lookup(self, chrom: str, start: int, ref: str | None, alt: str) -> np.ndarray:
+        """Variant indices of one allele at one position, from the in-memory position index.
+
+        Same semantics as the SQL of `genomesh.beacon.variants` for a plain sequence query:
+        VCF-style alleles match as stored; an empty `ref` or `alt` means maximally trimmed
+        alleles, matched against the anchored form one base earlier.
+        """
+        span = self._chrom_span.get(chrom)
+        if span is None:
+            return np.zeros(0, dtype=np.int64)
+        trimmed = ref == "" or alt == ""
+        at = start - 1 if trimmed else start
+        lo = span[0] + int(np.searchsorted(self._pos_start[span[0] : span[1]], at, "left"))
+        hi = span[0] + int(np.searchsorted(self._pos_start[span[0] : span[1]], at, "right"))
+        out = []
+        for i in range(lo, hi):
+            r, a = self._pos_ref[i], self._pos_alt[i]
+            if trimmed:
+                if not (r and a and r[0] == a[0]):
+                    continue
+                r, a = r[1:], a[1:]
+            if (ref is None or r == ref) and a == alt:
+                out.append(self._pos_vi[i])
+        return np.array(sorted(out), dtype=np.int64)
 
     def variant_indices(self, where: str, params: list[Any]) -> np.ndarray:
         """Sorted variant indices matching a condition over the in-memory variant table."""

@@ -145,7 +145,7 @@ class BeaconEngine:
         if plan.returned == "g_variants":
             return self._variants(ctx, plan, mask, want_records)
         if plan.variant is not None:
-            vids = ctx.variant_indices(plan.variant.where, plan.variant.params)
+            vids = self._select(ctx, plan.variant)
             _, rows, _ = ctx.carrier_hits(vids, mask)
             carriers = np.zeros(ctx.n, dtype=bool)
             carriers[rows] = True
@@ -156,11 +156,19 @@ class BeaconEngine:
             return self._individuals(ctx, plan, mask, want_records)
         return self._collection(ctx, plan, mask, want_records)
 
+    @staticmethod
+    def _select(ctx: DatasetContext, variant: VariantQuery | None) -> np.ndarray:
+        """Matching variant indices: position index for plain sequence queries, else SQL."""
+        if variant is None:
+            return ctx.variant_indices("TRUE", [])
+        if variant.lookup is not None:
+            return ctx.sequence_lookup(*variant.lookup)
+        return ctx.variant_indices(variant.where, variant.params)
+
     def _variants(
         self, ctx: DatasetContext, plan: QueryPlan, mask: np.ndarray, want_records: bool
     ) -> DatasetResult:
-        where, params = (plan.variant.where, plan.variant.params) if plan.variant else ("TRUE", [])
-        vids = ctx.variant_indices(where, params)
+        vids = self._select(ctx, plan.variant)
         hit_v, hit_rows, hit_dosage = ctx.carrier_hits(vids, mask)
         found = np.unique(hit_v)
         contributors = {ctx.individual_ids[r] for r in np.unique(hit_rows)}

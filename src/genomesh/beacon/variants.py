@@ -64,6 +64,9 @@ class VariantQuery:
     assembly: str | None = None  # GRCh37 / GRCh38 when the request states or implies one
     where: str = "TRUE"
     params: list[Any] = field(default_factory=list)
+    # Set for a plain sequence query (no wildcard, no other condition): (chrom, start, ref,
+    # alt); the engine answers it from a per-dataset position index instead of SQL.
+    lookup: tuple[str, int, str | None, str] | None = None
 
     def assembly_problem(self, dataset_assembly: str) -> str | None:
         """Why a dataset on `dataset_assembly` cannot answer this query (None: it can)."""
@@ -279,6 +282,15 @@ def parse_variant_query(parameters: dict[str, Any]) -> VariantQuery:
         _chromosome(p["mateName"], "mateName")  # validated; breakend mates are not indexed
     if q.kind == "none" and conds:
         q.kind = "filter"
+    plain = {"referenceName", "start", "referenceBases", "alternateBases", "assemblyId"}
+    if (
+        q.kind == "sequence"
+        and set(p) <= plain
+        and q.chrom is not None
+        and alt is not None
+        and "N" not in alt + (ref or "")
+    ):
+        q.lookup = (q.chrom, int(start[0]), ref, alt)  # type: ignore[index]
     q.where = " AND ".join(f"({c})" for c in conds) or "TRUE"
     return q
 

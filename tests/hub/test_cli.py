@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,20 @@ def test_cli__errors_are_messages_with_exit_codes(
     assert "CHROM:POS:REF:ALT" in capsys.readouterr().err
     assert main(["query", "individuals", "--hub", f"http://127.0.0.1:{free_port()}"]) == 8
     assert "cannot reach the hub" in capsys.readouterr().err
+
+
+def test_cli__keys_for_dial_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from genomesh.hub.signing import load_or_create_key, public_key_text
+    from genomesh.store import init_node
+
+    init_node(tmp_path / "node", name="au-rd", jurisdiction="AU")
+    assert main(["node", "dial-out", str(tmp_path / "node"), "--show-key"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert main(["node", "dial-out", str(tmp_path / "node"), "--show-key"]) == 0
+    assert capsys.readouterr().out.strip() == first and len(first) == 43  # stable, 32 bytes
+    assert main(["hub", "key", "--dir", str(tmp_path / "hub")]) == 0
+    assert capsys.readouterr().out.strip() == public_key_text(load_or_create_key(tmp_path / "hub"))
+    assert main(["node", "dial-out", str(tmp_path / "nowhere"), "--show-key"]) == 5
+    assert "no node at" in capsys.readouterr().err
+    assert main(["node", "dial-out", str(tmp_path / "node")]) == 2
+    assert "--hub" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from genomesh.cli.apps import catalogue_app, hub_app, node_app
 from genomesh.cli.query_commands import HubOption, JsonOption, console, hub_request, hub_url
-from genomesh.core.errors import AuthenticationError
+from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 
 DirOption = Annotated[Path, typer.Option("--dir", help="hub folder (state, keys, admin token)")]
 
@@ -208,7 +208,7 @@ def search(
 @node_app.command("dial-out")
 def dial_out(
     directory: Annotated[Path, typer.Argument(help="node folder")],
-    hub: Annotated[str, typer.Option("--hub", help="hub URL to dial out to")],
+    hub: Annotated[str | None, typer.Option("--hub", help="hub URL to dial out to")] = None,
     name: Annotated[
         str | None, typer.Option(help="the node's registered name (default: its settings name)")
     ] = None,
@@ -222,9 +222,15 @@ def dial_out(
     """Serve the hub without opening a port: long-poll it for queries, post signed answers."""
     from genomesh.node.dialout import build_client, node_key, public_key_text
 
+    if not (directory / "genomesh.toml").is_file():
+        raise NotFoundError(
+            f"no node at {directory} (missing genomesh.toml; run `genomesh node init`)"
+        )
     if show_key:
         print(public_key_text(node_key(directory)))
         return
+    if not hub:
+        raise InvalidInputError("give the hub to dial out to: --hub URL", field="hub")
     client = build_client(directory, hub_url=hub, name=name, hub_key=hub_key)
 
     async def main() -> None:

@@ -229,7 +229,7 @@ class DialoutClient:
                     response.raise_for_status()
                     messages = response.json().get("messages", [])
                 except (httpx.HTTPError, ValueError) as exc:
-                    log.warning("dial-out poll failed (%s); retrying in %.1f s", exc, backoff)
+                    log.warning("dial-out poll failed (%s); retrying in %.1f s", _why(exc), backoff)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), backoff)
                     backoff = min(backoff * 2, 5.0)
@@ -245,6 +245,18 @@ class DialoutClient:
                     task.add_done_callback(tasks.discard)
             for task in list(tasks):
                 task.cancel()
+
+
+def _why(exc: Exception) -> str:
+    """The hub's own error message when it gave one (e.g. "unknown node 'x'")."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        try:
+            return (
+                f"HTTP {exc.response.status_code}: {exc.response.json()['error']['errorMessage']}"
+            )
+        except (ValueError, KeyError, TypeError):
+            return f"HTTP {exc.response.status_code}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 @contextlib.asynccontextmanager

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from genomesh.access.issuer import VisaIssuer
 from genomesh.access.resolve import IdentityResolver
-from genomesh.core.errors import AccessDeniedError, ConflictError, InvalidInputError
+from genomesh.core.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+)
 from genomesh.core.settings import NodeSettings, TrustedIssuer
 from genomesh.hub.dac import DacService
 from genomesh.hub.dac.datasets import DatasetRef
@@ -193,3 +202,53 @@ def test_registered_tier__verified_researcher_who_accepted_terms(
         f"Bearer {scoped.passport}"
     )
     assert identity.tier == "controlled"
+
+
+def _claims(jwt: str) -> dict[str, Any]:
+    payload = jwt.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def _with_claims(jwt: str, claims: dict[str, Any]) -> str:
+    """The same header and signature over edited claims (a forgery)."""
+    header, _, sig = jwt.split(".")
+    raw = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{raw}.{sig}"
+
+
+def test_hub_passport__battery_of_bad_variants(service: DacService, tmp_path: Path) -> None:
+    approved(service, HMB_URL, HMB)
+    resolver = IdentityResolver(node_settings(tmp_path, service))
+    elsewhere = service.passport("alice", audience="https://elsewhere.example").passport
+    with pytest.raises(AuthenticationError, match="aud"):
+        resolver.resolve(f"Bearer {elsewhere}")
+    token = service.passport("alice").passport
+    forged = _with_claims(token, {**_claims(token), "sub": "someone-else"})
+    with pytest.raises(AuthenticationError):
+        resolver.resolve(f"Bearer {forged}")
+    # visas edited to name another dataset, inside a passport validly re-signed by the hub key:
+    # each edited visa fails its own signature and is dropped
+    swapped = []
+    for visa in _claims(token)["ga4gh_passport_v1"]:
+        claims = _claims(visa)
+        if claims["ga4gh_visa_v1"]["type"] == "ControlledAccessGrants":
+            claims["ga4gh_visa_v1"]["value"] = DS_URL
+        swapped.append(_with_claims(visa, claims))
+    issuer = VisaIssuer(service.keys, issuer=service.settings.issuer)
+    resigned = issuer.passport(_claims(token)["sub"], swapped, audience="genomesh")
+    identity = resolver.resolve(f"Bearer {resigned}")
+    assert identity.controlled_datasets == frozenset()
+    assert identity.tier != "controlled"
+
+
+def test_hub_passport__survives_key_rotation(service: DacService, tmp_path: Path) -> None:
+    approved(service, HMB_URL, HMB)
+    old = service.passport("alice").passport
+    service.keys.rotate()
+    new = service.passport("alice").passport
+    resolver = IdentityResolver(
+        node_settings(tmp_path, service)
+    )  # JWKS: new key + still-needed old
+    assert resolver.resolve(f"Bearer {old}").controlled_datasets == frozenset({"hmb1"})
+    assert resolver.resolve(f"Bearer {new}").controlled_datasets == frozenset({"hmb1"})
+    assert old.split(".")[0] != new.split(".")[0]  # a different kid signed the new one

@@ -167,8 +167,12 @@ class ParquetIndexWriter:
     """Streams the variant index and the carrier table, one row group per batch."""
 
     def __init__(self, variants_path: Path, carriers_path: Path) -> None:
-        self.variants = pq.ParquetWriter(str(variants_path), VARIANT_SCHEMA, compression="zstd")
-        self.carriers = pq.ParquetWriter(str(carriers_path), CARRIER_SCHEMA, compression="zstd")
+        self.variants = pq.ParquetWriter(
+            str(variants_path), VARIANT_SCHEMA, compression="zstd", compression_level=1
+        )
+        self.carriers = pq.ParquetWriter(
+            str(carriers_path), CARRIER_SCHEMA, compression="zstd", compression_level=1
+        )
         self.n_variants = 0
         self.n_carriers = 0
         self.sorted = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,9 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8100,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    workers: Annotated[
+        int, typer.Option(help="worker processes (each opens the store; use one per core)")
+    ] = 1,
 ) -> None:
     """Serve the node: Beacon v2 at the root (/info, /g_variants ...), /openapi.json, /participants.
 
@@ -29,9 +33,24 @@ def serve(
 
     if not 0 < port < 65536:
         raise InvalidInputError(f"port must be 1-65535, got {port}", field="port")
+    if workers < 1:
+        raise InvalidInputError(f"workers must be at least 1, got {workers}", field="workers")
     settings = NodeSettings.load(node_dir)
     if settings.base_url == NodeSettings().base_url:
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
-    app = create_app(settings)
     typer.echo(f"genomesh node {settings.name!r} serving {node_dir} on http://{host}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    if workers == 1:
+        app = create_app(settings)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    os.environ["GENOMESH_NODE_DIR"] = str(Path(node_dir).resolve())
+    os.environ.setdefault("GENOMESH_BASE_URL", settings.base_url)
+    uvicorn.run(
+        "genomesh.node.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )

@@ -76,4 +76,17 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     return app
 
 
-__all__ = ["create_app"]
+def create_app_from_env() -> FastAPI:
+    """App factory for `uvicorn --factory` / multi-worker serving: the node folder comes from
+    `GENOMESH_NODE_DIR`, everything else from its genomesh.toml and `GENOMESH_*` variables."""
+    import os
+
+    from genomesh.core.errors import InvalidInputError
+
+    node_dir = os.environ.get("GENOMESH_NODE_DIR")
+    if not node_dir:
+        raise InvalidInputError("GENOMESH_NODE_DIR is not set", field="GENOMESH_NODE_DIR")
+    return create_app(NodeSettings.load(node_dir))
+
+
+__all__ = ["create_app", "create_app_from_env"]

@@ -259,7 +259,9 @@ def test_assembly_mismatch__dataset_not_answered_with_reason(client, truth) -> N
 
 def test_record_granularity__case_level_data_lists_the_carriers(client, truth) -> None:
     v = next(t for t in truth if len(t.ref) == len(t.alt) == 1 and 0 < len(t.carriers) < 20)
-    r = client.get(f"/g_variants/22-{v.pos}-{v.ref}-{v.alt}", params={"requestedGranularity": "record"})
+    r = client.get(
+        f"/g_variants/22-{v.pos}-{v.ref}-{v.alt}", params={"requestedGranularity": "record"}
+    )
     body = r.json()
     validate_response("resultsets", body)
     (record,) = body["response"]["resultSets"][0]["results"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,6 +178,37 @@ def visa_claims(visa: IssuedVisa) -> dict[str, Any]:
     }
 
 
+def sign_passport(
+    issuer: Any,
+    subject: str,
+    visas: Sequence[IssuedVisa],
+    *,
+    now: datetime,
+    lifetime: int,
+    audience: str | Sequence[str],
+) -> str:
+    """Sign each visa record (same jti and times as recorded) and the passport carrying them.
+
+    `issuer` is a genomesh.access.issuer.VisaIssuer on the hub's keys.
+    """
+    now_s = int(now.timestamp())
+    signed = [
+        issuer.visa(
+            subject,
+            type=v.type,
+            value=v.value,
+            source=v.source,
+            by=v.by,
+            asserted=v.asserted,
+            expires=int(v.expires_at.timestamp()),
+            jti=v.jti,
+            now=now_s,
+        )
+        for v in visas
+    ]
+    return str(issuer.passport(subject, signed, audience=audience, lifetime=lifetime, now=now_s))
+
+
 class SqlRevocationList:
     """The revocation list in the hub database (implements genomesh.access.revocation.RevocationList).
 
@@ -231,5 +262,6 @@ __all__ = [
     "grant_visas",
     "registered_access_visas",
     "revoke_visas",
+    "sign_passport",
     "visa_claims",
 ]

@@ -24,6 +24,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -76,6 +77,23 @@ def check_node_secret(session: Session, node: str, secret: str | None) -> None:
     row = session.get(NodeCredential, node)
     if row is None or not hmac.compare_digest(row.secret_hash, token_digest(secret)):
         raise AuthenticationError(f"bad credentials for node {node!r}")
+
+
+def verify_node_signature(
+    body: dict[str, Any], *, node_keys: NodeKeyLookup | None, nonces: Any, max_skew: float
+) -> dict[str, Any]:
+    """The payload of a node-signed envelope, checked against the node's registered key."""
+    from genomesh.hub.signing import NonceCache, load_public_key, verify_message
+
+    payload = body.get("payload")
+    node = payload.get("iss") if isinstance(payload, dict) else None
+    key = node_keys(node) if (node_keys is not None and isinstance(node, str)) else None
+    if not key or not isinstance(node, str):
+        raise AuthenticationError(f"node {node!r} has no registered public key at this hub")
+    return verify_message(
+        body, load_public_key(key), iss=node, aud=HUB_AUDIENCE,
+        nonces=nonces or NonceCache(max_skew), max_skew=max_skew,
+    )  # fmt: skip
 
 
 def store_notification(
@@ -145,4 +163,5 @@ __all__ = [
     "mark_read",
     "notifications_for",
     "store_notification",
+    "verify_node_signature",
 ]

@@ -371,28 +371,10 @@ class DacService:
             visas = grants.current_visas(session, account, now=now, application_id=application_id)
             grants.check_single_purpose(visas)
             lifetime = self.settings.passport_lifetime_seconds
-            now_s = int(now.timestamp())
-            signed = [
-                issuer.visa(
-                    account.subject,
-                    type=v.type,
-                    value=v.value,
-                    source=v.source,
-                    by=v.by,
-                    asserted=v.asserted,
-                    expires=int(v.expires_at.timestamp()),
-                    jti=v.jti,
-                    now=now_s,
-                )
-                for v in visas
-            ]
-            token = issuer.passport(
-                account.subject,
-                signed,
+            token = grants.sign_passport(
+                issuer, account.subject, visas, now=now, lifetime=lifetime,
                 audience=audience or self.settings.passport_audience,
-                lifetime=lifetime,
-                now=now_s,
-            )
+            )  # fmt: skip
             return PassportOut(
                 passport=token,
                 expires_at=now + timedelta(seconds=lifetime),
@@ -411,7 +393,12 @@ class DacService:
     def receive_notification(self, body: Any, *, bearer: str | None, nonces: Any = None) -> int:
         """Store a node's withdrawal notification after checking it comes from that node."""
         if isinstance(body, dict) and "payload" in body and "sig" in body:
-            payload = self._verify_signed(body, nonces=nonces)
+            payload = notes.verify_node_signature(
+                body,
+                node_keys=self.node_keys,
+                nonces=nonces,
+                max_skew=self.settings.dialout_max_skew_seconds,
+            )
             note = notes.NotificationIn.model_validate(payload)
             if note.node != payload.get("iss"):
                 raise AuthenticationError("notification `node` differs from the signer")
@@ -421,21 +408,6 @@ class DacService:
         with self.database.transaction() as session:
             notes.check_node_secret(session, note.node, bearer)
             return len(notes.store_notification(session, note, clock=self.clock))
-
-    def _verify_signed(self, body: dict[str, Any], *, nonces: Any) -> dict[str, Any]:
-        from genomesh.hub.signing import NonceCache, load_public_key, verify_message
-
-        node = body.get("payload", {}).get("iss") if isinstance(body.get("payload"), dict) else None
-        key = (
-            self.node_keys(node) if (self.node_keys is not None and isinstance(node, str)) else None
-        )
-        if not key or not isinstance(node, str):
-            raise AuthenticationError(f"node {node!r} has no registered public key at this hub")
-        return verify_message(
-            body, load_public_key(key), iss=node, aud=notes.HUB_AUDIENCE,
-            nonces=nonces or NonceCache(self.settings.dialout_max_skew_seconds),
-            max_skew=self.settings.dialout_max_skew_seconds,
-        )  # fmt: skip
 
     def notifications(
         self, username: str, *, unread_only: bool = False, mark_read: bool = False

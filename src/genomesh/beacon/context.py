@@ -85,10 +85,23 @@ class DatasetContext:
             bounds = [0, *edges.tolist(), len(chroms)]
             for lo, hi in itertools.pairwise(bounds):
                 self._chrom_span[str(chroms[lo])] = (lo, hi)
+        self.max_span = int(
+            self._con.execute(
+                f'SELECT coalesce(max("end" - start), 0) FROM {VARIANT_TABLE}'
+            ).fetchone()[0]  # type: ignore[index]
+        )
         self._con.execute(
             f"CREATE TABLE {GENE_TABLE} AS SELECT DISTINCT unnest(genes) AS gene, variant_index "
-            "FROM variants ORDER BY gene"
+            "FROM variants ORDER BY gene, variant_index"
         )
+        genes = self._con.execute(f"SELECT gene, variant_index FROM {GENE_TABLE}").fetchnumpy()
+        names = np.asarray(genes["gene"], dtype=object)
+        self._gene_vi = np.asarray(genes["variant_index"], dtype=np.int64)
+        self._gene_span: dict[str, tuple[int, int]] = {}
+        if len(names):
+            edges = np.flatnonzero(names[1:] != names[:-1]) + 1
+            for lo, hi in itertools.pairwise([0, *edges.tolist(), len(names)]):
+                self._gene_span[str(names[lo])] = (lo, hi)
 
     @property
     def n(self) -> int:
@@ -219,6 +232,11 @@ class DatasetContext:
             if (ref is None or r == ref) and a == alt:
                 out.append(self._pos_vi[i])
         return np.array(sorted(out), dtype=np.int64)
+
+    def gene_variants(self, gene: str) -> np.ndarray:
+        """Sorted variant indices annotated to a gene (from the precomputed gene index)."""
+        lo, hi = self._gene_span.get(gene, (0, 0))
+        return self._gene_vi[lo:hi]
 
     def variant_indices(self, where: str, params: list[Any]) -> np.ndarray:
         """Sorted variant indices matching a condition over the in-memory variant table."""

@@ -163,6 +163,14 @@ class BeaconEngine:
             return ctx.variant_indices("TRUE", [])
         if variant.lookup is not None:
             return ctx.sequence_lookup(*variant.lookup)
+        if variant.gene_lookup is not None:
+            return ctx.gene_variants(variant.gene_lookup)
+        if variant.range_start is not None:
+            # A lower bound on start lets DuckDB prune by zone maps (the table is position-sorted).
+            return ctx.variant_indices(
+                f"start >= ? AND ({variant.where})",
+                [variant.range_start - ctx.max_span, *variant.params],
+            )
         return ctx.variant_indices(variant.where, variant.params)
 
     def _variants(

@@ -67,6 +67,8 @@ class VariantQuery:
     # Set for a plain sequence query (no wildcard, no other condition): (chrom, start, ref,
     # alt); the engine answers it from a per-dataset position index instead of SQL.
     lookup: tuple[str, int, str | None, str] | None = None
+    gene_lookup: str | None = None  # a bare geneId query: answered from the gene index
+    range_start: int | None = None  # range/bracket: lowest start that can still overlap
 
     def assembly_problem(self, dataset_assembly: str) -> str | None:
         """Why a dataset on `dataset_assembly` cannot answer this query (None: it can)."""
@@ -291,6 +293,8 @@ def parse_variant_query(parameters: dict[str, Any]) -> VariantQuery:
         and "N" not in alt + (ref or "")
     ):
         q.lookup = (q.chrom, int(start[0]), ref, alt)  # type: ignore[index]
+    if q.kind == "gene" and set(p) == {"geneId"}:
+        q.gene_lookup = p["geneId"]
     q.where = " AND ".join(f"({c})" for c in conds) or "TRUE"
     return q
 

@@ -152,3 +152,35 @@ def test_api_admin_only__members_and_datasets(client) -> None:
     )
     assert made.status_code == 200
     assert made.json()["memberships"] == [{"dataset": None, "committee": "onco"}]
+
+
+def test_api_change_password__strong_only_and_sessions_end(client) -> None:
+    alice = login(client, "alice")
+    other_session = login(client, "alice")
+    wrong = client.post(
+        "/dac/me/password",
+        headers=alice,
+        json={"current": "nope-nope-nope", "new": "Brand-New-Secret-55"},
+    )
+    assert wrong.status_code == 401
+    weak = client.post(
+        "/dac/me/password", headers=alice, json={"current": PASSWORDS["alice"], "new": "changeme"}
+    )
+    assert weak.status_code == 400
+    done = client.post(
+        "/dac/me/password",
+        headers=alice,
+        json={"current": PASSWORDS["alice"], "new": "Brand-New-Secret-55"},
+    )
+    assert done.status_code == 204
+    assert client.get("/dac/me", headers=other_session).status_code == 401
+    assert (
+        client.post(
+            "/dac/login", json={"username": "alice", "password": PASSWORDS["alice"]}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.get("/dac/me", headers=login(client, "alice", "Brand-New-Secret-55")).status_code
+        == 200
+    )

@@ -201,6 +201,24 @@ def login(
     )
 
 
+@dac_app.command("passwd")
+def passwd(
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+    current: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_PASSWORD")] = None,
+    new: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_NEW_PASSWORD")] = None,
+) -> None:
+    """Change your password (all your sessions end; log in again)."""
+    current = current or getpass.getpass("current password: ")
+    new = new or getpass.getpass("new password: ")
+    call(
+        hub, "POST", "/dac/me/password", token=_token(hub, token),
+        json_body={"current": current, "new": new},
+    )  # fmt: skip
+    save_token(hub, None)
+    console.print("password changed; log in again")
+
+
 @dac_app.command("logout")
 def logout(hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """End the session and forget the cached token."""

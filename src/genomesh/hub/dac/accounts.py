@@ -154,6 +154,27 @@ def login(
     return token, row
 
 
+def change_password(
+    session: Session,
+    account: Account,
+    current: str,
+    new: str,
+    *,
+    hasher: PasswordHasher = DEFAULT_HASHER,
+) -> None:
+    """Replace the password (the current one must be right; the new one strong) and end
+    every session of the account."""
+    if not verify_password(account.password_hash, current, hasher=hasher):
+        raise AuthenticationError("the current password is wrong")
+    if current == new:
+        raise InvalidInputError("the new password must differ from the current one", field="new")
+    check_password_strength(new, username=account.username)
+    account.password_hash = hasher.hash(new)
+    for row in session.scalars(select(SessionToken).where(SessionToken.account_id == account.id)):
+        session.delete(row)
+    session.flush()
+
+
 def logout(session: Session, token: str) -> None:
     """End the session of `token` (no error if it is unknown)."""
     row = session.scalar(select(SessionToken).where(SessionToken.token_hash == token_digest(token)))
@@ -235,6 +256,7 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "add_member",
     "authenticate",
+    "change_password",
     "check_password_strength",
     "check_username",
     "create_account",

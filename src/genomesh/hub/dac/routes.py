@@ -42,6 +42,7 @@ from genomesh.hub.dac.schemas import (
     NodeSecretOut,
     NotificationOut,
     PassportOut,
+    PasswordIn,
     ReasonIn,
     RegisterIn,
     TokenOut,
@@ -168,6 +169,12 @@ def logout(service: Service, token: Token, user: User) -> None:
 @router.get(P + "/me", response_model=AccountOut)
 def me(service: Service, user: User) -> AccountOut:
     return service.me(user)
+
+
+@router.post(P + "/me/password", status_code=204)
+def change_password(body: PasswordIn, service: Service, user: User) -> None:
+    """Change your password (strong passwords only); all your sessions end."""
+    service.change_password(user, body.current, body.new)
 
 
 @router.post(P + "/me/terms", response_model=AccountOut)

@@ -34,6 +34,11 @@ class RegisterIn(_In):
     )
 
 
+class PasswordIn(_In):
+    current: str = Field(max_length=1024)
+    new: str = Field(max_length=1024)
+
+
 class VerifyIn(_In):
     days: int = Field(default=365, ge=1, le=3650, description="how long the status is vouched for")
 
@@ -282,6 +287,7 @@ __all__ = [
     "NodeSecretOut",
     "NotificationOut",
     "PassportOut",
+    "PasswordIn",
     "ReasonIn",
     "RegisterIn",
     "TokenOut",

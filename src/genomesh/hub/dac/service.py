@@ -172,6 +172,12 @@ class DacService:
                 role=row.account.role,
             )
 
+    def change_password(self, username: str, current: str, new: str) -> None:
+        """Change your password; every session of the account ends (log in again)."""
+        with self.database.transaction() as session:
+            account = acc.get_account(session, username)
+            acc.change_password(session, account, current, new, hasher=self.hasher)
+
     def logout(self, token: str) -> None:
         with self.database.transaction() as session:
             acc.logout(session, token)

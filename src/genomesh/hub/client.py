@@ -70,15 +70,26 @@ class NodeClient:
         transport: httpx.AsyncBaseTransport | None = None,
         broker: DialoutBroker | None = None,
     ) -> None:
-        self.http = httpx.AsyncClient(
-            transport=transport,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-            follow_redirects=False,
-        )
+        self.transport = transport
         self.broker = broker
+        # One connection pool per node: httpcore's pool scans all its connections for every
+        # request, so one shared pool over many nodes costs more CPU the more nodes there are.
+        self._pools: dict[str, httpx.AsyncClient] = {}
+
+    def _pool(self, base_url: str) -> httpx.AsyncClient:
+        pool = self._pools.get(base_url)
+        if pool is None:
+            pool = self._pools[base_url] = httpx.AsyncClient(
+                transport=self.transport,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=20),
+                follow_redirects=False,
+            )
+        return pool
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
 
     async def send(self, node: NodePublic, request: NodeRequest, *, timeout: float) -> NodeReply:
         """Send `request` to `node`; always returns within about `timeout` seconds."""
@@ -112,7 +123,7 @@ class NodeClient:
             headers["authorization"] = request.authorization
         if request.forwarded_for:
             headers["x-forwarded-for"] = request.forwarded_for
-        response = await self.http.request(
+        response = await self._pool(node.base_url).request(
             request.method,
             node.base_url + request.path,
             params=list(request.params),

@@ -79,3 +79,27 @@ def test_audit_show__lists_entries_and_flags_withdrawn(
     assert main(["audit", "show", str(node_dir)]) == 0
     out = capsys.readouterr().out
     assert "head 4:" in out and "alice" in out
+
+
+def test_audit_show__caller_controlled_text_is_shown_literally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client address (X-Forwarded-For), passport subjects and requested dataset ids come
+    # from callers; Rich markup in them must neither hide nor restyle what the custodian reads.
+    monkeypatch.setenv("COLUMNS", "250")
+    (tmp_path / "genomesh.toml").write_text('name = "audit-test-node"\n')
+    with NodeState.open(NodeSettings.load(tmp_path)) as st:
+        st.append_audit(
+            {
+                "who": {"identity_key": "anonymous|[bold red]10.0.0.9[/]", "tier": "anonymous"},
+                "what": {"surface": "beacon", "operation": "individuals", "parameters": {}},
+                "datasets": [{"id": "[/x]ds"}],
+                "granularity": "boolean",
+                "n_individuals": 0,
+                "outcome": "answered",
+            }
+        )
+    assert main(["audit", "show", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "anonymous|[bold red]10.0.0.9[/]" in out
+    assert "[/x]ds" in out

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from genomesh.cli.apps import audit_app
 from genomesh.core.errors import InvalidInputError, StoreError
@@ -71,25 +72,26 @@ def show(
             )
         return
     console.print(f"head {head[0]}:{head[1]}  (publish this to anchor the log)", highlight=False)
-    table = Table(title=f"audit log of {node_dir}")
+    table = Table(title=Text(f"audit log of {node_dir}"))
     for col in ("#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"):
         table.add_column(col)
     for e in entries:
         b = e.body
         who, what = b.get("who", {}), b.get("what", {})
         datasets = ", ".join(str(d.get("id")) for d in b.get("datasets", []))
-        outcome = str(b.get("outcome"))
+        outcome = Text(str(b.get("outcome")))
         if e.seq in flagged:
-            outcome += " [yellow](includes withdrawn)[/]"
+            outcome.append(" (includes withdrawn)", style="yellow")
+        # Cells are Text, never markup: addresses, subjects and dataset ids come from callers.
         table.add_row(
-            str(e.seq),
-            datetime.fromtimestamp(e.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            str(who.get("subject") or who.get("identity_key")),
-            str(who.get("tier")),
-            f"{what.get('surface')}/{what.get('operation')}",
-            datasets,
-            str(b.get("granularity")),
-            str(b.get("n_individuals")),
+            Text(str(e.seq)),
+            Text(datetime.fromtimestamp(e.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")),
+            Text(str(who.get("subject") or who.get("identity_key"))),
+            Text(str(who.get("tier"))),
+            Text(f"{what.get('surface')}/{what.get('operation')}"),
+            Text(datasets),
+            Text(str(b.get("granularity"))),
+            Text(str(b.get("n_individuals"))),
             outcome,
         )
     console.print(table)

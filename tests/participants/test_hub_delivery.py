@@ -152,3 +152,32 @@ def test_withdrawal__signed_with_the_node_dialout_key_when_no_secret(
         max_skew=60,
     )
     assert payload["recipients"] == ["alice"] and payload["dataset_id"] == "cohort"
+
+
+def test_withdrawal__failed_delivery_names_the_hubs_reason(
+    hub: tuple[str, str], make_gate: Callable[..., Gate]
+) -> None:
+    # The hub's error body starts with ~300 characters of Beacon `meta`; the operator must see
+    # the hub's errorMessage (why it refused), not a truncated JSON prefix.
+    url, alice = hub
+    gate = make_gate(hub_url=url)
+    gate.run(
+        GateRequest(researcher(alice), "beacon", "g_variants", {}, ("cohort",), "count"),
+        carriers_at(gate.node, 200),
+    )
+    report = withdraw(
+        gate.state, settings=gate.settings, node=gate.node, dataset_id="cohort", individual_id="S1"
+    )
+    body = {
+        "node": gate.settings.name,
+        "dataset_id": "cohort",
+        "individual_pseudonym": report.individual_pseudonym,
+        "recipients": [alice],
+        "withdrawn_at": "2026-11-23T07:00:00+00:00",
+        "message": "x",
+    }
+    reason = httpx.post(f"{url}/notifications", json=body).json()["error"]["errorMessage"]
+    detail = report.hub_detail or ""
+    assert detail.startswith("hub answered 401: ") and reason in detail
+    assert '"meta"' not in detail
+    assert [n.delivery_detail for n in gate.state.notifications()] == [detail]

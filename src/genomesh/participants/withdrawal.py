@@ -184,7 +184,7 @@ def _deliver(
     try:
         response = http.post(url, json=payload, headers=headers)
         if response.status_code >= 300:
-            detail = f"hub answered {response.status_code}: {response.text[:200]}"
+            detail = f"hub answered {response.status_code}: {_hub_reason(response)}"
             state.set_delivery(ids, status="failed", detail=detail)
             return "failed", detail
         state.set_delivery(ids, status="delivered", detail=f"hub answered {response.status_code}")
@@ -196,6 +196,20 @@ def _deliver(
     finally:
         if own:
             http.close()
+
+
+def _hub_reason(response: httpx.Response) -> str:
+    """The hub's own words for a refusal: its errorMessage, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("errorMessage"):
+        return str(error["errorMessage"])[:500]
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return body["detail"][:500]
+    return response.text[:200]
 
 
 def _authenticated(

@@ -269,11 +269,22 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def time_floor(
-    node_dir: Path, dataset: str, queries: dict[str, list[dict[str, Any]]]
+    node_dir: Path, dataset: str, queries: dict[str, list[dict[str, Any]]], *, in_memory: bool
 ) -> dict[str, dict[str, float]]:
+    """The floor: DuckDB on the store's Parquet views, or on in-memory copies of the tables
+    (variants sorted by position, as the node holds them) when `in_memory`."""
     from genomesh.store import open_node
 
     con = open_node(node_dir).dataset(dataset).connect()
+    if in_memory:
+        for name, order in (
+            ("variants", " ORDER BY chrom, start"),
+            ("individuals", ""),
+            ("measures", ""),
+        ):
+            con.execute(f"CREATE TABLE mem_{name} AS SELECT * FROM {name}{order}")
+            con.execute(f"DROP VIEW {name}")
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM mem_{name}")
     out = {}
     for kind, qs in queries.items():
         times = []
@@ -290,17 +301,40 @@ def time_floor(
     return out
 
 
-def _request(client: Any, q: dict[str, Any]) -> int:
-    if "post" in q:
-        r = client.post(q["path"], json=q["post"])
-    else:
-        r = client.get(q["path"], params={**q["params"], "requestedGranularity": "count"})
-    if r.status_code != 200:
-        raise RuntimeError(f"{q} -> {r.status_code} {r.text[:200]}")
-    body = r.json()  # small counts come back as boolean (suppressed below min_count)
+class Client:
+    """A minimal keep-alive HTTP/1.1 client (stdlib http.client): costs the shared CPU less
+    than httpx, so the server's capacity is what gets measured."""
+
+    def __init__(self, base: str) -> None:
+        import http.client
+        from urllib.parse import urlparse
+
+        u = urlparse(base)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+
+    def request(self, q: dict[str, Any]) -> dict[str, Any]:
+        from urllib.parse import urlencode
+
+        if "post" in q:
+            data = json.dumps(q["post"]).encode()
+            self.conn.request(
+                "POST", q["path"], body=data, headers={"Content-Type": "application/json"}
+            )
+        else:
+            query = urlencode({**q["params"], "requestedGranularity": "count"})
+            self.conn.request("GET", f"{q['path']}?{query}")
+        r = self.conn.getresponse()
+        body = json.loads(r.read())
+        if r.status != 200:
+            raise RuntimeError(f"{q} -> {r.status} {body}")
+        return body  # type: ignore[no-any-return]
+
+
+def _request(client: Client, q: dict[str, Any]) -> int:
+    body = client.request(q)  # small counts come back as boolean (suppressed below min_count)
     if body["meta"]["returnedGranularity"] not in ("count", "boolean") or body["info"]["refused"]:
         raise RuntimeError(f"unexpected answer: {body}")
-    return r.status_code
+    return 200
 
 
 def free_port() -> int:
@@ -341,26 +375,24 @@ def start_node(node_dir: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes
 def time_http(
     base: str, queries: dict[str, list[dict[str, Any]]], *, threads: int
 ) -> dict[str, dict[str, float]]:
-    import httpx
-
     out: dict[str, dict[str, float]] = {}
-    with httpx.Client(base_url=base, timeout=60) as client:
-        for qs in queries.values():  # warm-up: first use of each code path
-            for q in qs[:5]:
-                _request(client, q)
-        for kind, qs in queries.items():
-            times = []
-            for q in qs:
-                t = time.perf_counter()
-                _request(client, q)
-                times.append((time.perf_counter() - t) * 1000)
-            out[kind] = {"p50": percentile(times, 50), "p95": percentile(times, 95)}
+    client = Client(base)
+    for qs in queries.values():  # warm-up: first use of each code path
+        for q in qs[:5]:
+            _request(client, q)
+    for kind, qs in queries.items():
+        times = []
+        for q in qs:
+            t = time.perf_counter()
+            _request(client, q)
+            times.append((time.perf_counter() - t) * 1000)
+        out[kind] = {"p50": percentile(times, 50), "p95": percentile(times, 95)}
     local = threading.local()
 
     def one(q: dict[str, Any]) -> int:
         c = getattr(local, "client", None)
         if c is None:
-            c = local.client = httpx.Client(base_url=base, timeout=60)
+            c = local.client = Client(base)
         return _request(c, q)
 
     with ThreadPoolExecutor(threads) as pool:
@@ -371,12 +403,76 @@ def time_http(
     return out
 
 
+def time_inprocess(
+    node_dir: Path, queries: dict[str, list[dict[str, Any]]]
+) -> dict[str, dict[str, float]]:
+    """Where the time goes, without HTTP: the engine alone, and the gate + engine."""
+    from genomesh.access.identity import Identity
+    from genomesh.beacon.request import from_body, from_query_params
+    from genomesh.beacon.service import BeaconService
+    from genomesh.core.settings import DatasetPolicy, NodeSettings, TierCaps
+    from genomesh.gate import Gate
+    from genomesh.gate.contract import DatasetAccess
+    from genomesh.node.state import NodeState
+    from genomesh.store import open_node
+
+    state_path = WORK / "state-inprocess.sqlite"
+    state_path.unlink(missing_ok=True)
+    settings = NodeSettings.load(
+        node_dir,
+        default_policy=DatasetPolicy(tiers=TierCaps(anonymous="count")),
+        query_budget=100_000_000,
+        jurisdiction="ZZ",
+        state_url=f"sqlite:///{state_path}",
+    )
+    node = open_node(node_dir)
+    state = NodeState.open(settings)
+    service = BeaconService(
+        settings=settings, node=node, gate=Gate(settings=settings, node=node, state=state)
+    )
+    service.engine.warm()
+    who = Identity(client_address="127.0.0.1")
+    out: dict[str, dict[str, float]] = {}
+    for kind, qs in queries.items():
+        reqs = []
+        for q in qs:
+            if "post" in q:
+                reqs.append(from_body(q["post"], entry="individuals"))
+            else:
+                body = from_query_params(
+                    [(k, str(v)) for k, v in q["params"].items()],
+                    entry="genomicVariant",
+                    max_limit=1000,
+                )
+                body["query"]["requestedGranularity"] = "count"
+                reqs.append(from_body(body, entry="g_variants"))
+        engine_ms, service_ms = [], []
+        for req in reqs:
+            plan, datasets = service.plan(req)
+            access = [
+                DatasetAccess(d, "count", frozenset(service.engine.context(d).individual_ids))
+                for d in datasets
+            ]
+            t = time.perf_counter()
+            service.engine.execute(plan, access)
+            engine_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            service.query(req, who)
+            service_ms.append((time.perf_counter() - t) * 1000)
+        out[kind] = {"engine": percentile(engine_ms, 50), "service": percentile(service_ms, 50)}
+    service.engine.close()
+    state.close()
+    return out
+
+
 def bench_node(label: str, node_dir: Path, dataset: str, *, n: int, threads: int) -> dict[str, Any]:
     from genomesh.store import open_node
 
     info = open_node(node_dir).dataset(dataset).info
     queries = make_queries(node_dir, dataset, n, seed=17)
-    floor = time_floor(node_dir, dataset, queries)
+    floor = time_floor(node_dir, dataset, queries, in_memory=False)
+    floor_mem = time_floor(node_dir, dataset, queries, in_memory=True)
+    inproc = time_inprocess(node_dir, queries)
     t = time.perf_counter()
     proc, base = start_node(node_dir)
     startup = time.perf_counter() - t
@@ -394,16 +490,17 @@ def bench_node(label: str, node_dir: Path, dataset: str, *, n: int, threads: int
         proc.terminate()
         proc.wait(timeout=30)
     return {"label": label, "variants": info.n_variants, "individuals": info.n_individuals,
-            "startup_s": startup, "http": http, "floor": floor, "n": n}  # fmt: skip
+            "startup_s": startup, "http": http, "floor": floor, "n": n, "inproc": inproc, "floor_mem": floor_mem}  # fmt: skip
 
 
 def write_report(results: list[dict[str, Any]], command: str) -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         "## Beacon count queries (`benchmarks/beacon_bench.py`)",
         "",
         f"Command: `{command}` (run on {platform.node()}, {when}; 2 cores shared with other work, "
-        "so absolute numbers are noisy).",
+        f"load average at the end {load}, so absolute numbers are noisy).",
         "",
         "genomesh = count query through HTTP on loopback to `genomesh node serve` (uvicorn, one "
         "process), i.e. passport resolution, request parsing and validation, the gate (guard, "
@@ -422,14 +519,16 @@ def write_report(results: list[dict[str, Any]], command: str) -> None:
             "",
             f"Node start-up (open store, warm carrier arrays): {r['startup_s']:.1f} s; {r['n']} queries per kind.",
             "",
-            "| query | genomesh p50 ms | genomesh p95 ms | genomesh q/s (1 worker) | q/s (2 workers) | DuckDB floor p50 ms | floor p95 ms | floor q/s | p50 ratio |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| query | genomesh p50 ms | p95 ms | q/s 1 worker | q/s 2 workers | floor (Parquet views) p50 ms | p95 ms | q/s | floor (in-memory tables) p50 ms | p95 ms | q/s | in-process engine p50 ms | in-process gate + engine p50 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for kind in ("position", "range", "gene", "filter"):
-            h, f = r["http"][kind], r["floor"][kind]
+            h, f, m = r["http"][kind], r["floor"][kind], r["floor_mem"][kind]
             lines.append(
-                f"| {kind} | {h['p50']:.2f} | {h['p95']:.2f} | {h['qps']:.0f} | {h['qps2']:.0f} | {f['p50']:.2f} | "
-                f"{f['p95']:.2f} | {f['qps']:.0f} | {h['p50'] / f['p50']:.1f}x |"
+                f"| {kind} | {h['p50']:.2f} | {h['p95']:.2f} | {h['qps']:.0f} | {h['qps2']:.0f} | "
+                f"{f['p50']:.2f} | {f['p95']:.2f} | {f['qps']:.0f} | "
+                f"{m['p50']:.2f} | {m['p95']:.2f} | {m['qps']:.0f} | "
+                f"{r['inproc'][kind]['engine']:.2f} | {r['inproc'][kind]['service']:.2f} |"
             )
         lines.append("")
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -260,7 +260,9 @@ class DatasetContext:
         if total == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0, dtype=np.int8)
-        if len(vids) > 64 and hi[-1] - lo[0] <= 2 * total:
+        if hi[-1] - lo[0] == total:  # the calls of vids are one contiguous block
+            idx = np.arange(lo[0], hi[-1])
+        elif len(vids) > 64 and hi[-1] - lo[0] <= 2 * total:
             idx = np.arange(lo[0], hi[-1])
             idx = idx[np.isin(vi[idx], vids, assume_unique=False)]
         else:

@@ -100,3 +100,24 @@ def test_cli__notifications_listed_and_token_revoked(
     assert "revoked 1 token(s)" in capsys.readouterr().out
     with NodeState.open(NodeSettings.load(node)) as state:
         assert state.participant_for_token(token) is None
+
+
+def test_cli__recipient_and_hub_text_shown_literally(
+    node: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Passport subjects (and hub replies) are other parties' text: Rich markup in them must
+    # not be interpreted in the custodian's terminal.
+    monkeypatch.setenv("COLUMNS", "250")
+    settings = NodeSettings.load(node)
+    with NodeState.open(settings) as state:
+        gate = Gate(settings=settings, node=open_node(node), state=state)
+        gate.run(
+            GateRequest(
+                researcher("[red]mallory[/]"), "beacon", "g_variants", {}, ("cohort",), "count"
+            ),
+            carriers_at(gate.node, 200),
+        )
+    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 0
+    assert "[red]mallory[/]" in capsys.readouterr().out
+    assert main(["node", "notifications", str(node)]) == 0
+    assert "[red]mallory[/]" in capsys.readouterr().out

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from genomesh.cli.apps import node_app
 from genomesh.core.settings import NodeSettings
@@ -49,8 +50,13 @@ def withdraw(
     )
     console = Console()
     console.print(
-        f"withdrew [bold]{individual}[/] from [bold]{dataset}[/] at {report.withdrawn_at}",
-        highlight=False,
+        Text.assemble(
+            "withdrew ",
+            (individual, "bold"),
+            " from ",
+            (dataset, "bold"),
+            f" at {report.withdrawn_at}",
+        )
     )
     table = Table(title="earlier recipients (notified)")
     for col in ("recipient", "kinds", "answers", "last"):
@@ -61,13 +67,18 @@ def withdraw(
             if r.recipient_key.startswith("anonymous|")
             else str(r.recipient_subject or r.recipient_key)
         )
-        table.add_row(who, ",".join(r.kinds), str(r.n_answers), str(r.last_at))
+        # Text cells, never markup: subjects come from passports.
+        table.add_row(
+            Text(who), Text(",".join(r.kinds)), Text(str(r.n_answers)), Text(str(r.last_at))
+        )
     console.print(table)
     console.print(
-        f"notifications: {len(report.notification_ids)} recorded; hub delivery: {report.hub_delivery}"
-        + (f" ({report.hub_detail})" if report.hub_detail else "")
-        + f"; earlier answers now flagged: {len(report.flagged_audit_entries)}",
-        highlight=False,
+        Text(
+            f"notifications: {len(report.notification_ids)} recorded; "
+            f"hub delivery: {report.hub_delivery}"
+            + (f" ({report.hub_detail})" if report.hub_detail else "")
+            + f"; earlier answers now flagged: {len(report.flagged_audit_entries)}"
+        )
     )
 
 
@@ -86,7 +97,7 @@ def export(
     """Write a copy of the participant's own data (all datasets) to a JSON file."""
     data = export_data(_gate(node_dir), individual)
     out.write_text(json.dumps(data, indent=2))
-    Console().print(f"wrote {out} ({len(data['datasets'])} datasets)", highlight=False)
+    Console().print(Text(f"wrote {out} ({len(data['datasets'])} datasets)"))
 
 
 @node_app.command("participant-token")
@@ -101,7 +112,7 @@ def participant_token(
     gate = _gate(node_dir)
     if revoke:
         n = gate.state.revoke_participant_tokens(individual)
-        Console().print(f"revoked {n} token(s) of {individual}", highlight=False)
+        Console().print(Text(f"revoked {n} token(s) of {individual}"))
         return
     if not any(individual in gate.guard.facts(ds).individuals for ds in gate.node.datasets()):
         from genomesh.core.errors import NotFoundError
@@ -130,14 +141,17 @@ def notifications(
     for col in ("#", "dataset", "participant (pseudonym)", "recipient", "delivery", "detail"):
         table.add_column(col)
     for n in rows:
+        # Text cells, never markup: subjects come from passports, details from the hub.
         table.add_row(
-            str(n.id),
-            n.dataset_id,
-            n.individual_pseudonym[:12] + "…",
-            "anonymous callers"
-            if n.recipient_key.startswith("anonymous|")
-            else str(n.recipient_subject),
-            n.delivery,
-            n.delivery_detail or "",
+            Text(str(n.id)),
+            Text(n.dataset_id),
+            Text(n.individual_pseudonym[:12] + "…"),
+            Text(
+                "anonymous callers"
+                if n.recipient_key.startswith("anonymous|")
+                else str(n.recipient_subject)
+            ),
+            Text(n.delivery),
+            Text(n.delivery_detail or ""),
         )
     Console(width=160).print(table)

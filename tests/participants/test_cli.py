@@ -121,3 +121,25 @@ def test_cli__recipient_and_hub_text_shown_literally(
     assert "[red]mallory[/]" in capsys.readouterr().out
     assert main(["node", "notifications", str(node)]) == 0
     assert "[red]mallory[/]" in capsys.readouterr().out
+
+
+def test_cli__participant_requests_keep_raw_ids_out_of_the_audit_log(
+    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/audit.md: "Individual ids are not in the audit log (they are in the ledger)". A
+    # participant's own export / access report is audited under a keyed pseudonym instead.
+    assert main(["node", "access-report", str(node), "--individual", "S2"]) == 0
+    out = tmp_path / "s2.json"
+    assert main(["node", "export", str(node), "--individual", "S2", "--out", str(out)]) == 0
+    assert main(["node", "export", str(node), "--individual", "NOPE", "--out", str(out)]) == 5
+    capsys.readouterr()
+    assert main(["audit", "show", str(node), "--json", "--last", "3"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert [x["what"]["operation"] for x in lines] == ["access_report", "export", "export"]
+    for entry in lines:
+        text = json.dumps({"who": entry["who"], "what": entry["what"]})
+        assert '"S2"' not in text and "NOPE" not in text, text
+        assert entry["who"]["subject"].startswith("participant:")
+    # the same participant gets the same pseudonym (custodians can still follow one person)
+    assert lines[0]["who"]["subject"] == lines[1]["who"]["subject"] != lines[2]["who"]["subject"]
+    assert main(["audit", "verify", str(node)]) == 0

@@ -291,18 +291,26 @@ class Gate:
                 (a.granularity for a in accesses if a.dataset_id in results),
                 key=GRANULARITY_ORDER.index,
             )
+        key, subject = identity.key, identity.subject
+        parameters = _jsonable(dict(request.parameters))
+        if is_self_service(request) and identity.subject:
+            # A participant's own request: the audit log names them by a keyed pseudonym,
+            # never by their individual id (which stays in the ledger, docs/audit.md).
+            subject = "participant:" + self.state.pseudonym("", identity.subject)
+            key = f"{identity.issuer}|{subject}"
+            parameters = {k: subject if v == identity.subject else v for k, v in parameters.items()}
         body: dict[str, Any] = {
             "time": datetime.fromtimestamp(now, UTC).isoformat(),
             "who": {
-                "identity_key": identity.key,
+                "identity_key": key,
                 "tier": identity.tier,
-                "subject": identity.subject,
+                "subject": subject,
                 "issuer": identity.issuer,
             },
             "what": {
                 "surface": request.surface,
                 "operation": request.operation,
-                "parameters": _jsonable(dict(request.parameters)),
+                "parameters": parameters,
                 "requested_granularity": request.requested_granularity,
             },
             "datasets": datasets,
@@ -322,8 +330,8 @@ class Gate:
         entry = self.state.append_audit(
             body,
             disclosures=ledger,
-            recipient_key=identity.key,
-            recipient_subject=identity.subject,
+            recipient_key=key,
+            recipient_subject=subject,
             now=now,
         )
         return entry.seq

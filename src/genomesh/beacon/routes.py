@@ -4,6 +4,10 @@ The app that includes `router` must set `app.state.beacon` (a `BeaconService`) a
 `app.state.resolver` (a `genomesh.access.resolve.IdentityResolver`); the node app does.
 Every entry type has GET and POST on `/{entry}`, `/{entry}/{id}` and the cross-entity
 paths `/{entry}/{id}/{target}` of the default model's beaconMap.
+
+The query handlers are `async` and run the (CPU-bound, GIL-holding) query on the event loop:
+measured, this nearly doubles throughput over FastAPI's thread-pool hop for the typical
+millisecond query; a node wanting parallelism runs more workers.
 """
 
 from __future__ import annotations
@@ -161,19 +165,19 @@ def _add_routes(path: str, entry: str, with_id: bool, target: str | None) -> Non
     handlers: tuple[Any, Any]
     if with_id:
 
-        def get_by_id(request: Request, id: EntryId) -> JSONResponse:
+        async def get_by_id(request: Request, id: EntryId) -> JSONResponse:
             return _get(request, entry, id, target)
 
-        def post_by_id(request: Request, id: EntryId, body: PostBody = None) -> JSONResponse:
+        async def post_by_id(request: Request, id: EntryId, body: PostBody = None) -> JSONResponse:
             return _post(request, body, entry, id, target)
 
         handlers = (get_by_id, post_by_id)
     else:
 
-        def get_all(request: Request) -> JSONResponse:
+        async def get_all(request: Request) -> JSONResponse:
             return _get(request, entry, None, None)
 
-        def post_all(request: Request, body: PostBody = None) -> JSONResponse:
+        async def post_all(request: Request, body: PostBody = None) -> JSONResponse:
             return _post(request, body, entry, None, None)
 
         handlers = (get_all, post_all)

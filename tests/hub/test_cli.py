@@ -59,6 +59,11 @@ def test_cli__register_query_and_search(
         assert [d["datasetId"] for d in found["datasets"]] == ["au-ds1"]
         assert main(["catalogue", "search", "cohort", "--hub", hub.url]) == 0
         assert "nl-ds1" in capsys.readouterr().out
+        assert main(["hub", "nodes", "--hub", hub.url]) == 0
+        listing = capsys.readouterr().out
+        assert "nl" in listing and "AU" in listing and str(au.port) in listing
+        assert main(["hub", "nodes", "--hub", hub.url, "--json"]) == 0
+        assert {n["name"] for n in json.loads(capsys.readouterr().out)} == {"nl", "au"}
 
 
 def test_cli__errors_are_messages_with_exit_codes(

@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from genomesh.cli.apps import app
 from genomesh.core.errors import GenomeshError
@@ -43,17 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except GenomeshError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc.describe()}", highlight=False)
+        # soft_wrap: never break the "file:line, field" location across lines; escape: messages
+        # quote user input, which may contain rich markup brackets.
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]error:[/] {escape(exc.describe())}", highlight=False
+        )
         return exc.exit_code
     except SystemExit as exc:  # typer/click exits for --help and usage errors
         return int(exc.code or 0)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        # Usage errors from click (or the copy of click that typer vendors): same duck type.
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            return exit_code
+        if type(exc).__name__ == "Abort":
             return 130
         raise
     return 0

@@ -29,3 +29,9 @@ def test_main__usage_error_exits_two(capsys) -> None:
 def test_main__help_exits_zero(argv: list[str], capsys) -> None:
     assert main(argv) == 0
     assert "Usage" in capsys.readouterr().out
+
+
+def test_main__emoji_codes_in_user_input_stay_literal(tmp_path: Path, capsys) -> None:
+    code = main(["node", "info", str(tmp_path / "x:abc:y")])
+    assert code == 5
+    assert "x:abc:y" in capsys.readouterr().err

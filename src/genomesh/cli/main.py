@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except GenomeshError as exc:
         # soft_wrap: never break the "file:line, field" location across lines; escape: messages
         # quote user input, which may contain rich markup brackets.
-        Console(stderr=True, soft_wrap=True).print(
+        Console(stderr=True, soft_wrap=True, emoji=False).print(
             f"[bold red]error:[/] {escape(exc.describe())}", highlight=False
         )
         return exc.exit_code

@@ -47,3 +47,16 @@ def test_is_charged__only_budgeted_tiers_and_not_self_service() -> None:
     assert is_charged({"controlled", "registered"})
     assert not is_charged({"controlled"})
     assert not is_charged({"anonymous"}, self_service=True)
+
+
+def test_isolating_split__two_disjoint_parts_of_an_earlier_answer() -> None:
+    from genomesh.disclosure import isolating_split
+
+    whole, above, below = 0b1111111111, 0b0000011111, 0b1111000000  # 10, 5, 4 people
+    assert isolating_split(below, [whole, above], min_count=3) == 1  # the third answer
+    assert isolating_split(whole, [above, below], min_count=3) == 1  # or the whole, last
+    assert isolating_split(below, [whole, above], min_count=1) is None  # rule: 0 < r < min
+    overlapping = 0b1111100000  # shares one person with `above`: no exact remainder known
+    assert isolating_split(overlapping, [whole, above], min_count=3) is None
+    outside = 0b10000000000 | below  # reaches outside `whole`
+    assert isolating_split(outside, [whole, above], min_count=3) is None

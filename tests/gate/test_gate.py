@@ -236,3 +236,38 @@ def test_gate__odd_parameters_are_recorded_as_text(gate: Gate) -> None:
     entry = gate.state.audit_entry(response.audit_id or 0)
     assert entry is not None and entry.body["what"]["parameters"] == {"x": "NaN", "d": "2026-01-02"}
     assert gate.state.verify().ok
+
+
+def test_gate__anti_differencing_catches_a_split_into_two_disjoint_counts(
+    make_gate: Callable[..., Gate],
+) -> None:
+    # QA: "female" = 10, "female & BMI > t" = 5, "female & BMI < t" = 4 → the one woman with
+    # BMI == t is isolated by X − Y − Z although every pair differs by >= min_count (here 3).
+    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(min_count=3)})
+    everyone = set(
+        gate.node.dataset("cohort")
+        .connect()
+        .execute("SELECT individual_id FROM individuals")
+        .fetchnumpy()["individual_id"]
+        .tolist()
+    )
+    people = sorted(everyone)
+    assert len(people) == 10
+
+    def count(excluded: set[str]):  # type: ignore[no-untyped-def]
+        request = GateRequest(
+            researcher("dave"),
+            "beacon",
+            "individuals",
+            {"not": sorted(excluded)},
+            ("cohort",),
+            "count",
+        )
+        return gate.run(request, everyone_but(gate.node, excluded)).results[0]
+
+    assert count(set()).count == 10
+    above = set(people[:5])  # "BMI > t" keeps the other five
+    assert count(above).count == 5
+    below = set(people[5:]) | {people[0]}  # "BMI < t": people[1:5] → 4, disjoint from the first
+    third = count(below)
+    assert (third.count, third.suppression) == (None, "differencing")

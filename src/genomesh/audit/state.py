@@ -371,6 +371,29 @@ class NodeState:
                 out.append(len(contribution.members ^ decode(others[int(rid)], bitmap)))
         return out
 
+    def recent_member_bits(
+        self, contribution: Contribution, *, recipient_key: str, answers: int = 20
+    ) -> tuple[int, list[int]]:
+        """This answer's contributors and those of the recipient's latest exactly-disclosed
+        answers over the same roster, as int bitsets (for `isolating_split`)."""
+        roster = self._rosters.ensure(contribution)
+        mine = int.from_bytes(encode(roster, contribution.members), "big")
+        t = _table(LedgerRow)
+        q = (
+            select(t.c.members)
+            .where(
+                t.c.recipient_key == recipient_key,
+                t.c.dataset_id == contribution.dataset_id,
+                t.c.exact == 1,
+                t.c.roster_id == roster.id,
+            )
+            .order_by(t.c.audit_seq.desc())
+            .limit(answers)
+        )
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(q))
+        return mine, [int.from_bytes(bitmap, "big") for (bitmap,) in rows]
+
     def results_including_withdrawn(self) -> list[FlaggedResult]:
         """Answers given before a withdrawal that included the withdrawn participant."""
         flagged = [

@@ -1,7 +1,7 @@
 """Output control: thresholds, suppression, query budgets, anti-differencing."""
 
 from genomesh.disclosure.budget import BUDGETED_TIERS, is_charged
-from genomesh.disclosure.differencing import isolates, isolating_difference
+from genomesh.disclosure.differencing import isolates, isolating_difference, isolating_split
 from genomesh.disclosure.thresholds import CountDisclosure, disclose_count
 
 __all__ = [
@@ -11,4 +11,5 @@ __all__ = [
     "is_charged",
     "isolates",
     "isolating_difference",
+    "isolating_split",
 ]

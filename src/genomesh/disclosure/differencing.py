@@ -8,11 +8,16 @@ those of the identity's recent answers from the same dataset; if the symmetric d
 non-empty but smaller than `min_count`, the count is suppressed (as for a small count).
 This is stricter than "queries that differ by one filter" because it looks at the people,
 not the query text, so rephrasing the question does not get around it.
+
+Pairs are not enough: "women" (X), "women with BMI > t" (Y) and "women with BMI < t" (Z) can
+each differ by many people, yet X − Y − Z isolates the one woman whose BMI is exactly t.
+`isolating_split` catches such splits: Y and Z disjoint, both within X, and a small non-zero
+remainder. Sets are Python ints used as bitsets over the dataset's roster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Sequence, Set
 
 
 def isolates(differences: Iterable[int], *, min_count: int) -> int | None:
@@ -30,4 +35,21 @@ def isolating_difference(
     return isolates((len(contributors ^ before) for before in earlier), min_count=min_count)
 
 
-__all__ = ["isolates", "isolating_difference"]
+def isolating_split(mine: int, earlier: Sequence[int], *, min_count: int) -> int | None:
+    """The remainder |X| − |Y| − |Z| of a split (Y, Z disjoint, both within X) that this
+    answer completes with two earlier ones, when it is non-zero but below `min_count`."""
+    sets = [mine, *earlier]
+    sizes = [s.bit_count() for s in sets]
+    for i in range(1, len(sets)):
+        for j in range(i + 1, len(sets)):
+            for x, y, z in ((0, i, j), (i, 0, j), (j, 0, i)):
+                whole, part, other = sets[x], sets[y], sets[z]
+                if part & other or (part | other) & ~whole:
+                    continue
+                remainder = sizes[x] - sizes[y] - sizes[z]
+                if 0 < remainder < min_count:
+                    return remainder
+    return None
+
+
+__all__ = ["isolates", "isolating_difference", "isolating_split"]

@@ -25,7 +25,7 @@ from genomesh.audit.records import Contribution
 from genomesh.audit.state import NodeState
 from genomesh.core.errors import BudgetExhaustedError, GenomeshError, StoreError
 from genomesh.core.settings import Granularity, NodeSettings
-from genomesh.disclosure import disclose_count, is_charged, isolates
+from genomesh.disclosure import disclose_count, is_charged, isolates, isolating_split
 from genomesh.gate.contract import (
     GRANULARITY_ORDER,
     DatasetAccess,
@@ -214,7 +214,12 @@ class Gate:
         differences = self.state.recent_differences(
             mine, recipient_key=request.identity.key, answers=answers
         )
-        return isolates(differences, min_count=min_count) is not None
+        if isolates(differences, min_count=min_count) is not None:
+            return True
+        bits, earlier = self.state.recent_member_bits(
+            mine, recipient_key=request.identity.key, answers=answers
+        )
+        return isolating_split(bits, earlier, min_count=min_count) is not None
 
     def _ledger(
         self,

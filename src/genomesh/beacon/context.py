@@ -45,6 +45,7 @@ class DatasetContext:
         ).fetchall()
         self.individual_ids: list[str] = [r[0] for r in rows]
         self.row_of: dict[str, int] = {iid: i for i, iid in enumerate(self.individual_ids)}
+        self._ids = np.array(self.individual_ids, dtype=object)
         self.sample_of_row = np.array(
             [-1 if r[1] is None else int(r[1]) for r in rows], dtype=np.int64
         )
@@ -106,6 +107,10 @@ class DatasetContext:
     @property
     def n(self) -> int:
         return len(self.individual_ids)
+
+    def ids_of(self, rows: np.ndarray) -> set[str]:
+        """The individual ids of some rows, as a set (the gate's contributors)."""
+        return set(self._ids[rows].tolist())
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor on the dataset's connection (DuckDB cursors are per thread)."""

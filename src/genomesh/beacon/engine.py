@@ -69,9 +69,9 @@ class BeaconEngine:
                 self._contexts[dataset_id] = (entry[0], now)
                 return entry[0]
             ctx = DatasetContext(store)
+            # The previous version's context is not closed here: a query in another thread
+            # may still be using it; its DuckDB connection closes when it is collected.
             self._contexts[dataset_id] = (ctx, now)
-            if entry is not None:
-                entry[0].close()
             return ctx
 
     def warm(self) -> None:
@@ -179,7 +179,7 @@ class BeaconEngine:
         vids = self._select(ctx, plan.variant)
         hit_v, hit_rows, hit_dosage = ctx.carrier_hits(vids, mask)
         found = np.unique(hit_v)
-        contributors = {ctx.individual_ids[r] for r in np.unique(hit_rows)}
+        contributors = ctx.ids_of(np.unique(hit_rows))
         result = DatasetResult(ctx.id, count=len(found), contributors=contributors)
         if want_records and len(found):
             page = [int(v) for v in found[plan.skip : plan.skip + plan.limit]]
@@ -200,8 +200,7 @@ class BeaconEngine:
         self, ctx: DatasetContext, plan: QueryPlan, mask: np.ndarray, want_records: bool
     ) -> DatasetResult:
         rows = np.nonzero(mask)[0]
-        ids = [ctx.individual_ids[r] for r in rows]
-        result = DatasetResult(ctx.id, count=len(ids), contributors=set(ids))
+        result = DatasetResult(ctx.id, count=len(rows), contributors=ctx.ids_of(rows))
         if not want_records:
             return result
         page_rows = rows[plan.skip : plan.skip + plan.limit]
@@ -227,7 +226,7 @@ class BeaconEngine:
     ) -> DatasetResult:
         matched = np.nonzero(mask)[0]
         hit = bool(len(matched)) if plan.constrained else True
-        contributors = {ctx.individual_ids[r] for r in matched} if plan.constrained else set()
+        contributors = ctx.ids_of(matched) if plan.constrained else set()
         result = DatasetResult(ctx.id, count=int(hit), contributors=contributors)
         if want_records and hit and plan.skip == 0 and plan.limit > 0:
             if plan.returned == "datasets":

@@ -531,6 +531,34 @@ def write_report(results: list[dict[str, Any]], command: str) -> None:
                 f"{r['inproc'][kind]['engine']:.2f} | {r['inproc'][kind]['service']:.2f} |"
             )
         lines.append("")
+    met = [
+        f"{r['label']} {kind}"
+        for r in results
+        for kind in ("position", "range", "gene", "filter")
+        if r["http"][kind]["p50"] <= 3.0 and r["http"][kind]["qps"] >= 500
+    ]
+    lines += [
+        "### Reading the numbers",
+        "",
+        f"- Goal (p50 <= 3 ms and >= 500 q/s, one worker) met for: {', '.join(met) or 'none'}.",
+        "- The in-process columns split the server-side time: the Beacon engine (position index, "
+        "gene index, DuckDB on in-memory position-sorted tables, carrier arrays) versus the whole "
+        "gate path (guard, budget charge, disclosure control, audit entry + ledger rows, two "
+        "SQLite commits). For position and filter queries the gate, not the query, is most of "
+        "the time; HTTP + FastAPI + JSON add roughly 0.5 ms more.",
+        "- Gene and range answers gather every carrier call of the matching variants (to count "
+        "variants with an *allowed* carrier and to name the contributors for the audit log), so "
+        "they grow with the number of matching variants; the floor only reads a precomputed "
+        "`ac > 0`, which ignores consent, withdrawals and filters.",
+        "- A second worker process does not add throughput here: both workers append to the one "
+        "hash-chained audit log in SQLite, and writers from two processes wait on its lock "
+        "(SQLite's busy handler sleeps in millisecond steps). Scaling out needs the state on "
+        "PostgreSQL (`state_url`) or batched audit writes.",
+        "- The Parquet-view floor on the simulated node is slow because every query re-reads "
+        "Parquet (list columns included); with in-memory tables the floor is what a hand-written "
+        "DuckDB service would achieve without access control.",
+        "",
+    ]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -542,7 +570,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="queries per kind")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--sim-variants", type=int, default=1_000_000)
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the report from the last results"
+    )
     args = parser.parse_args()
+    saved = WORK / "results.json"
+    if args.report_only:
+        data = json.loads(saved.read_text())
+        write_report(data["results"], data["command"])
+        return 0
     n = 100 if args.quick else args.requests
     results = [
         bench_node("CINECA UK1 chr22 excerpt", build_cineca_node(WORK / "cineca") / "node",
@@ -551,8 +587,9 @@ def main() -> int:
     if not args.quick:
         sim = build_sim_node(WORK / "sim", n_variants=args.sim_variants, n_samples=2_500)
         results.append(bench_node("Simulated node", sim / "node", "sim", n=n, threads=args.threads))
-    command = "python benchmarks/beacon_bench.py " + " ".join(sys.argv[1:])
-    write_report(results, command.strip())
+    command = ("python benchmarks/beacon_bench.py " + " ".join(sys.argv[1:])).strip()
+    saved.write_text(json.dumps({"results": results, "command": command}))
+    write_report(results, command)
     return 0
 
 

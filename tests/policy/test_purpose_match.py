@@ -258,3 +258,23 @@ def test_match_purpose__cached_per_distinct_term_set() -> None:
 def test_match_purpose__today_defaults_to_now() -> None:
     past = T(TS, expires=date(2000, 1, 1))
     assert match_purpose(P(end_date=date(1999, 1, 1)), [T(HMB), past]).decision == "deny"
+
+
+@pytest.mark.parametrize(
+    ("countries", "researcher", "expected"),
+    [
+        (("EU",), "NL", "approve"),
+        (("EEA",), "NO", "approve"),
+        (("EU",), "NO", "deny"),  # Norway is in the EEA, not the EU
+        (("EU", "GB"), "GB", "approve"),
+        (("eu",), "de", "approve"),
+        (("EU",), "US", "deny"),
+    ],
+)
+def test_match_purpose__gs_regions_expand_to_their_countries(
+    countries: tuple[str, ...], researcher: str, expected: str
+) -> None:
+    # QA: a GS consent "EU only" denied a researcher in NL (regions were compared as codes).
+    terms = [DataUseTerm(id=GRU), DataUseTerm(id=GS, countries=countries)]
+    result = match_purpose(P(country=researcher), terms, today=TODAY)
+    assert result.decision == expected, result.reasons

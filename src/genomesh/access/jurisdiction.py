@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -76,6 +77,7 @@ class Profiles:
 
     profiles: dict[str, Profile]
     source: str
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)  # e.g. EU, EEA -> countries
 
     def get(self, country: str) -> Profile:
         """The profile of a country, or the permissive default for countries without one."""
@@ -125,7 +127,11 @@ def _parse(text: str, source: str) -> Profiles:
         )
     if DEFAULT_PROFILE not in profiles:
         profiles[DEFAULT_PROFILE] = Profile(DEFAULT_PROFILE, "default (permissive)", ())
-    return Profiles(profiles=profiles, source=source)
+    return Profiles(
+        profiles=profiles,
+        source=source,
+        groups={name: frozenset(members) for name, members in groups.items()},
+    )
 
 
 _LOCK = threading.Lock()
@@ -135,6 +141,16 @@ _LOCK = threading.Lock()
 def _packaged() -> Profiles:
     text = resources.files("genomesh.access").joinpath("data/jurisdictions.toml").read_text()
     return _parse(text, "genomesh/access/data/jurisdictions.toml")
+
+
+def expand_countries(entries: Iterable[str]) -> frozenset[str]:
+    """Country codes with the packaged groups (`EU`, `EEA`) replaced by their members."""
+    groups = _packaged().groups
+    out: set[str] = set()
+    for entry in entries:
+        key = entry.strip().upper()
+        out.update(groups.get(key, (key,)))
+    return frozenset(out)
 
 
 def load_profiles(path: Path | str | None = None) -> Profiles:
@@ -238,5 +254,6 @@ __all__ = [
     "Rule",
     "apply_jurisdiction",
     "enforce_jurisdiction",
+    "expand_countries",
     "load_profiles",
 ]

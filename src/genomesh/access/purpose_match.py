@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from genomesh.access.jurisdiction import expand_countries
 from genomesh.core.consent import DataUseTerm
 from genomesh.core.purpose import ResearchPurpose
 from genomesh.ontology import registry
@@ -180,7 +181,7 @@ def _modifier(
             return "needs_review", "geographic restriction without recorded countries"
         if purpose.country is None:
             return "deny", f"use restricted to {', '.join(term.countries)}; no country stated"
-        if _in(purpose.country, term.countries):
+        if purpose.country.strip().upper() in expand_countries(term.countries):
             return "approve", f"researcher country {purpose.country} is allowed"
         return "deny", (
             f"use restricted to {', '.join(term.countries)}; researcher is in {purpose.country}"

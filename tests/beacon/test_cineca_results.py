@@ -266,3 +266,32 @@ def test_record_granularity__case_level_data_lists_the_carriers(client, truth) -
     validate_response("resultsets", body)
     (record,) = body["response"]["resultSets"][0]["results"]
     assert {c["biosampleId"] for c in record["caseLevelData"]} == set(v.carriers)
+
+
+def test_gene_with_amino_acid_change__one_letter_and_hgvs_forms(client, truth) -> None:
+    three = {
+        "Ile": "I",
+        "Thr": "T",
+        "Gln": "Q",
+        "His": "H",
+        "Gly": "G",
+        "Asp": "D",
+        "Ala": "A",
+        "Val": "V",
+    }
+    v = next(
+        t
+        for t in truth
+        if "POTEH" in t.genes
+        and t.carriers
+        and any(c[2:5] in three and c[-3:] in three for c in t.aa_changes)
+    )
+    change = next(c for c in sorted(v.aa_changes) if c[2:5] in three and c[-3:] in three)
+    one = f"{three[change[2:5]]}{change[5:-3]}{three[change[-3:]]}"  # p.Ile538Thr -> I538T
+    expected = {
+        (t.start, t.ref, t.alt)
+        for t in truth
+        if "POTEH" in t.genes and change in t.aa_changes and t.carriers
+    }
+    assert count(client, "/g_variants", geneId="POTEH", aminoacidChange=one) == len(expected)
+    assert count(client, "/g_variants", geneId="POTEH", aminoacidChange=change) == len(expected)

@@ -23,6 +23,7 @@ class TruthVariant:
     alt: str
     carriers: frozenset[str]
     genes: set[str] = field(default_factory=set)
+    aa_changes: set[str] = field(default_factory=set)
 
     @property
     def start(self) -> int:
@@ -59,7 +60,9 @@ def cineca_variants(vcf_path: Path) -> tuple[TruthVariant, ...]:
                 for e in ann.split(",")
                 if e and e.split("|")[0] == alt and e.split("|")[3]
             }
-            out.append(TruthVariant(str(v.CHROM), pos, ref, a, frozenset(samples[has]), genes))
+            entries = [e.split("|") for e in ann.split(",") if e and e.split("|")[0] == alt]
+            aa = {e[10] for e in entries if len(e) > 10 and e[10].startswith("p.")}
+            out.append(TruthVariant(str(v.CHROM), pos, ref, a, frozenset(samples[has]), genes, aa))
     vcf.close()
     return tuple(out)
 

@@ -43,6 +43,9 @@ def serve(
         app = create_app(settings)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
         return
+    from genomesh.node.state import NodeState
+
+    NodeState.open(settings).close()  # create the state schema once, before workers race to
     os.environ["GENOMESH_NODE_DIR"] = str(Path(node_dir).resolve())
     os.environ.setdefault("GENOMESH_BASE_URL", settings.base_url)
     uvicorn.run(

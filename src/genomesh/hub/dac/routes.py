@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -145,6 +145,8 @@ def current_user(service: Service, token: Token) -> str:
 
 
 User = Annotated[str, Depends(current_user)]
+MAX_ID = 2**63 - 1  # SQL BIGINT: a larger id is bad input (400), never an overflow (500)
+AppId = Annotated[int, Path(ge=1, le=MAX_ID, description="application id")]
 
 
 # -- accounts ------------------------------------------------------------------------
@@ -228,32 +230,32 @@ def list_applications(
 
 
 @router.get(P + "/applications/{application_id}", response_model=ApplicationOut)
-def show_application(application_id: int, service: Service, user: User) -> ApplicationOut:
+def show_application(application_id: AppId, service: Service, user: User) -> ApplicationOut:
     return service.show(user, application_id)
 
 
 @router.get(P + "/applications/{application_id}/events", response_model=list[EventOut])
-def application_events(application_id: int, service: Service, user: User) -> list[EventOut]:
+def application_events(application_id: AppId, service: Service, user: User) -> list[EventOut]:
     """The full history: who did what, when, with which comment."""
     return service.show(user, application_id).events
 
 
 @router.patch(P + "/applications/{application_id}", response_model=ApplicationOut)
 def edit_application(
-    application_id: int, body: ApplicationEdit, service: Service, user: User
+    application_id: AppId, body: ApplicationEdit, service: Service, user: User
 ) -> ApplicationOut:
     return service.edit(user, application_id, body)
 
 
 @router.post(P + "/applications/{application_id}/submit", response_model=ApplicationOut)
 def submit_application(
-    application_id: int, service: Service, user: User, body: CommentIn | None = None
+    application_id: AppId, service: Service, user: User, body: CommentIn | None = None
 ) -> ApplicationOut:
     return service.submit(user, application_id, comment=body.comment if body else "")
 
 
 @router.post(P + "/applications/{application_id}/decision", response_model=ApplicationOut)
-def decide(application_id: int, body: DecisionIn, service: Service, user: User) -> ApplicationOut:
+def decide(application_id: AppId, body: DecisionIn, service: Service, user: User) -> ApplicationOut:
     """A DAC member of every dataset of the application approves, rejects or asks for changes."""
     return service.decide(
         user, application_id, body.decision, comment=body.comment, until=body.until
@@ -261,7 +263,7 @@ def decide(application_id: int, body: DecisionIn, service: Service, user: User) 
 
 
 @router.post(P + "/applications/{application_id}/revoke", response_model=ApplicationOut)
-def revoke(application_id: int, body: ReasonIn, service: Service, user: User) -> ApplicationOut:
+def revoke(application_id: AppId, body: ReasonIn, service: Service, user: User) -> ApplicationOut:
     return service.revoke(user, application_id, reason=body.reason)
 
 
@@ -269,7 +271,7 @@ def revoke(application_id: int, body: ReasonIn, service: Service, user: User) ->
     P + "/applications/{application_id}/renew", status_code=201, response_model=ApplicationOut
 )
 def renew(
-    application_id: int, service: Service, user: User, body: CommentIn | None = None
+    application_id: AppId, service: Service, user: User, body: CommentIn | None = None
 ) -> ApplicationOut:
     return service.renew(user, application_id, comment=body.comment if body else "")
 
@@ -280,7 +282,7 @@ def renew(
 def passport(
     service: Service,
     user: User,
-    application: Annotated[int | None, Query()] = None,
+    application: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     audience: Annotated[str | None, Query()] = None,
 ) -> JSONResponse:
     """A signed GA4GH passport with your current visas (expired and revoked ones left out)."""

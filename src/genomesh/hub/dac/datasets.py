@@ -36,6 +36,22 @@ class DatasetRef(BaseModel):
     dataset_id: str | None = Field(default=None, min_length=1, max_length=128)
     url: str | None = Field(default=None, min_length=1, max_length=255)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        """Also accept the CLI spelling: `"NODE/DATASET_ID"` or a dataset URL string."""
+        if isinstance(value, str):
+            if "://" in value:
+                return {"url": value}
+            node, sep, dataset_id = value.partition("/")
+            if not sep or not node or not dataset_id:
+                raise ValueError(
+                    f"dataset {value!r}: give a dataset URL, NODE/DATASET_ID, "
+                    "or an object {node, dataset_id} / {url}"
+                )
+            return {"node": node, "dataset_id": dataset_id}
+        return value
+
     @model_validator(mode="after")
     def _one_way(self) -> DatasetRef:
         if self.url is None and (self.node is None or self.dataset_id is None):
@@ -192,7 +208,9 @@ class HubCatalogue:
         self.store = store
         self.hub_url = hub_url.rstrip("/")
 
-    def _base(self, node: str) -> str | None:
+    def base_url(self, node: str) -> str | None:
+        """Where the node's datasets live: its base URL, or the hub's path for a dial-out
+        node; None if the node is not registered."""
         try:
             public = self.store.node(node)
         except NotFoundError:
@@ -204,7 +222,7 @@ class HubCatalogue:
             node, dataset_id = entry.get("node"), entry.get("datasetId")
             if not isinstance(node, str) or not isinstance(dataset_id, str):
                 continue
-            base = self._base(node)
+            base = self.base_url(node)
             if base is None:
                 continue
             url = dataset_url(base, dataset_id)

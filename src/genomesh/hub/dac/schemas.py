@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from genomesh.core.consent import DataUseTerm
+from genomesh.core.errors import InvalidInputError
 from genomesh.core.purpose import ResearchPurpose
 from genomesh.hub.dac.datasets import DatasetRef
 from genomesh.hub.dac.models import Account, Application, Dataset, Notification
+
+CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
+def check_purpose(purpose: ResearchPurpose) -> None:
+    """Refuse a purpose whose diseases are not CURIEs (a typo would otherwise turn an
+    auto-approvable application into a manual review), naming the offending entry."""
+    for i, disease in enumerate(purpose.diseases):
+        if not CURIE.match(disease):
+            raise InvalidInputError(
+                f"{disease!r} is not a disease CURIE (write e.g. MONDO:0005015 or ICD10:C50.9)",
+                field=f"purpose.diseases[{i}]",
+            )
 
 
 class _In(BaseModel):

@@ -41,6 +41,7 @@ from genomesh.hub.dac.schemas import (
     NotificationOut,
     PassportOut,
     TokenOut,
+    check_purpose,
 )
 
 DEFAULT_SESSION_TTL = timedelta(hours=12)
@@ -214,9 +215,17 @@ class DacService:
     # -- datasets --------------------------------------------------------------------
     def register_dataset(self, actor: str, body: DatasetIn) -> DatasetOut:
         """Hub admin: record a dataset (URL, DUO terms, committee) with the DAC."""
-        if body.url is None and body.base_url is None:
-            raise InvalidInputError("give the dataset's url or its node's base_url", field="url")
-        url = body.url or dataset_url(body.base_url or "", body.dataset_id)
+        base = body.base_url
+        if body.url is None and base is None:  # the registry knows it (dial-out: the hub's path)
+            known = getattr(self.catalogue, "base_url", None)
+            base = known(body.node) if callable(known) else None
+        if body.url is None and base is None:
+            raise InvalidInputError(
+                f"give the dataset's url or its node's base_url (node {body.node!r} is not "
+                "registered with the hub)",
+                field="url",
+            )
+        url = body.url or dataset_url(base or "", body.dataset_id)
         entry = CatalogueEntry(
             node=body.node, dataset_id=body.dataset_id, url=url, name=body.name,
             duo=tuple(body.duo), terms_url=body.terms_url,
@@ -245,6 +254,7 @@ class DacService:
             apps.expire_due(session, clock=self.clock)
 
     def apply(self, username: str, body: ApplicationIn) -> ApplicationOut:
+        check_purpose(body.purpose)
         with self.database.transaction() as session:
             account = acc.get_account(session, username)
             datasets = [
@@ -260,6 +270,8 @@ class DacService:
             return self._out(session, app)
 
     def edit(self, username: str, application_id: int, body: ApplicationEdit) -> ApplicationOut:
+        if body.purpose is not None:
+            check_purpose(body.purpose)
         with self.database.transaction() as session:
             account = acc.get_account(session, username)
             app = apps.get_application(session, application_id)

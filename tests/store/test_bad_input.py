@@ -143,6 +143,144 @@ CASES = {
         2,
         "expires",
     ),
+    "consent_country_not_iso": (
+        lambda t: _consent(t, "S1\tDUO:0000022\t\tGB,Narnia"),
+        IngestError,
+        "consent.tsv",
+        2,
+        "countries",
+    ),
+    "consent_country_uk": (
+        lambda t: _consent(t, "S1\tDUO:0000042\t\t\nS2\tDUO:0000022\t\tUK"),
+        IngestError,
+        "consent.tsv",
+        3,
+        "countries",
+    ),
+    "consent_disease_not_curie": (
+        lambda t: _consent(t, "S1\tDUO:0000007\tMONDO:0005015,garbage\t"),
+        IngestError,
+        "consent.tsv",
+        2,
+        "diseases",
+    ),
+    "consent_ds_without_disease": (
+        lambda t: _consent(t, "S1\tDUO:0000007\t\t"),
+        IngestError,
+        "consent.tsv",
+        2,
+        "diseases",
+    ),
+    "consent_gs_without_country": (
+        lambda t: _consent(t, "S1\tDUO:0000042,DUO:0000022\t\t"),
+        IngestError,
+        "consent.tsv",
+        2,
+        "countries",
+    ),
+    "consent_modifier_without_its_code": (
+        lambda t: _consent(t, "S1\tDUO:0000042\t\tGB"),
+        IngestError,
+        "consent.tsv",
+        2,
+        "countries",
+    ),
+    "consent_abstract_root": (
+        lambda t: _consent(t, "S1\tDUO:0000001\t\t"),
+        UnknownTermError,
+        "consent.tsv",
+        2,
+        "duo",
+    ),
+    "consent_modifier_root": (
+        lambda t: _consent(t, "S1\tDUO:0000042,DUO:0000017\t\t"),
+        UnknownTermError,
+        "consent.tsv",
+        2,
+        "duo",
+    ),
+    "consent_investigation_class": (
+        lambda t: _consent(t, "S1\tDUO:0000031\t\t"),
+        UnknownTermError,
+        "consent.tsv",
+        2,
+        "duo",
+    ),
+    "consent_obsolete_code": (
+        lambda t: _consent(t, "S1\tDUO:0000005\t\t"),
+        UnknownTermError,
+        "consent.tsv",
+        2,
+        "duo",
+    ),
+    "consent_short_row": (
+        lambda t: _consent(t, "S1\tDUO:0000042\t\t\nS2\tDUO:0000042"),
+        IngestError,
+        "consent.tsv",
+        3,
+        "diseases",
+    ),
+    "consent_long_row": (
+        lambda t: _consent(t, "S1\tDUO:0000042\t\t\textra"),
+        IngestError,
+        "consent.tsv",
+        2,
+        "countries",
+    ),
+    "consent_bad_moratorium_date": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "consent": _write(
+                t / "consent.tsv",
+                "individual_id\tduo\tmoratorium_until\nS1\tDUO:0000024\t31/01/2030\n",
+            ),
+        },
+        IngestError,
+        "consent.tsv",
+        2,
+        "moratorium_until",
+    ),
+    "consent_json_country": (
+        lambda t: _consent_json(
+            t, {"individuals": {"S2": [{"id": "DUO:0000022", "countries": ["XX"]}]}}
+        ),
+        IngestError,
+        "consent.json",
+        None,
+        "individuals.S2[0].countries",
+    ),
+    "consent_json_ds_without_disease": (
+        lambda t: _consent_json(t, {"dataset": [{"id": "DUO:0000042"}, {"id": "DUO:0000007"}]}),
+        IngestError,
+        "consent.json",
+        None,
+        "dataset[1].diseases",
+    ),
+    "consent_json_disease_not_curie": (
+        lambda t: _consent_json(
+            t, {"individuals": {"S1": [{"id": "DUO:0000007", "diseases": ["breast cancer"]}]}}
+        ),
+        IngestError,
+        "consent.json",
+        None,
+        "individuals.S1[0].diseases",
+    ),
+    "consent_json_root": (
+        lambda t: _consent_json(t, {"dataset": ["DUO:0000001"]}),
+        UnknownTermError,
+        "consent.json",
+        None,
+        "dataset[0].id",
+    ),
+    "consent_json_bad_date": (
+        lambda t: _consent_json(
+            t, {"individuals": {"S1": [{"id": "DUO:0000025", "expires": "next year"}]}}
+        ),
+        IngestError,
+        "consent.json",
+        None,
+        "individuals.S1[0].expires",
+    ),
     "bad_phenopacket": (
         lambda t: {
             "vcf": write_vcf(t / "v.vcf", GOOD),
@@ -161,6 +299,19 @@ CASES = {
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def _consent(t: Path, rows: str) -> dict[str, Path]:
+    """A VCF and a consent TSV with columns individual_id, duo, diseases, countries."""
+    text = "individual_id\tduo\tdiseases\tcountries\n" + rows + "\n"
+    return {"vcf": write_vcf(t / "v.vcf", GOOD), "consent": _write(t / "consent.tsv", text)}
+
+
+def _consent_json(t: Path, data: dict) -> dict[str, Path]:
+    return {
+        "vcf": write_vcf(t / "v.vcf", GOOD),
+        "consent": _write(t / "consent.json", json.dumps(data)),
+    }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -230,3 +381,37 @@ def test_ingest__unknown_duo_option(node: NodeStore, tmp_path: Path):
         ingest_dataset(node.path, "x", vcf=vcf, duo=[DataUseTerm(id="DUO:0000998")])
     assert info.value.field == "--duo"
     assert node.dataset_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("codes", "error", "message"),
+    [
+        ("DUO:0000001", UnknownTermError, "not a usable consent term"),
+        ("DUO:0000042,DUO:0000038", UnknownTermError, "investigation"),
+        ("DUO:0000007", IngestError, "needs at least one disease"),
+        ("DUO:0000042,DUO:0000025", IngestError, "needs an end date"),
+    ],
+)
+def test_ingest__duo_option_same_rules_as_consent(
+    node: NodeStore, tmp_path: Path, codes: str, error: type, message: str
+):
+    from genomesh.store.consent import parse_duo_option
+
+    vcf = write_vcf(tmp_path / "v.vcf", GOOD)
+    with pytest.raises(error, match=message) as info:
+        ingest_dataset(node.path, "x", vcf=vcf, duo=parse_duo_option(codes))
+    assert info.value.field == "--duo"
+    assert node.dataset_ids() == []
+
+
+def test_cli_ingest__duo_option_root_code_exits_non_zero(
+    loaded: NodeStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    before = _tree(loaded.path)
+    vcf = write_vcf(tmp_path / "v.vcf", GOOD)
+    code = main(["node", "ingest", str(loaded.path), "--dataset", "ds", "--vcf", str(vcf),
+                 "--duo", "DUO:0000042,DUO:0000017"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "DUO:0000017" in err and "'--duo'" in err
+    assert _tree(loaded.path) == before

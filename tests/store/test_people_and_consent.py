@@ -264,3 +264,29 @@ def test_ploidy__haploid_records_first_then_diploid(node: NodeStore, tmp_path: P
         "SELECT chrom, ac, an, n_hom_alt, n_missing FROM variants ORDER BY variant_index"
     ).fetchall()
     assert rows == [("MT", 1, 2, 1, 1), ("1", 3, 6, 1, 0)]
+
+
+def test_consent__country_groups_lowercase_and_curies_accepted(node: NodeStore, tmp_path: Path):
+    consent = tmp_path / "consent.tsv"
+    consent.write_text(
+        "individual_id\tduo\tdiseases\tcountries\n"
+        "S1\tDUO:0000022,DUO:0000006\t\tEU,EEA\n"
+        "S2\tDUO:0000007,DUO:0000022\tICD10:C50.9,OMIM:612164,Orphanet:558\tgb,NO\n"
+        "S3\tDUO:0000018\t\t\n"
+    )
+    vcf = write_vcf(tmp_path / "v.vcf", RECORDS)
+    ingest_dataset(node.path, "c", vcf=vcf, consent=consent)
+    terms = node.dataset("c").consents()
+    assert terms["S1"][0].countries == ("EU", "EEA")
+    assert terms["S2"][0].diseases == ("ICD10:C50.9", "OMIM:612164", "Orphanet:558")
+    assert terms["S3"] == [DataUseTerm(id="DUO:0000018")]  # NPUNCU: a parent, but a real code
+
+
+def test_consent__country_groups_match_the_purpose_matcher():
+    """Every group the purpose matcher expands is accepted, and nothing else is a group."""
+    from genomesh.access.jurisdiction import expand_countries, load_profiles
+    from genomesh.store.consent_rules import COUNTRY_GROUPS, ISO_3166_ALPHA2
+
+    assert set(load_profiles().groups) == COUNTRY_GROUPS
+    for group in COUNTRY_GROUPS:
+        assert expand_countries([group]) <= ISO_3166_ALPHA2

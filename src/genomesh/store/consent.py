@@ -20,22 +20,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from genomesh.core.consent import DataUseTerm
-from genomesh.core.errors import IngestError, UnknownTermError
+from genomesh.core.errors import IngestError
+from genomesh.store.consent_rules import CODE_OF, MODIFIER_OF, check_code, check_term
 
 TSV_COLUMNS = (
     "individual_id", "duo", "diseases", "countries", "expires", "institutions", "projects",
     "users", "moratorium_until",
 )  # fmt: skip
-# Which modifier column a DUO code takes.
-MODIFIER_OF = {
-    "DUO:0000007": "diseases",
-    "DUO:0000022": "countries",
-    "DUO:0000025": "expires",
-    "DUO:0000028": "institutions",
-    "DUO:0000027": "projects",
-    "DUO:0000026": "users",
-    "DUO:0000024": "moratorium_until",
-}
 
 
 @dataclass
@@ -77,7 +68,7 @@ def _read_tsv(path: Path) -> ConsentFile:
     if not rows:
         raise IngestError("consent TSV is empty (a header row is required)", file=str(path))
     header_no, header_line = rows[0]
-    header = next(csv.reader([header_line.rstrip("\n")], delimiter="\t"))
+    header = next(csv.reader([header_line.rstrip("\r\n")], delimiter="\t"))
     for needed in ("individual_id", "duo"):
         if needed not in header:
             raise IngestError(
@@ -89,12 +80,14 @@ def _read_tsv(path: Path) -> ConsentFile:
                 f"unknown column {column!r}", file=str(path), line=header_no, field=column
             )
     for n, line in rows[1:]:
-        cells = next(csv.reader([line.rstrip("\n")], delimiter="\t"))
-        if len(cells) > len(header):
+        cells = next(csv.reader([line.rstrip("\r\n")], delimiter="\t"))
+        if len(cells) != len(header):
             raise IngestError(
-                f"{len(cells)} cells but {len(header)} columns", file=str(path), line=n
-            )
-        row = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
+                f"{len(cells)} tab-separated cells but the header has {len(header)} columns "
+                f"({', '.join(header)}); leave a cell empty rather than out",
+                file=str(path), line=n, field=header[min(len(cells), len(header) - 1)],
+            )  # fmt: skip
+        row = dict(zip(header, cells, strict=True))
         pid = row["individual_id"].strip()
         if not pid:
             raise IngestError("empty individual_id", file=str(path), line=n, field="individual_id")
@@ -109,7 +102,14 @@ def _read_tsv(path: Path) -> ConsentFile:
         for k in ("expires", "moratorium_until"):
             modifiers[k] = _date(row.get(k, ""), where={"file": str(path), "line": n, "field": k})
         where = {"file": str(path), "line": n, "field": "duo"}
-        out.individuals[pid] = [_term(c, modifiers, where=where) for c in _list(row["duo"])]
+        codes = _list(row["duo"])
+        for column, code in CODE_OF.items():
+            if modifiers.get(column) and code not in codes:
+                raise IngestError(
+                    f"{column} given but the row has no {code} (the code it applies to)",
+                    file=str(path), line=n, field=column,
+                )  # fmt: skip
+        out.individuals[pid] = [_term(c, modifiers, where=where) for c in codes]
         out.lines[pid] = n
     return out
 
@@ -168,24 +168,37 @@ def read_consent(path: Path | str) -> ConsentFile:
 
 
 def parse_duo_option(text: str) -> list[DataUseTerm]:
-    """`DUO:0000042,DUO:0000007` (the CLI's --duo) as terms without modifiers."""
+    """`DUO:0000042,DUO:0000019` (the CLI's --duo) as terms without modifiers.
+
+    Only the code is checked here (a usable DUO code); `validate_terms` then refuses codes
+    that need a modifier (DS, GS, TS ...), which --duo cannot carry: use the consent JSON's
+    `dataset` list for those."""
     where = {"field": "--duo"}
-    return [_term(code, {}, where=where) for code in _list(text)]
+    terms = [_term(code, {}, where=where) for code in _list(text)]
+    for term in terms:
+        check_code(term.id, file=None, line=None, field="--duo")
+    return terms
 
 
 def validate_terms(
-    terms: list[DataUseTerm], *, file: str | None, line: int | None, field: str
+    terms: list[DataUseTerm],
+    *,
+    file: str | None,
+    line: int | None,
+    field: str,
+    columns: bool = False,
 ) -> None:
-    """Every code must be a DUO term of the packaged release (not obsolete)."""
-    from genomesh.ontology.duo import get_duo
-
-    duo = get_duo()
-    for term in terms:
-        if not duo.has(term.id) or duo.term(term.id).obsolete:
-            raise UnknownTermError(
-                f"unknown DUO code {term.id!r} (DUO release {getattr(duo, 'version', '')})".replace(" ()", ""),
-                file=file, line=line, field=field,
-            )  # fmt: skip
+    """Every term must be usable (consent_rules.check_term). Errors name `field`; with
+    `columns` (a TSV row) the attribute's column instead (`duo`, `countries` ...); for
+    a JSON list `field[i].attribute`."""
+    for i, term in enumerate(terms):
+        if columns:
+            field_of = lambda attr: "duo" if attr == "id" else attr  # noqa: E731
+        elif field.startswith("--"):
+            field_of = lambda attr: field  # noqa: E731
+        else:
+            field_of = lambda attr, i=i: f"{field}[{i}].{attr}"  # noqa: E731
+        check_term(term, file=file, line=line, field_of=field_of)
 
 
 def validate_consent(consent: ConsentFile, *, known_ids: set[str]) -> None:
@@ -201,7 +214,7 @@ def validate_consent(consent: ConsentFile, *, known_ids: set[str]) -> None:
                 field=field_name,
             )
         validate_terms(
-            terms, file=consent.path, line=line, field="duo" if line is not None else field_name
+            terms, file=consent.path, line=line, field=field_name, columns=line is not None
         )
     if consent.dataset:
         validate_terms(consent.dataset, file=consent.path, line=None, field="dataset")

@@ -23,6 +23,10 @@ def test_cli__init_ingest_info(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 0
     assert "variants (split)" in out and "individuals" in out and "datasets on node" in out
     assert "CINECA project" in out
+    # the summary is a key/value table without a header row: every row of it has text
+    rows = [ln for ln in out.splitlines() if ln.lstrip()[:1] in ("│", "┃")]
+    assert rows and all(ln.strip("│┃ ") for ln in rows), out
+    assert "version" in rows[0]
     info = open_node(node).dataset("ds").info
     assert [t.id for t in info.duo] == ["DUO:0000042", "DUO:0000019"]
     assert info.name == "Demo" and info.n_variants == 2

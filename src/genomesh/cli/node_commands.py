@@ -99,9 +99,9 @@ def ingest(
             progress=report,
         )
     elapsed = time.perf_counter() - started
-    table = Table(title=f"ingested {summary.dataset_id}")
-    table.add_column("", style="bold")
-    table.add_column("", justify="right")
+    table = Table(title=f"ingested {summary.dataset_id}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
     rows = [
         ("version", summary.version),
         ("VCF records", f"{summary.n_records:,}"),

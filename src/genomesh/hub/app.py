@@ -70,7 +70,14 @@ def _passport_broker(app: FastAPI, settings: HubSettings) -> None:
         from genomesh.hub.broker import BrokerState
     except ImportError:
         return
-    state = BrokerState.from_settings(settings)
+    revocations = None
+    try:  # the DAC's SQL list from the start, not an in-memory one until the DAC starts up
+        from genomesh.hub.dac.grants import SqlRevocationList
+    except ImportError:
+        pass
+    else:
+        revocations = SqlRevocationList.from_settings(settings)
+    state = BrokerState.from_settings(settings, revocations=revocations)
     app.state.broker = state
     app.state.keys = state.keys
 

@@ -56,7 +56,7 @@ class BrokerState:
                 rotate_after=settings.key_rotation_days * 86400 or None,
             ),
             issuer=settings.issuer,
-            revocations=revocations or InMemoryRevocationList(),
+            revocations=revocations if revocations is not None else InMemoryRevocationList(),
             base_url=settings.base_url,
         )
 

@@ -202,14 +202,18 @@ def _entry_endpoint(entry: str) -> Any:
 
 
 def _add_entry_routes() -> None:
+    """One route per entry path and method, each with its own operation id (FastAPI would
+    give GET and POST of one route the same id, which breaks /openapi.json)."""
     for path in ENTRY_TYPES:
-        for route in (f"/{path}", f"/{path}/{{rest:path}}"):
-            router.add_api_route(
-                route,
-                _entry_endpoint(path),
-                methods=["GET", "POST"],
-                summary=f"{route} across the network",
-            )
+        for route, suffix in ((f"/{path}", ""), (f"/{path}/{{rest:path}}", "_sub")):
+            for method in ("GET", "POST"):
+                router.add_api_route(
+                    route,
+                    _entry_endpoint(path),
+                    methods=[method],
+                    summary=f"{route} across the network",
+                    operation_id=f"network_{path}{suffix}_{method.lower()}",
+                )
 
 
 _add_entry_routes()

@@ -20,6 +20,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
@@ -142,6 +143,20 @@ def create_app(
     @app.exception_handler(GenomeshError)
     async def genomesh_error(request: Request, exc: GenomeshError) -> JSONResponse:
         return JSONResponse(error_body(settings, exc), status_code=exc.http_status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Routing errors (404 no such path, 405 wrong method) as hub error bodies too."""
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            message = f"no such endpoint: {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"method {request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        error = GenomeshError(message)
+        body = error_body(settings, error)
+        body["error"]["errorCode"] = exc.status_code
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from genomesh.core.errors import UpstreamError
+from genomesh.core.errors import InvalidInputError, UnknownTermError, UpstreamError
 from genomesh.hub.client import NodeClient, NodeRequest
 from genomesh.hub.registry import HubStore, NodePublic
 
@@ -222,6 +222,29 @@ def _expand(term: str, kind: str) -> set[str]:
         return {term}
 
 
+def validate_search(*, duo: str | None = None, phenotype: str | None = None) -> None:
+    """Refuse search terms that cannot be right (a typo must not read as "no such data").
+
+    `duo` must be a term of the packaged DUO; a `phenotype` given as an `HP:` id must be in
+    the packaged HPO (words are matched against labels and are not checked).
+    """
+    if duo is not None:
+        from genomesh.ontology.duo import get_duo
+
+        if not get_duo().has(duo.strip()):
+            raise UnknownTermError(
+                f"{duo!r} is not a term of the Data Use Ontology (write e.g. DUO:0000042)",
+                field="duo",
+            )
+    if phenotype is not None and phenotype.strip().upper().startswith("HP:"):
+        from genomesh.ontology.hpo import get_hpo
+
+        if not get_hpo().has(phenotype.strip()):
+            raise UnknownTermError(f"{phenotype!r} is not an HPO term", field="phenotype")
+    if phenotype is not None and not phenotype.strip():
+        raise InvalidInputError("phenotype must not be empty", field="phenotype")
+
+
 def search_catalogue(
     entries: list[dict[str, Any]],
     *,
@@ -277,4 +300,10 @@ def search_catalogue(
     return out
 
 
-__all__ = ["catalogue_entry", "fetch_node_catalogue", "search_catalogue", "sync_catalogue"]
+__all__ = [
+    "catalogue_entry",
+    "fetch_node_catalogue",
+    "search_catalogue",
+    "sync_catalogue",
+    "validate_search",
+]

@@ -10,12 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
-from genomesh.core.errors import NotFoundError
+from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.admin import AdminOnly
-from genomesh.hub.catalogue import search_catalogue, sync_catalogue
+from genomesh.hub.catalogue import search_catalogue, sync_catalogue, validate_search
 from genomesh.hub.registry import HubStore, NodeCreate, NodePublic
 
 router = APIRouter()
+SEARCH_PARAMS = ("q", "duo", "disease", "phenotype", "country")
 
 
 def _store(request: Request) -> HubStore:
@@ -83,6 +84,14 @@ async def catalogue(
     phenotype: str | None = Query(None, description="HPO term (descendants match) or label text"),
     country: str | None = Query(None, description="ISO country code of the node"),
 ) -> dict[str, Any]:
+    unknown = sorted(set(request.query_params) - set(SEARCH_PARAMS))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown search parameter(s) {', '.join(unknown)}; "
+            f"the catalogue takes {', '.join(SEARCH_PARAMS)}",
+            field=unknown[0],
+        )
+    validate_search(duo=duo, phenotype=phenotype)
     entries = search_catalogue(
         _store(request).catalogue(),
         q=q,

@@ -193,3 +193,27 @@ def test_real_nodes__visa_holder_gets_records_through_the_hub(
     assert records["nl-umc"] > 0 and records.get("au-rd", 0) == 0  # AU gave no records
     kind = {"boolean": "boolean", "count": "count", "record": "resultsets"}
     validate_response(kind[both["meta"]["returnedGranularity"]], both)
+
+
+def test_real_nodes__nodes_that_answered_no_dataset_do_not_lower_the_granularity(
+    network: tuple[RunningHub, DialoutClient], issuer: TestIssuer
+) -> None:
+    """QA F6: with `datasetIds` naming one node's dataset, the other node refuses every
+    dataset ("no such dataset"); the merged answer was `boolean` although it held records."""
+    hub, _client = network
+    bearer = issuer.bearer(
+        datasets=["nl-umc-cohort"], purpose=ResearchPurpose(category="general", country="NL")
+    )
+    params = {"requestedGranularity": "record", "datasetIds": "nl-umc-cohort", "limit": "3"}
+    with hub.client() as http:
+        body = http.get("/individuals", params=params, headers={"authorization": bearer}).json()
+
+    reports = _reports(body)
+    assert reports["au-rd"]["status"] == "ok"
+    assert "datasets" not in reports["au-rd"] and reports["au-rd"]["refusedDatasets"]
+    assert body["meta"]["returnedGranularity"] == "record", json.dumps(body)[:3000]
+    assert body["responseSummary"]["numTotalResults"] == reports["nl-umc"]["numTotalResults"]
+    [result_set] = body["response"]["resultSets"]
+    assert result_set["info"]["node"] == "nl-umc" and result_set["info"]["granularity"] == "record"
+    assert 0 < len(result_set["results"]) <= 3
+    validate_response("resultsets", body)

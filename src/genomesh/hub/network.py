@@ -12,8 +12,10 @@ Beacon specification):
                         "returnedGranularity": "count", "exists": true,
                         "numTotalResults": 42}]}}
 
-The merged `returnedGranularity` is the lowest any answering node returned (boolean < count
-< record), so the summary never claims more than every node gave. A node that is slow, dead
+The merged `returnedGranularity` is the lowest any node that answered for at least one
+dataset returned (boolean < count < record), so the summary never claims more than every
+node gave; nodes that answered for no dataset (all refused or not applicable) are left out
+of it. Every result set says its own granularity in `info.granularity`. A node that is slow, dead
 or refusing is reported, never an error of the whole answer.
 """
 
@@ -85,6 +87,11 @@ def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
     return report
 
 
+def answered_nothing(report: dict[str, Any]) -> bool:
+    """True if a node's report shows no dataset answered and at least one refused."""
+    return not report.get("datasets") and bool(report.get("refusedDatasets"))
+
+
 def _tag(item: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
     tagged = dict(item)
     tagged["beaconId"] = report["beaconId"]
@@ -113,9 +120,13 @@ def merge_results(
         # every node rejected the query itself: that is the caller's input, not the network
         raise InvalidInputError(replies[0].reason or "the nodes rejected the query")
 
+    # a node that answered for none of its datasets (every one refused or not applicable,
+    # e.g. `datasetIds` named another node's dataset) gave nothing: it must not lower the
+    # merged granularity nor hold back the total
+    answering = [(r, rep) for r, rep in ok if not answered_nothing(rep)]
     levels = [
         GRANULARITIES.index(rep["returnedGranularity"])
-        for _, rep in ok
+        for _, rep in answering
         if rep.get("returnedGranularity") in GRANULARITIES
     ]
     granularity = GRANULARITIES[min(levels)] if levels else "boolean"
@@ -127,7 +138,13 @@ def merge_results(
     for reply, rep in ok:
         response = _response(reply.body)
         given = [rs for rs in response.get("resultSets") or [] if isinstance(rs, dict)]
-        result_sets.extend(_tag(rs, rep) for rs in given)
+        per_dataset = {d.get("id"): d.get("granularity") for d in rep.get("datasets", [])}
+        for item in given:  # each set says at which granularity it was answered
+            tagged = _tag(item, rep)
+            tagged["info"].setdefault(
+                "granularity", per_dataset.get(item.get("id")) or rep.get("returnedGranularity")
+            )
+            result_sets.append(tagged)
         # datasets the node answered at count level without a result set: one set each
         have = {rs.get("id") for rs in given}
         for d in rep.get("datasets", []):
@@ -150,7 +167,7 @@ def merge_results(
 
     summary: dict[str, Any] = {"exists": exists}
     if granularity != "boolean":
-        counts = [rep.get("numTotalResults") for _, rep in ok]
+        counts = [rep.get("numTotalResults") for _, rep in answering]
         if all(isinstance(c, int) for c in counts):
             summary["numTotalResults"] = sum(c for c in counts if isinstance(c, int))
         else:
@@ -214,4 +231,10 @@ def merge_filtering_terms(
     }
 
 
-__all__ = ["fan_out", "merge_filtering_terms", "merge_results", "node_report"]
+__all__ = [
+    "answered_nothing",
+    "fan_out",
+    "merge_filtering_terms",
+    "merge_results",
+    "node_report",
+]

@@ -198,3 +198,22 @@ def test_simulate_cohort__failure_midway_keeps_the_earlier_cohort(tmp_path: Path
     after = {p.name: p.read_bytes() for p in first.out_dir.iterdir() if p.is_file()}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+
+
+def test_cli__replay_of_a_file_without_call_says_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # QA: `{}` gave "not a genomesh truth.json ('call')" (a KeyError repr) and a missing file
+    # was reported under field 'call'.
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["simulate", str(tmp_path / "c"), "--replay", str(bad)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "has no 'call' record" in err and "('call')" not in err
+    assert main(["simulate", str(tmp_path / "d"), "--replay", str(tmp_path / "none.json")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot read" in err and "field 'call'" not in err
+    partial = tmp_path / "partial.json"
+    partial.write_text('{"call": {"seed": 1}}')
+    assert main(["simulate", str(tmp_path / "e"), "--replay", str(partial)]) == 2
+    assert "it lacks 'disease'" in " ".join(capsys.readouterr().err.split())

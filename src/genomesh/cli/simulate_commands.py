@@ -98,11 +98,20 @@ def simulate(
     kwargs: dict[str, Any] = {"chromosome": chromosome, "assembly": assembly, "start": start}
     if replay is not None:
         try:
-            record = json.loads(replay.read_text(encoding="utf-8"))["call"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            doc = json.loads(replay.read_text(encoding="utf-8"))
+        except OSError as exc:
             raise InvalidInputError(
-                f"not a genomesh truth.json ({exc})", file=str(replay), field="call"
+                f"cannot read {replay}: {exc.strerror or exc}", file=str(replay), field="--replay"
             ) from None
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"not a genomesh truth.json: invalid JSON ({exc})", file=str(replay)
+            ) from None
+        if not isinstance(doc, dict) or "call" not in doc:
+            raise InvalidInputError(
+                "not a genomesh truth.json: it has no 'call' record", file=str(replay), field="call"
+            )
+        record = doc["call"]
         kwargs = call_from_record(record)
     elif preset is not None:
         if preset not in DEMO_COHORTS:

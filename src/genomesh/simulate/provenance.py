@@ -147,7 +147,11 @@ def call_from_record(record: dict[str, Any]) -> dict[str, Any]:
             "binary": BinaryTraitSpec(**record["binary"]),
             "reference_date": date.fromisoformat(record["reference_date"]),
         }
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise InvalidInputError(
+            f"truth.json has no usable 'call' record: it lacks {exc.args[0]!r}", field="call"
+        ) from exc
+    except (TypeError, ValueError) as exc:
         raise InvalidInputError(
             f"truth.json has no usable 'call' record: {exc}", field="call"
         ) from exc

@@ -31,8 +31,8 @@ def test_guide__every_example_command_succeeds(
     monkeypatch.setenv("GENOMESH_HUB_URL", hub.url)
     (tmp_path / "passport.jwt").write_text("header.payload.signature\n")
     with serving(standin_app("nl")) as nl, serving(standin_app("au")) as au:
-        hub.register("nl", nl.url, "NL")
-        hub.register("au", au.url, "AU")
+        hub.register("nl-umc", nl.url, "NL")  # the demo's node names, as the guide uses
+        hub.register("au-rd", au.url, "AU")
         with hub.client() as client:
             client.post("/catalogue/sync", headers=hub.admin()).raise_for_status()
         for command in guide_commands():

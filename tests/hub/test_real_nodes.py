@@ -217,3 +217,35 @@ def test_real_nodes__nodes_that_answered_no_dataset_do_not_lower_the_granularity
     assert result_set["info"]["node"] == "nl-umc" and result_set["info"]["granularity"] == "record"
     assert 0 < len(result_set["results"]) <= 3
     validate_response("resultsets", body)
+
+
+def test_real_nodes__cli_query_one_dataset_with_records(
+    network: tuple[RunningHub, DialoutClient],
+    issuer: TestIssuer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`genomesh query ... --dataset ID` sends Beacon datasetIds, so an approved researcher
+    gets that dataset's records; datasets answered below record show records "–", not 0."""
+    from genomesh.cli import query_commands
+    from genomesh.cli.main import main
+
+    monkeypatch.setattr(query_commands.console, "width", 200)  # one table row per line
+    hub, _client = network
+    bearer = issuer.bearer(
+        datasets=["nl-umc-cohort"], purpose=ResearchPurpose(category="general", country="NL")
+    )
+    token = bearer.removeprefix("Bearer ")
+    args = ["query", "individuals", "--granularity", "record", "--hub", hub.url,
+            "--passport", token]  # fmt: skip
+    assert main([*args, "--dataset", "nl-umc-cohort", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["meta"]["returnedGranularity"] == "record"
+    [result_set] = body["response"]["resultSets"]
+    assert result_set["id"] == "nl-umc-cohort" and result_set["results"]
+
+    assert main(args) == 0  # both datasets: AU answers below record
+    table = capsys.readouterr().out
+    au_row = next(line for line in table.splitlines() if "au-rd-cohort" in line)
+    cells = [c.strip() for c in au_row.split("│")]
+    assert cells[5] == "count" and cells[7] == "–"  # granularity, count, records

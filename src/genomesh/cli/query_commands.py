@@ -51,6 +51,10 @@ NodesOption = Annotated[
     list[str] | None, typer.Option("--node", help="ask only this node (repeatable)")
 ]
 GranularityOption = Annotated[str, typer.Option("--granularity", help="boolean, count or record")]
+DatasetsOption = Annotated[
+    list[str] | None,
+    typer.Option("--dataset", help="ask only this dataset id (repeatable; Beacon datasetIds)"),
+]
 
 
 def hub_url(value: str | None) -> str:
@@ -149,13 +153,14 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
     for rs in response.get("resultSets") or response.get("collections") or []:
         info = rs.get("info") or {}
         row = rows.setdefault((str(info.get("node")), str(rs.get("id"))), {})
+        row.setdefault("granularity", info.get("granularity") or meta.get("returnedGranularity"))
         row.update(
             beaconId=rs.get("beaconId"),
             exists=rs.get("exists"),
             count=rs.get("resultsCount"),
-            records=len(rs.get("results") or []),
+            # records were asked only of record-level datasets: "–" for the others, not 0
+            records=len(rs.get("results") or []) if row["granularity"] == "record" else None,
         )
-        row.setdefault("granularity", info.get("granularity") or meta.get("returnedGranularity"))
     if rows:
         datasets = Table(title="datasets", title_justify="left")
         for column in (
@@ -194,6 +199,7 @@ def run_query(
     nodes: list[str] | None,
     as_json: bool,
     title: str,
+    datasets: list[str] | None = None,
 ) -> dict[str, Any]:
     """POST a Beacon request to the hub's network endpoint and print the answer."""
     query: dict[str, Any] = {"requestedGranularity": granularity}
@@ -201,7 +207,9 @@ def run_query(
         query["requestParameters"] = request_parameters
     if filters:
         query["filters"] = [{"id": f} for f in filters]
-    body = {"meta": {"apiVersion": "v2.1.1"}, "query": query}
+    body: dict[str, Any] = {"meta": {"apiVersion": "v2.1.1"}, "query": query}
+    if datasets:
+        body["datasets"] = {"datasetIds": list(datasets)}
     params = {"nodes": ",".join(nodes)} if nodes else None
     answer = hub_request(
         "POST",
@@ -244,6 +252,7 @@ def variant(
     assembly: Annotated[str | None, typer.Option(help="GRCh37 or GRCh38")] = None,
     granularity: GranularityOption = "count",
     node: NodesOption = None,
+    dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
     as_json: JsonOption = False,
@@ -260,6 +269,7 @@ def variant(
         hub=hub,
         passport=passport,
         nodes=node,
+        datasets=dataset,
         as_json=as_json,
         title=f"variant {variant}",
     )
@@ -273,6 +283,7 @@ def gene(
     ] = None,
     granularity: GranularityOption = "count",
     node: NodesOption = None,
+    dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
     as_json: JsonOption = False,
@@ -289,6 +300,7 @@ def gene(
         hub=hub,
         passport=passport,
         nodes=node,
+        datasets=dataset,
         as_json=as_json,
         title=f"gene {gene}" + (f" {variant_type}" if variant_type else ""),
     )
@@ -302,6 +314,7 @@ def individuals(
     ] = None,
     granularity: GranularityOption = "count",
     node: NodesOption = None,
+    dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
     as_json: JsonOption = False,
@@ -315,6 +328,7 @@ def individuals(
         hub=hub,
         passport=passport,
         nodes=node,
+        datasets=dataset,
         as_json=as_json,
         title="individuals " + " ".join(filters or []),
     )

@@ -295,3 +295,27 @@ def test_gene_with_amino_acid_change__one_letter_and_hgvs_forms(client, truth) -
     }
     assert count(client, "/g_variants", geneId="POTEH", aminoacidChange=one) == len(expected)
     assert count(client, "/g_variants", geneId="POTEH", aminoacidChange=change) == len(expected)
+
+
+def test_wildcard_and_hgvs_forms__match_vcf(client, truth) -> None:
+    snv = next(t for t in truth if len(t.ref) == len(t.alt) == 1 and t.carriers)
+    at_pos = {
+        (t.start, t.alt)
+        for t in truth
+        if t.start == snv.start and len(t.ref) == len(t.alt) == 1 and t.carriers
+    }
+    assert count(
+        client, "/g_variants", referenceName="22", start=snv.start, alternateBases="N"
+    ) == len(at_pos)
+    same = {
+        (t.ref, t.alt)
+        for t in truth
+        if t.start == snv.start and (t.ref, t.alt) == (snv.ref, snv.alt) and t.carriers
+    }
+    assert count(
+        client, "/g_variants", genomicAlleleShortForm=f"NC_000022.10:g.{snv.pos}{snv.ref}>{snv.alt}"
+    ) == len(same)
+    dele = next(t for t in truth if len(t.ref) > len(t.alt) == 1 and t.carriers)
+    first, last = dele.pos + 1, dele.pos + len(dele.ref) - 1  # deleted bases, 1-based
+    hgvs = f"22:g.{first}_{last}del" if last > first else f"22:g.{first}del"
+    assert count(client, "/g_variants", genomicAlleleShortForm=hgvs) >= 1

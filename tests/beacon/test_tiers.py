@@ -105,7 +105,7 @@ def test_grant_without_purpose__not_used(tier_client, issuer) -> None:
     assert body["meta"]["returnedGranularity"] == "count"
 
 
-def test_mixed_datasets__overall_granularity_is_the_lowest(tier_client, issuer) -> None:
+def test_mixed_datasets__records_where_granted_counts_elsewhere(tier_client, issuer) -> None:
     r = tier_client.post(
         "/individuals",
         json={
@@ -115,10 +115,16 @@ def test_mixed_datasets__overall_granularity_is_the_lowest(tier_client, issuer) 
         headers={"Authorization": issuer.bearer(datasets=["dsA"], purpose=PURPOSE)},
     )
     body = r.json()
-    assert body["meta"]["returnedGranularity"] == "count"
+    validate_response("resultsets", body)
+    assert body["meta"]["returnedGranularity"] == "record"
     per = {d["id"]: d["granularity"] for d in body["info"]["datasets"]}
     assert per == {"dsA": "record", "dsB": "count"}
-    validate_response("count", body)
+    sets = {rs["id"]: rs for rs in body["response"]["resultSets"]}
+    assert sets["dsA"]["results"] and sets["dsA"]["info"]["granularity"] == "record"
+    assert sets["dsB"]["results"] == [] and sets["dsB"]["resultsCount"] == 60
+    assert sets["dsB"]["info"]["granularity"] == "count"
+    total = body["responseSummary"]["numTotalResults"]
+    assert total == sets["dsA"]["resultsCount"] + 60
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ The response kind follows the granularity the gate actually returned (never what
 * count -> `beaconCountResponse` (`numTotalResults` = sum of the disclosed per-dataset counts,
   ignoring pagination); if every existing count was suppressed the answer degrades to boolean
   and says so;
-* record -> `beaconResultsetsResponse`, one result set per dataset answered at record level,
-  `resultsCount` = the dataset's total, `results` = the requested page.
+* record -> `beaconResultsetsResponse`, one result set per dataset answered at record level
+  (`resultsCount` = the dataset's total, `results` = the requested page), plus one per dataset
+  answered at count level (`resultsCount`, no results); each set's `info.granularity` says which.
 
 Per-dataset detail that has no place in the spec (granularity per dataset, suppressed counts,
 refused or unanswered datasets and why) goes into the top-level `info` object, which every
@@ -104,6 +105,21 @@ def _dataset_info(r: DisclosedResult) -> dict[str, Any]:
     return item
 
 
+def _overall(results: Sequence[DisclosedResult]) -> Granularity:
+    """The most detailed granularity actually present in the body.
+
+    Datasets answered at different granularities (e.g. a grant for one dataset only) are
+    reported together: record if any dataset gave records (count-level datasets then appear as
+    result sets with `resultsCount` and no results), count if any exact count was disclosed,
+    else boolean. Each dataset's own granularity is in `info.datasets` and the result set.
+    """
+    if any(r.granularity == "record" for r in results):
+        return "record"
+    if any(r.count is not None for r in results):
+        return "count"
+    return "boolean"
+
+
 def _include(r: DisclosedResult, mode: str) -> bool:
     return mode == "ALL" or (mode == "HIT" and r.exists) or (mode == "MISS" and not r.exists)
 
@@ -120,10 +136,8 @@ def result_response(
     results = list(gate.results) if gate else []
     refused = {**(dict(gate.refused) if gate else {}), **dict(not_answered or {})}
     handovers = handovers or {}
-    granularity: Granularity = gate.granularity if gate and results else "boolean"
     exists = any(r.exists for r in results)
-    if granularity == "count" and exists and all(r.count is None for r in results if r.exists):
-        granularity = "boolean"  # every existing count was suppressed: say so honestly
+    granularity = _overall(results)
     notes = {a.dataset_id: list(a.notes) for a in (gate.accesses if gate else ()) if a.notes}
     datasets = [_dataset_info(r) for r in results]
     for item in datasets:
@@ -148,14 +162,16 @@ def result_response(
     if granularity == "record":
         sets: list[dict[str, Any]] = []
         for r in results:
-            if r.granularity != "record" or not _include(r, req.include_resultsets):
-                continue
+            shown = r.granularity == "record" or r.count is not None
+            if not shown or not _include(r, req.include_resultsets):
+                continue  # boolean-only datasets have no count to state; see info.datasets
             rs: dict[str, Any] = {
                 "id": r.dataset_id,
                 "setType": "dataset",
                 "exists": r.exists,
                 "resultsCount": r.count if r.count is not None else len(r.records),
                 "results": list(r.records),
+                "info": {"granularity": r.granularity},
             }
             if handovers.get(r.dataset_id):
                 rs["resultsHandovers"] = list(handovers[r.dataset_id])

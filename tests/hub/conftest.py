@@ -49,7 +49,7 @@ def start_hub(tmp_path: Path, **overrides: Any) -> RunningHub:
     settings = HubSettings(
         hub_dir=tmp_path / "hub",
         admin_token="test-admin-token",
-        catalogue_sync_seconds=0,
+        catalogue_sync_seconds=overrides.pop("catalogue_sync_seconds", 0),
         node_timeout_seconds=overrides.pop("node_timeout_seconds", 1.5),
         dialout_poll_seconds=overrides.pop("dialout_poll_seconds", 2.0),
         **overrides,

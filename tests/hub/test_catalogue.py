@@ -107,3 +107,36 @@ def test_registry__changes_need_the_admin_token(hub: RunningHub) -> None:
     assert delete_anon.status_code == 401
     assert deleted.status_code == 204 and listed == []
     assert sync_anon.status_code == 401
+
+
+def test_catalogue__failed_sync_is_retried_soon_not_after_the_full_period(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """QA F2: a node that was down at its first sync waited `catalogue_sync_seconds` (300 s)."""
+    import time
+
+    from genomesh.hub import app as hub_app
+    from tests.hub.conftest import start_hub
+    from tests.hub.standin import ThreadServer, free_port
+
+    monkeypatch.setattr(hub_app, "CATALOGUE_RETRY_SECONDS", 0.3)
+    hub = start_hub(tmp_path, catalogue_sync_seconds=300)
+    port = free_port()
+    node: ThreadServer | None = None
+    try:
+        hub.register("late", f"http://127.0.0.1:{port}", "NL")  # nothing listens yet
+        with hub.client() as client:
+            deadline = time.monotonic() + 10
+            while not client.get("/nodes/late").json()["last_sync_error"]:
+                assert time.monotonic() < deadline, "the first sync never failed"
+                time.sleep(0.1)
+            node = ThreadServer(standin_app("late"), port=port).start()
+            deadline = time.monotonic() + 10
+            while client.get("/catalogue").json()["count"] == 0:
+                assert time.monotonic() < deadline, "the failed node was not re-synced"
+                time.sleep(0.2)
+            assert client.get("/nodes/late").json()["last_sync_error"] is None
+    finally:
+        if node is not None:
+            node.stop()
+        hub.server.stop()

@@ -14,6 +14,7 @@ What it does, reusing anything already in `--dir` from an earlier run:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -34,6 +35,8 @@ from genomesh.cli.query_commands import console, hub_request, print_network_answ
 from genomesh.core.errors import ConflictError, GenomeshError, UpstreamError
 
 START_TIMEOUT = 90.0
+SYNC_TIMEOUT = 120.0  # cold nodes on a busy machine: keep re-syncing until each one answers
+REVOCATION_REFRESH_SECONDS = 5  # demo nodes poll the hub's revocation list this often
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,37 @@ class Federation:
             if not node.dial_out:
                 self._wait(f"{self.node_url(node.name)}/info", node.name)
         self._wait_dial_out()
-        hub_request("POST", f"{self.hub_url}/catalogue/sync", headers=headers, timeout=120)
+        self._sync(headers)
+
+    def _sync(self, headers: dict[str, str]) -> None:
+        """Warm every push node (its first answers are slow), then sync the catalogue until
+        every node has answered, so the catalogue is complete when "up" is printed (QA F2)."""
+        for node in NODES:
+            if not node.dial_out:
+                for path in ("/datasets", "/filtering_terms"):
+                    with contextlib.suppress(httpx.HTTPError):
+                        httpx.get(f"{self.node_url(node.name)}{path}", timeout=60)
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        names: list[str] = [n.name for n in NODES]
+        while True:
+            self._check_children()
+            result = hub_request(
+                "POST",
+                f"{self.hub_url}/catalogue/sync",
+                params=[("node", n) for n in names],
+                headers=headers,
+                timeout=120,
+            )["nodes"]
+            names = [n for n, status in result.items() if status != "ok"]
+            if not names:
+                return
+            if time.monotonic() > deadline:
+                raise UpstreamError(
+                    "catalogue sync failed: "
+                    + "; ".join(f"{n}: {result[n]}" for n in names)
+                    + f" (logs in {self.logs})"
+                )
+            time.sleep(1.0)
 
     def _check_children(self) -> None:
         for label, child in self.children.items():

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,18 +36,32 @@ from genomesh.hub.wire import error_body
 
 log = logging.getLogger(__name__)
 OPTIONAL_ROUTERS = ("genomesh.hub.dac.routes", "genomesh.hub.broker")
+CATALOGUE_RETRY_SECONDS = 15.0  # how soon a node whose catalogue sync failed is asked again
 
 
 async def _periodic_sync(app: FastAPI) -> None:
+    """Sync every node each `catalogue_sync_seconds`; a node whose last sync failed (cold,
+    restarting, not yet connected) is retried every CATALOGUE_RETRY_SECONDS in between, so
+    one timeout does not leave it out of the catalogue for a whole period (QA F2)."""
     settings: HubSettings = app.state.settings
+    period = settings.catalogue_sync_seconds
+    last_full = time.monotonic()
     while True:
-        await asyncio.sleep(settings.catalogue_sync_seconds)
+        await asyncio.sleep(min(CATALOGUE_RETRY_SECONDS, period))
+        names: list[str] | None = None  # all
+        if time.monotonic() - last_full < period:
+            names = [n.name for n in app.state.store.nodes() if n.last_sync_error]
+            if not names:
+                continue
+        else:
+            last_full = time.monotonic()
         try:
             await sync_catalogue(
                 app.state.store,
                 app.state.client,
                 timeout=settings.node_timeout_seconds,
                 hub_url=settings.base_url,
+                names=names,
             )
         except GenomeshError as exc:  # keep syncing; the registry records per-node errors
             log.warning("catalogue sync failed: %s", exc)

@@ -154,13 +154,26 @@ class Federation:
             {"GENOMESH_HUB_ADMIN_PASSWORD": password_file.read_text().strip()},
         )
         trusted = json.dumps(
-            [{"iss": self.hub_url, "jwks_url": f"{self.hub_url}/.well-known/jwks.json"}]
+            [
+                {
+                    "iss": self.hub_url,
+                    "jwks_url": f"{self.hub_url}/.well-known/jwks.json",
+                    # without it nodes never learn of revoked visas (QA F8)
+                    "revocations_url": f"{self.hub_url}/ga4gh/revocations",
+                }
+            ]
         )
-        node_env = {"GENOMESH_TRUSTED_ISSUERS": trusted, "GENOMESH_HUB_URL": self.hub_url}
+        node_env = {
+            "GENOMESH_TRUSTED_ISSUERS": trusted,
+            "GENOMESH_HUB_URL": self.hub_url,
+            "GENOMESH_REVOCATION_REFRESH_SECONDS": str(REVOCATION_REFRESH_SECONDS),
+        }
         for node in NODES:
             node_dir = self.root / "nodes" / node.name
+            # every node's Ed25519 key is registered with the hub: dial-out nodes sign their
+            # answers with it, and every node signs its withdrawal notices with it (QA F9)
+            node_key(node_dir)
             if node.dial_out:
-                node_key(node_dir)
                 continue  # started after the hub is up (it dials the hub)
             port = str(self.node_ports[node.name])
             env = {
@@ -183,9 +196,8 @@ class Federation:
                 "base_url": "dial-out" if node.dial_out else self.node_url(node.name),
                 "country": node.country,
                 "contact": f"data-access@{node.name}.example",
+                "public_key": node_public_key(node_key(node_dir)),
             }
-            if node.dial_out:
-                body["public_key"] = node_public_key(node_key(node_dir))
             try:
                 hub_request("POST", f"{self.hub_url}/nodes", json_body=body, headers=headers)
             except ConflictError:
@@ -322,6 +334,22 @@ def run_check(fed: Federation) -> int:
         console.print(f"[red]check failed:[/] {bad or statuses}; logs in {fed.logs}")
         return 1
     console.print("[green]check passed:[/] every node answered")
+    from genomesh.cli.demo_check import check_notification, check_revocation
+
+    gb = next(n for n in NODES if n.cineca)
+    seconds = check_revocation(
+        fed.root / "hub",
+        fed.hub_url,
+        node_url=fed.node_url(gb.name),
+        dataset=CINECA_ID,
+        within=3 * REVOCATION_REFRESH_SECONDS + 10,
+    )
+    console.print(
+        f"[green]check passed:[/] {gb.name} stopped honouring a revoked visa after {seconds:.1f} s"
+    )
+    for node in NODES:
+        check_notification(fed.hub_url, fed.root / "nodes" / node.name, node.name)
+    console.print("[green]check passed:[/] the hub accepts withdrawal notices signed by every node")
     return 0
 
 

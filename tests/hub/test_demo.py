@@ -46,7 +46,10 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
         capture_output=True, text=True, timeout=240, env=env, check=False,
     )  # fmt: skip
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
-    assert "check passed" in check.stdout
+    assert "check passed: every node answered" in check.stdout
+    # QA F8: nodes poll the hub's revocation list; F9: nodes' keys are registered for notices
+    assert "stopped honouring a revoked visa" in check.stdout
+    assert "accepts withdrawal notices signed by every node" in check.stdout
     for name in ("nl-umc", "gb-biobank", "au-rd (dial-out)", "CINECA_synthetic_cohort_EUROPE_UK1"):
         assert name in check.stdout
     with pytest.raises(httpx.HTTPError):  # everything stopped after --check
@@ -56,7 +59,7 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
     started = time.monotonic()
     demo = subprocess.Popen(
         _demo(tmp_path / "demo", port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, env=env,
+        text=True, env={**env, "COLUMNS": "60"},  # narrow: commands must still be one line
     )  # fmt: skip
     try:
         output = ""
@@ -68,8 +71,14 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert "up in" in output, output
         assert time.monotonic() - started < 120
         assert "simulating" not in output  # reused
+        hub_flag = f"--hub http://127.0.0.1:{port}"
+        assert f"  genomesh catalogue search --country AU {hub_flag}\n" in output  # pasteable
+        # QA F2: the catalogue is complete when "up" is printed, no node left to a later sync
         catalogue = httpx.get(f"http://127.0.0.1:{port}/catalogue", timeout=10).json()
         assert catalogue["count"] == 4
+        assert {d["node"] for d in catalogue["datasets"]} == {"nl-umc", "gb-biobank", "au-rd"}
+        au = httpx.get(f"http://127.0.0.1:{port}/catalogue", params={"country": "AU"}, timeout=10)
+        assert au.json()["count"] == 1
         nodes = httpx.get(f"http://127.0.0.1:{port}/nodes", timeout=10).json()
         assert {n["name"]: n["dial_out"] for n in nodes} == {
             "au-rd": True,

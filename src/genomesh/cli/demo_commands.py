@@ -301,23 +301,27 @@ def _panel(fed: Federation) -> Panel:
     for node in NODES:
         where = "dial-out (no open port)" if node.dial_out else fed.node_url(node.name)
         lines.append(f"[bold]{node.name:<11}[/] {node.country}  {where}")
-    hub = f"--hub {fed.hub_url}" if fed.hub_port != 8000 else ""
     lines += [
-        "",
-        "[bold]try[/]",
-        f"  genomesh catalogue search {hub}".rstrip(),
-        f"  genomesh catalogue search --country AU {hub}".rstrip(),
-        f"  genomesh query variant 22:16050075:A:G --assembly GRCh37 {hub}".rstrip(),
-        f"  genomesh query individuals --filter HP:0001250 {hub}".rstrip(),
-        f"  genomesh query individuals --filter NCIT:C16576 --granularity boolean {hub}".rstrip(),
-        f"  genomesh hub nodes {hub}".rstrip(),
-        f"  curl '{fed.hub_url}/g_variants?referenceName=22&start=16050074&alternateBases=G'",
         "",
         f"admin token: {fed.root / 'hub' / 'admin.token'} · DAC admin password: "
         f"{fed.root / 'hub' / 'dac-admin-password'} · logs: {fed.logs}",
         "CINECA UK1: CC-BY, CINECA project (EC H2020 grant 825775). Ctrl-C stops everything.",
     ]
     return Panel("\n".join(lines), title="genomesh demo federation", border_style="green")
+
+
+def try_commands(fed: Federation) -> list[str]:
+    """Commands to try, each on one line (printed unwrapped so they can be pasted; QA F14)."""
+    hub = f" --hub {fed.hub_url}" if fed.hub_port != 8000 else ""
+    return [
+        f"genomesh catalogue search{hub}",
+        f"genomesh catalogue search --country AU{hub}",
+        f"genomesh query variant 22:16050075:A:G --assembly GRCh37{hub}",
+        f"genomesh query individuals --filter HP:0001250{hub}",
+        f"genomesh query individuals --filter NCIT:C16576 --granularity boolean{hub}",
+        f"genomesh hub nodes{hub}",
+        f"curl '{fed.hub_url}/g_variants?referenceName=22&start=16050074&alternateBases=G'",
+    ]
 
 
 def run_check(fed: Federation) -> int:
@@ -379,6 +383,9 @@ def demo(
         with console.status("starting hub and nodes"):
             fed.start()
         console.print(_panel(fed))
+        print("try:")
+        for command in try_commands(fed):
+            print(f"  {command}")  # plain print: never wrapped, whatever the terminal width
         console.print(f"up in {time.monotonic() - started:.1f} s")
         if check:
             code = run_check(fed)

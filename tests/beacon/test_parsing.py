@@ -106,6 +106,10 @@ def test_request_summary__validates_as_received_request_summary() -> None:
         ({"query": {"filters": "HP:1"}}, "filters"),
         ({"query": {"includeResultsetResponses": "SOME"}}, "includeResultsetResponses"),
         ([1, 2], "body"),
+        ({"query": {"filter": [{"id": "NCIT:C16576"}]}}, "query.filter"),
+        ({"unknown": 1}, "unknown"),
+        ({"meta": {"apiversion": "v2"}}, "meta.apiversion"),
+        ({"query": {"pagination": {"offset": 3}}}, "query.pagination.offset"),
     ],
 )
 def test_from_body__bad_input_names_the_field(body, field) -> None:

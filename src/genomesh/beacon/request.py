@@ -61,6 +61,16 @@ CONTROL_GET_PARAMETERS = (
     "testMode",
     "apiVersion",
 )
+# Keys a POST body may carry (the framework's beaconRequestBody plus `datasets`, which the
+# reference implementations accept); anything else is a 400 naming it, so a typo such as
+# `query.filter` cannot silently drop a filter.
+BODY_KEYS = {"$schema", "meta", "query", "datasets"}
+META_KEYS = {"$schema", "apiVersion", "requestedSchemas"}
+QUERY_KEYS = {
+    "filters", "includeResultsetResponses", "pagination", "requestParameters",
+    "requestedGranularity", "testMode", "datasets",
+}  # fmt: skip
+PAGINATION_KEYS = {"skip", "limit", "currentPage", "nextPage", "previousPage"}
 # Keys that may wrap the request parameters in POST bodies (`{"g_variant": {...}}`).
 ENTITY_WRAPPERS = (
     "g_variant",
@@ -208,6 +218,15 @@ def _filter_objects(raw: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _known_keys(obj: dict[str, Any], allowed: set[str], prefix: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown key {prefix}{unknown[0]} (allowed: {', '.join(sorted(allowed))})",
+            field=f"{prefix}{unknown[0]}",
+        )
+
+
 def _dataset_ids(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -272,12 +291,15 @@ def from_body(
     if not isinstance(body, dict):
         raise InvalidInputError("the request body must be a JSON object", field="body")
     req = BeaconRequest(entry=entry, entry_id=entry_id, target=target)
+    _known_keys(body, BODY_KEYS, "")
     meta = body.get("meta") or {}
     query = body.get("query") or {}
     if not isinstance(meta, dict):
         raise InvalidInputError("meta must be an object", field="meta")
     if not isinstance(query, dict):
         raise InvalidInputError("query must be an object", field="query")
+    _known_keys(meta, META_KEYS, "meta.")
+    _known_keys(query, QUERY_KEYS, "query.")
     if isinstance(meta.get("apiVersion"), str):
         req.api_version = meta["apiVersion"]
     schemas = meta.get("requestedSchemas") or []
@@ -307,6 +329,7 @@ def from_body(
     pagination = query.get("pagination") or {}
     if not isinstance(pagination, dict):
         raise InvalidInputError("pagination must be an object", field="pagination")
+    _known_keys(pagination, PAGINATION_KEYS, "query.pagination.")
     _pagination(req, pagination.get("skip"), pagination.get("limit"), max_limit=max_limit)
     if query.get("requestedGranularity") is not None:
         req.granularity = _granularity(query["requestedGranularity"])

@@ -93,3 +93,32 @@ def test_cli__keys_for_dial_out(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no node at" in capsys.readouterr().err
     assert main(["node", "dial-out", str(tmp_path / "node")]) == 2
     assert "--hub" in capsys.readouterr().err
+
+
+def test_cli__hub_keys_list_rotate_prune_against_a_running_hub(
+    hub: RunningHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    import httpx
+
+    from genomesh.access.keys import KeyStore
+
+    def jwks_kids() -> list[str]:
+        return [k["kid"] for k in httpx.get(f"{hub.url}/.well-known/jwks.json").json()["keys"]]
+
+    [first] = jwks_kids()
+    KeyStore.open(hub.hub_dir / "keys").sign({"sub": "x", "exp": int(time.time()) + 600})
+    assert main(["hub", "keys", "list", "--dir", str(hub.hub_dir), "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["kid"] == first and row["state"] == "active" and row["published"] is True
+    assert row["created"].endswith("Z")
+
+    assert main(["hub", "keys", "rotate", "--dir", str(hub.hub_dir)]) == 0
+    assert f"(was {first}" in capsys.readouterr().out
+    kids = jwks_kids()  # the running hub serves the new active key, and the old one
+    assert len(kids) == 2 and kids[1] == first  # whose token has not expired yet
+
+    assert main(["hub", "keys", "prune", "--dir", str(hub.hub_dir)]) == 0
+    assert "removed 0" in capsys.readouterr().out  # the old key still has a live token
+    assert main(["hub", "keys", "list", "--dir", str(hub.hub_dir / "nowhere")]) == 5

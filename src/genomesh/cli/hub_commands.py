@@ -1,4 +1,4 @@
-"""`genomesh hub serve|register-node|nodes|sync|key`, `genomesh catalogue search`,
+"""`genomesh hub serve|register-node|nodes|sync|key|keys`, `genomesh catalogue search`,
 and `genomesh node dial-out` (a node that serves the hub over outbound connections only).
 """
 
@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,6 +76,70 @@ def key(directory: DirOption = Path("hub")) -> None:
     from genomesh.hub.signing import load_or_create_key, public_key_text
 
     print(public_key_text(load_or_create_key(directory)))
+
+
+keys_app = typer.Typer(
+    help="The hub's passport signing keys (HUB_DIR/keys): list, rotate, prune.",
+    no_args_is_help=True,
+)
+hub_app.add_typer(keys_app, name="keys")
+
+
+def _open_keys(directory: Path) -> Any:
+    from genomesh.access.keys import KeyStore
+
+    return KeyStore.open(directory / "keys", create=False)
+
+
+def _iso(epoch: int | None) -> str:
+    if not epoch:
+        return "–"
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@keys_app.command("list")
+def keys_list(directory: DirOption = Path("hub"), as_json: JsonOption = False) -> None:
+    """The signing keys, oldest first: which is active, which are still published."""
+    keys = _open_keys(directory)
+    active = keys.active_kid
+    published = {k["kid"] for k in keys.jwks()["keys"]}
+    rows = []
+    for kid in keys.kids():
+        record = keys.record(kid)
+        state = "active" if kid == active else "retired"
+        rows.append(
+            {"kid": kid, "alg": record.alg, "state": state, "created": _iso(record.created),
+             "retired": _iso(record.retired), "last_token_expires": _iso(record.max_exp),
+             "published": kid in published}
+        )  # fmt: skip
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["kid"], row["alg"], row["state"], row["created"], row["retired"],
+            row["last_token_expires"], "yes" if row["published"] else "no",
+        )  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(directory: DirOption = Path("hub")) -> None:
+    """Make a fresh key active; the old one stays published until its tokens expire."""
+    keys = _open_keys(directory)
+    old = keys.active_kid
+    kid = keys.rotate()
+    print(f"active key {kid} (was {old}; a running hub picks it up on its next signature)")
+
+
+@keys_app.command("prune")
+def keys_prune(directory: DirOption = Path("hub")) -> None:
+    """Delete retired keys whose every signed token has expired."""
+    gone = _open_keys(directory).prune()
+    print(f"removed {len(gone)} retired key(s)" + (": " + ", ".join(gone) if gone else ""))
 
 
 @hub_app.command("register-node")
@@ -246,4 +311,4 @@ def dial_out(
     asyncio.run(main())
 
 
-__all__ = ["admin_headers"]
+__all__ = ["admin_headers", "keys_app"]

@@ -64,31 +64,70 @@ def test_filtering_terms__lists_present_terms_with_hpo_resources(client) -> None
     assert {"NCIT", "ICD10", "LOINC"} <= prefixes
 
 
+def _is_collection(path: str) -> bool:
+    """Unconstrained /datasets and /cohorts queries describe datasets: public collections."""
+    parts = path.strip("/").split("/")
+    return parts[0] in ("datasets", "cohorts") and len(parts) <= 2
+
+
 @pytest.mark.parametrize("granularity", ["boolean", "count", "record"])
 def test_every_entry_path__get_and_post_validate(client, ids, granularity) -> None:
     for path in _paths(ids):
         r = client.get(path, params={"requestedGranularity": granularity, "limit": 3})
         assert r.status_code == 200, (path, r.text)
         body = r.json()
-        assert body["meta"]["returnedGranularity"] == granularity, path
-        validate_response(KIND[granularity], body)
+        if _is_collection(path):
+            validate_response("collections", body)
+            assert body["response"]["collections"], path
+        else:
+            assert body["meta"]["returnedGranularity"] == granularity, path
+            validate_response(KIND[granularity], body)
         assert body["responseSummary"]["exists"] is True, path
         p = client.post(
             path, json={"query": {"requestedGranularity": granularity, "pagination": {"limit": 3}}}
         )
         assert p.status_code == 200, (path, p.text)
-        validate_response(KIND[granularity], p.json())
+        validate_response("collections" if _is_collection(path) else KIND[granularity], p.json())
         assert p.json()["responseSummary"] == body["responseSummary"], path
 
 
 def test_record_results__validate_against_default_model(client, ids) -> None:
     for path in _paths(ids):
+        if _is_collection(path):
+            continue  # validated record by record in validate_response("collections", ...)
         body = client.get(path, params={"requestedGranularity": "record", "limit": 5}).json()
         entity = body["meta"]["returnedSchemas"][0]["entityType"]
         for rs in body["response"]["resultSets"]:
             assert rs["results"], path
             for record in rs["results"]:
                 assert schema_errors(f"record:{entity}", record) == [], (path, record)
+
+
+def test_datasets__public_description_with_duo_for_anonymous(cineca_node, tmp_path) -> None:
+    from genomesh.core.consent import DataUseTerm
+    from genomesh.store import ingest_dataset, init_node
+    from genomesh.testing.cohorts import small_cohort
+    from tests.beacon.helpers import serve
+
+    cohort = small_cohort(tmp_path)
+    init_node(tmp_path / "node", name="Described node", jurisdiction="ZZ")
+    ingest_dataset(
+        tmp_path / "node", "described", vcf=cohort.vcf, individuals=cohort.individuals,
+        duo=[DataUseTerm(id="DUO:0000042")], description="A simulated cohort.",
+    )  # fmt: skip
+    from genomesh.core.settings import NodeSettings
+
+    with serve(NodeSettings.load(tmp_path / "node")) as anonymous:  # default caps: boolean
+        body = anonymous.get("/datasets").json()
+        validate_response("collections", body)
+        (doc,) = body["response"]["collections"]
+        assert doc["id"] == "described" and doc["description"] == "A simulated cohort."
+        assert doc["dataUseConditions"]["duoDataUse"][0]["id"] == "DUO:0000042"
+        # individual-level questions stay capped for the anonymous tier
+        r = anonymous.get(
+            "/datasets/described/individuals", params={"requestedGranularity": "record"}
+        )
+        assert r.json()["meta"]["returnedGranularity"] == "boolean"
 
 
 @pytest.mark.parametrize(

@@ -228,6 +228,16 @@ class BeaconEngine:
         hit = bool(len(matched)) if plan.constrained else True
         contributors = ctx.ids_of(matched) if plan.constrained else set()
         result = DatasetResult(ctx.id, count=int(hit), contributors=contributors)
+        if not plan.constrained:
+            # Describing a dataset or cohort is public metadata (no individual-level data):
+            # it travels in `info` at every granularity and is shown as a Beacon collection.
+            doc = (
+                rec.dataset_record(ctx.info)
+                if plan.returned == "datasets"
+                else rec.cohort_record(ctx.info, n_individuals=ctx.info.n_individuals)
+            )
+            result.info["collection"] = doc
+            return result
         if want_records and hit and plan.skip == 0 and plan.limit > 0:
             if plan.returned == "datasets":
                 result.records = [rec.dataset_record(ctx.info)]

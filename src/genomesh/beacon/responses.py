@@ -180,4 +180,46 @@ def result_response(
     return body
 
 
-__all__ = ["ENTRY_TYPES", "error_body", "response_meta", "result_response", "returned_schemas"]
+def collections_response(
+    settings: NodeSettings,
+    req: BeaconRequest,
+    gate: GateResponse | None,
+    *,
+    not_answered: Mapping[str, str] | None = None,
+    handovers: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """`beaconCollectionsResponse` for an unconstrained /datasets or /cohorts query.
+
+    Dataset and cohort descriptions (name, description, DUO data-use conditions, assembly,
+    size, attribution) are public metadata, shown to every tier; the gate still decides which
+    datasets may be named at all (refused ones are listed in `info.refused`).
+    """
+    results = list(gate.results) if gate else []
+    refused = {**(dict(gate.refused) if gate else {}), **dict(not_answered or {})}
+    docs = [dict(r.info["collection"]) for r in results if "collection" in r.info]
+    page = docs[req.skip : req.skip + req.limit]
+    body: dict[str, Any] = {
+        "meta": response_meta(settings, req, granularity="record"),
+        "responseSummary": {"exists": bool(docs), "numTotalResults": len(docs)},
+        "response": {"collections": page},
+        "info": {
+            "note": "dataset and cohort descriptions are public metadata (no individual-level data)",
+            "refused": [{"id": k, "reason": v} for k, v in sorted(refused.items())],
+        },
+    }
+    if gate is not None and gate.audit_id is not None:
+        body["info"]["auditId"] = gate.audit_id
+    offered = [h for r in results for h in (handovers or {}).get(r.dataset_id, ())]
+    if offered:
+        body["beaconHandovers"] = offered
+    return body
+
+
+__all__ = [
+    "ENTRY_TYPES",
+    "collections_response",
+    "error_body",
+    "response_meta",
+    "result_response",
+    "returned_schemas",
+]

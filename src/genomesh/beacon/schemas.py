@@ -167,8 +167,8 @@ def schema_errors(kind: str, body: Any, *, root: Path | None = None) -> list[str
 def validate_response(kind: str, body: Any, *, root: Path | None = None) -> None:
     """Raise `SchemaValidationError` unless `body` validates as a Beacon `kind` document.
 
-    For result-set responses, each record is also validated against its entry type's
-    default-model schema (taken from `meta.returnedSchemas[0].entityType` when present).
+    For result-set and collection responses, each record is also validated against its entry
+    type's default-model schema (taken from `meta.returnedSchemas[0].entityType`).
     """
     problems = schema_errors(kind, body, root=root)
     if kind == "resultsets" and isinstance(body, dict) and not problems:
@@ -178,6 +178,12 @@ def validate_response(kind: str, body: Any, *, root: Path | None = None) -> None
                 for j, rec in enumerate(rs.get("results", [])):
                     for p in schema_errors(f"record:{entity}", rec, root=root):
                         problems.append(f"response/resultSets/{i}/results/{j}/{p}")
+    if kind == "collections" and isinstance(body, dict) and not problems:
+        entity = _entity_type(body)
+        if entity in RECORD_SCHEMAS:
+            for i, rec in enumerate(body.get("response", {}).get("collections", [])):
+                for p in schema_errors(f"record:{entity}", rec, root=root):
+                    problems.append(f"response/collections/{i}/{p}")
     if problems:
         raise SchemaValidationError(
             f"{kind} response does not validate: " + "; ".join(problems[:20]),

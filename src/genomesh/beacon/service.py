@@ -18,7 +18,7 @@ from genomesh.beacon.engine import BeaconEngine, QueryPlan
 from genomesh.beacon.filters import Vocabulary, resolve_filters
 from genomesh.beacon.records import ANALYSIS_SUFFIX, RUN_SUFFIX
 from genomesh.beacon.request import BeaconRequest
-from genomesh.beacon.responses import result_response
+from genomesh.beacon.responses import collections_response, result_response
 from genomesh.beacon.variants import VariantQuery, id_query, parse_variant_query
 from genomesh.core.errors import NotFoundError
 from genomesh.core.settings import NodeSettings
@@ -146,6 +146,10 @@ class BeaconService:
                 gate_request, lambda accesses: self.engine.execute(plan, accesses)
             )
         handovers = {d: self.settings.policy_for(d).handovers for d in asked}
+        if plan.returned in ("datasets", "cohorts") and not plan.constrained:
+            return collections_response(
+                self.settings, req, gate_response, not_answered=not_answered, handovers=handovers
+            )
         return result_response(
             self.settings, req, gate_response, not_answered=not_answered, handovers=handovers
         )

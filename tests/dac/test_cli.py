@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -93,6 +94,11 @@ def test_cli__researcher_and_member_workflow(live_hub: str, capsys, config_home:
         "ControlledAccessGrants",
         "genomesh.ResearchPurpose",
     }
+    code, out, _ = run(capsys, "dac", "passport", *hub, "-o", str(config_home / "p.jwt"))
+    words = " ".join(out.split())  # the table title may wrap
+    assert code == 0 and re.search(r"\(expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)", words)
+    assert "2099-01-01T23:59:59Z" in words  # visa ends as ISO times with zone (QA F14),
+    assert "4070995199" not in words  # not epoch seconds
     code, out, _ = run(capsys, "dac", "notifications", *hub)
     assert code == 0 and "withdrawal notifications (0)" in out
 

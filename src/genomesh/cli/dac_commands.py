@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +23,24 @@ from rich.table import Table
 from genomesh.cli.apps import dac_app
 from genomesh.core import errors
 from genomesh.core.errors import InvalidInputError
+
+
+def utc_text(value: Any) -> str:
+    """A time as ISO 8601 UTC with its zone (`2026-11-23T08:03:00Z`), from epoch seconds or
+    an ISO string; "-" for none. Every time the DAC CLI prints goes through this."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
 
 console = Console()
 DEFAULT_HUB = "http://127.0.0.1:8000"
@@ -104,7 +122,7 @@ def _applications_table(apps: list[dict[str, Any]]) -> Table:
             app["title"],
             "\n".join(app["datasets"]),
             (app.get("precheck") or {}).get("decision", "-"),
-            (app.get("approved_until") or "-")[:19],
+            utc_text(app.get("approved_until")),
         )
     return table
 
@@ -139,7 +157,7 @@ def _show_application(app: dict[str, Any]) -> None:
         history.add_column(column)
     for event in app["events"]:
         history.add_row(
-            event["at"][:19],
+            utc_text(event["at"]),
             event["actor"],
             event["action"],
             f"{event['from_state'] or '-'} → {event['to_state']}",
@@ -152,7 +170,7 @@ def _show_application(app: dict[str, Any]) -> None:
             visas.add_column(column)
         for visa in app["visas"]:
             value = visa["value"] if len(visa["value"]) < 60 else visa["value"][:57] + "..."
-            visas.add_row(visa["type"], value, visa["expires_at"][:19], str(visa["revoked"]))
+            visas.add_row(visa["type"], value, utc_text(visa["expires_at"]), str(visa["revoked"]))
         console.print(visas)
 
 
@@ -436,11 +454,11 @@ def passport(
     if as_json:
         _dump(out)
     elif output is not None:
-        table = Table(title=f"passport written to {output} (expires {out['expires_at'][:19]})")
+        table = Table(title=f"passport written to {output} (expires {utc_text(out['expires_at'])})")
         for column in ("type", "value", "expires"):
             table.add_column(column)
         for visa in out["visas"]:
-            table.add_row(visa["type"], visa["value"][:70], str(visa["exp"]))
+            table.add_row(visa["type"], visa["value"][:70], utc_text(visa.get("exp")))
         console.print(table)
     else:
         print(out["passport"])
@@ -467,8 +485,8 @@ def notifications(
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["received_at"][:19], row["node"], row["dataset_id"], row["individual_pseudonym"],
-            row["withdrawn_at"][:19], row["message"], "yes" if row["read"] else "no",
+            utc_text(row["received_at"]), row["node"], row["dataset_id"], row["individual_pseudonym"],
+            utc_text(row["withdrawn_at"]), row["message"], "yes" if row["read"] else "no",
         )  # fmt: skip
     console.print(table)
 

@@ -93,3 +93,14 @@ def test_unknown_hpo_term__400_naming_it(sim) -> None:
     r = client.get("/individuals", params={"filters": "HP:9999999"})
     assert r.status_code == 400
     assert "HP:9999999" in r.json()["error"]["errorMessage"]
+
+
+def test_dataset_filtering_terms__only_that_dataset(sim) -> None:
+    client, _ = sim
+    r = client.get("/datasets/sim/filtering_terms")
+    assert r.status_code == 200
+    validate_response("filtering_terms", r.json())
+    assert HYPERGLYCEMIA in {t["id"] for t in r.json()["response"]["filteringTerms"]}
+    missing = client.get("/datasets/nope/filtering_terms")
+    assert missing.status_code == 404
+    validate_response("error", missing.json())

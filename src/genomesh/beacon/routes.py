@@ -99,6 +99,15 @@ def filtering_terms(request: Request) -> Json:
     return _service(request).filtering_terms()
 
 
+@router.get(
+    "/datasets/{id}/filtering_terms",
+    tags=["informational"],
+    summary="Filtering terms present in one dataset",
+)
+def dataset_filtering_terms(request: Request, id: Annotated[str, Path()]) -> Json:
+    return _service(request).filtering_terms(id)
+
+
 @router.post("/filtering_terms", tags=["informational"], include_in_schema=False)
 def filtering_terms_post(request: Request) -> Json:
     return _service(request).filtering_terms()

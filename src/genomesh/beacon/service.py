@@ -74,11 +74,17 @@ class BeaconService:
                 self._vocab = cached
         return cached[1]
 
-    def filtering_terms(self) -> dict[str, Any]:
+    def filtering_terms(self, dataset_id: str | None = None) -> dict[str, Any]:
+        """`/filtering_terms` (every dataset) or `/datasets/{id}/filtering_terms` (one)."""
+        ids = self.dataset_ids()
+        if dataset_id is not None:
+            if dataset_id not in ids:
+                raise NotFoundError(f"no dataset {dataset_id!r} on this node", field="id")
+            ids = [dataset_id]
         terms: dict[str, str] = {}
         kinds: dict[str, str] = {}
         assays: dict[str, str] = {}
-        for d in self.dataset_ids():
+        for d in ids:
             voc = self.engine.context(d).vocabulary
             terms.update(voc["terms"])
             kinds.update(voc["kinds"])

@@ -78,3 +78,26 @@ def test_query_budget__429_beacon_error(cineca_node, tmp_path) -> None:  # type:
         assert r.status_code == 429
         validate_response("error", r.json())
         assert "budget" in r.json()["error"]["errorMessage"]
+
+
+def test_node_serve__bad_config_is_one_line_error(cineca_node, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "GENOMESH_JURISDICTION_PROFILES": str(tmp_path / "missing.toml")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genomesh.cli.main",
+            "node",
+            "serve",
+            str(cineca_node.path),
+            "--port",
+            str(free_port()),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "missing.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr and "serving" not in proc.stdout

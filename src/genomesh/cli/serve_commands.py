@@ -29,7 +29,7 @@ def serve(
     import uvicorn
 
     from genomesh.core.settings import NodeSettings
-    from genomesh.node.app import create_app
+    from genomesh.node.app import create_app, preflight
 
     if not 0 < port < 65536:
         raise InvalidInputError(f"port must be 1-65535, got {port}", field="port")
@@ -38,14 +38,13 @@ def serve(
     settings = NodeSettings.load(node_dir)
     if settings.base_url == NodeSettings().base_url:
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
+    preflight(settings)  # configuration errors: one line and an exit code, no traceback
     typer.echo(f"genomesh node {settings.name!r} serving {node_dir} on http://{host}:{port}")
     if workers == 1:
         app = create_app(settings)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
         return
-    from genomesh.node.state import NodeState
-
-    NodeState.open(settings).close()  # create the state schema once, before workers race to
+    # preflight() above created the state schema once, before the workers could race on it.
     os.environ["GENOMESH_NODE_DIR"] = str(Path(node_dir).resolve())
     os.environ.setdefault("GENOMESH_BASE_URL", settings.base_url)
     uvicorn.run(

@@ -76,6 +76,26 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     return app
 
 
+def preflight(settings: NodeSettings) -> None:
+    """Open what the app opens at start-up (store, state, gate with its jurisdiction profiles,
+    passport resolver) and close it again, so configuration errors surface as one clear
+    GenomeshError before a server is announced, not as a traceback inside uvicorn."""
+    from genomesh.access.resolve import IdentityResolver
+    from genomesh.gate import Gate
+    from genomesh.node.state import NodeState
+    from genomesh.store import open_node
+
+    node = open_node(settings.node_dir)
+    state = NodeState.open(settings)
+    try:
+        Gate(settings=settings, node=node, state=state)
+        IdentityResolver(settings, known_datasets=node.dataset_ids)
+        for dataset_id in node.dataset_ids():
+            node.dataset(dataset_id)
+    finally:
+        state.close()
+
+
 def create_app_from_env() -> FastAPI:
     """App factory for `uvicorn --factory` / multi-worker serving: the node folder comes from
     `GENOMESH_NODE_DIR`, everything else from its genomesh.toml and `GENOMESH_*` variables."""
@@ -89,4 +109,4 @@ def create_app_from_env() -> FastAPI:
     return create_app(NodeSettings.load(node_dir))
 
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["create_app", "create_app_from_env", "preflight"]

@@ -122,3 +122,23 @@ def test_cli__hub_keys_list_rotate_prune_against_a_running_hub(
     assert main(["hub", "keys", "prune", "--dir", str(hub.hub_dir)]) == 0
     assert "removed 0" in capsys.readouterr().out  # the old key still has a live token
     assert main(["hub", "keys", "list", "--dir", str(hub.hub_dir / "nowhere")]) == 5
+
+
+def test_cli__node_text_with_rich_markup_is_printed_literally(
+    hub: RunningHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node's dataset name `[/x]` crashed `catalogue search` (MarkupError); `:abc:` became
+    an emoji. Node and user text is now printed as written."""
+    from genomesh.cli import query_commands
+
+    monkeypatch.setattr(query_commands.console, "width", 250)
+    weird = {"id": "mk-ds1", "name": "cohort [/x] [red]red[/red] :abc:", "info": {}}
+    with serving(standin_app("mk", datasets=[weird])) as node:
+        hub.register("mk", node.url, "NL")
+        with hub.client() as client:
+            client.post("/catalogue/sync", headers=hub.admin()).raise_for_status()
+        assert main(["catalogue", "search", "--hub", hub.url]) == 0
+        out = capsys.readouterr().out
+        assert "cohort [/x] [red]red[/red] :abc:" in out
+        assert main(["query", "individuals", "--hub", hub.url]) == 0
+        assert "mk-ds1" in capsys.readouterr().out

@@ -18,9 +18,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from genomesh.cli.apps import dac_app
+from genomesh.cli.query_commands import LiteralTable as Table
+from genomesh.cli.query_commands import escape
 from genomesh.core import errors
 from genomesh.core.errors import InvalidInputError
 
@@ -42,7 +43,7 @@ def utc_text(value: Any) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-console = Console()
+console = Console(emoji=False)  # user-written text is printed literally
 DEFAULT_HUB = "http://127.0.0.1:8000"
 HubOpt = Annotated[str, typer.Option("--hub", envvar="GENOMESH_HUB_URL", help="hub base URL")]
 TokenOpt = Annotated[
@@ -128,10 +129,12 @@ def _applications_table(apps: list[dict[str, Any]]) -> Table:
 
 
 def _show_application(app: dict[str, Any]) -> None:
-    console.print(f"[bold]application {app['id']}[/]: {app['title']}  [bold]{app['state']}[/]")
-    console.print(f"applicant {app['applicant']} ({app['applicant_subject']})")
+    console.print(
+        f"[bold]application {app['id']}[/]: {escape(app['title'])}  [bold]{app['state']}[/]"
+    )
+    console.print(escape(f"applicant {app['applicant']} ({app['applicant_subject']})"))
     purpose = {k: v for k, v in app["purpose"].items() if v not in (None, False, [], ())}
-    console.print(f"purpose {json.dumps(purpose)}")
+    console.print(escape(f"purpose {json.dumps(purpose)}"))
     if app.get("approved_until"):
         console.print(f"approved until {app['approved_until']}")
     precheck = app.get("precheck")
@@ -201,7 +204,7 @@ def register(
     if as_json:
         _dump(account)
     else:
-        console.print(f"registered [bold]{account['username']}[/] ({account['subject']})")
+        console.print(f"registered [bold]{escape(account['username'])}[/] ({account['subject']})")
 
 
 @dac_app.command("login")
@@ -215,7 +218,8 @@ def login(
     out = call(hub, "POST", "/dac/login", json_body={"username": username, "password": password})
     save_token(hub, out["token"])
     console.print(
-        f"logged in as [bold]{out['username']}[/] ({out['role']}) until {out['expires_at']}"
+        f"logged in as [bold]{escape(out['username'])}[/] ({out['role']}) until "
+        f"{utc_text(out['expires_at'])}"
     )
 
 

@@ -46,12 +46,14 @@ def check_revocation(
 
     settings = HubSettings(hub_dir=hub_dir, base_url=hub_url, issuer=hub_url)
     issuer = VisaIssuer(KeyStore.open(hub_dir / "keys"), issuer=hub_url)
-    lifetime = {"expires": int(time.time()) + 600}
+    expires = int(time.time()) + 600
     grant = issuer.controlled_access_grant(
-        CHECK_SUBJECT, dataset_url=f"{node_url}/datasets/{dataset}", **lifetime
+        CHECK_SUBJECT, dataset_url=f"{node_url}/datasets/{dataset}", expires=expires
     )
     purpose = issuer.research_purpose(
-        CHECK_SUBJECT, purpose=ResearchPurpose(category="general", will_publish=True), **lifetime
+        CHECK_SUBJECT,
+        purpose=ResearchPurpose(category="general", will_publish=True),
+        expires=expires,
     )
     passport = issuer.passport(
         CHECK_SUBJECT, [grant, purpose], audience=settings.passport_audience, lifetime=600

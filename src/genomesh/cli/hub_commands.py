@@ -13,10 +13,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from genomesh.cli.apps import catalogue_app, hub_app, node_app
-from genomesh.cli.query_commands import HubOption, JsonOption, console, hub_request, hub_url
+from genomesh.cli.query_commands import (
+    HubOption,
+    JsonOption,
+    LiteralTable,
+    console,
+    escape,
+    hub_request,
+    hub_url,
+)
 from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 
 DirOption = Annotated[Path, typer.Option("--dir", help="hub folder (state, keys, admin token)")]
@@ -115,7 +123,7 @@ def keys_list(directory: DirOption = Path("hub"), as_json: JsonOption = False) -
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table()
+    table = LiteralTable()
     for column in ("kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -168,7 +176,9 @@ def register_node(
     else:
         node = hub_request("POST", f"{hub_url(hub)}/nodes", json_body=body, headers=headers)
     where = "dial-out" if node["dial_out"] else node["base_url"]
-    console.print(f"registered [bold]{node['name']}[/] ({node['country']}) at {where}")
+    console.print(
+        f"registered [bold]{escape(node['name'])}[/] ({escape(node['country'])}) at {escape(where)}"
+    )
 
 
 @hub_app.command("nodes")
@@ -178,7 +188,7 @@ def nodes(hub: HubOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(listed, indent=2))
         return
-    table = Table()
+    table = LiteralTable()
     for column in ("node", "country", "reached at", "last sync", "sync error"):
         table.add_column(column, overflow="fold")
     for n in listed:
@@ -209,7 +219,8 @@ def sync(
         headers=admin_headers(token, hub_dir),
     )
     for name, status in result["nodes"].items():
-        console.print(f"{name}: {'[green]ok[/]' if status == 'ok' else f'[red]{status}[/]'}")
+        shown = "[green]ok[/]" if status == "ok" else f"[red]{escape(status)}[/]"
+        console.print(f"{escape(name)}: {shown}")  # a node's error text is printed literally
 
 
 @catalogue_app.command("search")
@@ -238,7 +249,7 @@ def search(
     if as_json:
         print(json.dumps(found, indent=2))
         return
-    table = Table(title=f"{found['count']} dataset(s)", title_justify="left")
+    table = LiteralTable(title=f"{found['count']} dataset(s)", title_justify="left")
     for column in (
         "node",
         "dataset",
@@ -255,9 +266,9 @@ def search(
             for d in entry.get("duo", [])
         )
         counts = entry.get("counts") or {}
-        name = entry.get("name") or ""
+        name = Text(str(entry.get("name") or ""))  # node-provided: literal, never markup
         if entry.get("citation"):
-            name += f"\n[dim]{str(entry['citation'])[:160]}[/]"
+            name.append("\n" + str(entry["citation"])[:160], style="dim")
         table.add_row(
             entry["node"],
             entry["datasetId"],

@@ -17,7 +17,9 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from genomesh.cli.apps import query_app
 from genomesh.core.errors import (
@@ -30,7 +32,18 @@ from genomesh.core.errors import (
     UpstreamError,
 )
 
-console = Console()
+console = Console(emoji=False)  # `:abc:` in a value must not become an emoji
+
+
+class LiteralTable(Table):
+    """A Table whose plain-string cells are printed literally: node answers, catalogue
+    entries and other people's text may contain Rich markup (`[/x]` would crash the
+    command, `[white on white]` could hide a row). Pass `Text` for styled cells."""
+
+    def add_row(self, *renderables: Any, **options: Any) -> None:
+        super().add_row(*(Text(r) if isinstance(r, str) else r for r in renderables), **options)
+
+
 DEFAULT_HUB = "http://127.0.0.1:8000"
 _ERRORS: dict[int, type[GenomeshError]] = {
     400: InvalidInputError,
@@ -118,7 +131,7 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
         + f"  ({network.get('answered', 0)}/{network.get('queried', 0)} nodes answered)"
     )
     colours = {"ok": "green", "refused": "yellow", "timeout": "magenta", "error": "red"}
-    nodes = Table(title="nodes", title_justify="left")
+    nodes = LiteralTable(title="nodes", title_justify="left")
     for column in ("node", "country", "status", "granularity", "exists", "count", "ms", "reason"):
         nodes.add_column(column, overflow="fold")
     for n in network.get("nodes", []):
@@ -126,7 +139,7 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
         nodes.add_row(
             n.get("node", "?") + (" (dial-out)" if n.get("dialOut") else ""),
             _dash(n.get("country")),
-            f"[{colour}]{n.get('status')}[/]",
+            Text(str(n.get("status")), style=colour),
             _dash(n.get("returnedGranularity")),
             _dash(n.get("exists")),
             _dash(n.get("numTotalResults")),
@@ -162,7 +175,7 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
             records=len(rs.get("results") or []) if row["granularity"] == "record" else None,
         )
     if rows:
-        datasets = Table(title="datasets", title_justify="left")
+        datasets = LiteralTable(title="datasets", title_justify="left")
         for column in (
             "node",
             "dataset",
@@ -334,4 +347,12 @@ def individuals(
     )
 
 
-__all__ = ["hub_request", "hub_url", "parse_variant", "passport_header", "print_network_answer"]
+__all__ = [
+    "LiteralTable",
+    "escape",
+    "hub_request",
+    "hub_url",
+    "parse_variant",
+    "passport_header",
+    "print_network_answer",
+]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from genomesh.store.annotations import layout_from_header, parse_annotations
@@ -107,3 +108,33 @@ def test_count__vectorised_equals_naive_loop(ploidy):
         )
     ]  # fmt: skip
     assert got == _naive_counts(calls)
+
+
+def test_genotypes__raw_bcf_decoding_equals_cyvcf2_genotype_array(tmp_path):
+    """Ingest decodes htslib's raw GT codes in bulk; every kind of call must come out as
+    cyvcf2's Genotypes.array() reads it (alleles, -1 missing, -2 fill, phase)."""
+    import zarr
+    from cyvcf2 import VCF
+
+    from genomesh.store import ingest_dataset, init_node
+    from tests.store.conftest import rec, write_vcf
+
+    samples = ("A", "B", "C", "D", "E", "F", "G", "H")
+    records = [
+        rec(1, 10, "A", "G", "0/1", "1|1", ".", "./.", "1", "0|.", ".|1", ".|."),
+        rec(1, 20, "A", "G", "1", "0", ".", "1", "0", "1", "0", "0"),  # a haploid record
+        rec("X", 30, "A", "G", "0/1", "1", "0", "1|0", ".", "0/0", "1/1", "0|1"),
+    ]
+    vcf = write_vcf(tmp_path / "v.vcf.gz", records, samples=samples)
+    expected = [r.genotype.array() for r in VCF(str(vcf))]
+    node = init_node(tmp_path / "node", name="n", jurisdiction="GB")
+    ingest_dataset(node.path, "d", vcf=vcf)
+    root = zarr.open_group(str(node.dataset("d").zarr_path), mode="r")
+    calls = root["call_genotype"][:]
+    phased = root["call_genotype_phased"][:]
+    for i, arr in enumerate(expected):
+        p = arr.shape[1] - 1
+        want = np.full((len(samples), 2), -2, dtype=np.int16)
+        want[:, :p] = arr[:, :p]
+        assert calls[i].tolist() == want.tolist(), i
+        assert phased[i].tolist() == (arr[:, p] == 1).tolist(), i

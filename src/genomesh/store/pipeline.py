@@ -1,7 +1,7 @@
 """Stream one VCF into a staging folder: Zarr genotypes, Parquet index, people and consent.
 
-The main thread parses batches; a writer thread compresses and writes the previous ones
-(blosc and Parquet release the GIL), with at most two batches queued so memory stays flat.
+The main thread parses batches; a writer thread decodes their genotypes and compresses and
+writes them (numpy, blosc and Parquet release the GIL), one batch queued so memory stays flat.
 """
 
 from __future__ import annotations
@@ -44,23 +44,35 @@ def _sort_variants(path: Path) -> None:
 
 
 class _Writer(threading.Thread):
-    """Writes batches (Zarr + Parquet) while the main thread parses the next ones.
+    """Decodes and writes batches (Zarr + Parquet) while the main thread parses the next ones.
 
-    Compression in Zarr/Parquet releases the GIL, so parsing and writing overlap; the queue
-    holds at most two batches, so memory stays bounded.
+    cyvcf2 holds the GIL while it parses, so this thread gets the work that mostly runs
+    without it: numpy over the batch's genotype block, blosc for Zarr, zstd for Parquet. The
+    queue holds one batch, so at most three are alive (parsing, queued, writing) and memory
+    stays flat in the number of variants.
     """
 
-    def __init__(self, zw: ZarrGenotypeWriter, index: ParquetIndexWriter) -> None:
+    def __init__(self, folder: Path, reader: VcfReader, index: ParquetIndexWriter) -> None:
         super().__init__(name="genomesh-ingest-writer", daemon=True)
-        self.zw, self.index = zw, index
-        self.queue: queue.Queue[VariantBatch | None] = queue.Queue(maxsize=2)
+        self.folder, self.reader, self.index = folder, reader, index
+        self.zw: ZarrGenotypeWriter | None = None
+        self.queue: queue.Queue[VariantBatch | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
+
+    def zarr(self) -> ZarrGenotypeWriter:
+        if self.zw is None:  # created once the first record has fixed the ploidy
+            self.zw = ZarrGenotypeWriter(
+                self.folder / "genotypes.vcz", samples=self.reader.samples,
+                ploidy=self.reader.ploidy, contig_lengths=self.reader.contig_lengths,
+            )  # fmt: skip
+        return self.zw
 
     def run(self) -> None:
         while (batch := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.zw.add(batch)
+                    self.reader.complete(batch)
+                    self.zarr().add(batch)
                     self.index.add(batch)
                 except BaseException as exc:  # handed to the main thread
                     self.error = exc
@@ -75,6 +87,7 @@ class _Writer(threading.Thread):
         self.join()
         if self.error is not None:
             raise self.error
+        self.zarr().close()
 
 
 def write_version(
@@ -88,34 +101,20 @@ def write_version(
     batch_records: int,
 ) -> dict[str, int]:
     index = ParquetIndexWriter(folder / "variants.parquet", folder / "carriers.parquet")
-    writer: _Writer | None = None
+    writer = _Writer(folder, reader, index)
+    writer.start()
     n_records = n_skipped = 0
     total = reader.total_records
     try:
         for batch in reader.batches(batch_records=batch_records):
-            if writer is None:  # ploidy is known once the first record is read
-                zw = ZarrGenotypeWriter(
-                    folder / "genotypes.vcz", samples=reader.samples, ploidy=reader.ploidy,
-                    contig_lengths=reader.contig_lengths,
-                )  # fmt: skip
-                writer = _Writer(zw, index)
-                writer.start()
             writer.put(batch)
             n_records += batch.n_records
             n_skipped += batch.n_skipped
             if progress is not None:
                 progress(n_records, total)
-        if writer is None:
-            zw = ZarrGenotypeWriter(
-                folder / "genotypes.vcz", samples=reader.samples, ploidy=reader.ploidy,
-                contig_lengths=reader.contig_lengths,
-            )  # fmt: skip
-        else:
-            writer.finish()
-            writer = None
-        zw.close()
+        writer.finish()
     finally:
-        if writer is not None:  # an error in the main thread: stop the writer cleanly
+        if writer.is_alive():  # an error in the main thread: stop the writer cleanly
             writer.queue.put(None)
             writer.join()
         index.close()

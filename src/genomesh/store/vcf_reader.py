@@ -9,6 +9,7 @@ numpy over the whole batch; INFO counts are never trusted.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,23 @@ from genomesh.store.normalize import NON_VARIANT_ALTS, is_symbolic, normalise
 from genomesh.store.vcf_header import count_header_lines, detect_assembly, diagnose_record
 
 CHROM_RANK = {c: i for i, c in enumerate(CHROMOSOMES)}
+
+
+VECTOR_END = -(2**31) + 1  # htslib bcf_int32_vector_end: no more alleles in this call
+_LITTLE = sys.byteorder == "little"
+
+
+@dataclass
+class _Pending:
+    """A batch's raw BCF GT block and what decoding it needs (see VcfReader.complete)."""
+
+    raw: np.ndarray | None  # (records, samples, ploidy) int32, htslib encoding
+    nb: int
+    src: list[int]  # per split variant: its record's row in `raw`
+    which: list[int]  # per split variant: its ALT number
+    max_allele: list[int]  # per record: number of ALTs
+    lines: list[int]  # per record: line number (for errors)
+    short: list[int]  # rows of records whose calls are all haploid
 
 
 @dataclass
@@ -56,6 +74,7 @@ class VariantBatch:
     n_missing: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     n_records: int = 0
     n_skipped: int = 0
+    pending: _Pending | None = None  # raw genotypes until VcfReader.complete() decodes them
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -92,6 +111,7 @@ class VcfReader:
             if chrom and chrom not in self.contig_lengths:
                 self.contig_lengths[chrom] = length
         self.ploidy = 2
+        self._gt_ploidy: int | None = None  # set by the first record with genotypes
 
     @property
     def total_records(self) -> int | None:
@@ -113,21 +133,32 @@ class VcfReader:
         self._vcf.close()
 
     def batches(self, *, batch_records: int = 1000) -> Iterator[VariantBatch]:
-        """Yield VariantBatch objects until the file ends; errors name file/line/field."""
+        """Yield VariantBatch objects until the file ends; errors name file/line/field.
+
+        Only what needs the parser (and so the GIL) happens here: each record's fields and its
+        raw BCF GT values copied into one int32 block per batch. Decoding, splitting and
+        counting that block is numpy work done by `complete(batch)`, which the ingest runs
+        on its writer thread so it overlaps with parsing the next batch."""
         n_samples = len(self.samples)
         layout = self.layout
         header_len = self.header_line_count
+        path = str(self.path)
         record_no = 0
         it = iter(self._vcf)
         ploidy = self.ploidy
-        buf_gt: np.ndarray | None = None
+        chroms: dict[str, str | None] = {}
         exhausted = False
         while not exhausted:
             batch = VariantBatch()
+            rows: list[tuple] = []
             src: list[int] = []
             which: list[int] = []
             max_allele: list[int] = []
             lines: list[int] = []
+            short: list[int] = []  # rows whose record has fewer alleles per call than the file
+            raw_gt: np.ndarray | None = None
+            if n_samples and self._gt_ploidy is not None:
+                raw_gt = np.empty((batch_records, n_samples, ploidy), np.int32)
             nb = 0
             while nb < batch_records:
                 try:
@@ -142,36 +173,36 @@ class VcfReader:
                 record_no += 1
                 batch.n_records += 1
                 line_no = header_len + record_no
-                chrom = normalize_chromosome(rec.CHROM)
+                name = rec.CHROM
+                chrom = chroms.get(name, "")
+                if chrom == "":
+                    chrom = chroms[name] = normalize_chromosome(name)
                 alts = rec.ALT
                 if chrom is None or not alts:
                     batch.n_skipped += 1
                     continue
                 if n_samples:
-                    gt = rec.genotype
+                    gt = rec.format("GT", int)
                     if gt is None:
                         raise IngestError(
-                            "record has no GT values", file=str(self.path), line=line_no,
-                            field="GT",
-                        )  # fmt: skip
-                    arr = gt.array()
-                    if buf_gt is None:
-                        ploidy = max(
-                            arr.shape[1] - 1, 2
-                        )  # haploid-first files (MT, Y) stay diploid
-                        self.ploidy = ploidy
-                        buf_gt = np.empty((batch_records, n_samples, ploidy + 1), np.int16)
-                    if arr.shape[1] == ploidy + 1:
-                        buf_gt[nb] = arr
-                    elif arr.shape[1] < ploidy + 1:
-                        p = arr.shape[1] - 1
-                        buf_gt[nb, :, :p] = arr[:, :p]
-                        buf_gt[nb, :, p:ploidy] = -2
-                        buf_gt[nb, :, ploidy] = arr[:, p]
+                            "record has no GT values", file=path, line=line_no, field="GT"
+                        )
+                    p = gt.shape[1]
+                    if raw_gt is None:  # the first record fixes the file's ploidy
+                        ploidy = self.ploidy = max(p, 2)  # haploid-first files (MT, Y) too
+                        self._gt_ploidy = ploidy
+                        raw_gt = np.empty((batch_records, n_samples, ploidy), np.int32)
+                    if p == ploidy:
+                        raw_gt[nb] = gt
+                    elif p < ploidy:
+                        raw_gt[nb, :, :p] = gt
+                        raw_gt[nb, :, p:] = VECTOR_END
+                        if p == 1:
+                            short.append(nb)
                     else:
                         raise IngestError(
-                            f"ploidy {arr.shape[1] - 1} exceeds the file's ploidy {ploidy}",
-                            file=str(self.path), line=line_no, field="GT",
+                            f"ploidy {p} exceeds the file's ploidy {ploidy}",
+                            file=path, line=line_no, field="GT",
                         )  # fmt: skip
                 ref = rec.REF
                 annotations = None
@@ -180,8 +211,10 @@ class VcfReader:
                         rec.INFO.get(layout.key), layout, ref=ref, alts=alts
                     )
                 rsid = None
-                if rec.ID:
-                    rsid = next((i for i in rec.ID.split(";") if i.startswith("rs")), None)
+                ids = rec.ID
+                if ids:
+                    rsid = next((i for i in ids.split(";") if i.startswith("rs")), None)
+                pos = rec.POS
                 for k, alt in enumerate(alts, 1):
                     if alt in NON_VARIANT_ALTS:
                         continue
@@ -191,27 +224,16 @@ class VcfReader:
                         if isinstance(svlen, tuple):
                             svlen = svlen[k - 1] if k - 1 < len(svlen) else svlen[0]
                         v = normalise(
-                            rec.POS, ref, alt, sv_end=info.get("END"),
+                            pos, ref, alt, sv_end=info.get("END"),
                             svtype=info.get("SVTYPE"), svlen=svlen,
                         )  # fmt: skip
                     else:
-                        v = normalise(rec.POS, ref, alt)
-                    batch.chrom.append(chrom)
-                    batch.pos.append(v.pos)
-                    batch.ref.append(v.ref)
-                    batch.alt.append(v.alt)
-                    batch.rsid.append(rsid)
-                    batch.variant_type.append(v.variant_type.value)
-                    batch.start.append(v.start)
-                    batch.end.append(v.end)
-                    batch.length.append(v.length)
-                    if annotations is not None:
-                        g, c, a = annotations[alt]
-                    else:
-                        g, c, a = [], [], []
-                    batch.genes.append(g)
-                    batch.consequences.append(c)
-                    batch.aa_changes.append(a)
+                        v = normalise(pos, ref, alt)
+                    g, c, a = annotations[alt] if annotations is not None else ([], [], [])
+                    rows.append(
+                        (chrom, v.pos, v.ref, v.alt, rsid, v.variant_type.value, v.start,
+                         v.end, v.length, g, c, a)
+                    )  # fmt: skip
                     src.append(nb)
                     which.append(k)
                 max_allele.append(len(alts))
@@ -219,51 +241,75 @@ class VcfReader:
                 nb += 1
             if batch.n_records == 0:
                 return
-            self._fill_calls(batch, buf_gt, nb, src, which, max_allele, lines)
+            if rows:
+                columns = list(zip(*rows, strict=True))
+                (batch.chrom, batch.pos, batch.ref, batch.alt, batch.rsid, batch.variant_type,
+                 batch.start, batch.end, batch.length, batch.genes, batch.consequences,
+                 batch.aa_changes) = (list(col) for col in columns)  # fmt: skip
+            batch.pending = _Pending(
+                raw_gt[:nb] if raw_gt is not None else None, nb, src, which, max_allele, lines,
+                short,
+            )  # fmt: skip
             yield batch
 
-    def _fill_calls(
-        self,
-        batch: VariantBatch,
-        buf_gt: np.ndarray | None,
-        nb: int,
-        src: list[int],
-        which: list[int],
-        max_allele: list[int],
-        lines: list[int],
-    ) -> None:
+    def complete(self, batch: VariantBatch) -> VariantBatch:
+        """Decode, split and count a batch's genotypes (numpy only; safe on another thread)."""
+        pending = batch.pending
+        if pending is None:
+            return batch
+        batch.pending = None
         n_samples = len(self.samples)
-        n = len(src)
+        n = len(pending.src)
         ploidy = self.ploidy
-        if buf_gt is None or n_samples == 0:
-            calls = np.zeros((n, n_samples, ploidy), dtype=np.int8)
-            phased = np.zeros((n, n_samples), dtype=bool)
+        raw = pending.raw
+        if raw is None or n_samples == 0:
+            _count(
+                batch,
+                np.zeros((n, n_samples, ploidy), dtype=np.int8),
+                np.zeros((n, n_samples), dtype=bool),
+            )
+            return batch
+        nb = pending.nb
+        # htslib's BCF encoding: (allele + 1) << 1 | phased; 0 or 1 = missing; vector_end pads
+        # a call with fewer alleles (a haploid call in a diploid record): fill -2. Checked
+        # and decoded on the raw codes: one row max, then one lookup table pass.
+        limits = np.asarray(pending.max_allele, dtype=np.int64)
+        row_max = raw.reshape(nb, -1).max(axis=1)
+        too_big = row_max >= 2 * (limits + 2)  # (code >> 1) - 1 > number of ALTs
+        if too_big.any():
+            r = int(np.flatnonzero(too_big)[0])
+            calls_r = np.right_shift(raw[r], 1) - 1
+            s = int(np.flatnonzero((calls_r > limits[r]).any(axis=1))[0])
+            raise IngestError(
+                f"genotype allele {int(calls_r[s].max())} for sample {self.samples[s]} "
+                f"but the record has only {int(limits[r])} ALT allele(s)",
+                file=str(self.path),
+                line=pending.lines[r],
+                field="GT",
+            )
+        if int(row_max.max()) < 256:  # every code fits its low byte: decode 1 byte per allele
+            low = raw.view(np.uint8)[..., :: raw.itemsize] if _LITTLE else raw.astype(np.uint8)
+            alleles = np.right_shift(low, 1).view(np.int8)
+            alleles -= 1  # missing (0, 1) and bcf_int32_missing (low byte 0) -> -1
+        else:  # alleles above 126: int16
+            alleles = (np.right_shift(raw, 1) - 1).astype(np.int16)
+            np.maximum(alleles, -1, out=alleles)
+        if int(raw.min()) < 0:
+            alleles[raw == VECTOR_END] = -2
+        phased_all = (raw[:, :, 1] & 1).astype(bool)  # the file's ploidy is at least 2
+        if pending.short:  # a haploid record has no phase (as cyvcf2's Genotypes.array())
+            phased_all[pending.short] = False
+        if n == nb and bool((limits == 1).all()):  # all biallelic: alleles are already 0/1/-1/-2
+            calls = alleles.astype(np.int8, copy=False)
+            phased = phased_all
         else:
-            block = buf_gt[:nb]
-            limits = np.asarray(max_allele, dtype=np.int16)
-            too_big = block.reshape(nb, -1).max(axis=1) > limits
-            if too_big.any():
-                r = int(np.flatnonzero(too_big)[0])
-                calls_r = block[r, :, :ploidy]
-                s = int(np.flatnonzero((calls_r > limits[r]).any(axis=1))[0])
-                raise IngestError(
-                    f"genotype allele {int(calls_r[s].max())} for sample {self.samples[s]} "
-                    f"but the record has only {int(limits[r])} ALT allele(s)",
-                    file=str(self.path),
-                    line=lines[r],
-                    field="GT",
-                )
-            if n == nb and bool((limits == 1).all()):  # all biallelic: calls are already 0/1/-1/-2
-                phased = block[:, :, ploidy] == 1
-                calls = block[:, :, :ploidy].astype(np.int8)
-            else:
-                src_idx = np.asarray(src, dtype=np.intp)
-                picked = block[src_idx]  # (n, samples, ploidy + 1)
-                phased = picked[:, :, ploidy] == 1
-                picked = picked[:, :, :ploidy]
-                k = np.asarray(which, dtype=np.int16)[:, None, None]
-                calls = np.where(picked < 0, picked, picked == k).astype(np.int8)
+            src_idx = np.asarray(pending.src, dtype=np.intp)
+            picked = alleles[src_idx]
+            k = np.asarray(pending.which, dtype=np.int32)[:, None, None]
+            calls = np.where(picked < 0, picked, picked == k).astype(np.int8)
+            phased = phased_all[src_idx]
         _count(batch, calls, phased)
+        return batch
 
 
 def _category_tables(ploidy: int) -> tuple[np.ndarray, ...]:
@@ -311,7 +357,7 @@ def _category_codes(calls: np.ndarray) -> np.ndarray:
     ploidy = calls.shape[2]
     if ploidy in _BYTE_LUTS and calls.flags.c_contiguous:
         raw = calls.view(_RAW_VIEW[ploidy]).reshape(calls.shape[:2])
-        return _BYTE_LUTS[ploidy][raw]
+        return _BYTE_LUTS[ploidy].take(raw)
     code = calls[:, :, 0].view(np.uint8) + np.uint8(2)  # -2,-1,0,1 -> 0,1,2,3 (wrapping)
     for j in range(1, ploidy):
         code += (calls[:, :, j].view(np.uint8) + np.uint8(2)) * np.uint8(4**j)
@@ -333,7 +379,7 @@ def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
         hist[i] = np.bincount(code[i], minlength=n_cat)
     batch.calls = calls
     batch.phased = phased
-    batch.dosage = dosage_of[code]
+    batch.dosage = dosage_of.take(code)
     batch.ac = (hist @ alt_of).astype(np.int32)
     batch.an = (hist @ called_of).astype(np.int32)
     batch.n_missing = hist[:, dosage_of == -1].sum(axis=1).astype(np.int32)

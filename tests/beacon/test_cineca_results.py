@@ -255,6 +255,10 @@ def test_assembly_mismatch__dataset_not_answered_with_reason(client, truth) -> N
     assert "GRCh38" in body["info"]["refused"][0]["reason"]
     r = client.get("/g_variants", params={**params, "assemblyId": "hs37d5"})
     assert r.json()["responseSummary"]["exists"] is True
+    assert not r.json()["info"]["datasets"][0].get("notes")
+    # without assemblyId the answer says which assembly the coordinates were compared on
+    r = client.get("/g_variants", params=params)
+    assert any("GRCh37" in n for n in r.json()["info"]["datasets"][0]["notes"])
 
 
 def test_record_granularity__case_level_data_lists_the_carriers(client, truth) -> None:
@@ -319,3 +323,12 @@ def test_wildcard_and_hgvs_forms__match_vcf(client, truth) -> None:
     first, last = dele.pos + 1, dele.pos + len(dele.ref) - 1  # deleted bases, 1-based
     hgvs = f"22:g.{first}_{last}del" if last > first else f"22:g.{first}del"
     assert count(client, "/g_variants", genomicAlleleShortForm=hgvs) >= 1
+
+
+def test_gene_symbol__case_insensitive(client) -> None:
+    upper = count(client, "/g_variants", geneId="POTEH")
+    assert upper > 0
+    assert count(client, "/g_variants", geneId="poteh") == upper
+    assert count(client, "/g_variants", geneId="poteh", variantType="SNV") == count(
+        client, "/g_variants", geneId="POTEH", variantType="SNV"
+    )

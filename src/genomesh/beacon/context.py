@@ -92,8 +92,8 @@ class DatasetContext:
             ).fetchone()[0]  # type: ignore[index]
         )
         self._con.execute(
-            f"CREATE TABLE {GENE_TABLE} AS SELECT DISTINCT unnest(genes) AS gene, variant_index "
-            "FROM variants ORDER BY gene, variant_index"
+            f"CREATE TABLE {GENE_TABLE} AS SELECT DISTINCT upper(g) AS gene, variant_index "
+            "FROM (SELECT unnest(genes) AS g, variant_index FROM variants) ORDER BY gene, variant_index"
         )
         genes = self._con.execute(f"SELECT gene, variant_index FROM {GENE_TABLE}").fetchnumpy()
         names = np.asarray(genes["gene"], dtype=object)
@@ -239,8 +239,8 @@ class DatasetContext:
         return np.array(sorted(out), dtype=np.int64)
 
     def gene_variants(self, gene: str) -> np.ndarray:
-        """Sorted variant indices annotated to a gene (from the precomputed gene index)."""
-        lo, hi = self._gene_span.get(gene, (0, 0))
+        """Sorted variant indices annotated to a gene (symbols compared case-insensitively)."""
+        lo, hi = self._gene_span.get(gene.upper(), (0, 0))
         return self._gene_vi[lo:hi]
 
     def variant_indices(self, where: str, params: list[Any]) -> np.ndarray:

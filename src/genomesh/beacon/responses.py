@@ -131,18 +131,25 @@ def result_response(
     *,
     not_answered: Mapping[str, str] | None = None,
     handovers: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+    notes: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """The Beacon response for a query answered (or refused) by the gate."""
+    """The Beacon response for a query answered (or refused) by the gate.
+
+    `notes` adds the surface's own per-dataset remarks (e.g. the assembly compared on) to
+    the guard's notes in `info.datasets[].notes`.
+    """
     results = list(gate.results) if gate else []
     refused = {**(dict(gate.refused) if gate else {}), **dict(not_answered or {})}
     handovers = handovers or {}
     exists = any(r.exists for r in results)
     granularity = _overall(results)
-    notes = {a.dataset_id: list(a.notes) for a in (gate.accesses if gate else ()) if a.notes}
+    all_notes = {a.dataset_id: list(a.notes) for a in (gate.accesses if gate else ())}
+    for dataset_id, extra in (notes or {}).items():
+        all_notes.setdefault(dataset_id, []).extend(extra)
     datasets = [_dataset_info(r) for r in results]
     for item in datasets:
-        if item["id"] in notes:
-            item["notes"] = notes[item["id"]]
+        if all_notes.get(item["id"]):
+            item["notes"] = all_notes[item["id"]]
     info: dict[str, Any] = {
         "datasets": datasets,
         "refused": [{"id": k, "reason": v} for k, v in sorted(refused.items())],

@@ -152,12 +152,31 @@ class BeaconService:
                 gate_request, lambda accesses: self.engine.execute(plan, accesses)
             )
         handovers = {d: self.settings.policy_for(d).handovers for d in asked}
+        extra: dict[str, list[str]] = {}
+        coordinates = plan.variant is not None and plan.variant.kind in (
+            "sequence",
+            "range",
+            "bracket",
+            "allele",
+        )
+        if coordinates and plan.variant is not None and plan.variant.assembly is None:
+            for d in asked:
+                if d in known:
+                    extra[d] = [
+                        f"assemblyId not given: coordinates compared on this dataset's assembly "
+                        f"({self.engine.context(d).assembly})"
+                    ]
         if plan.returned in ("datasets", "cohorts") and not plan.constrained:
             return collections_response(
                 self.settings, req, gate_response, not_answered=not_answered, handovers=handovers
             )
         return result_response(
-            self.settings, req, gate_response, not_answered=not_answered, handovers=handovers
+            self.settings,
+            req,
+            gate_response,
+            not_answered=not_answered,
+            handovers=handovers,
+            notes=extra,
         )
 
     @staticmethod

@@ -260,7 +260,10 @@ def parse_variant_query(parameters: dict[str, Any]) -> VariantQuery:
         conds.append(_allele_condition(None, ref, alt, q.params))
     if "geneId" in p:
         q.kind = "gene" if q.kind == "none" else q.kind
-        conds.append(f"variant_index IN (SELECT variant_index FROM {GENE_TABLE} WHERE gene = ?)")
+        # gene symbols are compared case-insensitively (the gene table holds them upper-cased)
+        conds.append(
+            f"variant_index IN (SELECT variant_index FROM {GENE_TABLE} WHERE gene = upper(?))"
+        )
         q.params.append(p["geneId"])
     if "genomicAlleleShortForm" in p:
         q.kind = "allele"

@@ -115,3 +115,17 @@ def test_hub_api__no_server_errors(hub: RunningHub) -> None:
         run()
     assert failures == []
     assert {200, 400} <= set(statuses)
+
+
+def test_registry__times_carry_their_zone(hub: RunningHub) -> None:
+    """QA F14: SQLite dropped the zone, so /nodes said `2026-11-23T07:36:03` (local? UTC?)."""
+    from tests.hub.standin import serving, standin_app
+
+    with serving(standin_app("z")) as node:
+        hub.register("z", node.url, "NL")
+        with hub.client() as client:
+            client.post("/catalogue/sync", headers=hub.admin()).raise_for_status()
+            listed = client.get("/nodes/z").json()
+            [entry] = client.get("/catalogue").json()["datasets"]
+    for value in (listed["created"], listed["last_sync"], entry["synced"]):
+        assert value.endswith(("+00:00", "Z")), value

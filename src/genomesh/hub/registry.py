@@ -265,11 +265,18 @@ class HubStore:
             rows = conn.execute(
                 select(datasets_table).order_by(datasets_table.c.node, datasets_table.c.dataset_id)
             ).mappings()
-            return [{**row["entry"], "synced": row["synced"].isoformat()} for row in rows]
+            return [{**row["entry"], "synced": _utc(row["synced"]).isoformat()} for row in rows]
 
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+def _utc(value: Any) -> Any:
+    """SQLite drops the zone of stored times; they were written in UTC, so say so."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _public(row: Any) -> NodePublic:
@@ -280,8 +287,8 @@ def _public(row: Any) -> NodePublic:
         country=row["country"],
         contact=row["contact"] or "",
         public_key=row["public_key"],
-        created=row["created"],
-        last_sync=row["last_sync"],
+        created=_utc(row["created"]),
+        last_sync=_utc(row["last_sync"]),
         last_sync_error=row["last_sync_error"],
         info=row["node_info"],
     )

@@ -270,6 +270,9 @@ def test_record_granularity__case_level_data_lists_the_carriers(client, truth) -
     validate_response("resultsets", body)
     (record,) = body["response"]["resultSets"][0]["results"]
     assert {c["biosampleId"] for c in record["caseLevelData"]} == set(v.carriers)
+    # resolvable identifiers: the GRCh37 RefSeq accession of chromosome 22
+    assert record["variation"]["location"]["sequence_id"] == "refseq:NC_000022.10"
+    assert record["identifiers"]["genomicHGVSId"] == f"NC_000022.10:g.{v.pos}{v.ref}>{v.alt}"
 
 
 def test_gene_with_amino_acid_change__one_letter_and_hgvs_forms(client, truth) -> None:

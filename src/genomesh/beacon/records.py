@@ -81,6 +81,17 @@ def analysis_record(
     }
 
 
+def refseq_accession(chrom: str, assembly: str) -> str | None:
+    """`NC_000022.10` for chromosome 22 on GRCh37 (`.11` on GRCh38); None if unknown."""
+    from genomesh.core.genome import _REFSEQ_VERSIONS  # the table behind assembly_of_refseq
+
+    versions = _REFSEQ_VERSIONS.get(chrom)
+    if versions is None:
+        return "NC_012920.1" if chrom == "MT" else None
+    number = {"X": "23", "Y": "24"}.get(chrom, chrom).zfill(6)
+    return f"NC_{number}.{versions[0] if assembly == 'GRCh37' else versions[1]}"
+
+
 def variant_record(
     row: dict[str, Any],
     *,
@@ -91,13 +102,15 @@ def variant_record(
     """A genomicVariation record; `carriers` = [(biosample, individual, dosage)] if disclosed."""
     chrom, pos, ref, alt = row["chrom"], int(row["pos"]), row["ref"], row["alt"]
     start, end = int(row["start"]), int(row["end"])
-    hgvs = f"{chrom}:g.{pos}{ref}>{alt}" if len(ref) == len(alt) == 1 else None
+    accession = refseq_accession(chrom, assembly)
+    sequence = accession or chrom
+    hgvs = f"{sequence}:g.{pos}{ref}>{alt}" if len(ref) == len(alt) == 1 else None
     doc: dict[str, Any] = {
         "variantInternalId": row["variant_id"],
         "variation": {
             "location": {
                 "type": "SequenceLocation",
-                "sequence_id": f"refseq:{chrom}",
+                "sequence_id": f"refseq:{sequence}",
                 "interval": {
                     "type": "SequenceInterval",
                     "start": {"type": "Number", "value": start},

@@ -142,3 +142,18 @@ def test_cli__node_text_with_rich_markup_is_printed_literally(
         assert "cohort [/x] [red]red[/red] :abc:" in out
         assert main(["query", "individuals", "--hub", hub.url]) == 0
         assert "mk-ds1" in capsys.readouterr().out
+
+
+def test_cli__mistyped_passport_file_and_a_node_as_hub_fail_locally(
+    hub: RunningHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA F17: the path string was sent to every node as the bearer token; a node's URL as
+    --hub printed an empty table."""
+    with serving(standin_app("nl", require_auth=True)) as nl:
+        hub.register("nl", nl.url, "NL")
+        missing = str(tmp_path / "nonexistent.jwt")
+        code = main(["query", "individuals", "--hub", hub.url, "--passport", missing])
+        assert code == 2
+        assert f"no such file {missing}" in capsys.readouterr().err
+        assert main(["query", "individuals", "--hub", nl.url, "--passport", "a.b.c"]) == 2
+        assert "is not a genomesh hub" in capsys.readouterr().err

@@ -82,6 +82,10 @@ def passport_header(value: str | None) -> dict[str, str]:
     path = Path(value)
     if len(value) < 4096 and path.is_file():
         value = path.read_text(encoding="utf-8").strip()
+    elif value.strip().count(".") != 2 or "/" in value:
+        # not a JWT (header.payload.signature): a mistyped file name must fail here, not be
+        # sent to every node as a bearer token (and land in their audit logs)
+        raise InvalidInputError(f"no such file {value}", field="--passport")
     return {"authorization": f"Bearer {value.strip()}"}
 
 
@@ -231,6 +235,11 @@ def run_query(
         json_body=body,
         headers=passport_header(passport),
     )
+    network = (answer.get("info") or {}).get("network") if isinstance(answer, dict) else None
+    if not isinstance(network, dict):
+        raise InvalidInputError(
+            f"{hub_url(hub)} is not a genomesh hub (no info.network in the answer)", field="--hub"
+        )
     if as_json:
         print(json.dumps(answer, indent=2))
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 _ANN_FORMAT = [
     "Allele",
@@ -43,6 +44,18 @@ class AnnotationLayout:
     hgvsp: int | None
     amino_acids: int | None = None
     protein_position: int | None = None
+
+    @cached_property
+    def needed(self) -> int:
+        """The last field index read from an entry."""
+        fields = (self.allele, self.consequence, self.gene, self.hgvsp, self.amino_acids,
+                  self.protein_position)  # fmt: skip
+        return max(i for i in fields if i is not None)
+
+    @cached_property
+    def shortest(self) -> int:
+        """An entry with no more fields than this lacks allele, consequence or gene."""
+        return max(self.allele, self.consequence, self.gene)
 
 
 def layout_from_header(header_lines: list[str]) -> AnnotationLayout | None:
@@ -117,13 +130,10 @@ def parse_annotations(
     else:
         by_allele = {a: a for a in alts}
     single = alts[0] if len(alts) == 1 else None
-    needed = max(
-        i for i in (layout.allele, layout.consequence, layout.gene, layout.hgvsp,
-                    layout.amino_acids, layout.protein_position) if i is not None
-    )  # fmt: skip
+    needed, shortest = layout.needed, layout.shortest
     for entry in raw.split(","):
         fields = entry.split("|", needed + 1)  # the fields after the last one we read stay joined
-        if len(fields) <= max(layout.allele, layout.consequence, layout.gene):
+        if len(fields) <= shortest:
             continue
         alt = by_allele.get(fields[layout.allele], single)
         if alt is None:

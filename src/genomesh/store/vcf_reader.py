@@ -19,7 +19,7 @@ import numpy as np
 from cyvcf2 import VCF
 
 from genomesh.core.errors import IngestError
-from genomesh.core.genome import CHROMOSOMES, normalize_chromosome
+from genomesh.core.genome import CHROMOSOMES, VariantType, normalize_chromosome
 from genomesh.store.annotations import layout_from_header, parse_annotations
 from genomesh.store.normalize import NON_VARIANT_ALTS, is_symbolic, normalise
 from genomesh.store.vcf_header import count_header_lines, detect_assembly, diagnose_record
@@ -29,6 +29,7 @@ CHROM_RANK = {c: i for i, c in enumerate(CHROMOSOMES)}
 
 VECTOR_END = -(2**31) + 1  # htslib bcf_int32_vector_end: no more alleles in this call
 _LITTLE = sys.byteorder == "little"
+_TYPE_NAME = {t: str(t.value) for t in VariantType}  # Enum .value is slow per record
 
 
 @dataclass
@@ -231,7 +232,7 @@ class VcfReader:
                         v = normalise(pos, ref, alt)
                     g, c, a = annotations[alt] if annotations is not None else ([], [], [])
                     rows.append(
-                        (chrom, v.pos, v.ref, v.alt, rsid, v.variant_type.value, v.start,
+                        (chrom, v.pos, v.ref, v.alt, rsid, _TYPE_NAME[v.variant_type], v.start,
                          v.end, v.length, g, c, a)
                     )  # fmt: skip
                     src.append(nb)

@@ -25,6 +25,10 @@ from genomesh.store.vcf_reader import VariantBatch
 ZARR_FORMAT = 2
 VARIANTS_CHUNK = 1000
 SAMPLES_CHUNK = 10_000
+# Genotype chunks are written as soon as one is full; the small per-variant arrays every
+# SMALL_FLUSH_ROWS variants (each zarr 3 write call has a fixed Python/asyncio cost).
+_GENOTYPE_ARRAYS = ("call_genotype", "call_genotype_phased")
+SMALL_FLUSH_ROWS = 16 * VARIANTS_CHUNK
 _COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=1, shuffle=numcodecs.Blosc.BITSHUFFLE)
 
 VARIANT_SCHEMA = pa.schema(
@@ -95,7 +99,10 @@ class ZarrGenotypeWriter:
         }  # fmt: skip
         self.arrays["call_genotype"].attrs["mixed_ploidy"] = False
         self._pending: dict[str, list[np.ndarray]] = {k: [] for k in self.arrays}
-        self._pending_rows = 0
+        self._pending_rows = 0  # genotype rows not yet written
+        self._small_rows = 0  # per-variant rows (contig, position, alleles ...) not yet written
+        self._small_written = 0
+        self._small_arrays = tuple(k for k in self.arrays if k not in _GENOTYPE_ARRAYS)
         self._capacity = 0
         self.n_variants = 0
 
@@ -134,30 +141,41 @@ class ZarrGenotypeWriter:
         for key, value in parts.items():
             self._pending[key].append(value)
         self._pending_rows += n
+        self._small_rows += n
         if self._pending_rows >= VARIANTS_CHUNK:
-            self._flush(final=False)
+            self._pending_rows, self.n_variants = self._flush(
+                _GENOTYPE_ARRAYS, self._pending_rows, self.n_variants, final=False
+            )
+        if self._small_rows >= SMALL_FLUSH_ROWS:
+            self._small_rows, self._small_written = self._flush(
+                self._small_arrays, self._small_rows, self._small_written, final=False
+            )
 
-    def _flush(self, *, final: bool) -> None:
-        if self._pending_rows == 0:
-            return
-        joined = {k: np.concatenate(v) for k, v in self._pending.items()}
-        rows = (
-            self._pending_rows if final else (self._pending_rows // VARIANTS_CHUNK) * VARIANTS_CHUNK
-        )
-        start = self.n_variants
-        if start + rows > self._capacity:  # grow geometrically: few metadata rewrites
-            self._capacity = max(2 * self._capacity, start + rows, 8 * VARIANTS_CHUNK)
+    def _flush(
+        self, keys: tuple[str, ...], pending: int, written: int, *, final: bool
+    ) -> tuple[int, int]:
+        """Write whole chunks (all rows when `final`) of `keys`; returns (pending, written)."""
+        rows = pending if final else (pending // VARIANTS_CHUNK) * VARIANTS_CHUNK
+        if rows == 0:
+            return pending, written
+        if written + rows > self._capacity:  # grow geometrically: few metadata rewrites
+            self._capacity = max(2 * self._capacity, written + rows, 8 * VARIANTS_CHUNK)
             for arr in self.arrays.values():
                 arr.resize((self._capacity, *arr.shape[1:]))
-        for key, arr in self.arrays.items():
-            data = joined[key]
-            arr[start : start + rows] = data[:rows]
+        for key in keys:
+            parts = self._pending[key]
+            data = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            self.arrays[key][written : written + rows] = data[:rows]
             self._pending[key] = [data[rows:]] if rows < len(data) else []
-        self.n_variants += rows
-        self._pending_rows -= rows
+        return pending - rows, written + rows
 
     def close(self) -> None:
-        self._flush(final=True)
+        self._pending_rows, self.n_variants = self._flush(
+            _GENOTYPE_ARRAYS, self._pending_rows, self.n_variants, final=True
+        )
+        self._small_rows, self._small_written = self._flush(
+            self._small_arrays, self._small_rows, self._small_written, final=True
+        )
         for arr in self.arrays.values():
             arr.resize((self.n_variants, *arr.shape[1:]))
         zarr.consolidate_metadata(self.root.store)

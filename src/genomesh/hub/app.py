@@ -157,7 +157,8 @@ def create_app(
 
     @app.exception_handler(GenomeshError)
     async def genomesh_error(request: Request, exc: GenomeshError) -> JSONResponse:
-        return JSONResponse(error_body(settings, exc), status_code=exc.http_status)
+        headers = getattr(exc, "headers", None)  # e.g. Retry-After of a throttled login
+        return JSONResponse(error_body(settings, exc), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -49,6 +49,7 @@ from genomesh.hub.dac.schemas import (
     VerifyIn,
 )
 from genomesh.hub.dac.service import DacService
+from genomesh.hub.dac.throttle import LoginThrottle
 
 P = "/dac"
 _lock = threading.Lock()
@@ -156,10 +157,30 @@ def register(body: RegisterIn, service: Service) -> AccountOut:
     return service.register(**body.model_dump())
 
 
+def _throttle(state: Any) -> LoginThrottle:
+    throttle = getattr(state, "dac_login_throttle", None)
+    if throttle is None:
+        with _lock:
+            throttle = getattr(state, "dac_login_throttle", None)
+            if throttle is None:
+                throttle = state.dac_login_throttle = LoginThrottle()
+    return throttle
+
+
 @router.post(P + "/login", response_model=TokenOut)
-def login(body: LoginIn, service: Service) -> JSONResponse:
-    """Exchange username + password for a bearer session token."""
-    out = service.login(body.username, body.password)
+def login(body: LoginIn, service: Service, request: Request) -> JSONResponse:
+    """Exchange username + password for a bearer session token. Repeated failures for a
+    username or from an address are answered 429 with Retry-After (growing back-off)."""
+    throttle = _throttle(request.app.state)
+    address = request.client.host if request.client is not None else "unknown"
+    keys = (f"user:{body.username.strip().lower()}", f"addr:{address}")
+    throttle.check(keys)
+    try:
+        out = service.login(body.username, body.password)
+    except AuthenticationError:
+        throttle.failed(keys)
+        raise
+    throttle.succeeded(keys[0])
     return JSONResponse(out.model_dump(mode="json"), headers=NO_STORE)
 
 
@@ -333,8 +354,9 @@ def node_secret(node: str, service: Service, user: User) -> JSONResponse:
 
 
 def error_response(exc: GenomeshError) -> JSONResponse:
-    """A GenomeshError as a JSON error body with its HTTP status."""
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+    """A GenomeshError as a JSON error body with its HTTP status (and its headers, if any)."""
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
 def build_dac_app(settings: HubSettings, **options: Any) -> FastAPI:

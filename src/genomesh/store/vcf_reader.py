@@ -29,7 +29,10 @@ CHROM_RANK = {c: i for i, c in enumerate(CHROMOSOMES)}
 
 VECTOR_END = -(2**31) + 1  # htslib bcf_int32_vector_end: no more alleles in this call
 _LITTLE = sys.byteorder == "little"
-_TYPE_NAME = {t: str(t.value) for t in VariantType}  # Enum .value is slow per record
+_TYPE_NAME = {t: str(t.value) for t in VariantType}
+_HIST_CELLS = (
+    1 << 19
+)  # calls per bincount in _count (a 4 MB index temporary)  # Enum .value is slow per record
 
 
 @dataclass
@@ -376,8 +379,13 @@ def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
     code = _category_codes(calls)
     n_cat = 4**ploidy
     hist = np.zeros((n, n_cat), dtype=np.int64)
-    for i in range(n):
-        hist[i] = np.bincount(code[i], minlength=n_cat)
+    step = max(1, _HIST_CELLS // max(1, code.shape[1]))  # rows per bincount: bounded temp
+    for i in range(0, n, step):
+        part = code[i : i + step]
+        rows = len(part)
+        offsets = np.arange(rows, dtype=np.intp)[:, None] * n_cat
+        counts = np.bincount((part + offsets).ravel(), minlength=rows * n_cat)
+        hist[i : i + rows] = counts.reshape(rows, n_cat)
     batch.calls = calls
     batch.phased = phased
     batch.dosage = dosage_of.take(code)

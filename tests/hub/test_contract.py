@@ -86,6 +86,7 @@ def test_catalogue__known_terms_and_words_still_search(hub: RunningHub) -> None:
             assert response.status_code == 200, (query, response.text)
 
 
+@pytest.mark.slow  # ~3 s alone, up to ~7 s on a loaded 2-core machine
 def test_hub_api__no_server_errors(hub: RunningHub) -> None:
     """schemathesis over every operation of the hub's /openapi.json, as the hub admin (so
     registry writes get past authentication; a registered node that does not exist is

@@ -294,6 +294,7 @@ class VcfReader:
         if int(row_max.max()) < 256:  # every code fits its low byte: decode 1 byte per allele
             low = raw.view(np.uint8)[..., :: raw.itemsize] if _LITTLE else raw.astype(np.uint8)
             alleles = np.right_shift(low, 1).view(np.int8)
+            del low  # a view: would keep the int32 block alive
             alleles -= 1  # missing (0, 1) and bcf_int32_missing (low byte 0) -> -1
         else:  # alleles above 126: int16
             alleles = (np.right_shift(raw, 1) - 1).astype(np.int16)
@@ -303,6 +304,8 @@ class VcfReader:
         phased_all = (raw[:, :, 1] & 1).astype(bool)  # the file's ploidy is at least 2
         if pending.short:  # a haploid record has no phase (as cyvcf2's Genotypes.array())
             phased_all[pending.short] = False
+        del raw  # the int32 block is the biggest thing alive; free it before counting
+        pending.raw = None
         if n == nb and bool((limits == 1).all()):  # all biallelic: alleles are already 0/1/-1/-2
             calls = alleles.astype(np.int8, copy=False)
             phased = phased_all

@@ -138,3 +138,22 @@ def test_genotypes__raw_bcf_decoding_equals_cyvcf2_genotype_array(tmp_path):
         want[:, :p] = arr[:, :p]
         assert calls[i].tolist() == want.tolist(), i
         assert phased[i].tolist() == (arr[:, p] == 1).tolist(), i
+
+
+def test_genotypes__many_alt_alleles_and_fill_decode(tmp_path):
+    """Allele numbers above 126 take the int16 decoding path; fill and missing stay right."""
+    from genomesh.store import ingest_dataset, init_node
+    from tests.store.conftest import rec, write_vcf
+
+    alts = ",".join("A" + "C" * k for k in range(1, 131))  # 130 ALT alleles
+    vcf = write_vcf(tmp_path / "v.vcf", [rec(1, 10, "A", alts, "0/129", "1", "129|.")])
+    node = init_node(tmp_path / "node", name="n", jurisdiction="GB")
+    ingest_dataset(node.path, "d", vcf=vcf)
+    ds = node.dataset("d")
+    con = ds.connect()
+    index = dict(con.execute("SELECT alt, variant_index FROM variants").fetchall())
+    assert len(index) == 130
+    assert ds.carriers(index["A" + "C" * 129]) == [("S1", 1), ("S3", 1)]
+    assert ds.carriers(index["AC"]) == [("S2", 1)]  # a haploid call in a diploid record
+    an = con.execute("SELECT DISTINCT an FROM variants").fetchall()
+    assert an == [(4,)]  # S1 two alleles, S2 one (the other is fill), S3 one (missing)

@@ -297,8 +297,7 @@ class VcfReader:
             del low  # a view: would keep the int32 block alive
             alleles -= 1  # missing (0, 1) and bcf_int32_missing (low byte 0) -> -1
         else:  # alleles above 126: int16
-            alleles = (np.right_shift(raw, 1) - 1).astype(np.int16)
-            np.maximum(alleles, -1, out=alleles)
+            alleles = np.maximum(np.right_shift(raw, 1) - 1, -1).astype(np.int16)
         if int(raw.min()) < 0:
             alleles[raw == VECTOR_END] = -2
         phased_all = (raw[:, :, 1] & 1).astype(bool)  # the file's ploidy is at least 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import socket
 import subprocess
@@ -31,6 +32,35 @@ def _free_block(size: int = 4) -> int:
             continue
         return base
     raise RuntimeError("no block of free ports")
+
+
+def _pid_of(*markers: str) -> int:
+    """The process whose command line holds every marker (a child of the demo)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if all(m in command for m in markers):
+            return int(proc.name)
+    raise AssertionError(f"no process with {markers}")
+
+
+def _read_until(process: subprocess.Popen[str], text: str, *, timeout: float) -> str:
+    """Lines of `process`'s stdout up to one containing `text` (fails after `timeout`)."""
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.5)
+        if ready:
+            line = process.stdout.readline()
+            seen += line
+            if text in line:
+                return seen
+    raise AssertionError(f"{text!r} not printed within {timeout} s:\n{seen}")
 
 
 def _demo(directory: Path, port: int, *extra: str) -> list[str]:
@@ -85,6 +115,22 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
             "gb-biobank": False,
             "nl-umc": False,
         }
+
+        # QA F22: a node exiting is reported; the hub and the other nodes keep running
+        au_rd = _pid_of("genomesh.cli.main", "dial-out", str(tmp_path / "demo" / "nodes"))
+        os.kill(au_rd, signal.SIGTERM)
+        output += _read_until(demo, "au-rd exited", timeout=20)
+        assert "the other nodes keep running" in output
+        deadline = time.monotonic() + 10
+        while True:
+            answer = httpx.get(f"http://127.0.0.1:{port}/individuals", timeout=30).json()
+            statuses = {n["node"]: n["status"] for n in answer["info"]["network"]["nodes"]}
+            if statuses["au-rd"] == "error" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert statuses == {"au-rd": "error", "gb-biobank": "ok", "nl-umc": "ok"}
+        assert demo.poll() is None
+
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=30)
     finally:

@@ -258,6 +258,26 @@ class Federation:
                     f"{label} exited with code {child.returncode}; see {self.logs / (label + '.log')}"
                 )
 
+    def watch(self, *, poll: float = 0.5) -> None:
+        """Run until interrupted. A node that exits is reported and the rest keeps running
+        (the hub reports it as `error`, as it would a real node going down; QA F22); the
+        hub exiting ends the demo."""
+        reported: set[str] = set()
+        while True:
+            for label, child in self.children.items():
+                if label in reported or child.poll() is None:
+                    continue
+                log = self.logs / f"{label}.log"
+                if label == "hub":
+                    raise UpstreamError(f"the hub exited with code {child.returncode}; see {log}")
+                reported.add(label)
+                console.print(
+                    f"[yellow]{label} exited with code {child.returncode}[/] (see {log}); "
+                    "the hub and the other nodes keep running",
+                    soft_wrap=True,  # one line: the log path stays pasteable
+                )
+            time.sleep(poll)
+
     def _wait(self, url: str, label: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -390,9 +410,7 @@ def demo(
         if check:
             code = run_check(fed)
         else:
-            while True:
-                fed._check_children()
-                time.sleep(0.5)
+            fed.watch()
     except KeyboardInterrupt:
         interrupted = True
     except GenomeshError:

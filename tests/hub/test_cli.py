@@ -157,3 +157,12 @@ def test_cli__mistyped_passport_file_and_a_node_as_hub_fail_locally(
         assert f"no such file {missing}" in capsys.readouterr().err
         assert main(["query", "individuals", "--hub", nl.url, "--passport", "a.b.c"]) == 2
         assert "is not a genomesh hub" in capsys.readouterr().err
+
+
+def test_cli__query_title_with_rich_markup_is_printed_literally(
+    hub: RunningHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving(standin_app("nl")) as nl:
+        hub.register("nl", nl.url, "NL")
+        assert main(["query", "gene", "[/x]:abc:", "--hub", hub.url]) == 0
+        assert "gene [/x]:abc:" in capsys.readouterr().out

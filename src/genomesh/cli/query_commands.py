@@ -129,7 +129,7 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
     network = body.get("info", {}).get("network", {})
     total = summary.get("numTotalResults")
     console.print(
-        f"[bold]{title}[/]  exists: [bold]{summary.get('exists')}[/]"
+        f"[bold]{escape(title)}[/]  exists: [bold]{summary.get('exists')}[/]"
         + (f"  total: [bold]{total}[/]" if total is not None else "")
         + f"  granularity: {meta.get('returnedGranularity')}"
         + f"  ({network.get('answered', 0)}/{network.get('queried', 0)} nodes answered)"

@@ -15,3 +15,13 @@ def reference() -> Path:
     path = reference_dir()
     assert path.is_dir(), f"shared reference material not found at {path}"
     return path
+
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI output is checked for content, not layout: give rich a wide, fixed terminal.
+
+    CI has no terminal (rich would fall back to 80 columns and truncate table cells); a test
+    about wrapping sets its own COLUMNS.
+    """
+    monkeypatch.setenv("COLUMNS", "200")

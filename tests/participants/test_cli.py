@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def test_cli__withdraw_report_and_export(
     )
     out = capsys.readouterr().out
     assert "withdrew S2 from cohort" in out and "alice" in out
+    assert re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", out), out  # recipients' last answer, ISO
     assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S2"]) == 6
     assert "already withdrew" in capsys.readouterr().err
 

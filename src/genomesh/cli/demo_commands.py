@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,7 @@ from rich.panel import Panel
 from genomesh.cli.apps import app
 from genomesh.cli.query_commands import console, hub_request, print_network_answer
 from genomesh.core.errors import ConflictError, GenomeshError, UpstreamError
+from genomesh.core.settings import NODE_CONFIG_NAME
 
 START_TIMEOUT = 90.0
 SYNC_TIMEOUT = 120.0  # cold nodes on a busy machine: keep re-syncing until each one answers
@@ -153,38 +155,22 @@ class Federation:
             ],
             {"GENOMESH_HUB_ADMIN_PASSWORD": password_file.read_text().strip()},
         )
-        trusted = json.dumps(
-            [
-                {
-                    "iss": self.hub_url,
-                    "jwks_url": f"{self.hub_url}/.well-known/jwks.json",
-                    # without it nodes never learn of revoked visas (QA F8)
-                    "revocations_url": f"{self.hub_url}/ga4gh/revocations",
-                }
-            ]
-        )
-        node_env = {
-            "GENOMESH_TRUSTED_ISSUERS": trusted,
-            "GENOMESH_HUB_URL": self.hub_url,
-            "GENOMESH_REVOCATION_REFRESH_SECONDS": str(REVOCATION_REFRESH_SECONDS),
-        }
         for node in NODES:
             node_dir = self.root / "nodes" / node.name
             # every node's Ed25519 key is registered with the hub: dial-out nodes sign their
             # answers with it, and every node signs its withdrawal notices with it (QA F9)
             node_key(node_dir)
+            # the wiring goes into the node's own genomesh.toml, not the server's environment,
+            # so the custodian's CLI (withdraw, notifications ...) sees the same hub
+            base_url = (
+                f"{self.hub_url}/nodes/{node.name}" if node.dial_out else self.node_url(node.name)
+            )
+            self._configure_node(node_dir, node, base_url)
             if node.dial_out:
                 continue  # started after the hub is up (it dials the hub)
             port = str(self.node_ports[node.name])
-            env = {
-                **node_env,
-                "GENOMESH_BASE_URL": self.node_url(node.name),
-                "GENOMESH_BEACON_ID": f"org.genomesh.demo.{node.name}",
-            }
             self._spawn(
-                node.name,
-                ["node", "serve", str(node_dir), "--host", self.host, "--port", port],
-                env,
+                node.name, ["node", "serve", str(node_dir), "--host", self.host, "--port", port]
             )
         self._wait(f"{self.hub_url}/info", "hub")
         token = (hub_dir / "admin.token").read_text().strip()
@@ -209,17 +195,36 @@ class Federation:
                     node.name,
                     ["node", "dial-out", str(node_dir), "--hub", self.hub_url, "--hub-key", hub_key,
                      "--name", node.name],
-                    {
-                        **node_env,
-                        "GENOMESH_BASE_URL": f"{self.hub_url}/nodes/{node.name}",
-                        "GENOMESH_BEACON_ID": f"org.genomesh.demo.{node.name}",
-                    },
                 )  # fmt: skip
         for node in NODES:
             if not node.dial_out:
                 self._wait(f"{self.node_url(node.name)}/info", node.name)
         self._wait_dial_out()
         self._sync(headers)
+
+    def _configure_node(self, node_dir: Path, node: DemoNode, base_url: str) -> None:
+        """Write the demo's wiring (hub, trusted issuer, addresses) into the node's genomesh.toml."""
+        config = node_dir / NODE_CONFIG_NAME
+        kept = tomllib.loads(config.read_text())
+        values: dict[str, Any] = {
+            "name": kept.get("name", node.name),
+            "jurisdiction": kept.get("jurisdiction", node.country),
+            "base_url": base_url,
+            "beacon_id": f"org.genomesh.demo.{node.name}",
+            "hub_url": self.hub_url,
+            "revocation_refresh_seconds": REVOCATION_REFRESH_SECONDS,
+        }
+        lines = ["# written by `genomesh demo`"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+        lines += [
+            "",
+            "[[trusted_issuers]]",
+            f"iss = {json.dumps(self.hub_url)}",
+            f"jwks_url = {json.dumps(self.hub_url + '/.well-known/jwks.json')}",
+            # without it nodes never learn of revoked visas (QA F8)
+            f"revocations_url = {json.dumps(self.hub_url + '/ga4gh/revocations')}",
+        ]
+        config.write_text("\n".join(lines) + "\n")
 
     def _sync(self, headers: dict[str, str]) -> None:
         """Warm every push node (its first answers are slow), then sync the catalogue until

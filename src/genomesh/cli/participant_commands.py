@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,15 @@ from genomesh.participants.withdrawal import withdraw as withdraw_participant
 
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
 Individual = Annotated[str, typer.Option("--individual", help="the participant's individual id")]
+
+
+def _when(epoch_seconds: float) -> str:
+    """An audit time (epoch seconds) as ISO 8601 UTC, the way every other table prints it."""
+    return (
+        datetime.fromtimestamp(epoch_seconds, UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def _gate(node_dir: Path) -> Gate:
@@ -69,7 +79,7 @@ def withdraw(
         )
         # Text cells, never markup: subjects come from passports.
         table.add_row(
-            Text(who), Text(",".join(r.kinds)), Text(str(r.n_answers)), Text(str(r.last_at))
+            Text(who), Text(",".join(r.kinds)), Text(str(r.n_answers)), Text(_when(r.last_at))
         )
     console.print(table)
     console.print(

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from genomesh.core.settings import NodeSettings
 from genomesh.testing.cohorts import requires_msprime
 
 pytestmark = [requires_msprime(), pytest.mark.slow]
@@ -82,6 +83,14 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
     assert "accepts withdrawal notices signed by every node" in check.stdout
     for name in ("nl-umc", "gb-biobank", "au-rd (dial-out)", "CINECA_synthetic_cohort_EUROPE_UK1"):
         assert name in check.stdout
+    # the wiring is in each node's own config, so the custodian's CLI reaches the same hub
+    for node in ("nl-umc", "gb-biobank", "au-rd"):
+        settings = NodeSettings.load(tmp_path / "demo" / "nodes" / node)
+        assert settings.hub_url == f"http://127.0.0.1:{port}"
+        assert (
+            settings.trusted_issuers[0].revocations_url
+            == f"http://127.0.0.1:{port}/ga4gh/revocations"
+        )
     with pytest.raises(httpx.HTTPError):  # everything stopped after --check
         httpx.get(f"http://127.0.0.1:{port}/info", timeout=1)
 

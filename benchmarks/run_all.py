@@ -33,7 +33,9 @@ from the sections in `docs/bench/`. Timings are never asserted in tests: machine
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", default=None, help="benchmark names, e.g. ingest beacon")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="benchmark names, e.g. ingest beacon"
+    )
     parser.add_argument("--skip-run", action="store_true", help="only rebuild docs/benchmarks.md")
     args = parser.parse_args()
     scripts = sorted(BENCH_DIR.glob("*_bench.py"))
@@ -45,7 +47,9 @@ def main() -> int:
             print(f"== {script.name}", flush=True)
             started = time.perf_counter()
             result = subprocess.run([sys.executable, str(script)], cwd=ROOT, check=False)
-            print(f"== {script.name}: exit {result.returncode} in {time.perf_counter() - started:.0f} s")
+            print(
+                f"== {script.name}: exit {result.returncode} in {time.perf_counter() - started:.0f} s"
+            )
             if result.returncode != 0:
                 failed.append(script.name)
     sections = sorted(SECTIONS.glob("*.md"))

@@ -328,13 +328,13 @@ def _evaluate(
     if purpose.clinical_care and "DUO:0000043" not in codes and "DUO:0000005" not in codes:
         reasons.append(_reason("purpose", "deny", "clinical care use is not consented (no CC)"))
     if purpose.population_research and purpose.category != "population_ancestry":
-        covering = [t for t, d, _ in permissions if d == "approve"]
-        if covering and all(t.id in (HMB, DS) for t in covering):
+        approving = [t for t, d, _ in permissions if d == "approve"]
+        if approving and all(t.id in (HMB, DS) for t in approving):
             reasons.append(
                 _reason(
                     "purpose",
                     "needs_review",
-                    f"population research under {covering[0].shorthand}, which excludes "
+                    f"population research under {approving[0].shorthand}, which excludes "
                     "ancestry research: committee to judge",
                 )
             )

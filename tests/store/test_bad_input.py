@@ -388,7 +388,7 @@ def test_ingest__unknown_duo_option(node: NodeStore, tmp_path: Path):
     [
         ("DUO:0000001", UnknownTermError, "not a usable consent term"),
         ("DUO:0000042,DUO:0000038", UnknownTermError, "investigation"),
-        ("DUO:0000007", IngestError, "needs at least one disease"),
+        ("DUO:0000007", IngestError, "needs at least one disease.*consent JSON"),
         ("DUO:0000042,DUO:0000025", IngestError, "needs an end date"),
     ],
 )

@@ -198,7 +198,16 @@ def validate_terms(
             field_of = lambda attr: field  # noqa: E731
         else:
             field_of = lambda attr, i=i: f"{field}[{i}].{attr}"  # noqa: E731
-        check_term(term, file=file, line=line, field_of=field_of)
+        try:
+            check_term(term, file=file, line=line, field_of=field_of)
+        except IngestError as exc:
+            if not field.startswith("--") or term.id not in MODIFIER_OF:
+                raise
+            raise IngestError(
+                f"{exc.message}; --duo carries codes only: give this term with its "
+                "modifier in a consent JSON's `dataset` list",
+                file=exc.file, line=exc.line, field=exc.field,
+            ) from None  # fmt: skip
 
 
 def validate_consent(consent: ConsentFile, *, known_ids: set[str]) -> None:

@@ -244,8 +244,21 @@ def test_real_nodes__cli_query_one_dataset_with_records(
     [result_set] = body["response"]["resultSets"]
     assert result_set["id"] == "nl-umc-cohort" and result_set["results"]
 
+    assert main([*args, "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    notes = [
+        note
+        for node in full["info"]["network"]["nodes"]
+        for dataset in node.get("datasets", [])
+        for note in dataset.get("notes") or []
+    ]
+    assert notes  # the nodes say why an answer was lowered or narrowed ...
+
     assert main(args) == 0  # both datasets: AU answers below record
     table = capsys.readouterr().out
+    folded = " ".join("".join(table.split()).split("│"))
+    for note in notes:  # ... and the researcher's table shows it (QA F27)
+        assert "".join(note.split())[:30] in folded.replace(" ", ""), note
     au_row = next(line for line in table.splitlines() if "au-rd-cohort" in line)
     cells = [c.strip() for c in au_row.split("│")]
     assert cells[5] == "count" and cells[7] == "–"  # granularity, count, records

@@ -160,6 +160,9 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
                 "granularity": d.get("granularity"),
                 "count": d.get("count"),
                 "records": None,
+                # why the node lowered or narrowed this answer (jurisdiction rule, consent
+                # exclusions, suppression, assembly used): the researcher must see it (QA F27)
+                "note": "; ".join(str(x) for x in d.get("notes") or []),
             }
         for d in n.get("refusedDatasets", []):
             rows[(n["node"], str(d.get("id")))] = {

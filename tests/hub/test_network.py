@@ -97,6 +97,8 @@ def test_fan_out__passport_is_carried_and_chosen_nodes_only(hub: RunningHub) -> 
         with hub.client() as client:
             both = client.get("/individuals", headers={"authorization": "Bearer passport"}).json()
             only_a = client.get("/individuals", params={"nodes": "a"}).json()
+            twice = client.get("/individuals", params={"nodes": "a,a"}).json()
+            twice_repeated = client.get("/individuals?nodes=a&nodes=a").json()
             unknown = client.get("/individuals", params={"nodes": "a,nope"})
     assert _statuses(both) == {"a": "ok", "strict": "ok"}
     assert both["responseSummary"]["numTotalResults"] == 14
@@ -106,6 +108,12 @@ def test_fan_out__passport_is_carried_and_chosen_nodes_only(hub: RunningHub) -> 
     }
     assert {rs["info"]["forwardedFor"] for rs in both["response"]["resultSets"]} == {"127.0.0.1"}
     assert _statuses(only_a) == {"a": "ok"}
+    for repeated in (twice, twice_repeated):  # a node named twice is asked once (QA F24)
+        assert len(repeated["info"]["network"]["nodes"]) == 1
+        assert (
+            repeated["responseSummary"]["numTotalResults"]
+            == only_a["responseSummary"]["numTotalResults"]
+        )
     assert unknown.status_code == 400
     assert "nope" in unknown.json()["error"]["errorMessage"]
     validate_response("error", unknown.json())

@@ -16,7 +16,12 @@ from fastapi.responses import JSONResponse
 
 from genomesh.core.errors import InvalidInputError, RequestTooLargeError
 from genomesh.hub.client import NodeRequest
-from genomesh.hub.network import fan_out, merge_filtering_terms, merge_results
+from genomesh.hub.network import (
+    INCLUDE_RESULTSETS,
+    fan_out,
+    merge_filtering_terms,
+    merge_results,
+)
 from genomesh.hub.wire import (
     API_VERSION,
     ENTRY_TYPES,
@@ -151,6 +156,11 @@ def request_summary(params: list[tuple[str, str]], body: Any) -> dict[str, Any]:
         summary["filters"] = filters
     include = query.get("includeResultsetResponses") or get.get("includeResultsetResponses")
     if include:
+        if include not in INCLUDE_RESULTSETS:  # the hub applies it to the merged sets too
+            raise InvalidInputError(
+                f"includeResultsetResponses must be one of {', '.join(INCLUDE_RESULTSETS)}",
+                field="includeResultsetResponses",
+            )
         summary["includeResultsetResponses"] = include
     return summary
 

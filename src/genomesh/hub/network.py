@@ -103,6 +103,16 @@ def _tag(item: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
     return tagged
 
 
+INCLUDE_RESULTSETS = ("ALL", "HIT", "MISS", "NONE")
+
+
+def include_resultset(result_set: dict[str, Any], mode: str) -> bool:
+    """Whether a result set belongs in the answer under Beacon `includeResultsetResponses`:
+    ALL every set, HIT (the default) sets with hits, MISS sets without, NONE no set."""
+    exists = bool(result_set.get("exists"))
+    return mode == "ALL" or (mode == "HIT" and exists) or (mode == "MISS" and not exists)
+
+
 def merge_results(
     replies: list[NodeReply],
     nodes: list[NodePublic],
@@ -132,6 +142,10 @@ def merge_results(
     granularity = GRANULARITIES[min(levels)] if levels else "boolean"
     exists = any(bool(rep.get("exists")) for _, rep in ok)
 
+    # the caller's includeResultsetResponses governs the merged sets as it does a node's: a
+    # set the node left out on purpose (MISS, NONE) must not come back from its per-dataset
+    # detail (QA F30)
+    mode = str(request_summary.get("includeResultsetResponses") or "HIT")
     result_sets: list[dict[str, Any]] = []
     collections: list[dict[str, Any]] = []
     schemas: list[dict[str, Any]] = []
@@ -140,6 +154,8 @@ def merge_results(
         given = [rs for rs in response.get("resultSets") or [] if isinstance(rs, dict)]
         per_dataset = {d.get("id"): d.get("granularity") for d in rep.get("datasets", [])}
         for item in given:  # each set says at which granularity it was answered
+            if not include_resultset(item, mode):
+                continue
             tagged = _tag(item, rep)
             tagged["info"].setdefault(
                 "granularity", per_dataset.get(item.get("id")) or rep.get("returnedGranularity")
@@ -157,7 +173,8 @@ def merge_results(
                     "results": [],
                     "info": {"granularity": d.get("granularity", "count")},
                 }
-                result_sets.append(_tag(counted, rep))
+                if include_resultset(counted, mode):
+                    result_sets.append(_tag(counted, rep))
         for item in response.get("collections") or []:
             if isinstance(item, dict):
                 collections.append(_tag(item, rep))
@@ -232,8 +249,10 @@ def merge_filtering_terms(
 
 
 __all__ = [
+    "INCLUDE_RESULTSETS",
     "answered_nothing",
     "fan_out",
+    "include_resultset",
     "merge_filtering_terms",
     "merge_results",
     "node_report",

@@ -64,13 +64,16 @@ def node_like_app(name: str) -> FastAPI:
         return body
 
     @app.get("/datasets/{dataset_id}")
-    async def dataset(dataset_id: str) -> JSONResponse:
+    @app.get("/datasets/{dataset_id}/filtering_terms")
+    async def dataset(dataset_id: str, request: Request) -> JSONResponse:
         if dataset_id not in held:
             return JSONResponse(
                 {"meta": meta("boolean"),
                  "error": {"errorCode": 404, "errorMessage": f"no dataset '{dataset_id}' on this node"}},
                 status_code=404,
             )  # fmt: skip
+        if request.url.path.endswith("filtering_terms"):
+            return JSONResponse({"meta": meta("boolean"), "response": {"filteringTerms": []}})
         return JSONResponse(
             {"meta": meta("record"),
              "responseSummary": {"exists": True, "numTotalResults": 1},
@@ -128,3 +131,35 @@ def test_network__unknown_include_resultset_responses_is_a_400(two_nodes: Runnin
     assert response.status_code == 400
     assert "includeResultsetResponses" in response.json()["error"]["errorMessage"]
     validate_response("error", response.json())
+
+
+@pytest.mark.parametrize("path", ["/datasets/a-hit", "/datasets/a-hit/filtering_terms"])
+def test_network__id_lookup_404_is_absent_not_an_error(two_nodes: RunningHub, path: str) -> None:
+    """QA F24: for `/datasets/<id>` every node that does not hold the id answered 404 and
+    was reported as `error`, so "answered 1 of 2" read like an outage."""
+    with two_nodes.client() as client:
+        body = client.get(path).json()
+        missing = client.get("/datasets/nowhere").json()
+    reports = {n["node"]: n for n in body["info"]["network"]["nodes"]}
+    assert reports["b"]["status"] == "absent", reports["b"]
+    assert reports["b"]["httpStatus"] == 404 and "no dataset" in reports["b"]["reason"]
+    assert body["info"]["network"]["answered"] == 2
+    if path == "/datasets/a-hit":
+        assert reports["a"]["status"] == "ok"
+        assert [c["id"] for c in body["response"]["collections"]] == ["a-hit"]
+        validate_response("collections", body)
+    # an id nobody holds: every node answered "not here"; an answer, not a failure
+    assert {n["status"] for n in missing["info"]["network"]["nodes"]} == {"absent"}
+    assert missing["info"]["network"]["answered"] == 2
+    assert missing["responseSummary"]["exists"] is False
+
+
+def test_network__a_404_outside_an_id_lookup_is_still_an_error(hub: RunningHub) -> None:
+    app = FastAPI()  # a node without the endpoint at all: misconfigured, not "absent"
+    with serving(app) as node:
+        hub.register("bare", node.url)
+        with hub.client() as client:
+            body = client.get("/individuals").json()
+    [report] = body["info"]["network"]["nodes"]
+    assert report["status"] == "error" and report["httpStatus"] == 404
+    assert body["info"]["network"]["answered"] == 0

@@ -134,7 +134,13 @@ def print_network_answer(body: dict[str, Any], *, title: str) -> None:
         + f"  granularity: {meta.get('returnedGranularity')}"
         + f"  ({network.get('answered', 0)}/{network.get('queried', 0)} nodes answered)"
     )
-    colours = {"ok": "green", "refused": "yellow", "timeout": "magenta", "error": "red"}
+    colours = {
+        "ok": "green",
+        "absent": "blue",  # does not hold the id looked up: an answer, not a failure
+        "refused": "yellow",
+        "timeout": "magenta",
+        "error": "red",
+    }
     nodes = LiteralTable(title="nodes", title_justify="left")
     for column in ("node", "country", "status", "granularity", "exists", "count", "ms", "reason"):
         nodes.add_column(column, overflow="fold")

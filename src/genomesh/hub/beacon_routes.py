@@ -19,6 +19,7 @@ from genomesh.hub.client import NodeRequest
 from genomesh.hub.network import (
     INCLUDE_RESULTSETS,
     fan_out,
+    mark_absent,
     merge_filtering_terms,
     merge_results,
 )
@@ -182,6 +183,7 @@ async def _network(request: Request, entry: str) -> JSONResponse:
     )
     timeout = settings.node_timeout_seconds
     replies = await fan_out(forwarded, nodes, client=state.client, timeout=timeout)
+    replies = mark_absent(replies, path=request.url.path)
     if request.url.path.rstrip("/").endswith("filtering_terms"):
         return JSONResponse(
             merge_filtering_terms(replies, nodes, settings=settings, timeout=timeout)

@@ -20,7 +20,9 @@ from genomesh.hub.registry import NodePublic
 if TYPE_CHECKING:
     from genomesh.hub.dialout import DialoutBroker
 
-NodeStatus = Literal["ok", "refused", "error", "timeout"]
+# "absent": the node answered an id lookup (`/datasets/{id}` ...) with 404, i.e. it does not
+# hold that id - an answer, not a failure (set by the network merge, never by `classify`)
+NodeStatus = Literal["ok", "refused", "error", "timeout", "absent"]
 
 
 @dataclass(frozen=True)

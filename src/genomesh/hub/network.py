@@ -7,7 +7,7 @@ Beacon specification):
 
     "info": {"network": {"timeoutSeconds": 5.0, "queried": 3, "answered": 2,
              "nodes": [{"node": "nl-umc", "beaconId": "...", "country": "NL",
-                        "status": "ok" | "refused" | "error" | "timeout",
+                        "status": "ok" | "refused" | "error" | "timeout" | "absent",
                         "reason": null | "...", "httpStatus": 200, "elapsedMs": 12.3,
                         "returnedGranularity": "count", "exists": true,
                         "numTotalResults": 42}]}}
@@ -28,7 +28,7 @@ from genomesh.core.errors import InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub.client import NodeClient, NodeReply, NodeRequest
 from genomesh.hub.registry import NodePublic
-from genomesh.hub.wire import API_VERSION, GRANULARITIES, response_meta
+from genomesh.hub.wire import API_VERSION, ENTRY_TYPES, GRANULARITIES, response_meta
 
 
 async def fan_out(
@@ -42,6 +42,24 @@ async def fan_out(
     return list(
         await asyncio.gather(*(client.send(node, request, timeout=timeout) for node in nodes))
     )
+
+
+def is_id_lookup(path: str) -> bool:
+    """True for `/{entry}/{id}` and its sub-paths (`/datasets/{id}/individuals` ...)."""
+    parts = [p for p in path.split("/") if p]
+    return len(parts) >= 2 and parts[0] in ENTRY_TYPES and parts[1] != "filtering_terms"
+
+
+def mark_absent(replies: list[NodeReply], *, path: str) -> list[NodeReply]:
+    """For an id lookup, a node's 404 means "I do not hold that id": report it as `absent`
+    (an answer), not as `error` (an outage). QA F24: `GET /datasets/<id>` at the hub showed
+    every node but the holder as failed."""
+    if not is_id_lookup(path):
+        return replies
+    for reply in replies:
+        if reply.status == "error" and reply.http_status == 404:
+            reply.status = "absent"
+    return replies
 
 
 def _meta(body: Any) -> dict[str, Any]:
@@ -199,7 +217,8 @@ def merge_results(
             "network": {
                 "timeoutSeconds": timeout,
                 "queried": len(replies),
-                "answered": len(ok),
+                # a node that does not hold the id looked up has answered too
+                "answered": len(ok) + sum(r.status == "absent" for r in replies),
                 "nodes": reports,
             }
         },
@@ -241,7 +260,7 @@ def merge_filtering_terms(
             "network": {
                 "timeoutSeconds": timeout,
                 "queried": len(replies),
-                "answered": sum(r.status == "ok" for r in replies),
+                "answered": sum(r.status in ("ok", "absent") for r in replies),
                 "nodes": [node_report(r, by_name[r.node]) for r in replies],
             }
         },
@@ -253,6 +272,8 @@ __all__ = [
     "answered_nothing",
     "fan_out",
     "include_resultset",
+    "is_id_lookup",
+    "mark_absent",
     "merge_filtering_terms",
     "merge_results",
     "node_report",

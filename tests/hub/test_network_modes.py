@@ -163,3 +163,25 @@ def test_network__a_404_outside_an_id_lookup_is_still_an_error(hub: RunningHub) 
     [report] = body["info"]["network"]["nodes"]
     assert report["status"] == "error" and report["httpStatus"] == 404
     assert body["info"]["network"]["answered"] == 0
+
+
+def test_hub_service_info__type_version_is_semantic_like_the_nodes(hub: RunningHub) -> None:
+    """QA F24: the hub said type.version "v2.1.1" where every node says "2.1.1"; GA4GH
+    service-info asks for the specification's semantic version."""
+    from genomesh.beacon.informational import service_info as node_service_info
+    from genomesh.core.settings import NodeSettings
+
+    with hub.client() as client:
+        body = client.get("/service-info").json()
+    validate_response("service-info", body)
+    node = node_service_info(NodeSettings(node_dir=hub.hub_dir / "n"), version="0")
+    assert (
+        body["type"]
+        == node["type"]
+        == {
+            "group": "org.ga4gh",
+            "artifact": "beacon",
+            "version": "2.1.1",
+        }
+    )
+    assert body["version"] and not body["version"].startswith("v2.1")  # genomesh's own version

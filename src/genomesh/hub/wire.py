@@ -111,7 +111,9 @@ def service_info_body(settings: HubSettings) -> dict[str, Any]:
     return {
         "id": settings.beacon_id,
         "name": settings.name,
-        "type": {"group": "org.ga4gh", "artifact": "beacon", "version": API_VERSION},
+        # GA4GH service-info: the specification's version, semantic (2.1.1, as the nodes
+        # say; Beacon's own `apiVersion` fields keep the "v" prefix). QA F24
+        "type": {"group": "org.ga4gh", "artifact": "beacon", "version": API_VERSION.lstrip("v")},
         "description": "genomesh hub: Beacon network, node registry and dataset catalogue",
         "organization": {"name": settings.name, "url": settings.base_url},
         "version": __version__,

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, Table, bindparam, create_engine, delete, event, func, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 from genomesh.audit.chain import GENESIS, VerifyResult, canonical_json, entry_hash, verify_rows
 from genomesh.audit.ledger import Rosters, decode, encode, group, has_bit
@@ -36,19 +36,19 @@ from genomesh.audit.records import (
     Recipient,
     Withdrawal,
 )
+from genomesh.audit.schema import ensure_schema
 from genomesh.audit.tables import (
     AuditHeadRow,
     AuditRow,
     Base,
     BudgetRow,
     LedgerRow,
-    MetaRow,
     NotificationRow,
     ParticipantTokenRow,
     RosterRow,
     WithdrawalRow,
 )
-from genomesh.core.errors import ConflictError, StoreError
+from genomesh.core.errors import ConflictError
 from genomesh.core.settings import NodeSettings
 
 TOKEN_PREFIX = "gsp_"
@@ -56,8 +56,8 @@ TOKEN_PREFIX = "gsp_"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: the WAL switch below may wait
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     # WAL + NORMAL: a commit survives a crash of the process; only an OS crash or power loss
     # can lose the newest transactions (never corrupt the chain). See docs/audit.md.
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -100,12 +100,9 @@ class NodeState:
         self._q_withdrawn = select(wd.c.individual_id).where(wd.c.dataset_id == bindparam("d"))
         self._q_add_ledger = _table(LedgerRow).insert()
         self._rosters = Rosters(_table(RosterRow), engine)
-        try:
-            Base.metadata.create_all(engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open node state at {engine.url!r}: {exc}") from exc
-        self._ensure_head()
-        self._pseudonym_key = self._meta_secret("pseudonym_key")
+        # Create / migrate / refuse under a lock (genomesh.audit.schema): an older or newer
+        # database fails here, at start-up, never as a 500 at query time.
+        self._pseudonym_key = bytes.fromhex(ensure_schema(engine))
 
     @classmethod
     def open(cls, settings: NodeSettings) -> NodeState:
@@ -116,8 +113,15 @@ class NodeState:
     def from_url(cls, url: str) -> NodeState:
         """`sqlite:///PATH`, `sqlite://` (in memory, one process), or a PostgreSQL URL."""
         if url in ("sqlite://", "sqlite:///:memory:"):
+            # One connection holds the database; a pool of exactly one hands it to one thread
+            # at a time. (A StaticPool shares it between threads at once: one thread's read
+            # then ends - rolls back - another thread's open write transaction.)
             engine = create_engine(
-                "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
+                "sqlite://",
+                connect_args={"check_same_thread": False},
+                poolclass=QueuePool,
+                pool_size=1,
+                max_overflow=0,
             )
             return cls(engine)
         if url.startswith("sqlite:///"):
@@ -139,28 +143,6 @@ class NodeState:
 
     def _session(self) -> Session:
         return self._sessions()
-
-    def _ensure_head(self) -> None:
-        with self._session() as s:
-            if s.get(AuditHeadRow, 1) is None:
-                s.add(AuditHeadRow(id=1, seq=0, hash=GENESIS))
-                try:
-                    s.commit()
-                except IntegrityError:
-                    s.rollback()
-
-    def _meta_secret(self, key: str) -> bytes:
-        with self._session() as s:
-            row = s.get(MetaRow, key)
-            if row is None:
-                s.add(MetaRow(key=key, value=secrets.token_hex(32)))
-                try:
-                    s.commit()
-                except IntegrityError:
-                    s.rollback()
-                row = s.get(MetaRow, key)
-            assert row is not None
-            return bytes.fromhex(row.value)
 
     # ---------------------------------------------------------------- audit log
     def append_audit(

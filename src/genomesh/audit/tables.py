@@ -55,6 +55,8 @@ class RosterRow(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the member list
     members: Mapped[str] = mapped_column(Text)  # JSON list of individual ids (sorted)
 
+    __table_args__ = (Index("ix_gs_roster_dataset", "dataset_id"),)
+
 
 class LedgerRow(Base):
     """One disclosure: the individuals whose data shaped one answer from one dataset.

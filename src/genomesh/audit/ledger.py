@@ -81,13 +81,17 @@ class Rosters:
         members = c.roster if c.roster is not None else tuple(sorted(c.members))
         digest = hashlib.sha256("\n".join(members).encode()).hexdigest()
         with self._lock:
-            if digest in self._by_key:
-                rid = self._by_key[digest]
-            else:
-                rid = self._store(c.dataset_id, digest, members)
+            rid = self._by_key.get(digest)
+        if rid is None:
+            # Outside the lock: the lock guards the caches only and is never held while
+            # waiting for the database (an in-memory state lets one thread at a time use
+            # its connection, so holding both in different orders would deadlock).
+            rid = self._store(c.dataset_id, digest, members)
+        with self._lock:
+            if rid not in self._by_id:
                 position = {m: i for i, m in enumerate(members)}
                 self._by_id[rid] = Roster(rid, c.dataset_id, members, position)
-                self._by_key[digest] = rid
+            self._by_key[digest] = rid
             if c.roster_key is not None:
                 self._by_key[c.roster_key] = rid
             return self._by_id[rid]

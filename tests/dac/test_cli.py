@@ -145,3 +145,64 @@ def test_cli__create_admin_bootstrap(tmp_path: Path, capsys) -> None:
     )
     assert code == 0 and "root-op" in out
     assert (hub_dir / "hub.sqlite").is_file()
+
+
+def test_cli__other_parties_text_is_printed_literally(
+    live_hub: str, capsys, service: DacService
+) -> None:
+    """QA F28: a node's notice, an applicant's title/purpose and a member's comment are other
+    people's text: `[red]...[/]` must not colour (or hide) anything, `[/x]` must not crash
+    the command, `:warning:` must not become an emoji."""
+    import httpx
+
+    from tests.dac.conftest import login
+    from tests.dac.test_notifications import notice
+
+    hub = ["--hub", live_hub]
+    bait = "[red]Your access is revoked, log in at http://evil.example[/]"
+    title = "[bold]Urgent[/] [/x] :warning:"
+    comment = "[link=http://evil.example]click[/link] [/y]"
+    project = "[white on white]hidden[/] [/z]"
+
+    def flat(text: str) -> str:  # table cells may wrap: compare without whitespace/borders
+        return "".join(ch for ch in text if not ch.isspace() and ch not in "│┃|")
+
+    with httpx.Client(base_url=live_hub, timeout=30) as client:
+        secret = client.post("/dac/nodes/n1/secret", headers=login(client, "admin")).json()
+        sent = client.post(
+            "/notifications",
+            json={**notice(service), "message": bait},
+            headers={"Authorization": f"Bearer {secret['secret']}"},
+        )
+        assert sent.status_code == 202, sent.text
+
+    run(capsys, "dac", "login", "alice", *hub, "--password", PASSWORDS["alice"])
+    code, out, err = run(capsys, "dac", "notifications", *hub)
+    assert code == 0, err
+    assert flat(bait) in flat(out)
+
+    code, out, err = run(
+        capsys, "dac", "apply", *hub, "--title", title, "--dataset", "n1/hmb1",
+        "--project", project, "--accept-terms",
+    )  # fmt: skip
+    assert code == 0, err
+    assert title in out and project in out
+    app_id = re.search(r"application (\d+)", out)
+    assert app_id, out
+
+    run(capsys, "dac", "login", "bob", *hub, "--password", PASSWORDS["bob"])
+    code, out, err = run(capsys, "dac", "list", *hub)
+    assert code == 0, err
+    assert flat(title) in flat(out)
+    code, out, err = run(
+        capsys, "dac", "decide", app_id[1], "request_changes", *hub, "--comment", comment
+    )
+    assert code == 0, err
+    assert title in out and flat(comment) in flat(out)
+
+    run(capsys, "dac", "login", "admin", *hub, "--password", ADMIN_PASSWORD)
+    code, out, err = run(
+        capsys, "dac", "add-member", "carol", *hub, "--committee", "[bold]onco[/] [/c]"
+    )
+    assert code == 0, err
+    assert "committee [bold]onco[/] [/c]" in out

@@ -458,7 +458,9 @@ def passport(
     if as_json:
         _dump(out)
     elif output is not None:
-        table = Table(title=f"passport written to {output} (expires {utc_text(out['expires_at'])})")
+        table = Table(
+            title=escape(f"passport written to {output} (expires {utc_text(out['expires_at'])})")
+        )
         for column in ("type", "value", "expires"):
             table.add_column(column)
         for visa in out["visas"]:
@@ -512,9 +514,10 @@ def add_member(
         "committee": committee,
     }
     out = call(hub, "POST", "/dac/members", token=_token(hub, token), json_body=body)
-    console.print(f"{out['username']} is a DAC member of: " + ", ".join(
+    # committee names and dataset URLs are other people's text: printed literally (QA F28)
+    console.print(escape(f"{out['username']} is a DAC member of: " + ", ".join(
         m["dataset"] or f"committee {m['committee']}" for m in out["memberships"]
-    ))  # fmt: skip
+    )))  # fmt: skip
 
 
 @dac_app.command("accept-terms")
@@ -522,7 +525,9 @@ def accept_terms(hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """Accept the GA4GH Registered Access terms (needed for the registered tier)."""
     out = call(hub, "POST", "/dac/me/terms", token=_token(hub, token))
     console.print(
-        f"{out['username']} accepted the Registered Access terms at {out['accepted_terms_at']}"
+        escape(
+            f"{out['username']} accepted the Registered Access terms at {out['accepted_terms_at']}"
+        )
     )
 
 
@@ -538,7 +543,9 @@ def verify(
         hub, "POST", f"/dac/researchers/{username}/verify", token=_token(hub, token),
         json_body={"days": days},
     )  # fmt: skip
-    console.print(f"{out['username']} verified by {out['verified_by']} at {out['verified_at']}")
+    console.print(
+        escape(f"{out['username']} verified by {out['verified_by']} at {out['verified_at']}")
+    )
 
 
 @dac_app.command("add-dataset")
@@ -567,14 +574,14 @@ def add_dataset(
         "terms_url": terms_url, "committee": committee,
     }  # fmt: skip
     out = call(hub, "PUT", "/dac/datasets", token=_token(hub, token), json_body=body)
-    console.print(f"dataset {out['url']} registered ({len(out['duo'])} DUO terms)")
+    console.print(escape(f"dataset {out['url']} registered ({len(out['duo'])} DUO terms)"))
 
 
 @dac_app.command("node-secret")
 def node_secret(node: str, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """Hub admin: issue the shared secret a node uses to send withdrawal notifications."""
     out = call(hub, "POST", f"/dac/nodes/{node}/secret", token=_token(hub, token))
-    console.print(f"secret for node {out['node']} (shown once):")
+    console.print(escape(f"secret for node {out['node']} (shown once):"))
     print(out["secret"])
 
 
@@ -594,4 +601,4 @@ def create_admin(
     password = password or getpass.getpass("admin password: ")
     settings = HubSettings(hub_dir=hub_dir, state_url=state_url, admin_password=None)
     account = DacService(settings).ensure_admin(username, password)
-    console.print(f"admin account [bold]{account.username}[/] ready")
+    console.print(f"admin account [bold]{escape(account.username)}[/] ready")

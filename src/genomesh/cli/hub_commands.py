@@ -73,7 +73,10 @@ def serve(
         overrides["node_timeout_seconds"] = node_timeout
     settings = HubSettings(**overrides)
     app = create_app(settings)
-    console.print(f"hub [bold]{settings.name}[/] on {settings.base_url} (state in {directory})")
+    console.print(
+        f"hub [bold]{escape(settings.name)}[/] on {escape(settings.base_url)} "
+        f"(state in {escape(str(directory))})"
+    )
     # long-polls of dial-out nodes must not hold a shutdown for a whole poll period
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
 
@@ -316,7 +319,9 @@ def dial_out(
             loop.add_signal_handler(sig, stop.set)
         await client.run(
             stop=stop,
-            on_connect=lambda: console.print(f"node [bold]{client.name}[/] dialled out to {hub}"),
+            on_connect=lambda: console.print(
+                f"node [bold]{escape(client.name)}[/] dialled out to {escape(hub)}"
+            ),
         )
 
     asyncio.run(main())

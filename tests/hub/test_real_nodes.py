@@ -262,3 +262,35 @@ def test_real_nodes__cli_query_one_dataset_with_records(
     au_row = next(line for line in table.splitlines() if "au-rd-cohort" in line)
     cells = [c.strip() for c in au_row.split("│")]
     assert cells[5] == "count" and cells[7] == "–"  # granularity, count, records
+
+
+def test_real_nodes__cli_variant_without_assembly_shows_the_assembly_used(
+    network: tuple[RunningHub, DialoutClient],
+    node_dirs: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA F29: without --assembly each dataset compares the coordinates on its own build; the
+    node says so per dataset, and `genomesh query variant` must show it (and say why)."""
+    from genomesh.cli import query_commands
+    from genomesh.cli.main import main
+
+    monkeypatch.setattr(query_commands.console, "width", 200)
+    hub, _client = network
+    v = _a_variant(node_dirs["nl-umc"], "nl-umc-cohort")
+    position = (
+        f"{v['referenceName']}:{int(v['start']) + 1}:{v['referenceBases']}:{v['alternateBases']}"
+    )
+    assert main(["query", "variant", position, "--hub", hub.url]) == 0
+    out = capsys.readouterr().out
+    folded = "".join(out.split())
+    note = "assemblyId not given: coordinates compared on this dataset's assembly (GRCh38)"
+    for dataset in ("nl-umc-cohort", "au-rd-cohort"):
+        row = next(line for line in out.splitlines() if dataset in line)
+        assert "assemblyId not given" in row, out
+    assert "".join(note.split()) in folded
+    assert "no --assembly given" in out
+
+    assert main(["query", "variant", position, "--assembly", "GRCh38", "--hub", hub.url]) == 0
+    out = capsys.readouterr().out
+    assert "assemblyId not given" not in out and "no --assembly given" not in out

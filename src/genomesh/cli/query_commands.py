@@ -304,6 +304,13 @@ def variant(
         as_json=as_json,
         title=f"variant {variant}",
     )
+    if not assembly and not as_json:
+        # a "no" from a dataset on the other build is the classic cross-build error (QA F29)
+        console.print(
+            "no --assembly given: each dataset compared the position on its own assembly "
+            "(see each dataset's note); add --assembly GRCh37 or GRCh38 to ask one build only",
+            soft_wrap=True,
+        )
 
 
 @query_app.command("gene")

@@ -32,7 +32,7 @@ def test_cli__register_query_and_search(
         assert main(["hub", "register-node", "nl", "--url", nl.url, "--country", "NL",
                      "--hub", hub.url, "--hub-dir", str(hub.hub_dir), "--token", hub.token]) == 0  # fmt: skip
         assert main(["hub", "register-node", "au", "--url", au.url, "--country", "AU",
-                     "--hub", hub.url, "--token", hub.token]) == 0  # fmt: skip
+                     "--hub", hub.url, "--dir", str(hub.hub_dir), "--token", hub.token]) == 0  # fmt: skip
         capsys.readouterr()
 
         assert main(["query", "variant", "22:16050075:A:G", "--hub", hub.url, "--json"]) == 0
@@ -88,6 +88,9 @@ def test_cli__keys_for_dial_out(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["node", "dial-out", str(tmp_path / "node"), "--show-key"]) == 0
     assert capsys.readouterr().out.strip() == first and len(first) == 43  # stable, 32 bytes
     assert main(["hub", "key", "--dir", str(tmp_path / "hub")]) == 0
+    assert capsys.readouterr().out.strip() == public_key_text(load_or_create_key(tmp_path / "hub"))
+    # QA F14: the hub folder option has one name everywhere, both spellings accepted
+    assert main(["hub", "key", "--hub-dir", str(tmp_path / "hub")]) == 0
     assert capsys.readouterr().out.strip() == public_key_text(load_or_create_key(tmp_path / "hub"))
     assert main(["node", "dial-out", str(tmp_path / "nowhere"), "--show-key"]) == 5
     assert "no node at" in capsys.readouterr().err

@@ -588,7 +588,9 @@ def node_secret(node: str, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) ->
 @dac_app.command("create-admin")
 def create_admin(
     username: Annotated[str, typer.Option(help="admin username")] = "admin",
-    hub_dir: Annotated[Path, typer.Option(help="the hub folder")] = Path("hub"),
+    hub_dir: Annotated[Path, typer.Option("--hub-dir", "--dir", help="the hub folder")] = Path(
+        "hub"
+    ),
     state_url: Annotated[
         str | None, typer.Option(help="SQLAlchemy URL of the hub database")
     ] = None,

@@ -27,7 +27,10 @@ from genomesh.cli.query_commands import (
 )
 from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 
-DirOption = Annotated[Path, typer.Option("--dir", help="hub folder (state, keys, admin token)")]
+# every hub-folder option takes both spellings (`hub key --hub-dir` failed; QA F14)
+DirOption = Annotated[
+    Path, typer.Option("--dir", "--hub-dir", help="hub folder (state, keys, admin token)")
+]
 
 
 def admin_headers(token: str | None, hub_dir: Path | None) -> dict[str, str]:
@@ -45,7 +48,8 @@ def admin_headers(token: str | None, hub_dir: Path | None) -> dict[str, str]:
 
 TokenOption = Annotated[str | None, typer.Option("--token", help="hub admin token")]
 HubDirOption = Annotated[
-    Path | None, typer.Option("--hub-dir", help="read the admin token from this hub folder")
+    Path | None,
+    typer.Option("--hub-dir", "--dir", help="read the admin token from this hub folder"),
 ]
 
 

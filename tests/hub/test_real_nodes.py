@@ -294,3 +294,31 @@ def test_real_nodes__cli_variant_without_assembly_shows_the_assembly_used(
     assert main(["query", "variant", position, "--assembly", "GRCh38", "--hub", hub.url]) == 0
     out = capsys.readouterr().out
     assert "assemblyId not given" not in out and "no --assembly given" not in out
+
+
+def test_real_nodes__include_resultset_responses_through_the_hub(
+    network: tuple[RunningHub, DialoutClient], issuer: TestIssuer
+) -> None:
+    """QA F30 against real nodes: MISS and NONE gave a set for a dataset with hits (the hub
+    rebuilt it from the node's per-dataset detail)."""
+    hub, _client = network
+    bearer = issuer.bearer(
+        datasets=["nl-umc-cohort", "au-rd-cohort"],
+        purpose=ResearchPurpose(category="general", country="NL"),
+    )
+    sets: dict[str, list[tuple[str, bool]]] = {}
+    with hub.client() as http:
+        for mode in ("HIT", "MISS", "ALL", "NONE"):
+            body = http.get(
+                "/individuals",
+                params={"requestedGranularity": "record", "limit": "2",
+                        "includeResultsetResponses": mode},
+                headers={"authorization": bearer},
+            ).json()  # fmt: skip
+            sets[mode] = sorted(
+                (rs["id"], rs["exists"]) for rs in body.get("response", {}).get("resultSets", [])
+            )
+            assert body["responseSummary"]["exists"] is True, json.dumps(body)[:2000]
+    assert sets["HIT"] and all(exists for _, exists in sets["HIT"])
+    assert sets["MISS"] == [] and sets["NONE"] == []  # every dataset has hits
+    assert sets["ALL"] == sets["HIT"]

@@ -271,3 +271,50 @@ def test_gate__anti_differencing_catches_a_split_into_two_disjoint_counts(
     below = set(people[5:]) | {people[0]}  # "BMI < t": people[1:5] → 4, disjoint from the first
     third = count(below)
     assert (third.count, third.suppression) == (None, "differencing")
+
+
+def test_gate__one_transaction_per_answer_carries_charge_entry_and_ledger(
+    make_gate: Callable[..., Gate],
+) -> None:
+    from sqlalchemy import event
+
+    gate = make_gate(query_budget=100, budget_window_seconds=3600)
+    ask(gate, researcher(), pos=200)  # warm: rosters are stored once per dataset version
+    commits: list[int] = []
+    event.listen(gate.state.engine, "commit", lambda *_: commits.append(1))
+    response = ask(gate, researcher(), pos=200, granularity="count")
+    assert len(commits) == 1  # was two: the budget charge, then the audit entry + ledger
+    entry = gate.state.audit_entry(response.audit_id or 0)
+    assert entry is not None
+    assert entry.body["budget"] == {
+        "charged": True, "used": 2, "limit": 100, "window_seconds": 3600,
+    }  # fmt: skip
+    assert gate.state.budget_used(researcher().key, since=0) == 2
+    assert gate.state.verify().ok
+
+
+def test_gate__concurrent_requests_of_one_identity_never_exceed_the_budget(
+    make_gate: Callable[..., Gate],
+) -> None:
+    import threading
+
+    gate = make_gate(query_budget=5, budget_window_seconds=3600)
+    outcomes: list[str] = []
+
+    def work() -> None:
+        for _ in range(4):
+            try:
+                ask(gate, anonymous("10.7.7.7"), pos=100)
+                outcomes.append("answered")
+            except BudgetExhaustedError:
+                outcomes.append("spent")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("answered") == 5 and outcomes.count("spent") == 11
+    answered = [e for e in gate.state.audit_entries() if e.body["outcome"] == "answered"]
+    assert sorted(e.body["budget"]["used"] for e in answered) == [1, 2, 3, 4, 5]
+    assert gate.state.verify().ok

@@ -15,11 +15,23 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table, bindparam, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -48,7 +60,7 @@ from genomesh.audit.tables import (
     RosterRow,
     WithdrawalRow,
 )
-from genomesh.core.errors import ConflictError
+from genomesh.core.errors import BudgetExhaustedError, ConflictError
 from genomesh.core.settings import NodeSettings
 
 TOKEN_PREFIX = "gsp_"
@@ -78,13 +90,15 @@ class NodeState:
             _table(WithdrawalRow),
         )
         # Hot-path statements built once (Core, bound parameters): the gate runs them per answer.
-        self._q_lock_head = update(head).where(head.c.id == 1).values(seq=head.c.seq)
-        self._q_head = select(head.c.seq, head.c.hash).where(head.c.id == 1)
-        self._q_set_head = (
+        # Bumping the head's seq takes the write lock (SQLite) / row lock (PostgreSQL) and,
+        # with RETURNING, reads the new seq and the previous hash in the same statement.
+        self._q_next_seq = (
             update(head)
             .where(head.c.id == 1)
-            .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+            .values(seq=head.c.seq + 1)
+            .returning(head.c.seq, head.c.hash)
         )
+        self._q_set_head = update(head).where(head.c.id == 1).values(hash=bindparam("new_hash"))
         self._q_add_entry = audit.insert()
         self._q_used = (
             select(func.count())
@@ -153,8 +167,14 @@ class NodeState:
         recipient_key: str | None = None,
         recipient_subject: str | None = None,
         now: float | None = None,
+        charge: BudgetCharge | None = None,
     ) -> AuditEntry:
-        """Append one entry to the chain (and its ledger rows) in one transaction."""
+        """Append one entry to the chain (and its ledger rows) in one transaction.
+
+        With `charge`, the identity's query budget is checked and charged in the same
+        transaction (the body's `budget` then records the charge); if it is spent,
+        `BudgetExhaustedError` is raised and nothing is written.
+        """
         created = time.time() if now is None else now
         # Rosters and bitmaps first: a contribution naming someone off the roster fails here,
         # before anything is written.
@@ -166,10 +186,17 @@ class NodeState:
         with self._append_lock, self.engine.begin() as conn:
             # Touch the head first: this takes the write lock (SQLite) / row lock (PostgreSQL)
             # so concurrent appends are serialised and the chain never forks.
-            conn.execute(self._q_lock_head)
-            seq, prev = conn.execute(self._q_head).one()
-            seq += 1
+            seq, prev = conn.execute(self._q_next_seq).one()
             full = {**body, "seq": seq}
+            if charge is not None:
+                used = self._charge(conn, charge, created)
+                full["budget"] = {
+                    **full.get("budget", {}),
+                    "charged": True,
+                    "used": used,
+                    "limit": charge.limit,
+                    "window_seconds": charge.window_seconds,
+                }
             text = canonical_json(full)
             digest = entry_hash(prev, text)
             who, what = full.get("who", {}), full.get("what", {})
@@ -205,7 +232,7 @@ class NodeState:
             ]
             if rows:
                 conn.execute(self._q_add_ledger, rows)
-            conn.execute(self._q_set_head, {"new_seq": seq, "new_hash": digest})
+            conn.execute(self._q_set_head, {"new_hash": digest})
         return AuditEntry(seq=seq, hash=digest, prev_hash=prev, created_at=created, body=full)
 
     def audit_entries(self, *, last: int | None = None, after_seq: int = 0) -> list[AuditEntry]:
@@ -255,14 +282,26 @@ class NodeState:
     ) -> int | None:
         """Charge one query if the identity has budget left; returns the number used, None if spent."""
         now = time.time() if now is None else now
-        since = now - window_seconds
-        with self.engine.begin() as conn:
-            used = int(conn.execute(self._q_used, {"k": identity_key, "since": since}).scalar_one())
-            if used >= limit:
-                return None
-            conn.execute(self._q_charge, {"identity_key": identity_key, "created_at": now})
-            if used % 100 == 0:  # now and then, drop charges outside every window
-                conn.execute(self._q_forget, {"k": identity_key, "since": since})
+        try:
+            with self.engine.begin() as conn:
+                return self._charge(conn, BudgetCharge(identity_key, limit, window_seconds), now)
+        except BudgetExhaustedError:
+            return None
+
+    def _charge(self, conn: Connection, charge: BudgetCharge, now: float) -> int:
+        """Inside a write transaction: charge one query, or raise if the budget is spent."""
+        since = now - charge.window_seconds
+        k = charge.identity_key
+        used = int(conn.execute(self._q_used, {"k": k, "since": since}).scalar_one())
+        if used >= charge.limit:
+            raise BudgetExhaustedError(
+                f"query budget spent: {charge.limit} queries per {charge.window_seconds} s "
+                "for this identity; try again later",
+                details={"limit": charge.limit, "window_seconds": charge.window_seconds},
+            )
+        conn.execute(self._q_charge, {"identity_key": k, "created_at": now})
+        if used % 100 == 0:  # now and then, drop charges outside every window
+            conn.execute(self._q_forget, {"k": k, "since": since})
         return used + 1
 
     # ---------------------------------------------------------------- ledger
@@ -352,6 +391,41 @@ class NodeState:
             else:
                 out.append(len(contribution.members ^ decode(others[int(rid)], bitmap)))
         return out
+
+    def recent_overlaps(
+        self, contribution: Contribution, *, recipient_key: str, answers: int = 20
+    ) -> tuple[list[int], int, list[int]]:
+        """`recent_differences` and `recent_member_bits` together, usually from one read:
+        (differences, this answer's bits, earlier same-roster answers' bits)."""
+        roster = self._rosters.ensure(contribution)
+        packed = encode(roster, contribution.members)
+        mine = np.frombuffer(packed, dtype=np.uint8)
+        t = _table(LedgerRow)
+        where = (
+            t.c.recipient_key == recipient_key,
+            t.c.dataset_id == contribution.dataset_id,
+            t.c.exact == 1,
+        )
+        q = select(t.c.roster_id, t.c.members).where(*where)
+        q = q.order_by(t.c.audit_seq.desc()).limit(answers)
+        with self.engine.connect() as conn:
+            rows = [(int(rid), bitmap) for rid, bitmap in conn.execute(q)]
+            others = self._rosters.load(conn, sorted({rid for rid, _ in rows} - {roster.id}))
+            if others:  # the latest same-roster answers may reach further back than `rows`
+                same_q = select(t.c.members).where(*where, t.c.roster_id == roster.id)
+                same_q = same_q.order_by(t.c.audit_seq.desc()).limit(answers)
+                same = [bitmap for (bitmap,) in conn.execute(same_q)]
+            else:
+                same = [bitmap for _, bitmap in rows]
+        differences = []
+        for rid, bitmap in rows:
+            if rid == roster.id:
+                xor = np.bitwise_xor(mine, np.frombuffer(bitmap, dtype=np.uint8))
+                differences.append(int(np.unpackbits(xor).sum()))
+            else:
+                differences.append(len(contribution.members ^ decode(others[rid], bitmap)))
+        bits = int.from_bytes(packed, "big")
+        return differences, bits, [int.from_bytes(b, "big") for b in same]
 
     def recent_member_bits(
         self, contribution: Contribution, *, recipient_key: str, answers: int = 20
@@ -528,6 +602,15 @@ class NodeState:
             return int(getattr(res, "rowcount", 0) or 0)
 
 
+@dataclass(frozen=True)
+class BudgetCharge:
+    """Charge one query to `identity_key`, allowing `limit` per `window_seconds`."""
+
+    identity_key: str
+    limit: int
+    window_seconds: float
+
+
 def _table(model: type[Base]) -> Table:
     """The Core table of a mapped class (Core statements skip the ORM on hot paths)."""
     table = model.__table__
@@ -541,6 +624,7 @@ def _sha256(text: str) -> str:
 
 __all__ = [
     "AuditEntry",
+    "BudgetCharge",
     "Contribution",
     "Disclosure",
     "FlaggedResult",

@@ -8,7 +8,8 @@ read the store for a caller any other way. The gate:
 3. executes the surface's callable on the allowed datasets only,
 4. checks that the surface kept to the allowed individuals (else nothing leaves),
 5. applies disclosure control (small counts, anti-differencing, records only at `record`),
-6. writes one hash-chained audit entry plus a ledger row per contributor, in one transaction.
+6. writes one hash-chained audit entry, its ledger rows and the budget charge in one
+   transaction (the budget is only read before executing, and re-checked in that transaction).
 
 Refusals and errors are audited too. If the audit cannot be written, the answer is not returned.
 """
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from genomesh.audit.records import Contribution
-from genomesh.audit.state import NodeState
+from genomesh.audit.state import BudgetCharge, NodeState
 from genomesh.core.errors import BudgetExhaustedError, GenomeshError, StoreError
 from genomesh.core.settings import Granularity, NodeSettings
 from genomesh.disclosure import disclose_count, is_charged, isolates, isolating_split
@@ -50,6 +51,9 @@ def _version() -> str:
         return "unknown"
 
 
+_NOT_CHARGED: dict[str, Any] = {"charged": False}
+
+
 def _jsonable(value: Any) -> Any:
     """Parameters as JSON (anything unusual becomes its string form)."""
     return json.loads(json.dumps(value, default=str), parse_constant=str)  # NaN -> "NaN"
@@ -69,10 +73,10 @@ class Gate:
         accesses, facts = self.guard.decide_with_facts(request)
         allowed = [a for a in accesses if a.refusal is None]
         refused = {a.dataset_id: str(a.refusal) for a in accesses if a.refusal is not None}
-        budget = self._charge(request, allowed, facts, now)
+        charge = self._budget(request, allowed, facts, now)
         if not allowed:
             entry = self._audit(
-                request, accesses, facts, [], outcome="refused", budget=budget, now=now
+                request, accesses, facts, [], outcome="refused", budget=_NOT_CHARGED, now=now
             )
             return GateResponse((), refused, entry, "boolean", tuple(accesses))
         try:
@@ -83,59 +87,88 @@ class Gate:
             ledger = self._ledger(raw, disclosed, facts, request)
         except Exception as exc:
             error = exc.describe() if isinstance(exc, GenomeshError) else type(exc).__name__
-            self._audit(
-                request, accesses, facts, [], outcome="error", budget=budget, now=now, error=error
-            )
+            self._audit_error(request, accesses, facts, charge, now, error)
             raise
-        entry = self._audit(
-            request,
-            accesses,
-            facts,
-            list(zip(raw, disclosed, strict=True)),
-            outcome="answered",
-            budget=budget,
-            now=now,
-            ledger=ledger,
-        )
+        try:
+            # One transaction: budget charge, audit entry, ledger rows.
+            entry = self._audit(
+                request,
+                accesses,
+                facts,
+                list(zip(raw, disclosed, strict=True)),
+                outcome="answered",
+                budget=_NOT_CHARGED,
+                now=now,
+                ledger=ledger,
+                charge=charge,
+            )
+        except BudgetExhaustedError:
+            # Spent by this identity's concurrent requests since the check: nothing leaves.
+            self._audit_spent(request, allowed, facts, now)
+            raise
         overall = min((a.granularity for a in allowed), key=GRANULARITY_ORDER.index)
         return GateResponse(tuple(disclosed), refused, entry, overall, tuple(accesses))
 
     # ------------------------------------------------------------------ steps
-    def _charge(
+    def _budget(
         self,
         request: GateRequest,
         allowed: Sequence[DatasetAccess],
         facts: Mapping[str, DatasetFacts],
         now: float,
-    ) -> dict[str, Any]:
+    ) -> BudgetCharge | None:
+        """The charge this answer will carry (None if not charged). Only read here; the charge
+        is written, and re-checked, in the transaction that writes the audit entry."""
         tiers = {str(a.tier) for a in allowed}
         if not allowed or not is_charged(tiers, self_service=is_self_service(request)):
-            return {"charged": False}
+            return None
         limit, window = self.settings.query_budget, self.settings.budget_window_seconds
-        used = self.state.try_charge(
-            request.identity.key, limit=limit, window_seconds=window, now=now
+        charge = BudgetCharge(request.identity.key, limit, window)
+        if self.state.budget_used(charge.identity_key, since=now - window) >= limit:
+            self._audit_spent(request, allowed, facts, now)
+            raise self._spent_error()
+        return charge
+
+    def _spent_error(self) -> BudgetExhaustedError:
+        limit, window = self.settings.query_budget, self.settings.budget_window_seconds
+        return BudgetExhaustedError(
+            f"query budget spent: {limit} queries per {window} s for this identity; try again later",
+            details={"limit": limit, "window_seconds": window},
         )
-        budget = {
-            "charged": used is not None,
-            "used": used if used is not None else limit,
-            "limit": limit,
-            "window_seconds": window,
-        }
-        if used is None:
+
+    def _audit_spent(
+        self,
+        request: GateRequest,
+        allowed: Sequence[DatasetAccess],
+        facts: Mapping[str, DatasetFacts],
+        now: float,
+    ) -> None:
+        limit, window = self.settings.query_budget, self.settings.budget_window_seconds
+        budget = {"charged": False, "used": limit, "limit": limit, "window_seconds": window}
+        self._audit(
+            request, list(allowed), facts, [], outcome="budget_exhausted", budget=budget, now=now
+        )
+
+    def _audit_error(
+        self,
+        request: GateRequest,
+        accesses: Sequence[DatasetAccess],
+        facts: Mapping[str, DatasetFacts],
+        charge: BudgetCharge | None,
+        now: float,
+        error: str,
+    ) -> None:
+        """Audit a failed answer; it still uses budget (it reached the datasets)."""
+        try:
             self._audit(
-                request,
-                list(allowed),
-                facts,
-                [],
-                outcome="budget_exhausted",
-                budget=budget,
-                now=now,
-            )
-            raise BudgetExhaustedError(
-                f"query budget spent: {limit} queries per {window} s for this identity; try again later",
-                details={"limit": limit, "window_seconds": window},
-            )
-        return budget
+                request, accesses, facts, [], outcome="error", budget=_NOT_CHARGED, now=now,
+                error=error, charge=charge,
+            )  # fmt: skip
+        except BudgetExhaustedError:
+            self._audit(
+                request, accesses, facts, [], outcome="error", budget=_NOT_CHARGED, now=now,
+                error=error,
+            )  # fmt: skip
 
     @staticmethod
     def _check(raw: Sequence[DatasetResult], allowed: Sequence[DatasetAccess]) -> None:
@@ -211,14 +244,11 @@ class Gate:
             roster=facts.roster,
             roster_key=f"{facts.dataset_id}@{facts.version}",
         )
-        differences = self.state.recent_differences(
+        differences, bits, earlier = self.state.recent_overlaps(
             mine, recipient_key=request.identity.key, answers=answers
         )
         if isolates(differences, min_count=min_count) is not None:
             return True
-        bits, earlier = self.state.recent_member_bits(
-            mine, recipient_key=request.identity.key, answers=answers
-        )
         return isolating_split(bits, earlier, min_count=min_count) is not None
 
     def _ledger(
@@ -260,6 +290,7 @@ class Gate:
         now: float,
         error: str | None = None,
         ledger: Sequence[Contribution] = (),
+        charge: BudgetCharge | None = None,
     ) -> int:
         identity = request.identity
         results = {raw.dataset_id: (raw, shown) for raw, shown in answered}
@@ -338,6 +369,7 @@ class Gate:
             recipient_key=key,
             recipient_subject=subject,
             now=now,
+            charge=charge,
         )
         return entry.seq
 

@@ -169,3 +169,12 @@ def test_cli__query_title_with_rich_markup_is_printed_literally(
         hub.register("nl", nl.url, "NL")
         assert main(["query", "gene", "[/x]:abc:", "--hub", hub.url]) == 0
         assert "gene [/x]:abc:" in capsys.readouterr().out
+
+
+def test_passport_header__a_long_token_is_a_token_not_a_crash() -> None:
+    """A real DAC passport (2-3 kB, several visas) made `Path(token).is_file()` raise
+    "File name too long", so `--passport <token>` crashed the CLI."""
+    from genomesh.cli.query_commands import passport_header
+
+    token = "e" * 900 + "." + "p" * 1500 + "." + "s" * 86
+    assert passport_header(token) == {"authorization": f"Bearer {token}"}

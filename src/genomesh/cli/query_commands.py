@@ -80,7 +80,11 @@ def passport_header(value: str | None) -> dict[str, str]:
     if not value:
         return {}
     path = Path(value)
-    if len(value) < 4096 and path.is_file():
+    try:
+        is_file = len(value) < 4096 and path.is_file()
+    except OSError:  # e.g. a 2 kB token is "File name too long" for the file system
+        is_file = False
+    if is_file:
         value = path.read_text(encoding="utf-8").strip()
     elif value.strip().count(".") != 2 or "/" in value:
         # not a JWT (header.payload.signature): a mistyped file name must fail here, not be

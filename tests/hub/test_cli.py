@@ -178,3 +178,26 @@ def test_passport_header__a_long_token_is_a_token_not_a_crash() -> None:
 
     token = "e" * 900 + "." + "p" * 1500 + "." + "s" * 86
     assert passport_header(token) == {"authorization": f"Bearer {token}"}
+
+
+def test_cli__controlled_passport_to_every_node_is_warned_about(
+    hub: RunningHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA F23: every node asked receives the passport and could replay it; the CLI warns a
+    researcher who sends a controlled-access passport to the whole network (not with --node,
+    and not for a registered-only passport)."""
+    from genomesh.testing.passports import TestIssuer
+
+    issuer = TestIssuer()
+    controlled = issuer.passport(datasets=["nl-ds1"])
+    registered = issuer.passport()
+    with serving(standin_app("nl")) as nl:
+        hub.register("nl", nl.url)
+        args = ["query", "individuals", "--hub", hub.url, "--passport"]
+        assert main([*args, controlled]) == 0
+        err = capsys.readouterr().err
+        assert "warning" in err and "--node" in err and "1 dataset" in err
+        assert main([*args, controlled, "--node", "nl"]) == 0
+        assert "warning" not in capsys.readouterr().err
+        assert main([*args, registered]) == 0
+        assert "warning" not in capsys.readouterr().err

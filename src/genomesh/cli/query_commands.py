@@ -8,6 +8,7 @@ else $GENOMESH_PASSPORT.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -33,6 +34,7 @@ from genomesh.core.errors import (
 )
 
 console = Console(emoji=False)  # `:abc:` in a value must not become an emoji
+err_console = Console(stderr=True, emoji=False, highlight=False)
 
 
 class LiteralTable(Table):
@@ -91,6 +93,29 @@ def passport_header(value: str | None) -> dict[str, str]:
         # sent to every node as a bearer token (and land in their audit logs)
         raise InvalidInputError(f"no such file {value}", field="--passport")
     return {"authorization": f"Bearer {value.strip()}"}
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """A JWS's payload, unverified (only to read what the researcher is about to send)."""
+    try:
+        part = token.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def controlled_grants(header: dict[str, str]) -> list[str]:
+    """The datasets the passport in `header` grants controlled access to (its
+    ControlledAccessGrants visas' values); empty for no passport or a registered-only one."""
+    token = header.get("authorization", "").removeprefix("Bearer ").strip()
+    visas = _claims(token).get("ga4gh_passport_v1") if token else None
+    grants = []
+    for visa in visas if isinstance(visas, list) else []:
+        claim = _claims(visa).get("ga4gh_visa_v1") if isinstance(visa, str) else None
+        if isinstance(claim, dict) and claim.get("type") == "ControlledAccessGrants":
+            grants.append(str(claim.get("value")))
+    return grants
 
 
 def hub_request(
@@ -241,12 +266,22 @@ def run_query(
     if datasets:
         body["datasets"] = {"datasetIds": list(datasets)}
     params = {"nodes": ",".join(nodes)} if nodes else None
+    headers = passport_header(passport)
+    grants = controlled_grants(headers)
+    if grants and not nodes:
+        # every node asked sees the passport and could replay it until it expires (QA F23)
+        err_console.print(
+            f"warning: your passport grants controlled access ({len(grants)} dataset(s)) and "
+            "goes to every node of the hub; each could reuse it until it expires. "
+            "Ask only the nodes you need with --node NAME.",
+            soft_wrap=True,
+        )
     answer = hub_request(
         "POST",
         f"{hub_url(hub)}{path}",
         params=params,
         json_body=body,
-        headers=passport_header(passport),
+        headers=headers,
     )
     network = (answer.get("info") or {}).get("network") if isinstance(answer, dict) else None
     if not isinstance(network, dict):

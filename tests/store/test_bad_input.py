@@ -13,6 +13,12 @@ from genomesh.core.errors import IngestError, UnknownTermError
 from genomesh.store import NodeStore, ingest_dataset
 from tests.store.conftest import rec, write_vcf
 
+NO_INFO_HEADER = """##fileformat=VCFv4.2
+##reference=GRCh38
+##contig=<ID=1,length=248956422>
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+"""
+
 GOOD = [
     rec(1, 100, "A", "G", "0/1", "1/1", "0/0"),
     rec(1, 200, "C", "T,G", "1/2", "0/0", "./."),
@@ -281,6 +287,108 @@ CASES = {
         None,
         "individuals.S1[0].expires",
     ),
+    # F20: malformed records that crashed with a traceback or were stored silently
+    "no_gt_in_format": (
+        lambda t: {
+            "vcf": write_vcf(
+                t / "bad.vcf",
+                [
+                    GOOD[0],
+                    "\t".join(["1", "150", ".", "A", "G", ".", "PASS", ".", "DP", "5", "6", "7"]),
+                ],
+            )
+        },
+        IngestError,
+        "bad.vcf",
+        11,
+        "FORMAT",
+    ),
+    "sv_end_not_integer_without_header": (
+        lambda t: {
+            "vcf": write_vcf(
+                t / "bad.vcf",
+                [rec(1, 100, "A", "<DEL>", "0/1", "0/0", "0/0", info="END=abc")],
+                header=NO_INFO_HEADER,
+            )
+        },
+        IngestError,
+        "bad.vcf",
+        6,
+        "INFO/END",
+    ),
+    "sv_end_before_pos": (
+        lambda t: {
+            "vcf": write_vcf(
+                t / "bad.vcf",
+                [GOOD[0], rec(1, 100, "A", "<DEL>", "0/1", "0/0", "0/0", info="SVTYPE=DEL;END=50")],
+            )
+        },
+        IngestError,
+        "bad.vcf",
+        11,
+        "INFO/END",
+    ),
+    "alt_not_a_base": (
+        lambda t: {
+            "vcf": write_vcf(t / "bad.vcf", [GOOD[0], rec(1, 150, "A", "Z", "0/1", "0/0", "0/0")])
+        },
+        IngestError,
+        "bad.vcf",
+        11,
+        "ALT",
+    ),
+    "alt_bad_breakend": (
+        lambda t: {
+            "vcf": write_vcf(t / "bad.vcf", [rec(1, 150, "A", "A[2300[", "0/1", "0/0", "0/0")])
+        },
+        IngestError,
+        "bad.vcf",
+        10,
+        "ALT",
+    ),
+    "ref_iupac": (
+        lambda t: {"vcf": write_vcf(t / "bad.vcf", [rec(1, 150, "R", "G", "0/1", "0/0", "0/0")])},
+        IngestError,
+        "bad.vcf",
+        10,
+        "REF",
+    ),
+    "pos_zero": (
+        lambda t: {
+            "vcf": write_vcf(t / "bad.vcf", [GOOD[0], rec(1, 0, "A", "G", "0/1", "0/0", "0/0")])
+        },
+        IngestError,
+        "bad.vcf",
+        11,
+        "POS",
+    ),
+    "pos_beyond_contig": (
+        lambda t: {
+            "vcf": write_vcf(t / "bad.vcf", [rec(2, 242193530, "A", "G", "0/1", "0/0", "0/0")])
+        },
+        IngestError,
+        "bad.vcf",
+        10,
+        "POS",
+    ),
+    "duplicate_sample_names": (
+        lambda t: {"vcf": write_vcf(t / "bad.vcf", GOOD, samples=("S1", "S2", "S1"))},
+        IngestError,
+        "bad.vcf",
+        9,
+        "samples",
+    ),
+    "ploidy_five_first_record": (
+        lambda t: {
+            "vcf": write_vcf(
+                t / "bad.vcf", [rec(1, 150, "A", "G", "0/1/1/1/1", "0/0/0/0/0", "0/0/0/0/0")]
+            )
+        },
+        IngestError,
+        "bad.vcf",
+        10,
+        "GT",
+    ),
     "bad_phenopacket": (
         lambda t: {
             "vcf": write_vcf(t / "v.vcf", GOOD),
@@ -294,6 +402,29 @@ CASES = {
         None,
     ),
 }
+
+
+def test_ingest__sv_end_without_info_header_is_read_as_integer(node: NodeStore, tmp_path: Path):
+    """F20: without ##INFO=<ID=END> htslib returns END as a string; it is coerced, not a crash."""
+    vcf = write_vcf(
+        tmp_path / "sv.vcf",
+        [rec(1, 100, "A", "<DEL>", "0/1", "0/0", "0/0", info="SVTYPE=DEL;END=500")],
+        header=NO_INFO_HEADER,
+    )
+    ingest_dataset(node.path, "sv", vcf=vcf)
+    con = node.dataset("sv").connect()
+    rows = con.execute('SELECT variant_type, start, "end" FROM variants').fetchall()
+    assert rows == [("DEL", 99, 500)]
+
+
+def test_ingest__lowercase_bases_are_stored_upper_case(node: NodeStore, tmp_path: Path):
+    """VCF bases are case-insensitive; stored upper-case so a Beacon query for A>G finds them."""
+    vcf = write_vcf(tmp_path / "lc.vcf", [rec(1, 100, "a", "g", "0/1", "0/0", "0/0")])
+    ingest_dataset(node.path, "lc", vcf=vcf)
+    con = node.dataset("lc").connect()
+    assert con.execute("SELECT variant_id, ref, alt FROM variants").fetchall() == [
+        ("1-100-A-G", "A", "G")
+    ]
 
 
 def _write(path: Path, text: str) -> Path:

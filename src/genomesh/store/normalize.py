@@ -8,6 +8,7 @@ the differing core (AGCCAT>AGCTAT at POS becomes C>T at POS+3).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from genomesh.core.genome import VariantType
@@ -24,6 +25,35 @@ _SYMBOLIC_TYPES: dict[str, VariantType] = {
     "INS": VariantType.INS,
     "BND": VariantType.BND,
 }
+
+
+_SEQUENCE = re.compile(r"[ACGTNacgtn]+")
+_SYMBOLIC = re.compile(r"<[^<>,\s]+>")
+_BREAKEND = re.compile(
+    r"[ACGTNacgtn]+[\[\]][^\[\]\s]+:\d+[\[\]]|[\[\]][^\[\]\s]+:\d+[\[\]][ACGTNacgtn]+"
+    r"|\.[ACGTNacgtn]+|[ACGTNacgtn]+\."
+)
+_BASES = frozenset("ACGTN")
+
+
+def allele_problem(ref: str, alt: str | None = None) -> str | None:
+    """Why REF (or one ALT) is not a VCF allele, else None (VCF 4.3 section 1.6.1).
+
+    REF is bases A, C, G, T, N (any case); an ALT is such bases, `*`, `.`, a symbolic
+    `<ID>` or a breakend. Anything else (`Z`, IUPAC codes, spaces) cannot be matched by a
+    Beacon query, so ingest refuses it rather than store a variant no one can find."""
+    if alt is None:
+        if ref in _BASES or _SEQUENCE.fullmatch(ref):
+            return None
+        return f"REF {ref!r} is not a sequence of bases (A, C, G, T, N)"
+    if alt in _BASES or alt in NON_VARIANT_ALTS or _SEQUENCE.fullmatch(alt):
+        return None
+    if _SYMBOLIC.fullmatch(alt) or _BREAKEND.fullmatch(alt):
+        return None
+    return (
+        f"ALT {alt!r} is not a base sequence (A, C, G, T, N), '*', a symbolic allele <ID> "
+        "or a breakend"
+    )
 
 
 def trim_alleles(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
@@ -111,6 +141,7 @@ def normalise(
 __all__ = [
     "NON_VARIANT_ALTS",
     "NormalVariant",
+    "allele_problem",
     "is_symbolic",
     "normalise",
     "sequence_type",

@@ -83,6 +83,33 @@ def count_header_lines(path: Path) -> int:
     return n
 
 
+def diagnose_header(path: Path, reason: str) -> IngestError:
+    """An IngestError saying why htslib refused the header (it only says 'cannot parse')."""
+    where: dict[str, Any] = {"file": str(path)}
+    try:
+        with _open_text(path) as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.startswith("#"):
+                    break
+                if line.startswith("#CHROM"):
+                    samples = line.rstrip("\r\n").split("\t")[9:]
+                    seen: set[str] = set()
+                    dupes = [s for s in samples if s in seen or seen.add(s)]
+                    if dupes:
+                        return IngestError(
+                            f"duplicate sample name(s) in the header: {sorted(set(dupes))[:5]}",
+                            line=n, field="samples", **where,
+                        )  # fmt: skip
+                    if any(not s.strip() for s in samples):
+                        return IngestError(
+                            "empty sample name in the header", line=n, field="samples", **where
+                        )
+                    break
+    except (OSError, EOFError, UnicodeDecodeError):
+        pass
+    return IngestError(f"cannot read VCF header: {reason}", **where)
+
+
 _COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT")
 _GT_ALLELE = re.compile(r"^(\.|\d+)$")
 
@@ -129,4 +156,10 @@ def diagnose_record(path: Path, line_number: int, samples: list[str], reason: st
     return IngestError(f"malformed VCF record ({reason})", field="record", **where)
 
 
-__all__ = ["count_header_lines", "detect_assembly", "diagnose_record", "read_line"]
+__all__ = [
+    "count_header_lines",
+    "detect_assembly",
+    "diagnose_header",
+    "diagnose_record",
+    "read_line",
+]

@@ -21,8 +21,13 @@ from cyvcf2 import VCF
 from genomesh.core.errors import IngestError
 from genomesh.core.genome import CHROMOSOMES, VariantType, normalize_chromosome
 from genomesh.store.annotations import layout_from_header, parse_annotations
-from genomesh.store.normalize import NON_VARIANT_ALTS, is_symbolic, normalise
-from genomesh.store.vcf_header import count_header_lines, detect_assembly, diagnose_record
+from genomesh.store.normalize import NON_VARIANT_ALTS, allele_problem, is_symbolic, normalise
+from genomesh.store.vcf_header import (
+    count_header_lines,
+    detect_assembly,
+    diagnose_header,
+    diagnose_record,
+)
 
 CHROM_RANK = {c: i for i, c in enumerate(CHROMOSOMES)}
 
@@ -94,7 +99,7 @@ class VcfReader:
         try:
             self._vcf = VCF(str(self.path), threads=threads)
         except (OSError, Exception) as exc:  # cyvcf2 raises plain Exception/OSError
-            raise IngestError(f"cannot read VCF header: {exc}", file=str(self.path)) from exc
+            raise diagnose_header(self.path, str(exc)) from exc
         self.header_lines = self._vcf.raw_header.rstrip("\n").split("\n")
         self.header_line_count = count_header_lines(self.path) or len(self.header_lines)
         self.samples: list[str] = list(self._vcf.samples)
@@ -151,6 +156,7 @@ class VcfReader:
         it = iter(self._vcf)
         ploidy = self.ploidy
         chroms: dict[str, str | None] = {}
+        lengths = {c: n for c, n in self.contig_lengths.items() if n and n > 0}
         exhausted = False
         while not exhausted:
             batch = VariantBatch()
@@ -186,13 +192,22 @@ class VcfReader:
                     batch.n_skipped += 1
                     continue
                 if n_samples:
-                    gt = rec.format("GT", int)
+                    try:
+                        gt = rec.format("GT", int)
+                    except Exception:  # cyvcf2: "couldn't get genotypes" on odd FORMATs
+                        gt = None
                     if gt is None:
                         raise IngestError(
-                            "record has no GT values", file=path, line=line_no, field="GT"
-                        )
+                            "record has no GT: every record needs genotypes when the file has "
+                            "samples", file=path, line=line_no, field="FORMAT",
+                        )  # fmt: skip
                     p = gt.shape[1]
                     if raw_gt is None:  # the first record fixes the file's ploidy
+                        if p > 4:
+                            raise IngestError(
+                                f"ploidy {p} is not supported (at most 4)",
+                                file=path, line=line_no, field="GT",
+                            )  # fmt: skip
                         ploidy = self.ploidy = max(p, 2)  # haploid-first files (MT, Y) too
                         self._gt_ploidy = ploidy
                         raw_gt = np.empty((batch_records, n_samples, ploidy), np.int32)
@@ -209,6 +224,17 @@ class VcfReader:
                             file=path, line=line_no, field="GT",
                         )  # fmt: skip
                 ref = rec.REF
+                pos = rec.POS
+                if pos < 1 or pos > lengths.get(chrom, pos):
+                    raise IngestError(
+                        f"POS {pos} is not a position on chromosome {chrom} (1.."
+                        f"{lengths.get(chrom) or '?'}; VCF POS 0 marks a telomere: remove such "
+                        "records)", file=path, line=line_no, field="POS",
+                    )  # fmt: skip
+                if (problem := allele_problem(ref)) is not None:
+                    raise IngestError(problem, file=path, line=line_no, field="REF")
+                if not ref.isupper():
+                    ref = ref.upper()  # bases are case-insensitive (VCF 4.3 1.6.1)
                 annotations = None
                 if layout is not None:
                     annotations = parse_annotations(
@@ -218,21 +244,31 @@ class VcfReader:
                 ids = rec.ID
                 if ids:
                     rsid = next((i for i in ids.split(";") if i.startswith("rs")), None)
-                pos = rec.POS
                 for k, alt in enumerate(alts, 1):
+                    if (problem := allele_problem(ref, alt)) is not None:
+                        raise IngestError(problem, file=path, line=line_no, field="ALT")
                     if alt in NON_VARIANT_ALTS:
                         continue
                     if is_symbolic(alt):
                         info = rec.INFO
+                        where = (path, line_no)
                         svlen = info.get("SVLEN")
                         if isinstance(svlen, tuple):
                             svlen = svlen[k - 1] if k - 1 < len(svlen) else svlen[0]
+                        svlen = _info_int(svlen, "SVLEN", where)
+                        sv_end = _info_int(info.get("END"), "END", where)
+                        if sv_end is not None and sv_end < pos:
+                            raise IngestError(
+                                f"END ({sv_end}) < POS ({pos})",
+                                file=path, line=line_no, field="INFO/END",
+                            )  # fmt: skip
+                        svtype = info.get("SVTYPE")
                         v = normalise(
-                            pos, ref, alt, sv_end=info.get("END"),
-                            svtype=info.get("SVTYPE"), svlen=svlen,
+                            pos, ref, alt, sv_end=sv_end,
+                            svtype=None if svtype is None else str(svtype), svlen=svlen,
                         )  # fmt: skip
                     else:
-                        v = normalise(pos, ref, alt)
+                        v = normalise(pos, ref, alt if alt.isupper() else alt.upper())
                     g, c, a = annotations[alt] if annotations is not None else ([], [], [])
                     rows.append(
                         (chrom, v.pos, v.ref, v.alt, rsid, _TYPE_NAME[v.variant_type], v.start,
@@ -320,6 +356,25 @@ class VcfReader:
             phased = phased_all[src_idx]
         _count(batch, calls, phased)
         return batch
+
+
+def _info_int(value: object, key: str, where: tuple[str, int]) -> int | None:
+    """An integer INFO value (END, SVLEN); without a ##INFO header line htslib hands back a
+    string, so coerce it, and name the field when it is not a number."""
+    if value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, tuple):
+        value = value[0] if value else None
+        if value is None:
+            return None
+    try:
+        return int(str(value))
+    except ValueError:
+        raise IngestError(
+            f"{value!r} is not an integer", file=where[0], line=where[1], field=f"INFO/{key}"
+        ) from None
 
 
 def _category_tables(ploidy: int) -> tuple[np.ndarray, ...]:

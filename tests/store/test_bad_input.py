@@ -389,6 +389,88 @@ CASES = {
         10,
         "GT",
     ),
+    # F21: implausible individuals values
+    "age_negative": (
+        lambda t: _people(t, "age", ["61", "-5", "40"]),
+        IngestError,
+        "people.tsv",
+        3,
+        "age",
+    ),
+    "age_over_150": (
+        lambda t: _people(t, "age", ["61", "P500Y", "40"]),
+        IngestError,
+        "people.tsv",
+        3,
+        "age",
+    ),
+    "feature_free_text": (
+        lambda t: _people(t, "features", ["HP:0001166", "seizure", ""]),
+        IngestError,
+        "people.tsv",
+        3,
+        "features",
+    ),
+    "disease_free_text": (
+        lambda t: _people(t, "diseases", ["", "", "breast cancer|Breast cancer"]),
+        IngestError,
+        "people.tsv",
+        4,
+        "diseases",
+    ),
+    "measure_not_finite": (
+        lambda t: _people(t, "measure:LOINC:35925-4@NCIT:C49671", ["22.5", "nan", ""]),
+        IngestError,
+        "people.tsv",
+        3,
+        "measure:LOINC:35925-4@NCIT:C49671",
+    ),
+    "phenopacket_age_over_150": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "individuals": _write(
+                t / "p.json",
+                json.dumps(
+                    {
+                        "subject": {
+                            "id": "S1",
+                            "timeAtLastEncounter": {"age": {"iso8601duration": "P200Y"}},
+                        }
+                    }
+                ),
+            ),
+            "allow_unmatched_samples": True,
+        },
+        IngestError,
+        "p.json",
+        None,
+        "subject.timeAtLastEncounter",
+    ),
+    "bff_feature_free_text": (
+        lambda t: {
+            "vcf": write_vcf(t / "v.vcf", GOOD),
+            "individuals": _write(
+                t / "individuals.json",
+                json.dumps(
+                    [
+                        {"id": i, "sex": {"id": "NCIT:C16576", "label": "female"}}
+                        for i in ("S1", "S2")
+                    ]
+                    + [
+                        {
+                            "id": "S3",
+                            "sex": {"id": "NCIT:C16576", "label": "female"},
+                            "phenotypicFeatures": [{"featureType": {"id": "seizure"}}],
+                        }
+                    ]
+                ),
+            ),
+        },
+        IngestError,
+        "individuals.json",
+        None,
+        "phenotypicFeatures",
+    ),
     "bad_phenopacket": (
         lambda t: {
             "vcf": write_vcf(t / "v.vcf", GOOD),
@@ -425,6 +507,27 @@ def test_ingest__lowercase_bases_are_stored_upper_case(node: NodeStore, tmp_path
     assert con.execute("SELECT variant_id, ref, alt FROM variants").fetchall() == [
         ("1-100-A-G", "A", "G")
     ]
+
+
+def _people(t: Path, column: str, cells: list[str]) -> dict[str, Path]:
+    """A VCF and an individuals TSV (S1..S3) with one extra column holding `cells`."""
+    rows = [f"individual_id\tsex\t{column}"]
+    rows += [f"S{i}\tfemale\t{cell}" for i, cell in enumerate(cells, 1)]
+    return {
+        "vcf": write_vcf(t / "v.vcf", GOOD),
+        "individuals": _write(t / "people.tsv", "\n".join(rows) + "\n"),
+    }
+
+
+def test_ingest__plausible_individuals_values_kept(node: NodeStore, tmp_path: Path):
+    """F21 limits leave real values alone: newborn (0), 0.5 years as P6M, 105, NCIT/OMIM codes."""
+    kwargs = _people(tmp_path, "age", ["0", "P6M", "105"])
+    ingest_dataset(node.path, "ok", **kwargs)
+    con = node.dataset("ok").connect()
+    ages = con.execute(
+        "SELECT individual_id, value FROM measures ORDER BY individual_id"
+    ).fetchall()
+    assert ages == [("S1", 0.0), ("S2", 0.5), ("S3", 105.0)]
 
 
 def _write(path: Path, text: str) -> Path:

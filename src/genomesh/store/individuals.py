@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ _SEX_ALIASES = {
 }  # fmt: skip
 AGE_ASSAY = ("LOINC:30525-0", "Age")
 YEAR_UNIT = ("NCIT:C29848", "Year")
+MAX_AGE_YEARS = 150  # older than anyone has lived: a typo (months, days) or a unit mix-up
+_CURIE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*:[^\s:]\S*")
 _DURATION = re.compile(
     r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
 )
@@ -106,6 +109,13 @@ def sex_term(value: str, *, where: dict[str, Any]) -> tuple[str, str]:
     return SEX_TERMS[key]
 
 
+def check_age(years: float, raw: str, *, where: dict[str, Any]) -> float:
+    """`years` if it is a possible age (0 to MAX_AGE_YEARS), else an IngestError."""
+    if not math.isfinite(years) or not 0 <= years <= MAX_AGE_YEARS:
+        raise IngestError(f"{raw!r} is not a valid age (0 to {MAX_AGE_YEARS} years)", **where)
+    return years
+
+
 def age_in_years(duration: str) -> float | None:
     """Years in an ISO 8601 duration such as P45Y6M (or a plain number of years)."""
     text = duration.strip()
@@ -138,8 +148,10 @@ def _from_phenopacket(data: dict[str, Any], *, where: str) -> Individual:
     if subject.HasField("time_at_last_encounter") and subject.time_at_last_encounter.HasField(
         "age"
     ):
-        years = age_in_years(subject.time_at_last_encounter.age.iso8601duration)
+        raw_age = subject.time_at_last_encounter.age.iso8601duration
+        years = age_in_years(raw_age)
         if years is not None:
+            check_age(years, raw_age, where={"file": where, "field": "subject.timeAtLastEncounter"})
             person.measures.append((*AGE_ASSAY, years, *YEAR_UNIT))
     for feature in packet.phenotypic_features:
         person.features.append((feature.type.id, feature.type.label, bool(feature.excluded)))
@@ -286,6 +298,7 @@ def _read_tsv(path: Path) -> list[Individual]:
             years = age_in_years(row["age"])
             if years is None:
                 raise IngestError(f"bad age {row['age']!r}", field="age", **where)
+            check_age(years, row["age"].strip(), where={**where, "field": "age"})
             person.measures.append((*AGE_ASSAY, years, *YEAR_UNIT))
         person.features += [(i, label, False) for i, label in _split(row.get("features", ""))]
         person.features += [
@@ -298,6 +311,8 @@ def _read_tsv(path: Path) -> list[Individual]:
                 assay, _, unit = column[len("measure:") :].partition("@")
                 try:
                     value = float(cell)
+                    if not math.isfinite(value):
+                        raise ValueError(cell)
                 except ValueError:
                     raise IngestError(
                         f"measure value {cell!r} is not a number", field=column, **where
@@ -365,6 +380,36 @@ def read_individuals(path: Path | str) -> list[Individual]:
     )
 
 
+def _term_ids(person: Individual) -> list[tuple[str, str, str]]:
+    """(term id, TSV column, JSON field) of every ontology code a person carries."""
+    out = [(t, "excluded_features" if excluded else "features", "phenotypicFeatures")
+           for t, _, excluded in person.features]  # fmt: skip
+    out += [(t, "diseases", "diseases") for t, _ in person.diseases]
+    out += [(t, "interventions", "interventionsOrProcedures") for t, _ in person.interventions]
+    if person.ethnicity:
+        out.append((person.ethnicity[0], "ethnicity_id", "ethnicity"))
+    if person.origin:
+        out.append((person.origin[0], "origin_id", "geographicOrigin"))
+    for assay, _, _, unit, _ in person.measures:
+        out.append((assay, f"measure:{assay}", "measures"))
+        if unit:
+            out.append((unit, f"measure:{assay}@{unit}", "measures"))
+    return out
+
+
+def _check_term_ids(person: Individual, *, path: Path | str) -> None:
+    """Every code is a CURIE (PREFIX:ID): free text such as 'seizure' would be stored as a
+    term no filter can ever match, silently hiding the person from phenotype queries."""
+    for term, column, json_field in _term_ids(person):
+        if not _CURIE.fullmatch(term):
+            raise IngestError(
+                f"{term!r} for individual {person.id!r} is not an ontology term id (a CURIE "
+                "such as HP:0001250; in a TSV write ID or ID|label)",
+                file=person.where or str(path), line=person.line,
+                field=column if person.source == "tsv" else json_field,
+            )  # fmt: skip
+
+
 def validate_individuals(people: list[Individual], *, path: Path | str) -> None:
     """Unique ids; every HPO feature known to the packaged HPO release."""
     seen: set[str] = set()
@@ -375,6 +420,8 @@ def validate_individuals(people: list[Individual], *, path: Path | str) -> None:
                 file=person.where or str(path), line=person.line, field="id",
             )  # fmt: skip
         seen.add(person.id)
+    for person in people:
+        _check_term_ids(person, path=path)
     hpo_terms = [(p, f[0]) for p in people for f in p.features if f[0].startswith("HP:")]
     if not hpo_terms:
         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,7 @@ def diagnose_header(path: Path, reason: str) -> IngestError:
                     break
                 if line.startswith("#CHROM"):
                     samples = line.rstrip("\r\n").split("\t")[9:]
-                    seen: set[str] = set()
-                    dupes = [s for s in samples if s in seen or seen.add(s)]
+                    dupes = [s for s, n in Counter(samples).items() if n > 1]
                     if dupes:
                         return IngestError(
                             f"duplicate sample name(s) in the header: {sorted(set(dupes))[:5]}",

@@ -61,6 +61,20 @@ def ingest(
     allow_unmatched_samples: Annotated[
         bool, typer.Option(help="ingest VCF samples that the individuals file does not list")
     ] = False,
+    id_from: Annotated[
+        str,
+        typer.Option(
+            help="phenopackets: key individuals by `subject` id (default) or `phenopacket` id "
+            "(for collections that reuse subject ids across studies)"
+        ),
+    ] = "subject",
+    allow_unknown_terms: Annotated[
+        bool,
+        typer.Option(
+            help="keep HPO ids the packaged HPO release does not know (flagged in each "
+            "individual's document and listed in dataset.json) instead of stopping"
+        ),
+    ] = False,
     name: Annotated[str | None, typer.Option(help="dataset display name")] = None,
     description: Annotated[str | None, typer.Option(help="dataset description")] = None,
     attribution: Annotated[
@@ -93,6 +107,8 @@ def ingest(
             duo=terms,
             assembly=assembly,
             allow_unmatched_samples=allow_unmatched_samples,
+            id_from=id_from,  # type: ignore[arg-type]  # checked by read_individuals
+            allow_unknown_terms=allow_unknown_terms,
             name=name,
             description=description,
             attribution=_attribution(attribution),
@@ -118,6 +134,14 @@ def ingest(
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+    if summary.info.unknown_terms:
+        kept = summary.info.unknown_terms
+        console.print(
+            f"[yellow]warning:[/] kept {len(kept)} HPO term(s) unknown to the packaged HPO "
+            f"release {summary.info.hpo_version} (--allow-unknown-terms; flagged in the "
+            f"documents): {', '.join(kept[:20])}{' ...' if len(kept) > 20 else ''}",
+            highlight=False,
+        )
     if summary.info.attribution:
         console.print(f"[dim]attribution: {summary.info.attribution}[/]")
 

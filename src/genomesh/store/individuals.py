@@ -16,13 +16,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from google.protobuf import json_format
 from phenopackets import Phenopacket, Sex
 
-from genomesh.core.errors import IngestError, UnknownTermError
+from genomesh.core.errors import IngestError
 
+IdFrom = Literal["subject", "phenopacket"]
 SEX_TERMS = {
     "male": ("NCIT:C20197", "male"),
     "female": ("NCIT:C16576", "female"),
@@ -39,7 +40,6 @@ _SEX_ALIASES = {
 AGE_ASSAY = ("LOINC:30525-0", "Age")
 YEAR_UNIT = ("NCIT:C29848", "Year")
 MAX_AGE_YEARS = 150  # older than anyone has lived: a typo (months, days) or a unit mix-up
-_CURIE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*:[^\s:]\S*")
 _DURATION = re.compile(
     r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
 )
@@ -60,6 +60,8 @@ class Individual:
     )  # assay id, assay label, value, unit id, unit label
     interventions: list[tuple[str, str]] = field(default_factory=list)
     document: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # Beacon `info` (e.g. the subject id)
+    term_notes: dict[str, str] = field(default_factory=dict)  # feature id -> note (unknown term)
     source: str = ""
     where: str = ""  # file (or JSON path) the record came from, for errors
     line: int | None = None
@@ -67,7 +69,7 @@ class Individual:
     def beacon_document(self) -> dict[str, Any]:
         """The Beacon v2 individual for this person (the source BFF record if there was one)."""
         if self.document:
-            return self.document
+            return self._with_notes(self.document)
         doc: dict[str, Any] = {"id": self.id, "sex": _term(*self.sex)}
         if self.ethnicity:
             doc["ethnicity"] = _term(*self.ethnicity)
@@ -93,7 +95,20 @@ class Individual:
             doc["interventionsOrProcedures"] = [
                 {"procedureCode": _term(i, label)} for i, label in self.interventions
             ]
-        return doc
+        if self.info:
+            doc["info"] = dict(self.info)
+        return self._with_notes(doc)
+
+    def _with_notes(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """`doc` with `notes` on each phenotypic feature kept despite an unknown term."""
+        if not self.term_notes or not isinstance(doc.get("phenotypicFeatures"), list):
+            return doc
+        features = []
+        for feature in doc["phenotypicFeatures"]:
+            code = feature.get("featureType") if isinstance(feature, dict) else None
+            note = self.term_notes.get(str(code.get("id"))) if isinstance(code, dict) else None
+            features.append({**feature, "notes": note} if note else feature)
+        return {**doc, "phenotypicFeatures": features}
 
 
 def _term(term_id: str, label: str | None) -> dict[str, str]:
@@ -133,17 +148,28 @@ def age_in_years(duration: str) -> float | None:
 # --- Phenopackets -----------------------------------------------------------------------------
 
 
-def _from_phenopacket(data: dict[str, Any], *, where: str) -> Individual:
+def _from_phenopacket(
+    data: dict[str, Any], *, where: str, id_from: IdFrom = "subject"
+) -> Individual:
     try:
         packet = json_format.ParseDict(data, Phenopacket(), ignore_unknown_fields=False)
     except json_format.ParseError as exc:
         raise IngestError(f"not a valid Phenopacket v2: {exc}", file=where) from exc
     subject = packet.subject
-    pid = subject.id or packet.id
-    if not pid:
-        raise IngestError("phenopacket has no subject.id", file=where, field="subject.id")
+    if id_from == "phenopacket":
+        pid = packet.id
+        if not pid:
+            raise IngestError(
+                "phenopacket has no id (--id-from phenopacket)", file=where, field="id"
+            )
+    else:
+        pid = subject.id or packet.id
+        if not pid:
+            raise IngestError("phenopacket has no subject.id", file=where, field="subject.id")
     sex_name = Sex.Name(subject.sex) if subject.sex else "UNKNOWN_SEX"
     person = Individual(id=pid, sex=SEX_TERMS[_SEX_ALIASES.get(sex_name.lower(), "unknown")])
+    if id_from == "phenopacket" and subject.id:
+        person.info = {"phenopacketId": packet.id, "subjectId": subject.id}
     person.source, person.where = "phenopacket", where
     if subject.HasField("time_at_last_encounter") and subject.time_at_last_encounter.HasField(
         "age"
@@ -356,85 +382,51 @@ def _is_phenopacket(obj: Any) -> bool:
     )
 
 
-def read_individuals(path: Path | str) -> list[Individual]:
-    """Individuals from a phenopacket file/folder, a BFF individuals.json, a JSONL or a TSV."""
+def read_individuals(path: Path | str, *, id_from: IdFrom = "subject") -> list[Individual]:
+    """Individuals from a phenopacket file/folder, a BFF individuals.json, a JSONL or a TSV.
+
+    `id_from="phenopacket"` keys phenopackets by the packet `id` instead of `subject.id`
+    (published collections reuse subject ids such as 'Patient 1' across papers)."""
     path = Path(path)
+    if id_from not in ("subject", "phenopacket"):
+        raise IngestError(f"--id-from must be subject or phenopacket, not {id_from!r}")
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.name.endswith((".json", ".json.gz")))
         if not files:
             raise IngestError("folder holds no phenopacket .json files", file=str(path))
-        return [_from_phenopacket(_load_json(f), where=str(f)) for f in files]
+        return [_from_phenopacket(_load_json(f), where=str(f), id_from=id_from) for f in files]
     if not path.is_file():
         raise IngestError("individuals file not found", file=str(path))
     if path.name.endswith((".tsv", ".txt", ".tsv.gz")):
+        _phenopackets_only(id_from, path)
         return _read_tsv(path)
     data = _load_json(path)
     if _is_phenopacket(data):
-        return [_from_phenopacket(data, where=str(path))]
+        return [_from_phenopacket(data, where=str(path), id_from=id_from)]
     if isinstance(data, list):
         if data and all(_is_phenopacket(d) for d in data):
-            return [_from_phenopacket(d, where=f"{path}[{i}]") for i, d in enumerate(data)]
+            return [
+                _from_phenopacket(d, where=f"{path}[{i}]", id_from=id_from)
+                for i, d in enumerate(data)
+            ]
+        _phenopackets_only(id_from, path)
         return [_from_bff(d, where=str(path), index=i) for i, d in enumerate(data)]
     raise IngestError(
         "not a phenopacket, a BFF individuals array or a TSV", file=str(path), field="(top level)"
     )
 
 
-def _term_ids(person: Individual) -> list[tuple[str, str, str]]:
-    """(term id, TSV column, JSON field) of every ontology code a person carries."""
-    out = [(t, "excluded_features" if excluded else "features", "phenotypicFeatures")
-           for t, _, excluded in person.features]  # fmt: skip
-    out += [(t, "diseases", "diseases") for t, _ in person.diseases]
-    out += [(t, "interventions", "interventionsOrProcedures") for t, _ in person.interventions]
-    if person.ethnicity:
-        out.append((person.ethnicity[0], "ethnicity_id", "ethnicity"))
-    if person.origin:
-        out.append((person.origin[0], "origin_id", "geographicOrigin"))
-    for assay, _, _, unit, _ in person.measures:
-        out.append((assay, f"measure:{assay}", "measures"))
-        if unit:
-            out.append((unit, f"measure:{assay}@{unit}", "measures"))
-    return out
+def _phenopackets_only(id_from: IdFrom, path: Path) -> None:
+    if id_from != "subject":
+        raise IngestError(
+            "--id-from phenopacket applies to phenopackets only", file=str(path), field="--id-from"
+        )
 
 
-def _check_term_ids(person: Individual, *, path: Path | str) -> None:
-    """Every code is a CURIE (PREFIX:ID): free text such as 'seizure' would be stored as a
-    term no filter can ever match, silently hiding the person from phenotype queries."""
-    for term, column, json_field in _term_ids(person):
-        if not _CURIE.fullmatch(term):
-            raise IngestError(
-                f"{term!r} for individual {person.id!r} is not an ontology term id (a CURIE "
-                "such as HP:0001250; in a TSV write ID or ID|label)",
-                file=person.where or str(path), line=person.line,
-                field=column if person.source == "tsv" else json_field,
-            )  # fmt: skip
-
-
-def validate_individuals(people: list[Individual], *, path: Path | str) -> None:
-    """Unique ids; every HPO feature known to the packaged HPO release."""
-    seen: set[str] = set()
-    for person in people:
-        if person.id in seen:
-            raise IngestError(
-                f"individual {person.id!r} appears twice",
-                file=person.where or str(path), line=person.line, field="id",
-            )  # fmt: skip
-        seen.add(person.id)
-    for person in people:
-        _check_term_ids(person, path=path)
-    hpo_terms = [(p, f[0]) for p in people for f in p.features if f[0].startswith("HP:")]
-    if not hpo_terms:
-        return
-    from genomesh.ontology.hpo import get_hpo
-
-    hpo = get_hpo()
-    for person, term in hpo_terms:
-        if not hpo.has(term):
-            raise UnknownTermError(
-                f"unknown HPO term {term!r} for individual {person.id!r}",
-                file=person.where or str(path), line=person.line,
-                field="features" if person.source == "tsv" else "phenotypicFeatures",
-            )  # fmt: skip
-
-
-__all__ = ["TSV_COLUMNS", "Individual", "age_in_years", "read_individuals", "validate_individuals"]
+__all__ = [
+    "TSV_COLUMNS",
+    "IdFrom",
+    "Individual",
+    "age_in_years",
+    "read_individuals",
+]

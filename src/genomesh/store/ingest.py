@@ -27,9 +27,10 @@ from genomesh.core.consent import DataUseTerm
 from genomesh.core.errors import ConflictError, IngestError, InvalidInputError
 from genomesh.core.genome import normalize_assembly
 from genomesh.store.consent import ConsentFile, read_consent, validate_consent, validate_terms
-from genomesh.store.individuals import Individual, read_individuals, validate_individuals
+from genomesh.store.individuals import IdFrom, Individual, read_individuals
 from genomesh.store.model import DatasetInfo, IngestSummary, SourceFile
 from genomesh.store.node import NodeStore, check_dataset_id, open_node
+from genomesh.store.people_checks import validate_individuals
 from genomesh.store.pipeline import Progress, write_version
 from genomesh.store.vcf_reader import VcfReader
 from genomesh.store.writers import ZARR_FORMAT
@@ -109,6 +110,15 @@ def _new_version() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
 
 
+def _hpo_version(people: list[Individual] | None) -> str | None:
+    """The packaged HPO release, recorded when any individual has an HPO feature."""
+    if not people or not any(f[0].startswith("HP:") for p in people for f in p.features):
+        return None
+    from genomesh.ontology.hpo import get_hpo
+
+    return get_hpo().version
+
+
 def _resolve_assembly(assembly: str | None, reader: VcfReader) -> str:
     if assembly:
         found = normalize_assembly(assembly)
@@ -172,6 +182,8 @@ def ingest_dataset(
     duo: list[DataUseTerm] | None = None,
     assembly: str | None = None,
     allow_unmatched_samples: bool = False,
+    id_from: IdFrom = "subject",
+    allow_unknown_terms: bool = False,
     name: str | None = None,
     description: str | None = None,
     attribution: str | None = None,
@@ -179,7 +191,11 @@ def ingest_dataset(
     batch_records: int = 1000,
     threads: int = 1,
 ) -> IngestSummary:
-    """Ingest one dataset into the node at `path`, replacing any previous version atomically."""
+    """Ingest one dataset into the node at `path`, replacing any previous version atomically.
+
+    `id_from="phenopacket"` keys phenopackets by packet id (subject ids repeat across a
+    published collection); `allow_unknown_terms` keeps HPO ids the packaged release lacks,
+    flagged (see docs/store.md)."""
     started = time.perf_counter()
     node: NodeStore = open_node(path)
     check_dataset_id(dataset_id)
@@ -188,9 +204,14 @@ def ingest_dataset(
     con_path = Path(consent) if consent is not None else None
 
     # 1. Everything small is parsed and validated before any file is written.
-    people = read_individuals(ind_path) if ind_path is not None else None
+    people = read_individuals(ind_path, id_from=id_from) if ind_path is not None else None
+    unknown_terms: list[str] = []
     if people is not None:
-        validate_individuals(people, path=ind_path)  # type: ignore[arg-type]
+        unknown_terms = validate_individuals(
+            people,
+            path=ind_path,  # type: ignore[arg-type]
+            allow_unknown_terms=allow_unknown_terms,
+        )
     consent_file = read_consent(con_path) if con_path is not None else ConsentFile()
     if duo is not None:
         validate_terms(duo, file=None, line=None, field="--duo")
@@ -253,6 +274,8 @@ def ingest_dataset(
                     ploidy=reader.ploidy,
                     zarr_format=ZARR_FORMAT,
                     software_version=_software_version(),
+                    unknown_terms=unknown_terms,
+                    hpo_version=_hpo_version(people),
                 )
                 (staging / "dataset.json").write_text(info.model_dump_json(indent=2))
                 _fsync_dir(staging)

@@ -51,6 +51,14 @@ class DatasetInfo(BaseModel):
     ploidy: int = 2
     zarr_format: int = 2
     software_version: str | None = None
+    unknown_terms: list[str] = Field(
+        default_factory=list,
+        description="HPO ids kept with --allow-unknown-terms although the packaged HPO "
+        "release does not know them (each is flagged in the individual's document)",
+    )
+    hpo_version: str | None = Field(
+        default=None, description="HPO release the features were checked against"
+    )
 
 
 class IngestSummary(BaseModel):

@@ -130,6 +130,28 @@ def test_ingest_phenopacket_store__loads_with_explicit_options(
     assert doc["info"] == {"phenopacketId": PACKET, "subjectId": one["subject"]["id"]}
 
 
+def test_ingest_phenopacket_store__documents_match_beacon_schema(
+    node: NodeStore, pp_slice: Path, sites: Path, reference: Path
+):
+    """The flagged `notes` and the `info` ids keep every document a valid Beacon individual."""
+    import jsonschema
+
+    ingest_dataset(
+        node.path, "pp", vcf=sites, individuals=pp_slice,
+        id_from="phenopacket", allow_unknown_terms=True,
+    )  # fmt: skip
+    path = reference / "beacon-v2" / "deref_schemas" / "individuals" / "defaultSchema.json"
+    schema = json.loads(path.read_text())
+    value = schema["properties"]["measures"]["items"]["properties"]["measurementValue"]
+    value["oneOf"][1].setdefault("required", ["typedQuantities"])  # see test_real_data
+    validator = jsonschema.Draft202012Validator(schema)
+    con = node.dataset("pp").connect()
+    docs = [json.loads(d) for (d,) in con.execute("SELECT document FROM individuals").fetchall()]
+    assert len(docs) == N
+    for doc in docs:
+        validator.validate(doc)
+
+
 def test_cli_ingest_phenopacket_store__options_and_warning(
     node: NodeStore, pp_slice: Path, sites: Path, capsys: pytest.CaptureFixture[str]
 ):

@@ -499,6 +499,19 @@ def test_ingest__sv_end_without_info_header_is_read_as_integer(node: NodeStore, 
     assert rows == [("DEL", 99, 500)]
 
 
+def test_ingest__truncated_bgzip_named_as_such(loaded: NodeStore, tmp_path: Path):
+    """A copy cut short (disk full, interrupted transfer) says so, not 'malformed record'."""
+    records = [rec(1, 100 + 10 * i, "A", "G", "0/1", "0/0", "1/1") for i in range(20000)]
+    data = write_vcf(tmp_path / "full.vcf.gz", records).read_bytes()
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    before = _tree(loaded.path)
+    with pytest.raises(IngestError, match="truncated or corrupt") as info:
+        ingest_dataset(loaded.path, "ds", vcf=cut)
+    assert info.value.field == "file" and info.value.line is not None
+    assert _tree(loaded.path) == before
+
+
 def test_ingest__lowercase_bases_are_stored_upper_case(node: NodeStore, tmp_path: Path):
     """VCF bases are case-insensitive; stored upper-case so a Beacon query for A>G finds them."""
     vcf = write_vcf(tmp_path / "lc.vcf", [rec(1, 100, "a", "g", "0/1", "0/0", "0/0")])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -114,10 +115,27 @@ _COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMA
 _GT_ALLELE = re.compile(r"^(\.|\d+)$")
 
 
+def _compressed_stream_problem(path: Path) -> str | None:
+    """Why a gzip/bgzip file cannot be read to its end (truncated, corrupt), else None."""
+    with open(path, "rb") as fh:
+        if fh.read(2) != b"\x1f\x8b":
+            return None
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        return f"the compressed file is truncated or corrupt ({exc or type(exc).__name__})"
+    return None
+
+
 def diagnose_record(path: Path, line_number: int, samples: list[str], reason: str) -> IngestError:
     """An IngestError naming the line and the offending field of a record htslib refused."""
-    text = read_line(path, line_number)
     where: dict[str, Any] = {"file": str(path), "line": line_number}
+    broken = _compressed_stream_problem(path)
+    if broken:
+        return IngestError(broken, field="file", **where)
+    text = read_line(path, line_number)
     if text is None:
         return IngestError(f"unreadable VCF record ({reason})", **where)
     cols = text.split("\t")

@@ -62,7 +62,8 @@ def test_ingest_phenopacket_store__repeated_subject_ids_listed(
     with pytest.raises(IngestError) as info:
         ingest_dataset(node.path, "pp", vcf=sites, individuals=pp_slice)
     exc = info.value
-    assert exc.field == "id" and exc.file is not None and "slice.jsonl[" in exc.file
+    assert exc.field == "id" and exc.file is not None and exc.file.endswith("slice.jsonl")
+    assert exc.line == 155  # the first repeat: 'Patient 5' on line 155 (packet [154])
     assert "'Patient 5'" in exc.message and "--id-from phenopacket" in exc.message
     repeated = exc.details["repeated_ids"]
     assert len(repeated) > 1 and all(n > 1 for n in repeated.values())
@@ -76,7 +77,7 @@ def test_ingest_phenopacket_store__unknown_hpo_terms_named_with_release(
     with pytest.raises(UnknownTermError) as info:
         ingest_dataset(node.path, "pp", vcf=sites, individuals=pp_slice, id_from="phenopacket")
     exc = info.value
-    assert exc.field == "phenotypicFeatures"
+    assert exc.field == "phenotypicFeatures" and exc.line == 379  # packet [378]
     assert NEW_TERM in exc.message and PACKET in exc.message
     assert get_hpo().version in exc.message and "--allow-unknown-terms" in exc.message
     assert NEW_TERM in exc.details["unknown_terms"]

@@ -149,35 +149,40 @@ def age_in_years(duration: str) -> float | None:
 
 
 def _from_phenopacket(
-    data: dict[str, Any], *, where: str, id_from: IdFrom = "subject"
+    data: dict[str, Any], *, where: str, id_from: IdFrom = "subject", line: int | None = None
 ) -> Individual:
     try:
         packet = json_format.ParseDict(data, Phenopacket(), ignore_unknown_fields=False)
     except json_format.ParseError as exc:
-        raise IngestError(f"not a valid Phenopacket v2: {exc}", file=where) from exc
+        raise IngestError(f"not a valid Phenopacket v2: {exc}", file=where, line=line) from exc
     subject = packet.subject
     if id_from == "phenopacket":
         pid = packet.id
         if not pid:
             raise IngestError(
-                "phenopacket has no id (--id-from phenopacket)", file=where, field="id"
+                "phenopacket has no id (--id-from phenopacket)", file=where, line=line, field="id"
             )
     else:
         pid = subject.id or packet.id
         if not pid:
-            raise IngestError("phenopacket has no subject.id", file=where, field="subject.id")
+            raise IngestError(
+                "phenopacket has no subject.id", file=where, line=line, field="subject.id"
+            )
     sex_name = Sex.Name(subject.sex) if subject.sex else "UNKNOWN_SEX"
     person = Individual(id=pid, sex=SEX_TERMS[_SEX_ALIASES.get(sex_name.lower(), "unknown")])
     if id_from == "phenopacket" and subject.id:
         person.info = {"phenopacketId": packet.id, "subjectId": subject.id}
-    person.source, person.where = "phenopacket", where
+    person.source, person.where, person.line = "phenopacket", where, line
     if subject.HasField("time_at_last_encounter") and subject.time_at_last_encounter.HasField(
         "age"
     ):
         raw_age = subject.time_at_last_encounter.age.iso8601duration
         years = age_in_years(raw_age)
         if years is not None:
-            check_age(years, raw_age, where={"file": where, "field": "subject.timeAtLastEncounter"})
+            check_age(
+                years, raw_age,
+                where={"file": where, "line": line, "field": "subject.timeAtLastEncounter"},
+            )  # fmt: skip
             person.measures.append((*AGE_ASSAY, years, *YEAR_UNIT))
     for feature in packet.phenotypic_features:
         person.features.append((feature.type.id, feature.type.label, bool(feature.excluded)))
@@ -352,6 +357,14 @@ def _read_tsv(path: Path) -> list[Individual]:
 # --- dispatch ---------------------------------------------------------------------------------
 
 
+class _JsonLines(list):
+    """Records of a .jsonl file and the line each came from (for errors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[int] = []
+
+
 def _load_json(path: Path) -> Any:
     try:
         if path.suffix == ".gz":
@@ -362,13 +375,14 @@ def _load_json(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise IngestError(f"cannot read: {exc}", file=str(path)) from exc
     if path.name.endswith((".jsonl", ".jsonl.gz")):
-        out = []
+        out = _JsonLines()
         for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
                     out.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise IngestError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from exc
+                out.lines.append(n)
         return out
     try:
         return json.loads(text)
@@ -405,6 +419,11 @@ def read_individuals(path: Path | str, *, id_from: IdFrom = "subject") -> list[I
         return [_from_phenopacket(data, where=str(path), id_from=id_from)]
     if isinstance(data, list):
         if data and all(_is_phenopacket(d) for d in data):
+            if isinstance(data, _JsonLines):  # one packet per line: name the line
+                return [
+                    _from_phenopacket(d, where=str(path), id_from=id_from, line=n)
+                    for d, n in zip(data, data.lines, strict=True)
+                ]
             return [
                 _from_phenopacket(d, where=f"{path}[{i}]", id_from=id_from)
                 for i, d in enumerate(data)

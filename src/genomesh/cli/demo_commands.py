@@ -193,8 +193,8 @@ class Federation:
             if node.dial_out:
                 self._spawn(
                     node.name,
-                    ["node", "dial-out", str(node_dir), "--hub", self.hub_url, "--hub-key", hub_key,
-                     "--name", node.name],
+                    # `node serve --dial-out`: the same command a custodian runs; no port opened
+                    ["node", "serve", str(node_dir), "--dial-out", self.hub_url, "--hub-key", hub_key],
                 )  # fmt: skip
         for node in NODES:
             if not node.dial_out:

@@ -21,11 +21,30 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="worker processes (each opens the store; use one per core)")
     ] = 1,
+    dial_out: Annotated[
+        str | None,
+        typer.Option(
+            "--dial-out",
+            metavar="HUB_URL",
+            help="open no port: hold a connection to this hub and answer what it relays",
+        ),
+    ] = None,
+    hub_key: Annotated[
+        str | None,
+        typer.Option(help="with --dial-out: the hub's public key (`genomesh hub key`)"),
+    ] = None,
 ) -> None:
     """Serve the node: Beacon v2 at the root (/info, /g_variants ...), /openapi.json, /participants.
 
     Settings come from NODE_DIR/genomesh.toml, overridden by GENOMESH_* environment variables.
+    With --dial-out HUB_URL the node opens no port at all (for custodians that accept no
+    inbound connections); researchers reach it through the hub exactly like a served node.
     """
+    if dial_out is not None:
+        from genomesh.cli.hub_commands import dial_out as run_dial_out
+
+        run_dial_out(node_dir, hub=dial_out, name=None, hub_key=hub_key, show_key=False)
+        return
     import uvicorn
 
     from genomesh.core.settings import NodeSettings

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +182,19 @@ def parse_duo_option(text: str) -> list[DataUseTerm]:
     return terms
 
 
+def _column_of(attr: str) -> str:
+    """A TSV row's column for a term attribute (the code itself is the `duo` column)."""
+    return "duo" if attr == "id" else attr
+
+
+def _same_field(field: str, attr: str) -> str:
+    return field
+
+
+def _list_item_field(item: str, attr: str) -> str:
+    return f"{item}.{attr}"
+
+
 def validate_terms(
     terms: list[DataUseTerm],
     *,
@@ -192,12 +207,13 @@ def validate_terms(
     `columns` (a TSV row) the attribute's column instead (`duo`, `countries` ...); for
     a JSON list `field[i].attribute`."""
     for i, term in enumerate(terms):
+        field_of: Callable[[str], str]
         if columns:
-            field_of = lambda attr: "duo" if attr == "id" else attr  # noqa: E731
+            field_of = _column_of
         elif field.startswith("--"):
-            field_of = lambda attr: field  # noqa: E731
+            field_of = partial(_same_field, field)
         else:
-            field_of = lambda attr, i=i: f"{field}[{i}].{attr}"  # noqa: E731
+            field_of = partial(_list_item_field, f"{field}[{i}]")
         try:
             check_term(term, file=file, line=line, field_of=field_of)
         except IngestError as exc:

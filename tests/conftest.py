@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# CLI modules build their rich consoles at import time, and rich fixes a console's width from
+# COLUMNS when it is built: set it before any test module imports them (CI has no terminal,
+# and rich's 80-column fallback truncates table cells that tests look for).
+os.environ["COLUMNS"] = "200"
 
 from genomesh.testing.reference import reference_dir
 

@@ -7,32 +7,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from genomesh.node.state import NodeState
-from tests.audit.pg import PG_BIN, postgres_server
+from tests.audit.pg import create_database, postgres_server, require_postgres
 
 _db_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").is_file():
-        pytest.skip(
-            f"PostgreSQL 15 binaries not installed in {PG_BIN} (make sysdeps installs them)"
-        )
+    require_postgres()
     with postgres_server() as url:
         yield url
 
 
 def _fresh_pg_db(admin_url: str) -> str:
-    name = f"genomesh_test_{next(_db_counter)}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+    return create_database(admin_url, f"genomesh_test_{next(_db_counter)}")
 
 
 @pytest.fixture(params=["sqlite", "memory", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, text
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -82,3 +85,29 @@ def postgres_server() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def require_postgres() -> None:
+    """Skip (with the reason) when the PostgreSQL 15 server binaries are not installed."""
+    if not (PG_BIN / "initdb").is_file():
+        pytest.skip(
+            f"PostgreSQL 15 binaries not installed in {PG_BIN} (make sysdeps installs them)"
+        )
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """(Re)create database `name` on the server behind `admin_url`; return its URL."""
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A throwaway server with one fresh database `name`; yields that database's URL."""
+    require_postgres()
+    with postgres_server() as admin_url:
+        yield create_database(admin_url, name)

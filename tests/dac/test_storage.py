@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from genomesh.access.keys import KeyStore
 from genomesh.core.consent import DataUseTerm
@@ -17,20 +16,14 @@ from genomesh.hub.dac import DacService
 from genomesh.hub.dac.datasets import DatasetRef
 from genomesh.hub.dac.notifications import NotificationIn
 from genomesh.hub.dac.schemas import ApplicationIn, DatasetIn
-from tests.audit.pg import PG_BIN, postgres_server
+from tests.audit.pg import postgres_database
 from tests.dac.conftest import ADMIN_PASSWORD, FAST_HASHER, HMB_URL, NODE_URL, Clock
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").is_file():
-        pytest.skip(f"PostgreSQL 15 binaries not installed in {PG_BIN}")
-    with postgres_server() as admin_url:
-        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("CREATE DATABASE genomesh_dac"))
-        engine.dispose()
-        yield admin_url.rsplit("/", 1)[0] + "/genomesh_dac"
+    with postgres_database("genomesh_dac") as url:
+        yield url
 
 
 @pytest.fixture(

@@ -7,25 +7,19 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError
 from genomesh.hub.catalogue import search_catalogue
 from genomesh.hub.registry import HubStore, NodeCreate
 from genomesh.hub.signing import public_key_text
-from tests.audit.pg import PG_BIN, postgres_server
+from tests.audit.pg import postgres_database
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").is_file():
-        pytest.skip(f"PostgreSQL 15 binaries not installed in {PG_BIN}")
-    with postgres_server() as admin_url:
-        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("CREATE DATABASE genomesh_hub"))
-        engine.dispose()
-        yield admin_url.rsplit("/", 1)[0] + "/genomesh_hub"
+    with postgres_database("genomesh_hub") as url:
+        yield url
 
 
 @pytest.fixture(

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from genomesh.beacon.schemas import validate_response
+from genomesh.node.state import NodeState
+from tests.beacon.helpers import open_settings
 from tests.beacon.truth import cineca_individuals, cineca_variants, individuals_with, measure
 
 FEMALE = "NCIT:C16576"
@@ -245,10 +247,13 @@ def test_pagination__pages_cover_everything_once_and_total_ignores_paging(client
     assert seen == sorted(seen)
 
 
-def test_assembly_mismatch__dataset_not_answered_with_reason(client, truth) -> None:
+def test_assembly_mismatch__dataset_not_answered_with_reason(client, truth, cineca_node) -> None:
     v = next(t for t in truth if t.carriers)
     params = {"referenceName": "22", "start": v.start, "alternateBases": v.alt}
+    state = NodeState.open(open_settings(cineca_node.path))
+    before = state.head()[0]
     r = client.get("/g_variants", params={**params, "assemblyId": "GRCh38"})
+    assert state.head()[0] == before + 1  # asked nothing, but the question is audited
     body = r.json()
     validate_response("boolean", body)
     assert body["responseSummary"]["exists"] is False

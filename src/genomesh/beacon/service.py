@@ -138,19 +138,18 @@ class BeaconService:
                     if problem:
                         not_answered[d] = f"not answered: {problem}"
         asked = [d for d in datasets if d not in not_answered]
-        gate_response = None
-        if asked:
-            gate_request = GateRequest(
-                identity=identity,
-                surface="beacon",
-                operation=self._operation(req),
-                parameters=req.audit_parameters(),
-                dataset_ids=asked,
-                requested_granularity=req.granularity,
-            )
-            gate_response = self.gate.run(
-                gate_request, lambda accesses: self.engine.execute(plan, accesses)
-            )
+        # Through the gate even when no dataset is left to ask: every question is audited.
+        gate_request = GateRequest(
+            identity=identity,
+            surface="beacon",
+            operation=self._operation(req),
+            parameters=req.audit_parameters(),
+            dataset_ids=asked,
+            requested_granularity=req.granularity,
+        )
+        gate_response = self.gate.run(
+            gate_request, lambda accesses: self.engine.execute(plan, accesses)
+        )
         handovers = {d: self.settings.policy_for(d).handovers for d in asked}
         extra: dict[str, list[str]] = {}
         coordinates = plan.variant is not None and plan.variant.kind in (

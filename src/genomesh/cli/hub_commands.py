@@ -65,6 +65,7 @@ def serve(
     """Run the hub: Beacon network at the root, /nodes, /catalogue, /dialout, DAC."""
     import uvicorn
 
+    from genomesh.cli.serving import UVICORN_OPTIONS
     from genomesh.core.settings import HubSettings
     from genomesh.hub.app import create_app
 
@@ -82,7 +83,10 @@ def serve(
         f"(state in {escape(str(directory))})"
     )
     # long-polls of dial-out nodes must not hold a shutdown for a whole poll period
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2,
+        **UVICORN_OPTIONS,
+    )  # fmt: skip
 
 
 @hub_app.command("key")

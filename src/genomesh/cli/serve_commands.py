@@ -47,6 +47,7 @@ def serve(
         return
     import uvicorn
 
+    from genomesh.cli.serving import UVICORN_OPTIONS
     from genomesh.core.settings import NodeSettings
     from genomesh.node.app import create_app, preflight
 
@@ -61,7 +62,9 @@ def serve(
     typer.echo(f"genomesh node {settings.name!r} serving {node_dir} on http://{host}:{port}")
     if workers == 1:
         app = create_app(settings)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(
+            app, host=host, port=port, log_level=log_level, access_log=False, **UVICORN_OPTIONS
+        )
         return
     # preflight() above created the state schema once, before the workers could race on it.
     os.environ["GENOMESH_NODE_DIR"] = str(Path(node_dir).resolve())
@@ -74,4 +77,5 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=False,
+        **UVICORN_OPTIONS,
     )

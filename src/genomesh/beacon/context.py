@@ -73,9 +73,10 @@ class DatasetContext:
             '"end", ref, alt, variant_type, length, aa_changes, ac FROM variants ORDER BY chrom, start'
         )
         arrays = self._con.execute(
-            f"SELECT chrom, start, variant_index, ref, alt FROM {VARIANT_TABLE}"
+            f'SELECT chrom, start, "end", variant_index, ref, alt FROM {VARIANT_TABLE}'
         ).fetchnumpy()
         self._pos_start = np.asarray(arrays["start"], dtype=np.int64)
+        self._pos_end = np.asarray(arrays["end"], dtype=np.int64)
         self._pos_vi = np.asarray(arrays["variant_index"], dtype=np.int64)
         self._pos_ref = np.asarray(arrays["ref"], dtype=object)
         self._pos_alt = np.asarray(arrays["alt"], dtype=object)
@@ -238,6 +239,19 @@ class DatasetContext:
                 out.append(self._pos_vi[i])
         return np.array(sorted(out), dtype=np.int64)
 
+    def range_lookup(self, chrom: str, start: int, end: int) -> np.ndarray:
+        """Sorted variant indices overlapping [start, end) on `chrom`, from the position index
+        (same semantics as the range condition `start < end AND "end" > start`)."""
+        span = self._chrom_span.get(chrom)
+        if span is None:
+            return np.zeros(0, dtype=np.int64)
+        starts = self._pos_start[span[0] : span[1]]
+        # Only variants starting within max_span before `start` can still reach into it.
+        lo = span[0] + int(np.searchsorted(starts, start - self.max_span, "left"))
+        hi = span[0] + int(np.searchsorted(starts, end, "left"))
+        hits = self._pos_vi[lo:hi][self._pos_end[lo:hi] > start]
+        return np.sort(hits)
+
     def gene_variants(self, gene: str) -> np.ndarray:
         """Sorted variant indices annotated to a gene (symbols compared case-insensitively)."""
         lo, hi = self._gene_span.get(gene.upper(), (0, 0))
@@ -278,6 +292,12 @@ class DatasetContext:
         keep[keep] = mask[r[keep]]
         idx = idx[keep]
         return vi[idx], rows[idx], dosage[idx]
+
+    def distinct_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The distinct individual rows among `rows`, ascending (a mask, not a sort)."""
+        seen = np.zeros(self.n, dtype=bool)
+        seen[rows] = True
+        return np.flatnonzero(seen)
 
     def variant_rows(self, vids: list[int]) -> list[dict[str, Any]]:
         """Full variant rows for a page of variant indices, in index order."""

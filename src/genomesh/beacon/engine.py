@@ -165,6 +165,8 @@ class BeaconEngine:
             return ctx.sequence_lookup(*variant.lookup)
         if variant.gene_lookup is not None:
             return ctx.gene_variants(variant.gene_lookup)
+        if variant.range_lookup is not None:
+            return ctx.range_lookup(*variant.range_lookup)
         if variant.range_start is not None:
             # A lower bound on start lets DuckDB prune by zone maps (the table is position-sorted).
             return ctx.variant_indices(
@@ -178,8 +180,14 @@ class BeaconEngine:
     ) -> DatasetResult:
         vids = self._select(ctx, plan.variant)
         hit_v, hit_rows, hit_dosage = ctx.carrier_hits(vids, mask)
-        found = np.unique(hit_v)
-        contributors = ctx.ids_of(np.unique(hit_rows))
+        # carrier_hits keeps the carriers array's order, so for sorted vids hit_v is sorted and
+        # its distinct values are where it changes (no sort needed).
+        steps = hit_v[1:] != hit_v[:-1]
+        if len(hit_v) and bool(np.all(hit_v[1:] >= hit_v[:-1])):
+            found = hit_v[np.r_[True, steps]]
+        else:
+            found = np.unique(hit_v)
+        contributors = ctx.ids_of(ctx.distinct_rows(hit_rows))
         result = DatasetResult(ctx.id, count=len(found), contributors=contributors)
         if want_records and len(found):
             page = [int(v) for v in found[plan.skip : plan.skip + plan.limit]]

@@ -69,6 +69,9 @@ class VariantQuery:
     lookup: tuple[str, int, str | None, str] | None = None
     gene_lookup: str | None = None  # a bare geneId query: answered from the gene index
     range_start: int | None = None  # range/bracket: lowest start that can still overlap
+    # Set for a plain range query (referenceName, start, end and nothing else): (chrom,
+    # start, end); answered from the position index (variants overlapping [start, end)).
+    range_lookup: tuple[str, int, int] | None = None
 
     def assembly_problem(self, dataset_assembly: str) -> str | None:
         """Why a dataset on `dataset_assembly` cannot answer this query (None: it can)."""
@@ -296,6 +299,12 @@ def parse_variant_query(parameters: dict[str, Any]) -> VariantQuery:
         and "N" not in alt + (ref or "")
     ):
         q.lookup = (q.chrom, int(start[0]), ref, alt)  # type: ignore[index]
+    if (
+        q.kind == "range"
+        and q.chrom is not None
+        and set(p) <= {"referenceName", "start", "end", "assemblyId"}
+    ):
+        q.range_lookup = (q.chrom, int(start[0]), int(end[0]))  # type: ignore[index]
     if q.kind == "gene" and set(p) == {"geneId"}:
         q.gene_lookup = p["geneId"]
     q.where = " AND ".join(f"({c})" for c in conds) or "TRUE"

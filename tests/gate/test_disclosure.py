@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from genomesh.disclosure import disclose_count, is_charged, isolating_difference
 
@@ -60,3 +62,43 @@ def test_isolating_split__two_disjoint_parts_of_an_earlier_answer() -> None:
     assert isolating_split(overlapping, [whole, above], min_count=3) is None
     outside = 0b10000000000 | below  # reaches outside `whole`
     assert isolating_split(outside, [whole, above], min_count=3) is None
+
+
+def _split_by_loops(mine: int, earlier: list[int], *, min_count: int) -> int | None:
+    """The split rule written out as the plain triple loop (the reference for the fast one)."""
+    sets = [mine, *earlier]
+    sizes = [s.bit_count() for s in sets]
+    for i in range(1, len(sets)):
+        for j in range(i + 1, len(sets)):
+            for x, y, z in ((0, i, j), (i, 0, j), (j, 0, i)):
+                whole, part, other = sets[x], sets[y], sets[z]
+                if part & other or (part | other) & ~whole:
+                    continue
+                if 0 < sizes[x] - sizes[y] - sizes[z] < min_count:
+                    return sizes[x] - sizes[y] - sizes[z]
+    return None
+
+
+@st.composite
+def _answers(draw: st.DrawFn) -> tuple[int, list[int]]:
+    """Bitsets that often form splits: parts of earlier answers, and their complements."""
+    bits = draw(st.sampled_from([6, 12, 70, 300]))
+    pool = draw(st.lists(st.integers(0, 2**bits - 1), min_size=1, max_size=5))
+    for cut in draw(st.lists(st.integers(0, 2**bits - 1), max_size=6)):
+        whole = pool[cut % len(pool)]
+        pool += [whole & cut, whole & ~cut & draw(st.integers(0, 2**bits - 1))]
+    order = draw(st.permutations(pool))
+    return order[0], list(order[1:])
+
+
+@settings(max_examples=400, deadline=None)
+@given(_answers(), st.sampled_from([1, 2, 3, 5, 10]))
+def test_isolating_split__matrix_form_agrees_with_the_triple_loop(
+    answers: tuple[int, list[int]], min_count: int
+) -> None:
+    from genomesh.disclosure import isolating_split
+
+    mine, earlier = answers
+    assert isolating_split(mine, earlier, min_count=min_count) == _split_by_loops(
+        mine, earlier, min_count=min_count
+    )

@@ -34,7 +34,7 @@ def encode(roster: Roster, members: Iterable[str]) -> bytes:
     """The bitmap of `members` over the roster (ValueError if someone is not on it)."""
     bits = np.zeros(len(roster.members), dtype=bool)
     try:
-        bits[[roster.position[m] for m in members]] = True
+        bits[list(map(roster.position.__getitem__, members))] = True
     except KeyError as exc:
         raise ValueError(f"individual {exc.args[0]!r} is not on the dataset's roster") from exc
     return np.packbits(bits).tobytes()

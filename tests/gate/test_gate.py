@@ -318,3 +318,41 @@ def test_gate__concurrent_requests_of_one_identity_never_exceed_the_budget(
     answered = [e for e in gate.state.audit_entries() if e.body["outcome"] == "answered"]
     assert sorted(e.body["budget"]["used"] for e in answered) == [1, 2, 3, 4, 5]
     assert gate.state.verify().ok
+
+
+def test_gate__two_workers_share_one_budget(make_gate: Callable[..., Gate]) -> None:
+    """Two gates on one state database (two server workers): each keeps only a hint of an
+    identity's spending, so the charge in the audit transaction must hold the limit."""
+    one = make_gate(query_budget=4, budget_window_seconds=3600)
+    two = make_gate(query_budget=4, budget_window_seconds=3600)
+    who = anonymous("10.6.6.6")
+    ask(one, who, pos=100)  # worker one: used 1 (its hint says 1)
+    ask(two, who, pos=100)
+    ask(two, who, pos=100)
+    ask(two, who, pos=100)  # used 4: spent, though worker one's hint still says 1
+    with pytest.raises(BudgetExhaustedError):
+        ask(one, who, pos=100)
+    assert one.state.budget_used(who.key, since=0) == 4
+    outcomes = [e.body["outcome"] for e in one.state.audit_entries()]
+    assert outcomes == ["answered"] * 4 + ["budget_exhausted"]
+    assert one.state.verify().ok
+
+
+def test_gate__a_withdrawal_recorded_elsewhere_counts_from_the_next_answer(
+    make_gate: Callable[..., Gate],
+) -> None:
+    """The guard caches the allowed individuals, but a withdrawal recorded by another process
+    (another worker, or the CLI) is seen by the very next answer (invariant 3)."""
+    gate = make_gate()
+    other = make_gate()  # its own NodeState: another connection pool, as in another process
+    general_consent = {f"S{i}" for i in range(1, 7)}  # S7-S10 consented to diabetes only
+    before = ask(gate, controlled(), pos=200)
+    assert before.results[0].count == len(CARRIERS[200] & general_consent) == 6
+    assert ask(gate, researcher(), pos=200, granularity="count").results[0].count == 8
+    other.state.add_withdrawal(dataset_id="cohort", individual_id="S1", reason="test")
+    after = ask(gate, controlled(), pos=200)
+    assert after.results[0].count == 5
+    assert {r["individual_id"] for r in after.results[0].records} == general_consent - {"S1"}
+    assert "S1" not in after.accesses[0].allowed_individuals
+    # (asked by someone else: for alice, 8 then 7 would isolate S1 and is suppressed)
+    assert ask(gate, researcher("bob"), pos=200, granularity="count").results[0].count == 7

@@ -112,7 +112,27 @@ class NodeState:
             budget.c.identity_key == bindparam("k"), budget.c.created_at <= bindparam("since")
         )
         self._q_withdrawn = select(wd.c.individual_id).where(wd.c.dataset_id == bindparam("d"))
-        self._q_add_ledger = _table(LedgerRow).insert()
+        # Withdrawals are only ever added (a unique row per dataset and individual), so
+        # (number of rows, highest id) changes with every new one: the guard re-reads the
+        # withdrawn lists only when it does.
+        self._q_withdrawals_version = select(func.count(), func.coalesce(func.max(wd.c.id), 0))
+        ledger = _table(LedgerRow)
+        self._q_add_ledger = ledger.insert()
+        # A recipient's latest exactly-disclosed answers from a dataset (anti-differencing
+        # reads them before every count of individuals): all rosters, and one roster.
+        recent = (ledger.c.recipient_key == bindparam("k"), ledger.c.dataset_id == bindparam("d"))
+        self._q_recent = (
+            select(ledger.c.roster_id, ledger.c.members)
+            .where(*recent, ledger.c.exact == 1)
+            .order_by(ledger.c.audit_seq.desc())
+            .limit(bindparam("n"))
+        )
+        self._q_recent_same = (
+            select(ledger.c.members)
+            .where(*recent, ledger.c.exact == 1, ledger.c.roster_id == bindparam("r"))
+            .order_by(ledger.c.audit_seq.desc())
+            .limit(bindparam("n"))
+        )
         self._rosters = Rosters(_table(RosterRow), engine)
         # Create / migrate / refuse under a lock (genomesh.audit.schema): an older or newer
         # database fails here, at start-up, never as a 500 at query time.
@@ -399,32 +419,22 @@ class NodeState:
         (differences, this answer's bits, earlier same-roster answers' bits)."""
         roster = self._rosters.ensure(contribution)
         packed = encode(roster, contribution.members)
-        mine = np.frombuffer(packed, dtype=np.uint8)
-        t = _table(LedgerRow)
-        where = (
-            t.c.recipient_key == recipient_key,
-            t.c.dataset_id == contribution.dataset_id,
-            t.c.exact == 1,
-        )
-        q = select(t.c.roster_id, t.c.members).where(*where)
-        q = q.order_by(t.c.audit_seq.desc()).limit(answers)
+        bits = int.from_bytes(packed, "big")
+        params = {"k": recipient_key, "d": contribution.dataset_id, "n": answers}
         with self.engine.connect() as conn:
-            rows = [(int(rid), bitmap) for rid, bitmap in conn.execute(q)]
+            rows = [(int(rid), bitmap) for rid, bitmap in conn.execute(self._q_recent, params)]
             others = self._rosters.load(conn, sorted({rid for rid, _ in rows} - {roster.id}))
             if others:  # the latest same-roster answers may reach further back than `rows`
-                same_q = select(t.c.members).where(*where, t.c.roster_id == roster.id)
-                same_q = same_q.order_by(t.c.audit_seq.desc()).limit(answers)
-                same = [bitmap for (bitmap,) in conn.execute(same_q)]
+                same_params = {**params, "r": roster.id}
+                same = [bitmap for (bitmap,) in conn.execute(self._q_recent_same, same_params)]
             else:
                 same = [bitmap for _, bitmap in rows]
         differences = []
         for rid, bitmap in rows:
-            if rid == roster.id:
-                xor = np.bitwise_xor(mine, np.frombuffer(bitmap, dtype=np.uint8))
-                differences.append(int(np.unpackbits(xor).sum()))
+            if rid == roster.id:  # same roster: XOR + popcount of the bitsets
+                differences.append((bits ^ int.from_bytes(bitmap, "big")).bit_count())
             else:
                 differences.append(len(contribution.members ^ decode(others[rid], bitmap)))
-        bits = int.from_bytes(packed, "big")
         return differences, bits, [int.from_bytes(b, "big") for b in same]
 
     def recent_member_bits(
@@ -493,6 +503,14 @@ class NodeState:
                     f"participant {individual_id!r} already withdrew from dataset {dataset_id!r}"
                 ) from exc
         return Withdrawal(dataset_id, individual_id, reason, at)
+
+    def withdrawals_version(self) -> tuple[int, int]:
+        """A value that changes whenever a withdrawal is recorded (by any process).
+
+        One indexed read, instead of reading every withdrawn list per answer."""
+        with self.engine.connect() as conn:
+            n, top = conn.execute(self._q_withdrawals_version).one()
+        return int(n), int(top)
 
     def withdrawn(self, dataset_id: str) -> frozenset[str]:
         """The individuals of a dataset who have withdrawn."""

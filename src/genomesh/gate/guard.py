@@ -113,6 +113,10 @@ class Guard:
         self.settings, self.node, self.state = settings, node, state
         self._facts: dict[str, DatasetFacts] = {}
         self._approved: dict[tuple[str, str, str, date], frozenset[str]] = {}
+        # The allowed individuals per (dataset, version[, purpose]) and withdrawals version:
+        # the same frozenset object for every request until a withdrawal is recorded, so the
+        # engine's per-set caches hit by identity (no per-request set arithmetic or hashing).
+        self._allowed: dict[tuple[Any, ...], frozenset[str]] = {}
         self._lock = threading.Lock()
         self._profiles: Profiles = load_profiles(settings.jurisdiction_profiles)
 
@@ -176,11 +180,16 @@ class Guard:
             else list(self.node.dataset_ids())
         )
         seen: dict[str, DatasetFacts] = {}
-        decisions = [self._decide_one(request, d, seen) for d in dict.fromkeys(ids)]
+        withdrawals: list[tuple[int, int]] = []  # read once per request, when first needed
+        decisions = [self._decide_one(request, d, seen, withdrawals) for d in dict.fromkeys(ids)]
         return decisions, seen
 
     def _decide_one(
-        self, request: GateRequest, dataset_id: str, seen: dict[str, DatasetFacts]
+        self,
+        request: GateRequest,
+        dataset_id: str,
+        seen: dict[str, DatasetFacts],
+        withdrawals: list[tuple[int, int]],
     ) -> DatasetAccess:
         try:
             dataset = self.node.dataset(dataset_id)
@@ -232,18 +241,36 @@ class Guard:
             notes.append(note)
         granularity = min_granularity(granularity, allowed_granularity)
 
-        individuals = facts.individuals - self.state.withdrawn(dataset_id)
+        if not withdrawals:
+            withdrawals.append(self.state.withdrawals_version())
+        individuals = self._not_withdrawn(facts, withdrawals[0])
         if tier == "controlled":
             approved = self._approved_for(facts, identity)
-            excluded = len(individuals - approved)
+            key = (facts.dataset_id, facts.version, withdrawals[0], approved)
+            consenting = self._allowed.get(key)
+            if consenting is None:
+                consenting = self._remember(key, individuals & approved)
+            excluded = len(individuals) - len(consenting)
             if excluded:
                 notes.append(
                     f"{excluded} individuals excluded: their consent does not approve the stated purpose"
                 )
-            individuals = individuals & approved
-        return DatasetAccess(
-            dataset_id, granularity, frozenset(individuals), tier=tier, notes=tuple(notes)
-        )
+            individuals = consenting
+        return DatasetAccess(dataset_id, granularity, individuals, tier=tier, notes=tuple(notes))
+
+    def _not_withdrawn(self, facts: DatasetFacts, withdrawals: tuple[int, int]) -> frozenset[str]:
+        """The dataset's individuals minus the withdrawn, as of `withdrawals` (cached)."""
+        key = (facts.dataset_id, facts.version, withdrawals)
+        hit = self._allowed.get(key)
+        if hit is None:
+            hit = self._remember(key, facts.individuals - self.state.withdrawn(facts.dataset_id))
+        return hit
+
+    def _remember(self, key: tuple[Any, ...], value: frozenset[str]) -> frozenset[str]:
+        with self._lock:
+            if len(self._allowed) >= 256:  # old versions and withdrawal states fall out
+                self._allowed.clear()
+            return self._allowed.setdefault(key, frozenset(value))
 
     def _approved_for(self, facts: DatasetFacts, identity: Identity) -> frozenset[str]:
         assert identity.purpose is not None

@@ -280,10 +280,25 @@ def test_gate__one_transaction_per_answer_carries_charge_entry_and_ledger(
 
     gate = make_gate(query_budget=100, budget_window_seconds=3600)
     ask(gate, researcher(), pos=200)  # warm: rosters are stored once per dataset version
-    commits: list[int] = []
-    event.listen(gate.state.engine, "commit", lambda *_: commits.append(1))
+    statements: list[str] = []  # what SQLite itself executes (the gate bypasses the ORM)
+
+    def trace(dbapi_connection, *_):  # type: ignore[no-untyped-def]
+        dbapi_connection.set_trace_callback(statements.append)
+
+    event.listen(gate.state.engine, "checkout", trace)
     response = ask(gate, researcher(), pos=200, granularity="count")
+    commits = [s for s in statements if s.strip().upper() == "COMMIT"]
     assert len(commits) == 1  # was two: the budget charge, then the audit entry + ledger
+    writes = [
+        s.split()[0].upper() for s in statements if s.split()[0].upper() in ("INSERT", "UPDATE")
+    ]
+    assert writes == [
+        "UPDATE",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+        "UPDATE",
+    ]  # head, charge, entry, ledger, head
     entry = gate.state.audit_entry(response.audit_id or 0)
     assert entry is not None
     assert entry.body["budget"] == {

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
-    Connection,
     Engine,
     Table,
     bindparam,
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from genomesh.audit.chain import GENESIS, VerifyResult, canonical_json, entry_hash, verify_rows
+from genomesh.audit.driver import DriverStatement, driver_cursor
 from genomesh.audit.ledger import Rosters, decode, encode, group, has_bit
 from genomesh.audit.records import (
     AuditEntry,
@@ -64,6 +64,14 @@ from genomesh.core.errors import BudgetExhaustedError, ConflictError
 from genomesh.core.settings import NodeSettings
 
 TOKEN_PREFIX = "gsp_"
+_AUDIT_COLUMNS = (
+    "seq", "created_at", "identity_key", "surface", "operation", "outcome", "body", "prev_hash",
+    "hash",
+)  # fmt: skip
+_LEDGER_COLUMNS = (
+    "audit_seq", "dataset_id", "roster_id", "recipient_key", "recipient_subject", "kind", "exact",
+    "created_at", "n_members", "members",
+)  # fmt: skip
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -133,6 +141,18 @@ class NodeState:
             .order_by(ledger.c.audit_seq.desc())
             .limit(bindparam("n"))
         )
+        # ... and the same statements as driver SQL, for the per-answer calls (audit.driver).
+        self._d_next_seq = DriverStatement(self._q_next_seq, engine)
+        self._d_set_head = DriverStatement(self._q_set_head, engine)
+        self._d_add_entry = DriverStatement(audit.insert(), engine, columns=_AUDIT_COLUMNS)
+        self._d_used = DriverStatement(self._q_used, engine)
+        self._d_charge = DriverStatement(
+            budget.insert(), engine, columns=("identity_key", "created_at")
+        )
+        self._d_forget = DriverStatement(self._q_forget, engine)
+        self._d_withdrawals_version = DriverStatement(self._q_withdrawals_version, engine)
+        self._d_add_ledger = DriverStatement(ledger.insert(), engine, columns=_LEDGER_COLUMNS)
+        self._d_recent = DriverStatement(self._q_recent, engine)
         self._rosters = Rosters(_table(RosterRow), engine)
         # Create / migrate / refuse under a lock (genomesh.audit.schema): an older or newer
         # database fails here, at start-up, never as a 500 at query time.
@@ -203,13 +223,13 @@ class NodeState:
             if c.members:
                 roster = self._rosters.ensure(c)
                 prepared.append((c, roster.id, encode(roster, c.members)))
-        with self._append_lock, self.engine.begin() as conn:
+        with self._append_lock, driver_cursor(self.engine, write=True) as cur:
             # Touch the head first: this takes the write lock (SQLite) / row lock (PostgreSQL)
             # so concurrent appends are serialised and the chain never forks.
-            seq, prev = conn.execute(self._q_next_seq).one()
+            seq, prev = self._d_next_seq.execute(cur).fetchone()
             full = {**body, "seq": seq}
             if charge is not None:
-                used = self._charge(conn, charge, created)
+                used = self._charge(cur, charge, created)
                 full["budget"] = {
                     **full.get("budget", {}),
                     "charged": True,
@@ -220,8 +240,8 @@ class NodeState:
             text = canonical_json(full)
             digest = entry_hash(prev, text)
             who, what = full.get("who", {}), full.get("what", {})
-            conn.execute(
-                self._q_add_entry,
+            self._d_add_entry.execute(
+                cur,
                 {
                     "seq": seq,
                     "created_at": created,
@@ -251,8 +271,8 @@ class NodeState:
                 for c, roster_id, bitmap in prepared
             ]
             if rows:
-                conn.execute(self._q_add_ledger, rows)
-            conn.execute(self._q_set_head, {"new_hash": digest})
+                self._d_add_ledger.execute_many(cur, rows)
+            self._d_set_head.execute(cur, {"new_hash": digest})
         return AuditEntry(seq=seq, hash=digest, prev_hash=prev, created_at=created, body=full)
 
     def audit_entries(self, *, last: int | None = None, after_seq: int = 0) -> list[AuditEntry]:
@@ -292,10 +312,9 @@ class NodeState:
 
     # ---------------------------------------------------------------- budgets
     def budget_used(self, identity_key: str, *, since: float) -> int:
-        # The prebuilt Core statement: the gate reads this before every charged answer
-        # (building an ORM select per call cost ~0.5 ms).
-        with self.engine.connect() as conn:
-            return int(conn.execute(self._q_used, {"k": identity_key, "since": since}).scalar_one())
+        """Queries this identity was charged since `since` (the gate reads it before charging)."""
+        with driver_cursor(self.engine, write=False) as cur:
+            return int(self._d_used.execute(cur, {"k": identity_key, "since": since}).fetchone()[0])
 
     def try_charge(
         self, identity_key: str, *, limit: int, window_seconds: float, now: float | None = None
@@ -303,25 +322,25 @@ class NodeState:
         """Charge one query if the identity has budget left; returns the number used, None if spent."""
         now = time.time() if now is None else now
         try:
-            with self.engine.begin() as conn:
-                return self._charge(conn, BudgetCharge(identity_key, limit, window_seconds), now)
+            with driver_cursor(self.engine, write=True) as cur:
+                return self._charge(cur, BudgetCharge(identity_key, limit, window_seconds), now)
         except BudgetExhaustedError:
             return None
 
-    def _charge(self, conn: Connection, charge: BudgetCharge, now: float) -> int:
-        """Inside a write transaction: charge one query, or raise if the budget is spent."""
+    def _charge(self, cur: Any, charge: BudgetCharge, now: float) -> int:
+        """Inside a write transaction (a driver cursor): charge one query, or raise if spent."""
         since = now - charge.window_seconds
         k = charge.identity_key
-        used = int(conn.execute(self._q_used, {"k": k, "since": since}).scalar_one())
+        used = int(self._d_used.execute(cur, {"k": k, "since": since}).fetchone()[0])
         if used >= charge.limit:
             raise BudgetExhaustedError(
                 f"query budget spent: {charge.limit} queries per {charge.window_seconds} s "
                 "for this identity; try again later",
                 details={"limit": charge.limit, "window_seconds": charge.window_seconds},
             )
-        conn.execute(self._q_charge, {"identity_key": k, "created_at": now})
+        self._d_charge.execute(cur, {"identity_key": k, "created_at": now})
         if used % 100 == 0:  # now and then, drop charges outside every window
-            conn.execute(self._q_forget, {"k": k, "since": since})
+            self._d_forget.execute(cur, {"k": k, "since": since})
         return used + 1
 
     # ---------------------------------------------------------------- ledger
@@ -421,14 +440,16 @@ class NodeState:
         packed = encode(roster, contribution.members)
         bits = int.from_bytes(packed, "big")
         params = {"k": recipient_key, "d": contribution.dataset_id, "n": answers}
-        with self.engine.connect() as conn:
-            rows = [(int(rid), bitmap) for rid, bitmap in conn.execute(self._q_recent, params)]
-            others = self._rosters.load(conn, sorted({rid for rid, _ in rows} - {roster.id}))
-            if others:  # the latest same-roster answers may reach further back than `rows`
+        with driver_cursor(self.engine, write=False) as cur:
+            rows = [(int(rid), bytes(b)) for rid, b in self._d_recent.execute(cur, params)]
+        others: dict[int, Any] = {}
+        same = [bitmap for _, bitmap in rows]
+        if any(rid != roster.id for rid, _ in rows):  # answers over other rosters (rare)
+            with self.engine.connect() as conn:
+                others = self._rosters.load(conn, sorted({rid for rid, _ in rows} - {roster.id}))
+                # the latest same-roster answers may reach further back than `rows`
                 same_params = {**params, "r": roster.id}
                 same = [bitmap for (bitmap,) in conn.execute(self._q_recent_same, same_params)]
-            else:
-                same = [bitmap for _, bitmap in rows]
         differences = []
         for rid, bitmap in rows:
             if rid == roster.id:  # same roster: XOR + popcount of the bitsets
@@ -508,8 +529,8 @@ class NodeState:
         """A value that changes whenever a withdrawal is recorded (by any process).
 
         One indexed read, instead of reading every withdrawn list per answer."""
-        with self.engine.connect() as conn:
-            n, top = conn.execute(self._q_withdrawals_version).one()
+        with driver_cursor(self.engine, write=False) as cur:
+            n, top = self._d_withdrawals_version.execute(cur).fetchone()
         return int(n), int(top)
 
     def withdrawn(self, dataset_id: str) -> frozenset[str]:

@@ -9,7 +9,6 @@ when the dataset may be answered at record granularity, and names the contributo
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,6 @@ from genomesh.gate.contract import DatasetAccess, DatasetResult
 
 INDIVIDUAL_ENTRIES = ("individuals", "biosamples", "runs", "analyses")
 COLLECTION_ENTRIES = ("datasets", "cohorts")
-REFRESH_SECONDS = 2.0
 
 
 @dataclass
@@ -50,28 +48,27 @@ class BeaconEngine:
 
     def __init__(self, node: Any) -> None:
         self.node = node
-        self._contexts: dict[str, tuple[DatasetContext, float]] = {}
+        self._contexts: dict[str, DatasetContext] = {}
         self._lock = threading.Lock()
 
     def dataset_ids(self) -> list[str]:
         return list(self.node.dataset_ids())
 
     def context(self, dataset_id: str) -> DatasetContext:
-        """The dataset's context; re-read when its CURRENT version changed (checked every 2 s)."""
-        now = time.monotonic()
-        entry = self._contexts.get(dataset_id)
-        if entry is not None and now - entry[1] < REFRESH_SECONDS:
-            return entry[0]
+        """The dataset's context for the version CURRENT names now (checked on every call:
+        a stat of CURRENT, so the engine and the gate's guard always see the same version)."""
         store = self.node.dataset(dataset_id)
+        entry = self._contexts.get(dataset_id)
+        if entry is not None and entry.version == store.info.version:
+            return entry
         with self._lock:
             entry = self._contexts.get(dataset_id)
-            if entry is not None and entry[0].version == store.info.version:
-                self._contexts[dataset_id] = (entry[0], now)
-                return entry[0]
+            if entry is not None and entry.version == store.info.version:
+                return entry
             ctx = DatasetContext(store)
             # The previous version's context is not closed here: a query in another thread
             # may still be using it; its DuckDB connection closes when it is collected.
-            self._contexts[dataset_id] = (ctx, now)
+            self._contexts[dataset_id] = ctx
             return ctx
 
     def warm(self) -> None:
@@ -103,7 +100,7 @@ class BeaconEngine:
 
     def close(self) -> None:
         with self._lock:
-            for ctx, _ in self._contexts.values():
+            for ctx in self._contexts.values():
                 ctx.close()
             self._contexts.clear()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class NodeStore:
         # request: only CURRENT is read per call (parsing dataset.json each time cost ~0.1 ms
         # on the Beacon hot path).
         self._stores: dict[tuple[str, str], DatasetStore] = {}
+        self._current: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 
     def __repr__(self) -> str:
         return f"NodeStore({str(self.path)!r})"
@@ -47,11 +49,20 @@ class NodeStore:
         return self.datasets_dir / check_dataset_id(dataset_id)
 
     def current_version(self, dataset_id: str) -> str | None:
+        """The version CURRENT names. Re-read only when the file changed: a new version is
+        switched in by an atomic rename, which gives CURRENT a new inode and mtime."""
         current = self.dataset_dir(dataset_id) / "CURRENT"
         try:
-            return current.read_text().strip() or None
+            st = os.stat(current)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            cached = self._current.get(dataset_id)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            version = current.read_text().strip() or None
         except FileNotFoundError:
             return None
+        self._current[dataset_id] = (stamp, version)
+        return version
 
     def dataset_ids(self) -> list[str]:
         if not self.datasets_dir.is_dir():

@@ -267,8 +267,13 @@ class Guard:
         return hit
 
     def _remember(self, key: tuple[Any, ...], value: frozenset[str]) -> frozenset[str]:
+        """Keep `value` for `key` = (dataset, version, withdrawals version, ...); entries of the
+        same dataset for an older version or withdrawal state are dropped."""
         with self._lock:
-            if len(self._allowed) >= 256:  # old versions and withdrawal states fall out
+            for old in list(self._allowed):
+                if old[0] == key[0] and old[1:3] != key[1:3]:
+                    del self._allowed[old]
+            if len(self._allowed) >= 1024:  # many purposes at once: start again
                 self._allowed.clear()
             return self._allowed.setdefault(key, frozenset(value))
 

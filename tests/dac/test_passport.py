@@ -55,7 +55,7 @@ def test_passport__controlled_for_granted_dataset_with_purpose(
     service: DacService, tmp_path: Path
 ) -> None:
     approved(service, HMB_URL, HMB)
-    out = service.passport("alice")
+    out = service.passport("alice", audience=NODE_URL)
     identity = IdentityResolver(node_settings(tmp_path, service)).resolve(f"Bearer {out.passport}")
     assert identity.tier == "controlled"
     assert identity.controlled_datasets == frozenset({"hmb1"})
@@ -66,11 +66,27 @@ def test_passport__controlled_for_granted_dataset_with_purpose(
 
 
 def test_passport__no_approval_gives_anonymous_tier(service: DacService, tmp_path: Path) -> None:
-    out = service.passport("alice")
+    out = service.passport("alice", audience=NODE_URL)
     assert out.visas == []
     identity = IdentityResolver(node_settings(tmp_path, service)).resolve(f"Bearer {out.passport}")
     assert identity.tier == "anonymous"
     assert identity.controlled_datasets == frozenset()
+
+
+def test_passport__default_is_for_the_hub_and_refused_at_a_node(
+    service: DacService, tmp_path: Path
+) -> None:
+    """QA F23: a passport is for one audience. The default is the hub's (the Beacon network
+    sends each node its own); a node accepts only one for its own audience (its base URL)."""
+    approved(service, HMB_URL, HMB)
+    resolver = IdentityResolver(node_settings(tmp_path, service))
+    hub_passport = service.passport("alice").passport
+    assert _claims(hub_passport)["aud"] == service.settings.hub_audience
+    with pytest.raises(AuthenticationError, match="audience"):
+        resolver.resolve(f"Bearer {hub_passport}")
+    node_passport = service.passport("alice", audience=NODE_URL).passport
+    assert _claims(node_passport)["aud"] == NODE_URL
+    assert resolver.resolve(f"Bearer {node_passport}").tier == "controlled"
 
 
 def test_passport__expired_approval_left_out(service: DacService, clock) -> None:
@@ -107,7 +123,8 @@ def test_passport__revocation_reaches_node_through_broker_list(
     service: DacService, tmp_path: Path
 ) -> None:
     app_id = approved(service, HMB_URL, HMB)
-    token = service.passport("alice").passport  # a passport issued before the revocation
+    # a passport issued before the revocation
+    token = service.passport("alice", audience=NODE_URL).passport
     live = serve(broker_app(service))
     try:
         settings = node_settings(
@@ -189,14 +206,14 @@ def test_registered_tier__verified_researcher_who_accepted_terms(
     service.accept_terms("alice")
     verified = service.verify_researcher("admin", "alice", days=30)
     assert verified.verified_by == "admin"
-    out = service.passport("alice")
+    out = service.passport("alice", audience=NODE_URL)
     assert sorted(v["type"] for v in out.visas) == ["AcceptedTermsAndPolicies", "ResearcherStatus"]
     identity = IdentityResolver(node_settings(tmp_path, service)).resolve(f"Bearer {out.passport}")
     assert identity.tier == "registered"
     assert identity.controlled_datasets == frozenset()
     # an approval adds the grant; the account-level visas stay in per-application passports
     app_id = approved(service, HMB_URL, HMB)
-    scoped = service.passport("alice", application_id=app_id)
+    scoped = service.passport("alice", application_id=app_id, audience=NODE_URL)
     assert {v["by"] for v in scoped.visas if v["type"] == "ResearcherStatus"} <= {"so", "dac"}
     identity = IdentityResolver(node_settings(tmp_path, service)).resolve(
         f"Bearer {scoped.passport}"
@@ -222,7 +239,7 @@ def test_hub_passport__battery_of_bad_variants(service: DacService, tmp_path: Pa
     elsewhere = service.passport("alice", audience="https://elsewhere.example").passport
     with pytest.raises(AuthenticationError, match="aud"):
         resolver.resolve(f"Bearer {elsewhere}")
-    token = service.passport("alice").passport
+    token = service.passport("alice", audience=NODE_URL).passport
     forged = _with_claims(token, {**_claims(token), "sub": "someone-else"})
     with pytest.raises(AuthenticationError):
         resolver.resolve(f"Bearer {forged}")
@@ -235,7 +252,7 @@ def test_hub_passport__battery_of_bad_variants(service: DacService, tmp_path: Pa
             claims["ga4gh_visa_v1"]["value"] = DS_URL
         swapped.append(_with_claims(visa, claims))
     issuer = VisaIssuer(service.keys, issuer=service.settings.issuer)
-    resigned = issuer.passport(_claims(token)["sub"], swapped, audience="genomesh")
+    resigned = issuer.passport(_claims(token)["sub"], swapped, audience=NODE_URL)
     identity = resolver.resolve(f"Bearer {resigned}")
     assert identity.controlled_datasets == frozenset()
     assert identity.tier != "controlled"
@@ -243,9 +260,9 @@ def test_hub_passport__battery_of_bad_variants(service: DacService, tmp_path: Pa
 
 def test_hub_passport__survives_key_rotation(service: DacService, tmp_path: Path) -> None:
     approved(service, HMB_URL, HMB)
-    old = service.passport("alice").passport
+    old = service.passport("alice", audience=NODE_URL).passport
     service.keys.rotate()
-    new = service.passport("alice").passport
+    new = service.passport("alice", audience=NODE_URL).passport
     resolver = IdentityResolver(
         node_settings(tmp_path, service)
     )  # JWKS: new key + still-needed old

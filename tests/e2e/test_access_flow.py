@@ -74,7 +74,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
     hub_url, node_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{node_port}"
     hub_settings = HubSettings(
         hub_dir=root / "hub", base_url=hub_url, issuer=hub_url, admin_password=ADMIN_PASSWORD,
-        catalogue_sync_seconds=0, passport_audience="genomesh",
+        catalogue_sync_seconds=0,
     )  # fmt: skip
     servers = [serve(create_hub(hub_settings), port=hub_port)]
     hub_http = httpx.Client(base_url=hub_url, timeout=30)
@@ -85,7 +85,6 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         node_dir,
         base_url=node_url,
         jurisdiction="NL",
-        audience="genomesh",
         trusted_issuers=[
             TrustedIssuer(
                 iss=hub_url,
@@ -148,6 +147,9 @@ def fitting_individuals(node_dir: Path, dataset: str, purpose: ResearchPurpose) 
 
 
 def passport(fed: Federation, headers: dict[str, str], **params: Any) -> str:
+    """A DAC passport for the node's own audience (its base URL): this test talks to the
+    node directly, and a node accepts no other audience (QA F23)."""
+    params.setdefault("audience", fed.node)
     response = fed.hub_http.get("/dac/passport", headers=headers, params=params)
     assert response.status_code == 200, response.text
     return response.json()["passport"]

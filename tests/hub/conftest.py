@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from genomesh.core.settings import HubSettings
+from genomesh.core.purpose import ResearchPurpose
+from genomesh.core.settings import HubSettings, TrustedIssuer
 from genomesh.hub.app import create_app
 from tests.hub.standin import ThreadServer
 
@@ -31,6 +32,37 @@ class RunningHub:
 
     def admin(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token}"}
+
+    # -- passports the hub's DAC would issue (signed with the hub's own keys) ---------------
+    def trusted(self) -> TrustedIssuer:
+        """The hub as a node's trusted passport issuer (inline JWKS)."""
+        broker = self.app.state.broker
+        return TrustedIssuer(iss=broker.issuer, jwks=broker.keys.jwks())
+
+    def passport(
+        self,
+        subject: str = "researcher-1",
+        *,
+        datasets: Sequence[str] = (),
+        registered: bool = True,
+        purpose: ResearchPurpose | None = None,
+        audience: str | None = None,
+        lifetime: int = 3600,
+    ) -> str:
+        """A hub-signed passport (default audience: the hub's own) with Registered Access
+        visas, a ControlledAccessGrants visa per dataset URL, and the purpose if given."""
+        issuer = self.app.state.broker.visa_issuer()
+        visas: list[Any] = []
+        if registered:
+            visas += [issuer.researcher_status(subject), issuer.accepted_terms(subject)]
+        visas += [issuer.controlled_access_grant(subject, dataset_url=url) for url in datasets]
+        if purpose is not None:
+            visas.append(issuer.research_purpose(subject, purpose=purpose))
+        aud = audience or self.app.state.settings.hub_audience
+        return str(issuer.passport(subject, visas, audience=aud, lifetime=lifetime))
+
+    def bearer(self, **options: Any) -> str:
+        return f"Bearer {self.passport(**options)}"
 
     def register(
         self, name: str, base_url: str, country: str = "NL", **extra: Any

@@ -41,6 +41,7 @@ def standin_app(
     """A Beacon node answering count-granularity queries about its `datasets`."""
     app = FastAPI()
     app.state.delay = delay
+    app.state.authorizations = []  # the Authorization header of every entry-type request
     app.state.datasets = datasets or [
         {
             "id": f"{name}-ds1",
@@ -105,6 +106,7 @@ def standin_app(
 
     @app.api_route("/{entry}", methods=["GET", "POST"])
     async def entry(entry: str, request: Request) -> JSONResponse:
+        app.state.authorizations.append(request.headers.get("authorization"))
         if require_auth and not request.headers.get("authorization"):
             return JSONResponse(
                 {
@@ -171,8 +173,8 @@ class ThreadServer:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[ThreadServer]:
-    server = ThreadServer(app).start()
+def serving(app: Any, port: int | None = None) -> Iterator[ThreadServer]:
+    server = ThreadServer(app, port).start()
     try:
         yield server
     finally:

@@ -42,7 +42,7 @@ def test_cli__register_query_and_search(
         assert body["meta"]["receivedRequestSummary"]["requestedGranularity"] == "count"
 
         assert main(["query", "individuals", "--filter", "HP:0001250", "--filter", "NCIT:C16576",
-                     "--hub", hub.url, "--passport", "some.jwt.token"]) == 0  # fmt: skip
+                     "--hub", hub.url, "--passport", hub.passport()]) == 0  # fmt: skip
         table = capsys.readouterr().out
         assert "refused" not in table and "nl-ds1" in table and "au-ds1" in table
 
@@ -180,24 +180,23 @@ def test_passport_header__a_long_token_is_a_token_not_a_crash() -> None:
     assert passport_header(token) == {"authorization": f"Bearer {token}"}
 
 
-def test_cli__controlled_passport_to_every_node_is_warned_about(
+def test_cli__each_node_gets_its_own_passport_not_the_researchers(
     hub: RunningHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """QA F23: every node asked receives the passport and could replay it; the CLI warns a
-    researcher who sends a controlled-access passport to the whole network (not with --node,
-    and not for a registered-only passport)."""
-    from genomesh.testing.passports import TestIssuer
+    """QA F23: `genomesh query` used to warn that every node receives the passport and could
+    replay it. Now the hub sends each node a passport for that node alone: no warning, and
+    no node sees the researcher's token."""
+    from genomesh.testing.passports import decode_part
 
-    issuer = TestIssuer()
-    controlled = issuer.passport(datasets=["nl-ds1"])
-    registered = issuer.passport()
-    with serving(standin_app("nl")) as nl:
+    token = hub.passport(datasets=["http://127.0.0.1:9/datasets/nl-ds1"])
+    nl_app, au_app = standin_app("nl"), standin_app("au")
+    with serving(nl_app) as nl, serving(au_app) as au:
         hub.register("nl", nl.url)
-        args = ["query", "individuals", "--hub", hub.url, "--passport"]
-        assert main([*args, controlled]) == 0
-        err = capsys.readouterr().err
-        assert "warning" in err and "--node" in err and "1 dataset" in err
-        assert main([*args, controlled, "--node", "nl"]) == 0
+        hub.register("au", au.url)
+        assert main(["query", "individuals", "--hub", hub.url, "--passport", token]) == 0
         assert "warning" not in capsys.readouterr().err
-        assert main([*args, registered]) == 0
-        assert "warning" not in capsys.readouterr().err
+    sent = {url: app.state.authorizations[-1] for url, app in ((nl.url, nl_app), (au.url, au_app))}
+    for url, header in sent.items():
+        assert token not in header
+        assert decode_part(header.split(".")[1])["aud"] == url
+    assert len(set(sent.values())) == 2

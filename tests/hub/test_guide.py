@@ -29,7 +29,7 @@ def test_guide__every_example_command_succeeds(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GENOMESH_HUB_URL", hub.url)
-    (tmp_path / "passport.jwt").write_text("header.payload.signature\n")
+    (tmp_path / "passport.jwt").write_text(hub.passport() + "\n")  # the hub's DAC issues it
     with serving(standin_app("nl")) as nl, serving(standin_app("au")) as au:
         hub.register("nl-umc", nl.url, "NL")  # the demo's node names, as the guide uses
         hub.register("au-rd", au.url, "AU")

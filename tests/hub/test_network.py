@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from genomesh.beacon.schemas import validate_response
+from genomesh.testing.passports import decode_part
 from tests.hub.conftest import RunningHub
 from tests.hub.standin import free_port, serving, standin_app
 
@@ -91,11 +92,15 @@ def test_fan_out__killed_slow_and_refusing_nodes_do_not_hold_the_answer(hub: Run
 
 
 def test_fan_out__passport_is_carried_and_chosen_nodes_only(hub: RunningHub) -> None:
-    with serving(standin_app("a")) as a, serving(standin_app("strict", require_auth=True)) as s:
+    """Each node gets a passport of its own for the caller (QA F23), never the caller's."""
+    bearer = hub.bearer()
+    original = decode_part(bearer.split(".")[1])
+    a_app, strict_app = standin_app("a"), standin_app("strict", require_auth=True)
+    with serving(a_app) as a, serving(strict_app) as s:
         hub.register("a", a.url)
         hub.register("strict", s.url)
         with hub.client() as client:
-            both = client.get("/individuals", headers={"authorization": "Bearer passport"}).json()
+            both = client.get("/individuals", headers={"authorization": bearer}).json()
             only_a = client.get("/individuals", params={"nodes": "a"}).json()
             twice = client.get("/individuals", params={"nodes": "a,a"}).json()
             twice_repeated = client.get("/individuals?nodes=a&nodes=a").json()
@@ -107,6 +112,14 @@ def test_fan_out__passport_is_carried_and_chosen_nodes_only(hub: RunningHub) -> 
         "org.example.strict",
     }
     assert {rs["info"]["forwardedFor"] for rs in both["response"]["resultSets"]} == {"127.0.0.1"}
+    for app, url in ((a_app, a.url), (strict_app, s.url)):
+        sent = app.state.authorizations[0]
+        assert sent is not None and sent != bearer
+        claims = decode_part(sent.split(".")[1])
+        assert claims["aud"] == url and claims["orig_jti"] == original["jti"]
+        assert claims["sub"] == original["sub"] and claims["jti"] != original["jti"]
+        assert claims["ga4gh_passport_v1"] == original["ga4gh_passport_v1"]
+    assert a_app.state.authorizations[1:] == [None, None, None]  # anonymous: nothing sent
     assert _statuses(only_a) == {"a": "ok"}
     for repeated in (twice, twice_repeated):  # a node named twice is asked once (QA F24)
         assert len(repeated["info"]["network"]["nodes"]) == 1

@@ -10,7 +10,7 @@ from joserfc import jwt
 from genomesh.access.keys import generate_key
 from genomesh.access.resolve import IdentityResolver
 from genomesh.core.errors import AuthenticationError
-from genomesh.testing.passports import TestIssuer, b64url_json
+from genomesh.testing.passports import DEFAULT_AUDIENCE, TestIssuer, b64url_json
 
 
 def _resolve(issuer: TestIssuer, token: str) -> object:
@@ -33,7 +33,8 @@ def test_passport__rs256_header_with_ec_key_is_algorithm_mismatch(issuer: TestIs
         ({"iat": None}, "'iat' is missing"),
         ({"exp": "tomorrow"}, "'exp' is missing or not an integer"),
         ({"aud": None}, "audience None"),
-        ({"aud": ["other", "genomesh"]}, None),  # a list containing our audience is fine
+        ({"aud": ["other", DEFAULT_AUDIENCE]}, None),  # a list containing our audience is fine
+        ({"aud": "genomesh"}, "does not include"),  # the old shared audience (QA F23)
         ({"nbf": int(time.time()) + 3600}, "not yet valid"),
         ({"nbf": int(time.time()) - 10}, None),
         ({"ga4gh_passport_v1": "eyJ..."}, "not a list of visas"),

@@ -45,6 +45,8 @@ class Identity:
     expires_at: datetime | None = None
     client_address: str | None = None
     dropped_visas: tuple[str, ...] = ()  # why each presented visa was not accepted (audit, debug)
+    passport_jti: str | None = None  # the passport's own id
+    orig_jti: str | None = None  # for a passport the hub derived for this node: the original's id
 
     @property
     def key(self) -> str:

@@ -214,5 +214,42 @@ class VisaIssuer:
         }
         return self.keys.sign(claims, header={"typ": "JWT"})
 
+    def derive_passport(
+        self,
+        original: dict[str, Any],
+        *,
+        audience: str,
+        lifetime: int,
+        visas: Sequence[str] | None = None,
+        now: int | None = None,
+    ) -> tuple[str, int]:
+        """A passport for one `audience` derived from a verified passport's claims (QA F23).
+
+        Same `sub`, `scope` and visas (or `visas`, a subset), a fresh `jti`, `orig_jti` =
+        the original's `jti`, `exp` = the earlier of the original's and now + `lifetime`.
+        Returns (token, exp). The caller checks the original (signature, audience, revocation).
+        """
+        now = int(time.time()) if now is None else now
+        jti = original.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise InvalidInputError("cannot derive a passport from one without a jti", field="jti")
+        exp = min(int(original["exp"]), now + lifetime)
+        if exp <= now:
+            raise InvalidInputError("cannot derive a passport from an expired one", field="exp")
+        claims = {
+            "iss": self.issuer,
+            "sub": original["sub"],
+            "aud": audience,
+            "iat": now,
+            "exp": exp,
+            "jti": str(uuid.uuid4()),
+            "orig_jti": jti,
+            "scope": original.get("scope", PASSPORT_SCOPE),
+            "ga4gh_passport_v1": list(
+                visas if visas is not None else original.get("ga4gh_passport_v1", [])
+            ),
+        }
+        return self.keys.sign(claims, header={"typ": "JWT"}), exp
+
 
 __all__ = ["DEFAULT_VISA_LIFETIME", "IssuedVisa", "VisaIssuer", "to_epoch"]

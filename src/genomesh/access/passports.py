@@ -8,7 +8,8 @@ request is refused with an AuthenticationError naming the problem:
   * `iss` on the node's allow-list; the key found under that issuer's `kid`, of the kind the
     `alg` needs (EC P-256 for ES256, RSA for RS256); the signature verifies;
   * `exp` and `iat` present, `exp` not passed, `iat`/`nbf` not in the future (with leeway);
-  * `sub` present; `aud` names this node's audience; the passport's `jti` is not revoked.
+  * `sub` present; `aud` names this node's audience; the passport's `jti` is not revoked, nor
+    (for a passport the hub derived for one node) the original's, named in `orig_jti`.
 
 Each visa is then checked on its own; a bad visa is *dropped* (with a reason) and never raises
 the caller's tier: same JWT checks against the visa's own issuer (who must be trusted too), a
@@ -48,6 +49,8 @@ from genomesh.core.errors import AuthenticationError
 ALLOWED_ALGORITHMS: dict[str, type] = {"ES256": ECKey, "RS256": RSAKey}
 MAX_TOKEN_BYTES = 64_000
 MAX_VISAS = 200
+#: claim of a per-node passport the hub derived from a researcher's passport: the original's jti
+ORIG_JTI = "orig_jti"
 
 
 class TokenError(Exception):
@@ -253,10 +256,13 @@ def verify_passport(
         raise AuthenticationError(
             f"invalid passport: audience {claims.get('aud')!r} does not include {audience!r}"
         )
-    if revocations is not None and isinstance(claims.get("jti"), str):
-        reason = revocations.check(claims["iss"], claims["jti"])
-        if reason and reason.startswith("revoked"):
-            raise AuthenticationError(f"invalid passport: {reason}")
+    if revocations is not None:
+        # a derived passport is revoked with its original (the hub links them by `orig_jti`)
+        for name in ("jti", ORIG_JTI):
+            if isinstance(claims.get(name), str):
+                reason = revocations.check(claims["iss"], claims[name])
+                if reason and reason.startswith("revoked"):
+                    raise AuthenticationError(f"invalid passport: {reason}")
     raw_visas = claims.get("ga4gh_passport_v1", [])
     if not isinstance(raw_visas, list):
         raise AuthenticationError("invalid passport: 'ga4gh_passport_v1' is not a list of visas")
@@ -317,6 +323,7 @@ def _apply_conditions(result: VerifiedPassport) -> None:
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
+    "ORIG_JTI",
     "AcceptedVisa",
     "SignatureCache",
     "TokenError",

@@ -4,7 +4,9 @@
     identity = resolver.resolve(request.headers.get("authorization"),
                                 client_address=request.client.host)
 
-No header: anonymous. `Bearer <passport JWT>`: verified by genomesh.access.passports; an
+The node expects passports whose `aud` is its own audience (`settings.expected_audience`:
+`audience`, else `base_url`); the resolver refuses to start with the old shared audience
+"genomesh" (QA F23). No header: anonymous. `Bearer <passport JWT>`: verified by genomesh.access.passports; an
 invalid passport raises AuthenticationError (401) naming the problem; an invalid visa is
 dropped (its reason kept in `identity.dropped_visas`) and never raises the tier.
 
@@ -31,7 +33,7 @@ import httpx
 
 from genomesh.access.identity import Identity, Tier
 from genomesh.access.jwks import TrustedKeys
-from genomesh.access.passports import AcceptedVisa, SignatureCache, verify_passport
+from genomesh.access.passports import ORIG_JTI, AcceptedVisa, SignatureCache, verify_passport
 from genomesh.access.revocation import RevocationChecker
 from genomesh.access.visas import (
     ACCEPTED_TERMS_AND_POLICIES,
@@ -40,8 +42,23 @@ from genomesh.access.visas import (
     RESEARCHER_STATUS,
     parse_purpose,
 )
-from genomesh.core.errors import AuthenticationError
-from genomesh.core.settings import NodeSettings
+from genomesh.core.errors import AuthenticationError, InvalidInputError
+from genomesh.core.settings import SHARED_AUDIENCE, NodeSettings
+
+
+def check_audience(settings: NodeSettings) -> str:
+    """The node's own passport audience; InvalidInputError for the old shared one (QA F23)."""
+    audience = settings.expected_audience
+    if audience == SHARED_AUDIENCE:
+        raise InvalidInputError(
+            f"audience = {SHARED_AUDIENCE!r} (in {settings.node_dir / 'genomesh.toml'} or "
+            f"GENOMESH_AUDIENCE) is the old audience shared by every node: a passport for it "
+            "can be replayed at any node. Delete the line so the node expects its own base_url "
+            f"({settings.base_url.rstrip('/')!r}), or set a node-specific audience, and register "
+            "the node at the hub with that audience (docs/operator-guide.md)",
+            field="audience",
+        )
+    return audience
 
 
 def dataset_id_from_grant(value: str, *, prefixes: Iterable[str]) -> str | None:
@@ -69,6 +86,7 @@ class IdentityResolver:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.audience = check_audience(settings)
         self.keys = TrustedKeys(
             settings.trusted_issuers,
             http_client=http_client,
@@ -107,7 +125,7 @@ class IdentityResolver:
         verified = verify_passport(
             token,
             keys=self.keys,
-            audience=self.settings.audience,
+            audience=self.audience,
             now=now,
             leeway=self.settings.passport_leeway_seconds,
             revocations=self.revocations,
@@ -151,7 +169,13 @@ class IdentityResolver:
             expires_at=datetime.fromtimestamp(expiry, tz=UTC),
             client_address=client_address,
             dropped_visas=tuple(verified.dropped),
+            passport_jti=_text(verified.claims.get("jti")),
+            orig_jti=_text(verified.claims.get(ORIG_JTI)),
         )
 
 
-__all__ = ["IdentityResolver", "dataset_id_from_grant"]
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+__all__ = ["IdentityResolver", "check_audience", "dataset_id_from_grant"]

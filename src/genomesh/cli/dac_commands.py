@@ -435,18 +435,43 @@ def renew(
     console.print(f"renewal submitted as application [bold]{app['id']}[/] ({app['state']})")
 
 
+def node_passport_audience(hub: str, node: str) -> str:
+    """The audience a registered node expects of passports (`GET /nodes/{node}`)."""
+    listed = call(hub, "GET", f"/nodes/{node}")
+    audience = listed.get("passport_audience") if isinstance(listed, dict) else None
+    if not isinstance(audience, str) or not audience:
+        raise errors.UpstreamError(f"the hub at {hub} does not say node {node!r}'s audience")
+    return audience
+
+
 @dac_app.command("passport")
 def passport(
     hub: HubOpt = DEFAULT_HUB,
     token: TokenOpt = None,
     application: Annotated[int | None, typer.Option(help="only this application's visas")] = None,
-    audience: str | None = None,
+    audience: Annotated[
+        str | None, typer.Option(help="the `aud` to ask for (default: the hub's own)")
+    ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            "--node", help="a passport for this registered node only, to query it directly"
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write the JWT here")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Get a signed GA4GH passport with your current visas (prints the JWT)."""
+    """Get a signed GA4GH passport with your current visas (prints the JWT).
+
+    By default it is for the hub (`genomesh query ...`: the hub sends each node a passport of
+    its own). With --node NAME it is for that node alone (its audience as the hub's registry
+    gives it), to talk to the node directly (curl, scripts); no other node accepts it."""
+    if node is not None:
+        if audience is not None:
+            raise errors.InvalidInputError("give --node or --audience, not both", field="--node")
+        audience = node_passport_audience(hub, node)
     out = call(
         hub, "GET", "/dac/passport", token=_token(hub, token),
         params={"application": application, "audience": audience},

@@ -1,8 +1,8 @@
 """`genomesh demo --check`, part two: the federation's access wiring works end to end.
 
-* **Revocation reaches the nodes** (QA F8): the hub signs a short-lived passport with a
-  ControlledAccessGrants visa for the CINECA dataset (with the hub's own keys, as its DAC
-  does), the GB node answers it at record level, the visa's `jti` goes on the hub's
+* **Revocation reaches the nodes** (QA F8): the hub signs a short-lived passport for the GB
+  node's audience with a ControlledAccessGrants visa for the CINECA dataset (with the hub's
+  own keys, as its DAC does), the GB node answers it at record level, the visa's `jti` goes on the hub's
   revocation list, and the node stops honouring it within its revocation refresh period.
 * **Nodes can notify the hub** (QA F9): every demo node's Ed25519 key is registered with
   the hub, so a withdrawal notice signed with a node's key (the envelope nodes use) is
@@ -55,9 +55,8 @@ def check_revocation(
         purpose=ResearchPurpose(category="general", will_publish=True),
         expires=expires,
     )
-    passport = issuer.passport(
-        CHECK_SUBJECT, [grant, purpose], audience=settings.passport_audience, lifetime=600
-    )
+    # a passport for this node's own audience (its base URL): nodes accept no other (QA F23)
+    passport = issuer.passport(CHECK_SUBJECT, [grant, purpose], audience=node_url, lifetime=600)
     before = _granularity(node_url, dataset, passport)
     if before != "record":
         raise UpstreamError(

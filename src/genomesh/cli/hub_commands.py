@@ -170,6 +170,13 @@ def register_node(
     public_key: Annotated[
         str | None, typer.Option(help="node's Ed25519 public key, or a file holding it")
     ] = None,
+    audience: Annotated[
+        str | None,
+        typer.Option(
+            help="the passport audience the node expects, if its genomesh.toml sets one "
+            "(default: its base URL; dial-out: HUB/nodes/NAME)"
+        ),
+    ] = None,
     replace: Annotated[bool, typer.Option(help="update a node already registered")] = False,
     hub: HubOption = None,
     token: TokenOption = None,
@@ -181,6 +188,8 @@ def register_node(
     body = {"name": name, "base_url": url, "country": country, "contact": contact}
     if public_key:
         body["public_key"] = public_key
+    if audience:
+        body["audience"] = audience
     headers = admin_headers(token, hub_dir)
     if replace:
         node = hub_request("PUT", f"{hub_url(hub)}/nodes/{name}", json_body=body, headers=headers)
@@ -189,6 +198,8 @@ def register_node(
     where = "dial-out" if node["dial_out"] else node["base_url"]
     console.print(
         f"registered [bold]{escape(node['name'])}[/] ({escape(node['country'])}) at {escape(where)}"
+        f"; passport audience {escape(str(node.get('passport_audience')))}",
+        soft_wrap=True,
     )
 
 

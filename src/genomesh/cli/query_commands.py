@@ -3,12 +3,12 @@
 Prints one table per node (status, granularity, count, reason) and one per dataset; `--json`
 prints the hub's Beacon response unchanged. The hub URL comes from `--hub`, else
 $GENOMESH_HUB_URL, else http://127.0.0.1:8000; a passport from `--passport FILE|TOKEN`,
-else $GENOMESH_PASSPORT.
+else $GENOMESH_PASSPORT: one the hub's DAC issued for the hub (`genomesh dac passport`). The
+hub never forwards it; each node asked gets a short-lived passport for that node alone.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -93,29 +93,6 @@ def passport_header(value: str | None) -> dict[str, str]:
         # sent to every node as a bearer token (and land in their audit logs)
         raise InvalidInputError(f"no such file {value}", field="--passport")
     return {"authorization": f"Bearer {value.strip()}"}
-
-
-def _claims(token: str) -> dict[str, Any]:
-    """A JWS's payload, unverified (only to read what the researcher is about to send)."""
-    try:
-        part = token.split(".")[1]
-        data = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (IndexError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def controlled_grants(header: dict[str, str]) -> list[str]:
-    """The datasets the passport in `header` grants controlled access to (its
-    ControlledAccessGrants visas' values); empty for no passport or a registered-only one."""
-    token = header.get("authorization", "").removeprefix("Bearer ").strip()
-    visas = _claims(token).get("ga4gh_passport_v1") if token else None
-    grants = []
-    for visa in visas if isinstance(visas, list) else []:
-        claim = _claims(visa).get("ga4gh_visa_v1") if isinstance(visa, str) else None
-        if isinstance(claim, dict) and claim.get("type") == "ControlledAccessGrants":
-            grants.append(str(claim.get("value")))
-    return grants
 
 
 def hub_request(
@@ -266,16 +243,9 @@ def run_query(
     if datasets:
         body["datasets"] = {"datasetIds": list(datasets)}
     params = {"nodes": ",".join(nodes)} if nodes else None
+    # the hub checks the passport (for the hub's audience) and sends each node a short-lived
+    # passport for that node alone; no node receives this one (QA F23)
     headers = passport_header(passport)
-    grants = controlled_grants(headers)
-    if grants and not nodes:
-        # every node asked sees the passport and could replay it until it expires (QA F23)
-        err_console.print(
-            f"warning: your passport grants controlled access ({len(grants)} dataset(s)) and "
-            "goes to every node of the hub; each could reuse it until it expires. "
-            "Ask only the nodes you need with --node NAME.",
-            soft_wrap=True,
-        )
     answer = hub_request(
         "POST",
         f"{hub_url(hub)}{path}",

@@ -17,6 +17,9 @@ from genomesh.core.errors import InvalidInputError, NotFoundError
 
 Granularity = Literal["boolean", "count", "record"]
 NODE_CONFIG_NAME = "genomesh.toml"
+# The audience every node used to share (QA F23): a passport for it could be replayed at any
+# node. Nodes now expect their own audience (their base_url); this value is refused.
+SHARED_AUDIENCE = "genomesh"
 
 
 class TierCaps(BaseModel):
@@ -83,7 +86,11 @@ class NodeSettings(BaseSettings):
         default=None, description="TOML file of country profiles replacing the packaged ones"
     )
     base_url: str = "http://127.0.0.1:8100"
-    audience: str = Field(default="genomesh", description="expected `aud` of passports")
+    audience: str | None = Field(
+        default=None,
+        description="expected `aud` of passports: this node's own audience (default: base_url); "
+        "the old shared federation audience 'genomesh' is refused",
+    )
     trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
     passport_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="clock skew allowed on exp/iat/nbf"
@@ -136,6 +143,11 @@ class NodeSettings(BaseSettings):
         description="earlier answers per identity and dataset compared against (0 = rule off)",
     )
 
+    @property
+    def expected_audience(self) -> str:
+        """The `aud` a passport must name to be accepted here: `audience`, else `base_url`."""
+        return self.audience or self.base_url.rstrip("/")
+
     def policy_for(self, dataset_id: str) -> DatasetPolicy:
         """The custodian's policy for a dataset (the node default when none is set)."""
         return self.dataset_policies.get(dataset_id, self.default_policy)
@@ -178,8 +190,19 @@ class HubSettings(BaseSettings):
     beacon_id: str = "org.genomesh.hub"
     base_url: str = "http://127.0.0.1:8000"
     issuer: str = Field(default="http://127.0.0.1:8000", description="`iss` of passports and visas")
-    passport_audience: str = "genomesh"
+    passport_audience: str | None = Field(
+        default=None,
+        description="`aud` of the passports the DAC issues and the Beacon network accepts "
+        "(default: base_url); nodes get derived passports for their own audience",
+    )
     passport_lifetime_seconds: int = Field(default=3600, ge=60)
+    derived_passport_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=3600,
+        description="longest life of a per-node passport the hub derives for a fan-out "
+        "(never beyond the original passport's exp)",
+    )
     key_rotation_days: float = Field(
         default=90,
         ge=0,
@@ -211,8 +234,14 @@ class HubSettings(BaseSettings):
     def state_database_url(self) -> str:
         return self.state_url or f"sqlite:///{(self.hub_dir / 'hub.sqlite').resolve()}"
 
+    @property
+    def hub_audience(self) -> str:
+        """The `aud` of researcher passports for this hub: `passport_audience`, else base_url."""
+        return self.passport_audience or self.base_url.rstrip("/")
+
 
 __all__ = [
+    "SHARED_AUDIENCE",
     "DatasetPolicy",
     "Granularity",
     "HubSettings",

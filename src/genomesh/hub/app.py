@@ -96,6 +96,10 @@ def _passport_broker(app: FastAPI, settings: HubSettings) -> None:
     state = BrokerState.from_settings(settings, revocations=revocations)
     app.state.broker = state
     app.state.keys = state.keys
+    from genomesh.hub.audiences import PassportDeriver
+
+    # researchers' passports are checked here and each node gets its own (QA F23)
+    app.state.deriver = PassportDeriver(state, settings)
 
 
 def create_app(

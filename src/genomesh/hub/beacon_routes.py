@@ -1,9 +1,10 @@
 """The hub's Beacon v2 API at its root: informational endpoints and the network fan-out.
 
 Every entry-type path (`/g_variants`, `/individuals/{id}/g_variants`, `/datasets`, ...) is
-forwarded unchanged (method, query string, body, Authorization header) to all registered
-nodes, or to those named in the hub-only query parameter `nodes=a,b` (removed before
-forwarding), and the answers are merged (`genomesh.hub.network`).
+forwarded (method, query string, body) to all registered nodes, or to those named in the
+hub-only query parameter `nodes=a,b` (removed before forwarding), and the answers are merged
+(`genomesh.hub.network`). The caller's passport is verified here and never forwarded: each
+node gets a short-lived passport for its own audience (`genomesh.hub.audiences`, QA F23).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from genomesh.core.errors import InvalidInputError, RequestTooLargeError
+from genomesh.core.errors import AuthenticationError, InvalidInputError, RequestTooLargeError
+from genomesh.hub.audiences import node_audience
 from genomesh.hub.client import NodeRequest
 from genomesh.hub.network import (
     INCLUDE_RESULTSETS,
@@ -23,6 +25,7 @@ from genomesh.hub.network import (
     merge_filtering_terms,
     merge_results,
 )
+from genomesh.hub.registry import NodePublic
 from genomesh.hub.wire import (
     API_VERSION,
     ENTRY_TYPES,
@@ -173,16 +176,28 @@ async def _network(request: Request, entry: str) -> JSONResponse:
     body = await _body(request)
     summary = request_summary(params, body)
     nodes = state.store.select_nodes(_node_names(request))
+    deriver = getattr(state, "deriver", None)
+    authorization = request.headers.get("authorization")
+    if deriver is None and authorization:
+        raise AuthenticationError("this hub issues no passports; send passports to nodes directly")
+    verified = deriver.verify(authorization) if deriver is not None else None
+
+    def authorize(node: NodePublic) -> str | None:
+        if verified is None or deriver is None:
+            return None
+        return deriver.bearer_for(verified, node_audience(node, settings.base_url))
+
     forwarded = NodeRequest(
         method=request.method,
         path=request.url.path,
         params=params,
         body=body,
-        authorization=request.headers.get("authorization"),
         forwarded_for=_forwarded_for(request),
     )
     timeout = settings.node_timeout_seconds
-    replies = await fan_out(forwarded, nodes, client=state.client, timeout=timeout)
+    replies = await fan_out(
+        forwarded, nodes, client=state.client, timeout=timeout, authorize=authorize
+    )
     replies = mark_absent(replies, path=request.url.path)
     if request.url.path.rstrip("/").endswith("filtering_terms"):
         return JSONResponse(

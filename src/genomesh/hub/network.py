@@ -1,6 +1,7 @@
 """The Beacon network: one query to every (or the chosen) node at once, one merged answer.
 
-Each node answers by its own rules (the caller's Authorization header is passed on). The
+Each node answers by its own rules. The caller's passport is not passed on: each node gets a
+passport the hub derived for that node alone (genomesh.hub.audiences, QA F23). The
 merged answer has one result set per node dataset, each tagged with the node's `beaconId`,
 and a per-node report in `info.network` (the spec's place for attributes outside the
 Beacon specification):
@@ -22,6 +23,8 @@ or refusing is reported, never an error of the whole answer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from genomesh.core.errors import InvalidInputError
@@ -37,10 +40,22 @@ async def fan_out(
     *,
     client: NodeClient,
     timeout: float,
+    authorize: Callable[[NodePublic], str | None] | None = None,
 ) -> list[NodeReply]:
-    """Send `request` to all `nodes` concurrently; every reply arrives within `timeout`."""
+    """Send `request` to all `nodes` concurrently; every reply arrives within `timeout`.
+
+    `authorize(node)` gives each node its own Authorization header (the hub's per-node
+    passports, genomesh.hub.audiences); without it every node gets `request.authorization`."""
+
+    def for_node(node: NodePublic) -> NodeRequest:
+        if authorize is None:
+            return request
+        return dataclasses.replace(request, authorization=authorize(node))
+
     return list(
-        await asyncio.gather(*(client.send(node, request, timeout=timeout) for node in nodes))
+        await asyncio.gather(
+            *(client.send(node, for_node(node), timeout=timeout) for node in nodes)
+        )
     )
 
 

@@ -29,13 +29,16 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError
+from genomesh.core.settings import SHARED_AUDIENCE
 from genomesh.hub.signing import load_public_key
 
 DIAL_OUT = "dial-out"
@@ -55,6 +58,9 @@ nodes_table = Table(
     Column("last_sync", DateTime(timezone=True), nullable=True),
     Column("last_sync_error", Text, nullable=True),
     Column("node_info", JSON, nullable=True),
+    # the `aud` this node expects of passports (QA F23); NULL = its base URL (dial-out: the hub's
+    # path for it); see genomesh.hub.audiences.node_audience
+    Column("audience", String(512), nullable=True),
 )
 datasets_table = Table(
     "hub_catalogue",
@@ -76,6 +82,25 @@ class NodeCreate(BaseModel):
     public_key: str | None = Field(
         default=None, description="the node's Ed25519 public key (required for dial-out nodes)"
     )
+    audience: str | None = Field(
+        default=None,
+        description="the `aud` the node expects of passports (its `audience` setting); default: "
+        "its base URL, or HUB/nodes/NAME for a dial-out node",
+    )
+
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if len(value) > 512 or any(c.isspace() for c in value):
+            raise ValueError("must be at most 512 characters without spaces")
+        if value == SHARED_AUDIENCE:
+            raise ValueError(
+                f"{SHARED_AUDIENCE!r} is the old audience shared by every node; use the node's "
+                "own (its base URL, the default)"
+            )
+        return value.rstrip("/") if "://" in value else value
 
     @field_validator("name")
     @classmethod
@@ -122,6 +147,10 @@ class NodePublic(BaseModel):
     last_sync: datetime | None = None
     last_sync_error: str | None = None
     info: dict[str, Any] | None = None
+    audience: str | None = None  # as registered (None: the default)
+    passport_audience: str | None = Field(
+        default=None, description="the audience of the passports the hub sends this node"
+    )
 
 
 class HubStore:
@@ -137,6 +166,7 @@ class HubStore:
             kwargs = {"connect_args": {"check_same_thread": False}}
         self.engine: Engine = create_engine(url, **kwargs)
         metadata.create_all(self.engine)
+        self._migrate()
         self._nodes: tuple[float, list[NodePublic]] | None = None  # (read at, nodes)
 
     NODE_CACHE_SECONDS = 2.0  # other hub processes' registry changes show up this fast
@@ -153,6 +183,31 @@ class HubStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def _migrate(self) -> None:
+        """Add columns newer than an existing database (the `audience` of QA F23)."""
+        columns = {c["name"] for c in inspect(self.engine).get_columns("hub_nodes")}
+        if "audience" not in columns:
+            with self.engine.begin() as conn:
+                conn.execute(text("ALTER TABLE hub_nodes ADD COLUMN audience VARCHAR(512)"))
+
+    def _check_audience(self, conn: Connection, node: NodeCreate) -> None:
+        """Two nodes must not expect the same audience (a passport for one would work at the
+        other): an explicit audience may not be another node's audience or base URL."""
+        if node.audience is None:
+            return
+        rows = conn.execute(
+            select(nodes_table.c.name, nodes_table.c.base_url, nodes_table.c.audience).where(
+                nodes_table.c.name != node.name
+            )
+        ).all()
+        for name, base_url, audience in rows:
+            if node.audience in (audience, (base_url or "").rstrip("/")):
+                raise ConflictError(
+                    f"audience {node.audience!r} is already node {name!r}'s; every node needs "
+                    "its own",
+                    field="audience",
+                )
+
     # -- registry ----------------------------------------------------------------------------
     def add_node(self, node: NodeCreate) -> NodePublic:
         row = {
@@ -163,8 +218,10 @@ class HubStore:
             "contact": node.contact,
             "public_key": node.public_key,
             "created": datetime.now(UTC),
+            "audience": node.audience,
         }
         with self._write() as conn:
+            self._check_audience(conn, node)
             if conn.execute(
                 select(nodes_table.c.name).where(nodes_table.c.name == node.name)
             ).first():
@@ -178,6 +235,7 @@ class HubStore:
         """Update a registered node's URL, country, contact or key (catalogue kept)."""
         self.node(node.name)
         with self._write() as conn:
+            self._check_audience(conn, node)
             conn.execute(
                 update(nodes_table)
                 .where(nodes_table.c.name == node.name)
@@ -187,6 +245,7 @@ class HubStore:
                     country=node.country,
                     contact=node.contact,
                     public_key=node.public_key,
+                    audience=node.audience,
                 )
             )
         return self.node(node.name)
@@ -291,6 +350,7 @@ def _public(row: Any) -> NodePublic:
         last_sync=_utc(row["last_sync"]),
         last_sync_error=row["last_sync_error"],
         info=row["node_info"],
+        audience=row["audience"],
     )
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
 from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.admin import AdminOnly
+from genomesh.hub.audiences import node_audience
 from genomesh.hub.catalogue import search_catalogue, sync_catalogue, validate_search
 from genomesh.hub.registry import HubStore, NodeCreate, NodePublic
 
@@ -34,6 +35,13 @@ async def sync_in_background(request: Request, names: list[str] | None) -> dict[
     )
 
 
+def _with_audience(request: Request, node: NodePublic) -> NodePublic:
+    """Show the audience of the passports the hub sends this node (researchers ask the DAC
+    for a passport with it to query the node directly)."""
+    node.passport_audience = node_audience(node, request.app.state.settings.base_url)
+    return node
+
+
 @router.get("/nodes", tags=["registry"], summary="Registered nodes")
 async def list_nodes(request: Request) -> list[NodePublic]:
     nodes = _store(request).nodes()
@@ -41,12 +49,13 @@ async def list_nodes(request: Request) -> list[NodePublic]:
     for node in nodes:
         if node.dial_out:
             node.info = {**(node.info or {}), "connected": broker.connected(node.name)}
+        _with_audience(request, node)
     return nodes
 
 
 @router.get("/nodes/{name}", tags=["registry"], summary="One registered node")
 async def get_node(name: str, request: Request) -> NodePublic:
-    return _store(request).node(name)
+    return _with_audience(request, _store(request).node(name))
 
 
 @router.post("/nodes", status_code=201, tags=["registry"], summary="Register a node (admin)")
@@ -55,7 +64,7 @@ async def add_node(
 ) -> NodePublic:
     created = _store(request).add_node(node)
     background.add_task(sync_in_background, request, [node.name])
-    return created
+    return _with_audience(request, created)
 
 
 @router.put("/nodes/{name}", tags=["registry"], summary="Change a registered node (admin)")
@@ -66,7 +75,7 @@ async def replace_node(
         raise NotFoundError(f"body names node {node.name!r}, path {name!r}", field="name")
     updated = _store(request).replace_node(node)
     background.add_task(sync_in_background, request, [name])
-    return updated
+    return _with_audience(request, updated)
 
 
 @router.delete("/nodes/{name}", status_code=204, tags=["registry"], summary="Remove a node (admin)")

@@ -296,15 +296,24 @@ def build_client(
     hub_key: str | None = None,
     poll_seconds: float = 20.0,
 ) -> DialoutClient:
-    """A dial-out client for the node in `node_dir` (its app built from its settings)."""
+    """A dial-out client for the node in `node_dir` (its app built from its settings).
+
+    A node whose `base_url` is not set gets `{hub_url}/nodes/{name}`: the hub names a dial-out
+    node's datasets under that URL and sends it passports for that audience (QA F23).
+    Configuration errors (e.g. the old shared passport audience) are raised here, before
+    anything connects."""
     from genomesh.core.settings import NodeSettings
-    from genomesh.node.app import create_app
+    from genomesh.node.app import create_app, preflight
 
     settings = NodeSettings.load(node_dir)
+    name = name or settings.name
+    if settings.base_url == NodeSettings().base_url:
+        settings = settings.model_copy(update={"base_url": f"{hub_url.rstrip('/')}/nodes/{name}"})
+    preflight(settings)
     return DialoutClient(
         create_app(settings),
         hub_url=hub_url,
-        name=name or settings.name,
+        name=name,
         key=node_key(node_dir),
         hub_key=pinned_hub_key(node_dir, hub_url, hub_key=hub_key),
         poll_seconds=poll_seconds,

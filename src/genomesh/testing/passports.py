@@ -67,8 +67,9 @@ from genomesh.core.settings import NodeSettings, TrustedIssuer
 
 DEFAULT_ISSUER = "https://issuer.genomesh.test"
 DEFAULT_SUBJECT = "researcher-1"
-DEFAULT_AUDIENCE = "genomesh"
 DEFAULT_NODE_URL = "http://127.0.0.1:8100"
+# a node expects passports for its own audience, by default its base_url (QA F23)
+DEFAULT_AUDIENCE = DEFAULT_NODE_URL
 BAD_PASSPORT_KINDS = (
     "alg_none",
     "wrong_key",
@@ -116,15 +117,15 @@ class TestIssuer:
         issuer: str = DEFAULT_ISSUER,
         *,
         alg: SigningAlg = "ES256",
-        audience: str = DEFAULT_AUDIENCE,
+        audience: str | None = None,
         node_base_url: str = DEFAULT_NODE_URL,
         keys: KeyStore | None = None,
     ) -> None:
         self.iss = issuer
         self.keys = keys if keys is not None else KeyStore.ephemeral(alg=alg)
         self.issuer = VisaIssuer(self.keys, issuer=issuer)
-        self.audience = audience
         self.node_base_url = node_base_url.rstrip("/")
+        self.audience = audience or self.node_base_url  # the node's own audience (QA F23)
         self.revocations = InMemoryRevocationList()
         self.base_url: str | None = None  # set while serve() runs
 

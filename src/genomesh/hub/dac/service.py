@@ -391,7 +391,7 @@ class DacService:
             lifetime = self.settings.passport_lifetime_seconds
             token = grants.sign_passport(
                 issuer, account.subject, visas, now=now, lifetime=lifetime,
-                audience=audience or self.settings.passport_audience,
+                audience=audience or self.settings.hub_audience,
             )  # fmt: skip
             return PassportOut(
                 passport=token,

@@ -327,20 +327,18 @@ class VcfReader:
                 line=pending.lines[r],
                 field="GT",
             )
+        # the phase bit sits on the second allele (the file's ploidy is at least 2)
         if int(row_max.max()) < 256:  # every code fits its low byte: decode 1 byte per allele
             low = raw.astype(np.uint8)  # the low byte (a contiguous, vectorised cast)
+            phased_all = (low[:, :, 1] & 1).view(bool)  # the phase bit is in the low byte
             np.right_shift(low, 1, out=low)
             alleles = low.view(np.int8)
             alleles -= 1  # missing (0, 1) and bcf_int32_missing (low byte 0) -> -1
         else:  # alleles above 126: int16
             alleles = np.maximum(np.right_shift(raw, 1) - 1, -1).astype(np.int16)
+            phased_all = (raw[:, :, 1] & 1).astype(bool)
         if int(raw.min()) < 0:
             alleles[raw == VECTOR_END] = -2
-        # the phase bit sits on the second allele (the file's ploidy is at least 2)
-        if _LITTLE:
-            phased_all = (raw.view(np.uint8)[:, :, 4] & 1).view(bool)
-        else:
-            phased_all = (raw[:, :, 1] & 1).astype(bool)
         if pending.short:  # a haploid record has no phase (as cyvcf2's Genotypes.array())
             phased_all[pending.short] = False
         del raw  # the int32 block is the biggest thing alive; free it before counting
@@ -422,7 +420,7 @@ def _category_codes(calls: np.ndarray) -> np.ndarray:
     ploidy = calls.shape[2]
     if ploidy in _BYTE_LUTS and calls.flags.c_contiguous:
         raw = calls.view(_RAW_VIEW[ploidy]).reshape(calls.shape[:2])
-        return _BYTE_LUTS[ploidy][raw]
+        return np.take(_BYTE_LUTS[ploidy], raw)  # take: faster than fancy indexing
     code = calls[:, :, 0].view(np.uint8) + np.uint8(2)  # -2,-1,0,1 -> 0,1,2,3 (wrapping)
     for j in range(1, ploidy):
         code += (calls[:, :, j].view(np.uint8) + np.uint8(2)) * np.uint8(4**j)
@@ -449,7 +447,7 @@ def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
         hist[i : i + rows] = counts.reshape(rows, n_cat)
     batch.calls = calls
     batch.phased = phased
-    batch.dosage = dosage_of[code]
+    batch.dosage = np.take(dosage_of, code)
     batch.ac = (hist @ alt_of).astype(np.int32)
     batch.an = (hist @ called_of).astype(np.int32)
     batch.n_missing = hist[:, dosage_of == -1].sum(axis=1).astype(np.int32)

@@ -155,7 +155,32 @@ def passport(fed: Federation, headers: dict[str, str], **params: Any) -> str:
     return response.json()["passport"]
 
 
-def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Federation) -> None:
+def hub_records(fed: Federation, passport: str, dataset: str) -> tuple[str, set[str]]:
+    """Like `records`, through the hub's Beacon network (which sends the node its own passport)."""
+    response = fed.hub_http.get(
+        "/individuals",
+        params={"requestedGranularity": "record", "datasets": dataset, "limit": 1000,
+                "nodes": "nl-node"},
+        headers={"Authorization": f"Bearer {passport}"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [node] = body["info"]["network"]["nodes"]
+    assert node["status"] == "ok", node
+    ids = {
+        r["id"]
+        for result_set in (body.get("response") or {}).get("resultSets", [])
+        for r in result_set.get("results") or []
+    }
+    return node["returnedGranularity"], ids
+
+
+def test_access_flow__apply_approve_query_revoke_expire_withdraw(
+    federation: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from genomesh.cli.main import main
+    from genomesh.testing.passports import decode_part
+
     fed, hub = federation, federation.hub_http
     admin = login(hub, "admin", ADMIN_PASSWORD)
 
@@ -242,6 +267,30 @@ def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Fed
     granularity, other = records(fed, token, "cohort2")
     assert granularity != "record" and other == set()
 
+    # through the hub (QA F23): the DAC's default passport is for the hub's audience; the hub
+    # sends the node a passport for the node alone and the researcher gets the same records
+    hub_token = hub.get("/dac/passport", headers=rita).json()["passport"]
+    assert decode_part(hub_token.split(".")[1])["aud"] == fed.hub
+    granularity, via_hub = hub_records(fed, hub_token, "cohort1")
+    assert granularity == "record" and via_hub == ids
+    # the node itself refuses the hub's passport: not its audience
+    refused = fed.node_http.get("/individuals", headers={"Authorization": f"Bearer {hub_token}"})
+    assert refused.status_code == 401, refused.text
+    assert "audience" in refused.json()["error"]["errorMessage"]
+    # `genomesh dac passport --node NAME`: a passport for that node alone, used directly ...
+    rita_session = rita["Authorization"].removeprefix("Bearer ")
+    jwt_file = tmp_path / "nl-node.jwt"
+    assert main(["dac", "passport", "--node", "nl-node", "--hub", fed.hub,
+                 "--token", rita_session, "-o", str(jwt_file)]) == 0  # fmt: skip
+    direct = jwt_file.read_text()
+    assert decode_part(direct.split(".")[1])["aud"] == fed.node
+    granularity, direct_ids = records(fed, direct, "cohort1")
+    assert granularity == "record" and direct_ids == ids
+    # ... and refused by the hub, which forwards only passports for its own audience
+    capsys.readouterr()
+    assert main(["query", "individuals", "--hub", fed.hub, "--passport", str(jwt_file)]) == 3
+    assert "own audience" in capsys.readouterr().err
+
     # withdraw a participant at the node: the same query no longer includes them, and the
     # researcher (a recipient of their records) is notified at the hub
     from genomesh.participants.withdrawal import withdraw
@@ -269,6 +318,9 @@ def test_access_flow__apply_approve_query_revoke_expire_withdraw(federation: Fed
     granularity, ids = records(fed, token, "cohort1")
     assert granularity != "record" and ids == set()
     granularity, ids = records(fed, passport(fed, rita), "cohort1")
+    assert granularity != "record" and ids == set()
+    # through the hub too: the hub leaves revoked visas out of the node's passport
+    granularity, ids = hub_records(fed, hub_token, "cohort1")
     assert granularity != "record" and ids == set()
 
     # expire: a renewed approval ending in 3 s works, then is refused once it has ended

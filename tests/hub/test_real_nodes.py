@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from genomesh.beacon.schemas import validate_response
@@ -332,3 +333,49 @@ def test_real_nodes__include_resultset_responses_through_the_hub(
     assert sets["HIT"] and all(exists for _, exists in sets["HIT"])
     assert sets["MISS"] == [] and sets["NONE"] == []  # every dataset has hits
     assert sets["ALL"] == sets["HIT"]
+
+
+def test_real_nodes__a_passport_captured_by_one_node_is_refused_at_another(
+    network: tuple[RunningHub, DialoutClient],
+) -> None:
+    """QA F23, the replay attack: the operator of a registered node that holds none of the
+    granted datasets captures the passport the hub sends it and replays it at a real node.
+    The node refuses it (not its audience), while the researcher, through the hub, gets
+    records from the granted node and an answer from every node."""
+    from genomesh.testing.passports import decode_part
+    from tests.hub.standin import standin_app
+
+    hub, _client = network
+    bearer = _bearer(
+        hub, "nl-umc-cohort", purpose=ResearchPurpose(category="general", country="NL")
+    )
+    query = {"requestedGranularity": "record", "limit": "3"}
+    spy = standin_app("spy")
+    with serving(spy) as spy_server, hub.client() as http:
+        hub.register("spy", spy_server.url, "NL")
+        through_hub = http.get("/individuals", params=query, headers={"authorization": bearer})
+        nl_url = http.get("/nodes/nl-umc").json()["base_url"]
+
+        [captured] = spy.state.authorizations
+        assert captured != bearer and decode_part(captured.split(".")[1])["aud"] == spy_server.url
+        replayed = httpx.get(
+            f"{nl_url}/individuals", params=query, headers={"authorization": captured}, timeout=30
+        )
+        # nor can the researcher's own passport (for the hub) be used at a node
+        direct = httpx.get(
+            f"{nl_url}/individuals", params=query, headers={"authorization": bearer}, timeout=30
+        )
+
+    assert replayed.status_code == 401, replayed.text
+    message = replayed.json()["error"]["errorMessage"]
+    assert "audience" in message and spy_server.url in message and nl_url in message
+    assert direct.status_code == 401 and "audience" in direct.json()["error"]["errorMessage"]
+
+    body = through_hub.json()
+    reports = _reports(body)
+    assert {n: r["status"] for n, r in reports.items()} == {
+        "nl-umc": "ok", "au-rd": "ok", "spy": "ok",
+    }  # fmt: skip
+    assert reports["nl-umc"]["returnedGranularity"] == "record"
+    records = {rs["info"]["node"]: len(rs["results"]) for rs in body["response"]["resultSets"]}
+    assert records["nl-umc"] > 0

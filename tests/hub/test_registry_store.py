@@ -100,3 +100,31 @@ def test_registry_store__bad_node_is_refused_naming_the_field(
 ) -> None:
     with pytest.raises((ValidationError, InvalidInputError), match=problem):
         NodeCreate(**fields)
+
+
+def test_registry__a_hub_database_from_before_node_audiences_is_upgraded(tmp_path: Path) -> None:
+    """QA F23 added `hub_nodes.audience`; a hub (e.g. `genomesh demo` rerun) reusing its old
+    database gets the column, and the nodes registered before keep their default audience."""
+    import sqlite3
+
+    path = tmp_path / "hub.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE hub_nodes (name VARCHAR(64) PRIMARY KEY, base_url VARCHAR(512), "
+            "dial_out BOOLEAN NOT NULL, country VARCHAR(2) NOT NULL, contact VARCHAR(256) "
+            "NOT NULL, public_key TEXT, created DATETIME NOT NULL, last_sync DATETIME, "
+            "last_sync_error TEXT, node_info JSON)"
+        )
+        db.execute(
+            "INSERT INTO hub_nodes VALUES ('old', 'http://127.0.0.1:9', 0, 'NL', '', NULL, "
+            "'2026-01-01 00:00:00', NULL, NULL, NULL)"
+        )
+    store = HubStore(f"sqlite:///{path}")
+    try:
+        assert store.node("old").audience is None
+        store.add_node(NodeCreate(name="new", base_url="http://127.0.0.1:10", country="NL",
+                                  audience="urn:genomesh:node:new"))  # fmt: skip
+        assert store.node("new").audience == "urn:genomesh:node:new"
+    finally:
+        store.close()
+    HubStore(f"sqlite:///{path}").close()  # opening it again changes nothing

@@ -110,6 +110,27 @@ def test_count__vectorised_equals_naive_loop(ploidy):
     assert got == _naive_counts(calls)
 
 
+@pytest.mark.parametrize("ploidy", [1, 2])
+def test_count__packed_sums_equal_bincount_over_many_sample_blocks(ploidy):
+    """Ploidy 1-2 counts come from packed row sums in blocks of samples; with 5,000 samples
+    (three blocks) and rows of all-ALT calls (the largest field sums) they equal the general
+    bincount path."""
+    import numpy as np
+
+    from genomesh.store.vcf_reader import VariantBatch, _count
+
+    rng = np.random.default_rng(7)
+    calls = rng.choice(np.array([-2, -1, 0, 1, 1], dtype=np.int8), size=(6, 5000, ploidy))
+    calls[0] = 1
+    calls[1] = -1
+    packed, general = VariantBatch(), VariantBatch()
+    _count(packed, calls, np.zeros(calls.shape[:2], dtype=bool))
+    _count(general, np.asfortranarray(calls), np.zeros(calls.shape[:2], dtype=bool))
+    for key in ("ac", "an", "n_het", "n_hom_alt", "n_missing", "dosage"):
+        assert getattr(packed, key).tolist() == getattr(general, key).tolist(), key
+    assert packed.ac[0] == 5000 * ploidy
+
+
 def test_genotypes__raw_bcf_decoding_equals_cyvcf2_genotype_array(tmp_path):
     """Ingest decodes htslib's raw GT codes in bulk; every kind of call must come out as
     cyvcf2's Genotypes.array() reads it (alleles, -1 missing, -2 fill, phase)."""

@@ -46,10 +46,11 @@ def _sort_variants(path: Path) -> None:
 class _Writer(threading.Thread):
     """Decodes and writes batches (Zarr + Parquet) while the main thread parses the next ones.
 
-    cyvcf2 holds the GIL while it parses, so this thread gets the work that mostly runs
-    without it: numpy over the batch's genotype block, blosc for Zarr, zstd for Parquet. The
-    queue holds one batch, so at most three are alive (parsing, queued, writing) and memory
-    stays flat in the number of variants.
+    cyvcf2 releases the GIL only inside htslib's read of each record and must take it back
+    for every record, so Python-level work here stalls the parser: this thread gets the work
+    that mostly runs without the GIL (numpy take/sum over the batch's genotype block, blosc
+    for Zarr, zstd for Parquet). The queue holds one batch, so at most three are alive
+    (parsing, queued, writing) and memory stays flat in the number of variants.
     """
 
     def __init__(self, folder: Path, reader: VcfReader, index: ParquetIndexWriter) -> None:
@@ -58,6 +59,7 @@ class _Writer(threading.Thread):
         self.zw: ZarrGenotypeWriter | None = None
         self.queue: queue.Queue[VariantBatch | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
+        self.ended = False  # None has been queued
 
     def zarr(self) -> ZarrGenotypeWriter:
         if self.zw is None:  # created once the first record has fixed the ploidy
@@ -78,13 +80,21 @@ class _Writer(threading.Thread):
                     self.error = exc
 
     def put(self, batch: VariantBatch | None) -> None:
+        """Queue a batch; None = no more batches (the thread then ends)."""
         if self.error is not None:
             raise self.error
         self.queue.put(batch)
+        self.ended = batch is None
+
+    def stop(self) -> None:
+        """Let the thread end (after an error elsewhere) and wait for it."""
+        if not self.ended:
+            self.queue.put(None)
+            self.ended = True
+        self.join()
 
     def finish(self) -> None:
-        self.queue.put(None)
-        self.join()
+        self.stop()
         if self.error is not None:
             raise self.error
         self.zarr().close()
@@ -112,17 +122,19 @@ def write_version(
             n_skipped += batch.n_skipped
             if progress is not None:
                 progress(n_records, total)
+        writer.put(None)  # the writer now drains its last batches, without the GIL mostly,
+        # so the people and consent tables (pure Python, needing nothing from the VCF but
+        # the samples) are written meanwhile rather than after it
+        sample_index = {s: i for i, s in enumerate(reader.samples)}
+        write_people(people, sample_index, folder)
+        write_consent([p.id for p in people], consent_file.individuals, dataset_terms, folder)
         writer.finish()
     finally:
         if writer.is_alive():  # an error in the main thread: stop the writer cleanly
-            writer.queue.put(None)
-            writer.join()
+            writer.stop()
         index.close()
     if not index.sorted:
         _sort_variants(folder / "variants.parquet")
-    sample_index = {s: i for i, s in enumerate(reader.samples)}
-    write_people(people, sample_index, folder)
-    write_consent([p.id for p in people], consent_file.individuals, dataset_terms, folder)
     return {
         "n_records": n_records,
         "n_skipped": n_skipped,

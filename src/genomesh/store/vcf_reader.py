@@ -415,6 +415,26 @@ _BYTE_LUTS = {1: _byte_category_lut(1), 2: _byte_category_lut(2)}
 _RAW_VIEW = {1: np.uint8, 2: np.uint16}
 
 
+def _packed_luts(ploidy: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per raw byte pattern of one call (as _BYTE_LUTS): its dosage, and its five counts
+    (alt, called, het, hom, missing) packed in one uint64, _FIELD_BITS bits each, so one
+    sum over a row adds all five counts at once."""
+    dosage_of, called_of, alt_of, het_of, hom_of = _TABLES[ploidy]
+    missing_of = (dosage_of == -1).astype(np.int64)
+    packed = np.zeros(4**ploidy, dtype=np.uint64)
+    for k, count_of in enumerate((alt_of, called_of, het_of, hom_of, missing_of)):
+        packed |= count_of.astype(np.uint64) << np.uint64(_FIELD_BITS * k)
+    code = _BYTE_LUTS[ploidy]
+    return dosage_of[code], packed[code]
+
+
+_FIELD_BITS = 12
+# Samples summed per block: a call adds at most 2 (alt or called alleles, ploidy <= 2) to a
+# field, so a block's field sum stays below 2**_FIELD_BITS and never spills into the next.
+_PACK_BLOCK = (1 << _FIELD_BITS) // 2 - 1
+_PACKED_LUTS = {p: _packed_luts(p) for p in _BYTE_LUTS}
+
+
 def _category_codes(calls: np.ndarray) -> np.ndarray:
     """(n, samples) uint8 category codes of (n, samples, ploidy) int8 calls."""
     ploidy = calls.shape[2]
@@ -427,6 +447,32 @@ def _category_codes(calls: np.ndarray) -> np.ndarray:
     return code
 
 
+def _count_packed(batch: VariantBatch, calls: np.ndarray) -> None:
+    """Ploidy 1-2 (contiguous calls): dosages and the five counts straight from the raw bytes
+    of each call, by two table lookups and row sums. Unlike bincount (which holds the GIL for
+    its whole run), take and sum release the GIL, so the parser thread is not held up."""
+    n, n_samples, ploidy = calls.shape
+    dosage_lut, packed_lut = _PACKED_LUTS[ploidy]
+    raw = calls.view(_RAW_VIEW[ploidy]).reshape(n, n_samples)
+    batch.dosage = np.take(dosage_lut, raw)
+    totals = np.zeros((5, n), dtype=np.int64)
+    starts = np.arange(0, n_samples, _PACK_BLOCK)
+    mask = np.uint64((1 << _FIELD_BITS) - 1)
+    step = max(1, _HIST_CELLS // max(1, n_samples))  # rows per lookup: bounded temporaries
+    for i in range(0, n if n_samples else 0, step):
+        values = np.take(packed_lut, raw[i : i + step])
+        if n_samples <= _PACK_BLOCK:
+            sums = values.sum(axis=1, keepdims=True)
+        else:
+            sums = np.add.reduceat(values, starts, axis=1)
+        for k in range(5):
+            part = (sums >> np.uint64(_FIELD_BITS * k)) & mask
+            totals[k, i : i + len(values)] = part.sum(axis=1, dtype=np.int64)
+    batch.ac, batch.an, batch.n_het, batch.n_hom_alt, batch.n_missing = (
+        t.astype(np.int32) for t in totals
+    )
+
+
 def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
     """Dosages and allele counts of split calls: each call becomes a small category code
     (alleles in base 4, one table lookup), dosages come from a lookup and the per-variant
@@ -434,6 +480,11 @@ def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
     n, _, ploidy = calls.shape
     if ploidy not in _TABLES:
         raise IngestError(f"ploidy {ploidy} is not supported (at most 4)", field="GT")
+    batch.calls = calls
+    batch.phased = phased
+    if ploidy in _PACKED_LUTS and calls.dtype == np.int8 and calls.flags.c_contiguous:
+        _count_packed(batch, calls)
+        return
     dosage_of, called_of, alt_of, het_of, hom_of = _TABLES[ploidy]
     code = _category_codes(calls)
     n_cat = 4**ploidy
@@ -445,8 +496,6 @@ def _count(batch: VariantBatch, calls: np.ndarray, phased: np.ndarray) -> None:
         offsets = np.arange(rows, dtype=np.intp)[:, None] * n_cat
         counts = np.bincount((part + offsets).ravel(), minlength=rows * n_cat)
         hist[i : i + rows] = counts.reshape(rows, n_cat)
-    batch.calls = calls
-    batch.phased = phased
     batch.dosage = np.take(dosage_of, code)
     batch.ac = (hist @ alt_of).astype(np.int32)
     batch.an = (hist @ called_of).astype(np.int32)

@@ -112,7 +112,8 @@ class _ChunkedArray:
             encoded = _COMPRESSOR.encode(_VLEN_UTF8.encode(data))
         else:
             data = np.ascontiguousarray(data, dtype=self.dtype)
-            if bool((data == self.fill).all()):
+            first = data.reshape(-1)[:1]  # usually not the fill value: no full comparison
+            if (first.size == 0 or first[0] == self.fill) and bool((data == self.fill).all()):
                 return
             encoded = _COMPRESSOR.encode(data)
         with open(self.folder / key, "wb") as fh:

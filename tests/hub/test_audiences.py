@@ -173,6 +173,10 @@ def test_audiences__registry_knows_each_nodes_audience(hub: RunningHub, tmp_path
         assert shared.status_code == 400 and "audience" in shared.text
         taken = register(audience=node.url)  # another node's audience: its passports
         assert taken.status_code == 409 and "push" in taken.text
+        # ... nor may a node's base URL be the audience another node registered first
+        assert register(name="y", audience="http://127.0.0.1:11").status_code == 201
+        clash = register(base_url="http://127.0.0.1:11")
+        assert clash.status_code == 409 and "'y'" in clash.text
         spaced = register(audience="has spaces")
         assert spaced.status_code == 400 and "audience" in spaced.text
 

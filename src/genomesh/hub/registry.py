@@ -192,8 +192,10 @@ class HubStore:
 
     def _check_audience(self, conn: Connection, node: NodeCreate) -> None:
         """Two nodes must not expect the same audience (a passport for one would work at the
-        other): an explicit audience may not be another node's audience or base URL."""
-        if node.audience is None:
+        other): a node's audience (explicit, else its base URL) may not be another node's.
+        (A dial-out node's default, HUB/nodes/NAME, is unique by name.)"""
+        mine = node.audience or (None if node.base_url == DIAL_OUT else node.base_url)
+        if mine is None:
             return
         rows = conn.execute(
             select(nodes_table.c.name, nodes_table.c.base_url, nodes_table.c.audience).where(
@@ -201,10 +203,10 @@ class HubStore:
             )
         ).all()
         for name, base_url, audience in rows:
-            if node.audience in (audience, (base_url or "").rstrip("/")):
+            if mine == (audience or (base_url or "").rstrip("/")):
                 raise ConflictError(
-                    f"audience {node.audience!r} is already node {name!r}'s; every node needs "
-                    "its own",
+                    f"audience {mine!r} is already node {name!r}'s (its passport audience); "
+                    "every node needs its own",
                     field="audience",
                 )
 

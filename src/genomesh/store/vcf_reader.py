@@ -121,6 +121,17 @@ class VcfReader:
                 self.contig_lengths[chrom] = length
         self.ploidy = 2
         self._gt_ploidy: int | None = None  # set by the first record with genotypes
+        # Raw GT blocks that complete() has finished with, reused by batches(): a fresh
+        # block per batch is fresh memory, and the kernel zeroing its pages as the parser
+        # first writes them cost ~0.1 s of the parser thread on the CINECA excerpt.
+        self._spare: list[np.ndarray] = []
+
+    def _raw_block(self, shape: tuple[int, int, int]) -> np.ndarray:
+        while self._spare:  # list.pop/append are atomic: complete() runs on another thread
+            block = self._spare.pop()
+            if block.shape == shape:
+                return block
+        return np.empty(shape, np.int32)
 
     @property
     def total_records(self) -> int | None:
@@ -168,7 +179,7 @@ class VcfReader:
             short: list[int] = []  # rows whose record has fewer alleles per call than the file
             raw_gt: np.ndarray | None = None
             if n_samples and self._gt_ploidy is not None:
-                raw_gt = np.empty((batch_records, n_samples, ploidy), np.int32)
+                raw_gt = self._raw_block((batch_records, n_samples, ploidy))
             nb = 0
             while nb < batch_records:
                 try:
@@ -210,7 +221,7 @@ class VcfReader:
                             )  # fmt: skip
                         ploidy = self.ploidy = max(p, 2)  # haploid-first files (MT, Y) too
                         self._gt_ploidy = ploidy
-                        raw_gt = np.empty((batch_records, n_samples, ploidy), np.int32)
+                        raw_gt = self._raw_block((batch_records, n_samples, ploidy))
                     if p == ploidy:
                         raw_gt[nb] = gt
                     elif p < ploidy:
@@ -341,8 +352,11 @@ class VcfReader:
             alleles[raw == VECTOR_END] = -2
         if pending.short:  # a haploid record has no phase (as cyvcf2's Genotypes.array())
             phased_all[pending.short] = False
-        del raw  # the int32 block is the biggest thing alive; free it before counting
+        block = raw.base if raw.base is not None else raw  # the whole block, not the view
+        del raw  # nothing below reads the int32 block: hand it back for the next batch
         pending.raw = None
+        if len(self._spare) < 2:
+            self._spare.append(block)
         if n == nb and bool((limits == 1).all()):  # all biallelic: alleles are already 0/1/-1/-2
             calls = alleles.astype(np.int8, copy=False)
             phased = phased_all

@@ -468,13 +468,15 @@ def _count_packed(batch: VariantBatch, calls: np.ndarray) -> None:
     n, n_samples, ploidy = calls.shape
     dosage_lut, packed_lut = _PACKED_LUTS[ploidy]
     raw = calls.view(_RAW_VIEW[ploidy]).reshape(n, n_samples)
-    batch.dosage = np.take(dosage_lut, raw)
+    batch.dosage = dosage = np.empty((n, n_samples), dtype=np.int8)
     totals = np.zeros((5, n), dtype=np.int64)
     starts = np.arange(0, n_samples, _PACK_BLOCK)
     mask = np.uint64((1 << _FIELD_BITS) - 1)
     step = max(1, _HIST_CELLS // max(1, n_samples))  # rows per lookup: bounded temporaries
     for i in range(0, n if n_samples else 0, step):
-        values = np.take(packed_lut, raw[i : i + step])
+        index = raw[i : i + step].astype(np.intp)  # take casts to intp anyway: once for both
+        np.take(dosage_lut, index, out=dosage[i : i + step])
+        values = np.take(packed_lut, index)
         if n_samples <= _PACK_BLOCK:
             sums = values.sum(axis=1, keepdims=True)
         else:

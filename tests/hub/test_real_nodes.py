@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from genomesh.access.passports import unverified_parts
 from genomesh.beacon.schemas import validate_response
 from genomesh.core.purpose import ResearchPurpose
 from genomesh.core.settings import NodeSettings
@@ -18,6 +19,7 @@ from genomesh.hub.signing import load_or_create_key, public_key_text
 from genomesh.node.app import create_app as create_node_app
 from genomesh.node.dialout import DialoutClient, node_key, parse_public_key
 from genomesh.node.dialout import public_key_text as node_public_key_text
+from genomesh.node.state import NodeState
 from genomesh.store import ingest_dataset, init_node, open_node
 from genomesh.testing.cohorts import requires_msprime, shared_cohort
 from tests.hub.conftest import RunningHub, start_hub
@@ -173,7 +175,7 @@ def test_real_nodes__catalogue_sync_sees_a_newly_ingested_dataset(
 
 
 def test_real_nodes__visa_holder_gets_records_through_the_hub(
-    network: tuple[RunningHub, DialoutClient],
+    network: tuple[RunningHub, DialoutClient], node_dirs: dict[str, Path]
 ) -> None:
     hub, _client = network
     bearer = _bearer(
@@ -205,6 +207,17 @@ def test_real_nodes__visa_holder_gets_records_through_the_hub(
     assert records["nl-umc"] > 0 and records.get("au-rd", 0) == 0  # AU gave no records
     kind = {"boolean": "boolean", "count": "count", "record": "resultsets"}
     validate_response(kind[both["meta"]["returnedGranularity"]], both)
+
+    # The node's audit log names the passport it got (derived by the hub, for it alone) and
+    # the researcher's original one behind it.
+    original = unverified_parts(bearer.split()[-1])[1]["jti"]
+    with NodeState.open(NodeSettings.load(node_dirs["nl-umc"])) as state:
+        who = [e.body["who"] for e in state.audit_entries(last=100)]
+    mine = [w for w in who if w.get("orig_jti") == original]
+    assert len(mine) == 2  # the two queries above
+    assert all(
+        w["tier"] == "controlled" and w["passport_jti"] not in (None, original) for w in mine
+    )
 
 
 def test_real_nodes__nodes_that_answered_no_dataset_do_not_lower_the_granularity(

@@ -349,6 +349,10 @@ class Gate:
                 "tier": identity.tier,
                 "subject": subject,
                 "issuer": identity.issuer,
+                # which passport: a hub-derived one names the researcher's original too, so an
+                # answer can be traced to the passport the DAC issued (and its revocation)
+                **({"passport_jti": identity.passport_jti} if identity.passport_jti else {}),
+                **({"orig_jti": identity.orig_jti} if identity.orig_jti else {}),
             },
             "what": {
                 "surface": request.surface,

@@ -10,6 +10,7 @@ numpy over the whole batch; INFO counts are never trusted.
 from __future__ import annotations
 
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -461,6 +462,20 @@ def _category_codes(calls: np.ndarray) -> np.ndarray:
     return code
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's intp index and uint64 value blocks for _count_packed, reused from batch
+    to batch: fresh blocks are fresh memory, which the kernel zeroes page by page on first
+    touch (that cost more than the lookups themselves)."""
+    cached = getattr(_SCRATCH, "blocks", None)
+    if cached is None or cached[0].shape != shape:
+        cached = (np.empty(shape, dtype=np.intp), np.empty(shape, dtype=np.uint64))
+        _SCRATCH.blocks = cached
+    return cached
+
+
 def _count_packed(batch: VariantBatch, calls: np.ndarray) -> None:
     """Ploidy 1-2 (contiguous calls): dosages and the five counts straight from the raw bytes
     of each call, by two table lookups and row sums. Unlike bincount (which holds the GIL for
@@ -473,10 +488,13 @@ def _count_packed(batch: VariantBatch, calls: np.ndarray) -> None:
     starts = np.arange(0, n_samples, _PACK_BLOCK)
     mask = np.uint64((1 << _FIELD_BITS) - 1)
     step = max(1, _HIST_CELLS // max(1, n_samples))  # rows per lookup: bounded temporaries
+    index_buf, values_buf = _scratch((step, n_samples))
     for i in range(0, n if n_samples else 0, step):
-        index = raw[i : i + step].astype(np.intp)  # take casts to intp anyway: once for both
-        np.take(dosage_lut, index, out=dosage[i : i + step])
-        values = np.take(packed_lut, index)
+        rows = raw[i : i + step]
+        index = index_buf[: len(rows)]  # take casts to intp anyway: once for both lookups
+        np.copyto(index, rows, casting="safe")
+        np.take(dosage_lut, index, out=dosage[i : i + step], mode="clip")  # clip: unbuffered
+        values = np.take(packed_lut, index, out=values_buf[: len(rows)], mode="clip")
         if n_samples <= _PACK_BLOCK:
             sums = values.sum(axis=1, keepdims=True)
         else:

@@ -60,6 +60,7 @@ class _Writer(threading.Thread):
         self.queue: queue.Queue[VariantBatch | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self.ended = False  # None has been queued
+        self.complete = False  # every batch was queued: close the store at the end
 
     def zarr(self) -> ZarrGenotypeWriter:
         if self.zw is None:  # created once the first record has fixed the ploidy
@@ -78,26 +79,42 @@ class _Writer(threading.Thread):
                     self.index.add(batch)
                 except BaseException as exc:  # handed to the main thread
                     self.error = exc
+            if self.complete and self.queue.empty():  # end() was called after the last put
+                break
+        if self.error is None and self.complete:
+            try:  # the last chunks and the metadata, while the main thread writes the tables
+                self.zarr().close()
+            except BaseException as exc:
+                self.error = exc
 
-    def put(self, batch: VariantBatch | None) -> None:
-        """Queue a batch; None = no more batches (the thread then ends)."""
+    def put(self, batch: VariantBatch) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put(batch)
-        self.ended = batch is None
+
+    def end(self) -> None:
+        """No more batches: the thread writes what it holds, closes the Zarr store and ends.
+        Does not wait for it: when the last batch is still queued, the thread sees
+        `complete` once it has taken it; otherwise None wakes it."""
+        self.complete = True
+        try:
+            self.queue.put_nowait(None)
+            self.ended = True
+        except queue.Full:
+            pass
 
     def stop(self) -> None:
-        """Let the thread end (after an error elsewhere) and wait for it."""
+        """Let the thread end without closing the store (after an error elsewhere)."""
         if not self.ended:
             self.queue.put(None)
             self.ended = True
         self.join()
 
     def finish(self) -> None:
+        """Wait for the thread; raise its error if it had one."""
         self.stop()
         if self.error is not None:
             raise self.error
-        self.zarr().close()
 
 
 def write_version(
@@ -122,9 +139,9 @@ def write_version(
             n_skipped += batch.n_skipped
             if progress is not None:
                 progress(n_records, total)
-        writer.put(None)  # the writer now drains its last batches, without the GIL mostly,
-        # so the people and consent tables (pure Python, needing nothing from the VCF but
-        # the samples) are written meanwhile rather than after it
+        writer.end()  # the writer now drains its last batches, mostly without the GIL, so
+        # the people and consent tables (pure Python, needing nothing from the VCF but the
+        # samples) are written meanwhile rather than after it
         sample_index = {s: i for i, s in enumerate(reader.samples)}
         write_people(people, sample_index, folder)
         write_consent([p.id for p in people], consent_file.individuals, dataset_terms, folder)

@@ -36,6 +36,7 @@ CHROM_RANK = {c: i for i, c in enumerate(CHROMOSOMES)}
 VECTOR_END = -(2**31) + 1  # htslib bcf_int32_vector_end: no more alleles in this call
 _LITTLE = sys.byteorder == "little"
 _TYPE_NAME = {t: str(t.value) for t in VariantType}
+_SNV = _TYPE_NAME[VariantType.SNV]
 _HIST_CELLS = (
     1 << 19
 )  # calls per bincount in _count (a 4 MB index temporary)  # Enum .value is slow per record
@@ -255,11 +256,24 @@ class VcfReader:
                 rsid = None
                 ids = rec.ID
                 if ids:
-                    rsid = next((i for i in ids.split(";") if i.startswith("rs")), None)
+                    if ";" not in ids:  # one id (the usual case): no generator needed
+                        rsid = ids if ids.startswith("rs") else None
+                    else:
+                        rsid = next((i for i in ids.split(";") if i.startswith("rs")), None)
+                snv_ref = len(ref) == 1
                 for k, alt in enumerate(alts, 1):
                     if (problem := allele_problem(ref, alt)) is not None:
                         raise IngestError(problem, file=path, line=line_no, field="ALT")
                     if alt in NON_VARIANT_ALTS:
+                        continue
+                    g, c, a = annotations[alt] if annotations is not None else ([], [], [])
+                    if snv_ref and len(alt) == 1:  # an SNV (what normalise() returns for one)
+                        rows.append(
+                            (chrom, pos, ref, alt if alt.isupper() else alt.upper(), rsid,
+                             _SNV, pos - 1, pos, 1, g, c, a)
+                        )  # fmt: skip
+                        src.append(nb)
+                        which.append(k)
                         continue
                     if is_symbolic(alt):
                         info = rec.INFO
@@ -281,7 +295,6 @@ class VcfReader:
                         )  # fmt: skip
                     else:
                         v = normalise(pos, ref, alt if alt.isupper() else alt.upper())
-                    g, c, a = annotations[alt] if annotations is not None else ([], [], [])
                     rows.append(
                         (chrom, v.pos, v.ref, v.alt, rsid, _TYPE_NAME[v.variant_type], v.start,
                          v.end, v.length, g, c, a)

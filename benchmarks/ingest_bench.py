@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -136,11 +137,16 @@ def measure(name: str, vcf: Path, repeat: int) -> dict:
 
 
 BEFORE = (
-    "The first report (2026-11-23 06:58 UTC, before the parser/decoder split, load not "
-    "recorded): "
-    "ratio wall 0.36 / 0.65 / 0.79 and ratio CPU 0.39 / 0.43 / 0.45 for the three rows; "
-    "on a quieter moment the CINECA ingest took ~0.95 s wall against bcftools' 0.37 s (0.39)."
+    "Earlier reports: 2026-11-23 06:58 UTC, before the parser/decoder split (load not "
+    "recorded): ratio wall 0.36 / 0.65 / 0.79 and ratio CPU 0.39 / 0.43 / 0.45 for the three "
+    "rows; 07:56 UTC, after it (commit e7f98e5's code, load 1.5-2.9): ratio wall 0.42 / 0.53 / "
+    "0.66, ratio CPU 0.42 / 0.46 / 0.44, CINECA 0.90 s wall against bcftools' 0.38 s."
 )
+
+
+def _down(ratio: float) -> str:
+    """A ratio rounded down to two decimals (0.496 shows as 0.49: the goal is >= 0.5)."""
+    return f"{math.floor(ratio * 100) / 100:.2f}"
 
 
 def _table(rows: list[dict]) -> list[str]:
@@ -157,10 +163,75 @@ def _table(rows: list[dict]) -> list[str]:
             f"| {r['name']} | {r['records']:,} | {r['samples']:,} | "
             f"{r['genomesh_s']:.2f} ({r['genomesh_cpu']:.2f}{main_txt}) | {r['bcftools_s']:.2f} ({r['bcftools_cpu']:.2f}) | "
             f"{r['genomesh_rec_s']:,.0f} | {r['genomesh_gt_s']:,.0f} | {r['bcftools_gt_s']:,.0f} | "
-            f"**{r['ratio']:.2f}** | **{r['cpu_ratio']:.2f}** | {main_ratio} | {r['peak_mb']:.0f} ({r['base_mb']:.0f}) | "
+            f"**{_down(r['ratio'])}** | **{_down(r['cpu_ratio'])}** | {main_ratio} | {r['peak_mb']:.0f} ({r['base_mb']:.0f}) | "
             f"{r['bcftools_peak_mb']:.0f} | {load} |"
         )
     return lines
+
+
+WHERE = [
+    "Where the time goes (CINECA excerpt, profiled with py-spy, perf and per-step timers; "
+    "CPU seconds). Before this round (commit e7f98e5): parser thread ~0.55-0.60, writer "
+    "thread ~0.25, zarr-python's event-loop and codec threads ~0.15, ~0.95-1.05 in all. "
+    "Iterating the records with cyvcf2 is 0.35 (about bcftools' whole run: both run htslib's "
+    "VCF parser, 449 INFO fields a record here; cyvcf2 inflates with zlib where bcftools "
+    "uses libdeflate) and `rec.format('GT', int)` another 0.07, so 0.42 is the parser "
+    "thread's floor; the per-record Python (fields, SnpEff annotations, normalisation) "
+    "adds ~0.05. Not where the time went: the individuals file (the bench passes none; with "
+    "the CINECA BFF `individuals.json`, reading it costs 0.09 and writing its tables 0.07, "
+    "the latter now overlapped with the writer's last batch), DuckDB (only used to sort an "
+    "unsorted VCF), the atomic switch, checksums and dataset.json (~7 ms), garbage "
+    "collection (6 ms), node settings (10 ms), imports (excluded). What was removed:",
+    "",
+    "- **zarr-python 3's asyncio round trip** per array create, attribute write, chunk write "
+    "and resize: ~0.1 s wall to create the ten arrays before the first chunk, ~0.05 s at "
+    "close on the critical path, ~0.15 s CPU in its event loop and codec threads (more than "
+    "the compression itself). The Zarr v2 chunks and metadata are now written directly, "
+    "byte for byte what zarr-python writes (tests/store/test_zarr_writer.py rewrites a store "
+    "with zarr-python and compares every file).",
+    "- **Kernel page zeroing on the parser thread**: a fresh 20 MB raw GT block per batch "
+    "meant every page was zeroed by the kernel (transparent huge pages) as the parser first "
+    "wrote it, ~0.1 s. The blocks are now reused (at most three alive, as before).",
+    "- **GIL stalls**: cyvcf2 releases the GIL inside htslib's read and must take it back for "
+    "every record, so any GIL-holding work on the writer thread stalls the parser. "
+    "`np.bincount` (the per-variant counts) holds the GIL for its whole run; the counts of "
+    "ploidy 1-2 calls now come from table lookups of packed counters and row sums "
+    "(`np.take`, `sum`, both GIL-free), ~45 ms less CPU as well.",
+    "- **Carriers** found with one 1-D `flatnonzero` instead of `np.nonzero` on the 2-D "
+    "dosage block (3x faster); lookups into reused scratch blocks with `np.take(mode='clip')` "
+    "(with `out=` and the default mode numpy buffers and copies).",
+    "- **The end of the run**: the main thread waited ~40 ms on the full queue to hand over "
+    "the end marker, then wrote the people and consent tables, then closed the Zarr store. "
+    "Now the writer closes the store itself and the tables (they need nothing from the VCF "
+    "but the sample names; one JSON encoder for all documents instead of one per "
+    "individual) are written while it drains its last batch.",
+    "",
+    "The code before this round already reached 0.52 by wall clock on CINECA on a quiet "
+    "machine (load ~1, table above); the 0.42 of the 07:56 report was measured at load "
+    "1.5-1.6. By CPU time it was 0.40-0.45 in every run, and that is what moved most. By CPU "
+    "time the CINECA ratio is now at the threshold rather than safely above it: 0.51 in this "
+    "run, 0.49-0.52 in interleaved before/after runs during the work (load 1-3). Peak RSS "
+    "of the 6,000-sample runs is ~50 MB above the before run's 287 MB: reused raw blocks "
+    "(48 MB each at 6,000 samples) stay allocated for the whole ingest, so the third block "
+    "the pipeline may need is resident where before it was allocated and freed (the before "
+    "code also peaked at 310-332 MB in a run under load 3-4); it stays flat in the number of "
+    "variants.",
+    "",
+    "What remains (CINECA, CPU s): the parser thread ~0.52 (its floor 0.42 plus the "
+    "per-record Python: fields, SnpEff annotations, normalisation), the writer ~0.2 "
+    "(decoding and counting ~0.07, blosc-zstd(1)+bitshuffle Zarr chunks ~0.05, Parquet "
+    "~0.04, the kernel zeroing fresh pages for each batch's output arrays and Arrow's "
+    "allocator ~0.05); wall = the parser thread plus ~0.06 s for the writer's last full batch "
+    "and the Zarr close. The remaining gap to bcftools is htslib's parse inside cyvcf2, so "
+    "by CPU time the ratio stays near 0.5. Tried and not kept: a smaller GIL switch interval "
+    "(no measurable change); writing the people tables after the writer has finished (a "
+    "little less CPU, more wall); earlier, "
+    "`VCF(threads=2)` / `set_threads(2)` (BGZF decompression threads: no thread ran with "
+    "this cyvcf2 build, 0.35) and feeding cyvcf2 decompressed text through a pipe (the "
+    "parser thread's CPU did not drop). orjson (not a dependency) was not needed: JSON "
+    "parsing is not on the bench's path and the individuals' JSON output is 2,504 small "
+    "documents.",
+]
 
 
 def write_report(
@@ -175,7 +246,14 @@ def write_report(
     lines = [
         "## Ingest (`benchmarks/ingest_bench.py`)",
         "",
-        f"Command: `{command}` (run on {platform.node()}, "
+        f"Command: `{command}`"
+        + (
+            ", where OLD.log is the output of the same command without `--before`, run just "
+            "before with `PYTHONPATH=<dir>/src` (`git archive <commit> src | tar -x -C <dir>`)"
+            if before
+            else ""
+        )
+        + f" (run on {platform.node()}, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; 2 cores shared with seven other "
         f"engineers' work, {load}, so wall-clock numbers are noisy; the CPU columns are steadier).",
         "",
@@ -183,9 +261,10 @@ def write_report(
         "counts, write VCF Zarr + Parquet index + carriers + tables, atomic switch), timed in a "
         "fresh process after its imports; bcftools = `bcftools view -Ob` (parse and re-encode "
         "as BCF) end to end, on the same file, interleaved with the genomesh runs. Best of the "
-        "repeats. Ratio = genomesh throughput / bcftools throughput (goal >= 0.5), by wall "
-        "clock and by CPU time (user + system, all threads). Parser-thread CPU = the CPU time "
-        "of the thread that runs cyvcf2 (the critical path: cyvcf2 holds the GIL while parsing).",
+        "repeats. Ratio = genomesh throughput / bcftools throughput (goal >= 0.5; rounded "
+        "down), by wall clock and by CPU time (user + system, all threads). Parser-thread CPU = the CPU time "
+        "of the thread that runs cyvcf2 (the critical path; cyvcf2 releases the GIL only inside "
+        "htslib's read of each record and takes it back for every record).",
         "",
         *_table(rows),
     ]
@@ -221,27 +300,7 @@ def write_report(
         ),
         BEFORE,
         "",
-        "Where the time goes: iterating the records with cyvcf2 costs about what bcftools spends "
-        "on the whole conversion (both run htslib's VCF parser: CINECA 0.34 CPU s vs 0.36; "
-        "6,000 samples x 13,241 records 2.5 vs 2.4), and cyvcf2 holds the GIL while it parses. "
-        "So the parser thread does only what needs the parser: per record the fields, the "
-        "SnpEff/VEP annotations (only when the header declares ANN/CSQ) and the raw BCF GT "
-        "codes (`rec.format('GT', int)`, "
-        "0.16 s on the 6,000-sample file where `genotype.array()` took 0.55 s). A writer thread "
-        "decodes the codes in bulk (one row max for the allele check, the codes' low byte "
-        "shifted to alleles, one lookup to genotype categories, per-variant bincount), splits "
-        "multi-allelic records, and writes blosc-zstd(1)+bitshuffle Zarr chunks and zstd "
-        "Parquet - numpy, blosc and zstd run without the GIL, so this overlaps the parsing. "
-        "With a free second core, wall time is therefore about the parser thread's CPU time "
-        "plus the last batch's write (the 'bcftools CPU / parser-thread CPU' column is that "
-        "bound); on this shared machine the writer thread competes with other processes for "
-        "the cores, so the wall ratio falls toward the total-CPU ratio. Total CPU barely "
-        "moved: the work went to another thread rather than away. The remaining gap is "
-        "htslib's parse inside cyvcf2 itself, which alone costs what bcftools' whole run does. "
-        "`VCF(threads=2)` / `set_threads(2)` (BGZF decompression threads) changed nothing with "
-        "this cyvcf2 build (0.35): process CPU stayed equal to the parser thread's, i.e. no "
-        "decompression thread ran; feeding cyvcf2 decompressed text through a pipe from a "
-        "Python thread did not lower the parser thread's CPU either. Neither is used.",
+        *WHERE,
     ]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
@@ -261,11 +320,16 @@ def main() -> int:
         return [json.loads(ln) for ln in path.read_text().splitlines() if ln.startswith("{")]
 
     before = rows_of(args.before) if args.before is not None else None
+    command = (
+        "python benchmarks/ingest_bench.py"
+        + (" --quick" if args.quick else "")
+        + (f" --repeat {args.repeat}" if args.repeat != 3 else "")
+        + (" --before OLD.log --before-label ..." if before else "")
+    )
     if args.report_from is not None:
         write_report(
-            rows_of(args.report_from), "python benchmarks/ingest_bench.py",
-            before=before, before_label=args.before_label,
-        )  # fmt: skip
+            rows_of(args.report_from), command, before=before, before_label=args.before_label
+        )
         return 0
     if shutil.which("bcftools") is None:
         print("bcftools not found", file=sys.stderr)
@@ -285,12 +349,6 @@ def main() -> int:
     for length in lengths:
         vcf = simulate(n, length, seed=7)
         rows.append(measure(f"simulated {n:,} samples, {length / 1e6:g} Mb", vcf, args.repeat))
-    command = (
-        "python benchmarks/ingest_bench.py"
-        + (" --quick" if args.quick else "")
-        + (f" --repeat {args.repeat}" if args.repeat != 3 else "")
-        + (" --before OLD.log --before-label ..." if before else "")
-    )
     write_report(rows, command, before=before, before_label=args.before_label)
     return 0
 

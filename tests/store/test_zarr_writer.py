@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 from tests.store.conftest import rec, write_vcf
 
 
@@ -22,11 +19,9 @@ def _rewrite_with_zarr(src: Path, dst: Path) -> None:
     new.attrs.update(dict(old.attrs))
     for name, arr in sorted(old.arrays()):
         data = arr[...]
-        auto = name in ("sample_id", "contig_id", "contig_length")  # created without chunks
         out = new.create_array(
             name, shape=arr.shape, dtype=str if arr.dtype == object else arr.dtype,
-            chunks="auto" if auto else arr.chunks, fill_value=arr.fill_value,
-            compressors=_COMPRESSOR,
+            chunks=arr.chunks, fill_value=arr.fill_value, compressors=_COMPRESSOR,
         )  # fmt: skip
         if data.size:
             out[...] = data
@@ -63,17 +58,3 @@ def test_zarr_store__byte_identical_to_zarr_python(tmp_path, monkeypatch):
     assert sorted(mine) == sorted(theirs)
     assert "call_genotype/0.0.0" not in mine  # all missing: only the fill value
     assert [k for k in mine if mine[k] != theirs[k]] == []
-
-
-@pytest.mark.parametrize("n", [0, 1, 2504, 100_000, 1_000_000])
-@pytest.mark.parametrize("dtype", [str, np.int64])
-def test_auto_chunks__as_zarr_python(n, dtype):
-    """sample_id / contig_id / contig_length keep the chunks zarr-python chose for them."""
-    import zarr
-    from zarr.storage import MemoryStore
-
-    from genomesh.store.writers import _auto_chunks
-
-    group = zarr.open_group(MemoryStore(), mode="w", zarr_format=2)
-    arr = group.create_array("a", shape=(n,), dtype=dtype)
-    assert _auto_chunks(n, 1 if dtype is str else 8) == arr.chunks

@@ -57,13 +57,10 @@ CARRIER_SCHEMA = pa.schema(
 )
 
 
-def _auto_chunks(n: int, item_size: int) -> tuple[int, ...]:
-    """The chunk shape zarr-python gives a 1-D array created without `chunks` (as before)."""
-    try:
-        from zarr.core.chunk_grids import _guess_chunks
-    except ImportError:  # pragma: no cover - a zarr without the helper: one chunk
-        return (max(1, n),)
-    return tuple(int(c) for c in _guess_chunks((n,), item_size))
+def _static_chunks(n: int) -> tuple[int, ...]:
+    """Chunks of the small per-sample / per-contig arrays: SAMPLES_CHUNK values a chunk (the
+    genotypes' sample chunking), so one chunk for up to 10,000 samples and every contig."""
+    return (max(1, min(n, SAMPLES_CHUNK)),)
 
 
 class _ChunkedArray:
@@ -154,12 +151,12 @@ class ZarrGenotypeWriter:
         s_chunk = max(1, min(SAMPLES_CHUNK, n))
         v = VARIANTS_CHUNK
         self.static: dict[str, _ChunkedArray] = {}
-        self._put("sample_id", np.array(samples, dtype=object), ["samples"], "", 1)
-        self._put("contig_id", np.array(self.contigs, dtype=object), ["contigs"], "", 1)
+        self._put("sample_id", np.array(samples, dtype=object), ["samples"], "")
+        self._put("contig_id", np.array(self.contigs, dtype=object), ["contigs"], "")
         self._put(
             "contig_length",
             np.array([contig_lengths.get(c, 0) for c in self.contigs], dtype=np.int64),
-            ["contigs"], 0, 8,
+            ["contigs"], 0,
         )  # fmt: skip
         self.arrays: dict[str, _ChunkedArray] = {
             "call_genotype": self._new(
@@ -181,9 +178,9 @@ class ZarrGenotypeWriter:
         self._pending_rows = 0  # rows not yet written
         self.n_variants = 0  # rows written
 
-    def _put(self, name: str, data: np.ndarray, dims: list[str], fill: object, item: int) -> None:
+    def _put(self, name: str, data: np.ndarray, dims: list[str], fill: object) -> None:
         arr = _ChunkedArray(
-            self.path / name, data.dtype, (), _auto_chunks(len(data), item), fill, dims,
+            self.path / name, data.dtype, (), _static_chunks(len(data)), fill, dims,
             rows=len(data),
         )  # fmt: skip
         if data.size:

@@ -74,6 +74,22 @@ def dataset_id_from_grant(value: str, *, prefixes: Iterable[str]) -> str | None:
     return value
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The JWT of an `Authorization: Bearer <JWT>` header; None without a header (anonymous);
+    AuthenticationError (401) for another scheme or an empty token."""
+    if authorization is None or not authorization.strip():
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthenticationError(
+            f"unsupported authorization scheme {scheme!r}; send 'Bearer <passport JWT>'"
+        )
+    token = token.strip()
+    if not token:
+        raise AuthenticationError("empty bearer token")
+    return token
+
+
 class IdentityResolver:
     """Verifies passports for one node (settings, trusted keys and revocation lists)."""
 
@@ -107,16 +123,9 @@ class IdentityResolver:
 
     def resolve(self, authorization: str | None, *, client_address: str | None = None) -> Identity:
         """The caller's identity (see module docstring); AuthenticationError if forged/expired."""
-        if authorization is None or not authorization.strip():
+        token = bearer_token(authorization)
+        if token is None:
             return Identity(client_address=client_address)
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer":
-            raise AuthenticationError(
-                f"unsupported authorization scheme {scheme!r}; send 'Bearer <passport JWT>'"
-            )
-        token = token.strip()
-        if not token:
-            raise AuthenticationError("empty bearer token")
         return self.resolve_token(token, client_address=client_address)
 
     def resolve_token(self, token: str, *, client_address: str | None = None) -> Identity:
@@ -178,4 +187,4 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-__all__ = ["IdentityResolver", "check_audience", "dataset_id_from_grant"]
+__all__ = ["IdentityResolver", "bearer_token", "check_audience", "dataset_id_from_grant"]

@@ -36,6 +36,7 @@ from genomesh.access.passports import (
     unverified_parts,
     verify_passport,
 )
+from genomesh.access.resolve import bearer_token
 from genomesh.access.revocation import RevocationChecker
 from genomesh.core.errors import AuthenticationError
 from genomesh.core.settings import HubSettings, TrustedIssuer
@@ -106,16 +107,9 @@ class PassportDeriver:
     def verify(self, authorization: str | None) -> tuple[VerifiedPassport, set[str]] | None:
         """The researcher's verified passport (and the revoked jtis seen), None if anonymous;
         AuthenticationError (401) naming the problem otherwise."""
-        if authorization is None or not authorization.strip():
+        token = bearer_token(authorization)
+        if token is None:
             return None
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer":
-            raise AuthenticationError(
-                f"unsupported authorization scheme {scheme!r}; send 'Bearer <passport JWT>'"
-            )
-        token = token.strip()
-        if not token:
-            raise AuthenticationError("empty bearer token")
         revoked = self._revoked()
         audience = self.settings.hub_audience
         try:

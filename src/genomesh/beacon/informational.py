@@ -10,36 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from genomesh.beacon.request import API_VERSION
+from genomesh.core.beacon_model import API_VERSION, ENTRY_TYPES, entry_type_definitions
 from genomesh.core.settings import NodeSettings
 
-SPEC = "Beacon v2.1.1"
 HPO_ACKNOWLEDGEMENT = (
     "This service uses the Human Phenotype Ontology (HPO, https://hpo.jax.org). "
     "Find out more at http://www.human-phenotype-ontology.org. "
     "Köhler S. et al., The Human Phenotype Ontology in 2024, Nucleic Acids Res. 2024."
 )
 
-# path name -> (entry type id, human name, ontology term, description, collection of)
-ENTRY_DEFS: dict[str, tuple[str, str, dict[str, str], str, str | None]] = {
-    "g_variants": ("genomicVariant", "Genomic Variants", {"id": "ENSGLOSSARY:0000092", "label": "Variant"}, "A genomic variant observed in at least one allowed individual.", None),
-    "individuals": ("individual", "Individual", {"id": "NCIT:C25190", "label": "Person"}, "A human being taking part in a dataset.", None),
-    "biosamples": ("biosample", "Biological Sample", {"id": "NCIT:C70699", "label": "Biospecimen"}, "The sample genotyped for an individual (one per genotype sample).", None),
-    "runs": ("run", "Sequencing run", {"id": "NCIT:C148088", "label": "Sequencing run"}, "The run behind a genotype sample (one per sample).", None),
-    "analyses": ("analysis", "Bioinformatics analysis", {"id": "edam:operation_2945", "label": "Analysis"}, "The variant calling behind a genotype sample (one per sample).", None),
-    "datasets": ("dataset", "Dataset", {"id": "NCIT:C47824", "label": "Data set"}, "A dataset held by this node.", "genomicVariant"),
-    "cohorts": ("cohort", "Cohort", {"id": "NCIT:C61512", "label": "Cohort"}, "The individuals of one dataset (one study-defined cohort per dataset).", "individual"),
-}  # fmt: skip
-SCHEMA_DIRS = {
-    "g_variants": "genomicVariations", "individuals": "individuals", "biosamples": "biosamples",
-    "runs": "runs", "analyses": "analyses", "datasets": "datasets", "cohorts": "cohorts",
-}  # fmt: skip
-SCHEMA_IDS = {
-    "g_variants": "ga4gh-beacon-variant-v2.0.0", "individuals": "ga4gh-beacon-individual-v2.0.0",
-    "biosamples": "ga4gh-beacon-biosample-v2.0.0", "runs": "ga4gh-beacon-run-v2.0.0",
-    "analyses": "ga4gh-beacon-analysis-v2.0.0", "datasets": "ga4gh-beacon-dataset-v2.0.0",
-    "cohorts": "ga4gh-beacon-cohort-v2.0.0",
-}  # fmt: skip
 # Cross-entity paths served: /{entry}/{id}/{target} (the beaconMap of the default model).
 CROSS_PATHS: dict[str, tuple[str, ...]] = {
     "g_variants": ("individuals", "biosamples", "runs", "analyses"),
@@ -50,7 +29,6 @@ CROSS_PATHS: dict[str, tuple[str, ...]] = {
     "datasets": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
     "cohorts": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
 }
-SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
 
 
 def informational_meta(settings: NodeSettings) -> dict[str, Any]:
@@ -96,30 +74,6 @@ def service_info(settings: NodeSettings, *, version: str) -> dict[str, Any]:
     }
 
 
-def entry_type_definitions() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for path, (eid, name, term, desc, collection_of) in ENTRY_DEFS.items():
-        item: dict[str, Any] = {
-            "id": eid,
-            "name": name,
-            "ontologyTermForThisType": term,
-            "partOfSpecification": SPEC,
-            "description": desc,
-            "defaultSchema": {
-                "id": SCHEMA_IDS[path],
-                "name": f"Default schema for {name.lower()}",
-                "referenceToSchemaDefinition": f"{SCHEMA_BASE}/{SCHEMA_DIRS[path]}/defaultSchema.json",
-                "schemaVersion": "v2.0.0",
-            },
-            "additionallySupportedSchemas": [],
-            "nonFilteredQueriesAllowed": True,
-        }
-        if collection_of:
-            item["aCollectionOf"] = [{"id": collection_of, "name": collection_of}]
-        out[eid] = item
-    return out
-
-
 def configuration(settings: NodeSettings) -> dict[str, Any]:
     levels = ["PUBLIC", "REGISTERED", "CONTROLLED"]
     return {
@@ -139,10 +93,11 @@ def configuration(settings: NodeSettings) -> dict[str, Any]:
 def beacon_map(settings: NodeSettings) -> dict[str, Any]:
     base = settings.base_url.rstrip("/")
     sets: dict[str, Any] = {}
-    for path, (eid, *_rest) in ENTRY_DEFS.items():
+    for path, entry in ENTRY_TYPES.items():
+        eid = entry.id
         endpoints = {
-            f"{ENTRY_DEFS[t][0]}Lookup": {
-                "returnedEntryType": ENTRY_DEFS[t][0],
+            f"{ENTRY_TYPES[t].id}Lookup": {
+                "returnedEntryType": ENTRY_TYPES[t].id,
                 "url": f"{base}/{path}/{{id}}/{t}",
             }
             for t in CROSS_PATHS[path]
@@ -285,7 +240,6 @@ def filtering_terms(
 
 __all__ = [
     "CROSS_PATHS",
-    "ENTRY_DEFS",
     "HPO_ACKNOWLEDGEMENT",
     "beacon_map",
     "configuration",

@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genomesh.core.beacon_model import API_VERSION
 from genomesh.core.errors import InvalidInputError
 from genomesh.core.settings import Granularity
 
-API_VERSION = "v2.1.1"
 GRANULARITIES: tuple[Granularity, ...] = ("boolean", "count", "record")
 INCLUDE_RESULTSETS = ("ALL", "HIT", "MISS", "NONE")
 DEFAULT_LIMIT = 10
@@ -346,7 +346,6 @@ def from_body(
 
 
 __all__ = [
-    "API_VERSION",
     "VARIANT_PARAMETERS",
     "BeaconRequest",
     "from_body",

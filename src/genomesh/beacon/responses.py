@@ -24,25 +24,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from genomesh.beacon.request import API_VERSION, BeaconRequest
+from genomesh.beacon.request import BeaconRequest
+from genomesh.core.beacon_model import API_VERSION, returned_schemas
 from genomesh.core.settings import Granularity, NodeSettings
 from genomesh.gate.contract import DisclosedResult, GateResponse
-
-# Path entry type -> (entityType, default schema id).
-ENTRY_TYPES: dict[str, tuple[str, str]] = {
-    "g_variants": ("genomicVariant", "ga4gh-beacon-variant-v2.0.0"),
-    "individuals": ("individual", "ga4gh-beacon-individual-v2.0.0"),
-    "biosamples": ("biosample", "ga4gh-beacon-biosample-v2.0.0"),
-    "runs": ("run", "ga4gh-beacon-run-v2.0.0"),
-    "analyses": ("analysis", "ga4gh-beacon-analysis-v2.0.0"),
-    "datasets": ("dataset", "ga4gh-beacon-dataset-v2.0.0"),
-    "cohorts": ("cohort", "ga4gh-beacon-cohort-v2.0.0"),
-}
-
-
-def returned_schemas(entry: str) -> list[dict[str, str]]:
-    entity, schema = ENTRY_TYPES.get(entry, ("beacon", "beacon-v2.1.1"))
-    return [{"entityType": entity, "schema": schema}]
 
 
 def response_meta(
@@ -223,7 +208,6 @@ def collections_response(
 
 
 __all__ = [
-    "ENTRY_TYPES",
     "collections_response",
     "error_body",
     "response_meta",

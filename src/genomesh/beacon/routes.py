@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse
 
 from genomesh.access.identity import Identity
 from genomesh.beacon import informational
-from genomesh.beacon.informational import CROSS_PATHS, ENTRY_DEFS
+from genomesh.beacon.informational import CROSS_PATHS
 from genomesh.beacon.request import BeaconRequest, from_body, from_query_params
+from genomesh.core.beacon_model import ENTRY_TYPES
 
 router = APIRouter()
 Json = dict[str, Any]
@@ -149,7 +150,9 @@ def _get(request: Request, entry: str, entry_id: str | None, target: str | None)
     max_limit = _service(request).settings.max_limit
     returned = target or entry
     body = from_query_params(
-        list(request.query_params.multi_items()), entry=ENTRY_DEFS[returned][0], max_limit=max_limit
+        list(request.query_params.multi_items()),
+        entry=ENTRY_TYPES[returned].id,
+        max_limit=max_limit,
     )
     req = from_body(body, entry=entry, entry_id=entry_id, target=target, max_limit=max_limit)
     return _answer(request, req)
@@ -170,7 +173,7 @@ EntryId = Annotated[str, Path(description="the entry's id")]
 def _add_routes(path: str, entry: str, with_id: bool, target: str | None) -> None:
     name = "_".join(p for p in (entry, "by_id" if with_id else "", target or "") if p)
     returned = target or entry
-    summary = f"{ENTRY_DEFS[returned][1]} records" + (f" of one {entry[:-1]}" if with_id else "")
+    summary = f"{ENTRY_TYPES[returned].name} records" + (f" of one {entry[:-1]}" if with_id else "")
     handlers: tuple[Any, Any]
     if with_id:
 
@@ -204,7 +207,7 @@ def _add_routes(path: str, entry: str, with_id: bool, target: str | None) -> Non
     )
 
 
-for _entry in ENTRY_DEFS:
+for _entry in ENTRY_TYPES:
     _add_routes(f"/{_entry}", _entry, False, None)
     _add_routes(f"/{_entry}/{{id}}", _entry, True, None)
     for _target in CROSS_PATHS[_entry]:

@@ -8,37 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from genomesh.core import beacon_model
+from genomesh.core.beacon_model import API_VERSION, ENTRY_TYPES, entry_type_definitions
 from genomesh.core.errors import GenomeshError
 from genomesh.core.settings import HubSettings
 
-API_VERSION = "v2.1.1"
 GRANULARITIES = ("boolean", "count", "record")
-
-# Beacon entry types the network forwards: path -> (entityType, default schema id).
-ENTRY_TYPES: dict[str, tuple[str, str, str]] = {
-    "g_variants": ("genomicVariant", "ga4gh-beacon-variant-v2.0.0", "genomicVariations"),
-    "individuals": ("individual", "ga4gh-beacon-individual-v2.0.0", "individuals"),
-    "biosamples": ("biosample", "ga4gh-beacon-biosample-v2.0.0", "biosamples"),
-    "analyses": ("analysis", "ga4gh-beacon-analysis-v2.0.0", "analyses"),
-    "runs": ("run", "ga4gh-beacon-run-v2.0.0", "runs"),
-    "datasets": ("dataset", "ga4gh-beacon-dataset-v2.0.0", "datasets"),
-    "cohorts": ("cohort", "ga4gh-beacon-cohort-v2.0.0", "cohorts"),
-}
-_ENTITY_LABELS = {
-    "genomicVariant": ("ENSGLOSSARY:0000092", "Genomic variants"),
-    "individual": ("NCIT:C25190", "Individuals"),
-    "biosample": ("NCIT:C70699", "Biosamples"),
-    "analysis": ("edam:operation_2945", "Bioinformatics analyses"),
-    "run": ("NCIT:C148088", "Sequencing runs"),
-    "dataset": ("NCIT:C47824", "Datasets"),
-    "cohort": ("NCIT:C61512", "Cohorts"),
-}
-SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
 
 
 def returned_schemas(entry: str) -> list[dict[str, str]]:
-    entity, schema, _ = ENTRY_TYPES.get(entry, ENTRY_TYPES["individuals"])
-    return [{"entityType": entity, "schema": schema}]
+    return beacon_model.returned_schemas(entry if entry in ENTRY_TYPES else "individuals")
 
 
 def informational_meta(settings: HubSettings, entry: str | None = None) -> dict[str, Any]:
@@ -121,27 +100,6 @@ def service_info_body(settings: HubSettings) -> dict[str, Any]:
     }
 
 
-def _entry_type_definitions() -> dict[str, Any]:
-    definitions: dict[str, Any] = {}
-    for _path, (entity, schema, folder) in ENTRY_TYPES.items():
-        term_id, label = _ENTITY_LABELS[entity]
-        definitions[entity] = {
-            "id": entity,
-            "name": label,
-            "ontologyTermForThisType": {"id": term_id, "label": label},
-            "partOfSpecification": "Beacon v2.0.0",
-            "defaultSchema": {
-                "id": schema,
-                "name": f"Default schema for {label.lower()}",
-                "referenceToSchemaDefinition": f"{SCHEMA_BASE}/{folder}/defaultSchema.json",
-                "schemaVersion": "v2.0.0",
-            },
-        }
-        if entity in ("dataset", "cohort"):
-            definitions[entity]["aCollectionOf"] = [{"id": "individual", "name": "Individuals"}]
-    return definitions
-
-
 def configuration_body(settings: HubSettings) -> dict[str, Any]:
     return {
         "meta": informational_meta(settings),
@@ -152,7 +110,7 @@ def configuration_body(settings: HubSettings) -> dict[str, Any]:
                 "defaultGranularity": "boolean",
                 "securityLevels": ["PUBLIC", "REGISTERED", "CONTROLLED"],
             },
-            "entryTypes": _entry_type_definitions(),
+            "entryTypes": entry_type_definitions(),
         },
     }
 
@@ -160,16 +118,16 @@ def configuration_body(settings: HubSettings) -> dict[str, Any]:
 def entry_types_body(settings: HubSettings) -> dict[str, Any]:
     return {
         "meta": informational_meta(settings),
-        "response": {"entryTypes": _entry_type_definitions()},
+        "response": {"entryTypes": entry_type_definitions()},
     }
 
 
 def map_body(settings: HubSettings) -> dict[str, Any]:
     base = settings.base_url.rstrip("/")
     sets: dict[str, Any] = {}
-    for path, (entity, _schema, _folder) in ENTRY_TYPES.items():
-        sets[entity] = {
-            "entryType": entity,
+    for path, entry in ENTRY_TYPES.items():
+        sets[entry.id] = {
+            "entryType": entry.id,
             "rootUrl": f"{base}/{path}",
             "singleEntryUrl": f"{base}/{path}/{{id}}",
             "filteringTermsUrl": f"{base}/filtering_terms",

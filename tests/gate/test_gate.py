@@ -167,17 +167,17 @@ def test_gate__budget_exhausted_is_429_and_audited(make_gate: Callable[..., Gate
     assert gate.state.budget_used("anonymous|10.9.9.11", since=0) == 0
 
 
+def _count_everyone_but(gate: Gate, excluded: set[str]):  # type: ignore[no-untyped-def]
+    """Dave's count of the cohort without `excluded` (the result of the one dataset)."""
+    request = GateRequest(
+        researcher("dave"), "beacon", "individuals", {"not": sorted(excluded)}, ("cohort",), "count"
+    )
+    return gate.run(request, everyone_but(gate.node, excluded)).results[0]
+
+
 def test_gate__anti_differencing_suppresses_a_count_that_isolates_one_person(gate: Gate) -> None:
     def count(excluded: set[str]):  # type: ignore[no-untyped-def]
-        request = GateRequest(
-            researcher("dave"),
-            "beacon",
-            "individuals",
-            {"not": sorted(excluded)},
-            ("cohort",),
-            "count",
-        )
-        return gate.run(request, everyone_but(gate.node, excluded)).results[0]
+        return _count_everyone_but(gate, excluded)
 
     assert count(set()).count == 10
     isolated = count({"S4"})
@@ -255,15 +255,7 @@ def test_gate__anti_differencing_catches_a_split_into_two_disjoint_counts(
     assert len(people) == 10
 
     def count(excluded: set[str]):  # type: ignore[no-untyped-def]
-        request = GateRequest(
-            researcher("dave"),
-            "beacon",
-            "individuals",
-            {"not": sorted(excluded)},
-            ("cohort",),
-            "count",
-        )
-        return gate.run(request, everyone_but(gate.node, excluded)).results[0]
+        return _count_everyone_but(gate, excluded)
 
     assert count(set()).count == 10
     above = set(people[:5])  # "BMI > t" keeps the other five

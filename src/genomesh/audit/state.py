@@ -97,62 +97,56 @@ class NodeState:
             _table(BudgetRow),
             _table(WithdrawalRow),
         )
-        # Hot-path statements built once (Core, bound parameters): the gate runs them per answer.
+        ledger = _table(LedgerRow)
+        # The per-answer statements, built once as Core and run as driver SQL (audit.driver).
         # Bumping the head's seq takes the write lock (SQLite) / row lock (PostgreSQL) and,
         # with RETURNING, reads the new seq and the previous hash in the same statement.
-        self._q_next_seq = (
-            update(head)
-            .where(head.c.id == 1)
-            .values(seq=head.c.seq + 1)
-            .returning(head.c.seq, head.c.hash)
+        self._d_next_seq = DriverStatement(
+            update(head).where(head.c.id == 1).values(seq=head.c.seq + 1)
+            .returning(head.c.seq, head.c.hash),
+            engine,
+        )  # fmt: skip
+        self._d_set_head = DriverStatement(
+            update(head).where(head.c.id == 1).values(hash=bindparam("new_hash")), engine
         )
-        self._q_set_head = update(head).where(head.c.id == 1).values(hash=bindparam("new_hash"))
-        self._q_add_entry = audit.insert()
-        self._q_used = (
-            select(func.count())
-            .select_from(budget)
-            .where(
-                budget.c.identity_key == bindparam("k"), budget.c.created_at > bindparam("since")
-            )
-        )
-        self._q_charge = budget.insert()
-        self._q_forget = delete(budget).where(
-            budget.c.identity_key == bindparam("k"), budget.c.created_at <= bindparam("since")
-        )
-        self._q_withdrawn = select(wd.c.individual_id).where(wd.c.dataset_id == bindparam("d"))
-        # Withdrawals are only ever added (a unique row per dataset and individual), so
-        # (number of rows, highest id) changes with every new one: the guard re-reads the
-        # withdrawn lists only when it does.
-        self._q_withdrawals_version = select(func.count(), func.coalesce(func.max(wd.c.id), 0))
-        ledger = _table(LedgerRow)
-        self._q_add_ledger = ledger.insert()
-        # A recipient's latest exactly-disclosed answers from a dataset (anti-differencing
-        # reads them before every count of individuals): all rosters, and one roster.
-        recent = (ledger.c.recipient_key == bindparam("k"), ledger.c.dataset_id == bindparam("d"))
-        self._q_recent = (
-            select(ledger.c.roster_id, ledger.c.members)
-            .where(*recent, ledger.c.exact == 1)
-            .order_by(ledger.c.audit_seq.desc())
-            .limit(bindparam("n"))
-        )
-        self._q_recent_same = (
-            select(ledger.c.members)
-            .where(*recent, ledger.c.exact == 1, ledger.c.roster_id == bindparam("r"))
-            .order_by(ledger.c.audit_seq.desc())
-            .limit(bindparam("n"))
-        )
-        # ... and the same statements as driver SQL, for the per-answer calls (audit.driver).
-        self._d_next_seq = DriverStatement(self._q_next_seq, engine)
-        self._d_set_head = DriverStatement(self._q_set_head, engine)
         self._d_add_entry = DriverStatement(audit.insert(), engine, columns=_AUDIT_COLUMNS)
-        self._d_used = DriverStatement(self._q_used, engine)
+        self._d_add_ledger = DriverStatement(ledger.insert(), engine, columns=_LEDGER_COLUMNS)
+        mine = budget.c.identity_key == bindparam("k")
+        self._d_used = DriverStatement(
+            select(func.count()).select_from(budget)
+            .where(mine, budget.c.created_at > bindparam("since")),
+            engine,
+        )  # fmt: skip
         self._d_charge = DriverStatement(
             budget.insert(), engine, columns=("identity_key", "created_at")
         )
-        self._d_forget = DriverStatement(self._q_forget, engine)
-        self._d_withdrawals_version = DriverStatement(self._q_withdrawals_version, engine)
-        self._d_add_ledger = DriverStatement(ledger.insert(), engine, columns=_LEDGER_COLUMNS)
-        self._d_recent = DriverStatement(self._q_recent, engine)
+        self._d_forget = DriverStatement(
+            delete(budget).where(mine, budget.c.created_at <= bindparam("since")), engine
+        )
+        # Withdrawals are only ever added (a unique row per dataset and individual), so
+        # (number of rows, highest id) changes with every new one: the guard re-reads the
+        # withdrawn lists only when it does.
+        self._d_withdrawals_version = DriverStatement(
+            select(func.count(), func.coalesce(func.max(wd.c.id), 0)), engine
+        )
+        self._q_withdrawn = select(wd.c.individual_id).where(wd.c.dataset_id == bindparam("d"))
+        # A recipient's latest exactly-disclosed answers from a dataset (anti-differencing
+        # reads them before every count of individuals): all rosters, and one roster.
+        recent = (
+            ledger.c.recipient_key == bindparam("k"),
+            ledger.c.dataset_id == bindparam("d"),
+            ledger.c.exact == 1,
+        )
+        newest = ledger.c.audit_seq.desc()
+        self._d_recent = DriverStatement(
+            select(ledger.c.roster_id, ledger.c.members).where(*recent).order_by(newest)
+            .limit(bindparam("n")),
+            engine,
+        )  # fmt: skip
+        self._q_recent_same = (
+            select(ledger.c.members).where(*recent, ledger.c.roster_id == bindparam("r"))
+            .order_by(newest).limit(bindparam("n"))
+        )  # fmt: skip
         self._rosters = Rosters(_table(RosterRow), engine)
         # Create / migrate / refuse under a lock (genomesh.audit.schema): an older or newer
         # database fails here, at start-up, never as a 500 at query time.
@@ -434,7 +428,7 @@ class NodeState:
     def recent_overlaps(
         self, contribution: Contribution, *, recipient_key: str, answers: int = 20
     ) -> tuple[list[int], int, list[int]]:
-        """`recent_differences` and `recent_member_bits` together, usually from one read:
+        """`recent_differences` and the bitsets `isolating_split` needs, usually from one read:
         (differences, this answer's bits, earlier same-roster answers' bits)."""
         roster = self._rosters.ensure(contribution)
         packed = encode(roster, contribution.members)
@@ -457,29 +451,6 @@ class NodeState:
             else:
                 differences.append(len(contribution.members ^ decode(others[rid], bitmap)))
         return differences, bits, [int.from_bytes(b, "big") for b in same]
-
-    def recent_member_bits(
-        self, contribution: Contribution, *, recipient_key: str, answers: int = 20
-    ) -> tuple[int, list[int]]:
-        """This answer's contributors and those of the recipient's latest exactly-disclosed
-        answers over the same roster, as int bitsets (for `isolating_split`)."""
-        roster = self._rosters.ensure(contribution)
-        mine = int.from_bytes(encode(roster, contribution.members), "big")
-        t = _table(LedgerRow)
-        q = (
-            select(t.c.members)
-            .where(
-                t.c.recipient_key == recipient_key,
-                t.c.dataset_id == contribution.dataset_id,
-                t.c.exact == 1,
-                t.c.roster_id == roster.id,
-            )
-            .order_by(t.c.audit_seq.desc())
-            .limit(answers)
-        )
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(q))
-        return mine, [int.from_bytes(bitmap, "big") for (bitmap,) in rows]
 
     def results_including_withdrawn(self) -> list[FlaggedResult]:
         """Answers given before a withdrawal that included the withdrawn participant."""

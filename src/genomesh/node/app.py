@@ -2,7 +2,8 @@
 
 Lifespan: open the store (`genomesh.store.open_node`), the node state (`NodeState.open`),
 the gate, the passport `IdentityResolver`, and the Beacon service (whose per-dataset
-DuckDB connections and carrier arrays are warmed before the first request). The Beacon v2
+DuckDB connections and carrier arrays are warmed before the first request); with `hub_url`
+set, anchor the audit log at the hub (`genomesh.node.anchor`). The Beacon v2
 API is served at the root, the participant API under `/participants`, the OpenAPI document
 at `/openapi.json`. Every error is a Beacon error body (see `genomesh.node.errors`).
 """
@@ -36,6 +37,7 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         from genomesh.access.resolve import IdentityResolver
         from genomesh.beacon.service import BeaconService
         from genomesh.gate import Gate
+        from genomesh.node.anchor import anchoring
         from genomesh.node.state import NodeState
         from genomesh.store import open_node
 
@@ -53,7 +55,10 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
             service.engine.warm()
             service.vocabulary()
         try:
-            yield
+            # with hub_url set: send the signed audit head to the hub (genomesh.node.anchor)
+            async with anchoring(state, settings) as sender:
+                app.state.anchor_sender = sender
+                yield
         finally:
             service.engine.close()
             state.close()

@@ -227,7 +227,12 @@ def _heads(request: Request) -> AuditHeads:
     "/nodes/{name}/audit-heads",
     status_code=201,
     summary="Anchor a node's audit head (signed by the node)",
-    responses={200: {"description": "the hub already had this head"}},
+    responses={
+        200: {"description": "the hub already had this head"},
+        400: {"description": "not an audit head message (type, entries or hash)"},
+        401: {"description": "bad signature, unknown node, no registered key, stale or replayed"},
+        409: {"description": "the head goes backwards or conflicts with an accepted one"},
+    },
 )
 async def post_head(
     name: str, message: SignedMessage, request: Request, response: Response
@@ -238,7 +243,11 @@ async def post_head(
     return {"accepted": True, "new": new, "node": name, **head}
 
 
-@router.get("/nodes/{name}/audit-heads", summary="A node's anchored audit heads (public)")
+@router.get(
+    "/nodes/{name}/audit-heads",
+    summary="A node's anchored audit heads (public)",
+    responses={404: {"description": "no such node, and no heads from it"}},
+)
 async def get_heads(
     name: str,
     request: Request,

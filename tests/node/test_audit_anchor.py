@@ -1,0 +1,184 @@
+"""The node anchors its audit head at a real hub, and `genomesh audit verify` uses the anchors.
+
+A real hub (uvicorn on loopback) with the node registered under its signing key; the node's
+state is a real SQLite file; tampering edits that file as someone with write access would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from genomesh.cli.main import main
+from genomesh.core.settings import NodeSettings
+from genomesh.node.anchor import AnchorSender
+from genomesh.node.app import create_app
+from genomesh.node.dialout import node_key, public_key_text
+from genomesh.node.state import Disclosure, NodeState
+from genomesh.store import init_node
+from tests.hub.conftest import RunningHub, start_hub
+from tests.hub.standin import serving
+
+NAME = "anchored-node"
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[RunningHub]:
+    running = start_hub(tmp_path)
+    try:
+        yield running
+    finally:
+        running.server.stop()
+
+
+@pytest.fixture
+def node_dir(tmp_path: Path, hub: RunningHub) -> Path:
+    """A node folder whose settings point at the hub (anchor every 5 entries, by count only),
+    registered at the hub with the node's signing key."""
+    path = tmp_path / "node"
+    init_node(path, name=NAME, jurisdiction="NL")
+    with (path / "genomesh.toml").open("a") as handle:
+        handle.write(
+            f'hub_url = "{hub.url}"\naudit_anchor_entries = 5\naudit_anchor_seconds = 0\n'
+            "audit_anchor_check_seconds = 0.05\n"
+        )
+    hub.register(NAME, "http://127.0.0.1:9", public_key=public_key_text(node_key(path)))
+    return path
+
+
+def _append(state: NodeState, n: int, *, start: int = 0) -> None:
+    for i in range(start, start + n):
+        state.append_audit(
+            {
+                "who": {"identity_key": "iss|alice", "tier": "registered"},
+                "what": {"surface": "beacon", "operation": "individuals", "parameters": {"i": i}},
+                "outcome": "answered",
+            },
+            disclosures=[Disclosure("ds1", "P1", "aggregate")],
+            recipient_subject="alice",
+        )
+
+
+def _hub_heads(hub: RunningHub) -> dict[str, object]:
+    with hub.client() as http:
+        response = http.get(f"/nodes/{NAME}/audit-heads")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _latest_entries(hub: RunningHub) -> int | None:
+    latest = _hub_heads(hub)["latest"]
+    return None if latest is None else int(latest["entries"])  # type: ignore[index]
+
+
+def _send_due(node_dir: Path) -> str | None:
+    settings = NodeSettings.load(node_dir)
+    with NodeState.open(settings) as state:
+        sender = AnchorSender.from_settings(state, settings)
+        assert sender is not None
+        return asyncio.run(sender.send_if_due())
+
+
+def _cut_tail(node_dir: Path, *, keep: int) -> None:
+    con = sqlite3.connect(node_dir / "state.sqlite")
+    con.execute("DELETE FROM gs_audit WHERE seq > ?", (keep,))
+    digest = con.execute("SELECT hash FROM gs_audit WHERE seq = ?", (keep,)).fetchone()
+    con.execute(
+        "UPDATE gs_audit_head SET seq = ?, hash = ? WHERE id = 1",
+        (keep, digest[0] if digest else "0" * 64),
+    )
+    con.commit()
+    con.close()
+
+
+def test_anchor__node_sends_its_head_after_n_entries(hub: RunningHub, node_dir: Path) -> None:
+    settings = NodeSettings.load(node_dir)
+    with NodeState.open(settings) as state:
+        _append(state, 4)
+    assert _send_due(node_dir) is None  # 4 < 5 entries: not due
+    assert _latest_entries(hub) is None
+    with NodeState.open(settings) as state:
+        _append(state, 1)
+        head = state.head()
+    assert _send_due(node_dir) == "acknowledged"
+    latest = _hub_heads(hub)["latest"]
+    assert latest["entries"] == 5 and latest["hash"] == head[1]  # type: ignore[index]
+    assert _send_due(node_dir) is None  # nothing new
+    with NodeState.open(settings) as state:
+        _append(state, 5)
+    assert _send_due(node_dir) == "acknowledged"
+    assert [h["entries"] for h in _hub_heads(hub)["heads"]] == [5, 10]  # type: ignore[attr-defined]
+
+
+def test_anchor__running_node_app_anchors_by_itself(hub: RunningHub, node_dir: Path) -> None:
+    app = create_app(NodeSettings.load(node_dir), warm=False)
+    with serving(app):
+        _append(app.state.node_state, 7)
+        deadline = time.monotonic() + 30
+        while _latest_entries(hub) is None:
+            assert time.monotonic() < deadline, "the node never anchored its head at the hub"
+            time.sleep(0.05)
+        assert _latest_entries(hub) in (5, 6, 7)  # due once 5 entries were there
+        _append(app.state.node_state, 1, start=7)
+    # on shut-down the node sends what it has, so the last entries are anchored too
+    assert _latest_entries(hub) == 8
+
+
+def test_anchor__verify_finds_cut_tail_from_the_node_record_and_from_the_hub(
+    hub: RunningHub, node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with NodeState.open(NodeSettings.load(node_dir)) as state:
+        _append(state, 10)
+    assert _send_due(node_dir) == "acknowledged"
+    assert main(["audit", "verify", str(node_dir)]) == 0
+    assert "matches the anchored head 10:" in capsys.readouterr().out
+
+    _cut_tail(node_dir, keep=7)
+    assert main(["audit", "verify", str(node_dir)]) == 7
+    err = capsys.readouterr().err
+    assert "tail cut: 3 entries missing after entry 7" in err
+    assert "ledger rows point at missing audit entries" in err
+
+    # The forger also deletes the node's record of its anchors and the orphaned ledger rows:
+    # the node alone cannot tell any more; the hub's copy still can.
+    con = sqlite3.connect(node_dir / "state.sqlite")
+    con.execute("DELETE FROM gs_audit_anchor")
+    con.execute("DELETE FROM gs_ledger WHERE audit_seq > 7")
+    con.commit()
+    con.close()
+    assert main(["audit", "verify", str(node_dir)]) == 0
+    assert "no anchored head" in capsys.readouterr().err
+    assert main(["audit", "verify", str(node_dir), "--hub", hub.url]) == 7
+    assert "tail cut: 3 entries missing after entry 7" in capsys.readouterr().err
+
+
+def test_anchor__verify_finds_a_wiped_log_and_the_hub_refuses_the_lower_head(
+    hub: RunningHub, node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with NodeState.open(NodeSettings.load(node_dir)) as state:
+        _append(state, 5)
+    assert _send_due(node_dir) == "acknowledged"
+    (node_dir / "state.sqlite").unlink()  # the whole state file replaced by a fresh one
+    for suffix in ("-wal", "-shm"):
+        (node_dir / f"state.sqlite{suffix}").unlink(missing_ok=True)
+    assert main(["audit", "verify", str(node_dir)]) == 0  # a fresh, empty log on its own
+    out = capsys.readouterr()
+    assert "audit log is empty: 0 entries" in out.out and "no anchored head" in out.err
+    assert main(["audit", "verify", str(node_dir), "--hub", hub.url]) == 7
+    assert "log wiped: it is empty, but it had 5 entries" in capsys.readouterr().err
+
+    # the node, restarted on the fresh log, anchors 5 entries again: a different hash at the
+    # same count, which the hub refuses and keeps as evidence
+    with NodeState.open(NodeSettings.load(node_dir)) as state:
+        _append(state, 5, start=100)
+    assert _send_due(node_dir) == "refused"
+    refused = _hub_heads(hub)["refused"]
+    assert len(refused) == 1 and "hash conflict" in refused[0]["problem"]  # type: ignore[index]
+    with httpx.Client() as http:  # the hub's copy is public
+        assert http.get(f"{hub.url}/nodes/{NAME}/audit-heads").status_code == 200

@@ -7,6 +7,7 @@ state is a real SQLite file; tampering edits that file as someone with write acc
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from genomesh.audit.anchor import AnchorRecords
 from genomesh.cli.main import main
 from genomesh.core.settings import NodeSettings
 from genomesh.node.anchor import AnchorSender
@@ -180,5 +183,30 @@ def test_anchor__verify_finds_a_wiped_log_and_the_hub_refuses_the_lower_head(
     assert _send_due(node_dir) == "refused"
     refused = _hub_heads(hub)["refused"]
     assert len(refused) == 1 and "hash conflict" in refused[0]["problem"]  # type: ignore[index]
+    assert main(["audit", "show", str(node_dir)]) == 0  # the node shows the refusal loudly
+    assert "REFUSED by the hub" in capsys.readouterr().out
     with httpx.Client() as http:  # the hub's copy is public
         assert http.get(f"{hub.url}/nodes/{NAME}/audit-heads").status_code == 200
+
+
+def test_anchor__unreachable_hub_is_recorded_and_not_hammered(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    with NodeState.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}") as state:
+        _append(state, 3)
+        sender = AnchorSender(
+            state,
+            hub_url=dead,
+            name=NAME,
+            key=Ed25519PrivateKey.generate,
+            every_entries=2,
+            every_seconds=0,
+            retry_seconds=3600,
+        )
+        assert asyncio.run(sender.send_if_due()) == "failed"
+        _append(state, 2, start=3)  # due again by count, but the hub just failed
+        assert asyncio.run(sender.send_if_due()) is None
+        [attempt] = AnchorRecords(state.engine).all()
+        assert attempt.status == "failed" and "ConnectError" in (attempt.detail or "")
+        assert AnchorRecords(state.engine).acknowledged() == []

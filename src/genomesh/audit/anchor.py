@@ -40,6 +40,7 @@ class Anchor:
     status: str = ACKNOWLEDGED
     detail: str | None = None
     id: int | None = None
+    settled_at: float | None = None
 
     def describe(self) -> str:
         at = datetime.fromtimestamp(self.signed_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -104,7 +105,14 @@ class AnchorRecords:
         with self.engine.connect() as conn:
             return [
                 Anchor(
-                    r.entries, r.hash, r.signed_at, f"sent to {r.hub_url}", r.status, r.detail, r.id
+                    r.entries,
+                    r.hash,
+                    r.signed_at,
+                    f"sent to {r.hub_url}",
+                    r.status,
+                    r.detail,
+                    r.id,
+                    r.settled_at,
                 )
                 for r in conn.execute(q)
             ]
@@ -116,6 +124,10 @@ class AnchorRecords:
             for a in self.all()
             if a.status == ACKNOWLEDGED
         ]
+
+    def latest_attempt(self, *, hub_url: str) -> Anchor | None:
+        """The most recent send to this hub (any status)."""
+        return max(self.all(hub_url=hub_url), key=lambda a: a.id or 0, default=None)
 
     def latest_acknowledged(self, *, hub_url: str) -> Anchor | None:
         """The newest head this hub acknowledged."""

@@ -95,8 +95,9 @@ def check_log(
     top_anchor = latest(anchors)
     if top_anchor is None:
         notes.append(
-            "no anchored head to check against (the node never had a head acknowledged by a "
-            "hub): entries deleted from the end, with the head row rolled back, would not show"
+            "no anchored head to check against (none in this node's record; check against the "
+            "hub's copy with --hub URL): entries deleted from the end, with the head row rolled "
+            "back, would not show"
         )
     elif n_entries == 0 and top_anchor.entries == 0:
         notes.append("no anchor says it should hold entries")

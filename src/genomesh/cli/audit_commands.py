@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from genomesh.audit.anchor import AnchorRecords
+from genomesh.audit.anchor import ACKNOWLEDGED, REFUSED, AnchorRecords, latest
 from genomesh.audit.verification import check_log
 from genomesh.cli.apps import audit_app
 from genomesh.core.errors import InvalidInputError, StoreError
@@ -60,7 +60,7 @@ def verify(
     entries; exit non-zero naming what is wrong (an edited entry, a cut tail, a wiped log)."""
     expected = _parse_head(head)
     settings = NodeSettings.load(node_dir)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     with NodeState.open(settings) as state:
         anchors = AnchorRecords(state.engine).acknowledged()
         if hub:
@@ -81,7 +81,7 @@ def verify(
                 "problems": list(check.problems),
             },
         )
-    Console().print(Text.assemble(("OK", "green"), f" {check.describe()}"))
+    Console(soft_wrap=True).print(Text.assemble(("OK", "green"), f" {check.describe()}"))
 
 
 def _node_public_key(node_dir: Path) -> Ed25519PublicKey | None:
@@ -103,6 +103,7 @@ def show(
         entries = state.audit_entries(last=last)
         flagged = state.flagged_audit_seqs()
         head = state.head()
+        sent = AnchorRecords(state.engine).all()
     console = Console()
     if as_json:
         for e in entries:
@@ -113,6 +114,13 @@ def show(
             )
         return
     console.print(f"head {head[0]}:{head[1]}  (publish this to anchor the log)", highlight=False)
+    anchored = latest(a for a in sent if a.status == ACKNOWLEDGED)
+    console.print(
+        Text(f"anchored: {anchored.describe()}" if anchored else "anchored: never (no hub_url?)")
+    )
+    for a in sent:
+        if a.status == REFUSED:
+            console.print(Text(f"REFUSED by the hub: head {a.describe()}: {a.detail}", "bold red"))
     table = Table(title=Text(f"audit log of {node_dir}"))
     for col in ("#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"):
         table.add_column(col)

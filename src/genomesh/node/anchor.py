@@ -119,6 +119,14 @@ class AnchorSender:
             return None
         if seq == base_entries:
             return None
+        tried = self.records.latest_attempt(hub_url=self.hub_url)
+        recently_failed = (
+            tried is not None
+            and tried.status == FAILED
+            and now - (tried.settled_at or 0.0) < self.retry_seconds
+        )
+        if recently_failed and not force:
+            return None  # the hub was unreachable a moment ago: do not hammer it
         grown = seq - base_entries >= self.every_entries
         waited = self.every_seconds > 0 and now - base_time >= self.every_seconds
         return (seq, digest) if (force or grown or waited) else None
@@ -265,7 +273,12 @@ def fetch_hub_anchors(
             )
             continue
         anchors.append(
-            Anchor(int(head["entries"]), str(head["hash"]), float(head["signed_at"]), hub_url)
+            Anchor(
+                int(head["entries"]),
+                str(head["hash"]),
+                float(head["signed_at"]),
+                f"held by the hub at {hub_url}",
+            )
         )
     for refused in body.get("refused", []):
         warnings.append(

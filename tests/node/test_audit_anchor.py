@@ -20,13 +20,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from genomesh.audit.anchor import AnchorRecords
 from genomesh.cli.main import main
 from genomesh.core.settings import NodeSettings
+from genomesh.hub.signing import load_or_create_key
 from genomesh.node.anchor import AnchorSender
 from genomesh.node.app import create_app
-from genomesh.node.dialout import node_key, public_key_text
+from genomesh.node.dialout import build_client, node_key, public_key_text
 from genomesh.node.state import Disclosure, NodeState
 from genomesh.store import init_node
 from tests.hub.conftest import RunningHub, start_hub
 from tests.hub.standin import serving
+from tests.hub.test_dialout import dialing_out
 
 NAME = "anchored-node"
 
@@ -68,15 +70,15 @@ def _append(state: NodeState, n: int, *, start: int = 0) -> None:
         )
 
 
-def _hub_heads(hub: RunningHub) -> dict[str, object]:
+def _hub_heads(hub: RunningHub, name: str = NAME) -> dict[str, object]:
     with hub.client() as http:
-        response = http.get(f"/nodes/{NAME}/audit-heads")
+        response = http.get(f"/nodes/{name}/audit-heads")
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-def _latest_entries(hub: RunningHub) -> int | None:
-    latest = _hub_heads(hub)["latest"]
+def _latest_entries(hub: RunningHub, name: str = NAME) -> int | None:
+    latest = _hub_heads(hub, name)["latest"]
     return None if latest is None else int(latest["entries"])  # type: ignore[index]
 
 
@@ -131,6 +133,26 @@ def test_anchor__running_node_app_anchors_by_itself(hub: RunningHub, node_dir: P
         _append(app.state.node_state, 1, start=7)
     # on shut-down the node sends what it has, so the last entries are anchored too
     assert _latest_entries(hub) == 8
+
+
+def test_anchor__dial_out_node_anchors_at_the_hub_it_dials(hub: RunningHub, tmp_path: Path) -> None:
+    path = tmp_path / "dialer"
+    init_node(path, name="dialer", jurisdiction="NL")
+    with (path / "genomesh.toml").open("a") as handle:  # no hub_url: the dial-out hub is used
+        handle.write(
+            "audit_anchor_entries = 3\naudit_anchor_seconds = 0\naudit_anchor_check_seconds = 0.05\n"
+        )
+    hub.register("dialer", "dial-out", public_key=public_key_text(node_key(path)))
+    hub_key = public_key_text(load_or_create_key(hub.hub_dir))
+    client = build_client(path, hub_url=hub.url, hub_key=hub_key, poll_seconds=2.0)
+    with dialing_out(client):
+        _append(client.node_app.state.node_state, 3)
+        deadline = time.monotonic() + 30
+        while _latest_entries(hub, "dialer") is None:
+            assert time.monotonic() < deadline, "the dial-out node never anchored its head"
+            time.sleep(0.05)
+    with NodeState.open(NodeSettings.load(path)) as state:  # (the hub's own queries add some)
+        assert _latest_entries(hub, "dialer") == state.head()[0] >= 3
 
 
 def test_anchor__verify_finds_cut_tail_from_the_node_record_and_from_the_hub(

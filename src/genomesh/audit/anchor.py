@@ -20,8 +20,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from genomesh.audit.tables import AuditAnchorRow, AuditRow, LedgerRow
@@ -52,7 +53,9 @@ class AnchorRecords:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._t = AuditAnchorRow.__table__
+        table = AuditAnchorRow.__table__
+        assert isinstance(table, Table)
+        self._t = table
 
     def claim(
         self, *, hub_url: str, entries: int, hash: str, envelope: str, retry_after: float
@@ -67,7 +70,8 @@ class AnchorRecords:
         }  # fmt: skip
         try:
             with self.engine.begin() as conn:
-                return int(conn.execute(insert(t).values(**row)).inserted_primary_key[0])
+                key = conn.execute(insert(t).values(**row)).inserted_primary_key
+                return int(key[0]) if key is not None else None
         except IntegrityError:
             pass
         with self.engine.begin() as conn:  # retry a failed send (compare-and-set on its status)
@@ -98,10 +102,12 @@ class AnchorRecords:
 
     def all(self, *, hub_url: str | None = None) -> list[Anchor]:
         """Every recorded send (oldest first)."""
-        t = self._t
-        q = select(t).order_by(t.c.id)
+        q = select(self._t).order_by(self._t.c.id)
         if hub_url is not None:
-            q = q.where(t.c.hub_url == hub_url)
+            q = q.where(self._t.c.hub_url == hub_url)
+        return self._read(q)
+
+    def _read(self, query: Any) -> list[Anchor]:
         with self.engine.connect() as conn:
             return [
                 Anchor(
@@ -114,25 +120,28 @@ class AnchorRecords:
                     r.id,
                     r.settled_at,
                 )
-                for r in conn.execute(q)
+                for r in conn.execute(query)
             ]
 
     def acknowledged(self) -> list[Anchor]:
         """The heads a hub acknowledged, as this node recorded them (oldest first)."""
-        return [
-            Anchor(a.entries, a.hash, a.signed_at, "acknowledged by the hub, node's record")
-            for a in self.all()
-            if a.status == ACKNOWLEDGED
-        ]
+        t = self._t
+        rows = self._read(select(t).where(t.c.status == ACKNOWLEDGED).order_by(t.c.id))
+        source = "acknowledged by the hub, node's record"
+        return [Anchor(a.entries, a.hash, a.signed_at, source) for a in rows]
 
     def latest_attempt(self, *, hub_url: str) -> Anchor | None:
         """The most recent send to this hub (any status)."""
-        return max(self.all(hub_url=hub_url), key=lambda a: a.id or 0, default=None)
+        t = self._t
+        rows = self._read(select(t).where(t.c.hub_url == hub_url).order_by(t.c.id.desc()).limit(1))
+        return rows[0] if rows else None
 
     def latest_acknowledged(self, *, hub_url: str) -> Anchor | None:
         """The newest head this hub acknowledged."""
-        acked = [a for a in self.all(hub_url=hub_url) if a.status == ACKNOWLEDGED]
-        return max(acked, key=lambda a: a.entries, default=None)
+        t = self._t
+        mine = (t.c.hub_url == hub_url, t.c.status == ACKNOWLEDGED)
+        rows = self._read(select(t).where(*mine).order_by(t.c.entries.desc()).limit(1))
+        return rows[0] if rows else None
 
 
 def latest(anchors: Iterable[Anchor]) -> Anchor | None:
@@ -192,12 +201,13 @@ def orphan_ledger_rows(engine: Engine) -> list[tuple[int, int]]:
 def hashes_at(engine: Engine, seqs: Iterable[int]) -> dict[int, str]:
     """The stored hash of each of these entries that exists."""
     wanted = sorted({s for s in seqs if s > 0})
-    if not wanted:
-        return {}
-    audit = AuditRow.__table__
+    audit, out = AuditRow.__table__, {}
     with engine.connect() as conn:
-        rows = conn.execute(select(audit.c.seq, audit.c.hash).where(audit.c.seq.in_(wanted)))
-        return {int(seq): str(digest) for seq, digest in rows}
+        for start in range(0, len(wanted), 500):  # bounded IN lists
+            chunk = wanted[start : start + 500]
+            rows = conn.execute(select(audit.c.seq, audit.c.hash).where(audit.c.seq.in_(chunk)))
+            out.update({int(seq): str(digest) for seq, digest in rows})
+    return out
 
 
 __all__ = [

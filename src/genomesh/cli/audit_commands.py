@@ -64,9 +64,15 @@ def verify(
     with NodeState.open(settings) as state:
         anchors = AnchorRecords(state.engine).acknowledged()
         if hub:
+            public_key = _node_public_key(node_dir)
             hub_anchors, warnings = fetch_hub_anchors(
-                hub, name or settings.name, public_key=_node_public_key(node_dir)
+                hub, name or settings.name, public_key=public_key
             )
+            if public_key is None:
+                warnings.append(
+                    f"no signing key in {node_dir / NODE_KEY_FILE}: the hub's heads are taken "
+                    "without checking the node's signature on them"
+                )
             anchors += hub_anchors
             for warning in warnings:
                 console.print(Text(f"warning: {warning}", style="yellow"))

@@ -23,8 +23,17 @@ from tests.hub.conftest import RunningHub
 NODE = "anchor-node"
 
 
-def _head(key: Ed25519PrivateKey, entries: int, digest: str, name: str = NODE) -> dict[str, Any]:
-    return sign_for_hub({"type": "audit_head", "entries": entries, "hash": digest}, key, name=name)
+def _head(
+    key: Ed25519PrivateKey,
+    entries: int,
+    digest: str,
+    name: str = NODE,
+    previous: tuple[int, str] | None = None,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"type": "audit_head", "entries": entries, "hash": digest}
+    if previous is not None:
+        payload["previous"] = {"entries": previous[0], "hash": previous[1]}
+    return sign_for_hub(payload, key, name=name)
 
 
 @pytest.fixture
@@ -96,6 +105,30 @@ def test_audit_heads__backwards_count_and_hash_conflict_are_refused_and_flagged(
         (400, "hash conflict"),
     ]
     assert sum("REFUSED audit head" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_audit_heads__grown_head_over_a_rewritten_earlier_head_is_refused(
+    hub: RunningHub, node_key: Ed25519PrivateKey
+) -> None:
+    with hub.client() as http:
+        assert (
+            http.post(f"/nodes/{NODE}/audit-heads", json=_head(node_key, 100, "a" * 64)).status_code
+            == 201
+        )
+        grown = _head(node_key, 200, "b" * 64, previous=(100, "a" * 64))
+        assert http.post(f"/nodes/{NODE}/audit-heads", json=grown).status_code == 201
+        # restored from an older backup, rewritten and grown past the hub's latest head
+        rewritten = _head(node_key, 300, "c" * 64, previous=(200, "d" * 64))
+        refused = http.post(f"/nodes/{NODE}/audit-heads", json=rewritten)
+        assert refused.status_code == 409
+        assert "hash conflict" in refused.json()["error"]["errorMessage"]
+        assert "entry 200" in refused.json()["error"]["errorMessage"]
+        bad = http.post(
+            f"/nodes/{NODE}/audit-heads", json=_head(node_key, 5, "e" * 64, previous=(9, "f" * 64))
+        )
+        assert bad.status_code == 400 and "previous" in bad.json()["error"]["errorMessage"]
+        body = http.get(f"/nodes/{NODE}/audit-heads").json()
+    assert body["latest"]["entries"] == 200 and [r["entries"] for r in body["refused"]] == [300]
 
 
 def test_audit_heads__bad_input_and_unknown_node(

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from genomesh.audit.anchor import AnchorRecords
+from genomesh.audit.chain import entry_hash
 from genomesh.cli.main import main
 from genomesh.core.settings import NodeSettings
 from genomesh.hub.signing import load_or_create_key
@@ -232,3 +233,35 @@ def test_anchor__unreachable_hub_is_recorded_and_not_hammered(tmp_path: Path) ->
         [attempt] = AnchorRecords(state.engine).all()
         assert attempt.status == "failed" and "ConnectError" in (attempt.detail or "")
         assert AnchorRecords(state.engine).acknowledged() == []
+
+
+def test_anchor__rewritten_and_grown_log_is_refused_by_the_hub(
+    hub: RunningHub, node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with NodeState.open(NodeSettings.load(node_dir)) as state:
+        _append(state, 5)
+    assert _send_due(node_dir) == "acknowledged"
+    # Someone rewrites entry 2 and recomputes the whole chain (the chain alone verifies) ...
+    con = sqlite3.connect(node_dir / "state.sqlite")
+    prev = "0" * 64
+    for seq, body in con.execute("SELECT seq, body FROM gs_audit ORDER BY seq").fetchall():
+        if seq == 2:
+            body = body.replace('"i":1', '"i":99')
+        digest = entry_hash(prev, body)
+        con.execute(
+            "UPDATE gs_audit SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+            (body, prev, digest, seq),
+        )
+        prev = digest
+    con.execute("UPDATE gs_audit_head SET hash = ? WHERE id = 1", (prev,))
+    con.commit()
+    con.close()
+    # ... and the log grows past the anchor: the next head names what entry 5 is now
+    with NodeState.open(NodeSettings.load(node_dir)) as state:
+        assert state.verify().ok
+        _append(state, 5, start=5)
+    assert _send_due(node_dir) == "refused"
+    [refused] = _hub_heads(hub)["refused"]  # type: ignore[misc]
+    assert refused["entries"] == 10 and "hash conflict" in refused["problem"]
+    assert main(["audit", "verify", str(node_dir), "--hub", hub.url]) == 7
+    assert "log rewritten: entry 5 does not hash" in capsys.readouterr().err

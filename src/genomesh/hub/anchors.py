@@ -6,6 +6,7 @@ wire format only)::
 
     POST /nodes/{name}/audit-heads
     {"payload": {"type": "audit_head", "entries": 400, "hash": "<64 hex>",
+                 "previous": {"entries": 300, "hash": "<64 hex>"},   (optional)
                  "iss": name, "aud": "hub", "iat": <unix time>, "nonce": "<hex>"},
      "sig": "<base64url Ed25519 over the canonical payload>"}
 
@@ -15,7 +16,9 @@ inserted into. It refuses, keeps as evidence and logs at ERROR level a head that
 
 * counts fewer entries than a head it already accepted (the log went backwards: a cut tail,
   a wiped or restored database), or
-* has another hash than the accepted head with the same count (the chain was rewritten).
+* has another hash than the accepted head with the same count, or names a `previous` head
+  (what the node's log holds now at its last anchor) whose hash differs from the head the hub
+  accepted at that count (the chain was rewritten, e.g. restored from a backup and grown).
 
 `GET /nodes/{name}/audit-heads` (public) returns the latest head, the history and the refused
 heads, each with the node's signed envelope, so a participant or auditor can check a node's
@@ -27,7 +30,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -108,8 +113,8 @@ class AuditHeads:
         self.nonces = NonceCache(max_skew * 2)
         metadata.create_all(self.engine)
 
-    def verify(self, name: str, message: dict[str, Any]) -> tuple[int, str, float]:
-        """The (entries, hash, signed time) of a head signed by node `name`, or raise."""
+    def verify(self, name: str, message: dict[str, Any]) -> Head:
+        """The head signed by node `name`, or raise (401 forged/unknown, 400 malformed)."""
         try:
             node = self.store.node(name)
         except NotFoundError as exc:
@@ -129,41 +134,53 @@ class AuditHeads:
         )
         if payload.get("type") != HEAD_TYPE:
             raise InvalidInputError(f"expected a {HEAD_TYPE!r} message", field="type")
-        entries, digest = payload.get("entries"), payload.get("hash")
-        if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
-            raise InvalidInputError("entries must be a positive integer", field="entries")
+        entries, digest = _count(payload.get("entries"), "entries"), payload.get("hash")
         if not isinstance(digest, str) or not _HEX64.match(digest):
             raise InvalidInputError("hash must be 64 lowercase hex digits", field="hash")
-        return entries, digest, float(payload["iat"])
+        previous = payload.get("previous")
+        before: tuple[int, str] | None = None
+        if previous is not None:
+            if not isinstance(previous, dict) or not isinstance(previous.get("hash"), str):
+                raise InvalidInputError("previous must be {entries, hash}", field="previous")
+            before = (_count(previous.get("entries"), "previous.entries"), previous["hash"])
+            if before[0] >= entries:
+                raise InvalidInputError(
+                    "previous must name an earlier head than this one", field="previous"
+                )
+        return Head(entries, digest, float(payload["iat"]), before)
 
     def submit(self, name: str, message: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         """Verify and keep a head; (new?, the stored head). ConflictError (after keeping it as
         refused, and logging it) when it goes backwards or conflicts with an earlier head."""
-        entries, digest, signed_at = self.verify(name, message)
+        head = self.verify(name, message)
         for _attempt in range(3):  # a concurrent post of the same count: look again
             try:
-                return self._submit(name, entries, digest, signed_at, message)
+                return self._submit(name, head, message)
             except IntegrityError:
                 continue
-        raise ConflictError(f"audit head {entries} of node {name!r} is being stored concurrently")
+        raise ConflictError(f"audit head {head.entries} of node {name!r} is being stored now")
 
     def _submit(
-        self, name: str, entries: int, digest: str, signed_at: float, message: dict[str, Any]
+        self, name: str, head: Head, message: dict[str, Any]
     ) -> tuple[bool, dict[str, Any]]:
         t = heads_table
-        problem = None
+        entries, digest = head.entries, head.hash
         with self.engine.begin() as conn:
             mine = (t.c.node == name, t.c.accepted.is_(True))
             same = conn.execute(select(t).where(*mine, t.c.entries == entries)).first()
             if same is not None and same.hash == digest:
                 return False, _head_out(same)
             top = conn.execute(select(t).where(*mine).order_by(t.c.entries.desc()).limit(1)).first()
+            earlier = None
+            if head.previous is not None:
+                earlier = conn.execute(
+                    select(t).where(*mine, t.c.entries == head.previous[0])
+                ).first()
+            problem = None
             if same is not None:
-                problem = (
-                    f"hash conflict: this head says entry {entries} hashes to {digest[:12]}..., "
-                    f"but the head the hub accepted at {same.signed_at:.0f} (unix) says "
-                    f"{same.hash[:12]}...: the node's log was rewritten"
-                )
+                problem = _conflict(entries, digest, same)
+            elif earlier is not None and head.previous and earlier.hash != head.previous[1]:
+                problem = _conflict(earlier.entries, head.previous[1], earlier)
             elif top is not None and entries < top.entries:
                 problem = (
                     f"count goes backwards: this head says {entries} entries, but the hub "
@@ -171,7 +188,7 @@ class AuditHeads:
                     "were removed from its log"
                 )
             row = {
-                "node": name, "entries": entries, "hash": digest, "signed_at": signed_at,
+                "node": name, "entries": entries, "hash": digest, "signed_at": head.signed_at,
                 "received_at": time.time(), "envelope": message, "accepted": problem is None,
                 "accepted_entries": entries if problem is None else None, "problem": problem,
             }  # fmt: skip
@@ -179,7 +196,7 @@ class AuditHeads:
         if problem is not None:
             log.error("REFUSED audit head from node %r: %s", name, problem)
             raise ConflictError(f"audit head refused: {problem}", field="entries")
-        return True, _head_out(_Row(row))
+        return True, _head_out(SimpleNamespace(**row))
 
     def history(self, name: str, *, limit: int) -> dict[str, Any]:
         """The latest accepted head, the newest `limit` accepted (oldest first), the refused."""
@@ -209,11 +226,29 @@ class AuditHeads:
         }
 
 
-class _Row:
-    """A stored row's fields from the dict that was inserted."""
+@dataclass(frozen=True)
+class Head:
+    """A verified head: `entries`, `hash`, the node's signing time, and the `previous` head
+    (entries, hash of that entry in the node's log now) when the node named one."""
 
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+    entries: int
+    hash: str
+    signed_at: float
+    previous: tuple[int, str] | None = None
+
+
+def _count(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{field} must be a positive integer", field=field)
+    return value
+
+
+def _conflict(entries: int, digest: str, accepted: Any) -> str:
+    return (
+        f"hash conflict: this head says entry {entries} hashes to {digest[:12]}..., but the "
+        f"head the hub accepted for entry {entries} (signed at {accepted.signed_at:.0f}, unix) "
+        f"says {accepted.hash[:12]}...: the node's log was rewritten"
+    )
 
 
 router = APIRouter(tags=["audit anchors"])

@@ -4,8 +4,11 @@ Wire (the hub's signed-message envelope, `genomesh.hub.signing`; hub side `genom
 
     POST {hub_url}/nodes/{name}/audit-heads
     {"payload": {"type": "audit_head", "entries": 400, "hash": "<head hash>",
+                 "previous": {"entries": 300, "hash": "<hash of entry 300 in the log now>"},
                  "iss": name, "aud": "hub", "iat": <unix time>, "nonce": "<hex>"},
      "sig": "<base64url Ed25519 over the canonical payload>"}
+
+(`previous` names the node's last acknowledged anchor, when it has one.)
 
 signed with the node's key `NODE_DIR/dialout_ed25519.pem` (the one dial-out and withdrawal
 notices use; its public key must be registered at the hub). The hub answers 201 (stored),
@@ -32,6 +35,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +52,21 @@ from genomesh.node.dialout import node_key, sign_for_hub
 log = logging.getLogger(__name__)
 HEAD_TYPE = "audit_head"
 SEND_TIMEOUT = 10.0
+SHUTDOWN_SEND_SECONDS = 3.0  # the last send must not hold up a shut-down for long
 
 
 def heads_url(hub_url: str, name: str) -> str:
     return f"{hub_url.rstrip('/')}/nodes/{name}/audit-heads"
+
+
+@dataclass(frozen=True)
+class Due:
+    """A head to send: `entries`, `hash`, and (entries, hash) of the log now at the last
+    acknowledged anchor, so the hub can tell a rewritten log from a grown one."""
+
+    entries: int
+    hash: str
+    previous: tuple[int, str] | None = None
 
 
 class AnchorSender:
@@ -79,6 +94,7 @@ class AnchorSender:
         self.every_seconds = every_seconds
         self.retry_seconds = retry_seconds
         self.transport = transport
+        self._alarms: set[str] = set()
 
     @classmethod
     def from_settings(
@@ -103,18 +119,16 @@ class AnchorSender:
             transport=transport,
         )
 
-    def due(self, *, force: bool = False, now: float | None = None) -> tuple[int, str] | None:
+    def due(self, *, force: bool = False, now: float | None = None) -> Due | None:
         """The head to send now, or None (not grown enough, or nothing new)."""
         now = time.time() if now is None else now
         seq, digest = self.state.head()
         last = self.records.latest_acknowledged(hub_url=self.hub_url)
         base_entries, base_time = (last.entries, last.signed_at) if last else (0, 0.0)
         if seq < base_entries:
-            log.error(
-                "audit head %d is BELOW the head %d the hub acknowledged: entries were removed "
-                "from this node's log (run `genomesh audit verify`)",
-                seq,
-                base_entries,
+            self._alarm(
+                f"audit head {seq} is BELOW the head {base_entries} the hub acknowledged: "
+                "entries were removed from this node's log (run `genomesh audit verify`)"
             )
             return None
         if seq == base_entries:
@@ -129,21 +143,37 @@ class AnchorSender:
             return None  # the hub was unreachable a moment ago: do not hammer it
         grown = seq - base_entries >= self.every_entries
         waited = self.every_seconds > 0 and now - base_time >= self.every_seconds
-        return (seq, digest) if (force or grown or waited) else None
+        if not (force or grown or waited):
+            return None
+        previous = None
+        if last is not None:  # what the log holds now at the last anchor (the hub compares)
+            entry = self.state.audit_entry(last.entries)
+            previous = (last.entries, entry.hash if entry else "")
+            if previous[1] != last.hash:
+                self._alarm(
+                    f"entry {last.entries} no longer hashes to the head the hub acknowledged: "
+                    "this node's log was rewritten (run `genomesh audit verify`)"
+                )
+        return Due(seq, digest, previous)
+
+    def _alarm(self, message: str) -> None:
+        """Log a sign of tampering at ERROR, once per message (due() runs every few seconds)."""
+        if message not in self._alarms:
+            self._alarms.add(message)
+            log.error(message)
 
     def _signing_key(self) -> Ed25519PrivateKey:
         if self._key is None:
             self._key = self._key_source()
         return self._key
 
-    async def send(self, head: tuple[int, str]) -> str | None:
+    async def send(self, head: Due) -> str | None:
         """Send one head; the recorded status, or None when another sender has it."""
-        entries, digest = head
-        message = sign_for_hub(
-            {"type": HEAD_TYPE, "entries": entries, "hash": digest},
-            self._signing_key(),
-            name=self.name,
-        )
+        entries, digest = head.entries, head.hash
+        payload: dict[str, Any] = {"type": HEAD_TYPE, "entries": entries, "hash": digest}
+        if head.previous is not None:
+            payload["previous"] = {"entries": head.previous[0], "hash": head.previous[1]}
+        message = sign_for_hub(payload, self._signing_key(), name=self.name)
         row = await asyncio.to_thread(
             self.records.claim,
             hub_url=self.hub_url,
@@ -208,7 +238,7 @@ async def anchoring(state: NodeState, settings: NodeSettings) -> Any:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(sender.send_if_due(force=True), SEND_TIMEOUT)
+            await asyncio.wait_for(sender.send_if_due(force=True), SHUTDOWN_SEND_SECONDS)
 
 
 def _hub_reason(response: httpx.Response) -> str:

@@ -265,3 +265,31 @@ def test_anchor__rewritten_and_grown_log_is_refused_by_the_hub(
     assert refused["entries"] == 10 and "hash conflict" in refused["problem"]
     assert main(["audit", "verify", str(node_dir), "--hub", hub.url]) == 7
     assert "log rewritten: entry 5 does not hash" in capsys.readouterr().err
+
+
+def test_anchor__time_trigger_sends_a_grown_log_after_m_seconds(tmp_path: Path) -> None:
+    with NodeState.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}") as state:
+        sender = AnchorSender(
+            state,
+            hub_url="http://hub.example",
+            name=NAME,
+            key=Ed25519PrivateKey.generate,
+            every_entries=100,
+            every_seconds=60,
+        )
+        assert sender.due() is None  # an empty log has nothing to anchor
+        _append(state, 1)
+        first = sender.due()  # never anchored: the first entries go at once
+        assert first is not None and (first.entries, first.previous) == (1, None)
+        records = AnchorRecords(state.engine)
+        row = records.claim(
+            hub_url="http://hub.example", entries=1, hash=first.hash, envelope="{}", retry_after=0
+        )
+        assert row is not None
+        records.settle(row, status="acknowledged")
+        signed = records.acknowledged()[0].signed_at
+        assert sender.due(now=signed + 61) is None  # time is up, but nothing new
+        _append(state, 1, start=1)
+        assert sender.due(now=signed + 30) is None  # 1 new entry < 100, and 30 s < 60 s
+        due = sender.due(now=signed + 61)
+        assert due is not None and due.entries == 2 and due.previous == (1, first.hash)

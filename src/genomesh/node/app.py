@@ -4,7 +4,8 @@ Lifespan: open the store (`genomesh.store.open_node`), the node state (`NodeStat
 the gate, the passport `IdentityResolver`, and the Beacon service (whose per-dataset
 DuckDB connections and carrier arrays are warmed before the first request); with `hub_url`
 set, anchor the audit log at the hub (`genomesh.node.anchor`). The Beacon v2
-API is served at the root, the participant API under `/participants`, the OpenAPI document
+API is served at the root, the participant API under `/participants`, the Matchmaker Exchange
+API at `/match`, `/heartbeat` and `/metrics`, the OpenAPI document
 at `/openapi.json`. Every error is a Beacon error body (see `genomesh.node.errors`).
 """
 
@@ -46,6 +47,10 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         gate = Gate(settings=settings, node=node, state=state)
         resolver = IdentityResolver(settings, known_datasets=node.dataset_ids)
         service = BeaconService(settings=settings, node=node, gate=gate)
+        from genomesh.matchmaker.registry import MatchmakerRegistry
+        from genomesh.matchmaker.service import Matchmaker
+
+        app.state.matchmaker = Matchmaker(gate=gate, registry=MatchmakerRegistry(settings.node_dir))
         app.state.node = node
         app.state.node_state = state
         app.state.gate = gate
@@ -74,9 +79,11 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     app.add_middleware(BodySizeLimit, settings=settings)
 
     from genomesh.beacon.routes import router as beacon_router
+    from genomesh.matchmaker.routes import router as matchmaker_router
     from genomesh.participants.routes import router as participants_router
 
     app.include_router(participants_router)
+    app.include_router(matchmaker_router)
     app.include_router(beacon_router)
     return app
 

@@ -123,7 +123,11 @@ class NodeSettings(BaseSettings):
         default=1000, ge=1, description="queries per identity per window (anonymous/registered)"
     )
     budget_window_seconds: int = Field(default=86400, ge=1)
-    max_request_bytes: int = Field(default=1_000_000, ge=1)
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="largest request body any node route accepts (413 above, before parsing)",
+    )
     max_limit: int = Field(default=1000, ge=1, description="largest page size a caller may ask for")
     state_url: str | None = Field(
         default=None, description="SQLAlchemy URL for node state; default SQLite in node_dir"
@@ -227,7 +231,15 @@ class HubSettings(BaseSettings):
         default=60.0, gt=0, description="accepted clock skew of signed dial-out messages"
     )
     max_request_bytes: int = Field(
-        default=1_000_000, ge=1, description="largest Beacon request body the hub forwards"
+        default=1_000_000,
+        ge=1,
+        description="largest request body any hub route accepts (413 above, before parsing)",
+    )
+    max_answer_bytes: int = Field(
+        default=16_000_000,
+        ge=1,
+        description="largest body on /dialout/ (signed answers of dial-out nodes, which may "
+        "carry record-level Beacon results)",
     )
 
     @property

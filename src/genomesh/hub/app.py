@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import beacon_routes, dialout, routes
@@ -157,6 +158,15 @@ def create_app(
         load_or_create_key(hub_dir),
         poll_seconds=settings.dialout_poll_seconds,
         max_skew=settings.dialout_max_skew_seconds,
+    )
+
+    # one body limit on every route, before any parsing (issue 12 part 4)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_request_bytes,
+        larger={"/dialout/": settings.max_answer_bytes},
+        render=lambda exc: error_body(settings, exc),
+        server="this hub",
     )
 
     @app.exception_handler(GenomeshError)

@@ -95,6 +95,12 @@ class NodeSettings(BaseSettings):
     passport_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="clock skew allowed on exp/iat/nbf"
     )
+    max_passport_lifetime_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="longest passport accepted (exp - iat); the hub's DAC issues passports for "
+        "1 h (passport_lifetime_seconds) and per-node ones for at most 5 min",
+    )
     jwks_cache_seconds: float = Field(
         default=300.0, ge=0, description="how long fetched keys are used"
     )

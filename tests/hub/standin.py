@@ -42,6 +42,16 @@ def standin_app(
     app = FastAPI()
     app.state.delay = delay
     app.state.authorizations = []  # the Authorization header of every entry-type request
+    app.state.requests = []  # the path of every request received, /info included
+    app.state.hung = False  # True: every request is held unanswered until it is False again
+
+    @app.middleware("http")
+    async def hang(request: Request, call_next: Any) -> Any:
+        app.state.requests.append(request.url.path)
+        while app.state.hung:  # a hung process: accepts the connection, never answers
+            await asyncio.sleep(0.05)
+        return await call_next(request)
+
     app.state.datasets = datasets or [
         {
             "id": f"{name}-ds1",

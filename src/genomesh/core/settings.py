@@ -219,6 +219,15 @@ class HubSettings(BaseSettings):
         description="rotate the passport signing key after this many days; 0 = never",
     )
     node_timeout_seconds: float = Field(default=5.0, gt=0)
+    breaker_failures: int = Field(
+        default=3,
+        ge=0,
+        description="consecutive timeouts/connection failures after which a node's circuit "
+        "opens (answered 'node not responding' at once, probed in the background); 0 = off",
+    )
+    breaker_probe_seconds: float = Field(
+        default=2.0, gt=0, description="pause between probes of a node with an open circuit"
+    )
     state_url: str | None = None
     admin_password: str | None = Field(
         default=None, description="initial admin password; required to create the admin account"

@@ -28,6 +28,7 @@ from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import beacon_routes, dialout, routes
 from genomesh.hub.admin import admin_token
+from genomesh.hub.breaker import CircuitBreaker
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
 from genomesh.hub.dialout import DialoutBroker
@@ -111,7 +112,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = NodeClient(transport=transport, broker=app.state.dialout)
+        breaker = None
+        if settings.breaker_failures > 0:
+            breaker = CircuitBreaker(
+                failures=settings.breaker_failures, probe_seconds=settings.breaker_probe_seconds
+            )
+        client = NodeClient(transport=transport, broker=app.state.dialout, breaker=breaker)
         app.state.client = client
         syncing: set[asyncio.Task[Any]] = set()
 

@@ -418,9 +418,9 @@ def expire_due(session: Session, *, clock: Clock) -> list[Application]:
     transaction moved first (revoked, or expired by a concurrent call) are left to it."""
     now = clock()
     due = session.scalars(
-        select(Application).where(
-            Application.state == "approved", Application.approved_until <= now
-        )
+        select(Application)
+        .where(Application.state == "approved", Application.approved_until <= now)
+        .order_by(Application.id)  # rows locked in one order: concurrent callers never deadlock
     ).all()
     expired = []
     for app in due:

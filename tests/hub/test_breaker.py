@@ -124,6 +124,25 @@ def test_breaker__connection_refused_counts_and_opens(hub: RunningHub) -> None:
     assert "ConnectError" in (hub.app.state.client.breaker.circuit("gone").last_reason or "")
 
 
+def test_breaker__changing_the_nodes_address_closes_its_circuit(tmp_path: Path) -> None:
+    running = start_hub(tmp_path, breaker_failures=1, breaker_probe_seconds=600)
+    try:
+        with serving(standin_app("moved")) as old:
+            url = old.url
+        running.register("moved", url)  # nothing listens there: the circuit opens
+        _wait_for(lambda: running.app.state.client.breaker.state("moved") == "open", "open")
+        assert _nodes(running)["moved"]["reason"].startswith("node not responding")
+        moved = standin_app("moved")
+        with serving(moved) as new, running.client() as http:
+            body = {"name": "moved", "base_url": new.url, "country": "NL"}
+            response = http.put("/nodes/moved", json=body, headers=running.admin())
+            assert response.status_code == 200, response.text
+            assert _nodes(running)["moved"]["status"] == "ok"  # no probe needed (600 s)
+            assert len(_queries(moved)) == 1
+    finally:
+        running.server.stop()
+
+
 def test_breaker__settings_validated_and_off_switch(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="failures >= 1"):
         CircuitBreaker(failures=0)

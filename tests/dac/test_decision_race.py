@@ -27,6 +27,7 @@ from genomesh.core.settings import HubSettings
 from genomesh.hub.dac import DacService
 from genomesh.hub.dac.datasets import DatasetRef
 from genomesh.hub.dac.schemas import ApplicationIn, DatasetIn
+from genomesh.testing.passports import decode_part
 from tests.dac.conftest import (
     ADMIN_PASSWORD,
     FAST_HASHER,
@@ -37,6 +38,7 @@ from tests.dac.conftest import (
     login,
     serve,
 )
+from tests.hub.standin import serving, standin_app
 
 ROUNDS = 30
 HTTP_ROUNDS = 12
@@ -50,16 +52,21 @@ RACES = {
 }
 
 
-def build_service(state_url: str, tmp_path: Path) -> DacService:
-    """A DAC on `state_url` with alice (researcher), bob and dave (both on the HMB dataset)."""
-    settings = HubSettings(
+def hub_settings(state_url: str, tmp_path: Path) -> HubSettings:
+    return HubSettings(
         hub_dir=tmp_path / "hub", state_url=state_url, admin_password=ADMIN_PASSWORD,
         base_url="http://127.0.0.1:8000", issuer="http://127.0.0.1:8000",
-        catalogue_sync_seconds=0,
+        catalogue_sync_seconds=0, admin_token="race-admin-token",
     )  # fmt: skip
-    svc = DacService(
-        settings, keys=KeyStore.ephemeral(), clock=Clock(), password_hasher=FAST_HASHER
-    )
+
+
+def build_service(
+    state_url: str, tmp_path: Path, *, settings: HubSettings | None = None, keys: Any = None
+) -> DacService:
+    """A DAC on `state_url` with alice (researcher), bob and dave (both on the HMB dataset)."""
+    settings = settings or hub_settings(state_url, tmp_path)
+    keys = keys or KeyStore.ephemeral()
+    svc = DacService(settings, keys=keys, clock=Clock(), password_hasher=FAST_HASHER)
     svc.register_dataset(
         "admin",
         DatasetIn(
@@ -282,3 +289,46 @@ def test_passport__visas_of_an_application_not_approved_now_are_left_out(
     assert all(svc.revocations.is_revoked(jti) for jti in left)
     with pytest.raises(ConflictError, match=f"application {app_id} is rejected"):
         svc.passport("alice", application_id=app_id)
+
+
+def _grants(authorization: str | None) -> set[str]:
+    """The ControlledAccessGrants values in a (derived) passport header."""
+    assert authorization is not None
+    claims = decode_part(authorization.removeprefix("Bearer ").split(".")[1])
+    visas = [decode_part(v.split(".")[1])["ga4gh_visa_v1"] for v in claims["ga4gh_passport_v1"]]
+    return {v["value"] for v in visas if v["type"] == CONTROLLED_ACCESS_GRANTS}
+
+
+def test_derived_passports__only_grants_of_applications_approved_now(tmp_path: Path) -> None:
+    """The hub's per-node passports (Beacon network) carry an application's grant while it
+    is approved, and drop it once the application is not (here: what the old race left, a
+    rejected application whose visas were never revoked), though the researcher's own
+    passport, signed while it was approved, still carries it."""
+    from genomesh.hub.app import create_app
+    from genomesh.hub.dac.models import Application
+
+    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.sqlite'}", tmp_path)
+    app = create_app(settings)
+    svc = build_service("", tmp_path, settings=settings, keys=app.state.keys)
+    app.state.dac = svc
+    app_id = svc.decide("bob", submitted(svc), "approve", until=svc.clock() + timedelta(days=30)).id
+    passport = svc.passport("alice").passport
+    spy = standin_app("spy")
+    live = serve(app)
+    try:
+        with serving(spy) as node, httpx.Client(base_url=live.url, timeout=30) as http:
+            admin = {"authorization": "Bearer race-admin-token"}
+            body = {"name": "spy", "base_url": node.url, "country": "NL"}
+            assert http.post("/nodes", json=body, headers=admin).status_code == 201
+            bearer = {"authorization": f"Bearer {passport}"}
+            assert http.get("/individuals", headers=bearer).status_code == 200
+            with svc.database.transaction() as session:
+                row = session.get(Application, app_id)
+                assert row is not None
+                row.state = "rejected"
+            assert http.get("/individuals", headers=bearer).status_code == 200
+    finally:
+        live.stop()
+    approved_then, rejected_now = spy.state.authorizations
+    assert HMB_URL in _grants(approved_then)
+    assert HMB_URL not in _grants(rejected_now)

@@ -332,3 +332,22 @@ def test_derived_passports__only_grants_of_applications_approved_now(tmp_path: P
     approved_then, rejected_now = spy.state.authorizations
     assert HMB_URL in _grants(approved_then)
     assert HMB_URL not in _grants(rejected_now)
+
+
+@pytest.mark.slow
+def test_revocation_list__same_jti_revoked_twice_at_once(state_url: str, tmp_path: Path) -> None:
+    """Two revocations of one jti at the same moment: both succeed, one entry (no 500)."""
+    from genomesh.hub.dac.grants import SqlRevocationList
+
+    svc = build_service(state_url, tmp_path)
+    revocations: SqlRevocationList = svc.revocations
+    for round_no in range(ROUNDS // 3):
+        jti = f"v-race-{round_no}"
+
+        def revoke(jti: str = jti) -> Outcome:
+            revocations.revoke(jti, reason="race")
+            return Outcome("revoke", True)
+
+        outcomes = race([("revoke", revoke), ("revoke", revoke), ("revoke", revoke)])
+        assert all(o.ok for o in outcomes), outcomes
+        assert revocations.is_revoked(jti)

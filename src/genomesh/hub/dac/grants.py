@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from genomesh.access.visas import (
@@ -257,13 +258,17 @@ class SqlRevocationList:
     def revoke(self, jti: str, *, expires: int | None = None, reason: str = "") -> None:
         """Revoke `jti`; with `expires` (epoch seconds) it leaves the list after then."""
         expires_at = datetime.fromtimestamp(expires, UTC) if expires is not None else None
-        with self.database.transaction() as session:
-            if session.get(RevokedJti, jti) is None:
-                session.add(
-                    RevokedJti(
-                        jti=jti, revoked_at=self.clock(), expires_at=expires_at, reason=reason
+        try:
+            with self.database.transaction() as session:
+                if session.get(RevokedJti, jti) is None:
+                    session.add(
+                        RevokedJti(
+                            jti=jti, revoked_at=self.clock(), expires_at=expires_at, reason=reason
+                        )
                     )
-                )
+        except IntegrityError:  # revoked by a concurrent call between our look and our insert
+            if not self.is_revoked(jti):
+                raise
 
     def is_revoked(self, jti: str) -> bool:
         with self.database.transaction() as session:

@@ -94,7 +94,7 @@ def test_breaker__hung_node_answered_at_once_then_closed_when_back(hub: RunningH
             # the probe keeps trying /info while the node hangs ...
             _wait_for(lambda: breaker.circuit("hung").probes >= 2, "two probes")
             assert breaker.state("hung") == "open"
-            assert set(hung.state.requests[probed:]) <= {"/info"}
+            assert set(list(hung.state.requests)[probed:]) <= {"/info"}
         finally:
             hung.state.hung = False  # ... the node is back (also releases held requests)
         _wait_for(lambda: breaker.state("hung") == "closed", "the circuit closes")

@@ -95,6 +95,12 @@ class NodeSettings(BaseSettings):
     passport_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="clock skew allowed on exp/iat/nbf"
     )
+    max_passport_lifetime_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="longest passport accepted (exp - iat); the hub's DAC issues passports for "
+        "1 h (passport_lifetime_seconds) and per-node ones for at most 5 min",
+    )
     jwks_cache_seconds: float = Field(
         default=300.0, ge=0, description="how long fetched keys are used"
     )
@@ -123,7 +129,11 @@ class NodeSettings(BaseSettings):
         default=1000, ge=1, description="queries per identity per window (anonymous/registered)"
     )
     budget_window_seconds: int = Field(default=86400, ge=1)
-    max_request_bytes: int = Field(default=1_000_000, ge=1)
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="largest request body any node route accepts (413 above, before parsing)",
+    )
     max_limit: int = Field(default=1000, ge=1, description="largest page size a caller may ask for")
     state_url: str | None = Field(
         default=None, description="SQLAlchemy URL for node state; default SQLite in node_dir"
@@ -224,6 +234,15 @@ class HubSettings(BaseSettings):
         description="rotate the passport signing key after this many days; 0 = never",
     )
     node_timeout_seconds: float = Field(default=5.0, gt=0)
+    breaker_failures: int = Field(
+        default=3,
+        ge=0,
+        description="consecutive timeouts/connection failures after which a node's circuit "
+        "opens (answered 'node not responding' at once, probed in the background); 0 = off",
+    )
+    breaker_probe_seconds: float = Field(
+        default=2.0, gt=0, description="pause between probes of a node with an open circuit"
+    )
     state_url: str | None = None
     admin_password: str | None = Field(
         default=None, description="initial admin password; required to create the admin account"
@@ -242,7 +261,15 @@ class HubSettings(BaseSettings):
         default=60.0, gt=0, description="accepted clock skew of signed dial-out messages"
     )
     max_request_bytes: int = Field(
-        default=1_000_000, ge=1, description="largest Beacon request body the hub forwards"
+        default=1_000_000,
+        ge=1,
+        description="largest request body any hub route accepts (413 above, before parsing)",
+    )
+    max_answer_bytes: int = Field(
+        default=16_000_000,
+        ge=1,
+        description="largest body on /dialout/ (signed answers of dial-out nodes, which may "
+        "carry record-level Beacon results)",
     )
 
     @property

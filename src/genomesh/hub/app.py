@@ -23,10 +23,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import anchors, beacon_routes, dialout, routes
 from genomesh.hub.admin import admin_token
+from genomesh.hub.breaker import CircuitBreaker
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
 from genomesh.hub.dialout import DialoutBroker
@@ -110,7 +112,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = NodeClient(transport=transport, broker=app.state.dialout)
+        breaker = None
+        if settings.breaker_failures > 0:
+            breaker = CircuitBreaker(
+                failures=settings.breaker_failures, probe_seconds=settings.breaker_probe_seconds
+            )
+        client = NodeClient(transport=transport, broker=app.state.dialout, breaker=breaker)
         app.state.client = client
         syncing: set[asyncio.Task[Any]] = set()
 
@@ -157,6 +164,15 @@ def create_app(
         load_or_create_key(hub_dir),
         poll_seconds=settings.dialout_poll_seconds,
         max_skew=settings.dialout_max_skew_seconds,
+    )
+
+    # one body limit on every route, before any parsing (issue 12 part 4)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_request_bytes,
+        larger={"/dialout/": settings.max_answer_bytes},
+        render=lambda exc: error_body(settings, exc),
+        server="this hub",
     )
 
     @app.exception_handler(GenomeshError)

@@ -55,6 +55,9 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            runner = getattr(app.state, "analysis_runner", None)
+            if runner is not None:  # the analysis endpoint's dask client, if it made one
+                runner.close()
             service.engine.close()
             state.close()
 
@@ -69,8 +72,10 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     app.add_middleware(BodySizeLimit, settings=settings)
 
     from genomesh.beacon.routes import router as beacon_router
+    from genomesh.node.analysis_routes import router as analysis_router
     from genomesh.participants.routes import router as participants_router
 
+    app.include_router(analysis_router)
     app.include_router(participants_router)
     app.include_router(beacon_router)
     return app

@@ -58,6 +58,7 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
             runner = getattr(app.state, "analysis_runner", None)
             if runner is not None:  # the analysis endpoint's dask client, if it made one
                 runner.close()
+                app.state.analysis_runner = None  # a restart builds one on the new gate
             service.engine.close()
             state.close()
 

@@ -1,0 +1,109 @@
+"""HTTP API of analysis tasks (data visiting). Every call needs the researcher's passport.
+
+    POST /analyses                 submit {"type", "params", "datasets": ["NODE/DATASET", ...]}
+    GET  /analyses                 the caller's tasks
+    GET  /analyses/{id}            state, reason, progress (rounds done / expected), per node
+    GET  /analyses/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
+    POST /analyses/{id}/cancel     cancel a queued or running task
+    GET  /analyses-types           the registered analysis types
+
+A refused submission (no passport, no visa for a dataset, unknown type, bad params) is an
+error naming the reason, and nothing is queued. A task a node refuses ends as `refused`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from genomesh.analysis import registered
+from genomesh.core.errors import ConflictError, InvalidInputError
+from genomesh.hub.analysis.coordinator import Coordinator
+
+router = APIRouter(tags=["analyses"])
+
+
+class AnalysisSubmission(BaseModel):
+    """A researcher's analysis request."""
+
+    type: str = Field(description="a registered analysis type, e.g. allele-frequency")
+    params: dict[str, Any] = Field(default_factory=dict, description="the type's parameters")
+    datasets: list[str] = Field(
+        description="NODE/DATASET ids (a dataset id held by one node only is enough)"
+    )
+
+
+def coordinator(request: Request) -> Coordinator:
+    state = request.app.state
+    found = getattr(state, "analyses", None)
+    if found is None:
+        found = state.analyses = Coordinator(request.app)
+    return found
+
+
+def _auth(request: Request) -> str | None:
+    return request.headers.get("authorization")
+
+
+@router.get("/analyses-types", summary="Registered analysis types")
+async def types() -> list[dict[str, str]]:
+    return [{"type": a.name, "description": a.description} for a in registered().values()]
+
+
+@router.post("/analyses", status_code=201, summary="Submit an analysis (needs a passport)")
+async def submit(body: AnalysisSubmission, request: Request) -> dict[str, Any]:
+    task = coordinator(request).submit(body.model_dump(), _auth(request))
+    return task.public()
+
+
+@router.get("/analyses", summary="The caller's analyses")
+async def list_tasks(request: Request) -> list[dict[str, Any]]:
+    return [t.public() for t in coordinator(request).mine(_auth(request))]
+
+
+@router.get("/analyses/{task_id}", summary="State and progress of an analysis")
+async def status(task_id: str, request: Request) -> dict[str, Any]:
+    return coordinator(request).owned(task_id, _auth(request)).public()
+
+
+def _tsv(rows: list[dict[str, Any]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["NA" if row.get(c) is None else row.get(c) for c in columns])
+    return out.getvalue()
+
+
+@router.get("/analyses/{task_id}/result", summary="The result (JSON, or ?format=tsv)")
+async def result(task_id: str, request: Request, format: str = "json") -> Response:
+    task = coordinator(request).owned(task_id, _auth(request))
+    if format not in ("json", "tsv"):
+        raise InvalidInputError("format must be json or tsv", field="format")
+    if task.state != "done":
+        why = f": {task.reason}" if task.reason else ""
+        raise ConflictError(f"analysis {task_id} is {task.state}, no result{why}", field="state")
+    if format == "tsv":
+        return Response(_tsv(task.result.get("rows") or []), media_type="text/tab-separated-values")
+    return JSONResponse(json.loads(json.dumps(task.result, default=str)))
+
+
+@router.post("/analyses/{task_id}/cancel", summary="Cancel a queued or running analysis")
+async def cancel(task_id: str, request: Request) -> dict[str, Any]:
+    hub = coordinator(request)
+    task = hub.owned(task_id, _auth(request))
+    if task.state not in ("queued", "running"):
+        raise ConflictError(f"analysis {task_id} is already {task.state}", field="state")
+    return (await hub.cancel(task)).public()
+
+
+__all__ = ["AnalysisSubmission", "coordinator", "router"]

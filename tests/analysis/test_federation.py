@@ -27,7 +27,7 @@ from genomesh.core.settings import DatasetPolicy, HubSettings, NodeSettings, Tru
 from genomesh.hub.signing import load_or_create_key, public_key_text
 from genomesh.node.dialout import DialoutClient, node_key, pinned_hub_key
 from genomesh.node.dialout import public_key_text as node_public_key_text
-from genomesh.store import ingest_dataset, init_node
+from genomesh.store import ingest_dataset, init_node, open_node
 from genomesh.testing.cohorts import shared_cohort
 from genomesh.testing.split import split_cohort
 from tests.analysis.conftest import HMB, PURPOSE, AnalysisNode, pooled_dosages
@@ -416,3 +416,20 @@ def test_node_restart__the_round_is_retried(federation: Federation) -> None:
     federation.node_servers["nl-a"] = serve(federation.node_apps["nl-a"], port=port)
     status = federation.wait(task_id)
     assert status["state"] == "done", status
+
+
+def test_access_report__counts_the_analyses_each_dataset_served(federation: Federation) -> None:
+    from genomesh.participants.rights import access_report
+
+    with federation.http() as http:
+        tasks = http.get("/analyses", headers=federation.bearer()).json()
+    served = [t for t in tasks if t["progress"]["rounds_done"] >= 1 or t["state"] == "done"]
+    assert len(served) >= 3
+    gate = federation.node_apps["nl-b"].state.gate
+    allowed = federation.nodes["nl-b"].allowed("nl-b-ds")
+    everyone = set(open_node(federation.nodes["nl-b"].node_dir).dataset("nl-b-ds").sample_ids)
+    inside, outside = sorted(allowed)[0], sorted(everyone - allowed)[0]
+    [mine] = access_report(gate, inside)["datasets"]
+    assert mine["analyses"] == {"served_by_dataset": len(served), "including_you": len(served)}
+    [theirs] = access_report(gate, outside)["datasets"]  # consent does not fit the purpose
+    assert theirs["analyses"] == {"served_by_dataset": len(served), "including_you": 0}

@@ -10,6 +10,7 @@ straight NumPy/pandas computation on the pooled allowed individuals.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -433,3 +434,42 @@ def test_access_report__counts_the_analyses_each_dataset_served(federation: Fede
     assert mine["analyses"] == {"served_by_dataset": len(served), "including_you": len(served)}
     [theirs] = access_report(gate, outside)["datasets"]  # consent does not fit the purpose
     assert theirs["analyses"] == {"served_by_dataset": len(served), "including_you": 0}
+
+
+def test_cli__submit_wait_status_result_list_cancel(
+    federation: Federation,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from genomesh.cli.main import main
+
+    token = federation.bearer()["Authorization"].removeprefix("Bearer ")
+    monkeypatch.setenv("GENOMESH_HUB_URL", federation.url)
+    monkeypatch.setenv("GENOMESH_PASSPORT", token)
+    monkeypatch.setenv("COLUMNS", "200")
+    datasets = [arg for n in NODES for arg in ("--dataset", f"{n}/{n}-ds")]
+    code = main(["analysis", "submit", "allele-frequency", "--region", "22:20000000-20050000",
+                 *datasets, "--wait", "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    task = json.loads(out)
+    assert task["state"] == "done"
+    assert main(["analysis", "status", task["id"]]) == 0
+    out = capsys.readouterr().out
+    assert "done" in out and "nl-c" in out
+    target = tmp_path / "af.tsv"
+    assert main(["analysis", "result", task["id"], "--tsv", str(target)]) == 0
+    tsv = pd.read_csv(target, sep="\t")
+    assert {"AC", "AN", "AF", "group", "complete"} <= set(tsv.columns)
+    assert main(["analysis", "result", task["id"]]) == 0
+    out = capsys.readouterr().out
+    assert "Cite: the nl-a cohort (2026)" in out
+    assert main(["analysis", "list"]) == 0
+    assert task["id"] in capsys.readouterr().out
+    assert main(["analysis", "cancel", task["id"]]) == 6  # done already: a conflict
+    assert "already done" in capsys.readouterr().err
+    assert main(["analysis", "submit", "any", "shell", *datasets]) == 2
+    assert "unknown analysis type 'shell'" in capsys.readouterr().err
+    assert main(["analysis", "submit", "cohort-summary", "--age-bands", "x", *datasets]) == 2
+    assert main(["analysis", "submit", "cohort-summary", "-p", "bogus", *datasets]) == 2

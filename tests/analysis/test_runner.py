@@ -201,3 +201,26 @@ def test_runner__same_numbers_on_a_distributed_cluster(
     for name, array in local.arrays.items():
         np.testing.assert_array_equal(remote.arrays[name], array)
     assert remote.values == local.values
+
+
+def test_cli__dask_scheduler_address_is_checked(
+    analysis_node: AnalysisNode, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from genomesh.cli.main import main
+
+    code = main(
+        ["node", "serve", str(analysis_node.node_dir), "--dask-scheduler", "localhost:8786"]
+    )
+    assert code == 2
+    assert "not an address like tcp://HOST:PORT" in capsys.readouterr().err
+    assert "GENOMESH_DASK_SCHEDULER" not in os.environ
+
+
+def test_hub_result__nan_becomes_null() -> None:
+    from genomesh.hub.analysis.routes import finite
+
+    assert finite({"rows": [{"p": float("nan"), "b": 1.5, "z": [float("inf")]}]}) == {
+        "rows": [{"p": None, "b": 1.5, "z": [None]}]
+    }

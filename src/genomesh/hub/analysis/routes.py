@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -72,6 +72,17 @@ async def status(task_id: str, request: Request) -> dict[str, Any]:
     return coordinator(request).owned(task_id, _auth(request)).public()
 
 
+def finite(value: Any) -> Any:
+    """JSON-safe: NaN and infinities (e.g. an undefined statistic) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
 def _tsv(rows: list[dict[str, Any]]) -> str:
     columns: list[str] = []
     for row in rows:
@@ -94,7 +105,7 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
         raise ConflictError(f"analysis {task_id} is {task.state}, no result{why}", field="state")
     if format == "tsv":
         return Response(_tsv(task.result.get("rows") or []), media_type="text/tab-separated-values")
-    return JSONResponse(json.loads(json.dumps(task.result, default=str)))
+    return JSONResponse(finite(task.result))
 
 
 @router.post("/analyses/{task_id}/cancel", summary="Cancel a queued or running analysis")

@@ -473,3 +473,46 @@ def test_cli__submit_wait_status_result_list_cancel(
     assert "unknown analysis type 'shell'" in capsys.readouterr().err
     assert main(["analysis", "submit", "cohort-summary", "--age-bands", "x", *datasets]) == 2
     assert main(["analysis", "submit", "cohort-summary", "-p", "bogus", *datasets]) == 2
+
+
+def test_guide__every_analysis_example_runs(
+    federation: Federation,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The `$ genomesh analysis ...` lines of docs/researcher-guide.md, with the demo's
+    dataset names and region mapped to this federation's."""
+    import re
+    import shlex
+
+    from genomesh.cli.main import main
+
+    guide = Path(__file__).resolve().parents[2] / "docs" / "researcher-guide.md"
+    commands = re.findall(r"^\$ (genomesh analysis .+)$", guide.read_text(), flags=re.MULTILINE)
+    assert len(commands) >= 6
+    names = {
+        "nl-umc/nl-umc-diabetes": "nl-a/nl-a-ds",
+        "gb-biobank/gb-biobank-chr22": "nl-b/nl-b-ds",
+        "au-rd/au-rd-epilepsy": "nl-c/nl-c-ds",
+        "22:16050000-16150000": "22:20000000-20100000",
+    }
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GENOMESH_HUB_URL", federation.url)
+    token = federation.bearer()["Authorization"].removeprefix("Bearer ")
+    (tmp_path / "passport.jwt").write_text(token)
+    monkeypatch.setenv("GENOMESH_PASSPORT", str(tmp_path / "passport.jwt"))
+    last_id = None
+    for command in commands:
+        for old, new in names.items():
+            command = command.replace(old, new)
+        if last_id is not None:
+            command = command.replace(" ID", f" {last_id}")
+        code = main(shlex.split(command)[1:])
+        captured = capsys.readouterr()
+        assert code == 0, f"{command}\n{captured.out}\n{captured.err}"
+        assert "error" not in captured.err.lower(), command
+        found = re.search(r"as analysis (\w+)", captured.out)
+        if found:
+            last_id = found.group(1)
+    assert (tmp_path / "frequencies.tsv").read_text().startswith("chrom\tpos\t")

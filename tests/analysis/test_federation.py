@@ -516,3 +516,68 @@ def test_guide__every_analysis_example_runs(
         if found:
             last_id = found.group(1)
     assert (tmp_path / "frequencies.tsv").read_text().startswith("chrom\tpos\t")
+
+
+def test_node_refusal__ends_the_task_as_refused_with_the_nodes_reason(
+    federation: Federation,
+) -> None:
+    from genomesh.core.settings import TierCaps
+
+    settings = federation.node_apps["nl-b"].state.settings
+    settings.dataset_policies["nl-b-ds"] = DatasetPolicy(
+        min_count=3, tiers=TierCaps(controlled="boolean")
+    )
+    try:
+        submitted = federation.submit("cohort-summary", {})
+        assert submitted.status_code == 201, submitted.text
+        status = federation.wait(submitted.json()["id"])
+    finally:
+        del settings.dataset_policies["nl-b-ds"]
+    assert status["state"] == "refused", status
+    assert "node nl-b refused" in status["reason"] and "only yes/no answers" in status["reason"]
+    assert status["nodes"]["nl-b"]["status"] == "refused"
+    assert federation.result(status["id"]).status_code == 409
+    # the refusal is in nl-b's audit log, and nothing was disclosed
+    [entry] = [
+        e.body for e in federation.node_apps["nl-b"].state.node_state.audit_entries()
+        if e.body["what"]["parameters"].get("task_id") == status["id"]
+    ]  # fmt: skip
+    assert entry["outcome"] == "error" and "only yes/no answers" in entry["error"]
+
+
+def test_rounds__forged_misaddressed_and_replayed_rounds_are_refused(
+    federation: Federation,
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from genomesh.hub.signing import sign_message
+
+    node = federation.node_servers["nl-a"]
+    issuer = federation.hub_app.state.broker.visa_issuer()
+    visas = [
+        issuer.controlled_access_grant("rita", dataset_url=federation.dataset_url("nl-a")),
+        issuer.research_purpose("rita", purpose=PURPOSE),
+    ]
+    passport = issuer.passport("rita", visas, audience=node.url, lifetime=600)
+    headers = {"Authorization": f"Bearer {passport}"}
+    round_ = {"analysis": "cohort-summary", "task_id": "t-direct", "round": 0,
+              "datasets": ["nl-a-ds"], "params": {}}  # fmt: skip
+    payload = {"type": "analysis-round", "round": round_}
+    hub_key = load_or_create_key(federation.hub_settings.hub_dir)
+    with httpx.Client(base_url=node.url, timeout=30) as http:
+        forged = sign_message(payload, Ed25519PrivateKey.generate(), iss="hub", aud="nl-a")
+        answer = http.post("/analysis/rounds", json=forged, headers=headers)
+        assert answer.status_code == 401 and "bad signature" in answer.text
+        elsewhere = sign_message(payload, hub_key, iss="hub", aud="nl-b")
+        answer = http.post("/analysis/rounds", json=elsewhere, headers=headers)
+        assert answer.status_code == 401 and "addressed to 'nl-b'" in answer.text
+        good = sign_message(payload, hub_key, iss="hub", aud="nl-a")
+        first = http.post("/analysis/rounds", json=good, headers=headers)
+        assert first.status_code == 200, first.text
+        assert first.json()["reply"]["values"]["datasets"]["nl-a-ds"]["n"] > 0
+        replay = http.post("/analysis/rounds", json=good, headers=headers)
+        assert replay.status_code == 401 and "replayed" in replay.text
+        # a genuine round without the researcher's passport: the guard refuses it
+        fresh = sign_message(payload, hub_key, iss="hub", aud="nl-a")
+        anonymous = http.post("/analysis/rounds", json=fresh)
+        assert anonymous.status_code == 403 and "controlled tier" in anonymous.text

@@ -99,3 +99,16 @@ def test_request__malformed_field_is_named(body: dict, field: str) -> None:
     with pytest.raises(InvalidInputError) as info:
         decode_request(body)
     assert info.value.field == field
+
+
+def test_reply__numpy_scalars_in_values_become_numbers_and_arrays_are_refused() -> None:
+    reply = LocalReply(
+        values={"n": np.int64(3), "x": [np.float64(0.5)], "m": {"k": np.bool_(True)}}
+    )
+    assert json.loads(json.dumps(encode_reply(reply)))["values"] == {
+        "n": 3,
+        "x": [0.5],
+        "m": {"k": True},
+    }
+    with pytest.raises(InvalidInputError, match=r"values.G holds an array"):
+        encode_reply(LocalReply(values={"G": np.zeros(2)}))

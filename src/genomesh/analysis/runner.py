@@ -107,12 +107,19 @@ class AnalysisRunner:
         holder: dict[str, LocalReply] = {}
 
         def execute(allowed: Sequence[DatasetAccess]) -> list[DatasetResult]:
-            weak = [a for a in allowed if a.tier != "controlled" or a.granularity == "boolean"]
-            if weak:
-                raise AccessDeniedError(
-                    f"dataset {weak[0].dataset_id!r}: {NEEDS_CONTROLLED}",
-                    field="datasets",
-                )
+            for access in allowed:
+                if access.tier != "controlled":
+                    raise AccessDeniedError(
+                        f"dataset {access.dataset_id!r}: {NEEDS_CONTROLLED}", field="datasets"
+                    )
+                if access.granularity == "boolean":
+                    notes = "; ".join(access.notes)
+                    raise AccessDeniedError(
+                        f"dataset {access.dataset_id!r}: this node's policy allows only yes/no "
+                        f"answers from it at your access level, no aggregates"
+                        + (f" ({notes})" if notes else ""),
+                        field="datasets",
+                    )
             data = StoreLocalData(
                 self.node,
                 {a.dataset_id: a.allowed_individuals for a in allowed},

@@ -95,10 +95,26 @@ def decode_request(body: Any) -> RoundRequest:
     return RoundRequest(analysis, task_id, round_, tuple(datasets), dict(params))
 
 
+def plain(value: Any, *, where: str = "values") -> Any:
+    """`value` with NumPy scalars made Python numbers; an array here is refused (arrays go
+    in `LocalReply.arrays`, encoded exactly)."""
+    if isinstance(value, np.ndarray):
+        raise InvalidInputError(
+            f"{where} holds an array: put arrays in LocalReply.arrays", field=where
+        )
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): plain(v, where=f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v, where=where) for v in value]
+    return value
+
+
 def encode_reply(reply: LocalReply) -> dict[str, Any]:
     """A local reply as JSON. `contributors` stay at the node: they are never encoded."""
     return {
-        "values": reply.values,
+        "values": plain(reply.values),
         "arrays": {name: encode_array(a) for name, a in reply.arrays.items()},
         "suppressed": dict(reply.suppressed),
     }
@@ -123,6 +139,7 @@ def decode_reply(body: Any) -> LocalReply:
 
 __all__ = [
     "MAX_ARRAY_BYTES",
+    "plain",
     "decode_array",
     "decode_reply",
     "decode_request",

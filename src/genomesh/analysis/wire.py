@@ -139,11 +139,11 @@ def decode_reply(body: Any) -> LocalReply:
 
 __all__ = [
     "MAX_ARRAY_BYTES",
-    "plain",
     "decode_array",
     "decode_reply",
     "decode_request",
     "encode_array",
     "encode_reply",
     "encode_request",
+    "plain",
 ]

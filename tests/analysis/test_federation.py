@@ -123,7 +123,7 @@ class Federation:
                headers: dict[str, str] | None = None) -> httpx.Response:  # fmt: skip
         with self.http() as http:
             return http.post(
-                "/analyses",
+                "/analysis/tasks",
                 json={
                     "type": kind,
                     "params": params,
@@ -137,14 +137,16 @@ class Federation:
         deadline = time.monotonic() + timeout
         with self.http() as http:
             while True:
-                status = http.get(f"/analyses/{task_id}", headers=self.bearer()).json()
+                status = http.get(f"/analysis/tasks/{task_id}", headers=self.bearer()).json()
                 if until(status) or time.monotonic() > deadline:
                     return status
                 time.sleep(0.1)
 
     def result(self, task_id: str, **params: str) -> httpx.Response:
         with self.http() as http:
-            return http.get(f"/analyses/{task_id}/result", params=params, headers=self.bearer())
+            return http.get(
+                f"/analysis/tasks/{task_id}/result", params=params, headers=self.bearer()
+            )
 
 
 def _dial_out(fed: Federation) -> None:
@@ -335,7 +337,7 @@ def test_cohort_summary__withdrawal_changes_the_next_result(federation: Federati
 
 def test_submit__refusals_name_the_reason_and_queue_nothing(federation: Federation) -> None:
     with federation.http() as http:
-        before = len(http.get("/analyses", headers=federation.bearer()).json())
+        before = len(http.get("/analysis/tasks", headers=federation.bearer()).json())
     no_passport = federation.submit("cohort-summary", {}, headers={"X": "y"})
     assert no_passport.status_code == 401
     assert "needs a passport" in no_passport.json()["error"]["errorMessage"]
@@ -357,8 +359,8 @@ def test_submit__refusals_name_the_reason_and_queue_nothing(federation: Federati
     missing = federation.submit("cohort-summary", {}, datasets=("nl-z",))
     assert missing.status_code == 404
     with federation.http() as http:
-        assert len(http.get("/analyses", headers=federation.bearer()).json()) == before
-        other = http.get("/analyses/doesnotexist", headers=federation.bearer())
+        assert len(http.get("/analysis/tasks", headers=federation.bearer()).json()) == before
+        other = http.get("/analysis/tasks/doesnotexist", headers=federation.bearer())
         assert other.status_code == 404
 
 
@@ -367,10 +369,10 @@ def test_cancel__stops_a_running_task(federation: Federation) -> None:
     task_id = submitted.json()["id"]
     federation.wait(task_id, until=lambda s: s["progress"]["rounds_done"] >= 1)
     with federation.http() as http:
-        cancelled = http.post(f"/analyses/{task_id}/cancel", headers=federation.bearer())
+        cancelled = http.post(f"/analysis/tasks/{task_id}/cancel", headers=federation.bearer())
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["state"] == "cancelled"
-        again = http.post(f"/analyses/{task_id}/cancel", headers=federation.bearer())
+        again = http.post(f"/analysis/tasks/{task_id}/cancel", headers=federation.bearer())
         assert again.status_code == 409
     rounds = federation.wait(task_id)["progress"]["rounds_done"]
     assert rounds < 50
@@ -423,7 +425,7 @@ def test_access_report__counts_the_analyses_each_dataset_served(federation: Fede
     from genomesh.participants.rights import access_report
 
     with federation.http() as http:
-        tasks = http.get("/analyses", headers=federation.bearer()).json()
+        tasks = http.get("/analysis/tasks", headers=federation.bearer()).json()
     served = [t for t in tasks if t["progress"]["rounds_done"] >= 1 or t["state"] == "done"]
     assert len(served) >= 3
     gate = federation.node_apps["nl-b"].state.gate
@@ -581,3 +583,20 @@ def test_rounds__forged_misaddressed_and_replayed_rounds_are_refused(
         fresh = sign_message(payload, hub_key, iss="hub", aud="nl-a")
         anonymous = http.post("/analysis/rounds", json=fresh)
         assert anonymous.status_code == 403 and "controlled tier" in anonymous.text
+
+
+def test_openapi__describes_the_analysis_endpoints(federation: Federation) -> None:
+    with federation.http() as http:
+        hub_paths = http.get("/openapi.json").json()["paths"]
+    for path in ("/analysis/tasks", "/analysis/tasks/{task_id}", "/analysis/tasks/{task_id}/result",
+                 "/analysis/tasks/{task_id}/cancel", "/analysis/types"):  # fmt: skip
+        assert path in hub_paths, path
+    assert "AnalysisSubmission" in str(hub_paths["/analysis/tasks"]["post"])
+    # the Beacon entry type /analyses is still the network's (not the task API)
+    assert "network" in hub_paths["/analyses"]["get"]["summary"]
+    with federation.http() as http:
+        beacon = http.get("/analyses", params={"requestedGranularity": "count"})
+    assert beacon.status_code == 200 and "network" in beacon.json()["info"]
+    with httpx.Client(base_url=federation.node_servers["nl-a"].url) as http:
+        node_paths = http.get("/openapi.json").json()["paths"]
+    assert "/analysis/rounds" in node_paths

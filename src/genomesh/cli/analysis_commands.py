@@ -96,7 +96,7 @@ def submit_analysis(
     """POST the analysis to the hub, print its id (and follow it with `wait`)."""
     body = {"type": kind, "params": params, "datasets": datasets}
     task = hub_request(
-        "POST", f"{hub_url(hub)}/analyses", json_body=body, headers=passport_header(passport)
+        "POST", f"{hub_url(hub)}/analysis/tasks", json_body=body, headers=passport_header(passport)
     )
     if not as_json:
         console.print(f"submitted [bold]{escape(kind)}[/] as analysis [bold]{task['id']}[/]")
@@ -111,7 +111,7 @@ def follow(
     task_id: str, *, hub: str | None, passport: str | None, quiet: bool = False
 ) -> dict[str, Any]:
     """Poll the task until it ends, showing rounds done / expected as a progress bar."""
-    url, headers = f"{hub_url(hub)}/analyses/{task_id}", passport_header(passport)
+    url, headers = f"{hub_url(hub)}/analysis/tasks/{task_id}", passport_header(passport)
     task = hub_request("GET", url, headers=headers)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -244,7 +244,7 @@ def status(
         task = follow(task_id, hub=hub, passport=passport, quiet=as_json)
     else:
         task = hub_request(
-            "GET", f"{hub_url(hub)}/analyses/{task_id}", headers=passport_header(passport)
+            "GET", f"{hub_url(hub)}/analysis/tasks/{task_id}", headers=passport_header(passport)
         )
         if not as_json:
             print_status(task)
@@ -264,7 +264,7 @@ def result(
     as_json: JsonOption = False,
 ) -> None:
     """The result: a table of its rows (notes on suppression, attribution), TSV or JSON."""
-    url, headers = f"{hub_url(hub)}/analyses/{task_id}/result", passport_header(passport)
+    url, headers = f"{hub_url(hub)}/analysis/tasks/{task_id}/result", passport_header(passport)
     if tsv is not None:
         hub_request("GET", url, headers=headers)  # the error, if any, as a clear message
         try:
@@ -308,7 +308,7 @@ def cancel(
 ) -> None:
     """Cancel a queued or running analysis."""
     task = hub_request(
-        "POST", f"{hub_url(hub)}/analyses/{task_id}/cancel", headers=passport_header(passport)
+        "POST", f"{hub_url(hub)}/analysis/tasks/{task_id}/cancel", headers=passport_header(passport)
     )
     console.print(f"analysis [bold]{task['id']}[/]: {task['state']}")
 
@@ -318,7 +318,7 @@ def list_analyses(
     hub: HubOption = None, passport: PassportOption = None, as_json: JsonOption = False
 ) -> None:
     """Your analyses at the hub."""
-    tasks = hub_request("GET", f"{hub_url(hub)}/analyses", headers=passport_header(passport))
+    tasks = hub_request("GET", f"{hub_url(hub)}/analysis/tasks", headers=passport_header(passport))
     if as_json:
         console.print_json(data=tasks)
         return
@@ -337,7 +337,7 @@ def list_analyses(
 @analysis_app.command("types")
 def types(hub: HubOption = None) -> None:
     """The analysis types the hub runs."""
-    for item in hub_request("GET", f"{hub_url(hub)}/analyses-types"):
+    for item in hub_request("GET", f"{hub_url(hub)}/analysis/types"):
         console.print(f"[bold]{escape(item['type'])}[/]  {escape(item['description'])}")
 
 

@@ -1,12 +1,13 @@
 """HTTP API of analysis tasks (data visiting). Every call needs the researcher's passport.
 
-    POST /analyses                 submit {"type", "params", "datasets": ["NODE/DATASET", ...]}
-    GET  /analyses                 the caller's tasks
-    GET  /analyses/{id}            state, reason, progress (rounds done / expected), per node
-    GET  /analyses/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
-    POST /analyses/{id}/cancel     cancel a queued or running task
-    GET  /analyses-types           the registered analysis types
+    POST /analysis/tasks                 submit {"type", "params", "datasets": ["NODE/DATASET", ...]}
+    GET  /analysis/tasks                 the caller's tasks
+    GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node
+    GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
+    POST /analysis/tasks/{id}/cancel     cancel a queued or running task
+    GET  /analysis/types           the registered analysis types
 
+(Not `/analyses`: at the hub's root that is the Beacon v2 entry type, asked across the network.)
 A refused submission (no passport, no visa for a dataset, unknown type, bad params) is an
 error naming the reason, and nothing is queued. A task a node refuses ends as `refused`.
 """
@@ -51,23 +52,23 @@ def _auth(request: Request) -> str | None:
     return request.headers.get("authorization")
 
 
-@router.get("/analyses-types", summary="Registered analysis types")
+@router.get("/analysis/types", summary="Registered analysis types")
 async def types() -> list[dict[str, str]]:
     return [{"type": a.name, "description": a.description} for a in registered().values()]
 
 
-@router.post("/analyses", status_code=201, summary="Submit an analysis (needs a passport)")
+@router.post("/analysis/tasks", status_code=201, summary="Submit an analysis (needs a passport)")
 async def submit(body: AnalysisSubmission, request: Request) -> dict[str, Any]:
     task = coordinator(request).submit(body.model_dump(), _auth(request))
     return task.public()
 
 
-@router.get("/analyses", summary="The caller's analyses")
+@router.get("/analysis/tasks", summary="The caller's analyses")
 async def list_tasks(request: Request) -> list[dict[str, Any]]:
     return [t.public() for t in coordinator(request).mine(_auth(request))]
 
 
-@router.get("/analyses/{task_id}", summary="State and progress of an analysis")
+@router.get("/analysis/tasks/{task_id}", summary="State and progress of an analysis")
 async def status(task_id: str, request: Request) -> dict[str, Any]:
     return coordinator(request).owned(task_id, _auth(request)).public()
 
@@ -95,7 +96,7 @@ def _tsv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-@router.get("/analyses/{task_id}/result", summary="The result (JSON, or ?format=tsv)")
+@router.get("/analysis/tasks/{task_id}/result", summary="The result (JSON, or ?format=tsv)")
 async def result(task_id: str, request: Request, format: str = "json") -> Response:
     task = coordinator(request).owned(task_id, _auth(request))
     if format not in ("json", "tsv"):
@@ -108,7 +109,7 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
     return JSONResponse(finite(task.result))
 
 
-@router.post("/analyses/{task_id}/cancel", summary="Cancel a queued or running analysis")
+@router.post("/analysis/tasks/{task_id}/cancel", summary="Cancel a queued or running analysis")
 async def cancel(task_id: str, request: Request) -> dict[str, Any]:
     hub = coordinator(request)
     task = hub.owned(task_id, _auth(request))

@@ -117,7 +117,7 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
-        """What `GET /analyses/{id}` shows (never the passport claims)."""
+        """What `GET /analysis/tasks/{id}` shows (never the passport claims)."""
         expected = max(self.rounds_expected, self.rounds_done, 1)
         return {
             "id": self.id,

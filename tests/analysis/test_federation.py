@@ -260,6 +260,7 @@ def test_allele_frequency__network_result_equals_pooled_numpy(federation: Federa
     status = federation.wait(submitted.json()["id"])
     assert status["state"] == "done", status
     assert status["progress"]["fraction"] == 1.0
+    assert status["progress"]["rounds_done"] == status["progress"]["rounds_expected"] == 1
     assert {n: s["status"] for n, s in status["nodes"].items()} == dict.fromkeys(NODES, "done")
     body = federation.result(status["id"]).json()
     rows = pd.DataFrame(body["rows"])
@@ -384,7 +385,8 @@ def test_cancel__stops_a_running_task(federation: Federation) -> None:
 def test_hub_restart__resumes_the_running_task(federation: Federation) -> None:
     submitted = federation.submit("test-slow-rounds", {"rounds": 6, "sleep": 0.3})
     task_id = submitted.json()["id"]
-    federation.wait(task_id, until=lambda s: s["progress"]["rounds_done"] >= 2)
+    running = federation.wait(task_id, until=lambda s: s["progress"]["rounds_done"] >= 2)
+    assert running["progress"]["rounds_expected"] == 6
     federation.hub.stop()
     federation.start_hub()  # same database, keys and port
     status = federation.wait(task_id)

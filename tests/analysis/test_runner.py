@@ -224,3 +224,42 @@ def test_hub_result__nan_becomes_null() -> None:
     assert finite({"rows": [{"p": float("nan"), "b": 1.5, "z": [float("inf")]}]}) == {
         "rows": [{"p": None, "b": 1.5, "z": [None]}]
     }
+
+
+def test_allele_frequency__memory_is_bounded_by_the_chunk_not_the_variants(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Every block of genotypes (calls, dosages) an allele-frequency count holds is at most
+    one chunk, on a dataset several chunks long (the per-variant counts it returns are the
+    answer itself: variants x groups)."""
+    from dask.callbacks import Callback
+
+    from genomesh.analysis.allele_frequency import count_alleles, groups_of
+    from genomesh.core.settings import NodeSettings
+    from genomesh.store import ingest_dataset, init_node
+    from genomesh.testing.cohorts import shared_cohort
+
+    cohort = shared_cohort(length=1_500_000)
+    node_dir = tmp_path_factory.mktemp("long") / "node"
+    init_node(node_dir, name="long", jurisdiction="NL")
+    ingest_dataset(node_dir, "long", vcf=cohort.vcf, individuals=cohort.individuals)
+    settings = NodeSettings.load(node_dir)
+    node = open_node(node_dir)
+    n_variants = node.dataset("long").info.n_variants
+    data = StoreLocalData(
+        node, {"long": frozenset(cohort.sample_ids)}, settings=settings, chunk_variants=1000
+    )
+    assert n_variants > 3000  # several chunks
+    people = data.individuals("long")
+    largest: list[int] = [0]
+
+    class Largest(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):  # type: ignore[no-untyped-def]
+            if getattr(result, "dtype", None) == np.int8:  # genotype calls and dosages
+                largest[0] = max(largest[0], int(result.nbytes))
+
+    with Largest():
+        counts = count_alleles(data, "long", np.arange(n_variants), groups_of(people))
+    chunk_bytes = 1000 * len(people) * 2  # one chunk of int8 calls, ploidy 2
+    assert largest[0] <= chunk_bytes < n_variants * len(people) * 2 / 3
+    assert counts["AN"].shape[0] == n_variants

@@ -215,7 +215,12 @@ class Coordinator:
             state = task.hub_state
             if state is None:
                 state = analysis.configure(task.params, task.nodes)
-                self.tasks.update(task_id, state="running", hub_state=state)
+                self.tasks.update(
+                    task_id,
+                    state="running",
+                    hub_state=state,
+                    rounds_expected=max(1, analysis.expected_rounds(state)),
+                )
             round_no = task.rounds_done
             while True:
                 asks = analysis.next_round(state)
@@ -223,7 +228,9 @@ class Coordinator:
                     result = analysis.result(state)
                     result["attribution"] = self._attribution(task)
                     result["task"] = task_id
-                    self.tasks.update(task_id, state="done", result=result)
+                    self.tasks.update(
+                        task_id, state="done", result=result, rounds_expected=round_no
+                    )
                     return
                 replies = await self._round(task, round_no, asks)
                 state = analysis.aggregate(state, replies)
@@ -232,7 +239,7 @@ class Coordinator:
                     task_id,
                     hub_state=state,
                     rounds_done=round_no,
-                    rounds_expected=max(analysis.expected_rounds(state), round_no + 1),
+                    rounds_expected=max(analysis.expected_rounds(state), round_no),
                 ):
                     return  # cancelled meanwhile
         except asyncio.CancelledError:

@@ -263,3 +263,27 @@ def test_allele_frequency__memory_is_bounded_by_the_chunk_not_the_variants(
     chunk_bytes = 1000 * len(people) * 2  # one chunk of int8 calls, ploidy 2
     assert largest[0] <= chunk_bytes < n_variants * len(people) * 2 / 3
     assert counts["AN"].shape[0] == n_variants
+
+
+def test_node__malformed_hub_key_is_named_at_start(analysis_node: AnalysisNode) -> None:
+    from genomesh.node.app import preflight
+
+    with pytest.raises(InvalidInputError, match="hub_key is not an Ed25519 public key"):
+        preflight(analysis_node.settings.model_copy(update={"hub_key": "not-a-key"}))
+
+
+def test_dialout__rounds_are_addressed_to_the_registered_name(analysis_node: AnalysisNode) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from genomesh.node.analysis_routes import _verifier
+    from genomesh.node.dialout import build_client, public_key_text
+
+    hub_key = public_key_text(Ed25519PrivateKey.generate())
+    client = build_client(
+        analysis_node.node_dir, hub_url="http://127.0.0.1:9", name="nl-registered", hub_key=hub_key
+    )
+
+    class _Request:
+        app = client.node_app
+
+    assert _verifier(_Request()).name == "nl-registered"  # type: ignore[arg-type]

@@ -115,9 +115,8 @@ def _verifier(request: Request) -> HubVerifier:
         verifier = getattr(state, "hub_verifier", None)
         if verifier is None:
             settings = state.settings
-            verifier = state.hub_verifier = HubVerifier(
-                hub_public_key(settings), name=settings.name
-            )
+            name = getattr(state, "hub_name", None) or settings.name
+            verifier = state.hub_verifier = HubVerifier(hub_public_key(settings), name=name)
     return verifier
 
 

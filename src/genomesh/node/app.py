@@ -94,6 +94,10 @@ def preflight(settings: NodeSettings) -> None:
     node = open_node(settings.node_dir)
     state = NodeState.open(settings)
     try:
+        if settings.hub_key:  # a malformed hub key: said now, not at the first analysis round
+            from genomesh.node.analysis_routes import hub_public_key
+
+            hub_public_key(settings)
         Gate(settings=settings, node=node, state=state)
         IdentityResolver(settings, known_datasets=node.dataset_ids)
         for dataset_id in node.dataset_ids():

@@ -310,8 +310,10 @@ def build_client(
     if settings.base_url == NodeSettings().base_url:
         settings = settings.model_copy(update={"base_url": f"{hub_url.rstrip('/')}/nodes/{name}"})
     preflight(settings)
+    app = create_app(settings)
+    app.state.hub_name = name  # analysis rounds are addressed to the name the hub knows
     return DialoutClient(
-        create_app(settings),
+        app,
         hub_url=hub_url,
         name=name,
         key=node_key(node_dir),

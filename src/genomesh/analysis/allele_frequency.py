@@ -4,12 +4,14 @@ counts, overall, by population and by sex, across the network.
 One round. Each node streams the dosages of the requested variants (a region or a list)
 chunk by chunk and counts, per group of its allowed individuals: AC (alt alleles), AN
 (called alleles) and nhomalt (homozygous alt). A group smaller than the node's disclosure
-threshold is not reported at all. Per variant and group, an AC, AN-AC or nhomalt between 1
-and the threshold is suppressed (AC, AF and nhomalt withheld; said so), and where one
-population or sex cell of a variant is suppressed, the smallest other one is too, so it
-cannot be recovered from the overall count. The hub sums AC and AN over datasets per variant
-(matched on chrom, pos, ref, alt); a network AF whose inputs were partly withheld is left
-out and the row says where (`complete: false`, `suppressed_in`).
+threshold is withheld entirely (AN too), and so is the next smallest group of its partition
+(populations, sexes), so its size cannot be worked out from `all`. Per variant and group,
+an AC, AN-AC or nhomalt between 1 and the threshold withholds that cell's AC, AF and
+nhomalt (AN stays), and where one population or sex cell of a variant is withheld, the
+smallest other one is too, so it cannot be recovered from the overall count. The reply says
+how many cells were withheld and why. The hub sums over datasets per variant (matched on
+chrom, pos, ref, alt); a network AC/AF whose inputs were partly withheld is left out and the
+row says where (`complete: false`, `suppressed_in`).
 
     params: {"region": "22:20000000-20100000"}          # 1-based, inclusive
             {"variants": ["22-20000017-C-T", ...]}       # chrom-pos-ref-alt
@@ -142,20 +144,44 @@ def count_alleles(
     return {"AC": result[:, :k], "AN": 2 * result[:, k : 2 * k], "nhomalt": result[:, 2 * k :]}
 
 
-def disclose(
-    counts: Mapping[str, np.ndarray], names: Sequence[str], *, min_count: int
-) -> np.ndarray:
-    """Per variant x group: True where AC/AF/nhomalt must be withheld (primary + secondary)."""
-    ac, an, hom = counts["AC"], counts["AN"], counts["nhomalt"]
-    hidden = suppress_matrix(ac, an - ac, min_count=min_count) | suppress_matrix(
-        hom, np.zeros_like(hom), min_count=min_count
-    )
+def _partitions(names: Sequence[str]) -> list[list[int]]:
+    """Column indices of each partition of `all`: the populations, the sexes."""
+    parts = []
     for prefix in ("pop:", "sex:"):
         cols = [i for i, n in enumerate(names) if n.startswith(prefix)]
         if cols:
-            part = secondary_rows(ac[:, cols], hidden[:, cols])
-            hidden[:, cols] = part
+            parts.append(cols)
+    return parts
+
+
+def hidden_groups(sizes: np.ndarray, names: Sequence[str], *, min_count: int) -> np.ndarray:
+    """Per group: True when it is smaller than `min_count` (nothing about it leaves), or is
+    withheld with it so its size cannot be worked out from `all` minus the other groups."""
+    hidden = (sizes > 0) & (sizes < min_count)
+    if 0 < sizes[0] < min_count:  # `all` itself is small: nothing at all
+        return np.ones_like(hidden)
+    for cols in _partitions(names):
+        hidden[cols] = secondary_rows(sizes[None, cols], hidden[None, cols])[0]
     return hidden
+
+
+def disclose(
+    counts: Mapping[str, np.ndarray], names: Sequence[str], sizes: np.ndarray, *, min_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(AN hidden, primary, secondary): variant x group masks. A hidden group hides its AN,
+    AC and nhomalt; an AC, AN-AC or nhomalt between 1 and `min_count` hides that cell's AC
+    and nhomalt (primary); one more cell per partition and variant hides a lone withheld one
+    (secondary)."""
+    ac, an, hom = counts["AC"], counts["AN"], counts["nhomalt"]
+    groups = np.broadcast_to(hidden_groups(sizes, names, min_count=min_count), ac.shape)
+    primary = (
+        suppress_matrix(ac, an - ac, min_count=min_count)
+        | suppress_matrix(hom, np.zeros_like(hom), min_count=min_count)
+    ) & ~groups
+    hidden = primary | groups
+    for cols in _partitions(names):
+        hidden[:, cols] = secondary_rows(ac[:, cols], hidden[:, cols])
+    return groups.copy(), primary, hidden & ~primary & ~groups
 
 
 class AlleleFrequency(Analysis):
@@ -181,34 +207,27 @@ class AlleleFrequency(Analysis):
         for dataset_id in data.dataset_ids:
             min_count = data.min_count(dataset_id)
             people = data.individuals(dataset_id)
-            groups = {k: m for k, m in groups_of(people).items() if m.sum() >= min_count}
-            small = sorted(set(groups_of(people)) - set(groups))
-            for name in small:
-                reply.suppressed[f"{dataset_id}.group.{name}"] = (
-                    f"group has fewer individuals than the node's disclosure threshold ({min_count})"
-                )
+            groups = groups_of(people)
+            names = list(groups)
+            sizes = np.array([int(m.sum()) for m in groups.values()], dtype=np.int64)
             picked = select_variants(data.variants(dataset_id), params)
             rows = picked["variant_index"].to_numpy(dtype=np.int64)
-            names = list(groups)
-            if not names:
-                out[dataset_id] = {"variants": [], "groups": []}
-                continue
             counts = count_alleles(data, dataset_id, rows, groups)
-            hidden = disclose(counts, names, min_count=min_count)
-            ac = np.where(hidden, -1, counts["AC"])
-            hom = np.where(hidden, -1, counts["nhomalt"])
-            for v, g in zip(*np.nonzero(hidden), strict=True):
-                key = f"{dataset_id}.{picked['variant_id'].iloc[v]}.{names[g]}"
-                primary = (
-                    suppress_matrix(
-                        counts["AC"][v, g : g + 1],
-                        counts["AN"][v, g : g + 1] - counts["AC"][v, g : g + 1],
-                        min_count=min_count,
-                    )[0]
-                    or 0 < counts["nhomalt"][v, g] < min_count
+            group_hidden, primary, secondary = disclose(counts, names, sizes, min_count=min_count)
+            hidden = group_hidden | primary | secondary
+            for g in np.flatnonzero(hidden_groups(sizes, names, min_count=min_count)):
+                reply.suppressed[f"{dataset_id}.group.{names[g]}"] = (
+                    f"group withheld: fewer individuals than the node's disclosure threshold "
+                    f"({min_count}), or withheld so a small group's size cannot be worked out"
                 )
-                reply.suppressed[key] = (
-                    PRIMARY.format(min_count=min_count) if primary else SECONDARY
+            if primary.any():
+                reply.suppressed[f"{dataset_id}.cells.primary"] = (
+                    f"{int(primary.sum())} variant x group cells: AC, AN-AC or nhomalt "
+                    f"{PRIMARY.format(min_count=min_count)}"
+                )
+            if secondary.any():
+                reply.suppressed[f"{dataset_id}.cells.secondary"] = (
+                    f"{int(secondary.sum())} variant x group cells: {SECONDARY}"
                 )
             out[dataset_id] = {
                 "variants": [
@@ -217,9 +236,9 @@ class AlleleFrequency(Analysis):
                 ],
                 "groups": names,
             }
-            reply.arrays[f"{dataset_id}.AC"] = ac
-            reply.arrays[f"{dataset_id}.AN"] = counts["AN"]
-            reply.arrays[f"{dataset_id}.nhomalt"] = hom
+            reply.arrays[f"{dataset_id}.AC"] = np.where(hidden, -1, counts["AC"])
+            reply.arrays[f"{dataset_id}.AN"] = np.where(group_hidden, -1, counts["AN"])
+            reply.arrays[f"{dataset_id}.nhomalt"] = np.where(hidden, -1, counts["nhomalt"])
             reply.contributors.update(people["individual_id"])
         reply.values["datasets"] = out
         return reply
@@ -240,7 +259,10 @@ class AlleleFrequency(Analysis):
                             {"AC": 0, "AN": 0, "nhomalt": 0, "datasets": [], "suppressed_in": []},
                         )
                         cell["datasets"].append(scope)
-                        cell["AN"] += int(an[v, g])
+                        if int(an[v, g]) < 0:
+                            cell["an_suppressed_in"] = [*cell.get("an_suppressed_in", []), scope]
+                        else:
+                            cell["AN"] += int(an[v, g])
                         if int(ac[v, g]) < 0:
                             cell["suppressed_in"].append(scope)
                         else:
@@ -263,7 +285,7 @@ class AlleleFrequency(Analysis):
                         "chrom": chrom, "pos": int(pos), "ref": ref, "alt": alt,
                         "variant_id": key, "group": group,
                         "AC": cell["AC"] if complete else None,
-                        "AN": cell["AN"],
+                        "AN": None if cell.get("an_suppressed_in") else cell["AN"],
                         "AF": (cell["AC"] / cell["AN"]) if complete and cell["AN"] else None,
                         "nhomalt": cell["nhomalt"] if complete else None,
                         "n_datasets": len(cell["datasets"]),
@@ -281,7 +303,7 @@ class AlleleFrequency(Analysis):
             notes.append(
                 f"{len(suppressed)} cell(s) were suppressed by the nodes (small allele or "
                 "homozygote counts, small groups, or withheld so they could not be recovered); "
-                "rows with complete=false give AN only"
+                "rows with complete=false give AN only (when no dataset withheld it)"
             )
         return {
             "analysis": self.name,

@@ -462,6 +462,9 @@ def test_cli__submit_wait_status_result_list_cancel(
     assert main(["analysis", "status", task["id"]]) == 0
     out = capsys.readouterr().out
     assert "done" in out and "nl-c" in out
+    assert main(["analysis", "status", task["id"], "--wait"]) == 0  # the bar, then the table
+    out = capsys.readouterr().out
+    assert "1/1" in out and "done" in out
     target = tmp_path / "af.tsv"
     assert main(["analysis", "result", task["id"], "--tsv", str(target)]) == 0
     tsv = pd.read_csv(target, sep="\t")

@@ -248,9 +248,15 @@ class AlleleFrequency(Analysis):
         for node, reply in sorted(replies.items()):
             for dataset_id, meta in sorted(reply.values.get("datasets", {}).items()):
                 scope = f"{node}/{dataset_id}"
-                ac = reply.arrays.get(f"{dataset_id}.AC")
-                an = reply.arrays.get(f"{dataset_id}.AN")
-                hom = reply.arrays.get(f"{dataset_id}.nhomalt")
+                try:
+                    ac = reply.arrays[f"{dataset_id}.AC"]
+                    an = reply.arrays[f"{dataset_id}.AN"]
+                    hom = reply.arrays[f"{dataset_id}.nhomalt"]
+                except KeyError as exc:
+                    raise InvalidInputError(
+                        f"node {node}: reply for {dataset_id} lacks array {exc.args[0]}",
+                        field="arrays",
+                    ) from None
                 for v, (chrom, pos, ref, alt) in enumerate(meta["variants"]):
                     key = f"{chrom}-{pos}-{ref}-{alt}"
                     for g, group in enumerate(meta["groups"]):

@@ -17,6 +17,7 @@ import json
 import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dask
@@ -147,7 +148,7 @@ class StoreLocalData:
 def _people_cached(path: str) -> pd.DataFrame:
     from genomesh.store import DatasetStore
 
-    store = DatasetStore(path)  # a version folder is immutable: cache by its path
+    store = DatasetStore(Path(path))  # a version folder is immutable: cache by its path
     con = store.connect()
     try:
         people = con.execute(
@@ -196,7 +197,7 @@ def _people(store: DatasetStore) -> pd.DataFrame:
 def _variants_cached(path: str) -> pd.DataFrame:
     from genomesh.store import DatasetStore
 
-    con = DatasetStore(path).connect()
+    con = DatasetStore(Path(path)).connect()
     try:
         return con.execute(
             f"SELECT {', '.join(VARIANT_COLUMNS)} FROM variants ORDER BY variant_index"

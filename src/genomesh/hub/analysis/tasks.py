@@ -138,7 +138,7 @@ class Task:
         }
 
 
-def _task(row: Mapping[str, Any]) -> Task:
+def _task(row: Any) -> Task:
     return Task(
         id=row["id"],
         analysis=row["analysis"],

@@ -31,8 +31,8 @@ from genomesh.node.dialout import public_key_text as node_public_key_text
 from genomesh.store import ingest_dataset, init_node, open_node
 from genomesh.testing.cohorts import shared_cohort
 from genomesh.testing.split import split_cohort
-from tests.analysis.conftest import HMB, PURPOSE, AnalysisNode, pooled_dosages
 from tests.dac.conftest import LiveServer, free_port, serve
+from tests.visiting.conftest import HMB, PURPOSE, AnalysisNode, pooled_dosages
 
 pytestmark = pytest.mark.slow
 NODES = ("nl-a", "nl-b", "nl-c")  # nl-c dials out

@@ -18,7 +18,7 @@ from genomesh.audit.state import NodeState
 from genomesh.core.errors import AccessDeniedError, InvalidInputError
 from genomesh.gate import Gate
 from genomesh.store import open_node
-from tests.analysis.conftest import AnalysisNode, pooled_dosages
+from tests.visiting.conftest import AnalysisNode, pooled_dosages
 
 
 @pytest.fixture

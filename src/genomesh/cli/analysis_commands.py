@@ -4,6 +4,7 @@
     genomesh analysis submit allele-frequency --region 22:20000000-20100000 --dataset ... --wait
     genomesh analysis status ID --wait          # a progress bar until the task ends
     genomesh analysis result ID --tsv af.tsv    # rows as TSV (JSON with --json)
+    genomesh analysis served NODE_DIR           # at a node: analyses served per dataset
 
 The hub URL and passport are found as for `genomesh query` (`--hub`/$GENOMESH_HUB_URL,
 `--passport`/$GENOMESH_PASSPORT): the passport must carry a ControlledAccessGrants visa for
@@ -331,6 +332,37 @@ def list_analyses(
             t["id"], t["analysis"], t["state"], f"{p['rounds_done']}/{p['rounds_expected']}",
             ", ".join(t["datasets"]), t["created"][:19], t.get("reason") or "",
         )  # fmt: skip
+    console.print(table)
+
+
+@analysis_app.command("served")
+def served(
+    node_dir: Annotated[Path, typer.Argument(help="the node folder (with genomesh.toml)")],
+    as_json: JsonOption = False,
+) -> None:
+    """At a node: how many analyses each dataset served (from the node's audit log)."""
+    from genomesh.audit.usage import usage_of
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.state import NodeState
+    from genomesh.store import open_node
+
+    settings = NodeSettings.load(node_dir)
+    state = NodeState.open(settings)
+    try:
+        counts = usage_of(state).per_dataset()
+    finally:
+        state.close()
+    rows = {
+        d: counts.get(d, 0) for d in sorted(set(open_node(node_dir).dataset_ids()) | set(counts))
+    }
+    if as_json:
+        console.print_json(data=rows)
+        return
+    table = LiteralTable(title="analyses served", title_justify="left")
+    table.add_column("dataset")
+    table.add_column("analyses", justify="right")
+    for dataset, count in rows.items():
+        table.add_row(dataset, str(count))
     console.print(table)
 
 

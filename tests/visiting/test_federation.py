@@ -622,3 +622,18 @@ def test_cli__served_counts_the_analyses_per_dataset_at_a_node(
     assert expected >= 1
     assert main(["analysis", "served", str(node.node_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"nl-b-ds": expected}
+
+
+def test_revoked_passport__ends_the_running_task(federation: Federation) -> None:
+    from genomesh.testing.passports import decode_part
+
+    headers = federation.bearer()
+    submitted = federation.submit("test-slow-rounds", {"rounds": 30, "sleep": 0.2}, headers=headers)
+    task_id = submitted.json()["id"]
+    federation.wait(task_id, until=lambda s: s["progress"]["rounds_done"] >= 1)
+    jti = decode_part(headers["Authorization"].removeprefix("Bearer ").split(".")[1])["jti"]
+    federation.hub_app.state.broker.revocations.revoke(jti, reason="test")
+    status = federation.wait(task_id)
+    assert status["state"] == "refused", status
+    assert status["reason"] == "the researcher's passport was revoked"
+    assert status["progress"]["rounds_done"] < 30

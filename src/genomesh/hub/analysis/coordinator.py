@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from genomesh.access.passports import TokenError, unverified_parts
 from genomesh.access.visas import CONTROLLED_ACCESS_GRANTS, RESEARCH_PURPOSE
 from genomesh.analysis import get_analysis
 from genomesh.analysis.protocol import LocalReply
@@ -45,6 +46,15 @@ log = logging.getLogger(__name__)
 ROUND_PATH = "/analysis/rounds"
 ROUND_MESSAGE = "analysis-round"
 HUB = "hub"
+
+
+def visa_jti(visa: object) -> str | None:
+    """A visa JWT's `jti` (unverified: only to drop visas the hub itself revoked)."""
+    try:
+        jti = unverified_parts(visa)[1].get("jti") if isinstance(visa, str) else None
+    except TokenError:
+        return None
+    return jti if isinstance(jti, str) else None
 
 
 class _Stop(Exception):
@@ -280,9 +290,7 @@ class Coordinator:
             raise _Stop(
                 "failed", "the researcher's passport expired before the analysis finished; resubmit"
             )
-        from genomesh.hub.audiences import _visa_jti
-
-        visas = [v for v in claims.get("ga4gh_passport_v1") or [] if _visa_jti(v) not in revoked]
+        visas = [v for v in claims.get("ga4gh_passport_v1") or [] if visa_jti(v) not in revoked]
         token, _ = state.broker.visa_issuer().derive_passport(
             claims,
             audience=node_audience(node, settings.base_url),

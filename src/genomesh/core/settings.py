@@ -157,6 +157,21 @@ class NodeSettings(BaseSettings):
         ge=1,
         description="variants per genotype chunk streamed by analyses (memory ~ chunk x individuals)",
     )
+    audit_anchor_entries: int = Field(
+        default=100,
+        ge=0,
+        description="send the signed audit head to hub_url after this many new entries "
+        "(0 = never anchor; see docs/audit.md)",
+    )
+    audit_anchor_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="... or when this long has passed since the last acknowledged anchor and "
+        "the log has grown (0 = by entries only)",
+    )
+    audit_anchor_check_seconds: float = Field(
+        default=5.0, gt=0, description="how often the node looks at its audit head"
+    )
 
     @property
     def expected_audience(self) -> str:

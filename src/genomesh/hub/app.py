@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
-from genomesh.hub import beacon_routes, dialout, routes
+from genomesh.hub import anchors, beacon_routes, dialout, routes
 from genomesh.hub.admin import admin_token
 from genomesh.hub.analysis import routes as analysis_routes
 from genomesh.hub.catalogue import sync_catalogue
@@ -199,8 +199,11 @@ def create_app(
         error = GenomeshError("internal error in the hub (logged)")
         return JSONResponse(error_body(settings, error), status_code=500)
 
+    # signed audit heads of the nodes, append-only (genomesh.hub.anchors)
+    app.state.audit_heads = anchors.AuditHeads(store, max_skew=settings.dialout_max_skew_seconds)
     _passport_broker(app, settings)
     app.include_router(routes.router)
+    app.include_router(anchors.router)
     app.include_router(dialout.router)
     app.include_router(analysis_routes.router)
     _optional_routers(app)

@@ -55,6 +55,12 @@ def _canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def sign_for_hub(payload: dict[str, Any], key: Ed25519PrivateKey, *, name: str) -> dict[str, Any]:
+    """`payload` from node `name` to the hub, in the hub's signed-message envelope."""
+    body = {**payload, "iss": name, "aud": HUB, "iat": time.time(), "nonce": secrets.token_hex(16)}
+    return {"payload": body, "sig": _b64url(key.sign(_canonical(body)))}
+
+
 def node_key(node_dir: Path | str) -> Ed25519PrivateKey:
     """The node's dial-out signing key (created with mode 0600 on first use)."""
     path = Path(node_dir) / NODE_KEY_FILE
@@ -117,14 +123,7 @@ class DialoutClient:
 
     # -- messages ----------------------------------------------------------------------------
     def sign(self, payload: dict[str, Any]) -> dict[str, Any]:
-        body = {
-            **payload,
-            "iss": self.name,
-            "aud": HUB,
-            "iat": time.time(),
-            "nonce": secrets.token_hex(16),
-        }
-        return {"payload": body, "sig": _b64url(self.key.sign(_canonical(body)))}
+        return sign_for_hub(payload, self.key, name=self.name)
 
     def verify(self, message: Any) -> dict[str, Any]:
         """A hub message's payload, or AuthenticationError (forged, replayed, stale...)."""
@@ -309,6 +308,8 @@ def build_client(
     name = name or settings.name
     if settings.base_url == NodeSettings().base_url:
         settings = settings.model_copy(update={"base_url": f"{hub_url.rstrip('/')}/nodes/{name}"})
+    if not settings.hub_url:  # the hub it dials out to also gets its audit heads (node.anchor)
+        settings = settings.model_copy(update={"hub_url": hub_url})
     preflight(settings)
     app = create_app(settings)
     app.state.hub_name = name  # analysis rounds are addressed to the name the hub knows
@@ -329,4 +330,5 @@ __all__ = [
     "parse_public_key",
     "pinned_hub_key",
     "public_key_text",
+    "sign_for_hub",
 ]

@@ -4,6 +4,12 @@ The node long-polls `HUB/dialout/poll` with a signed message, receives signed re
 runs each against its own node app in-process (httpx ASGITransport, so every answer goes
 through the node's normal gate), and posts a signed answer to `HUB/dialout/answer`.
 
+Analysis rounds travel the same way: the hub queues `POST /analysis/rounds` (its body the
+hub-signed round, `genomesh.node.analysis_routes`), the client runs it against the node app
+like any request, so the round passes the same verification, guard, gate and audit as at a
+push node, and the reply goes back as the answer. (`build_client` tells the app the name it
+dials out as, since rounds are addressed to that name.)
+
 Messages are Ed25519-signed JSON envelopes with sender, recipient, timestamp and nonce (the
 same wire format as `genomesh.hub.signing`; hub and node share the format, not the code).
 A hub message that is not signed by the pinned hub key, is addressed to another node, is

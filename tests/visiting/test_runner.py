@@ -181,6 +181,7 @@ def test_runner__unknown_type_and_bad_params_are_refused(
         runner.run(_af_request(region="chr22"), analysis_node.identity())
 
 
+@pytest.mark.slow
 def test_runner__same_numbers_on_a_distributed_cluster(
     runner: AnalysisRunner, analysis_node: AnalysisNode
 ) -> None:
@@ -226,6 +227,7 @@ def test_hub_result__nan_becomes_null() -> None:
     }
 
 
+@pytest.mark.slow
 def test_allele_frequency__memory_is_bounded_by_the_chunk_not_the_variants(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -152,6 +152,21 @@ class NodeSettings(BaseSettings):
         ge=0,
         description="earlier answers per identity and dataset compared against (0 = rule off)",
     )
+    hub_key: str | None = Field(
+        default=None,
+        description="the hub's Ed25519 public key (base64url, `genomesh hub key`): analysis "
+        "rounds must be signed with it; default: the key pinned in NODE_DIR/dialout_hub.key",
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="address of a Dask distributed scheduler (tcp://HOST:PORT) that runs the "
+        "node's analyses; default: local threads",
+    )
+    analysis_chunk_variants: int = Field(
+        default=10_000,
+        ge=1,
+        description="variants per genotype chunk streamed by analyses (memory ~ chunk x individuals)",
+    )
     audit_anchor_entries: int = Field(
         default=100,
         ge=0,
@@ -270,6 +285,18 @@ class HubSettings(BaseSettings):
         ge=1,
         description="largest body on /dialout/ (signed answers of dial-out nodes, which may "
         "carry record-level Beacon results)",
+    )
+    analysis_round_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="longest the hub waits for one node's analysis round"
+    )
+    analysis_retries: int = Field(
+        default=5,
+        ge=0,
+        description="times a round is re-sent to a node that failed or timed out (a node "
+        "restarting) before the analysis fails",
+    )
+    analysis_retry_seconds: float = Field(
+        default=2.0, ge=0, description="wait before re-sending a failed round (doubles each time)"
     )
 
     @property

@@ -28,6 +28,7 @@ from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import anchors, beacon_routes, dialout, routes
 from genomesh.hub.admin import admin_token
+from genomesh.hub.analysis import routes as analysis_routes
 from genomesh.hub.breaker import CircuitBreaker
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
@@ -136,12 +137,17 @@ def create_app(
             task.add_done_callback(syncing.discard)
 
         app.state.dialout.on_connect = sync_on_connect
+        from genomesh.hub.analysis.coordinator import Coordinator
+
+        app.state.analyses = Coordinator(app)
+        app.state.analyses.resume_all()  # tasks queued or running when the hub stopped
         task = None
         if settings.catalogue_sync_seconds > 0:
             task = asyncio.create_task(_periodic_sync(app))
         try:
             yield
         finally:
+            await app.state.analyses.close()
             for pending in [task, *syncing]:
                 if pending is not None:
                     pending.cancel()
@@ -215,6 +221,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(anchors.router)
     app.include_router(dialout.router)
+    app.include_router(analysis_routes.router)
     _optional_routers(app)
     app.include_router(beacon_routes.router)
     return app

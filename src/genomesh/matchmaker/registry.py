@@ -91,7 +91,7 @@ class MatchmakerRegistry:
         return self.folder / "peers.json"
 
     def _stamps(self) -> tuple[Any, ...]:
-        out = []
+        out: list[tuple[int, int, int] | None] = []
         for path in (self.patients_file, self.peers_file):
             try:
                 st = path.stat()

@@ -27,7 +27,7 @@ from genomesh.matchmaker.service import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TY
 router = APIRouter(tags=["matchmaker"])
 _MME_TYPE = re.compile(r"^application/vnd\.ga4gh\.matchmaker\.v(\d+)\.(\d+)\+json$")
 SUPPORTED_VERSIONS = ["1.0", "1.1"]
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "body is not JSON"},
     401: {"description": "X-Auth-Token missing or unknown"},
     406: {"description": "unsupported API version"},

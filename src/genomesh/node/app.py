@@ -65,6 +65,10 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
                 app.state.anchor_sender = sender
                 yield
         finally:
+            runner = getattr(app.state, "analysis_runner", None)
+            if runner is not None:  # the analysis endpoint's dask client, if it made one
+                runner.close()
+                app.state.analysis_runner = None  # a restart builds one on the new gate
             service.engine.close()
             state.close()
 
@@ -80,8 +84,10 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
 
     from genomesh.beacon.routes import router as beacon_router
     from genomesh.matchmaker.routes import router as matchmaker_router
+    from genomesh.node.analysis_routes import router as analysis_router
     from genomesh.participants.routes import router as participants_router
 
+    app.include_router(analysis_router)
     app.include_router(participants_router)
     app.include_router(matchmaker_router)
     app.include_router(beacon_router)
@@ -100,6 +106,10 @@ def preflight(settings: NodeSettings) -> None:
     node = open_node(settings.node_dir)
     state = NodeState.open(settings)
     try:
+        if settings.hub_key:  # a malformed hub key: said now, not at the first analysis round
+            from genomesh.node.analysis_routes import hub_public_key
+
+            hub_public_key(settings)
         Gate(settings=settings, node=node, state=state)
         IdentityResolver(settings, known_datasets=node.dataset_ids)
         for dataset_id in node.dataset_ids():

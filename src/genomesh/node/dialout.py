@@ -4,6 +4,12 @@ The node long-polls `HUB/dialout/poll` with a signed message, receives signed re
 runs each against its own node app in-process (httpx ASGITransport, so every answer goes
 through the node's normal gate), and posts a signed answer to `HUB/dialout/answer`.
 
+Analysis rounds travel the same way: the hub queues `POST /analysis/rounds` (its body the
+hub-signed round, `genomesh.node.analysis_routes`), the client runs it against the node app
+like any request, so the round passes the same verification, guard, gate and audit as at a
+push node, and the reply goes back as the answer. (`build_client` tells the app the name it
+dials out as, since rounds are addressed to that name.)
+
 Messages are Ed25519-signed JSON envelopes with sender, recipient, timestamp and nonce (the
 same wire format as `genomesh.hub.signing`; hub and node share the format, not the code).
 A hub message that is not signed by the pinned hub key, is addressed to another node, is
@@ -311,8 +317,10 @@ def build_client(
     if not settings.hub_url:  # the hub it dials out to also gets its audit heads (node.anchor)
         settings = settings.model_copy(update={"hub_url": hub_url})
     preflight(settings)
+    app = create_app(settings)
+    app.state.hub_name = name  # analysis rounds are addressed to the name the hub knows
     return DialoutClient(
-        create_app(settings),
+        app,
         hub_url=hub_url,
         name=name,
         key=node_key(node_dir),

@@ -1,0 +1,83 @@
+"""Result rows in plink2 --glm's columns, plus how each row was computed and from which data.
+
+Columns: CHROM POS ID REF ALT A1 TEST OBS_CT BETA SE T_STAT (linear) or Z_STAT (logistic)
+P ERRCODE, then METHOD (ols | score | wald | firth | ivw) and DATASETS (the datasets whose
+data entered that row, comma-separated). A1 is the ALT allele (plink2 `--glm omit-ref`).
+NA as in plink2.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+LINEAR_COLUMNS = [
+    "CHROM", "POS", "ID", "REF", "ALT", "A1", "TEST", "OBS_CT", "BETA", "SE", "T_STAT", "P",
+    "ERRCODE", "METHOD", "DATASETS",
+]  # fmt: skip
+LOGISTIC_COLUMNS = [c if c != "T_STAT" else "Z_STAT" for c in LINEAR_COLUMNS]
+
+
+def split_key(key: str) -> tuple[str, int, str, str]:
+    chrom, pos, ref, alt = key.split(":")
+    return chrom, int(pos), ref, alt
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def build_rows(
+    keys: Sequence[str],
+    *,
+    stat_name: str,
+    beta: np.ndarray,
+    se: np.ndarray,
+    stat: np.ndarray,
+    p: np.ndarray,
+    obs_ct: np.ndarray,
+    errcode: Sequence[str],
+    method: Sequence[str] | str,
+    datasets: Mapping[str, np.ndarray],
+) -> list[dict[str, Any]]:
+    """One dict per variant (JSON-able; NaN becomes None)."""
+    names = sorted(datasets)
+    flags = np.vstack([datasets[d] for d in names]) if names else np.zeros((0, len(keys)), bool)
+    rows = []
+    for i, key in enumerate(keys):
+        chrom, pos, ref, alt = split_key(key)
+        rows.append(
+            {
+                "CHROM": chrom, "POS": pos, "ID": key, "REF": ref, "ALT": alt, "A1": alt,
+                "TEST": "ADD", "OBS_CT": int(obs_ct[i]), "BETA": _num(beta[i]),
+                "SE": _num(se[i]), stat_name: _num(stat[i]), "P": _num(p[i]),
+                "ERRCODE": errcode[i],
+                "METHOD": method if isinstance(method, str) else method[i],
+                "DATASETS": ",".join(d for d, f in zip(names, flags[:, i], strict=True) if f),
+            }
+        )  # fmt: skip
+    return rows
+
+
+def to_tsv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """Rows as plink2-style TSV ('#CHROM' header, NA for missing, 6 significant digits)."""
+    if columns is None:
+        columns = LOGISTIC_COLUMNS if rows and "Z_STAT" in rows[0] else LINEAR_COLUMNS
+    out = io.StringIO()
+    out.write("#" + "\t".join(columns) + "\n")
+    for row in rows:
+        cells = []
+        for col in columns:
+            value = row.get(col)
+            if value is None:
+                cells.append("NA")
+            elif isinstance(value, float):
+                cells.append(f"{value:.6g}")
+            else:
+                cells.append(str(value))
+        out.write("\t".join(cells) + "\n")
+    return out.getvalue()

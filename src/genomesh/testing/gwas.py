@@ -187,7 +187,8 @@ def run_plink2_glm(
     threads: int = 1,
     extra: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """plink2 --glm omit-ref hide-covar on `genotypes` (a .vcf or a pgen prefix)."""
+    """plink2 --glm omit-ref hide-covar on `genotypes` (a .vcf or a pgen prefix); BETA and
+    SE columns for logistic models too (`extra` adds --glm modifiers such as "firth")."""
     plink2 = shutil.which("plink2")
     if plink2 is None:
         raise RuntimeError("plink2 is not installed")
@@ -207,9 +208,28 @@ def run_plink2_glm(
     out = workdir / "glm"
     cmd = [
         plink2, *source, "--pheno", str(pheno), "--covar", str(covar),
-        "--glm", "omit-ref", "hide-covar", *extra, "--threads", str(threads),
+        "--glm", "omit-ref", "hide-covar", *extra,
+        "cols=chrom,pos,ref,alt,firth,test,nobs,beta,se,tz,p,err", "--threads", str(threads),
         "--out", str(out),
     ]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True)
     result = next(workdir.glob("glm.TRAIT.glm.*"))
     return pd.read_csv(result, sep="\t", na_values=["NA"])
+
+
+def naive_firth(X: np.ndarray, y: np.ndarray, *, tol: float = 1e-12) -> tuple[float, float]:
+    """Firth-penalised logistic regression on pooled data (float64 Newton on the modified
+    score); (beta, SE) of the last column, SE from the inverse information at the optimum."""
+    b = np.zeros(X.shape[1])
+    for _ in range(500):
+        mu = 1 / (1 + np.exp(-X @ b))
+        w = mu * (1 - mu)
+        inv = np.linalg.inv(X.T @ (X * w[:, None]))
+        h = w * np.einsum("ij,jk,ik->i", X, inv, X)
+        step = inv @ (X.T @ (y - mu + h * (0.5 - mu)))
+        b += np.clip(step, -5, 5)
+        if np.abs(step).max() < tol:
+            break
+    mu = 1 / (1 + np.exp(-X @ b))
+    w = mu * (1 - mu)
+    return float(b[-1]), float(np.sqrt(np.linalg.inv(X.T @ (X * w[:, None]))[-1, -1]))

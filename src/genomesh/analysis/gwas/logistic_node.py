@@ -1,15 +1,120 @@
-"""Node side of the logistic rounds (null model Newton steps, per-variant fits)."""
+"""Node side of the logistic rounds: the null model's Newton pieces and per-variant fits.
+
+`null`: at the hub's coefficients b for the covariates only, per dataset
+    gradient C'(y - mu), information C'WC (W = mu(1 - mu)), log-likelihood.
+`wald`: for each top hit t with the hub's coefficients b_t over X = [C, g] (people with g
+    observed), the information X'WX, score X'(y - mu) and log-likelihood; when the hub also
+    sends I_t⁻¹ (the pooled inverse information at b_t, for Firth's correction), the Firth
+    score X'(y - mu + h (1/2 - mu)) with h_i = w_i x_i' I_t⁻¹ x_i, the diagonal of the
+    pooled hat matrix restricted to this node's people. Only datasets that passed the
+    disclosure screen for that variant in the score round take part in its fit.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from genomesh.analysis.gwas import disclosure, kernel
+from genomesh.analysis.gwas.design import variant_keys
+from genomesh.analysis.gwas.node_stats import dataset_design
 from genomesh.analysis.gwas.params import GwasParams
 from genomesh.analysis.protocol import LocalReply, RoundRequest
 from genomesh.core.errors import InvalidInputError
 
 
+def _mu(eta: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-eta))
+
+
+def _loglik(y: np.ndarray, eta: np.ndarray) -> float:
+    # log mu = -log(1 + e^-eta), log(1 - mu) = -log(1 + e^eta), computed stably
+    return float(-(y * np.logaddexp(0.0, -eta) + (1 - y) * np.logaddexp(0.0, eta)).sum())
+
+
 def local(
     data: Any, request: RoundRequest, params: GwasParams, datasets: list[str], sites: list[str]
 ) -> LocalReply:
-    raise InvalidInputError("logistic rounds are not available yet", field="model")
+    phase = params.extra.get("phase")
+    return (
+        _null(data, params, datasets, sites)
+        if phase == "null"
+        else _wald(data, params, datasets, sites)
+    )
+
+
+def _null(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) -> LocalReply:
+    coef = np.asarray(params.extra.get("coef"), dtype=np.float64)
+    reply = LocalReply()
+    grad = hess = None
+    loglik = 0.0
+    for ds in datasets:
+        design, _ = dataset_design(data, ds, params, sites)
+        if coef.shape != (design.C.shape[1],):
+            raise InvalidInputError("null coefficients do not match the design", field="coef")
+        eta = design.C @ coef
+        mu = _mu(eta)
+        g = design.C.T @ (design.y - mu)
+        h = design.C.T @ (design.C * (mu * (1 - mu))[:, None])
+        grad = g if grad is None else grad + g
+        hess = h if hess is None else hess + h
+        loglik += _loglik(design.y, eta)
+        reply.contributors |= set(design.individual_ids)
+    reply.arrays.update(grad=grad, hess=hess)
+    reply.values["loglik"] = loglik
+    return reply
+
+
+def _wald(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) -> LocalReply:
+    top = params.extra.get("top") or []
+    coefs = np.asarray(params.extra.get("coefs"), dtype=np.float64)
+    invs = params.extra.get("inv") or [None] * len(top)
+    allowed = params.extra.get("allowed") or [[] for _ in top]
+    T = len(top)
+    reply = LocalReply()
+    k = None
+    out: dict[str, np.ndarray] = {}
+    for ds in datasets:
+        design, min_count = dataset_design(data, ds, params, sites)
+        k = design.C.shape[1]
+        p = k + 1
+        if not out:
+            out = {"info": np.zeros((T, p, p)), "score": np.zeros((T, p)), "firth": np.zeros((T, p)),
+                   "loglik": np.zeros(T)}  # fmt: skip
+        if coefs.shape != (T, p):
+            raise InvalidInputError(
+                "per-variant coefficients do not match the design", field="coefs"
+            )
+        where = {key: row for row, key in enumerate(variant_keys(data.variants(ds)))}
+        rows = [where.get(key, -1) for key in top]
+        use = [t for t in range(T) if rows[t] >= 0 and ds in allowed[t]]
+        if not use:
+            continue
+        (block,) = data.compute(data.dosages(ds)[np.array([rows[t] for t in use])])
+        block = np.asarray(block)[:, design.keep]
+        screen = disclosure.screen_variants(
+            kernel.chunk_stats(block, columns=None, R=np.zeros((design.n, 1)),
+                               Q=kernel.correction_rows(design.C, design.y)),
+            min_count=min_count, min_mac=params.min_mac, y=design.y, k=k,
+        )  # fmt: skip
+        for j, t in enumerate(use):
+            if not screen.ok[j]:
+                reply.suppressed[f"{ds}/{top[t]}"] = disclosure.REASONS[screen.reason[j]]
+                continue
+            obs = block[j] >= 0
+            X = np.column_stack([design.C[obs], block[j][obs].astype(np.float64)])
+            y = design.y[obs]
+            eta = X @ coefs[t]
+            mu = _mu(eta)
+            w = mu * (1 - mu)
+            out["info"][t] += X.T @ (X * w[:, None])
+            out["score"][t] += X.T @ (y - mu)
+            out["loglik"][t] += _loglik(y, eta)
+            if invs[t] is not None:
+                inv = np.asarray(invs[t], dtype=np.float64)
+                h = w * np.einsum("ij,jk,ik->i", X, inv, X)
+                out["firth"][t] += X.T @ (y - mu + h * (0.5 - mu))
+            reply.contributors |= {design.individual_ids[i] for i in np.flatnonzero(obs)}
+    reply.arrays.update(out)
+    return reply

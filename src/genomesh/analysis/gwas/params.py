@@ -41,6 +41,7 @@ class GwasParams:
     top_p: float = 1e-5
     top_max: int = 50
     max_iter: int = 25
+    firth: str = "fallback"  # fallback (plink2's default) | always | never
     tolerance: float = 1e-8
     # secure aggregation bounds (declared up front so overflow is refused before it happens)
     max_participants: int = DEFAULT_MAX_PARTICIPANTS
@@ -91,7 +92,7 @@ def _float(raw: Mapping[str, Any], name: str, default: float, *, positive: bool 
 KNOWN = {
     "trait", "model", "mode", "covariates", "n_pcs", "min_individuals", "min_mac",
     "chunk_variants", "top_p", "top_max", "max_iter", "tolerance", "max_participants",
-    "covariate_bound", "trait_bound",
+    "covariate_bound", "trait_bound", "firth",
 }  # fmt: skip
 
 
@@ -131,8 +132,12 @@ def parse_params(raw: Mapping[str, Any]) -> GwasParams:
     top_p = _float(raw, "top_p", 1e-5)
     if top_p > 1:
         raise InvalidInputError("top_p must be a p-value threshold in (0, 1]", field="top_p")
+    firth = raw.get("firth", "fallback")
+    if firth not in ("fallback", "always", "never"):
+        raise InvalidInputError("firth must be fallback, always or never", field="firth")
     return GwasParams(
         trait=trait,
+        firth=firth,
         model=model,
         mode=mode,
         covariates=tuple(covariates),

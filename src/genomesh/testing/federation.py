@@ -40,6 +40,7 @@ class InMemoryLocalData:
         self._min_count = min_count
         self._chunk = chunk_variants
         self._scheduler = scheduler
+        self._arrays: dict[tuple[str, tuple[int, int]], Any] = {}
 
     def individuals(self, dataset_id: str) -> pd.DataFrame:
         return self._data[dataset_id][0].reset_index(drop=True)
@@ -51,7 +52,13 @@ class InMemoryLocalData:
         import dask.array as da
 
         dosages = self._data[dataset_id][2]
-        return da.from_array(dosages, chunks=(chunk_variants or self._chunk, dosages.shape[1]))
+        chunks = (chunk_variants or self._chunk, dosages.shape[1])
+        key = (dataset_id, chunks)
+        if key not in self._arrays:  # build the dask graph once per chunking
+            self._arrays[key] = da.from_array(
+                dosages, chunks=chunks, name=f"dosages-{id(dosages)}-{chunks[0]}"
+            )
+        return self._arrays[key]
 
     def min_count(self, dataset_id: str) -> int:
         return self._min_count

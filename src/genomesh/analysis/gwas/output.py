@@ -27,10 +27,6 @@ def split_key(key: str) -> tuple[str, int, str, str]:
     return chrom, int(pos), ref, alt
 
 
-def _num(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
 def build_rows(
     keys: Sequence[str],
     *,
@@ -45,22 +41,33 @@ def build_rows(
     datasets: Mapping[str, np.ndarray],
 ) -> list[dict[str, Any]]:
     """One dict per variant (JSON-able; NaN becomes None)."""
+    V = len(keys)
+    parts = [key.split(":") for key in keys]
     names = sorted(datasets)
-    flags = np.vstack([datasets[d] for d in names]) if names else np.zeros((0, len(keys)), bool)
-    rows = []
-    for i, key in enumerate(keys):
-        chrom, pos, ref, alt = split_key(key)
-        rows.append(
-            {
-                "CHROM": chrom, "POS": pos, "ID": key, "REF": ref, "ALT": alt, "A1": alt,
-                "TEST": "ADD", "OBS_CT": int(obs_ct[i]), "BETA": _num(beta[i]),
-                "SE": _num(se[i]), stat_name: _num(stat[i]), "P": _num(p[i]),
-                "ERRCODE": errcode[i],
-                "METHOD": method if isinstance(method, str) else method[i],
-                "DATASETS": ",".join(d for d, f in zip(names, flags[:, i], strict=True) if f),
-            }
-        )  # fmt: skip
-    return rows
+    flags = np.vstack([datasets[d] for d in names]) if names else np.zeros((0, V), bool)
+    patterns: dict[bytes, str] = {}
+    contributing = []
+    for column in flags.T:
+        tag = column.tobytes()
+        if tag not in patterns:
+            patterns[tag] = ",".join(d for d, f in zip(names, column, strict=True) if f)
+        contributing.append(patterns[tag])
+
+    def floats(values: np.ndarray) -> list[float | None]:
+        values = np.asarray(values, dtype=np.float64)
+        return [None if not math.isfinite(v) else v for v in values.tolist()]
+
+    columns = {
+        "CHROM": [q[0] for q in parts], "POS": [int(q[1]) for q in parts], "ID": list(keys),
+        "REF": [q[2] for q in parts], "ALT": [q[3] for q in parts], "A1": [q[3] for q in parts],
+        "TEST": ["ADD"] * V, "OBS_CT": np.asarray(obs_ct, dtype=np.int64).tolist(),
+        "BETA": floats(beta), "SE": floats(se), stat_name: floats(stat), "P": floats(p),
+        "ERRCODE": list(errcode),
+        "METHOD": [method] * V if isinstance(method, str) else list(method),
+        "DATASETS": contributing,
+    }  # fmt: skip
+    names_ = list(columns)
+    return [dict(zip(names_, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def to_tsv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:

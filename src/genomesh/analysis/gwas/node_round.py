@@ -58,7 +58,7 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
             [total.contributes[d] for d in reply.values["datasets"]]
         ).astype(np.uint8)
         if params.mode == "secure":
-            _check_bounds(data, params, datasets, sites)
+            _check_bounds(total, params)
             yb = params.trait_bound if params.model == "linear" else 1.0
             segs = layout.segments(
                 total.k, len(union), cb=params.covariate_bound, yb=yb, n_max=params.max_participants
@@ -104,27 +104,24 @@ def _setup(data: Any, request: RoundRequest, params: GwasParams, datasets: list[
     return reply
 
 
-def _check_bounds(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) -> None:
+def _check_bounds(total: AlignedStats, params: GwasParams) -> None:
     """Refuse (before masking) values beyond the bounds the fixed point was sized for."""
-    for ds in datasets:
-        design = build_design(data.individuals(ds), params=GwasParams(**{**params.__dict__, "n_pcs": 0}),
-                              dataset_id=ds, sites=sites)  # fmt: skip
-        if design.n > params.max_participants:
-            raise InvalidInputError(
-                f"dataset {ds!r} has more people than max_participants", field="max_participants"
-            )
-        if params.model == "linear" and design.n and np.abs(design.y).max() > params.trait_bound:
-            raise InvalidInputError(
-                f"a {params.trait} value exceeds trait_bound {params.trait_bound:g}; secure "
-                "aggregation would overflow",
-                field="trait_bound",
-            )
-        if design.C.size and np.abs(design.C).max() > params.covariate_bound:
-            raise InvalidInputError(
-                f"a covariate value exceeds covariate_bound {params.covariate_bound:g}; "
-                "secure aggregation would overflow",
-                field="covariate_bound",
-            )
+    if params.model == "linear" and total.max_abs_y > params.trait_bound:
+        raise InvalidInputError(
+            f"a {params.trait} value exceeds trait_bound {params.trait_bound:g}; secure "
+            "aggregation would overflow",
+            field="trait_bound",
+        )
+    if total.max_abs_c > params.covariate_bound:
+        raise InvalidInputError(
+            f"a covariate value (or PC score) exceeds covariate_bound "
+            f"{params.covariate_bound:g}; secure aggregation would overflow",
+            field="covariate_bound",
+        )
+    if len(total.contributors) > params.max_participants:
+        raise InvalidInputError(
+            "this node has more people than max_participants", field="max_participants"
+        )
 
 
 def _meta(data: Any, params: GwasParams, datasets: list[str], union: dict[str, int]) -> LocalReply:

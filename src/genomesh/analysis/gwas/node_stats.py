@@ -37,6 +37,8 @@ class AlignedStats:
     contributes: dict[str, np.ndarray] = field(default_factory=dict)  # dataset -> bool V
     suppressed: dict[str, str] = field(default_factory=dict)
     contributors: set[str] = field(default_factory=set)
+    max_abs_c: float = 0.0  # the largest |covariate| and |trait| that went in (secure bounds)
+    max_abs_y: float = 0.0
 
     def add(self, other: AlignedStats) -> None:
         for name in ("CC", "Cy", "cg", "gy", "gg", "corr"):
@@ -46,6 +48,8 @@ class AlignedStats:
         self.contributes.update(other.contributes)
         self.suppressed.update(other.suppressed)
         self.contributors |= other.contributors
+        self.max_abs_c = max(self.max_abs_c, other.max_abs_c)
+        self.max_abs_y = max(self.max_abs_y, other.max_abs_y)
 
 
 def dataset_design(
@@ -165,4 +169,6 @@ def aligned_stats(
     for row, why in screen.reason.items():
         out.suppressed[f"{dataset_id}/{keys[row]}"] = disclosure.REASONS[why]
     out.contributors = set(design.individual_ids)
+    out.max_abs_c = float(np.abs(design.C).max()) if design.C.size else 0.0
+    out.max_abs_y = float(np.abs(design.y).max()) if design.n else 0.0
     return out

@@ -116,7 +116,7 @@ class GwasAnalysis(Analysis):
     def _after_setup(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
         p = parse_params(state["params"])
         sizes: dict[str, int] = {}
-        keys: set[str] = set()
+        lists: list[list[str]] = []
         for node, reply in replies.items():
             info = reply.values.get("datasets", {})
             for ds, entry in info.items():
@@ -125,9 +125,13 @@ class GwasAnalysis(Analysis):
                         f"node {node!r} answered for dataset {ds!r} it was not asked"
                     )
                 sizes[ds] = int(entry["n"])
-                keys.update(entry["variants"])
+                lists.append(list(entry["variants"]))
         state["sizes"] = sizes
-        state["variants"] = sorted(keys, key=_sort_key)
+        first = lists[0] if lists else []
+        if all(keys == first for keys in lists[1:]) and len(set(first)) == len(first):
+            state["variants"] = first  # the common case: every dataset has the same sites
+        else:
+            state["variants"] = sorted(set().union(*lists), key=_sort_key)
         if p.mode == "secure":
             total = sum(sizes.values())
             if total > p.max_participants:

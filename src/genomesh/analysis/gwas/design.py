@@ -24,7 +24,8 @@ SEX_CODES = {"male": 1.0, "female": 0.0}
 def variant_keys(variants: pd.DataFrame) -> list[str]:
     """`chrom:pos:ref:alt` per variant (chrom without a leading "chr"): the key the hub
     aligns nodes' variants by."""
-    chrom = [str(c).removeprefix("chr") for c in variants["chrom"].tolist()]
+    bare = {c: str(c).removeprefix("chr") for c in set(variants["chrom"].tolist())}
+    chrom = [bare[c] for c in variants["chrom"].tolist()]
     pos = variants["pos"].astype(np.int64).tolist()
     ref, alt = variants["ref"].tolist(), variants["alt"].tolist()
     return [f"{c}:{p}:{r}:{a}" for c, p, r, a in zip(chrom, pos, ref, alt, strict=True)]

@@ -127,7 +127,10 @@ def aligned_stats(
     R, Q, w = right_hand_side(design, params, null_fit)
     k = design.C.shape[1]
     keys = variant_keys(data.variants(dataset_id))
-    pos = np.array([union.get(key, -1) for key in keys], dtype=np.int64)
+    if len(keys) == len(union) and keys == list(union):  # same sites, same order
+        pos = np.arange(len(keys), dtype=np.int64)
+    else:
+        pos = np.array([union.get(key, -1) for key in keys], dtype=np.int64)
     columns = None if design.keep.all() else np.flatnonzero(design.keep)
     raw = kernel.stream_stats(
         data.dosages(dataset_id, chunk_variants=params.chunk_variants),

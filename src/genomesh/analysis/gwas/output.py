@@ -9,7 +9,6 @@ NA as in plink2.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,17 +44,20 @@ def build_rows(
     parts = [key.split(":") for key in keys]
     names = sorted(datasets)
     flags = np.vstack([datasets[d] for d in names]) if names else np.zeros((0, V), bool)
-    patterns: dict[bytes, str] = {}
-    contributing = []
-    for column in flags.T:
-        tag = column.tobytes()
-        if tag not in patterns:
-            patterns[tag] = ",".join(d for d, f in zip(names, column, strict=True) if f)
-        contributing.append(patterns[tag])
+    # one label per distinct pattern of contributing datasets (few patterns, many variants)
+    if names:
+        patterns, which = np.unique(flags.astype(bool).T, axis=0, return_inverse=True)
+        labels = [",".join(d for d, f in zip(names, row, strict=True) if f) for row in patterns]
+        contributing = [labels[i] for i in which.reshape(-1).tolist()]
+    else:
+        contributing = [""] * V
 
     def floats(values: np.ndarray) -> list[float | None]:
         values = np.asarray(values, dtype=np.float64)
-        return [None if not math.isfinite(v) else v for v in values.tolist()]
+        out: list[float | None] = values.tolist()
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            out[i] = None
+        return out
 
     columns = {
         "CHROM": [q[0] for q in parts], "POS": [int(q[1]) for q in parts], "ID": list(keys),

@@ -46,8 +46,13 @@ def build_rows(
     flags = np.vstack([datasets[d] for d in names]) if names else np.zeros((0, V), bool)
     # one label per distinct pattern of contributing datasets (few patterns, many variants)
     if names:
-        patterns, which = np.unique(flags.astype(bool).T, axis=0, return_inverse=True)
-        labels = [",".join(d for d, f in zip(names, row, strict=True) if f) for row in patterns]
+        codes = np.packbits(flags.astype(bool), axis=0, bitorder="little")  # bytes x V
+        if len(names) > 56:  # too many datasets for one int64 code per variant
+            _, first, which = np.unique(codes.T, axis=0, return_index=True, return_inverse=True)
+        else:
+            code = (codes.astype(np.int64) << (8 * np.arange(len(codes)))[:, None]).sum(axis=0)
+            _, first, which = np.unique(code, return_index=True, return_inverse=True)
+        labels = [",".join(d for d, f in zip(names, flags[:, j], strict=True) if f) for j in first]
         contributing = [labels[i] for i in which.reshape(-1).tolist()]
     else:
         contributing = [""] * V

@@ -122,3 +122,20 @@ def test_overflow__refused_before_anything_is_masked(nodes) -> None:
         run_rounds(GWAS, {**SECURE, "max_participants": 1000}, nodes)
     with pytest.raises(InvalidInputError, match="exceeds trait_bound 30"):
         run_rounds(GWAS, {**SECURE, "trait_bound": 30.0, "min_individuals": 5}, nodes)
+
+
+def test_secure_logistic__equals_pooled_logistic(nodes) -> None:
+    params = {"trait": "binary", "model": "logistic", "covariates": ["sex", "age"], "min_mac": 0,
+              "top_p": 1e-6, "top_max": 5}  # fmt: skip
+    plain, _ = run_rounds(GWAS, params, nodes)
+    record: list = []
+    masked, _ = run_rounds(GWAS, {**params, "mode": "secure"}, nodes, record=record)
+    a, b = pd.DataFrame(plain["rows"]), pd.DataFrame(masked["rows"])
+    assert (a.METHOD == b.METHOD).all() and (b.METHOD == "wald").sum() == 5
+    ok = a.BETA.notna()
+    np.testing.assert_allclose(b.BETA[ok], a.BETA[ok], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(b.SE[ok], a.SE[ok], rtol=1e-6)
+    # every data round (null steps, score, per-hit fits) reached the hub masked only
+    data_rounds = [r for rnd, _, r in record if rnd > 0]
+    assert data_rounds and all(set(r.arrays) <= {"masked", "contributes"} for r in data_rounds)
+    assert all("loglik" not in r.values for r in data_rounds)

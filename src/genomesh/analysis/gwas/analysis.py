@@ -51,12 +51,14 @@ class GwasAnalysis(Analysis):
         if p.mode == "meta" and p.model == "logistic":
             raise InvalidInputError("meta mode is implemented for linear models", field="mode")
         if p.mode == "secure":
-            if p.model != "linear":
-                raise InvalidInputError(
-                    "secure mode is implemented for linear models", field="mode"
-                )
             k = len(all_ds) + len(p.covariates) + p.n_pcs
-            layout.segments(k, 1, cb=p.covariate_bound, yb=p.trait_bound, n_max=p.max_participants)
+            yb = p.trait_bound if p.model == "linear" else 1.0
+            layout.segments(k, 1, cb=p.covariate_bound, yb=yb, n_max=p.max_participants)
+            if p.model == "logistic":
+                for phase in ("null", "wald"):
+                    layout.logistic_segments(
+                        phase, k, 1, cb=p.covariate_bound, n_max=p.max_participants
+                    )
             units = frozenset(f"{node}/{d}" for node, ds in nodes.items() for d in ds)
             nodesets.check_and_record(p.definition_key(), units)
         definition = p.to_json()
@@ -89,7 +91,7 @@ class GwasAnalysis(Analysis):
         out = {}
         for node in state["parties"]:
             out[node] = {**base, "party": node}
-            if phase == "stats" and state["params"]["mode"] == "secure":
+            if phase != "setup" and state["params"]["mode"] == "secure":
                 out[node]["peers"] = state["public_keys"]
         return out
 

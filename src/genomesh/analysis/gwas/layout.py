@@ -38,6 +38,29 @@ def segments(k: int, V: int, *, cb: float, yb: float, n_max: int) -> list[Segmen
     ]
 
 
+def logistic_segments(phase: str, k: int, T: int, *, cb: float, n_max: int) -> list[Segment]:
+    """Segments of a secure logistic reply: `null` (gradient, information) or `wald`
+    (per top hit: information, score, Firth score). Per-person bounds: |c| ≤ cb, g ≤ 2,
+    |y - mu| ≤ 1, w ≤ 1/4, and the Firth residual |y - mu + h(1/2 - mu)| ≤ 3/2."""
+    b = max(cb, 2.0)
+    if phase == "null":
+        spec = [("grad", k, cb), ("hess", k * k, cb * cb / 4)]
+    else:
+        p = k + 1
+        spec = [("info", T * p * p, b * b / 4), ("score", T * p, b), ("firth", T * p, 1.5 * b)]
+    return [Segment(n, size, bound, fraction_bits(n_max, bound, name=n)) for n, size, bound in spec]
+
+
+def unpack(
+    total: np.ndarray, segs: list[Segment], shapes: dict[str, tuple[int, ...]]
+) -> dict[str, np.ndarray]:
+    """Named float64 arrays from an unmasked fixed-point total."""
+    return {
+        s.name: part.reshape(shapes[s.name])
+        for s, part in zip(segs, decode(total, segs), strict=True)
+    }
+
+
 def _corr_parts(corr: np.ndarray, k: int) -> list[np.ndarray]:
     nc = k * (k + 1) // 2
     return [

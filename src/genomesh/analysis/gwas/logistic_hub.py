@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from genomesh.analysis.gwas import layout
+from genomesh.analysis.gwas import layout, secure
 from genomesh.analysis.gwas.linear import PooledSums, split_corrections
 from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_rows
 from genomesh.analysis.gwas.params import parse_params
@@ -76,18 +76,48 @@ def aggregate(state: dict, replies: Mapping[str, LocalReply]) -> None:
         _wald_step(state, replies)
 
 
+def _k(state: dict) -> int:
+    p = state["params"]
+    return len(state["sites"]) + len(p["covariates"]) + p["n_pcs"]
+
+
+def _totals(
+    state: dict, replies: Mapping[str, LocalReply], shapes: dict[str, tuple[int, ...]]
+) -> dict[str, np.ndarray]:
+    """The round's arrays summed over nodes: plainly, or by unmasking in secure mode."""
+    p = parse_params(state["params"])
+    if p.mode != "secure":
+        return {
+            n: sum(np.asarray(r.arrays[n], dtype=np.float64) for r in replies.values())
+            for n in shapes
+        }  # type: ignore[misc]
+    segs = layout.logistic_segments(
+        state["phase"], _k(state), len(state.get("fits", [])), cb=p.covariate_bound,
+        n_max=p.max_participants,
+    )  # fmt: skip
+    total = secure.unmask(
+        {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
+    )
+    return layout.unpack(total, segs, shapes)
+
+
 def _null_step(state: dict, replies: Mapping[str, LocalReply]) -> None:
     p = parse_params(state["params"])
-    grad = sum(np.asarray(r.arrays["grad"]) for r in replies.values())
-    hess = sum(np.asarray(r.arrays["hess"]) for r in replies.values())
-    loglik = float(sum(float(r.values["loglik"]) for r in replies.values()))
+    k = _k(state)
+    sums = _totals(state, replies, {"grad": (k,), "hess": (k, k)})
+    grad, hess = sums["grad"], sums["hess"]
+    loglik = None
+    if p.mode != "secure":  # in secure mode no node's log-likelihood leaves it
+        loglik = float(sum(float(r.values["loglik"]) for r in replies.values()))
     null = state["null"]
     step = np.linalg.solve(_inert(hess), grad)
     null["coef"] = (np.asarray(null["coef"]) + step).tolist()
     null["iter"] += 1
     previous, null["loglik"] = null["loglik"], loglik
     if np.abs(step).max() < p.tolerance or (
-        previous is not None and abs(loglik - previous) < 1e-12 * max(1.0, abs(loglik))
+        loglik is not None
+        and previous is not None
+        and abs(loglik - previous) < 1e-12 * max(1.0, abs(loglik))
     ):
         state["phase"] = "score"
     elif null["iter"] >= p.max_iter:
@@ -115,10 +145,17 @@ def _score(state: dict, replies: Mapping[str, LocalReply]) -> None:
     from genomesh.analysis.gwas.analysis import contributions
 
     p = parse_params(state["params"])
-    V = len(state["variants"])
-    sums = layout.pool_plain(
-        {n: r.arrays for n, r in replies.items()}, site_columns=len(state["sites"])
-    )
+    V, k, site_columns = len(state["variants"]), _k(state), len(state["sites"])
+    if p.mode == "secure":
+        segs = layout.segments(k, V, cb=p.covariate_bound, yb=1.0, n_max=p.max_participants)
+        total = secure.unmask(
+            {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
+        )
+        sums = layout.pool_secure(total, segs, k=k, V=V, site_columns=site_columns)
+    else:
+        sums = layout.pool_plain(
+            {n: r.arrays for n, r in replies.items()}, site_columns=site_columns
+        )
     U, var, missing = solve_score(sums)
     n = float(sum(state["sizes"].values()))
     ok = var > 1e-12 * np.maximum(sums.gg, 1.0)
@@ -136,7 +173,7 @@ def _score(state: dict, replies: Mapping[str, LocalReply]) -> None:
     }  # fmt: skip
     candidates = np.flatnonzero(np.isfinite(pval) & (pval < p.top_p))
     top = candidates[np.argsort(pval[candidates])][: p.top_max]
-    k = len(state["null"]["coef"])
+    k = _k(state)
     state["fits"] = [
         {
             "index": int(v), "key": state["variants"][v],
@@ -153,9 +190,9 @@ def _score(state: dict, replies: Mapping[str, LocalReply]) -> None:
 
 def _wald_step(state: dict, replies: Mapping[str, LocalReply]) -> None:
     p = parse_params(state["params"])
-    info = sum(np.asarray(r.arrays["info"]) for r in replies.values())
-    score = sum(np.asarray(r.arrays["score"]) for r in replies.values())
-    firth = sum(np.asarray(r.arrays["firth"]) for r in replies.values())
+    T, q = len(state["fits"]), _k(state) + 1
+    sums = _totals(state, replies, {"info": (T, q, q), "score": (T, q), "firth": (T, q)})
+    info, score, firth = sums["info"], sums["score"], sums["firth"]
     for t, fit in enumerate(state["fits"]):
         if fit["done"]:
             continue

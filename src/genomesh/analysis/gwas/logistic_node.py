@@ -33,6 +33,15 @@ def _loglik(y: np.ndarray, eta: np.ndarray) -> float:
     return float(-(y * np.logaddexp(0.0, -eta) + (1 - y) * np.logaddexp(0.0, eta)).sum())
 
 
+def _check_bound(C: np.ndarray, params: GwasParams) -> None:
+    if params.mode == "secure" and C.size and np.abs(C).max() > params.covariate_bound:
+        raise InvalidInputError(
+            f"a covariate value (or PC score) exceeds covariate_bound "
+            f"{params.covariate_bound:g}; secure aggregation would overflow",
+            field="covariate_bound",
+        )
+
+
 def local(
     data: Any, request: RoundRequest, params: GwasParams, datasets: list[str], sites: list[str]
 ) -> LocalReply:
@@ -51,6 +60,7 @@ def _null(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
     loglik = 0.0
     for ds in datasets:
         design, _ = dataset_design(data, ds, params, sites)
+        _check_bound(design.C, params)
         if coef.shape != (design.C.shape[1],):
             raise InvalidInputError("null coefficients do not match the design", field="coef")
         eta = design.C @ coef
@@ -77,6 +87,7 @@ def _wald(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
     out: dict[str, np.ndarray] = {}
     for ds in datasets:
         design, min_count = dataset_design(data, ds, params, sites)
+        _check_bound(design.C, params)
         k = design.C.shape[1]
         p = k + 1
         if not out:

@@ -36,7 +36,17 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
     if not isinstance(sites, list) or not set(datasets) <= set(sites):
         raise InvalidInputError("the hub's site list does not cover these datasets", field="sites")
     if phase in ("null", "wald"):
-        return logistic_node.local(data, request, params, datasets, sites)
+        reply = logistic_node.local(data, request, params, datasets, sites)
+        if params.mode == "secure":
+            k = len(sites) + len(params.covariates) + params.n_pcs
+            T = len(params.extra.get("top") or [])
+            segs = layout.logistic_segments(
+                phase, k, T, cb=params.covariate_bound, n_max=params.max_participants
+            )
+            vector = secure.encode([reply.arrays[seg.name] for seg in segs], segs)
+            reply.arrays = {"masked": _mask(vector, request, params)}
+            reply.values = {}  # a node's own log-likelihood would leave unmasked
+        return reply
     union = _union(params)
     if phase == "meta":
         return _meta(data, params, datasets, union)
@@ -63,19 +73,23 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
             segs = layout.segments(
                 total.k, len(union), cb=params.covariate_bound, yb=yb, n_max=params.max_participants
             )
-            party = str(params.extra.get("party"))
-            reply.arrays["masked"] = secure.mask(
-                layout.secure_vector(total, segs),
-                task_id=request.task_id,
-                round_=request.round,
-                party=party,
-                peers=params.extra.get("peers") or {},
-            )
-            secure.forget_key(request.task_id, party)
+            reply.arrays["masked"] = _mask(layout.secure_vector(total, segs), request, params)
+            if params.model == "linear":  # the last round of a linear secure run
+                secure.forget_key(request.task_id, str(params.extra.get("party")))
         else:
             reply.arrays.update(layout.plain_arrays(total))
         return reply
     raise InvalidInputError(f"unknown GWAS phase {phase!r}", field="phase")
+
+
+def _mask(vector: np.ndarray, request: RoundRequest, params: GwasParams) -> np.ndarray:
+    return secure.mask(
+        vector,
+        task_id=request.task_id,
+        round_=request.round,
+        party=str(params.extra.get("party")),
+        peers=params.extra.get("peers") or {},
+    )
 
 
 def _union(params: GwasParams) -> dict[str, int]:

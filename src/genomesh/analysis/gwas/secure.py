@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from genomesh.core.errors import ConflictError, InvalidInputError
 
 HEADROOM_BITS = 62
+MAX_KEYS = 256  # key pairs kept per node process (oldest dropped): tasks in flight
 
 _keys: dict[tuple[str, str], X25519PrivateKey] = {}
 _lock = threading.Lock()
@@ -109,6 +110,8 @@ def new_public_key(task_id: str, party: str) -> str:
         key = _keys.get((task_id, party))
         if key is None:
             key = _keys[(task_id, party)] = X25519PrivateKey.generate()
+            while len(_keys) > MAX_KEYS:
+                _keys.pop(next(iter(_keys)))
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return raw.hex()
 

@@ -66,3 +66,43 @@ def test_pc_scores_beyond_the_secure_bound__refused(cohort) -> None:
     }
     with pytest.raises(InvalidInputError, match="PC score\\) exceeds covariate_bound 80"):
         run_rounds(GWAS, params, nodes)
+
+
+def test_different_variant_sets__union_with_absent_datasets_left_out(cohort) -> None:
+    from genomesh.testing.gwas import design_matrix, naive_linear, pooled
+
+    nodes, _ = split_nodes(cohort.individuals, cohort.variants, cohort.dosages)
+    people, variants, dosages = nodes["node-3"]._data["ds-3"]
+    keep = np.arange(len(variants)) % 10 != 0  # node 3 lacks every tenth variant
+    nodes["node-3"] = InMemoryLocalData(
+        {"ds-3": (people, variants[keep], np.ascontiguousarray(dosages[keep]))}
+    )
+    result, state = run_rounds(GWAS, PARAMS, nodes)
+    assert "variants_digest" not in state  # the sites differ: the hub sent the union
+    rows = pd.DataFrame(result["rows"])
+    assert len(rows) == len(variants)
+    absent = rows.iloc[::10]
+    assert (absent.DATASETS == "ds-1,ds-2").all()
+    full, _ = split_nodes(cohort.individuals, cohort.variants, cohort.dosages)
+    two = {n: d for n, d in full.items() if n != "node-3"}
+    everyone, G, sites = pooled(two)
+    C = design_matrix(everyone, sites, ["sex", "age"], None)
+    ref = naive_linear(G[::10], C, everyone.quantitative.to_numpy(float))
+    ok = np.isfinite(ref["beta"])
+    np.testing.assert_allclose(absent.BETA.to_numpy()[ok], ref["beta"][ok], rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(absent.OBS_CT.to_numpy()[ok], ref["n"][ok])
+
+
+def test_logistic_trait_from_a_phenotype_term(cohort) -> None:
+    nodes, _ = split_nodes(cohort.individuals, cohort.variants, cohort.dosages)
+    term = "HP:0000822"  # hypertension, recorded for part of the simulated people
+    params = {"trait": term, "model": "logistic", "covariates": ["sex", "age"], "min_mac": 0,
+              "top_max": 0}  # fmt: skip
+    result, _ = run_rounds(GWAS, params, nodes)
+    cases = sum(
+        term in terms
+        for d in nodes.values()
+        for terms in d.individuals(d.dataset_ids[0]).phenotypes
+    )
+    assert 5 < cases < 1495
+    assert len(result["rows"]) == len(cohort.variants)

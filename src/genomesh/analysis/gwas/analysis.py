@@ -19,7 +19,7 @@ import numpy as np
 
 from genomesh.analysis.gwas import layout, logistic_hub, meta, nodesets, pcs, secure
 from genomesh.analysis.gwas.linear import solve_linear
-from genomesh.analysis.gwas.node_round import local_round
+from genomesh.analysis.gwas.node_round import local_round, variants_digest
 from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_rows
 from genomesh.analysis.gwas.params import GwasParams, parse_params
 from genomesh.analysis.protocol import Analysis, LocalData, LocalReply, RoundRequest
@@ -85,7 +85,9 @@ class GwasAnalysis(Analysis):
         if phase != "setup":
             base["sites"] = state["sites"]
         if phase in ("stats", "meta", "score"):
-            base["variants"] = state["variants"]
+            # every dataset reported the same sites: a digest instead of the list keeps round
+            # requests small (nodes bound request bodies)
+            base["variants"] = state.get("variants_digest") or state["variants"]
         if phase in ("null", "score", "wald"):
             base.update(logistic_hub.round_params(state))
         out = {}
@@ -132,6 +134,7 @@ class GwasAnalysis(Analysis):
         first = lists[0] if lists else []
         if all(keys == first for keys in lists[1:]) and len(set(first)) == len(first):
             state["variants"] = first  # the common case: every dataset has the same sites
+            state["variants_digest"] = variants_digest(first)
         else:
             state["variants"] = sorted(set().union(*lists), key=_sort_key)
         if p.mode == "secure":

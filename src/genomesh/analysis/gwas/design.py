@@ -57,8 +57,17 @@ class Design:
 
 
 def trait_values(individuals: pd.DataFrame, params: GwasParams) -> np.ndarray:
-    """The trait as float64 (NaN = missing); a logistic trait must be 0/1 (or true/false)."""
+    """The trait as float64 (NaN = missing); a logistic trait must be 0/1 (or true/false).
+
+    A logistic trait may also be an ontology term (e.g. `HP:0005978`) that is not a column:
+    a case has it among its `phenotypes`, everyone else is a control.
+    """
     if params.trait not in individuals.columns:
+        if params.model == "logistic" and ":" in params.trait and "phenotypes" in individuals:
+            return np.array(
+                [float(params.trait in (terms if isinstance(terms, list | tuple | np.ndarray) else []))
+                 for terms in individuals["phenotypes"]]
+            )  # fmt: skip
         raise InvalidInputError(f"this dataset has no trait column {params.trait!r}", field="trait")
     raw = individuals[params.trait]
     if raw.dtype == bool:

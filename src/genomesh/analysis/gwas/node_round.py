@@ -11,6 +11,7 @@ wald    per-variant logistic (or Firth) pieces for the top hits
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
             reply.arrays = {"masked": _mask(vector, request, params)}
             reply.values = {}  # a node's own log-likelihood would leave unmasked
         return reply
-    union = _union(params)
+    union = _union(params, data, datasets)
     if phase == "meta":
         return _meta(data, params, datasets, union)
     if phase in ("stats", "score"):
@@ -92,8 +93,20 @@ def _mask(vector: np.ndarray, request: RoundRequest, params: GwasParams) -> np.n
     )
 
 
-def _union(params: GwasParams) -> dict[str, int]:
+def variants_digest(keys: list[str]) -> dict[str, Any]:
+    """A short stand-in for a variant list every dataset shares: count and SHA-256."""
+    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()
+    return {"count": len(keys), "sha256": digest}
+
+
+def _union(params: GwasParams, data: Any, datasets: list[str]) -> dict[str, int]:
     keys = params.extra.get("variants")
+    if isinstance(keys, dict):  # a digest: the hub saw the same sites in every dataset
+        keys = variant_keys(data.variants(datasets[0]))
+        if variants_digest(keys) != params.extra["variants"]:
+            raise InvalidInputError(
+                "this dataset's variants changed since the setup round", field="variants"
+            )
     if not isinstance(keys, list):
         raise InvalidInputError("the hub sent no variant list", field="variants")
     return {key: i for i, key in enumerate(keys)}

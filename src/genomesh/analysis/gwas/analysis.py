@@ -48,8 +48,6 @@ class GwasAnalysis(Analysis):
             raise InvalidInputError("a dataset id appears at two nodes", field="datasets")
         if p.n_pcs:
             pcs.check_reference(p.extra.get("pcs_reference"), p.n_pcs)
-        if p.mode == "meta" and p.model == "logistic":
-            raise InvalidInputError("meta mode is implemented for linear models", field="mode")
         if p.mode == "secure":
             k = len(all_ds) + len(p.covariates) + p.n_pcs
             yb = p.trait_bound if p.model == "linear" else 1.0
@@ -146,8 +144,11 @@ class GwasAnalysis(Analysis):
                     "was sized for"
                 )
             state["public_keys"] = {n: str(r.values["public_key"]) for n, r in replies.items()}
-        state["phase"] = {"linear": "meta" if p.mode == "meta" else "stats"}.get(p.model, "null")
-        if p.model == "logistic":
+        if p.mode == "meta":
+            state["phase"] = "meta"
+        else:
+            state["phase"] = "stats" if p.model == "linear" else "null"
+        if p.model == "logistic" and p.mode != "meta":
             logistic_hub.start(state)
 
     def _after_stats(self, state: dict, replies: Mapping[str, LocalReply]) -> None:

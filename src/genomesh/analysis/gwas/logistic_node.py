@@ -129,3 +129,77 @@ def _wald(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
             reply.contributors |= {design.individual_ids[i] for i in np.flatnonzero(obs)}
     reply.arrays.update(out)
     return reply
+
+
+def local_logistic_fits(
+    data: Any, dataset_id: str, params: GwasParams, union: dict[str, int], present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`meta` mode: this dataset's own logistic fit of every variant it may disclose
+    (`present`, over the hub's variants), by batched Newton steps over a chunk of variants
+    at a time; (beta, SE, N) per hub variant, NaN where not fitted or not converged."""
+    design, _ = dataset_design(data, dataset_id, params, [dataset_id])
+    C, y = design.C, design.y
+    k = C.shape[1]
+    coef0 = np.zeros(k)
+    for _ in range(params.max_iter):  # the dataset's own null model: starting values
+        mu = _mu(C @ coef0)
+        step = np.linalg.solve(C.T @ (C * (mu * (1 - mu))[:, None]), C.T @ (y - mu))
+        coef0 += step
+        if np.abs(step).max() < params.tolerance:
+            break
+    V = len(union)
+    beta, se, nobs = np.full(V, np.nan), np.full(V, np.nan), np.zeros(V, np.int64)
+    keys = variant_keys(data.variants(dataset_id))
+    pos = np.array([union.get(key, -1) for key in keys], dtype=np.int64)
+    rows = np.flatnonzero((pos >= 0) & present[np.maximum(pos, 0)])
+    dosages = data.dosages(dataset_id, chunk_variants=params.chunk_variants)
+    step_rows = 512
+    for start in range(0, len(rows), step_rows):
+        chunk = rows[start : start + step_rows]
+        (block,) = data.compute(dosages[chunk])
+        g = np.asarray(block)[:, design.keep]
+        b, s, n = _batched_newton(C, y, g, coef0, params)
+        beta[pos[chunk]], se[pos[chunk]], nobs[pos[chunk]] = b, s, n
+    return beta, se, nobs
+
+
+def _batched_newton(
+    C: np.ndarray, y: np.ndarray, g: np.ndarray, coef0: np.ndarray, params: GwasParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-variant logistic regression of y on [C, g_v] (people with g_v observed)."""
+    m, k = g.shape[0], C.shape[1]
+    obs = (g >= 0).astype(np.float64)
+    G = np.where(g >= 0, g, 0).astype(np.float64)
+    b = np.tile(np.append(coef0, 0.0), (m, 1))
+    active = np.ones(m, dtype=bool)
+    info = np.zeros((m, k + 1, k + 1))
+    for _ in range(params.max_iter):
+        idx = np.flatnonzero(active)
+        if not len(idx):
+            break
+        eta = b[idx, :k] @ C.T + b[idx, k:] * G[idx]
+        mu = _mu(eta)
+        w = mu * (1 - mu) * obs[idx]
+        r = (y - mu) * obs[idx]
+        wg = w * G[idx]
+        I = np.empty((len(idx), k + 1, k + 1))  # noqa: E741 (the information matrix)
+        I[:, :k, :k] = np.einsum("vi,ij,ik->vjk", w, C, C)
+        I[:, :k, k] = I[:, k, :k] = wg @ C
+        I[:, k, k] = (wg * G[idx]).sum(axis=1)
+        U = np.column_stack([r @ C, (r * G[idx]).sum(axis=1)])
+        try:
+            step = np.linalg.solve(I, U[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            step = np.full_like(U, np.nan)
+        b[idx] += np.clip(step, -5.0, 5.0)
+        info[idx] = I
+        done = np.abs(step).max(axis=1) < params.tolerance * 100
+        diverged = ~np.isfinite(step).all(axis=1) | (np.abs(b[idx, k]) > 15.0)
+        b[idx[diverged], k] = np.nan
+        active[idx[done | diverged]] = False
+    b[active, k] = np.nan  # did not converge
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.array([np.linalg.pinv(I)[k, k] for I in info]))  # noqa: E741
+    beta = b[:, k]
+    se[~np.isfinite(beta)] = np.nan
+    return beta, se, obs.sum(axis=1).astype(np.int64)

@@ -19,7 +19,12 @@ import numpy as np
 from genomesh.analysis.gwas import layout, logistic_node, secure
 from genomesh.analysis.gwas.design import build_design, variant_keys
 from genomesh.analysis.gwas.linear import solve_linear
-from genomesh.analysis.gwas.node_stats import AlignedStats, aligned_stats, check_group_sizes
+from genomesh.analysis.gwas.node_stats import (
+    AlignedStats,
+    aligned_stats,
+    check_group_sizes,
+    dataset_design,
+)
 from genomesh.analysis.gwas.params import GwasParams, parse_params
 from genomesh.analysis.protocol import LocalReply, RoundRequest
 from genomesh.core.errors import InvalidInputError
@@ -99,6 +104,19 @@ def variants_digest(keys: list[str]) -> dict[str, Any]:
     return {"count": len(keys), "sha256": digest}
 
 
+def _local_null(design: Any, params: GwasParams) -> list[float]:
+    """A dataset's own null logistic model (covariates only), by Newton steps."""
+    C, y = design.C, design.y
+    coef = np.zeros(C.shape[1])
+    for _ in range(params.max_iter):
+        mu = 1.0 / (1.0 + np.exp(-(C @ coef)))
+        step = np.linalg.solve(C.T @ (C * (mu * (1 - mu))[:, None]), C.T @ (y - mu))
+        coef += step
+        if np.abs(step).max() < params.tolerance:
+            break
+    return coef.tolist()
+
+
 def _union(params: GwasParams, data: Any, datasets: list[str]) -> dict[str, int]:
     keys = params.extra.get("variants")
     if isinstance(keys, dict):  # a digest: the hub saw the same sites in every dataset
@@ -155,13 +173,23 @@ def _meta(data: Any, params: GwasParams, datasets: list[str], union: dict[str, i
     """Each dataset's own per-variant fit (its own intercept and covariates)."""
     reply = LocalReply()
     for ds in datasets:
-        part = aligned_stats(data, ds, params=params, sites=[ds], union=union)
-        sums = layout.pool_plain({ds: layout.plain_arrays(part)}, site_columns=1)
-        fit = solve_linear(sums)
-        ok = part.contributes[ds] & np.isfinite(fit.se)
-        reply.arrays[f"{ds}.beta"] = np.where(ok, fit.beta, np.nan)
-        reply.arrays[f"{ds}.se"] = np.where(ok, fit.se, np.nan)
-        reply.arrays[f"{ds}.n"] = np.where(ok, fit.obs_ct, 0).astype(np.int64)
+        if params.model == "logistic":
+            # the disclosure screen (case/control counts, MAC, missing sets) at the local null
+            design, _ = dataset_design(data, ds, params, [ds])
+            part = aligned_stats(data, ds, params=params, sites=[ds], union=union,
+                                 null_fit={"coef": _local_null(design, params)})  # fmt: skip
+            beta, se, n = logistic_node.local_logistic_fits(
+                data, ds, params, union, part.contributes[ds]
+            )
+        else:
+            part = aligned_stats(data, ds, params=params, sites=[ds], union=union)
+            sums = layout.pool_plain({ds: layout.plain_arrays(part)}, site_columns=1)
+            fit = solve_linear(sums)
+            beta, se, n = fit.beta, fit.se, fit.obs_ct
+        ok = part.contributes[ds] & np.isfinite(se) & np.isfinite(beta)
+        reply.arrays[f"{ds}.beta"] = np.where(ok, beta, np.nan)
+        reply.arrays[f"{ds}.se"] = np.where(ok, se, np.nan)
+        reply.arrays[f"{ds}.n"] = np.where(ok, n, 0).astype(np.int64)
         reply.suppressed.update(part.suppressed)
         reply.contributors |= part.contributors
     reply.values["datasets"] = list(datasets)

@@ -35,3 +35,19 @@ def test_manhattan_and_qq__png_of_the_result(nodes, cohort) -> None:
 def test_plots__empty_result_still_renders() -> None:
     assert _image(manhattan_png([])).size > 0
     assert _image(qq_png([{"P": None}])).size > 0
+
+
+def test_to_tsv__plink2_style(nodes) -> None:
+    from genomesh.analysis.gwas.output import LINEAR_COLUMNS, to_tsv
+
+    result, _ = run_rounds(GWAS, {"trait": "quantitative", "min_mac": 0}, nodes)
+    text = to_tsv(result["rows"])
+    lines = text.splitlines()
+    assert lines[0] == "#" + "\t".join(LINEAR_COLUMNS)
+    assert len(lines) == len(result["rows"]) + 1
+    first = dict(zip(LINEAR_COLUMNS, lines[1].split("\t"), strict=True))
+    row = result["rows"][0]
+    assert first["ID"] == row["ID"] and first["TEST"] == "ADD" and first["A1"] == row["ALT"]
+    assert first["BETA"] == ("NA" if row["BETA"] is None else f"{row['BETA']:.6g}")
+    na = to_tsv([{**row, "BETA": None, "SE": None, "T_STAT": None, "P": None}])
+    assert na.splitlines()[1].split("\t")[8:12] == ["NA"] * 4  # missing values print NA

@@ -82,9 +82,9 @@ def screen_variants(
         for row in np.flatnonzero(bad):
             reason.setdefault(int(row), key)
     ok = ~(bad_mac | bad_nobs | bad_miss | bad_groups)
-    for row in _overlapping_missing_sets(stats, ok, min_count):
-        reason.setdefault(int(row), "overlap")
-        ok[row] = False
+    for overlap in _overlapping_missing_sets(stats, ok, min_count):
+        reason.setdefault(overlap, "overlap")
+        ok[overlap] = False
     return VariantScreen(ok=ok, reason=reason)
 
 

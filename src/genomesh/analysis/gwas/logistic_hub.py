@@ -88,9 +88,9 @@ def _totals(
     p = parse_params(state["params"])
     if p.mode != "secure":
         return {
-            n: sum(np.asarray(r.arrays[n], dtype=np.float64) for r in replies.values())
+            n: np.sum([np.asarray(r.arrays[n], dtype=np.float64) for r in replies.values()], axis=0)
             for n in shapes
-        }  # type: ignore[misc]
+        }
     segs = layout.logistic_segments(
         state["phase"], _k(state), len(state.get("fits", [])), cb=p.covariate_bound,
         n_max=p.max_participants,

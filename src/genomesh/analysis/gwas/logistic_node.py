@@ -56,7 +56,8 @@ def local(
 def _null(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) -> LocalReply:
     coef = np.asarray(params.extra.get("coef"), dtype=np.float64)
     reply = LocalReply()
-    grad = hess = None
+    k = len(sites) + len(params.covariates) + params.n_pcs
+    grad, hess = np.zeros(k), np.zeros((k, k))
     loglik = 0.0
     for ds in datasets:
         design, _ = dataset_design(data, ds, params, sites)
@@ -67,8 +68,8 @@ def _null(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
         mu = _mu(eta)
         g = design.C.T @ (design.y - mu)
         h = design.C.T @ (design.C * (mu * (1 - mu))[:, None])
-        grad = g if grad is None else grad + g
-        hess = h if hess is None else hess + h
+        grad = grad + g
+        hess = hess + h
         loglik += _loglik(design.y, eta)
         reply.contributors |= set(design.individual_ids)
     reply.arrays.update(grad=grad, hess=hess)

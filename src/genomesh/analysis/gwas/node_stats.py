@@ -62,6 +62,7 @@ def dataset_design(
     if params.n_pcs:
         reference = params.extra.get("pcs_reference")
         pcs.check_reference(reference, params.n_pcs)
+        assert isinstance(reference, Mapping)  # checked just above
         scores, _ = pcs.project(
             data.dosages(dataset_id),
             node_keys=variant_keys(data.variants(dataset_id)),

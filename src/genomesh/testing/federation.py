@@ -7,11 +7,13 @@
 become a dask array chunked along variants). `run_rounds` does what the hub coordinator and
 the node runners do — configure, then per round next_round / local / aggregate, then
 result — without the transport, and round-trips each request and reply through the wire
-encoding when `genomesh.analysis.wire` is available, so anything not JSON-able shows up.
+encoding when `genomesh.analysis.wire` is available, and the hub state through JSON after
+every round, so anything not JSON-able shows up.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -105,6 +107,7 @@ def run_rounds(
     every reply the hub received, as the hub would see it.
     """
     state = analysis.configure(params, {name: list(d.dataset_ids) for name, d in nodes.items()})
+    state = json.loads(json.dumps(state, allow_nan=False))
     for round_ in range(max_rounds):
         asks = analysis.next_round(state)
         if asks is None:
@@ -121,5 +124,6 @@ def run_rounds(
             if record is not None:
                 record.append((round_, node, reply))
             replies[node] = reply
-        state = analysis.aggregate(state, replies)
+        # the hub keeps the state across restarts: it must survive JSON unchanged
+        state = json.loads(json.dumps(analysis.aggregate(state, replies), allow_nan=False))
     raise RuntimeError(f"the analysis did not finish in {max_rounds} rounds")

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -164,6 +165,18 @@ def local_logistic_fits(
     return beta, se, nobs
 
 
+def _solve_each(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Batched solve of A x = b; a singular matrix gives NaN for its own variant only."""
+    try:
+        return np.linalg.solve(A, B[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        out = np.full_like(B, np.nan)
+        for i in range(len(A)):
+            with contextlib.suppress(np.linalg.LinAlgError):
+                out[i] = np.linalg.solve(A[i], B[i])
+        return out
+
+
 def _batched_newton(
     C: np.ndarray, y: np.ndarray, g: np.ndarray, coef0: np.ndarray, params: GwasParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -172,7 +185,9 @@ def _batched_newton(
     obs = (g >= 0).astype(np.float64)
     G = np.where(g >= 0, g, 0).astype(np.float64)
     b = np.tile(np.append(coef0, 0.0), (m, 1))
-    active = np.ones(m, dtype=bool)
+    observed_g = np.where(obs > 0, G, np.nan)
+    active = np.nanmax(observed_g, axis=1, initial=-1) > np.nanmin(observed_g, axis=1, initial=3)
+    b[~active, k] = np.nan  # no variation among the observed: nothing to fit
     info = np.zeros((m, k + 1, k + 1))
     for _ in range(params.max_iter):
         idx = np.flatnonzero(active)
@@ -188,10 +203,7 @@ def _batched_newton(
         I[:, :k, k] = I[:, k, :k] = wg @ C
         I[:, k, k] = (wg * G[idx]).sum(axis=1)
         U = np.column_stack([r @ C, (r * G[idx]).sum(axis=1)])
-        try:
-            step = np.linalg.solve(I, U[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            step = np.full_like(U, np.nan)
+        step = _solve_each(I, U)
         b[idx] += np.clip(step, -5.0, 5.0)
         info[idx] = I
         done = np.abs(step).max(axis=1) < params.tolerance * 100

@@ -56,8 +56,8 @@ SECTION = Path(__file__).resolve().parents[1] / "docs" / "bench" / "gwas.md"
 ABOUT = """\
 genomesh = `run_rounds` (the in-process driver that does what the hub coordinator and node
 runners do: configure, setup round, statistics round, the hub's per-variant solve, result rows)
-over three in-memory nodes, nodes one after another; no HTTP transport (measured with the task
-layer). plink2 = `plink2 --glm omit-ref hide-covar` on the pooled data in its pgen format. Same
+over three in-memory nodes, nodes one after another; no HTTP transport and no state store
+(measured with the task layer). plink2 = `plink2 --glm omit-ref hide-covar` on the pooled data in its pgen format. Same
 model on both sides: trait ~ site intercepts + sex + age + genotype, complete-case per variant;
 same thread count (plink2 `--threads`, genomesh's dask workers and BLAS). Conversion, simulation
 and loading are not timed. CPU = user + system seconds of the process (plink2: of its process via
@@ -67,26 +67,29 @@ run), on top of the input already in memory. Goal (issue 9): wall <= 1.0x plink2
 """
 
 NOTES = """\
-### Reading the numbers (2026-12-03, load average ~11 on 2 cores)
+### Reading the numbers (2026-12-03, shared machine at load average 5-11 on 2 cores)
 
-Goal not met: genomesh pooled took 3.6x plink2's wall time (4.5x its CPU time); secure 3.5x
-(5.5x CPU). BETA agrees with plink2 to its 6 printed digits; secure's 1.5e-5 is one beta of
--2.67e-5 with SE 1.50 (secure vs pooled: 2.4e-8 of max(|beta|, SE) at most, i.e. the fixed-point
-resolution on a beta 5 orders of magnitude below its SE). Against a float64 reference the
-federated betas and SEs agree to 1e-6 (tests/analysis/gwas).
+Goal not met. Across four runs this afternoon genomesh pooled took 3.6-5.4x plink2's wall time
+(4.5-6.6x its CPU time) and secure 3.5-10.6x (5.5-10x CPU); the table above is the last run.
+BETA agrees with plink2 to its 6 printed digits; secure's 1.5e-5 is one beta of -2.67e-5 with
+SE 1.50 (secure vs pooled: at most 2.4e-8 of max(|beta|, SE), the fixed-point resolution on a
+beta 5 orders of magnitude below its SE). Against a float64 reference the federated betas and
+SEs agree to 1e-6 (tests/analysis/gwas).
 
-Where genomesh's ~0.4 CPU-seconds go (profiled with `time.process_time`): the node kernel
-~0.2 s — the simulated dosages are 96% zeros, so each chunk is scanned as 8-byte words and only
-non-zero dosages enter a float64 CSR product (~0.5 G genotypes per CPU-second; the dense BLAS
-path it replaced ran ~0.13); building the dask graph and the per-round design ~0.04 s per node;
-the hub's solve and the 16,793 result rows ~0.1 s. Secure adds the dense missing-genotype
-correction block (27 numbers per variant per node), fixed-point encoding and the ChaCha20 masks.
+Where genomesh's ~0.35 CPU-seconds (pooled) go, profiled with `time.process_time`: the node
+kernel ~0.2 s — the simulated dosages are 96% zeros, so each chunk is scanned as 8-byte words
+and only non-zero dosages enter a float64 CSR product (~0.5 G genotypes per CPU-second; the
+dense BLAS path it replaced ran ~0.13); building the dask graph and the per-round design
+~0.04 s per node; the hub's solve and the 16,793 result rows ~0.1 s. Secure adds the dense
+missing-genotype correction block (27 numbers per variant per node, all zero here), fixed-point
+encoding, the ChaCha20 masks and their decoding.
 
 plink2 runs far above the 0.28 G genotypes/s per thread quoted in issue 9 on these data
-(1.3 G per CPU-second): its pgen format stores rare variants as sparse difference lists, so it
-too touches only the non-zero calls. At this size (0.08 CPU-seconds for plink2) genomesh's fixed
-per-round costs weigh as much as the kernel. Not tried yet: a compiled kernel (e.g. numba) for
-the sparse scan, and the 20,000 x 100,000 size from the issue, where the kernel dominates.
+(1-1.7 G per CPU-second): its pgen format stores rare variants as sparse difference lists, so
+it too touches only the non-zero calls. At this size (0.06-0.09 CPU-seconds for plink2)
+genomesh's fixed per-round costs weigh as much as its kernel. Not tried yet: a compiled kernel
+(e.g. numba) for the sparse scan, sending only the correction rows that are non-zero at some
+node in secure mode, and the 20,000 x 100,000 size from the issue, where the kernel dominates.
 """
 
 
@@ -148,11 +151,11 @@ def _genomesh(nodes, mode: str, threads: int) -> tuple[float, float, int, pd.Dat
     params = {"trait": "quantitative", "covariates": ["sex", "age"], "min_mac": 0, "mode": mode}
     with dask.config.set(num_workers=threads):
         start, cpu0 = time.perf_counter(), time.process_time()
-        result, _ = run_rounds(GWAS, params, nodes, task_id=f"bench-{mode}")
+        result, _ = run_rounds(GWAS, params, nodes, task_id=f"bench-{mode}", json_state=False)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
         nodesets.set_ledger(nodesets.InMemoryNodeSetLedger())
         tracemalloc.start()  # a second run for memory: tracing slows Python down
-        run_rounds(GWAS, params, nodes, task_id=f"bench-{mode}-mem")
+        run_rounds(GWAS, params, nodes, task_id=f"bench-{mode}-mem", json_state=False)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     return wall, cpu, peak, pd.DataFrame(result["rows"])

@@ -100,14 +100,17 @@ def run_rounds(
     max_rounds: int = 200,
     drop: Callable[[int, str], bool] | None = None,
     record: list[tuple[int, str, LocalReply]] | None = None,
+    json_state: bool = True,
 ) -> tuple[dict[str, Any], dict]:
     """Run an analysis over in-process nodes; return (result, final state).
 
     `drop(round, node)` True leaves that node's reply out (a dropout); `record` collects
-    every reply the hub received, as the hub would see it.
+    every reply the hub received, as the hub would see it. `json_state` round-trips the
+    state through JSON after every round (off in benchmarks: that is the store's cost).
     """
     state = analysis.configure(params, {name: list(d.dataset_ids) for name, d in nodes.items()})
-    state = json.loads(json.dumps(state, allow_nan=False))
+    if json_state:
+        state = json.loads(json.dumps(state, allow_nan=False))
     for round_ in range(max_rounds):
         asks = analysis.next_round(state)
         if asks is None:
@@ -125,5 +128,7 @@ def run_rounds(
                 record.append((round_, node, reply))
             replies[node] = reply
         # the hub keeps the state across restarts: it must survive JSON unchanged
-        state = json.loads(json.dumps(analysis.aggregate(state, replies), allow_nan=False))
+        state = analysis.aggregate(state, replies)
+        if json_state:
+            state = json.loads(json.dumps(state, allow_nan=False))
     raise RuntimeError(f"the analysis did not finish in {max_rounds} rounds")

@@ -71,7 +71,7 @@ class GwasAnalysis(Analysis):
         }
 
     def expected_rounds(self, state: dict) -> int:
-        if state["params"]["model"] == "linear":
+        if state["params"]["model"] == "linear" or state["params"]["mode"] == "meta":
             return 2
         return 3 + state["params"].get("max_iter", 25) // 4 + state.get("wald_rounds", 0)
 

@@ -1,0 +1,216 @@
+"""The registered `gwas` analysis: rounds for the hub, `local` for the node.
+
+Rounds (each node answers every round):
+
+    pooled / secure, linear    setup -> stats
+    meta, linear               setup -> meta
+    pooled, logistic           setup -> null x (Newton steps) -> score -> wald x (top hits)
+
+`setup` learns each dataset's size and variant keys (and, in secure mode, the nodes' public
+keys), so every later reply is aligned to one variant list. The state is JSON-able.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from genomesh.analysis.gwas import layout, logistic_hub, meta, nodesets, pcs, secure
+from genomesh.analysis.gwas.linear import solve_linear
+from genomesh.analysis.gwas.node_round import local_round, variants_digest
+from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_rows
+from genomesh.analysis.gwas.params import GwasParams, parse_params
+from genomesh.analysis.protocol import Analysis, LocalData, LocalReply, RoundRequest
+from genomesh.core.errors import ConflictError, InvalidInputError
+
+
+def _sort_key(key: str) -> tuple[int, str, int, str, str]:
+    chrom, pos, ref, alt = key.split(":")
+    return (int(chrom) if chrom.isdigit() else 1000, chrom, int(pos), ref, alt)
+
+
+class GwasAnalysis(Analysis):
+    name = "gwas"
+    description = (
+        "Genome-wide association (linear or logistic; meta, pooled or secure): exact pooled "
+        "regression from sufficient statistics, in plink2's output columns."
+    )
+
+    # ------------------------------------------------------------ hub side
+    def configure(self, params: Mapping[str, Any], nodes: Mapping[str, Sequence[str]]) -> dict:
+        p = parse_params(params)
+        if not nodes or not all(nodes.values()):
+            raise InvalidInputError("a GWAS needs at least one node with datasets", field="nodes")
+        all_ds = [d for ds in nodes.values() for d in ds]
+        if len(set(all_ds)) != len(all_ds):
+            raise InvalidInputError("a dataset id appears at two nodes", field="datasets")
+        if p.n_pcs:
+            pcs.check_reference(p.extra.get("pcs_reference"), p.n_pcs)
+        if p.mode == "secure":
+            k = len(all_ds) + len(p.covariates) + p.n_pcs
+            yb = p.trait_bound if p.model == "linear" else 1.0
+            layout.segments(k, 1, cb=p.covariate_bound, yb=yb, n_max=p.max_participants)
+            if p.model == "logistic":
+                for phase in ("null", "wald"):
+                    layout.logistic_segments(
+                        phase, k, 1, cb=p.covariate_bound, n_max=p.max_participants
+                    )
+            units = frozenset(f"{node}/{d}" for node, ds in nodes.items() for d in ds)
+            nodesets.check_and_record(p.definition_key(), units)
+        definition = p.to_json()
+        if p.n_pcs:
+            definition["pcs_reference"] = p.extra["pcs_reference"]
+        return {
+            "params": definition,
+            "parties": {node: sorted(ds) for node, ds in sorted(nodes.items())},
+            "sites": sorted(all_ds),
+            "phase": "setup",
+            "round": 0,
+        }
+
+    def expected_rounds(self, state: dict) -> int:
+        if state["params"]["model"] == "linear" or state["params"]["mode"] == "meta":
+            return 2
+        return 3 + state["params"].get("max_iter", 25) // 4 + state.get("wald_rounds", 0)
+
+    def next_round(self, state: dict) -> dict[str, dict[str, Any]] | None:
+        phase = state["phase"]
+        if phase == "done":
+            return None
+        base = {**state["params"], "phase": phase}
+        if phase != "setup":
+            base["sites"] = state["sites"]
+        if phase in ("stats", "meta", "score"):
+            # every dataset reported the same sites: a digest instead of the list keeps round
+            # requests small (nodes bound request bodies)
+            base["variants"] = state.get("variants_digest") or state["variants"]
+        if phase in ("null", "score", "wald"):
+            base.update(logistic_hub.round_params(state))
+        out = {}
+        for node in state["parties"]:
+            out[node] = {**base, "party": node}
+            if phase != "setup" and state["params"]["mode"] == "secure":
+                out[node]["peers"] = state["public_keys"]
+        return out
+
+    def aggregate(self, state: dict, replies: Mapping[str, LocalReply]) -> dict:
+        phase = state["phase"]
+        expected = list(state["parties"])
+        missing = sorted(set(expected) - set(replies))
+        if missing and (phase != "setup" or state["params"]["mode"] == "secure"):
+            raise ConflictError(
+                f"GWAS round {state['round']} ({phase}) aborted: no reply from {', '.join(missing)}"
+            )
+        if phase == "setup":
+            self._after_setup(state, replies)
+        elif phase == "stats":
+            self._after_stats(state, replies)
+        elif phase == "meta":
+            state["result"] = meta.combine(state, replies)
+            state["phase"] = "done"
+        else:
+            logistic_hub.aggregate(state, replies)
+        state["round"] += 1
+        return state
+
+    def _after_setup(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
+        p = parse_params(state["params"])
+        sizes: dict[str, int] = {}
+        lists: list[list[str]] = []
+        for node, reply in replies.items():
+            info = reply.values.get("datasets", {})
+            for ds, entry in info.items():
+                if ds not in state["parties"][node]:
+                    raise ConflictError(
+                        f"node {node!r} answered for dataset {ds!r} it was not asked"
+                    )
+                sizes[ds] = int(entry["n"])
+                lists.append(list(entry["variants"]))
+        state["sizes"] = sizes
+        first = lists[0] if lists else []
+        if all(keys == first for keys in lists[1:]) and len(set(first)) == len(first):
+            state["variants"] = first  # the common case: every dataset has the same sites
+            state["variants_digest"] = variants_digest(first)
+        else:
+            state["variants"] = sorted(set().union(*lists), key=_sort_key)
+        if p.mode == "secure":
+            total = sum(sizes.values())
+            if total > p.max_participants:
+                raise ConflictError(
+                    f"secure run refused before masking: {total:,} people exceed "
+                    f"max_participants {p.max_participants:,}, the bound the fixed point "
+                    "was sized for"
+                )
+            state["public_keys"] = {n: str(r.values["public_key"]) for n, r in replies.items()}
+        if p.mode == "meta":
+            state["phase"] = "meta"
+        else:
+            state["phase"] = "stats" if p.model == "linear" else "null"
+        if p.model == "logistic" and p.mode != "meta":
+            logistic_hub.start(state)
+
+    def _after_stats(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
+        p = parse_params(state["params"])
+        V, k = len(state["variants"]), len(state["sites"]) + len(p.covariates) + p.n_pcs
+        site_columns = len(state["sites"])
+        if p.mode == "secure":
+            segs = layout.segments(
+                k, V, cb=p.covariate_bound, yb=p.trait_bound, n_max=p.max_participants
+            )
+            total = secure.unmask(
+                {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
+            )
+            sums = layout.pool_secure(total, segs, k=k, V=V, site_columns=site_columns)
+        else:
+            sums = layout.pool_plain(
+                {n: r.arrays for n, r in replies.items()}, site_columns=site_columns
+            )
+        fit = solve_linear(sums)
+        state["result"] = {
+            "rows": build_rows(
+                state["variants"], stat_name="T_STAT", beta=fit.beta, se=fit.se, stat=fit.t,
+                p=fit.p, obs_ct=fit.obs_ct, errcode=fit.errcode, method="ols",
+                datasets=contributions(replies, V),
+            ),
+            "columns": LINEAR_COLUMNS,
+        }  # fmt: skip
+        state["phase"] = "done"
+
+    def result(self, state: dict) -> dict[str, Any]:
+        if state["phase"] != "done":
+            raise ConflictError("the GWAS has not finished")
+        p = state["params"]
+        out = dict(state["result"])
+        out.update(
+            mode=p["mode"], model=p["model"], trait=p["trait"],
+            covariates=[*(f"site:{s}" for s in state["sites"]), *p["covariates"],
+                        *(f"PC{i + 1}" for i in range(p["n_pcs"]))],
+            datasets=state["sites"], nodes=sorted(state["parties"]),
+            n_individuals=int(sum(state.get("sizes", {}).values())),
+        )  # fmt: skip
+        if "columns" not in out:
+            out["columns"] = LOGISTIC_COLUMNS
+        return out
+
+    # ------------------------------------------------------------ node side
+    def local(self, data: LocalData, request: RoundRequest) -> LocalReply:
+        return local_round(data, request)
+
+
+def contributions(replies: Mapping[str, LocalReply], V: int) -> dict[str, np.ndarray]:
+    """dataset -> bool per variant: did its data enter that variant's row."""
+    out: dict[str, np.ndarray] = {}
+    for reply in replies.values():
+        flags = np.asarray(reply.arrays.get("contributes", np.zeros((0, V))), dtype=bool)
+        for ds, row in zip(reply.values.get("datasets", []), flags, strict=True):
+            out[str(ds)] = row
+    return out
+
+
+GWAS = GwasAnalysis()
+
+
+def params_of(state: dict) -> GwasParams:
+    return parse_params(state["params"])

@@ -1,0 +1,221 @@
+"""The node's streaming kernel: per-variant sufficient statistics from one dosage chunk.
+
+For a chunk G (m variants x n individuals, int8, -1 = missing) and a right-hand side R
+(n x p, float64) the kernel returns, per variant,
+
+    GR   = G0 R           (m x p)   G0 = G with missing set to 0
+    gwg  = Σ_i w_i g_i²   (m)       (w = 1 for linear regression)
+    ac   = Σ_i g_i        (m)       ALT allele count over observed genotypes
+    nobs = #observed      (m)
+
+and, for variants with missing genotypes, the sums over the missing individuals of the rows
+of Q (n x q): the corrections that turn whole-sample sums such as C'C into the complete-case
+sums plink2 uses for that variant (it drops a sample from a variant's regression when its
+genotype is missing). The packed missing masks come back too, for the disclosure check that
+no two missing sets differ by fewer than the minimum count.
+
+Dosages are small integers, so G0 is converted to float64 chunk by chunk and multiplied by
+BLAS (dgemm): the products are exact and the sums are float64, so results agree with a
+float64 reference to rounding. Memory is bounded by a few chunk-sized buffers per thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ChunkStats:
+    """What one chunk yields (rows are the chunk's variants)."""
+
+    GR: np.ndarray  # m x p
+    gwg: np.ndarray  # m
+    ac: np.ndarray  # m, int64
+    nobs: np.ndarray  # m, int64
+    miss_rows: np.ndarray  # r, int64 (chunk-local rows with a missing genotype)
+    miss_Q: np.ndarray  # r x q
+    miss_packed: np.ndarray  # r x ceil(n/8) uint8
+
+
+def upper_products(C: np.ndarray) -> np.ndarray:
+    """The upper triangle (row-major, with diagonal) of c c' for every row c of C."""
+    k = C.shape[1]
+    iu, ju = np.triu_indices(k)
+    return C[:, iu] * C[:, ju]
+
+
+def unpack_upper(flat: np.ndarray, k: int) -> np.ndarray:
+    """Symmetric k x k matrices from their upper triangles (..., k(k+1)/2)."""
+    iu, ju = np.triu_indices(k)
+    out = np.zeros((*flat.shape[:-1], k, k), dtype=flat.dtype)
+    out[..., iu, ju] = flat
+    out[..., ju, iu] = flat
+    return out
+
+
+def correction_rows(C: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Q = [C, y, upper(c c'), C*y, y²] per individual (n x q)."""
+    return np.hstack([C, y[:, None], upper_products(C), C * y[:, None], (y * y)[:, None]])
+
+
+def correction_width(k: int) -> int:
+    return k + 1 + k * (k + 1) // 2 + k + 1
+
+
+DENSE_FRACTION = 0.12  # above this share of non-zero dosages a chunk takes the dense path
+
+
+def nonzeros(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat positions and values of the non-zero entries of an int8 block, in order.
+
+    Scans the block as 8-byte words first (one comparison per 8 dosages), then looks
+    inside the non-zero words only: most dosages of most variants are 0 (REF/REF).
+    """
+    flat_g = np.ascontiguousarray(g).reshape(-1)
+    body = len(flat_g) // 8 * 8
+    words = np.flatnonzero(flat_g[:body].view(np.uint64))
+    octets = flat_g[:body].reshape(-1, 8)[words]
+    inner = np.flatnonzero(octets)
+    flat = words[inner // 8] * 8 + inner % 8
+    vals = octets.reshape(-1)[inner]
+    tail = np.flatnonzero(flat_g[body:])
+    if len(tail):
+        flat = np.concatenate([flat, tail + body])
+        vals = np.concatenate([vals, flat_g[body:][tail]])
+    return flat, vals
+
+
+def chunk_stats(
+    block: np.ndarray,
+    *,
+    columns: np.ndarray | None,
+    R: np.ndarray,
+    Q: np.ndarray,
+    w: np.ndarray | None = None,
+) -> ChunkStats:
+    """The kernel on one chunk; `columns` selects the analysed individuals (None: all).
+
+    Sparse path (most chunks): only the non-zero dosages are touched, G0 R is a CSR
+    product in float64. Dense path (chunks of mostly common variants): G0 as float64 and
+    one BLAS product. Both are exact up to float64 summation order.
+    """
+    g = np.asarray(block)
+    if columns is not None:
+        g = g[:, columns]
+    m, n = g.shape
+    flat, vals = nonzeros(g)
+    if len(flat) > DENSE_FRACTION * g.size:
+        return _dense(g, R=R, Q=Q, w=w)
+    from scipy import sparse
+
+    rows = flat // n
+    cols = flat - rows * n
+    neg = vals < 0
+    miss_rows = np.unique(rows[neg]) if neg.any() else np.zeros(0, np.int64)
+    nobs = n - np.bincount(rows[neg], minlength=m).astype(np.int64)
+    if len(miss_rows):
+        rows, cols, vals = rows[~neg], cols[~neg], vals[~neg]
+    v = vals.astype(np.float64)
+    indptr = np.searchsorted(rows, np.arange(m + 1))
+    G0 = sparse.csr_matrix((v, cols, indptr), shape=(m, n))
+    # one sparse product gives G0 R and the allele counts (a column of ones appended to R)
+    GRa = np.asarray(G0 @ np.column_stack([R, np.ones(n)]))
+    GR = GRa[:, :-1]
+    ac = np.rint(GRa[:, -1]).astype(np.int64)
+    if w is None and (not len(vals) or vals.max() <= 2):
+        gwg = (3 * ac - 2 * np.diff(indptr)).astype(np.float64)  # v² = 3v - 2 for v in {1, 2}
+    else:
+        sq = v * v if w is None else v * v * w[cols]
+        gwg = np.bincount(rows, weights=sq, minlength=m)
+    return _with_missing(g, GR, gwg, ac, nobs, miss_rows, Q)
+
+
+def _dense(g: np.ndarray, *, R: np.ndarray, Q: np.ndarray, w: np.ndarray | None) -> ChunkStats:
+    miss = g < 0
+    miss_rows = np.flatnonzero(miss.any(axis=1))
+    G0 = g.astype(np.float64)
+    if len(miss_rows):
+        G0[miss] = 0.0
+    # one BLAS pass gives G0 R and the allele counts (a column of ones appended to R)
+    GRa = G0 @ np.column_stack([R, np.ones(R.shape[0])])
+    ac = np.rint(GRa[:, -1]).astype(np.int64)
+    if w is None:  # g² = g + 2·[g = 2] for dosages 0/1/2: counted on the int8 block
+        gwg = (ac + 2 * np.count_nonzero(g == 2, axis=1)).astype(np.float64)
+    else:
+        gwg = (G0 * G0) @ w
+    nobs = np.full(g.shape[0], g.shape[1], dtype=np.int64)
+    if len(miss_rows):
+        nobs[miss_rows] -= miss[miss_rows].sum(axis=1)
+    return _with_missing(g, GRa[:, :-1], gwg, ac, nobs, miss_rows, Q)
+
+
+def _with_missing(
+    g: np.ndarray,
+    GR: np.ndarray,
+    gwg: np.ndarray,
+    ac: np.ndarray,
+    nobs: np.ndarray,
+    miss_rows: np.ndarray,
+    Q: np.ndarray,
+) -> ChunkStats:
+    """Add the corrections (sums of Q over the missing people) and packed missing masks."""
+    if len(miss_rows):
+        M = g[miss_rows] < 0
+        miss_Q = M.astype(np.float64) @ Q
+        packed = np.packbits(M, axis=1)
+    else:
+        miss_Q = np.zeros((0, Q.shape[1]))
+        packed = np.zeros((0, (g.shape[1] + 7) // 8), dtype=np.uint8)
+    return ChunkStats(
+        np.ascontiguousarray(GR), gwg, ac, nobs, miss_rows.astype(np.int64), miss_Q, packed
+    )
+
+
+def stream_stats(
+    dosages: Any,
+    *,
+    compute: Callable[..., tuple[Any, ...]],
+    columns: np.ndarray | None,
+    R: np.ndarray,
+    Q: np.ndarray,
+    w: np.ndarray | None = None,
+) -> ChunkStats:
+    """The kernel over every chunk of a dask array (variants x individuals), concatenated.
+
+    Each chunk is one task on the node's scheduler (threads by default, or a distributed
+    cluster): only chunk-sized buffers are alive per worker, and the per-variant results
+    are small (p + 4 numbers per variant, plus corrections for variants with missing calls).
+    """
+    import dask
+
+    tasks = [
+        dask.delayed(chunk_stats)(block, columns=columns, R=R, Q=Q, w=w)
+        for block in dosages.to_delayed().ravel()
+    ]
+    parts: list[ChunkStats] = list(compute(*tasks)) if tasks else []
+    return concat(parts, p=R.shape[1], q=Q.shape[1], n=R.shape[0])
+
+
+def concat(parts: list[ChunkStats], *, p: int, q: int, n: int) -> ChunkStats:
+    """Chunks joined in variant order (chunk-local missing rows made global)."""
+    if not parts:
+        return ChunkStats(
+            np.zeros((0, p)), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64),
+            np.zeros(0, np.int64), np.zeros((0, q)), np.zeros((0, (n + 7) // 8), np.uint8),
+        )  # fmt: skip
+    offsets = np.cumsum([0] + [len(part.gwg) for part in parts[:-1]])
+    return ChunkStats(
+        GR=np.vstack([part.GR for part in parts]),
+        gwg=np.concatenate([part.gwg for part in parts]),
+        ac=np.concatenate([part.ac for part in parts]),
+        nobs=np.concatenate([part.nobs for part in parts]),
+        miss_rows=np.concatenate(
+            [part.miss_rows + off for part, off in zip(parts, offsets, strict=True)]
+        ),
+        miss_Q=np.vstack([part.miss_Q for part in parts]),
+        miss_packed=np.vstack([part.miss_packed for part in parts]),
+    )

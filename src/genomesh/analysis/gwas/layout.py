@@ -1,0 +1,126 @@
+"""What a node's statistics reply holds, shared by node and hub: array names, the secure
+fixed-point segments, and the pooling of plain replies.
+
+Plain (`pooled`) replies carry float64 arrays: CC, Cy, yy, cg (V x k), gy, gg, and the
+corrections as sparse rows (corr_idx, corr). Secure replies carry one uint64 vector `masked`
+with the same values in fixed point (corrections dense, so every node's vector has the same
+length), in the order of `segments`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from genomesh.analysis.gwas.kernel import correction_width
+from genomesh.analysis.gwas.linear import PooledSums
+from genomesh.analysis.gwas.node_stats import AlignedStats
+from genomesh.analysis.gwas.secure import Segment, decode, encode, fraction_bits
+
+
+def segments(k: int, V: int, *, cb: float, yb: float, n_max: int) -> list[Segment]:
+    """The fixed-point segments of a statistics reply (k covariates, V variants).
+
+    Per-person bounds: |c| ≤ cb (site and sex columns are 0/1), |y| ≤ yb, 0 ≤ g ≤ 2.
+    """
+    cb = max(cb, 1.0)
+    nc = k * (k + 1) // 2
+    spec = [
+        ("CC", nc, cb * cb), ("Cy", k, cb * yb), ("yy", 1, yb * yb),
+        ("cg", V * k, 2 * cb), ("gy", V, 2 * yb), ("gg", V, 4.0),
+        ("corr.C", V * k, cb), ("corr.y", V, yb), ("corr.CC", V * nc, cb * cb),
+        ("corr.Cy", V * k, cb * yb), ("corr.yy", V, yb * yb),
+    ]  # fmt: skip
+    return [
+        Segment(name, size, bound, fraction_bits(n_max, bound, name=name))
+        for name, size, bound in spec
+    ]
+
+
+def logistic_segments(phase: str, k: int, T: int, *, cb: float, n_max: int) -> list[Segment]:
+    """Segments of a secure logistic reply: `null` (gradient, information) or `wald`
+    (per top hit: information, score, Firth score). Per-person bounds: |c| ≤ cb, g ≤ 2,
+    |y - mu| ≤ 1, w ≤ 1/4, and the Firth residual |y - mu + h(1/2 - mu)| ≤ 3/2."""
+    b = max(cb, 2.0)
+    if phase == "null":
+        spec = [("grad", k, cb), ("hess", k * k, cb * cb / 4)]
+    else:
+        p = k + 1
+        spec = [("info", T * p * p, b * b / 4), ("score", T * p, b), ("firth", T * p, 1.5 * b)]
+    return [Segment(n, size, bound, fraction_bits(n_max, bound, name=n)) for n, size, bound in spec]
+
+
+def unpack(
+    total: np.ndarray, segs: list[Segment], shapes: dict[str, tuple[int, ...]]
+) -> dict[str, np.ndarray]:
+    """Named float64 arrays from an unmasked fixed-point total."""
+    return {
+        s.name: part.reshape(shapes[s.name])
+        for s, part in zip(segs, decode(total, segs), strict=True)
+    }
+
+
+def _corr_parts(corr: np.ndarray, k: int) -> list[np.ndarray]:
+    nc = k * (k + 1) // 2
+    return [
+        corr[:, :k], corr[:, k], corr[:, k + 1 : k + 1 + nc],
+        corr[:, k + 1 + nc : k + 1 + nc + k], corr[:, -1],
+    ]  # fmt: skip
+
+
+def plain_arrays(stats: AlignedStats) -> dict[str, np.ndarray]:
+    rows = np.array(sorted(stats.corr_rows), dtype=np.int64)
+    return {
+        "CC": stats.CC, "Cy": stats.Cy, "yy": np.array([stats.yy]), "cg": stats.cg,
+        "gy": stats.gy, "gg": stats.gg, "corr_idx": rows, "corr": stats.corr[rows],
+    }  # fmt: skip
+
+
+def secure_vector(stats: AlignedStats, segs: list[Segment]) -> np.ndarray:
+    iu = np.triu_indices(stats.k)
+    values = [stats.CC[iu], stats.Cy, np.array([stats.yy]), stats.cg, stats.gy, stats.gg]
+    return encode(values + _corr_parts(stats.corr, stats.k), segs)
+
+
+def pool_plain(replies: Mapping[str, Mapping[str, np.ndarray]], *, site_columns: int) -> PooledSums:
+    """Sum the nodes' plain arrays."""
+    first = next(iter(replies.values()))
+    CC, Cy = np.zeros_like(first["CC"]), np.zeros_like(first["Cy"])
+    cg, gy, gg = np.zeros_like(first["cg"]), np.zeros_like(first["gy"]), np.zeros_like(first["gg"])
+    yy = 0.0
+    idx, corr = [], []
+    for arrays in replies.values():
+        CC += arrays["CC"]
+        Cy += arrays["Cy"]
+        yy += float(arrays["yy"][0])
+        cg += arrays["cg"]
+        gy += arrays["gy"]
+        gg += arrays["gg"]
+        idx.append(np.asarray(arrays["corr_idx"], dtype=np.int64))
+        corr.append(np.asarray(arrays["corr"], dtype=np.float64))
+    all_idx = np.concatenate(idx)
+    rows, inverse = np.unique(all_idx, return_inverse=True)
+    total = np.zeros((len(rows), correction_width(CC.shape[0])))
+    np.add.at(total, inverse, np.vstack(corr))
+    return PooledSums(CC, Cy, yy, cg, gy, gg, rows, total, site_columns)
+
+
+def pool_secure(
+    total: np.ndarray, segs: list[Segment], *, k: int, V: int, site_columns: int
+) -> PooledSums:
+    """PooledSums from the unmasked fixed-point total."""
+    parts = decode(total, segs)
+    CC = np.zeros((k, k))
+    iu = np.triu_indices(k)
+    CC[iu] = parts[0]
+    CC[(iu[1], iu[0])] = parts[0]
+    corr = np.column_stack(
+        [parts[6].reshape(V, k), parts[7], parts[8].reshape(V, -1), parts[9].reshape(V, k),
+         parts[10]]
+    )  # fmt: skip
+    rows = np.flatnonzero(np.abs(corr).sum(axis=1) > 0)
+    return PooledSums(
+        CC=CC, Cy=parts[1], yy=float(parts[2][0]), cg=parts[3].reshape(V, k), gy=parts[4],
+        gg=parts[5], corr_idx=rows, corr=corr[rows], site_columns=site_columns,
+    )  # fmt: skip

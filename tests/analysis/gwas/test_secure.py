@@ -1,0 +1,141 @@
+"""Secure aggregation: the same pooled answer, while one node's masked sums look uniform."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from genomesh.analysis.gwas import GWAS, layout, nodesets
+from genomesh.analysis.gwas.node_stats import aligned_stats
+from genomesh.core.errors import AccessDeniedError, ConflictError, InvalidInputError
+from genomesh.testing.federation import run_rounds
+from genomesh.testing.gwas import design_matrix, naive_linear, pooled, split_nodes
+
+from .conftest import Cohort
+
+SECURE = {"trait": "quantitative", "covariates": ["sex", "age"], "min_mac": 0, "mode": "secure"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ledger():
+    nodesets.set_ledger(nodesets.InMemoryNodeSetLedger())
+    yield
+    nodesets.set_ledger(nodesets.InMemoryNodeSetLedger())
+
+
+def _check(rows: pd.DataFrame, ref: dict, full: np.ndarray | None = None) -> None:
+    ok = np.isfinite(ref["beta"]) if full is None else np.isfinite(ref["beta"]) & full
+    assert ok.sum() > 0.9 * len(rows)
+    beta, se = rows.BETA.to_numpy()[ok], rows.SE.to_numpy()[ok]
+    scale = np.maximum(np.abs(ref["beta"][ok]), ref["se"][ok])
+    assert (np.abs(beta - ref["beta"][ok]) <= 1e-6 * scale).all()
+    np.testing.assert_allclose(se, ref["se"][ok], rtol=1e-6)
+
+
+def test_secure__equals_naive_float64_reference(nodes) -> None:
+    record: list = []
+    result, _ = run_rounds(GWAS, SECURE, nodes, record=record)
+    people, G, sites = pooled(nodes)
+    C = design_matrix(people, sites, ["sex", "age"], None)
+    _check(pd.DataFrame(result["rows"]), naive_linear(G, C, people.quantitative.to_numpy(float)))
+    # the hub received only masked vectors (and the contributes flags) in the stats round
+    stats_replies = [r for rnd, _, r in record if rnd == 1]
+    assert all(set(r.arrays) == {"masked", "contributes"} for r in stats_replies)
+
+
+def test_secure_with_missing_genotypes__equals_reference(cohort: Cohort) -> None:
+    dosages = cohort.dosages.copy()
+    dosages[np.random.default_rng(2).random(dosages.shape) < 0.03] = -1
+    nodes, _ = split_nodes(cohort.individuals, cohort.variants, dosages)
+    result, _ = run_rounds(GWAS, SECURE, nodes)
+    rows = pd.DataFrame(result["rows"])
+    people, G, sites = pooled(nodes)
+    C = design_matrix(people, sites, ["sex", "age"], None)
+    ref = naive_linear(G, C, people.quantitative.to_numpy(float))
+    _check(rows, ref, full=(rows.DATASETS == "ds-1,ds-2,ds-3").to_numpy())
+
+
+def test_hub_recording_everything__cannot_recover_one_nodes_CG(nodes, cohort: Cohort) -> None:
+    record: list = []
+    _, state = run_rounds(GWAS, SECURE, nodes, record=record, task_id="spy")
+    masked = {node: r.arrays["masked"] for rnd, node, r in record if rnd == 1}
+    # each node's true fixed-point vector, computed as the node does before masking
+    sites, union = state["sites"], {k: i for i, k in enumerate(state["variants"])}
+    V, k = len(union), len(sites) + 2
+    segs = layout.segments(k, V, cb=1000.0, yb=10_000.0, n_max=500_000)
+    from genomesh.analysis.gwas.params import parse_params
+
+    p = parse_params(SECURE)
+    true = {}
+    for node, data in nodes.items():
+        (ds,) = data.dataset_ids
+        true[node] = layout.secure_vector(
+            aligned_stats(data, ds, params=p, sites=sites, union=union), segs
+        )
+    start = sum(s.size for s in segs[:3])
+    cg = slice(start, start + V * k)  # the C'G segment
+    for node, vector in masked.items():
+        seen, real = vector[cg], true[node][cg]
+        assert (seen != real).mean() > 0.999
+        # the masked values are uniform on [0, 2^64): top byte ~ uniform (chi-square)
+        counts = np.bincount((seen >> np.uint64(56)).astype(np.int64), minlength=256)
+        assert stats.chisquare(counts).pvalue > 1e-4
+        # and carry no linear trace of the true C'G
+        r = np.corrcoef(seen.astype(np.float64), real.view(np.int64).astype(np.float64))[0, 1]
+        assert abs(r) < 5 / np.sqrt(len(seen))
+    # yet the sum over nodes is exactly the sum of the true fixed-point values
+    with np.errstate(over="ignore"):
+        assert np.array_equal(sum(masked.values()), sum(true.values()))
+
+
+def test_dropout_mid_round__aborts_with_the_reason(nodes) -> None:
+    with pytest.raises(ConflictError, match=r"aborted: no reply from node-2"):
+        run_rounds(GWAS, SECURE, nodes, drop=lambda rnd, node: rnd == 1 and node == "node-2")
+
+
+def test_rerun_on_a_subset__refused(nodes) -> None:
+    run_rounds(GWAS, SECURE, nodes)
+    subset = {n: d for n, d in nodes.items() if n != "node-3"}
+    with pytest.raises(AccessDeniedError, match=r"recover the sums of node-3/ds-3"):
+        run_rounds(GWAS, SECURE, subset)
+    # the same set again, or a different definition, is fine to configure
+    GWAS.configure(SECURE, {n: list(d.dataset_ids) for n, d in nodes.items()})
+    GWAS.configure({**SECURE, "trait": "other"}, {"node-1": ["ds-1"], "node-2": ["ds-2"]})
+
+
+def test_isolatable__by_linear_combination() -> None:
+    runs = [frozenset("abc"), frozenset("bcd"), frozenset("ad")]
+    # a + d = (abc - bcd) + ... : (abc) - (bcd) = a - d, with (ad) gives a and d
+    assert nodesets.isolatable(runs) == ["a", "d"]
+    assert nodesets.isolatable([frozenset("abc"), frozenset("abd")]) == []
+
+
+def test_overflow__refused_before_anything_is_masked(nodes) -> None:
+    with pytest.raises(
+        InvalidInputError,
+        match=r"secure aggregation cannot hold Cy: 500,000 people x bound 1e\+15 needs 69",
+    ):
+        GWAS.configure({**SECURE, "trait_bound": 1e12}, {"a": ["x"], "b": ["y"]})
+    with pytest.raises(ConflictError, match="exceed max_participants 1,000"):
+        run_rounds(GWAS, {**SECURE, "max_participants": 1000}, nodes)
+    with pytest.raises(InvalidInputError, match="exceeds trait_bound 30"):
+        run_rounds(GWAS, {**SECURE, "trait_bound": 30.0, "min_individuals": 5}, nodes)
+
+
+def test_secure_logistic__equals_pooled_logistic(nodes) -> None:
+    params = {"trait": "binary", "model": "logistic", "covariates": ["sex", "age"], "min_mac": 0,
+              "top_p": 1e-6, "top_max": 5}  # fmt: skip
+    plain, _ = run_rounds(GWAS, params, nodes)
+    record: list = []
+    masked, _ = run_rounds(GWAS, {**params, "mode": "secure"}, nodes, record=record)
+    a, b = pd.DataFrame(plain["rows"]), pd.DataFrame(masked["rows"])
+    assert (a.METHOD == b.METHOD).all() and (b.METHOD == "wald").sum() == 5
+    ok = a.BETA.notna()
+    np.testing.assert_allclose(b.BETA[ok], a.BETA[ok], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(b.SE[ok], a.SE[ok], rtol=1e-6)
+    # every data round (null steps, score, per-hit fits) reached the hub masked only
+    data_rounds = [r for rnd, _, r in record if rnd > 0]
+    assert data_rounds and all(set(r.arrays) <= {"masked", "contributes"} for r in data_rounds)
+    assert all("loglik" not in r.values for r in data_rounds)

@@ -19,9 +19,8 @@ from fastapi.responses import JSONResponse
 
 from genomesh.access.identity import Identity
 from genomesh.beacon import informational
-from genomesh.beacon.informational import CROSS_PATHS
 from genomesh.beacon.request import BeaconRequest, from_body, from_query_params
-from genomesh.core.beacon_model import ENTRY_TYPES
+from genomesh.core.beacon_model import CROSS_PATHS, ENTRY_TYPES, GET_QUERY_PARAMETERS
 
 router = APIRouter()
 Json = dict[str, Any]
@@ -119,31 +118,9 @@ def filtering_terms_post(request: Request) -> Json:
 VariantParams = dict[str, Any]
 
 
-_STRING_PARAMS = (
-    "referenceName", "referenceBases", "alternateBases", "variantType", "variantMinLength",
-    "variantMaxLength", "assemblyId", "geneId", "aminoacidChange", "genomicAlleleShortForm",
-    "skip", "limit", "requestedGranularity", "includeResultsetResponses",
-)  # fmt: skip
-_LIST_PARAMS = ("start", "end", "filters", "datasetIds")
 # The GET parameters, documented in /openapi.json only: handlers read the raw query string
 # (declaring them as FastAPI parameters would cost a millisecond of validation per request).
-GET_PARAMETERS_DOC: dict[str, Any] = {
-    "parameters": [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-        for n in _STRING_PARAMS
-    ]
-    + [
-        {
-            "name": n,
-            "in": "query",
-            "required": False,
-            "style": "form",
-            "explode": True,
-            "schema": {"type": "array", "items": {"type": "string"}},
-        }
-        for n in _LIST_PARAMS
-    ]
-}
+GET_PARAMETERS_DOC: dict[str, Any] = {"parameters": GET_QUERY_PARAMETERS}
 
 
 def _get(request: Request, entry: str, entry_id: str | None, target: str | None) -> JSONResponse:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
 import pytest
 
 from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.beacon_paths import MAX_ID_LENGTH, check_id, node_path, refuse_unrouted
+from genomesh.hub.client import NodeClient, NodeReply, NodeRequest
+from genomesh.hub.registry import NodePublic
 
 
 @pytest.mark.parametrize(
@@ -57,3 +63,22 @@ def test_refuse_unrouted__traversal_is_a_bad_id_and_the_rest_unknown() -> None:
     error = refuse_unrouted("datasets", "/datasets/d1/participants")
     assert isinstance(error, NotFoundError)
     assert "for target in: g_variants, individuals" in error.message
+
+
+def test_node_client__an_unsendable_url_is_a_node_error_not_a_crash() -> None:
+    """Defence in depth: httpx.InvalidURL (no httpx.HTTPError) was a 500 of the whole query."""
+    node = NodePublic(
+        name="a", base_url="http://127.0.0.1:9", dial_out=False, country="NL", contact="",
+        public_key=None, created=datetime.now(UTC),
+    )  # fmt: skip
+    client = NodeClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})))
+
+    async def send() -> NodeReply:
+        try:
+            return await client.send(node, NodeRequest("GET", "/individuals/\x00"), timeout=2)
+        finally:
+            await client.aclose()
+
+    reply = asyncio.run(send())
+    assert reply.status == "error"
+    assert "InvalidURL" in (reply.reason or "")

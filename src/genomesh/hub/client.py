@@ -102,7 +102,8 @@ class NodeClient:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
         except httpx.TimeoutException:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # InvalidURL is no HTTPError: uncaught, it was a 500 of the whole query (QA issue 12)
             reply = NodeReply(node.name, "error", reason=f"{type(exc).__name__}: {exc}".strip())
         except NodeUnavailableError as exc:
             reply = NodeReply(node.name, "error", reason=str(exc))

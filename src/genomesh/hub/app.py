@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import beacon_routes, dialout, routes
+from genomesh.hub import openapi as hub_openapi
 from genomesh.hub.admin import admin_token
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
@@ -77,7 +78,7 @@ def _optional_routers(app: FastAPI) -> None:
             raise
         router = getattr(module, "router", None)
         if router is not None:
-            app.include_router(router)
+            app.include_router(router, responses=hub_openapi.ROUTER_ERRORS.get(name))
 
 
 def _passport_broker(app: FastAPI, settings: HubSettings) -> None:
@@ -198,6 +199,7 @@ def create_app(
     app.include_router(dialout.router)
     _optional_routers(app)
     app.include_router(beacon_routes.router)
+    hub_openapi.install(app)
     return app
 
 

@@ -195,10 +195,12 @@ def create_app(
         return JSONResponse(error_body(settings, error), status_code=500)
 
     _passport_broker(app, settings)
+    # the Beacon network first: routes are matched in order, and its paths share no prefix
+    # with the others, so the busiest routes are found first
+    app.include_router(beacon_routes.router)
     app.include_router(routes.router)
     app.include_router(dialout.router)
     _optional_routers(app)
-    app.include_router(beacon_routes.router)
     hub_openapi.install(app)
     return app
 

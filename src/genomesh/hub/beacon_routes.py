@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
@@ -41,6 +42,14 @@ from genomesh.hub.wire import (
     map_body,
     service_info_body,
 )
+
+
+class _Json(JSONResponse):
+    """The merged answers, written with orjson (json.dumps was ~3 % of the hub's CPU)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
 
 router = APIRouter(tags=["beacon network"])
 HUB_ONLY_PARAMS = ("nodes",)
@@ -227,13 +236,11 @@ async def _network(
     )
     replies = mark_absent(replies, path=path)
     if filtering_terms:
-        return JSONResponse(
-            merge_filtering_terms(replies, nodes, settings=settings, timeout=timeout)
-        )
+        return _Json(merge_filtering_terms(replies, nodes, settings=settings, timeout=timeout))
     status, merged = merge_results(
         replies, nodes, settings=settings, entry=entry, request_summary=summary, timeout=timeout
     )
-    return JSONResponse(merged, status_code=status)
+    return _Json(merged, status_code=status)
 
 
 @router.get(

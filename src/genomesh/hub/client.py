@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from genomesh.hub.http11 import ExchangeError, Http11Client, dumps, loads
 from genomesh.hub.registry import NodePublic
 
 if TYPE_CHECKING:
@@ -74,6 +76,11 @@ class NodeClient:
     ) -> None:
         self.transport = transport
         self.broker = broker
+        # Push nodes over real HTTP go through the lean keep-alive client: httpx cost about
+        # 1 ms of hub CPU per exchange (QA issue 12 part 5). httpx stays for an injected
+        # transport (in-process tests) and when proxy variables are set (http11 has no proxy).
+        use_http11 = transport is None and not urllib.request.getproxies()
+        self._http11 = Http11Client() if use_http11 else None
         # One connection pool per node: httpcore's pool scans all its connections for every
         # request, so one shared pool over many nodes costs more CPU the more nodes there are.
         self._pools: dict[str, httpx.AsyncClient] = {}
@@ -89,6 +96,8 @@ class NodeClient:
         return pool
 
     async def aclose(self) -> None:
+        if self._http11 is not None:
+            await self._http11.aclose()
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
@@ -102,7 +111,7 @@ class NodeClient:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
         except httpx.TimeoutException:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ExchangeError) as exc:
             # InvalidURL is no HTTPError: uncaught, it was a 500 of the whole query (QA issue 12)
             reply = NodeReply(node.name, "error", reason=f"{type(exc).__name__}: {exc}".strip())
         except NodeUnavailableError as exc:
@@ -126,6 +135,19 @@ class NodeClient:
             headers["authorization"] = request.authorization
         if request.forwarded_for:
             headers["x-forwarded-for"] = request.forwarded_for
+        if self._http11 is not None:  # the lean client (genomesh.hub.http11), see __init__
+            status, raw = await self._http11.request(
+                node.base_url,
+                request.method,
+                request.path,
+                params=list(request.params),
+                headers=headers,
+                body=dumps(request.body) if request.method == "POST" else None,
+            )
+            try:
+                return status, loads(raw)
+            except ValueError:
+                return status, {"_text": raw[:500].decode("utf-8", "replace")}
         response = await self._pool(node.base_url).request(
             request.method,
             node.base_url + request.path,

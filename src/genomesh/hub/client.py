@@ -106,7 +106,8 @@ class NodeClient:
         """Send `request` to `node`; always returns within about `timeout` seconds."""
         started = time.perf_counter()
         try:
-            status, body = await asyncio.wait_for(self._exchange(node, request, timeout), timeout)
+            async with asyncio.timeout(timeout):  # no extra task per exchange, as wait_for made
+                status, body = await self._exchange(node, request, timeout)
         except TimeoutError:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
         except httpx.TimeoutException:

@@ -60,6 +60,8 @@ def test_refuse_unrouted__traversal_is_a_bad_id_and_the_rest_unknown() -> None:
     assert isinstance(error, InvalidInputError) and error.field == "id"
     error = refuse_unrouted("runs", "/runs/x/../../openapi.json?nodes=a")
     assert isinstance(error, InvalidInputError) and error.field == "id"
+    error = refuse_unrouted("individuals", "/individuals/i1/g_variants/")
+    assert isinstance(error, NotFoundError)  # a trailing slash is not an empty id
     error = refuse_unrouted("datasets", "/datasets/d1/participants")
     assert isinstance(error, NotFoundError)
     assert "for target in: g_variants, individuals" in error.message

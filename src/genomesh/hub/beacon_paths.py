@@ -73,6 +73,8 @@ def refuse_unrouted(entry: str, raw_path: str) -> InvalidInputError | NotFoundEr
     segment cannot be an id (an encoded '/', a dot segment: a traversal attempt), else 404
     saying what is forwarded. `raw_path` is the path as sent, still percent-encoded."""
     segments = [unquote(s) for s in raw_path.split("?", 1)[0].split("/")[2:]]
+    if len(segments) > 1 and segments[-1] == "":
+        segments.pop()  # a trailing slash is no empty id
     for segment in segments:
         try:
             check_id(segment)

@@ -32,7 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -183,13 +185,20 @@ async def load_many(
     errors = 0
     stop = time.perf_counter() + seconds
 
-    async def one(http: httpx.AsyncClient, url: str, query: dict[str, str]) -> dict[str, object]:
+    async def one(http: httpx.AsyncClient, url: str, query: dict[str, str]) -> dict[str, Any]:
         started = time.perf_counter()
         response = await http.get(url, params=query)
         per_url[url].append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"{url}: HTTP {response.status_code}")
         return response.json()  # type: ignore[no-any-return]
+
+    def merge(bodies: list[dict[str, Any]]) -> dict[str, object]:
+        summaries = [b.get("responseSummary") or {} for b in bodies]
+        return {
+            "exists": any(s.get("exists") for s in summaries),
+            "count": sum(int(s.get("numTotalResults") or 0) for s in summaries),
+        }
 
     async def worker(http: httpx.AsyncClient, offset: int) -> None:
         nonlocal errors
@@ -200,13 +209,10 @@ async def load_many(
             started = time.perf_counter()
             try:
                 bodies = await asyncio.gather(*(one(http, url, query) for url in urls))
-                summaries = [b.get("responseSummary") or {} for b in bodies]
-                merged = {
-                    "exists": any(s.get("exists") for s in summaries),  # type: ignore[union-attr]
-                    "count": sum(int(s.get("numTotalResults") or 0) for s in summaries),  # type: ignore[union-attr, call-overload]
-                }
-                if not merged["exists"]:
-                    errors += 1
+                merge(bodies)  # what a client without a hub has to do itself
+                network = (bodies[0].get("info") or {}).get("network")  # type: ignore[union-attr]
+                if network and network["answered"] < network["queried"]:
+                    errors += 1  # through the hub: a node timed out or failed
             except (httpx.HTTPError, RuntimeError):
                 errors += 1
             latencies.append((time.perf_counter() - started) * 1000)
@@ -219,6 +225,49 @@ async def load_many(
         await asyncio.gather(*(worker(http, k * 7) for k in range(clients)))
         elapsed = time.perf_counter() - started
     return len(latencies) / elapsed, latencies, per_url, errors
+
+
+async def client_cpu(url: str, query: dict[str, str], *, n: int) -> dict[str, float]:
+    """CPU of this process per request (8 concurrent loops, keep-alive) with the hub's node
+    client (`genomesh.hub.http11`) and with httpx, against the same node: an A/B of the one
+    part of the hub that QA issue 12 part 5 found expensive."""
+    from genomesh.hub.http11 import Http11Client, loads
+
+    parts = httpx.URL(url)
+    base, path = f"{parts.scheme}://{parts.host}:{parts.port}", parts.path
+    params = list(query.items())
+    headers = {"accept": "application/json"}
+    lean = Http11Client()
+    lean_loop = 0.0
+
+    async def lean_one() -> None:
+        status, body = await lean.request(base, "GET", path, params=params, headers=headers)
+        assert status == 200
+        loads(body)
+
+    async def httpx_one(http: httpx.AsyncClient) -> None:
+        response = await http.get(url, params=params, headers=headers)
+        assert response.status_code == 200
+        response.json()
+
+    async def timed(one: Callable[[], Awaitable[None]]) -> float:
+        for _ in range(20):
+            await one()
+        started = time.process_time()
+
+        async def loop() -> None:
+            for _ in range(n // 8):
+                await one()
+
+        await asyncio.gather(*(loop() for _ in range(8)))
+        return (time.process_time() - started) / (n // 8 * 8) * 1000
+
+    lean_loop = await timed(lean_one)
+    await lean.aclose()
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=20)  # as the hub had
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        httpx_loop = await timed(lambda: httpx_one(http))
+    return {"http11_ms": lean_loop, "httpx_ms": httpx_loop}
 
 
 def start_real_node(node_dir: Path, work: Path, k: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -280,6 +329,13 @@ def goals(work: Path, *, seconds: float, n_seq: int) -> dict[str, float]:
         cpu_before = cpu_seconds(hub.pid)
         via_hub = asyncio.run(load_many([hub_g], queries, clients=GOAL_CLIENTS, seconds=seconds))
         hub_cpu = cpu_seconds(hub.pid) - cpu_before
+        # the hub's floor: the same load on an endpoint that asks no node (/service-info)
+        cpu_before = cpu_seconds(hub.pid)
+        floor = asyncio.run(
+            load_many([f"{hub_url}/service-info"], [{}], clients=GOAL_CLIENTS, seconds=seconds / 2)
+        )
+        floor_cpu = cpu_seconds(hub.pid) - cpu_before
+        clients = asyncio.run(client_cpu(node_urls[0], queries[0], n=n_seq * 5))
     finally:
         for proc in procs:
             proc.terminate()
@@ -308,6 +364,9 @@ def goals(work: Path, *, seconds: float, n_seq: int) -> dict[str, float]:
         "load_slowest_p95": slowest_load,
         "load_gap": pct(via_hub[1], 0.95) - slowest_load,
         "queries": len(via_hub[1]),
+        "floor_ms": floor_cpu / len(floor[1]) * 1000,
+        "marginal_ms": (hub_cpu / len(via_hub[1]) - floor_cpu / len(floor[1])) / 3 * 1000,
+        **clients,
     }
 
 
@@ -422,15 +481,24 @@ answers (exists: any; count: sum).
 | load generator → 3 nodes, merging itself | {g["direct_qps"]:.0f} | {g["direct_p50"]:.1f} | {g["direct_p95"]:.1f} | {g["direct_errors"]} |
 | load generator → hub → 3 nodes | {g["hub_qps"]:.0f} | {g["hub_p50"]:.1f} | {g["hub_p95"]:.1f} | {g["hub_errors"]} |
 
-Before the change that this measures (same machine, hub profiled with py-spy under 16 clients
-and 3 zero-delay stand-in nodes): httpx/httpcore took two thirds of the hub's CPU — request
-building and URL parsing, and the connection pool checking every pooled connection for
-readability on each request — for 5.7 ms of hub CPU per 3-node query (1.9 ms per exchange; the
-QA report measured 0.6 ms per exchange on a quieter machine). The hub now reaches push nodes
-through its own keep-alive HTTP/1.1 client (`genomesh.hub.http11`: requests written as bytes,
-answers parsed by httptools, JSON by orjson), matches the network routes first, and reads its
-node list without per-query copies: 0.9 ms per 3-node query in the same profile setup. What is
-left is mostly uvicorn + FastAPI receiving the researcher's request and the socket calls.
+Where the hub's CPU goes, in this run: **{g["floor_ms"]:.2f} ms** per request is the floor of
+receiving and answering one HTTP request at all (uvicorn + FastAPI, measured on `/service-info`,
+which asks no node), and **{g["marginal_ms"]:.3f} ms** per node asked on top of it (the exchange,
+the per-node bookkeeping and the merge). The node client itself, A/B against the same node in
+this run (CPU of one process per request, 8 concurrent loops): **{g["http11_ms"]:.3f} ms** with
+the hub's client (`genomesh.hub.http11`) against **{g["httpx_ms"]:.3f} ms** with httpx, which the
+hub used before ({g["httpx_ms"] / g["http11_ms"]:.0f}× less).
+
+Why: profiled with py-spy under 16 clients and 3 stand-in nodes, httpx/httpcore took two thirds
+of the hub's CPU (request building and URL parsing, and the connection pool checking every
+pooled connection for readability on each request): 5.7 ms of hub CPU per 3-node query before,
+0.9 ms after, on the same machine at the same load. The hub now reaches push nodes through its
+own keep-alive HTTP/1.1 client (requests written as bytes, answers parsed by httptools, JSON by
+orjson), matches the network routes first, reads its node list without per-query copies, and
+writes its answers with orjson. CPU time per request grows with the machine's load (shared
+cores and caches): the QA report's 0.6 ms per exchange before the change was measured on a
+quieter machine than this run's. What is left per query is mostly the HTTP floor above, which
+more nodes per query spread thinner (per exchange with 10 nodes: floor / 10 + the per-node part).
 Not done here: running the hub with several workers (its dial-out queues live in memory).
 
 """
@@ -470,14 +538,11 @@ is the ceiling of this load generator on this machine at the time (one plain HTT
 request): the hub does 11 exchanges per request, so about 1/11 of it is the expected figure
 when CPU, not the hub's design, is the limit.
 
-Where the hub's time goes (measured with `/proc/PID/stat` over 200 sequential fan-outs to 10
-zero-delay nodes): about 6 ms of hub CPU per 10-node fan-out, against 2.4 ms for the ten nodes
-together to answer. Most of it is the HTTP client (httpx/httpcore: building and parsing 10
-requests, and httpcore's connection-pool bookkeeping, which scans every pooled connection for
-each request; the hub therefore keeps one pool per node). Two fixes came from this benchmark:
-one pool per node instead of one shared pool (12.8 → 6.2 ms, with the next), and depending on
-`sniffio` (without it httpcore retries a failing import on every request). Throughput numbers
-vary between runs by ±40 % on this shared machine; the latency gap is stable within a few ms.
+Where the hub's time went before QA issue 12 part 5 (`/proc/PID/stat` over 200 sequential
+fan-outs to 10 zero-delay nodes): about 6 ms of hub CPU per 10-node fan-out, most of it in
+httpx/httpcore. The hub now uses its own keep-alive HTTP/1.1 client for push nodes (see the
+section above for the CPU per node exchange measured in this run). Throughput numbers vary
+between runs by ±40 % on this shared machine; the latency gap is stable within a few ms.
 """
     )
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -302,7 +302,10 @@ def _add_entry_routes() -> None:
     (FastAPI would give GET and POST of one route the same id, which breaks /openapi.json).
     Any other path under an entry type is refused here, without reaching a node."""
     for entry in ENTRY_TYPES:
-        routes = [(f"/{entry}", "", None, False), (f"/{entry}/{{id}}", "_by_id", None, True)]
+        routes: list[tuple[str, str, str | None, bool]] = [
+            (f"/{entry}", "", None, False),
+            (f"/{entry}/{{id}}", "_by_id", None, True),
+        ]
         routes += [
             (f"/{entry}/{{id}}/{target}", f"_by_id_{target}", target, True)
             for target in CROSS_PATHS[entry]

@@ -439,9 +439,12 @@ def main() -> int:
                 load(f"{fed.hub_url}/g_variants", clients=50, seconds=seconds)
             )
         with Federation([0] * N_NODES, Path(tmp) / "b") as fed0:
+            cpu_before = cpu_seconds(fed0.hub.pid)
             rps0, under_load0, errors0 = asyncio.run(
                 load(f"{fed0.hub_url}/g_variants", clients=50, seconds=seconds)
             )
+            # the QA report's measure: hub CPU per node exchange over 10-node fan-outs
+            cpu10 = (cpu_seconds(fed0.hub.pid) - cpu_before) / (len(under_load0) * N_NODES) * 1000
             # calibration: the same load generator against one node, no hub in between
             rps1, under_load1, errors1 = asyncio.run(
                 load(f"{fed0.node_urls[0]}/g_variants", clients=50, seconds=seconds)
@@ -472,7 +475,8 @@ answers (exists: any; count: sum).
 | goal | measured | goal | |
 |---|---:|---:|---|
 | throughput through the hub / direct fan-out | {g["hub_qps"]:.0f} / {g["direct_qps"]:.0f} q/s = **{g["ratio"]:.2f}** | ≥ 0.8 | {met[g["ratio"] >= 0.8]} |
-| hub CPU per node exchange | **{g["cpu_per_exchange_ms"]:.3f} ms** ({g["cpu_per_query_ms"]:.2f} ms per 3-node query, {g["queries"]} queries) | ≤ 0.2 ms | {met[g["cpu_per_exchange_ms"] <= 0.2]} |
+| hub CPU per node exchange, 3 real nodes | **{g["cpu_per_exchange_ms"]:.3f} ms** ({g["cpu_per_query_ms"]:.2f} ms per 3-node query, {g["queries"]} queries) | ≤ 0.2 ms | {met[g["cpu_per_exchange_ms"] <= 0.2]} |
+| hub CPU per node exchange, 10 stand-in nodes (the QA report's 0.6 ms setup; 50 clients, section below) | **{cpu10:.3f} ms** ({cpu10 * N_NODES:.2f} ms per 10-node query) | ≤ 0.2 ms | {met[cpu10 <= 0.2]} |
 | p95 through the hub − p95 of the slowest node, sequential | {g["seq_hub_p95"]:.1f} − {g["seq_slowest_p95"]:.1f} = **{g["seq_gap"]:.1f} ms** | ≤ 20 ms | {met[g["seq_gap"] <= 20]} |
 | the same under load ({GOAL_CLIENTS} clients; nodes' p95 from the direct run) | {g["hub_p95"]:.1f} − {g["load_slowest_p95"]:.1f} = **{g["load_gap"]:.1f} ms** | ≤ 20 ms | {met[g["load_gap"] <= 20]} |
 

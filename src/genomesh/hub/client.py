@@ -143,7 +143,11 @@ class NodeClient:
                 request.path,
                 params=list(request.params),
                 headers=headers,
-                body=dumps(request.body) if request.method == "POST" else None,
+                body=(
+                    dumps(request.body)
+                    if request.method == "POST" and request.body is not None
+                    else None
+                ),
             )
             try:
                 return status, loads(raw)

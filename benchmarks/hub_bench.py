@@ -16,7 +16,7 @@ CINECA UK1 chr22 excerpt, `genomesh node serve`, anonymous count answers, budget
 * throughput through the hub / throughput of the same load generator fanning out to the same
   three nodes itself and merging (16 clients): goal >= 0.8;
 * hub CPU per node exchange (from /proc/PID/stat over the hub run): goal <= 0.2 ms;
-* p95 through the hub - p95 of the slowest node: goal <= 20 ms (sequential, and under load).
+* p95 through the hub - p95 of the slowest node: goal <= 20 ms (one client, and 16).
 
 Writes docs/bench/hub.md. Usage: python benchmarks/hub_bench.py [--quick]
 """
@@ -323,8 +323,11 @@ def goals(work: Path, *, seconds: float, n_seq: int) -> dict[str, float]:
         # warm every path, then: sequential latency, the direct fan-out, the hub
         asyncio.run(load_many(node_urls, queries, clients=4, seconds=2))
         asyncio.run(load_many([hub_g], queries, clients=4, seconds=2))
-        seq_nodes = [sequential(u, n_seq, params=queries[0]) for u in node_urls]
-        seq_hub = sequential(hub_g, n_seq, params=queries[0])
+        # one client: the three nodes asked at once by the load generator (so they share the
+        # cores as they do behind the hub), then the hub; the nodes' own latencies from the first
+        one_direct = asyncio.run(load_many(node_urls, queries, clients=1, seconds=seconds / 2))
+        seq_nodes = list(one_direct[2].values())
+        seq_hub = asyncio.run(load_many([hub_g], queries, clients=1, seconds=seconds / 2))[1]
         direct = asyncio.run(load_many(node_urls, queries, clients=GOAL_CLIENTS, seconds=seconds))
         cpu_before = cpu_seconds(hub.pid)
         via_hub = asyncio.run(load_many([hub_g], queries, clients=GOAL_CLIENTS, seconds=seconds))
@@ -477,7 +480,7 @@ answers (exists: any; count: sum).
 | throughput through the hub / direct fan-out | {g["hub_qps"]:.0f} / {g["direct_qps"]:.0f} q/s = **{g["ratio"]:.2f}** | ≥ 0.8 | {met[g["ratio"] >= 0.8]} |
 | hub CPU per node exchange, 3 real nodes | **{g["cpu_per_exchange_ms"]:.3f} ms** ({g["cpu_per_query_ms"]:.2f} ms per 3-node query, {g["queries"]} queries) | ≤ 0.2 ms | {met[g["cpu_per_exchange_ms"] <= 0.2]} |
 | hub CPU per node exchange, 10 stand-in nodes (the QA report's 0.6 ms setup; 50 clients, section below) | **{cpu10:.3f} ms** ({cpu10 * N_NODES:.2f} ms per 10-node query) | ≤ 0.2 ms | {met[cpu10 <= 0.2]} |
-| p95 through the hub − p95 of the slowest node, sequential | {g["seq_hub_p95"]:.1f} − {g["seq_slowest_p95"]:.1f} = **{g["seq_gap"]:.1f} ms** | ≤ 20 ms | {met[g["seq_gap"] <= 20]} |
+| p95 through the hub − p95 of the slowest node, one client (nodes' p95 when the load generator asks all three at once) | {g["seq_hub_p95"]:.1f} − {g["seq_slowest_p95"]:.1f} = **{g["seq_gap"]:.1f} ms** | ≤ 20 ms | {met[g["seq_gap"] <= 20]} |
 | the same under load ({GOAL_CLIENTS} clients; nodes' p95 from the direct run) | {g["hub_p95"]:.1f} − {g["load_slowest_p95"]:.1f} = **{g["load_gap"]:.1f} ms** | ≤ 20 ms | {met[g["load_gap"] <= 20]} |
 
 | run | q/s | p50 ms | p95 ms | errors |
@@ -503,6 +506,9 @@ writes its answers with orjson. CPU time per request grows with the machine's lo
 cores and caches): the QA report's 0.6 ms per exchange before the change was measured on a
 quieter machine than this run's. What is left per query is mostly the HTTP floor above, which
 more nodes per query spread thinner (per exchange with 10 nodes: floor / 10 + the per-node part).
+With 3 nodes per query that floor alone is about 0.2 ms per node exchange on this machine, so
+the 0.2 ms goal needs a cheaper server side than uvicorn + FastAPI for the researcher's request
+(or several hub workers); this change did not attempt that.
 Not done here: running the hub with several workers (its dial-out queues live in memory).
 
 """

@@ -11,6 +11,13 @@ Measured, on the same nodes in the same run:
 * what a researcher without a hub would do: ask the 10 beacons one after another;
 * hub throughput under 50 concurrent clients, with the delays and with zero-delay nodes.
 
+And the three goals of QA issue 12 part 5, in one run, on three real genomesh nodes (the
+CINECA UK1 chr22 excerpt, `genomesh node serve`, anonymous count answers, budget lifted):
+* throughput through the hub / throughput of the same load generator fanning out to the same
+  three nodes itself and merging (16 clients): goal >= 0.8;
+* hub CPU per node exchange (from /proc/PID/stat over the hub run): goal <= 0.2 ms;
+* p95 through the hub - p95 of the slowest node: goal <= 20 ms (one client, and 16).
+
 Writes docs/bench/hub.md. Usage: python benchmarks/hub_bench.py [--quick]
 """
 
@@ -25,7 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -119,6 +128,251 @@ async def load(url: str, *, clients: int, seconds: float) -> tuple[float, list[f
     return len(latencies) / elapsed, latencies, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CINECA = ROOT.parent / "shared" / "reference" / "beacon-testdata" / "cineca_uk1"
+CINECA_DATASET = "CINECA_synthetic_cohort_EUROPE_UK1"
+GOAL_CLIENTS = 16
+
+
+def cineca_queries(n: int) -> list[dict[str, str]]:
+    """Position queries for the first `n` biallelic SNVs of the CINECA excerpt (all present)."""
+    import gzip
+
+    queries = []
+    with gzip.open(CINECA / "vcf" / "chr22.cineca_uk1.5002.annotated.vcf.gz", "rt") as vcf:
+        for line in vcf:
+            if line.startswith("#"):
+                continue
+            chrom, pos, _, ref, alt = line.split("\t", 5)[:5]
+            if len(ref) == 1 and len(alt) == 1:
+                queries.append(
+                    {"referenceName": chrom, "start": str(int(pos) - 1), "referenceBases": ref,
+                     "alternateBases": alt, "requestedGranularity": "count"}
+                )  # fmt: skip
+            if len(queries) == n:
+                break
+    return queries
+
+
+def build_cineca(work: Path) -> Path:
+    from genomesh.store import ingest_dataset, init_node
+
+    node = work / "cineca-node"
+    init_node(node, name="CINECA node", jurisdiction="ZZ")
+    ingest_dataset(
+        node,
+        CINECA_DATASET,
+        vcf=CINECA / "vcf" / "chr22.cineca_uk1.5002.annotated.vcf.gz",
+        individuals=CINECA / "bff" / "individuals.json",
+    )
+    return node
+
+
+async def load_many(
+    urls: list[str], queries: list[dict[str, str]], *, clients: int, seconds: float
+) -> tuple[float, list[float], dict[str, list[float]], int]:
+    """`clients` concurrent loops for `seconds`, each asking every URL in `urls` at once and
+    merging the answers (exists: any; count: sum) as a client without a hub would; with one
+    URL (the hub), that is one request. Returns (network queries/s, latencies, per-URL
+    latencies, errors)."""
+    latencies: list[float] = []
+    per_url: dict[str, list[float]] = {u: [] for u in urls}
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def one(http: httpx.AsyncClient, url: str, query: dict[str, str]) -> dict[str, Any]:
+        started = time.perf_counter()
+        response = await http.get(url, params=query)
+        per_url[url].append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status_code}")
+        return response.json()  # type: ignore[no-any-return]
+
+    def merge(bodies: list[dict[str, Any]]) -> dict[str, object]:
+        summaries = [b.get("responseSummary") or {} for b in bodies]
+        return {
+            "exists": any(s.get("exists") for s in summaries),
+            "count": sum(int(s.get("numTotalResults") or 0) for s in summaries),
+        }
+
+    async def worker(http: httpx.AsyncClient, offset: int) -> None:
+        nonlocal errors
+        i = offset
+        while time.perf_counter() < stop:
+            query = queries[i % len(queries)]
+            i += 1
+            started = time.perf_counter()
+            try:
+                bodies = await asyncio.gather(*(one(http, url, query) for url in urls))
+                merge(bodies)  # what a client without a hub has to do itself
+                network = (bodies[0].get("info") or {}).get("network")  # type: ignore[union-attr]
+                if network and network["answered"] < network["queried"]:
+                    errors += 1  # through the hub: a node timed out or failed
+            except (httpx.HTTPError, RuntimeError):
+                errors += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    limits = httpx.Limits(
+        max_connections=clients * len(urls), max_keepalive_connections=clients * len(urls)
+    )
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http, k * 7) for k in range(clients)))
+        elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, latencies, per_url, errors
+
+
+async def client_cpu(url: str, query: dict[str, str], *, n: int) -> dict[str, float]:
+    """CPU of this process per request (8 concurrent loops, keep-alive) with the hub's node
+    client (`genomesh.hub.http11`) and with httpx, against the same node: an A/B of the one
+    part of the hub that QA issue 12 part 5 found expensive."""
+    from genomesh.hub.http11 import Http11Client, loads
+
+    parts = httpx.URL(url)
+    base, path = f"{parts.scheme}://{parts.host}:{parts.port}", parts.path
+    params = list(query.items())
+    headers = {"accept": "application/json"}
+    lean = Http11Client()
+    lean_loop = 0.0
+
+    async def lean_one() -> None:
+        status, body = await lean.request(base, "GET", path, params=params, headers=headers)
+        assert status == 200
+        loads(body)
+
+    async def httpx_one(http: httpx.AsyncClient) -> None:
+        response = await http.get(url, params=params, headers=headers)
+        assert response.status_code == 200
+        response.json()
+
+    async def timed(one: Callable[[], Awaitable[None]]) -> float:
+        for _ in range(20):
+            await one()
+        started = time.process_time()
+
+        async def loop() -> None:
+            for _ in range(n // 8):
+                await one()
+
+        await asyncio.gather(*(loop() for _ in range(8)))
+        return (time.process_time() - started) / (n // 8 * 8) * 1000
+
+    lean_loop = await timed(lean_one)
+    await lean.aclose()
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=20)  # as the hub had
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        httpx_loop = await timed(lambda: httpx_one(http))
+    return {"http11_ms": lean_loop, "httpx_ms": httpx_loop}
+
+
+def start_real_node(node_dir: Path, work: Path, k: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_base(1)
+    env = {
+        **os.environ,
+        "GENOMESH_STATE_URL": f"sqlite:///{work / f'state-{k}.sqlite'}",  # own audit log each
+        "GENOMESH_DEFAULT_POLICY__TIERS__ANONYMOUS": "count",
+        "GENOMESH_QUERY_BUDGET": "100000000",  # the anonymous budget lifted, for this run only
+        "GENOMESH_JURISDICTION": "ZZ",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genomesh.cli.main", "node", "serve", str(node_dir),
+         "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait(f"{url}/info", proc)
+    return proc, url
+
+
+def goals(work: Path, *, seconds: float, n_seq: int) -> dict[str, float]:
+    """The three goals of QA issue 12 part 5 on three real nodes and the hub, in one run."""
+    node_dir = build_cineca(work)
+    queries = cineca_queries(200)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        urls = []
+        for k in range(3):
+            proc, url = start_real_node(node_dir, work, k)
+            procs.append(proc)
+            urls.append(url)
+        hub_port = free_base(1)
+        hub_url = f"http://127.0.0.1:{hub_port}"
+        env = {**os.environ, "GENOMESH_HUB_ADMIN_TOKEN": "bench",
+               "GENOMESH_HUB_CATALOGUE_SYNC_SECONDS": "0"}  # fmt: skip
+        hub = subprocess.Popen(
+            [sys.executable, "-m", "genomesh.cli.main", "hub", "serve", "--dir",
+             str(work / "hub"), "--port", str(hub_port)],
+            env=env, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        procs.append(hub)
+        wait(f"{hub_url}/info", hub)
+        for k, url in enumerate(urls):
+            httpx.post(
+                f"{hub_url}/nodes",
+                json={"name": f"node{k}", "base_url": url, "country": "NL"},
+                headers={"authorization": "Bearer bench"},
+                timeout=10,
+            ).raise_for_status()
+        node_urls = [f"{u}/g_variants" for u in urls]
+        hub_g = f"{hub_url}/g_variants"
+        # warm every path, then: sequential latency, the direct fan-out, the hub
+        asyncio.run(load_many(node_urls, queries, clients=4, seconds=2))
+        asyncio.run(load_many([hub_g], queries, clients=4, seconds=2))
+        # one client: the three nodes asked at once by the load generator (so they share the
+        # cores as they do behind the hub), then the hub; the nodes' own latencies from the first
+        one_direct = asyncio.run(load_many(node_urls, queries, clients=1, seconds=seconds / 2))
+        seq_nodes = list(one_direct[2].values())
+        seq_hub = asyncio.run(load_many([hub_g], queries, clients=1, seconds=seconds / 2))[1]
+        direct = asyncio.run(load_many(node_urls, queries, clients=GOAL_CLIENTS, seconds=seconds))
+        cpu_before = cpu_seconds(hub.pid)
+        via_hub = asyncio.run(load_many([hub_g], queries, clients=GOAL_CLIENTS, seconds=seconds))
+        hub_cpu = cpu_seconds(hub.pid) - cpu_before
+        # the hub's floor: the same load on an endpoint that asks no node (/service-info)
+        cpu_before = cpu_seconds(hub.pid)
+        floor = asyncio.run(
+            load_many([f"{hub_url}/service-info"], [{}], clients=GOAL_CLIENTS, seconds=seconds / 2)
+        )
+        floor_cpu = cpu_seconds(hub.pid) - cpu_before
+        clients = asyncio.run(client_cpu(node_urls[0], queries[0], n=n_seq * 5))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    slowest_seq = max(pct(t, 0.95) for t in seq_nodes)
+    slowest_load = max(pct(t, 0.95) for t in direct[2].values())
+    return {
+        "direct_qps": direct[0],
+        "direct_p50": pct(direct[1], 0.5),
+        "direct_p95": pct(direct[1], 0.95),
+        "direct_errors": direct[3],
+        "hub_qps": via_hub[0],
+        "hub_p50": pct(via_hub[1], 0.5),
+        "hub_p95": pct(via_hub[1], 0.95),
+        "hub_errors": via_hub[3],
+        "ratio": via_hub[0] / direct[0],
+        "cpu_per_exchange_ms": hub_cpu / (len(via_hub[1]) * 3) * 1000,
+        "cpu_per_query_ms": hub_cpu / len(via_hub[1]) * 1000,
+        "seq_slowest_p95": slowest_seq,
+        "seq_hub_p50": pct(seq_hub, 0.5),
+        "seq_hub_p95": pct(seq_hub, 0.95),
+        "seq_gap": pct(seq_hub, 0.95) - slowest_seq,
+        "load_slowest_p95": slowest_load,
+        "load_gap": pct(via_hub[1], 0.95) - slowest_load,
+        "queries": len(via_hub[1]),
+        "floor_ms": floor_cpu / len(floor[1]) * 1000,
+        "marginal_ms": (hub_cpu / len(via_hub[1]) - floor_cpu / len(floor[1])) / 3 * 1000,
+        **clients,
+    }
+
+
 class Federation:
     def __init__(self, delays_ms: list[int], work: Path) -> None:
         self.base = free_base(N_NODES + 1)
@@ -166,12 +420,20 @@ class Federation:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--goals-only", action="store_true", help="only the part 5 goals, printed (no report)"
+    )
     args = parser.parse_args()
     n = 40 if args.quick else 200
     seconds = 3.0 if args.quick else 10.0
     delays = [(i + 1) * STEP_MS for i in range(N_NODES)]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
+        g = goals(Path(tmp) / "goals", seconds=seconds * 2, n_seq=n)
+        load_after_goals = os.getloadavg()
+        if args.goals_only:
+            print(g, "load", load_before, load_after_goals)
+            return 0
         with Federation(delays, Path(tmp) / "a") as fed:
             slowest = sequential(f"{fed.node_urls[-1]}/g_variants", n, params=QUERY)
             network = sequential(f"{fed.hub_url}/g_variants", n, params=QUERY)
@@ -180,9 +442,12 @@ def main() -> int:
                 load(f"{fed.hub_url}/g_variants", clients=50, seconds=seconds)
             )
         with Federation([0] * N_NODES, Path(tmp) / "b") as fed0:
+            cpu_before = cpu_seconds(fed0.hub.pid)
             rps0, under_load0, errors0 = asyncio.run(
                 load(f"{fed0.hub_url}/g_variants", clients=50, seconds=seconds)
             )
+            # the QA report's measure: hub CPU per node exchange over 10-node fan-outs
+            cpu10 = (cpu_seconds(fed0.hub.pid) - cpu_before) / (len(under_load0) * N_NODES) * 1000
             # calibration: the same load generator against one node, no hub in between
             rps1, under_load1, errors1 = asyncio.run(
                 load(f"{fed0.node_urls[0]}/g_variants", clients=50, seconds=seconds)
@@ -194,7 +459,62 @@ def main() -> int:
         f"| hub network answer, 10 nodes concurrently | {pct(network, 0.5):.1f} | {pct(network, 0.95):.1f} | {n} |",
         f"| the 10 beacons asked one after another (no hub) | {pct(serial, 0.5):.1f} | {pct(serial, 0.95):.1f} | {len(serial)} |",
     ]
-    text = f"""## Hub: Beacon network fan-out
+    met = {True: "met", False: "NOT met"}
+    goals_text = f"""## Hub: the three goals of QA issue 12 part 5
+
+Command: `python benchmarks/hub_bench.py{" --quick" if args.quick else ""}` ({time.strftime("%Y-%m-%d")},
+{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores; load
+average {load_before:.1f} when the run started and {load_after_goals[0]:.1f} / {load_after_goals[1]:.1f}
+(1 / 5 min) after this part: the machine is shared, and the hub, the three nodes and the load
+generator all run on its 2 cores).
+
+Three real genomesh nodes (`genomesh node serve`, one worker each, the CINECA UK1 chr22 excerpt,
+anonymous answers at count granularity, the anonymous query budget lifted for the benchmark
+only) and the hub (`genomesh hub serve`, one worker) on loopback. The load generator (Python,
+httpx, {GOAL_CLIENTS} concurrent clients, {seconds * 2:.0f} s each, 200 different position
+queries in turn) either asks the hub, or asks the three nodes itself at once and merges their
+answers (exists: any; count: sum).
+
+| goal | measured | goal | |
+|---|---:|---:|---|
+| throughput through the hub / direct fan-out | {g["hub_qps"]:.0f} / {g["direct_qps"]:.0f} q/s = **{g["ratio"]:.2f}** | ≥ 0.8 | {met[g["ratio"] >= 0.8]} |
+| hub CPU per node exchange, 3 real nodes | **{g["cpu_per_exchange_ms"]:.3f} ms** ({g["cpu_per_query_ms"]:.2f} ms per 3-node query, {g["queries"]} queries) | ≤ 0.2 ms | {met[g["cpu_per_exchange_ms"] <= 0.2]} |
+| hub CPU per node exchange, 10 stand-in nodes (the QA report's 0.6 ms setup; 50 clients, section below) | **{cpu10:.3f} ms** ({cpu10 * N_NODES:.2f} ms per 10-node query) | ≤ 0.2 ms | {met[cpu10 <= 0.2]} |
+| p95 through the hub − p95 of the slowest node, one client (nodes' p95 when the load generator asks all three at once) | {g["seq_hub_p95"]:.1f} − {g["seq_slowest_p95"]:.1f} = **{g["seq_gap"]:.1f} ms** | ≤ 20 ms | {met[g["seq_gap"] <= 20]} |
+| the same under load ({GOAL_CLIENTS} clients; nodes' p95 from the direct run) | {g["hub_p95"]:.1f} − {g["load_slowest_p95"]:.1f} = **{g["load_gap"]:.1f} ms** | ≤ 20 ms | {met[g["load_gap"] <= 20]} |
+
+| run | q/s | p50 ms | p95 ms | errors |
+|---|---:|---:|---:|---:|
+| load generator → 3 nodes, merging itself | {g["direct_qps"]:.0f} | {g["direct_p50"]:.1f} | {g["direct_p95"]:.1f} | {g["direct_errors"]} |
+| load generator → hub → 3 nodes | {g["hub_qps"]:.0f} | {g["hub_p50"]:.1f} | {g["hub_p95"]:.1f} | {g["hub_errors"]} |
+
+Where the hub's CPU goes, in this run: **{g["floor_ms"]:.2f} ms** per request is the floor of
+receiving and answering one HTTP request at all (uvicorn + FastAPI, measured on `/service-info`,
+which asks no node), and **{g["marginal_ms"]:.3f} ms** per node asked on top of it (the exchange,
+the per-node bookkeeping and the merge). The node client itself, A/B against the same node in
+this run (CPU of one process per request, 8 concurrent loops): **{g["http11_ms"]:.3f} ms** with
+the hub's client (`genomesh.hub.http11`) against **{g["httpx_ms"]:.3f} ms** with httpx, which the
+hub used before ({g["httpx_ms"] / g["http11_ms"]:.0f}× less).
+
+Why: profiled with py-spy under 16 clients and 3 stand-in nodes, httpx/httpcore took two thirds
+of the hub's CPU (request building and URL parsing, and the connection pool checking every
+pooled connection for readability on each request): 5.7 ms of hub CPU per 3-node query before,
+0.9 ms after, on the same machine at the same load. The hub now reaches push nodes through its
+own keep-alive HTTP/1.1 client (requests written as bytes, answers parsed by httptools, JSON by
+orjson), matches the network routes first, reads its node list without per-query copies, and
+writes its answers with orjson. CPU time per request grows with the machine's load (shared
+cores and caches): the QA report's 0.6 ms per exchange before the change was measured on a
+quieter machine than this run's. What is left per query is mostly the HTTP floor above, which
+more nodes per query spread thinner (per exchange with 10 nodes: floor / 10 + the per-node part).
+With 3 nodes per query that floor alone is about 0.2 ms per node exchange on this machine, so
+the 0.2 ms goal needs a cheaper server side than uvicorn + FastAPI for the researcher's request
+(or several hub workers); this change did not attempt that.
+Not done here: running the hub with several workers (its dial-out queues live in memory).
+
+"""
+    text = (
+        goals_text
+        + f"""## Hub: Beacon network fan-out
 
 Command: `python benchmarks/hub_bench.py{" --quick" if args.quick else ""}` ({time.strftime("%Y-%m-%d")},
 {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, load average
@@ -228,15 +548,13 @@ is the ceiling of this load generator on this machine at the time (one plain HTT
 request): the hub does 11 exchanges per request, so about 1/11 of it is the expected figure
 when CPU, not the hub's design, is the limit.
 
-Where the hub's time goes (measured with `/proc/PID/stat` over 200 sequential fan-outs to 10
-zero-delay nodes): about 6 ms of hub CPU per 10-node fan-out, against 2.4 ms for the ten nodes
-together to answer. Most of it is the HTTP client (httpx/httpcore: building and parsing 10
-requests, and httpcore's connection-pool bookkeeping, which scans every pooled connection for
-each request; the hub therefore keeps one pool per node). Two fixes came from this benchmark:
-one pool per node instead of one shared pool (12.8 → 6.2 ms, with the next), and depending on
-`sniffio` (without it httpcore retries a failing import on every request). Throughput numbers
-vary between runs by ±40 % on this shared machine; the latency gap is stable within a few ms.
+Where the hub's time went before QA issue 12 part 5 (`/proc/PID/stat` over 200 sequential
+fan-outs to 10 zero-delay nodes): about 6 ms of hub CPU per 10-node fan-out, most of it in
+httpx/httpcore. The hub now uses its own keep-alive HTTP/1.1 client for push nodes (see the
+section above for the CPU per node exchange measured in this run). Throughput numbers vary
+between runs by ±40 % on this shared machine; the latency gap is stable within a few ms.
 """
+    )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text)
     print(text)

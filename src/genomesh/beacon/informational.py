@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from genomesh.core.beacon_model import API_VERSION, ENTRY_TYPES, entry_type_definitions
+from genomesh.core.beacon_model import (
+    API_VERSION,
+    CROSS_PATHS,
+    ENTRY_TYPES,
+    entry_type_definitions,
+)
 from genomesh.core.settings import NodeSettings
 
 HPO_ACKNOWLEDGEMENT = (
@@ -19,16 +24,8 @@ HPO_ACKNOWLEDGEMENT = (
     "Köhler S. et al., The Human Phenotype Ontology in 2024, Nucleic Acids Res. 2024."
 )
 
-# Cross-entity paths served: /{entry}/{id}/{target} (the beaconMap of the default model).
-CROSS_PATHS: dict[str, tuple[str, ...]] = {
-    "g_variants": ("individuals", "biosamples", "runs", "analyses"),
-    "individuals": ("g_variants", "biosamples", "runs", "analyses"),
-    "biosamples": ("g_variants", "runs", "analyses"),
-    "runs": ("g_variants", "analyses"),
-    "analyses": ("g_variants",),
-    "datasets": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
-    "cohorts": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
-}
+# Cross-entity paths served: /{entry}/{id}/{target} (one table in core.beacon_model, which
+# the hub's network routes use too).
 
 
 def informational_meta(settings: NodeSettings) -> dict[str, Any]:

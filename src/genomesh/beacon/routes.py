@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 
 from genomesh.access.identity import Identity
 from genomesh.beacon import informational
-from genomesh.beacon.informational import CROSS_PATHS
 from genomesh.beacon.request import BeaconRequest, from_body, from_query_params
-from genomesh.core.beacon_model import ENTRY_TYPES
+from genomesh.core.api_errors import error_responses
+from genomesh.core.beacon_model import CROSS_PATHS, ENTRY_TYPES, GET_QUERY_PARAMETERS
 
 router = APIRouter()
 Json = dict[str, Any]
@@ -104,6 +104,7 @@ def filtering_terms(request: Request) -> Json:
     "/datasets/{id}/filtering_terms",
     tags=["informational"],
     summary="Filtering terms present in one dataset",
+    responses=error_responses(404),
 )
 def dataset_filtering_terms(request: Request, id: Annotated[str, Path()]) -> Json:
     return _service(request).filtering_terms(id)
@@ -119,31 +120,12 @@ def filtering_terms_post(request: Request) -> Json:
 VariantParams = dict[str, Any]
 
 
-_STRING_PARAMS = (
-    "referenceName", "referenceBases", "alternateBases", "variantType", "variantMinLength",
-    "variantMaxLength", "assemblyId", "geneId", "aminoacidChange", "genomicAlleleShortForm",
-    "skip", "limit", "requestedGranularity", "includeResultsetResponses",
-)  # fmt: skip
-_LIST_PARAMS = ("start", "end", "filters", "datasetIds")
 # The GET parameters, documented in /openapi.json only: handlers read the raw query string
 # (declaring them as FastAPI parameters would cost a millisecond of validation per request).
-GET_PARAMETERS_DOC: dict[str, Any] = {
-    "parameters": [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-        for n in _STRING_PARAMS
-    ]
-    + [
-        {
-            "name": n,
-            "in": "query",
-            "required": False,
-            "style": "form",
-            "explode": True,
-            "schema": {"type": "array", "items": {"type": "string"}},
-        }
-        for n in _LIST_PARAMS
-    ]
-}
+GET_PARAMETERS_DOC: dict[str, Any] = {"parameters": GET_QUERY_PARAMETERS}
+# what a query can be answered with besides 200: bad input, a passport that fails, a rule that
+# refuses, an unknown dataset or record, a spent budget (413 and 422: genomesh.node.app)
+QUERY_ERRORS = error_responses(400, 401, 403, 404, 429)
 
 
 def _get(request: Request, entry: str, entry_id: str | None, target: str | None) -> JSONResponse:
@@ -201,9 +183,16 @@ def _add_routes(path: str, entry: str, with_id: bool, target: str | None) -> Non
         summary=summary,
         tags=[entry],
         openapi_extra=GET_PARAMETERS_DOC,
+        responses=QUERY_ERRORS,
     )
     router.add_api_route(
-        path, handlers[1], methods=["POST"], name=f"post_{name}", summary=summary, tags=[entry]
+        path,
+        handlers[1],
+        methods=["POST"],
+        name=f"post_{name}",
+        summary=summary,
+        tags=[entry],
+        responses=QUERY_ERRORS,
     )
 
 

@@ -37,6 +37,41 @@ ENTRY_TYPES: dict[str, EntryType] = {
     "cohorts": EntryType("cohort", "Cohort", {"id": "NCIT:C61512", "label": "Cohort"}, "The individuals of one dataset (one study-defined cohort per dataset).", "ga4gh-beacon-cohort-v2.0.0", "cohorts", "individual"),
 }  # fmt: skip
 
+# The beaconMap's cross-entity lookups: /{entry}/{id}/{target} for each target listed. The
+# node serves exactly these; the hub forwards exactly these (and nothing else, QA issue 12).
+CROSS_PATHS: dict[str, tuple[str, ...]] = {
+    "g_variants": ("individuals", "biosamples", "runs", "analyses"),
+    "individuals": ("g_variants", "biosamples", "runs", "analyses"),
+    "biosamples": ("g_variants", "runs", "analyses"),
+    "runs": ("g_variants", "analyses"),
+    "analyses": ("g_variants",),
+    "datasets": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
+    "cohorts": ("g_variants", "individuals", "biosamples", "runs", "analyses"),
+}
+
+_STRING_PARAMS = (
+    "referenceName", "referenceBases", "alternateBases", "variantType", "variantMinLength",
+    "variantMaxLength", "assemblyId", "geneId", "aminoacidChange", "genomicAlleleShortForm",
+    "skip", "limit", "requestedGranularity", "includeResultsetResponses",
+)  # fmt: skip
+_LIST_PARAMS = ("start", "end", "filters", "datasetIds")
+# The Beacon v2 GET query parameters of the entry-type endpoints, as OpenAPI parameter
+# objects (for the documents of node and hub; both read the raw query string).
+GET_QUERY_PARAMETERS: list[dict[str, Any]] = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+    for n in _STRING_PARAMS
+] + [
+    {
+        "name": n,
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string"}},
+    }
+    for n in _LIST_PARAMS
+]
+
 
 def returned_schemas(path: str) -> list[dict[str, str]]:
     """`meta.returnedSchemas` for an answer about entry type `path` (e.g. "g_variants")."""
@@ -73,7 +108,9 @@ def entry_type_definitions() -> dict[str, Any]:
 
 __all__ = [
     "API_VERSION",
+    "CROSS_PATHS",
     "ENTRY_TYPES",
+    "GET_QUERY_PARAMETERS",
     "SCHEMA_BASE",
     "SPEC",
     "EntryType",

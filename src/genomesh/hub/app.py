@@ -27,6 +27,7 @@ from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import anchors, beacon_routes, dialout, routes
+from genomesh.hub import openapi as hub_openapi
 from genomesh.hub.admin import admin_token
 from genomesh.hub.analysis import routes as analysis_routes
 from genomesh.hub.breaker import CircuitBreaker
@@ -80,7 +81,7 @@ def _optional_routers(app: FastAPI) -> None:
             raise
         router = getattr(module, "router", None)
         if router is not None:
-            app.include_router(router)
+            app.include_router(router, responses=hub_openapi.ROUTER_ERRORS.get(name))
 
 
 def _passport_broker(app: FastAPI, settings: HubSettings) -> None:
@@ -218,12 +219,15 @@ def create_app(
     # signed audit heads of the nodes, append-only (genomesh.hub.anchors)
     app.state.audit_heads = anchors.AuditHeads(store, max_skew=settings.dialout_max_skew_seconds)
     _passport_broker(app, settings)
+    # the Beacon network first: routes are matched in order, and its paths share no prefix
+    # with the others, so the busiest routes are found first
+    app.include_router(beacon_routes.router)
     app.include_router(routes.router)
     app.include_router(anchors.router)
     app.include_router(dialout.router)
     app.include_router(analysis_routes.router)
     _optional_routers(app)
-    app.include_router(beacon_routes.router)
+    hub_openapi.install(app)
     return app
 
 

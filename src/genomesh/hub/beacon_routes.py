@@ -1,22 +1,28 @@
 """The hub's Beacon v2 API at its root: informational endpoints and the network fan-out.
 
-Every entry-type path (`/g_variants`, `/individuals/{id}/g_variants`, `/datasets`, ...) is
-forwarded (method, query string, body) to all registered nodes, or to those named in the
-hub-only query parameter `nodes=a,b` (removed before forwarding), and the answers are merged
-(`genomesh.hub.network`). The caller's passport is verified here and never forwarded: each
+Every route of the beaconMap (`/g_variants`, `/individuals/{id}`, `/individuals/{id}/g_variants`,
+`/datasets/{id}/filtering_terms` ...) is forwarded (method, query string, body) to all
+registered nodes, or to those named in the hub-only query parameter `nodes=a,b` (removed
+before forwarding), and the answers are merged (`genomesh.hub.network`). The path a node gets
+is built from the route's parts with the id as one encoded segment
+(`genomesh.hub.beacon_paths`); any other path is refused here and reaches no node. The caller's passport is verified here and never forwarded: each
 node gets a short-lived passport for its own audience (`genomesh.hub.audiences`, QA F23).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import orjson
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
+from genomesh.core.api_errors import error_responses
+from genomesh.core.beacon_model import CROSS_PATHS, GET_QUERY_PARAMETERS
 from genomesh.core.errors import AuthenticationError, InvalidInputError, RequestTooLargeError
 from genomesh.hub.audiences import node_audience
+from genomesh.hub.beacon_paths import node_path, refuse_unrouted
 from genomesh.hub.client import NodeRequest
 from genomesh.hub.network import (
     INCLUDE_RESULTSETS,
@@ -37,8 +43,34 @@ from genomesh.hub.wire import (
     service_info_body,
 )
 
+
+class _Json(JSONResponse):
+    """The merged answers, written with orjson (json.dumps was ~3 % of the hub's CPU)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
 router = APIRouter(tags=["beacon network"])
 HUB_ONLY_PARAMS = ("nodes",)
+EntryId = Annotated[str, Path(description="the entry's id (one path segment)")]
+NODES_PARAMETER: dict[str, Any] = {
+    "name": "nodes",
+    "in": "query",
+    "required": False,
+    "description": "ask only these registered nodes (comma-separated names); not forwarded",
+    "schema": {"type": "string"},
+}
+# documented only: the handlers read the raw query string and body, as a node's do
+GET_DOC: dict[str, Any] = {"parameters": [NODES_PARAMETER, *GET_QUERY_PARAMETERS]}
+POST_DOC: dict[str, Any] = {
+    "parameters": [NODES_PARAMETER],
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+}
+NETWORK_ERRORS = error_responses(400, 401, 404, 413)
 
 
 def _settings(request: Request) -> Any:
@@ -169,7 +201,11 @@ def request_summary(params: list[tuple[str, str]], body: Any) -> dict[str, Any]:
     return summary
 
 
-async def _network(request: Request, entry: str) -> JSONResponse:
+async def _network(
+    request: Request, entry: str, path: str, *, filtering_terms: bool = False
+) -> JSONResponse:
+    """Forward one Beacon query to the chosen nodes as `path` (built by
+    `genomesh.hub.beacon_paths`, never the caller's URL) and merge the answers."""
     state = request.app.state
     settings = state.settings
     params = _forward_params(request)
@@ -189,7 +225,7 @@ async def _network(request: Request, entry: str) -> JSONResponse:
 
     forwarded = NodeRequest(
         method=request.method,
-        path=request.url.path,
+        path=path,
         params=params,
         body=body,
         forwarded_for=_forwarded_for(request),
@@ -198,20 +234,35 @@ async def _network(request: Request, entry: str) -> JSONResponse:
     replies = await fan_out(
         forwarded, nodes, client=state.client, timeout=timeout, authorize=authorize
     )
-    replies = mark_absent(replies, path=request.url.path)
-    if request.url.path.rstrip("/").endswith("filtering_terms"):
-        return JSONResponse(
-            merge_filtering_terms(replies, nodes, settings=settings, timeout=timeout)
-        )
+    replies = mark_absent(replies, path=path)
+    if filtering_terms:
+        return _Json(merge_filtering_terms(replies, nodes, settings=settings, timeout=timeout))
     status, merged = merge_results(
         replies, nodes, settings=settings, entry=entry, request_summary=summary, timeout=timeout
     )
-    return JSONResponse(merged, status_code=status)
+    return _Json(merged, status_code=status)
 
 
-@router.get("/filtering_terms", summary="Filtering terms of every node, merged")
+@router.get(
+    "/filtering_terms",
+    summary="Filtering terms of every node, merged",
+    responses=NETWORK_ERRORS,
+    openapi_extra={"parameters": [NODES_PARAMETER]},
+)
 async def filtering_terms(request: Request) -> JSONResponse:
-    return await _network(request, "individuals")
+    return await _network(request, "individuals", "/filtering_terms", filtering_terms=True)
+
+
+@router.get(
+    "/datasets/{id}/filtering_terms",
+    summary="Filtering terms of one dataset, from the nodes that hold it",
+    responses=NETWORK_ERRORS,
+    operation_id="network_datasets_by_id_filtering_terms_get",
+    openapi_extra={"parameters": [NODES_PARAMETER]},
+)
+async def dataset_filtering_terms(request: Request, id: EntryId) -> JSONResponse:
+    path = node_path("datasets", id, "filtering_terms")
+    return await _network(request, "datasets", path, filtering_terms=True)
 
 
 def _forwarded_for(request: Request) -> str | None:
@@ -222,26 +273,60 @@ def _forwarded_for(request: Request) -> str | None:
     return ", ".join(chain) or None
 
 
-def _entry_endpoint(entry: str) -> Any:
-    async def endpoint(request: Request) -> JSONResponse:
-        return await _network(request, entry)
+def _endpoint(entry: str, target: str | None, with_id: bool) -> Any:
+    if with_id:
 
-    return endpoint
+        async def by_id(request: Request, id: EntryId) -> JSONResponse:
+            return await _network(request, entry, node_path(entry, id, target))
+
+        return by_id
+
+    async def root(request: Request) -> JSONResponse:
+        return await _network(request, entry, node_path(entry))
+
+    return root
+
+
+def _unrouted(entry: str) -> Any:
+    async def unrouted(request: Request, rest: str) -> JSONResponse:
+        if not rest:  # `/individuals/` is `/individuals`
+            return await _network(request, entry, node_path(entry))
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        raise refuse_unrouted(entry, raw.decode("latin-1"))
+
+    return unrouted
 
 
 def _add_entry_routes() -> None:
-    """One route per entry path and method, each with its own operation id (FastAPI would
-    give GET and POST of one route the same id, which breaks /openapi.json)."""
-    for path in ENTRY_TYPES:
-        for route, suffix in ((f"/{path}", ""), (f"/{path}/{{rest:path}}", "_sub")):
+    """The beaconMap's routes, one per path and method, each with its own operation id
+    (FastAPI would give GET and POST of one route the same id, which breaks /openapi.json).
+    Any other path under an entry type is refused here, without reaching a node."""
+    for entry in ENTRY_TYPES:
+        routes: list[tuple[str, str, str | None, bool]] = [
+            (f"/{entry}", "", None, False),
+            (f"/{entry}/{{id}}", "_by_id", None, True),
+        ]
+        routes += [
+            (f"/{entry}/{{id}}/{target}", f"_by_id_{target}", target, True)
+            for target in CROSS_PATHS[entry]
+        ]
+        for route, suffix, target, with_id in routes:
             for method in ("GET", "POST"):
                 router.add_api_route(
                     route,
-                    _entry_endpoint(path),
+                    _endpoint(entry, target, with_id),
                     methods=[method],
                     summary=f"{route} across the network",
-                    operation_id=f"network_{path}{suffix}_{method.lower()}",
+                    operation_id=f"network_{entry}{suffix}_{method.lower()}",
+                    responses=NETWORK_ERRORS,
+                    openapi_extra=GET_DOC if method == "GET" else POST_DOC,
                 )
+        router.add_api_route(
+            f"/{entry}/{{rest:path}}",
+            _unrouted(entry),
+            methods=["GET", "POST"],
+            include_in_schema=False,
+        )
 
 
 _add_entry_routes()

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from genomesh.core.errors import InvalidInputError, UnknownTermError, UpstreamError
+from genomesh.hub.beacon_paths import node_path
 from genomesh.hub.client import NodeClient, NodeRequest
 from genomesh.hub.registry import HubStore, NodePublic
 
@@ -166,8 +167,9 @@ async def fetch_node_catalogue(
 
     async def terms_for(dataset_id: str) -> list[dict[str, Any]]:
         try:
-            return _terms(await get(f"/datasets/{dataset_id}/filtering_terms"))
-        except UpstreamError:
+            # the id comes from the node: encoded as one segment all the same
+            return _terms(await get(node_path("datasets", dataset_id, "filtering_terms")))
+        except (UpstreamError, InvalidInputError):
             return fallback_terms
 
     per_dataset = await asyncio.gather(*(terms_for(str(r["id"])) for r in records))

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 from genomesh.hub.client import NodeRequest, NodeUnavailableError
 from genomesh.hub.registry import HubStore, NodePublic
@@ -198,14 +199,22 @@ async def hub_key(request: Request) -> dict[str, str]:
     return {"alg": "Ed25519", "public_key": _broker(request).public_key}
 
 
-@router.post("/poll", summary="Long-poll for queued requests (signed by the node)")
+@router.post(
+    "/poll",
+    summary="Long-poll for queued requests (signed by the node)",
+    responses=error_responses(400, 401),
+)
 async def poll(message: SignedMessage, request: Request) -> dict[str, Any]:
     return {
         "messages": await _broker(request).poll(message.model_dump(), gone=request.is_disconnected)
     }
 
 
-@router.post("/answer", summary="Post the answer to one request (signed by the node)")
+@router.post(
+    "/answer",
+    summary="Post the answer to one request (signed by the node)",
+    responses=error_responses(400, 401),
+)
 async def answer(message: SignedMessage, request: Request) -> dict[str, bool]:
     _broker(request).answer(message.model_dump())
     return {"accepted": True}

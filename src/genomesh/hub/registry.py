@@ -269,20 +269,26 @@ class HubStore:
             raise NotFoundError(f"no node named {name!r} is registered", field="node")
         return _public(row)
 
-    def nodes(self) -> list[NodePublic]:
-        """All registered nodes (cached briefly: every network query asks for them)."""
+    def _snapshot(self) -> list[NodePublic]:
+        """The cached node list itself (callers must not change the nodes)."""
         cached = self._nodes
         if cached is not None and time.monotonic() - cached[0] < self.NODE_CACHE_SECONDS:
-            return [n.model_copy() for n in cached[1]]
+            return cached[1]
         with self.engine.connect() as conn:
             rows = conn.execute(select(nodes_table).order_by(nodes_table.c.name)).mappings().all()
         nodes = [_public(row) for row in rows]
         self._nodes = (time.monotonic(), nodes)
-        return [n.model_copy() for n in nodes]
+        return nodes
+
+    def nodes(self) -> list[NodePublic]:
+        """All registered nodes, copies the caller may change (cached briefly: every network
+        query asks for them)."""
+        return [n.model_copy() for n in self._snapshot()]
 
     def select_nodes(self, names: list[str] | None) -> list[NodePublic]:
-        """All nodes, or the named ones (unknown names are an error naming them)."""
-        every = self.nodes()
+        """All nodes, or the named ones (unknown names are an error naming them). Shared,
+        read-only objects: a network query reads them only, and copying cost ~4 % of its CPU."""
+        every = self._snapshot()
         if not names:
             return every
         known = {n.name: n for n in every}

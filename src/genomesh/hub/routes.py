@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
+from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.admin import AdminOnly
 from genomesh.hub.audiences import node_audience
@@ -53,12 +54,23 @@ async def list_nodes(request: Request) -> list[NodePublic]:
     return nodes
 
 
-@router.get("/nodes/{name}", tags=["registry"], summary="One registered node")
+@router.get(
+    "/nodes/{name}",
+    tags=["registry"],
+    summary="One registered node",
+    responses=error_responses(404),
+)
 async def get_node(name: str, request: Request) -> NodePublic:
     return _with_audience(request, _store(request).node(name))
 
 
-@router.post("/nodes", status_code=201, tags=["registry"], summary="Register a node (admin)")
+@router.post(
+    "/nodes",
+    status_code=201,
+    tags=["registry"],
+    summary="Register a node (admin)",
+    responses=error_responses(400, 401, 403, 409),
+)
 async def add_node(
     node: NodeCreate, request: Request, background: BackgroundTasks, _admin: AdminOnly
 ) -> NodePublic:
@@ -67,7 +79,12 @@ async def add_node(
     return _with_audience(request, created)
 
 
-@router.put("/nodes/{name}", tags=["registry"], summary="Change a registered node (admin)")
+@router.put(
+    "/nodes/{name}",
+    tags=["registry"],
+    summary="Change a registered node (admin)",
+    responses=error_responses(400, 401, 403, 404, 409),
+)
 async def replace_node(
     name: str, node: NodeCreate, request: Request, background: BackgroundTasks, _admin: AdminOnly
 ) -> NodePublic:
@@ -79,7 +96,13 @@ async def replace_node(
     return _with_audience(request, updated)
 
 
-@router.delete("/nodes/{name}", status_code=204, tags=["registry"], summary="Remove a node (admin)")
+@router.delete(
+    "/nodes/{name}",
+    status_code=204,
+    tags=["registry"],
+    summary="Remove a node (admin)",
+    responses=error_responses(401, 403, 404),
+)
 async def remove_node(name: str, request: Request, _admin: AdminOnly) -> Response:
     _store(request).remove_node(name)
     _forget_circuit(request, name)
@@ -93,7 +116,12 @@ def _forget_circuit(request: Request, name: str) -> None:
         breaker.forget(name)
 
 
-@router.get("/catalogue", tags=["catalogue"], summary="Search the dataset catalogue")
+@router.get(
+    "/catalogue",
+    tags=["catalogue"],
+    summary="Search the dataset catalogue",
+    responses=error_responses(400),
+)
 async def catalogue(
     request: Request,
     q: str | None = Query(None, description="free text (name, description, node, labels)"),
@@ -121,7 +149,12 @@ async def catalogue(
     return {"count": len(entries), "datasets": entries}
 
 
-@router.get("/catalogue/{node}/{dataset_id}", tags=["catalogue"], summary="One catalogue entry")
+@router.get(
+    "/catalogue/{node}/{dataset_id}",
+    tags=["catalogue"],
+    summary="One catalogue entry",
+    responses=error_responses(404),
+)
 async def catalogue_entry(node: str, dataset_id: str, request: Request) -> dict[str, Any]:
     for entry in _store(request).catalogue():
         if entry["node"] == node and entry["datasetId"] == dataset_id:
@@ -129,7 +162,12 @@ async def catalogue_entry(node: str, dataset_id: str, request: Request) -> dict[
     raise NotFoundError(f"no dataset {dataset_id!r} on node {node!r} in the catalogue")
 
 
-@router.post("/catalogue/sync", tags=["catalogue"], summary="Re-sync the catalogue now (admin)")
+@router.post(
+    "/catalogue/sync",
+    tags=["catalogue"],
+    summary="Re-sync the catalogue now (admin)",
+    responses=error_responses(400, 401, 403),
+)
 async def sync(
     request: Request,
     _admin: AdminOnly,

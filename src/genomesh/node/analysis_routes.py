@@ -33,6 +33,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from genomesh.analysis.wire import decode_request, encode_reply
+from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, InvalidInputError
 
 HUB = "hub"
@@ -140,7 +141,11 @@ class SignedRound(BaseModel):
     sig: str
 
 
-@router.post("/rounds", summary="Run one round of a registered analysis (signed by the hub)")
+@router.post(
+    "/rounds",
+    summary="Run one round of a registered analysis (signed by the hub)",
+    responses=error_responses(400, 401, 403, 404, 409, 413, 429),
+)
 async def run_round(message: SignedRound, request: Request) -> dict[str, Any]:
     from genomesh.beacon.routes import identity_of
 

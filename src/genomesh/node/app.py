@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
+from genomesh.core.api_errors import document_errors
 from genomesh.core.settings import NodeSettings
 from genomesh.node.errors import install_error_handlers
 from genomesh.node.limits import BodySizeLimit
@@ -91,7 +94,20 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     app.include_router(participants_router)
     app.include_router(matchmaker_router)
     app.include_router(beacon_router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The node's OpenAPI document: routes list their own error statuses; validation errors
+    (422) and the body limit (413) are documented on every operation they apply to, all with
+    the Beacon error body the node really sends (QA issue 12 part 6)."""
+    if app.openapi_schema is None:
+        spec = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        app.openapi_schema = document_errors(spec, validation_status=422)
+    return app.openapi_schema
 
 
 def preflight(settings: NodeSettings) -> None:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, ConflictError, NotFoundError
 from genomesh.gate import Gate
 from genomesh.participants.rights import access_report, export_data
@@ -83,19 +84,19 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.get("/me/access-report")
+@router.get("/me/access-report", responses=error_responses(401, 404))
 def get_access_report(request: Request, gate: GateDep, me: Participant) -> dict[str, Any]:
     """Who received data derived from me, per dataset (from the disclosure ledger)."""
     return access_report(gate, me, client_address=_client(request))
 
 
-@router.get("/me/export")
+@router.get("/me/export", responses=error_responses(401, 404))
 def get_export(request: Request, gate: GateDep, me: Participant) -> dict[str, Any]:
     """A copy of my own data in every dataset of this node."""
     return export_data(gate, me, client_address=_client(request))
 
 
-@router.post("/me/withdraw")
+@router.post("/me/withdraw", responses=error_responses(401, 404, 409))
 def post_withdraw(gate: GateDep, me: Participant, body: WithdrawBody) -> dict[str, Any]:
     """Withdraw from one dataset or all; earlier recipients are notified."""
     facts = [gate.guard.facts(ds) for ds in gate.node.datasets()]

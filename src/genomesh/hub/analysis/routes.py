@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from genomesh.analysis import registered
+from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import ConflictError, InvalidInputError
 from genomesh.hub.analysis.coordinator import Coordinator
 
@@ -57,18 +58,27 @@ async def types() -> list[dict[str, str]]:
     return [{"type": a.name, "description": a.description} for a in registered().values()]
 
 
-@router.post("/analysis/tasks", status_code=201, summary="Submit an analysis (needs a passport)")
+@router.post(
+    "/analysis/tasks",
+    status_code=201,
+    summary="Submit an analysis (needs a passport)",
+    responses=error_responses(400, 401, 403, 404, 409, 429),
+)
 async def submit(body: AnalysisSubmission, request: Request) -> dict[str, Any]:
     task = coordinator(request).submit(body.model_dump(), _auth(request))
     return task.public()
 
 
-@router.get("/analysis/tasks", summary="The caller's analyses")
+@router.get("/analysis/tasks", summary="The caller's analyses", responses=error_responses(400, 401))
 async def list_tasks(request: Request) -> list[dict[str, Any]]:
     return [t.public() for t in coordinator(request).mine(_auth(request))]
 
 
-@router.get("/analysis/tasks/{task_id}", summary="State and progress of an analysis")
+@router.get(
+    "/analysis/tasks/{task_id}",
+    summary="State and progress of an analysis",
+    responses=error_responses(400, 401, 403, 404),
+)
 async def status(task_id: str, request: Request) -> dict[str, Any]:
     return coordinator(request).owned(task_id, _auth(request)).public()
 
@@ -96,7 +106,11 @@ def _tsv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-@router.get("/analysis/tasks/{task_id}/result", summary="The result (JSON, or ?format=tsv)")
+@router.get(
+    "/analysis/tasks/{task_id}/result",
+    summary="The result (JSON, or ?format=tsv)",
+    responses=error_responses(400, 401, 403, 404, 409),
+)
 async def result(task_id: str, request: Request, format: str = "json") -> Response:
     task = coordinator(request).owned(task_id, _auth(request))
     if format not in ("json", "tsv"):
@@ -109,7 +123,11 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
     return JSONResponse(finite(task.result))
 
 
-@router.post("/analysis/tasks/{task_id}/cancel", summary="Cancel a queued or running analysis")
+@router.post(
+    "/analysis/tasks/{task_id}/cancel",
+    summary="Cancel a queued or running analysis",
+    responses=error_responses(400, 401, 403, 404, 409),
+)
 async def cancel(task_id: str, request: Request) -> dict[str, Any]:
     hub = coordinator(request)
     task = hub.owned(task_id, _auth(request))

@@ -1,0 +1,263 @@
+"""A lean HTTP/1.1 client for the hub's exchanges with push nodes.
+
+Why not httpx here: profiled under 16 concurrent clients, httpx/httpcore took about two thirds
+of the hub's CPU (request building, URL parsing, and the pool's per-request scan of every
+pooled connection with a readability check), about 1 ms per node exchange: more than a node
+needs to answer (QA issue 12 part 5). The hub's exchanges are narrow — GET or POST of JSON to
+a known node, JSON back — so this client does only that:
+
+* per node (scheme, host, port), a stack of idle keep-alive connections (asyncio streams,
+  TLS with certificate verification for https);
+* the request written as bytes in one call; the response parsed by `httptools` (the C parser
+  uvicorn uses): Content-Length, chunked, or read-until-close bodies;
+* a reused connection the node had closed (keep-alive expiry) is retried once on a new one,
+  when nothing of the answer had arrived;
+* a connection is kept only after a complete answer the node allows to keep alive, so a
+  cancelled (timed-out) exchange never leaves a half-read connection in the stack.
+
+Time limits are the caller's (`NodeClient.send` wraps each exchange in `asyncio.wait_for`).
+Proxies are not supported: `NodeClient` uses httpx when proxy variables are set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httptools
+import orjson
+
+MAX_IDLE = 64  # idle connections kept per node
+READ_SIZE = 256 * 1024
+_SAFE_TARGET = frozenset("".join(chr(c) for c in range(0x21, 0x7F)))
+
+
+class ExchangeError(Exception):
+    """The node could not be reached, or its answer was not valid HTTP."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int
+    prefix: str  # the base URL's path, without a trailing '/'
+
+    @classmethod
+    def parse(cls, base_url: str) -> Origin:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ExchangeError(f"not an http(s) base URL: {base_url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """What connections are pooled by (base URLs under one host share them)."""
+        return (self.scheme, self.host, self.port)
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+@dataclass
+class _Answer:
+    """httptools callbacks: collects one response."""
+
+    parser: Any = None
+    body: bytearray = field(default_factory=bytearray)
+    headers_done: bool = False
+    complete: bool = False
+    length_known: bool = False
+    keep_alive: bool = False  # read at completion: httptools forgets it after the message
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self.length_known = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, data: bytes) -> None:
+        self.body += data
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self.keep_alive = bool(self.parser.should_keep_alive())
+
+
+class _Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    def usable(self) -> bool:
+        return not self.writer.is_closing() and not self.reader.at_eof()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _Stale(Exception):
+    """A reused connection ended before any byte of the answer (the node closed it)."""
+
+
+class Http11Client:
+    """Keep-alive HTTP/1.1 exchanges of JSON with push nodes."""
+
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
+        self._origins: dict[str, Origin] = {}
+        self._ssl = ssl_context
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            cafile = os.environ.get("SSL_CERT_FILE")
+            if cafile is None:
+                import certifi  # httpx's CA bundle, so https nodes verify as they did
+
+                cafile = certifi.where()
+            self._ssl = ssl.create_default_context(cafile=cafile)
+        return self._ssl
+
+    def origin(self, base_url: str) -> Origin:
+        origin = self._origins.get(base_url)
+        if origin is None:
+            origin = self._origins[base_url] = Origin.parse(base_url)
+        return origin
+
+    async def _connect(self, origin: Origin) -> _Connection:
+        try:
+            if origin.scheme == "https":
+                reader, writer = await asyncio.open_connection(
+                    origin.host, origin.port, ssl=self._ssl_context(), server_hostname=origin.host
+                )
+            else:
+                reader, writer = await asyncio.open_connection(origin.host, origin.port)
+        except (OSError, ssl.SSLError) as exc:
+            raise ExchangeError(f"cannot connect to {origin.host}:{origin.port}: {exc}") from exc
+        return _Connection(reader, writer)
+
+    def request_bytes(
+        self,
+        origin: Origin,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> bytes:
+        """The request as sent; refuses a target or header that could split the request."""
+        target = origin.prefix + path
+        if params:
+            target += "?" + urlencode(params, quote_via=quote)
+        if not target.startswith("/") or not set(target) <= _SAFE_TARGET:
+            raise ExchangeError(
+                f"refusing to send a request target with unsafe characters: {target!r}"
+            )
+        lines = [f"{method} {target} HTTP/1.1", f"host: {origin.host_header}"]
+        for name, value in headers.items():
+            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+                raise ExchangeError(f"refusing to send header {name!r}: it holds a line break")
+            lines.append(f"{name}: {value}")
+        if body is not None:
+            lines.append("content-type: application/json")
+            lines.append(f"content-length: {len(body)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head + body if body else head
+
+    async def request(
+        self,
+        base_url: str,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request to the node at `base_url`; (status, body bytes)."""
+        origin = self.origin(base_url)
+        data = self.request_bytes(origin, method, path, params=params, headers=headers, body=body)
+        idle = self._idle.setdefault(origin.key, deque())
+        while idle:
+            connection = idle.pop()
+            if not connection.usable():
+                connection.close()
+                continue
+            try:
+                return await self._exchange(origin, connection, data, reused=True)
+            except _Stale:
+                continue  # the node closed it while idle: try the next one, or a new one
+        connection = await self._connect(origin)
+        try:
+            return await self._exchange(origin, connection, data, reused=False)
+        except _Stale as exc:  # only raised for reused connections
+            raise ExchangeError("connection closed before the answer") from exc
+
+    async def _exchange(
+        self, origin: Origin, connection: _Connection, data: bytes, *, reused: bool
+    ) -> tuple[int, bytes]:
+        keep = False
+        try:
+            answer = _Answer()
+            parser = answer.parser = httptools.HttpResponseParser(answer)
+            try:
+                connection.writer.write(data)
+                received = False
+                while not answer.complete:
+                    chunk = await connection.reader.read(READ_SIZE)
+                    if not chunk:
+                        if answer.headers_done and not answer.length_known:
+                            break  # body delimited by the end of the connection
+                        if reused and not received:
+                            raise _Stale
+                        raise ExchangeError("the node closed the connection mid-answer")
+                    received = True
+                    parser.feed_data(chunk)
+            except (ConnectionError, OSError) as exc:
+                if reused and not answer.headers_done:
+                    raise _Stale from exc
+                raise ExchangeError(f"{type(exc).__name__}: {exc}") from exc
+            except httptools.HttpParserError as exc:
+                raise ExchangeError(f"invalid HTTP answer: {exc}") from exc
+            keep = answer.complete and answer.keep_alive
+            return parser.get_status_code(), bytes(answer.body)
+        finally:
+            idle = self._idle.setdefault(origin.key, deque())
+            if keep and len(idle) < MAX_IDLE:
+                idle.append(connection)
+            else:
+                connection.close()
+
+    async def aclose(self) -> None:
+        pools, self._idle = list(self._idle.values()), {}
+        for idle in pools:
+            while idle:
+                connection = idle.pop()
+                connection.close()
+                with contextlib.suppress(OSError, ssl.SSLError):
+                    await connection.writer.wait_closed()
+
+
+def loads(body: bytes) -> Any:
+    """A node's JSON answer."""
+    return orjson.loads(body)
+
+
+def dumps(value: Any) -> bytes:
+    """A JSON request body (keys that are not strings are written as strings, like json)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+__all__ = ["ExchangeError", "Http11Client", "Origin", "dumps", "loads"]

@@ -19,6 +19,7 @@ Versions:
 2. ledger as bitmaps over rosters (`gs_roster`, `gs_ledger.roster_id/members/n_members/exact`);
    no version stored.
 3. version stored in `gs_meta`; index `ix_gs_roster_dataset` (participant look-ups).
+4. per-participant exposure (`gs_exposure`) and answer memo (`gs_answer_memo`): new tables.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ from genomesh.audit.chain import GENESIS
 from genomesh.audit.tables import Base
 from genomesh.core.errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 VERSION_KEY = "schema_version"
 
 # Additive steps: MIGRATIONS[v] takes a version-v database to v + 1 (idempotent DDL).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("CREATE INDEX IF NOT EXISTS ix_gs_roster_dataset ON gs_roster (dataset_id)",),
+    3: (),  # new tables only: create_all adds them
 }
 # Versions whose data would have to be converted: refused, with the reason.
 NOT_MIGRATABLE: dict[int, str] = {

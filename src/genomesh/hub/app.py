@@ -27,6 +27,7 @@ from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import beacon_routes, dialout, routes
 from genomesh.hub.admin import admin_token
+from genomesh.hub.callers import CallerBudget
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
 from genomesh.hub.dialout import DialoutBroker
@@ -150,6 +151,9 @@ def create_app(
     )
     store = HubStore(settings.state_database_url, hub_dir=hub_dir)
     app.state.settings = settings
+    app.state.caller_budget = CallerBudget(
+        settings.caller_budget, settings.caller_budget_window_seconds, settings.trusted_proxies
+    )
     app.state.store = store
     app.state.admin_token = admin_token(settings)
     app.state.dialout = DialoutBroker(

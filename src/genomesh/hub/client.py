@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from genomesh.access.caller import CALLER_HEADER
 from genomesh.hub.registry import NodePublic
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class NodeRequest:
     body: Any = None
     authorization: str | None = None
     forwarded_for: str | None = None  # the researcher's address, as X-Forwarded-For
+    caller: str | None = None  # the hub's signed caller assertion (genomesh.access.caller)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class NodeRequest:
             "body": self.body,
             "authorization": self.authorization,
             "forwarded_for": self.forwarded_for,
+            "caller": self.caller,
         }
 
 
@@ -125,6 +128,8 @@ class NodeClient:
             headers["authorization"] = request.authorization
         if request.forwarded_for:
             headers["x-forwarded-for"] = request.forwarded_for
+        if request.caller:
+            headers[CALLER_HEADER] = request.caller
         response = await self._pool(node.base_url).request(
             request.method,
             node.base_url + request.path,

@@ -17,7 +17,6 @@ from genomesh.core.settings import NodeSettings
 from genomesh.gate import Gate
 from genomesh.node.app import create_app
 
-
 # How genomesh serves apps, as far as client addresses go (genomesh.cli.serving).
 PROXY_OPTIONS = {k: v for k, v in UVICORN_OPTIONS.items() if k.startswith(("proxy", "forwarded"))}
 

@@ -159,3 +159,17 @@ def test_exposure__concurrent_answers_never_overspend_a_participant(
     assert spent <= DEFAULT_BUDGET
     assert sum(answers) == 2  # charge(3) fits twice in 0.1 nats, then S1 is withheld
     assert gates[0].state.verify().ok
+
+
+def test_exposure__answers_from_ten_or_more_carriers_stay_exact_after_a_budget_is_spent(
+    make_gate: Callable[..., Gate],
+) -> None:
+    gate = make_gate()
+    assert ask(gate, {"S1", "S2", "S3"}).exists and ask(gate, {"S1", "S4", "S5"}).exists
+    assert ask(gate, {"S1", "S5", "S6"}).exists is False  # S1 spent
+    everyone = {f"S{i}" for i in range(1, 11)}
+    for caller in range(20):
+        exact = ask(gate, everyone, researcher(f"r{caller}"), granularity="count")
+        assert (exact.exists, exact.count) == (True, 10)  # S1 still counted: nothing withheld
+    nine = ask(gate, everyone - {"S10"}, researcher(), granularity="count")
+    assert nine.count == 9  # below the free threshold, but S1 is one of many: charge(9) < 1e-4

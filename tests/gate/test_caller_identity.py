@@ -97,6 +97,8 @@ def test_http__a_hidden_and_an_absent_allele_give_identical_responses(
         )
         assert hidden.json()["responseSummary"]["exists"] is False
         assert "too few people" in hidden.json()["info"]["disclosure"]  # for every answer
+        (dataset,) = client.get("/info").json()["response"]["info"]["datasets"]
+        assert dataset["disclosure"]["exposureBudgetNats"] == 0.1  # the rules are public
     off = settings.model_copy(
         update={
             "state_url": f"sqlite:///{tmp_path / 'b.sqlite'}",

@@ -154,6 +154,9 @@ class NodeState:
         # Create / migrate / refuse under a lock (genomesh.audit.schema): an older or newer
         # database fails here, at start-up, never as a 500 at query time.
         self._pseudonym_key = bytes.fromhex(ensure_schema(engine))
+        # The secret that keys differential-privacy noise (genomesh.gate.noise): derived from
+        # the pseudonym key, so it is per node and never stored or shown on its own.
+        self.noise_key = hmac.new(self._pseudonym_key, b"dp-noise", hashlib.sha256).digest()
 
     @classmethod
     def open(cls, settings: NodeSettings) -> NodeState:

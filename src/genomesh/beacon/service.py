@@ -103,6 +103,7 @@ class BeaconService:
                 "hiddenBelowCarriers": policy.boolean_min_count,
                 "exposureBudgetNats": policy.exposure_budget,
                 "exposureFreeCarriers": policy.exposure_free_carriers,
+                "dpEpsilon": policy.dp_epsilon,  # per answer; None: exact answers
             }
             out.append(
                 {

@@ -63,6 +63,18 @@ class DatasetPolicy(BaseModel):
         "(genomesh.disclosure.exposure); once spent, answers that depend on the participant "
         "are computed without them. None = no per-participant accounting",
     )
+    dp_epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        description="ε of differential privacy on anonymous/registered boolean and count "
+        "answers (Cho et al. 2020; genomesh.gate.noise); None = exact answers",
+    )
+    dp_false_negative_cost: float = Field(
+        default=1.0, gt=0, description="DP membership: the loss of a false 'no'"
+    )
+    dp_false_positive_cost: float = Field(
+        default=1.0, gt=0, description="DP membership: the loss of a false 'yes'"
+    )
     exposure_free_carriers: int = Field(
         default=10,
         ge=1,

@@ -29,6 +29,7 @@ from genomesh.audit.state import BudgetCharge, NodeState
 from genomesh.core.errors import BudgetExhaustedError, ConflictError, GenomeshError, StoreError
 from genomesh.core.settings import Granularity, NodeSettings
 from genomesh.disclosure import disclose_count, is_charged, isolates, isolating_split
+from genomesh.gate import noise
 from genomesh.gate.contract import (
     GRANULARITY_ORDER,
     DatasetAccess,
@@ -220,8 +221,19 @@ class Gate:
         request: GateRequest,
     ) -> DisclosedResult:
         policy = self.settings.policy_for(access.dataset_id)
+        raw_count = result.count
+        if noise.applies(access, policy, self_service=is_self_service(request)):
+            raw_count = noise.noised(
+                result,
+                access=access,
+                facts=facts[access.dataset_id],
+                policy=policy,
+                key=self.state.noise_key,
+                operation=request.operation,
+                parameters=request.parameters,
+            ).count
         shown = disclose_count(
-            result.count, granularity=access.granularity, min_count=policy.min_count
+            raw_count, granularity=access.granularity, min_count=policy.min_count
         )
         count, suppressed, why = (
             shown.count,

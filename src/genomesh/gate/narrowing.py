@@ -116,12 +116,15 @@ def narrow(
         current = without(withheld)
     carriers = frozenset(current.contributors)
     each = charge(len(carriers), n) if carriers else 0.0
+    if policy.dp_epsilon is not None and narrowable:
+        each = min(each, policy.dp_epsilon)  # ε-DP: no answer reveals more than ε nats
     charges = {p: each for p in carriers}
     decision = ExposureCharge(
         dataset_id=facts.dataset_id, fingerprint=fp, read=spent, charges=charges, withheld=withheld
     )
     audit: dict[str, Any] = {
         "carriers": k,
+        **({"epsilon": policy.dp_epsilon} if policy.dp_epsilon is not None else {}),
         "budget": budget,
         "charge": round(each, 9),
         "charged": len(charges),

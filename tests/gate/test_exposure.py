@@ -173,3 +173,11 @@ def test_exposure__answers_from_ten_or_more_carriers_stay_exact_after_a_budget_i
         assert (exact.exists, exact.count) == (True, 10)  # S1 still counted: nothing withheld
     nine = ask(gate, everyone - {"S10"}, researcher(), granularity="count")
     assert nine.count == 9  # below the free threshold, but S1 is one of many: charge(9) < 1e-4
+
+
+def test_exposure__off_switch_in_toml_and_environment_text() -> None:
+    assert DatasetPolicy(exposure_budget="off").exposure_budget is None  # type: ignore[arg-type]
+    assert DatasetPolicy(dp_epsilon="none").dp_epsilon is None  # type: ignore[arg-type]
+    assert DatasetPolicy().exposure_budget == DEFAULT_BUDGET
+    with pytest.raises(ValueError, match="exposure_budget"):
+        DatasetPolicy(exposure_budget="lots")  # type: ignore[arg-type]

@@ -61,13 +61,13 @@ class DatasetPolicy(BaseModel):
         ge=0,
         description="per-participant membership exposure budget in nats, over every caller "
         "(genomesh.disclosure.exposure); once spent, answers that depend on the participant "
-        "are computed without them. None = no per-participant accounting",
+        "are computed without them. 'off' = no per-participant accounting",
     )
     dp_epsilon: float | None = Field(
         default=None,
         gt=0,
         description="ε of differential privacy on anonymous/registered boolean and count "
-        "answers (Cho et al. 2020; genomesh.gate.noise); None = exact answers",
+        "answers (Cho et al. 2020; genomesh.gate.noise); 'off' (default) = exact answers",
     )
     dp_false_negative_cost: float = Field(
         default=1.0, gt=0, description="DP membership: the loss of a false 'no'"
@@ -81,6 +81,14 @@ class DatasetPolicy(BaseModel):
         description="answers from at least this many individuals are neither charged nor "
         "narrowed (their charge is below 5e-5 nats)",
     )
+
+    @field_validator("exposure_budget", "dp_epsilon", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        """TOML has no null, environment variables are text: "off" (or "none") switches off."""
+        if isinstance(value, str) and value.strip().lower() in ("off", "none", "null", ""):
+            return None
+        return value
 
 
 class TrustedIssuer(BaseModel):

@@ -34,7 +34,14 @@ import httpx
 from genomesh.access.caller import CALLER_HEADER, verify_caller
 from genomesh.access.identity import Identity, Tier
 from genomesh.access.jwks import TrustedKeys
-from genomesh.access.passports import ORIG_JTI, AcceptedVisa, SignatureCache, verify_passport
+from genomesh.access.passports import (
+    ORIG_JTI,
+    AcceptedVisa,
+    SignatureCache,
+    TokenError,
+    unverified_parts,
+    verify_passport,
+)
 from genomesh.access.revocation import RevocationChecker
 from genomesh.access.visas import (
     ACCEPTED_TERMS_AND_POLICIES,
@@ -131,7 +138,9 @@ class IdentityResolver:
         does not verify)."""
         address = client_address(peer, headers.get("x-forwarded-for"), self._proxies)
         assertion = headers.get(CALLER_HEADER)
-        if not assertion:
+        if not assertion or not self.keys.is_trusted(_unverified_issuer(assertion)):
+            # Only an issuer this node trusts may speak for a caller; from anyone else the
+            # header is ignored (a hub this node does not trust still reaches it, as one peer).
             return address
         _, caller = verify_caller(
             assertion.strip(),
@@ -203,6 +212,13 @@ class IdentityResolver:
             passport_jti=_text(verified.claims.get("jti")),
             orig_jti=_text(verified.claims.get(ORIG_JTI)),
         )
+
+
+def _unverified_issuer(token: str) -> str | None:
+    try:
+        return _text(unverified_parts(token.strip())[1].get("iss"))
+    except TokenError:
+        return None
 
 
 def _text(value: object) -> str | None:

@@ -63,18 +63,22 @@ class ExposureStore:
     def spent(self, dataset_id: str, individuals: Iterable[str]) -> dict[str, float]:
         """Nats spent so far by each of these participants (0 if never charged)."""
         with driver_cursor(self.engine, write=False) as cur:
-            return self._read(cur, dataset_id, individuals)
+            rows = self._read(cur, dataset_id, individuals)
+        return {i: 0.0 if v is None else v for i, v in rows.items()}
 
     def memo(self, fingerprint: str) -> frozenset[str] | None:
         """Who was withheld from this answer when it was first given; None if never given."""
         with driver_cursor(self.engine, write=False) as cur:
             return self._read_memo(cur, fingerprint)
 
-    def _read(self, cur: Any, dataset_id: str, individuals: Iterable[str]) -> dict[str, float]:
-        out: dict[str, float] = {}
+    def _read(
+        self, cur: Any, dataset_id: str, individuals: Iterable[str]
+    ) -> dict[str, float | None]:
+        """Spent per participant; None where they have no row yet."""
+        out: dict[str, float | None] = {}
         for i in individuals:
             row = self._spent.execute(cur, {"d": dataset_id, "i": i}).fetchone()
-            out[i] = float(row[0]) if row is not None else 0.0
+            out[i] = float(row[0]) if row is not None else None
         return out
 
     def _read_memo(self, cur: Any, fingerprint: str) -> frozenset[str] | None:
@@ -87,13 +91,14 @@ class ExposureStore:
         for d in decisions:
             if self._read_memo(cur, d.fingerprint) is not None:
                 raise ExposureChanged(f"answer {d.fingerprint[:12]} was given meanwhile")
-            current = self._read(cur, d.dataset_id, d.read)
-            if any(abs(current[i] - d.read[i]) > 1e-12 for i in d.read):
+            current = self._read(cur, d.dataset_id, {*d.read, *d.charges})
+            if any(abs((current[i] or 0.0) - d.read.get(i, 0.0)) > 1e-12 for i in current):
                 raise ExposureChanged("a participant was charged meanwhile")
             fresh, raised = [], []
             for i, nats in d.charges.items():
-                if i in d.read and d.read[i] > 0.0:
-                    raised.append({"d": d.dataset_id, "i": i, "s": current[i] + nats, "t": now})
+                before = current[i]
+                if before is not None:
+                    raised.append({"d": d.dataset_id, "i": i, "s": before + nats, "t": now})
                 else:
                     fresh.append(
                         {"dataset_id": d.dataset_id, "individual_id": i, "spent": nats,

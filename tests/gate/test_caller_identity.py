@@ -130,7 +130,7 @@ def test_http__a_spoofed_x_forwarded_for_is_ignored(node_dir: Path, tmp_path: Pa
 def network(node_dir: Path, tmp_path: Path) -> Iterator[tuple[RunningHub, str, NodeState]]:
     """A hub that trusts loopback as its proxy (so tests can play many callers), and the node
     pushed to over HTTP; yields the hub, the node's URL and the node's state."""
-    hub = start_hub(tmp_path, trusted_proxies=["127.0.0.1"])
+    hub = start_hub(tmp_path, trusted_proxies=["127.0.0.1"], node_timeout_seconds=10.0)
     try:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -201,7 +201,9 @@ def test_hub__a_forged_caller_assertion_is_refused(
 
 
 def test_hub__its_own_per_caller_budget(node_dir: Path, tmp_path: Path) -> None:
-    hub = start_hub(tmp_path, trusted_proxies=["127.0.0.1"], caller_budget=2)
+    hub = start_hub(
+        tmp_path, trusted_proxies=["127.0.0.1"], caller_budget=2, node_timeout_seconds=10.0
+    )
     try:
         with hub.client() as c:
             one = {"x-forwarded-for": "203.0.113.7"}
@@ -216,7 +218,7 @@ def test_hub__its_own_per_caller_budget(node_dir: Path, tmp_path: Path) -> None:
 
 
 def test_dialout__the_node_keys_on_the_original_caller(node_dir: Path, tmp_path: Path) -> None:
-    hub = start_hub(tmp_path, trusted_proxies=["127.0.0.1"])
+    hub = start_hub(tmp_path, trusted_proxies=["127.0.0.1"], node_timeout_seconds=10.0)
     try:
         settings = NodeSettings.load(
             node_dir, base_url=f"{hub.url}/nodes/dial", trusted_issuers=[hub.trusted()],

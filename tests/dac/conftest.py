@@ -3,6 +3,7 @@ the DAC mounted on the real hub app, and a loopback HTTP server for CLI tests.""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ from genomesh.core.consent import DataUseTerm
 from genomesh.core.settings import HubSettings
 from genomesh.hub.dac import DacService
 from genomesh.hub.dac.schemas import DatasetIn
+from tests.audit.pg import create_database, postgres_server, require_postgres
 
 # argon2id with small parameters: tests hash dozens of passwords on a busy machine
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -178,3 +180,30 @@ def broker_app(service: DacService) -> Any:
         )
     )
     return app
+
+
+@pytest.fixture(scope="module")
+def postgres_server_url() -> Iterator[str]:
+    """One throwaway PostgreSQL server per test module (skipped without the binaries)."""
+    require_postgres()
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> str:
+    """A fresh database on that server for each test (engines of earlier tests may stay open)."""
+    return create_database(postgres_server_url, f"genomesh_dac_{next(_DATABASES)}")
+
+
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])]
+)
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The DAC's database URL: a SQLite file, then a PostgreSQL database (same contract)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))

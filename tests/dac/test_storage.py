@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,23 +15,7 @@ from genomesh.hub.dac import DacService
 from genomesh.hub.dac.datasets import DatasetRef
 from genomesh.hub.dac.notifications import NotificationIn
 from genomesh.hub.dac.schemas import ApplicationIn, DatasetIn
-from tests.audit.pg import postgres_database
 from tests.dac.conftest import ADMIN_PASSWORD, FAST_HASHER, HMB_URL, NODE_URL, Clock
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_database("genomesh_dac") as url:
-        yield url
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])]
-)
-def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hub.sqlite'}"
-    return request.getfixturevalue("postgres_url")
 
 
 def test_dac_contract__workflow_on_backend(state_url: str, tmp_path: Path) -> None:

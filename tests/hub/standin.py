@@ -13,6 +13,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +31,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _Hang:
+    """Pure ASGI (cheap enough for the benchmarks): log each path; while `state.hung`, hold
+    every request unanswered, like a hung process that still accepts connections."""
+
+    def __init__(self, app: Any, *, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.state.requests.append(scope["path"])
+            while self.state.hung:
+                await asyncio.sleep(0.05)
+        await self.app(scope, receive, send)
+
+
 def standin_app(
     name: str,
     *,
@@ -42,6 +59,10 @@ def standin_app(
     app = FastAPI()
     app.state.delay = delay
     app.state.authorizations = []  # the Authorization header of every entry-type request
+    app.state.requests = deque(maxlen=10_000)  # the path of each request received (/info too)
+    app.state.hung = False  # True: every request is held unanswered until it is False again
+    app.add_middleware(_Hang, state=app.state)
+
     app.state.datasets = datasets or [
         {
             "id": f"{name}-ds1",

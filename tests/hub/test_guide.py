@@ -17,6 +17,8 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "researcher-guide.md"
 
 def guide_commands() -> list[str]:
     commands = re.findall(r"^\$ (genomesh .+)$", GUIDE.read_text(), flags=re.MULTILINE)
+    # analyses need real nodes: tests/visiting/test_federation.py runs those lines
+    commands = [c for c in commands if not c.startswith("genomesh analysis ")]
     assert len(commands) >= 8
     return commands
 

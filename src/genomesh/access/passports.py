@@ -8,6 +8,8 @@ request is refused with an AuthenticationError naming the problem:
   * `iss` on the node's allow-list; the key found under that issuer's `kid`, of the kind the
     `alg` needs (EC P-256 for ES256, RSA for RS256); the signature verifies;
   * `exp` and `iat` present, `exp` not passed, `iat`/`nbf` not in the future (with leeway);
+    the passport's lifetime `exp - iat` at most the node's `max_passport_lifetime_seconds`
+    (a ten-year passport, even one signed by a trusted key, is refused);
   * `sub` present; `aud` names this node's audience; the passport's `jti` is not revoked, nor
     (for a passport the hub derived for one node) the original's, named in `orig_jti`.
 
@@ -243,12 +245,24 @@ def verify_passport(
     leeway: int = 30,
     revocations: RevocationChecker | None = None,
     cache: SignatureCache | None = None,
+    max_lifetime: int | None = None,
 ) -> VerifiedPassport:
-    """Verify the passport (AuthenticationError if invalid) and sort its visas."""
+    """Verify the passport (AuthenticationError if invalid) and sort its visas.
+
+    `max_lifetime` (seconds) bounds `exp - iat`: since `iat` may not lie in the future, it
+    also bounds how long from now the passport could still be used.
+    """
     try:
         header, claims = verify_jwt(token, keys=keys, now=now, leeway=leeway, cache=cache)
     except TokenError as exc:
         raise AuthenticationError(f"invalid passport: {exc}") from exc
+    if max_lifetime is not None and claims["exp"] - claims["iat"] > max_lifetime:
+        raise AuthenticationError(
+            f"invalid passport: it lives {claims['exp'] - claims['iat']} s (iat {claims['iat']} "
+            f"to exp {claims['exp']}), longer than the {max_lifetime} s accepted here "
+            "(max_passport_lifetime_seconds); ask the issuer for a shorter-lived passport",
+            details={"max_lifetime_seconds": max_lifetime},
+        )
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise AuthenticationError("invalid passport: claim 'sub' is missing")

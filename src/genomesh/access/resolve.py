@@ -170,6 +170,7 @@ class IdentityResolver:
             leeway=self.settings.passport_leeway_seconds,
             revocations=self.revocations,
             cache=self._cache,
+            max_lifetime=self.settings.max_passport_lifetime_seconds,
         )
         by_type: dict[str, list[AcceptedVisa]] = {}
         for accepted in verified.visas:

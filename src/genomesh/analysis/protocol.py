@@ -73,6 +73,15 @@ class LocalData(Protocol):
         """A dask array (variants x allowed individuals, rows of `individuals()` in order) of
         int8 alt-allele dosages, -1 = missing, chunked along variants."""
 
+    def min_count(self, dataset_id: str) -> int:
+        """The node's disclosure threshold for this dataset: a count below it (but above 0)
+        must not leave the node exactly (suppress it and say so in `LocalReply.suppressed`)."""
+
+    def compute(self, *collections: Any) -> tuple[Any, ...]:
+        """Compute dask collections on the node's scheduler (local threads by default, or the
+        node's distributed cluster). Use this instead of `.compute()` so the node's choice
+        of scheduler applies; returns a tuple like `dask.compute`."""
+
 
 class Analysis(ABC):
     """One registered analysis type. Instances are stateless; state travels in `state`."""
@@ -98,11 +107,20 @@ class Analysis(ABC):
     def result(self, state: dict) -> dict[str, Any]:
         """The final result: JSON-able, with `rows` (a list of dicts, for TSV) when tabular."""
 
+    def expected_rounds(self, state: dict) -> int:
+        """How many rounds this task is expected to take in all (for progress reports). An
+        estimate may grow as the task runs (e.g. Newton iterations); default 1."""
+        return 1
+
     # ---------------------------------------------------------------- node side
     @abstractmethod
     def local(self, data: LocalData, request: RoundRequest) -> LocalReply:
         """Compute this node's part of one round, applying the analysis' own disclosure
-        rules (minimum counts) before returning."""
+        rules (minimum counts) before returning.
+
+        Raise `InvalidInputError` for bad params, `AccessDeniedError` to refuse (e.g. a
+        differencing rerun); the runner turns either into a refused reply with the reason.
+        `request.params` are the per-node params `next_round` gave for this node."""
 
 
 _REGISTRY: dict[str, Analysis] = {}

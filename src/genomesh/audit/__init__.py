@@ -1,5 +1,6 @@
 """Tamper-evident audit log (hash chain), disclosure ledger and the node state that holds them."""
 
+from genomesh.audit.anchor import Anchor, AnchorRecords
 from genomesh.audit.chain import VerifyResult, canonical_json, entry_hash, verify_rows
 from genomesh.audit.records import (
     AuditEntry,
@@ -12,8 +13,12 @@ from genomesh.audit.records import (
     Withdrawal,
 )
 from genomesh.audit.state import NodeState
+from genomesh.audit.verification import AuditCheck, check_log
 
 __all__ = [
+    "Anchor",
+    "AnchorRecords",
+    "AuditCheck",
     "AuditEntry",
     "Contribution",
     "Disclosure",
@@ -25,6 +30,7 @@ __all__ = [
     "VerifyResult",
     "Withdrawal",
     "canonical_json",
+    "check_log",
     "entry_hash",
     "verify_rows",
 ]

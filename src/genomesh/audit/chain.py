@@ -3,9 +3,10 @@
 Entry `n` stores `hash_n = sha256(hash_{n-1} || canonical_json(body_n))` with
 `hash_0 = GENESIS`. The body carries its own sequence number, so editing, deleting,
 reordering or inserting a row breaks the chain at the first affected entry; a head row
-records the last sequence number and hash so that deleting the newest rows shows too.
-Someone able to rewrite the database can recompute the whole chain; publishing the head
-(`genomesh audit show`) and checking against it (`verify(..., expected_head=...)`) closes that.
+records the last sequence number and hash so that deleting the newest rows alone shows too.
+Someone able to write the database can delete the newest rows *and* roll the head row back,
+or recompute the whole chain; a head kept outside the database closes that: one published
+by hand (`verify(..., expected_head=...)`) or anchored at the hub (`genomesh.audit.anchor`).
 """
 
 from __future__ import annotations

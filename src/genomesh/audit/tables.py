@@ -46,6 +46,28 @@ class AuditHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditAnchorRow(Base):
+    """One signed audit head this node sent to a hub (`genomesh.audit.anchor`), and the reply.
+
+    `status`: sending | acknowledged | refused | failed. Only acknowledged rows anchor the log
+    for `genomesh audit verify`; `envelope` is the signed message as sent (checkable offline
+    with the node's public key).
+    """
+
+    __tablename__ = "gs_audit_anchor"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hub_url: Mapped[str] = mapped_column(String(512))
+    entries: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[float] = mapped_column(Float)
+    envelope: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    settled_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (UniqueConstraint("hub_url", "entries", name="uq_gs_audit_anchor"),)
+
+
 class RosterRow(Base):
     """The individuals of one dataset version, in the order ledger bitmaps refer to."""
 
@@ -163,6 +185,7 @@ class ParticipantTokenRow(Base):
 
 __all__ = [
     "AnswerMemoRow",
+    "AuditAnchorRow",
     "AuditHeadRow",
     "AuditRow",
     "Base",

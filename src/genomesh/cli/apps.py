@@ -12,6 +12,10 @@ hub_app = typer.Typer(help="Run and manage the hub.", no_args_is_help=True)
 audit_app = typer.Typer(help="Inspect and verify a node's audit log.", no_args_is_help=True)
 query_app = typer.Typer(help="Query the federation (Beacon v2).", no_args_is_help=True)
 catalogue_app = typer.Typer(help="Search the hub's dataset catalogue.", no_args_is_help=True)
+match_app = typer.Typer(
+    help="Rare-disease matchmaking (Matchmaker Exchange): peers, enrolled patients, matches.",
+    no_args_is_help=True,
+)
 dac_app = typer.Typer(
     help="Data access committee: accounts, applications, decisions.", no_args_is_help=True
 )
@@ -22,3 +26,4 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(query_app, name="query")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(dac_app, name="dac")
+app.add_typer(match_app, name="match")

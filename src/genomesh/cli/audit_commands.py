@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from genomesh.audit.anchor import ACKNOWLEDGED, REFUSED, AnchorRecords, latest
+from genomesh.audit.verification import check_log
 from genomesh.cli.apps import audit_app
 from genomesh.core.errors import InvalidInputError, StoreError
 from genomesh.core.settings import NodeSettings
+from genomesh.node.anchor import fetch_hub_anchors
+from genomesh.node.dialout import NODE_KEY_FILE, node_key
 from genomesh.node.state import NodeState
 
 
@@ -39,14 +44,56 @@ def verify(
     head: Annotated[
         str | None, typer.Option("--head", help="a published head SEQ:HASH to check against")
     ] = None,
+    hub: Annotated[
+        str | None,
+        typer.Option(
+            "--hub",
+            help="also check against the heads this hub holds for the node "
+            "(GET HUB/nodes/NAME/audit-heads); they survive a rewrite of the node's database",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="the node's name at the hub (default: its name)")
+    ] = None,
 ) -> None:
-    """Recompute the hash chain; exit non-zero naming the first bad entry if anything was changed."""
+    """Recompute the hash chain, check it against the anchored heads and the ledger against the
+    entries; exit non-zero naming what is wrong (an edited entry, a cut tail, a wiped log)."""
     expected = _parse_head(head)
-    with _open(node_dir) as state:
-        result = state.verify(expected_head=expected)
-    if not result.ok:
-        raise StoreError(result.describe(), details={"first_bad_entry": result.first_bad_seq})
-    Console().print(f"[green]OK[/] {result.describe()}", highlight=False)
+    settings = NodeSettings.load(node_dir)
+    console = Console(stderr=True, soft_wrap=True)
+    with NodeState.open(settings) as state:
+        anchors = AnchorRecords(state.engine).acknowledged()
+        if hub:
+            public_key = _node_public_key(node_dir)
+            hub_anchors, warnings = fetch_hub_anchors(
+                hub, name or settings.name, public_key=public_key
+            )
+            if public_key is None:
+                warnings.append(
+                    f"no signing key in {node_dir / NODE_KEY_FILE}: the hub's heads are taken "
+                    "without checking the node's signature on them"
+                )
+            anchors += hub_anchors
+            for warning in warnings:
+                console.print(Text(f"warning: {warning}", style="yellow"))
+        check = check_log(state, anchors=anchors, expected_head=expected)
+    for note in check.notes:
+        console.print(Text(f"note: {note}"))
+    if not check.ok:
+        raise StoreError(
+            check.describe(),
+            details={
+                "first_bad_entry": check.chain.first_bad_seq,
+                "problems": list(check.problems),
+            },
+        )
+    Console(soft_wrap=True).print(Text.assemble(("OK", "green"), f" {check.describe()}"))
+
+
+def _node_public_key(node_dir: Path) -> Ed25519PublicKey | None:
+    """The node's own signing key (to check the hub's copies of its heads), if it has one."""
+    path = node_dir / NODE_KEY_FILE
+    return node_key(node_dir).public_key() if path.is_file() else None
 
 
 @audit_app.command("show")
@@ -62,6 +109,7 @@ def show(
         entries = state.audit_entries(last=last)
         flagged = state.flagged_audit_seqs()
         head = state.head()
+        sent = AnchorRecords(state.engine).all()
     console = Console()
     if as_json:
         for e in entries:
@@ -72,6 +120,13 @@ def show(
             )
         return
     console.print(f"head {head[0]}:{head[1]}  (publish this to anchor the log)", highlight=False)
+    anchored = latest(a for a in sent if a.status == ACKNOWLEDGED)
+    console.print(
+        Text(f"anchored: {anchored.describe()}" if anchored else "anchored: never (no hub_url?)")
+    )
+    for a in sent:
+        if a.status == REFUSED:
+            console.print(Text(f"REFUSED by the hub: head {a.describe()}: {a.detail}", "bold red"))
     table = Table(title=Text(f"audit log of {node_dir}"))
     for col in ("#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"):
         table.add_column(col)

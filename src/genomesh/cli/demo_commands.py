@@ -165,7 +165,7 @@ class Federation:
             base_url = (
                 f"{self.hub_url}/nodes/{node.name}" if node.dial_out else self.node_url(node.name)
             )
-            self._configure_node(node_dir, node, base_url)
+            self._configure_node(node_dir, node, base_url, hub_key)
             if node.dial_out:
                 continue  # started after the hub is up (it dials the hub)
             port = str(self.node_ports[node.name])
@@ -202,7 +202,7 @@ class Federation:
         self._wait_dial_out()
         self._sync(headers)
 
-    def _configure_node(self, node_dir: Path, node: DemoNode, base_url: str) -> None:
+    def _configure_node(self, node_dir: Path, node: DemoNode, base_url: str, hub_key: str) -> None:
         """Write the demo's wiring (hub, trusted issuer, addresses) into the node's genomesh.toml."""
         config = node_dir / NODE_CONFIG_NAME
         kept = tomllib.loads(config.read_text())
@@ -213,6 +213,7 @@ class Federation:
             "beacon_id": f"org.genomesh.demo.{node.name}",
             "hub_url": self.hub_url,
             "revocation_refresh_seconds": REVOCATION_REFRESH_SECONDS,
+            "hub_key": hub_key,  # analysis rounds must be signed by this hub
         }
         lines = ["# written by `genomesh demo`"]
         lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "genomesh.cli.dac_commands",
     "genomesh.cli.demo_commands",
     "genomesh.cli.participant_commands",
+    "genomesh.cli.match_commands",
+    "genomesh.cli.analysis_commands",
 )
 
 

@@ -33,6 +33,14 @@ def serve(
         str | None,
         typer.Option(help="with --dial-out: the hub's public key (`genomesh hub key`)"),
     ] = None,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-scheduler",
+            metavar="tcp://HOST:PORT",
+            help="run analyses on this Dask distributed scheduler (default: local threads)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the node: Beacon v2 at the root (/info, /g_variants ...), /openapi.json, /participants.
 
@@ -40,6 +48,14 @@ def serve(
     With --dial-out HUB_URL the node opens no port at all (for custodians that accept no
     inbound connections); researchers reach it through the hub exactly like a served node.
     """
+    if dask_scheduler is not None:
+        if "://" not in dask_scheduler:
+            raise InvalidInputError(
+                f"--dask-scheduler {dask_scheduler!r} is not an address like tcp://HOST:PORT",
+                field="--dask-scheduler",
+            )
+        # an environment override reaches every worker process and the dial-out client alike
+        os.environ["GENOMESH_DASK_SCHEDULER"] = dask_scheduler
     if dial_out is not None:
         from genomesh.cli.hub_commands import dial_out as run_dial_out
 

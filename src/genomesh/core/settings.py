@@ -130,6 +130,12 @@ class NodeSettings(BaseSettings):
     passport_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="clock skew allowed on exp/iat/nbf"
     )
+    max_passport_lifetime_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="longest passport accepted (exp - iat); the hub's DAC issues passports for "
+        "1 h (passport_lifetime_seconds) and per-node ones for at most 5 min",
+    )
     jwks_cache_seconds: float = Field(
         default=300.0, ge=0, description="how long fetched keys are used"
     )
@@ -158,7 +164,11 @@ class NodeSettings(BaseSettings):
         default=1000, ge=1, description="queries per identity per window (anonymous/registered)"
     )
     budget_window_seconds: int = Field(default=86400, ge=1)
-    max_request_bytes: int = Field(default=1_000_000, ge=1)
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="largest request body any node route accepts (413 above, before parsing)",
+    )
     max_limit: int = Field(default=1000, ge=1, description="largest page size a caller may ask for")
     state_url: str | None = Field(
         default=None, description="SQLAlchemy URL for node state; default SQLite in node_dir"
@@ -188,6 +198,36 @@ class NodeSettings(BaseSettings):
         default=20,
         ge=0,
         description="earlier answers per identity and dataset compared against (0 = rule off)",
+    )
+    hub_key: str | None = Field(
+        default=None,
+        description="the hub's Ed25519 public key (base64url, `genomesh hub key`): analysis "
+        "rounds must be signed with it; default: the key pinned in NODE_DIR/dialout_hub.key",
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="address of a Dask distributed scheduler (tcp://HOST:PORT) that runs the "
+        "node's analyses; default: local threads",
+    )
+    analysis_chunk_variants: int = Field(
+        default=10_000,
+        ge=1,
+        description="variants per genotype chunk streamed by analyses (memory ~ chunk x individuals)",
+    )
+    audit_anchor_entries: int = Field(
+        default=100,
+        ge=0,
+        description="send the signed audit head to hub_url after this many new entries "
+        "(0 = never anchor; see docs/audit.md)",
+    )
+    audit_anchor_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="... or when this long has passed since the last acknowledged anchor and "
+        "the log has grown (0 = by entries only)",
+    )
+    audit_anchor_check_seconds: float = Field(
+        default=5.0, gt=0, description="how often the node looks at its audit head"
     )
 
     @property
@@ -256,6 +296,15 @@ class HubSettings(BaseSettings):
         description="rotate the passport signing key after this many days; 0 = never",
     )
     node_timeout_seconds: float = Field(default=5.0, gt=0)
+    breaker_failures: int = Field(
+        default=3,
+        ge=0,
+        description="consecutive timeouts/connection failures after which a node's circuit "
+        "opens (answered 'node not responding' at once, probed in the background); 0 = off",
+    )
+    breaker_probe_seconds: float = Field(
+        default=2.0, gt=0, description="pause between probes of a node with an open circuit"
+    )
     state_url: str | None = None
     admin_password: str | None = Field(
         default=None, description="initial admin password; required to create the admin account"
@@ -274,7 +323,27 @@ class HubSettings(BaseSettings):
         default=60.0, gt=0, description="accepted clock skew of signed dial-out messages"
     )
     max_request_bytes: int = Field(
-        default=1_000_000, ge=1, description="largest Beacon request body the hub forwards"
+        default=1_000_000,
+        ge=1,
+        description="largest request body any hub route accepts (413 above, before parsing)",
+    )
+    max_answer_bytes: int = Field(
+        default=16_000_000,
+        ge=1,
+        description="largest body on /dialout/ (signed answers of dial-out nodes, which may "
+        "carry record-level Beacon results)",
+    )
+    analysis_round_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="longest the hub waits for one node's analysis round"
+    )
+    analysis_retries: int = Field(
+        default=5,
+        ge=0,
+        description="times a round is re-sent to a node that failed or timed out (a node "
+        "restarting) before the analysis fails",
+    )
+    analysis_retry_seconds: float = Field(
+        default=2.0, ge=0, description="wait before re-sending a failed round (doubles each time)"
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,

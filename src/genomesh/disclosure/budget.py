@@ -1,7 +1,8 @@
 """Per-identity query budgets: which answers are charged (the counter lives in NodeState).
 
 A budget of `NodeSettings.query_budget` queries per `budget_window_seconds` applies to every
-identity answered at the anonymous or registered tier (the key is the passport subject, or the
+identity answered at the anonymous or registered tier, and every Matchmaker Exchange peer
+(the key is the passport subject, or the
 client address for anonymous callers). Charged: every query that reaches at least one dataset,
 whatever the answer. Not charged: informational endpoints, refused queries (nothing was
 computed), controlled-tier answers for granted datasets (the DAC vetted the user and the
@@ -14,7 +15,7 @@ remaining budget itself would leak which queries were hits.
 
 from __future__ import annotations
 
-BUDGETED_TIERS: frozenset[str] = frozenset({"anonymous", "registered"})
+BUDGETED_TIERS: frozenset[str] = frozenset({"anonymous", "registered", "matchmaker"})
 
 
 def is_charged(effective_tiers: set[str], *, self_service: bool = False) -> bool:

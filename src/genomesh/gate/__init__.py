@@ -9,9 +9,15 @@ from genomesh.gate.contract import (
     GateResponse,
 )
 from genomesh.gate.gate import Gate
-from genomesh.gate.guard import PARTICIPANT_ISSUER, participant_identity
+from genomesh.gate.guard import (
+    MATCHMAKER_ISSUER,
+    PARTICIPANT_ISSUER,
+    matchmaker_identity,
+    participant_identity,
+)
 
 __all__ = [
+    "MATCHMAKER_ISSUER",
     "PARTICIPANT_ISSUER",
     "DatasetAccess",
     "DatasetResult",
@@ -20,5 +26,6 @@ __all__ = [
     "Gate",
     "GateRequest",
     "GateResponse",
+    "matchmaker_identity",
     "participant_identity",
 ]

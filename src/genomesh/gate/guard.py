@@ -10,6 +10,10 @@ Per dataset, in this order:
 4. individuals = everyone in the dataset minus the withdrawn; at the controlled tier only those
    whose own consent approves the identity's purpose (`match_purpose(...).decision == "approve"`).
 
+A Matchmaker Exchange peer (identity from `matchmaker_identity`, surface `matchmaker`) gets
+record granularity over the non-withdrawn individuals; the matchmaker narrows that to the
+patients the custodian enrolled with consent to matchmaking and contact.
+
 A participant using the participant API (identity issued by `participant_identity`) may see
 only their own data, at record granularity, withdrawn or not (right of access, GDPR Art. 15).
 """
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
 
 PARTICIPANT_ISSUER = "urn:genomesh:participant"
 PARTICIPANT_SURFACE = "participants"
+MATCHMAKER_ISSUER = "urn:genomesh:matchmaker"
+MATCHMAKER_SURFACE = "matchmaker"
 
 
 def participant_identity(individual_id: str, *, client_address: str | None = None) -> Identity:
@@ -45,6 +51,21 @@ def participant_identity(individual_id: str, *, client_address: str | None = Non
         subject=individual_id,
         issuer=PARTICIPANT_ISSUER,
         client_address=client_address,
+    )
+
+
+def matchmaker_identity(peer: str, *, client_address: str | None = None) -> Identity:
+    """The identity of a Matchmaker Exchange peer authenticated by its X-Auth-Token."""
+    return Identity(
+        tier="registered", subject=peer, issuer=MATCHMAKER_ISSUER, client_address=client_address
+    )
+
+
+def is_matchmaking(request: GateRequest) -> bool:
+    return (
+        request.surface == MATCHMAKER_SURFACE
+        and request.identity.issuer == MATCHMAKER_ISSUER
+        and request.identity.subject is not None
     )
 
 
@@ -208,6 +229,13 @@ class Guard:
                     tier="participant",
                 )
             return DatasetAccess(dataset_id, "record", frozenset({str(me)}), tier="participant")
+        if is_matchmaking(request):
+            # A matchmaking peer sees the MME records of enrolled patients (the custodian's
+            # enrolment records their consent to matchmaking and contact); the withdrawn never.
+            if not withdrawals:
+                withdrawals.append(self.state.withdrawals_version())
+            individuals = self._not_withdrawn(facts, withdrawals[0])
+            return DatasetAccess(dataset_id, "record", individuals, tier="matchmaker")
 
         policy = self.settings.policy_for(dataset_id)
         notes: list[str] = []
@@ -288,4 +316,14 @@ class Guard:
         return hit
 
 
-__all__ = ["PARTICIPANT_ISSUER", "DatasetFacts", "Guard", "is_self_service", "participant_identity"]
+__all__ = [
+    "MATCHMAKER_ISSUER",
+    "MATCHMAKER_SURFACE",
+    "PARTICIPANT_ISSUER",
+    "DatasetFacts",
+    "Guard",
+    "is_matchmaking",
+    "is_self_service",
+    "matchmaker_identity",
+    "participant_identity",
+]

@@ -23,10 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
-from genomesh.hub import beacon_routes, dialout, routes
+from genomesh.hub import anchors, beacon_routes, dialout, routes
 from genomesh.hub.admin import admin_token
+from genomesh.hub.analysis import routes as analysis_routes
+from genomesh.hub.breaker import CircuitBreaker
 from genomesh.hub.callers import CallerBudget
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
@@ -111,7 +114,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = NodeClient(transport=transport, broker=app.state.dialout)
+        breaker = None
+        if settings.breaker_failures > 0:
+            breaker = CircuitBreaker(
+                failures=settings.breaker_failures, probe_seconds=settings.breaker_probe_seconds
+            )
+        client = NodeClient(transport=transport, broker=app.state.dialout, breaker=breaker)
         app.state.client = client
         syncing: set[asyncio.Task[Any]] = set()
 
@@ -130,12 +138,17 @@ def create_app(
             task.add_done_callback(syncing.discard)
 
         app.state.dialout.on_connect = sync_on_connect
+        from genomesh.hub.analysis.coordinator import Coordinator
+
+        app.state.analyses = Coordinator(app)
+        app.state.analyses.resume_all()  # tasks queued or running when the hub stopped
         task = None
         if settings.catalogue_sync_seconds > 0:
             task = asyncio.create_task(_periodic_sync(app))
         try:
             yield
         finally:
+            await app.state.analyses.close()
             for pending in [task, *syncing]:
                 if pending is not None:
                     pending.cancel()
@@ -161,6 +174,15 @@ def create_app(
         load_or_create_key(hub_dir),
         poll_seconds=settings.dialout_poll_seconds,
         max_skew=settings.dialout_max_skew_seconds,
+    )
+
+    # one body limit on every route, before any parsing (issue 12 part 4)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_request_bytes,
+        larger={"/dialout/": settings.max_answer_bytes},
+        render=lambda exc: error_body(settings, exc),
+        server="this hub",
     )
 
     @app.exception_handler(GenomeshError)
@@ -197,9 +219,13 @@ def create_app(
         error = GenomeshError("internal error in the hub (logged)")
         return JSONResponse(error_body(settings, error), status_code=500)
 
+    # signed audit heads of the nodes, append-only (genomesh.hub.anchors)
+    app.state.audit_heads = anchors.AuditHeads(store, max_skew=settings.dialout_max_skew_seconds)
     _passport_broker(app, settings)
     app.include_router(routes.router)
+    app.include_router(anchors.router)
     app.include_router(dialout.router)
+    app.include_router(analysis_routes.router)
     _optional_routers(app)
     app.include_router(beacon_routes.router)
     return app

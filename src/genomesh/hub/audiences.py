@@ -122,6 +122,8 @@ class PassportDeriver:
                 leeway=self.leeway,
                 revocations=_RevokedSnapshot(self.broker.issuer, revoked),
                 cache=self._signatures,
+                # the hub's own issuance policy: no passport of its keys lives longer
+                max_lifetime=self.settings.passport_lifetime_seconds,
             )
         except AuthenticationError as exc:
             aud = _unverified_aud(token)

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from genomesh.access.caller import CALLER_HEADER
+from genomesh.hub.breaker import PROBE_PATH
 from genomesh.hub.registry import NodePublic
 
 if TYPE_CHECKING:
+    from genomesh.hub.breaker import CircuitBreaker
     from genomesh.hub.dialout import DialoutBroker
 
 # "absent": the node answered an id lookup (`/datasets/{id}` ...) with 404, i.e. it does not
@@ -74,9 +76,11 @@ class NodeClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         broker: DialoutBroker | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.transport = transport
         self.broker = broker
+        self.breaker = breaker  # per-node circuits: a hung node is answered for at once
         # One connection pool per node: httpcore's pool scans all its connections for every
         # request, so one shared pool over many nodes costs more CPU the more nodes there are.
         self._pools: dict[str, httpx.AsyncClient] = {}
@@ -92,12 +96,18 @@ class NodeClient:
         return pool
 
     async def aclose(self) -> None:
+        if self.breaker is not None:
+            await self.breaker.aclose()
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
 
     async def send(self, node: NodePublic, request: NodeRequest, *, timeout: float) -> NodeReply:
-        """Send `request` to `node`; always returns within about `timeout` seconds."""
+        """Send `request` to `node`; always returns within about `timeout` seconds, at once
+        if the node's circuit is open (genomesh.hub.breaker)."""
+        refusal = self.breaker.refusal(node) if self.breaker is not None else None
+        if refusal is not None:
+            return NodeReply(node.name, "error", reason=refusal)
         started = time.perf_counter()
         try:
             status, body = await asyncio.wait_for(self._exchange(node, request, timeout), timeout)
@@ -112,7 +122,22 @@ class NodeClient:
         else:
             reply = classify(node.name, status, body)
         reply.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        if self.breaker is not None:
+            self.breaker.record(
+                node, status=reply.status, http_status=reply.http_status, reason=reply.reason,
+                started=started, probe=lambda probed: self.probe(probed, timeout=timeout),
+            )  # fmt: skip
         return reply
+
+    async def probe(self, node: NodePublic, *, timeout: float) -> bool:
+        """True if `node` answers `GET /info` with any HTTP status within `timeout` (the
+        breaker's probe: an answer, even an error, means the node responds again)."""
+        request = NodeRequest("GET", PROBE_PATH)
+        try:
+            await asyncio.wait_for(self._exchange(node, request, timeout), timeout)
+        except (TimeoutError, httpx.HTTPError, NodeUnavailableError):
+            return False
+        return True
 
     async def _exchange(
         self, node: NodePublic, request: NodeRequest, timeout: float

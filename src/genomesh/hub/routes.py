@@ -74,6 +74,7 @@ async def replace_node(
     if node.name != name:
         raise NotFoundError(f"body names node {node.name!r}, path {name!r}", field="name")
     updated = _store(request).replace_node(node)
+    _forget_circuit(request, name)  # a new address deserves a fresh start
     background.add_task(sync_in_background, request, [name])
     return _with_audience(request, updated)
 
@@ -81,7 +82,15 @@ async def replace_node(
 @router.delete("/nodes/{name}", status_code=204, tags=["registry"], summary="Remove a node (admin)")
 async def remove_node(name: str, request: Request, _admin: AdminOnly) -> Response:
     _store(request).remove_node(name)
+    _forget_circuit(request, name)
     return Response(status_code=204)
+
+
+def _forget_circuit(request: Request, name: str) -> None:
+    """Drop the node's circuit-breaker state (genomesh.hub.breaker), stopping its probe."""
+    breaker = getattr(getattr(request.app.state, "client", None), "breaker", None)
+    if breaker is not None:
+        breaker.forget(name)
 
 
 @router.get("/catalogue", tags=["catalogue"], summary="Search the dataset catalogue")

@@ -2,8 +2,10 @@
 
 Lifespan: open the store (`genomesh.store.open_node`), the node state (`NodeState.open`),
 the gate, the passport `IdentityResolver`, and the Beacon service (whose per-dataset
-DuckDB connections and carrier arrays are warmed before the first request). The Beacon v2
-API is served at the root, the participant API under `/participants`, the OpenAPI document
+DuckDB connections and carrier arrays are warmed before the first request); with `hub_url`
+set, anchor the audit log at the hub (`genomesh.node.anchor`). The Beacon v2
+API is served at the root, the participant API under `/participants`, the Matchmaker Exchange
+API at `/match`, `/heartbeat` and `/metrics`, the OpenAPI document
 at `/openapi.json`. Every error is a Beacon error body (see `genomesh.node.errors`).
 """
 
@@ -36,6 +38,7 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         from genomesh.access.resolve import IdentityResolver
         from genomesh.beacon.service import BeaconService
         from genomesh.gate import Gate
+        from genomesh.node.anchor import anchoring
         from genomesh.node.state import NodeState
         from genomesh.store import open_node
 
@@ -44,6 +47,10 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         gate = Gate(settings=settings, node=node, state=state)
         resolver = IdentityResolver(settings, known_datasets=node.dataset_ids)
         service = BeaconService(settings=settings, node=node, gate=gate)
+        from genomesh.matchmaker.registry import MatchmakerRegistry
+        from genomesh.matchmaker.service import Matchmaker
+
+        app.state.matchmaker = Matchmaker(gate=gate, registry=MatchmakerRegistry(settings.node_dir))
         app.state.node = node
         app.state.node_state = state
         app.state.gate = gate
@@ -53,8 +60,15 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
             service.engine.warm()
             service.vocabulary()
         try:
-            yield
+            # with hub_url set: send the signed audit head to the hub (genomesh.node.anchor)
+            async with anchoring(state, settings) as sender:
+                app.state.anchor_sender = sender
+                yield
         finally:
+            runner = getattr(app.state, "analysis_runner", None)
+            if runner is not None:  # the analysis endpoint's dask client, if it made one
+                runner.close()
+                app.state.analysis_runner = None  # a restart builds one on the new gate
             service.engine.close()
             state.close()
 
@@ -69,9 +83,13 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     app.add_middleware(BodySizeLimit, settings=settings)
 
     from genomesh.beacon.routes import router as beacon_router
+    from genomesh.matchmaker.routes import router as matchmaker_router
+    from genomesh.node.analysis_routes import router as analysis_router
     from genomesh.participants.routes import router as participants_router
 
+    app.include_router(analysis_router)
     app.include_router(participants_router)
+    app.include_router(matchmaker_router)
     app.include_router(beacon_router)
     return app
 
@@ -88,6 +106,10 @@ def preflight(settings: NodeSettings) -> None:
     node = open_node(settings.node_dir)
     state = NodeState.open(settings)
     try:
+        if settings.hub_key:  # a malformed hub key: said now, not at the first analysis round
+            from genomesh.node.analysis_routes import hub_public_key
+
+            hub_public_key(settings)
         Gate(settings=settings, node=node, state=state)
         IdentityResolver(settings, known_datasets=node.dataset_ids)
         for dataset_id in node.dataset_ids():

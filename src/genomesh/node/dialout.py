@@ -4,6 +4,12 @@ The node long-polls `HUB/dialout/poll` with a signed message, receives signed re
 runs each against its own node app in-process (httpx ASGITransport, so every answer goes
 through the node's normal gate), and posts a signed answer to `HUB/dialout/answer`.
 
+Analysis rounds travel the same way: the hub queues `POST /analysis/rounds` (its body the
+hub-signed round, `genomesh.node.analysis_routes`), the client runs it against the node app
+like any request, so the round passes the same verification, guard, gate and audit as at a
+push node, and the reply goes back as the answer. (`build_client` tells the app the name it
+dials out as, since rounds are addressed to that name.)
+
 Messages are Ed25519-signed JSON envelopes with sender, recipient, timestamp and nonce (the
 same wire format as `genomesh.hub.signing`; hub and node share the format, not the code).
 A hub message that is not signed by the pinned hub key, is addressed to another node, is
@@ -53,6 +59,12 @@ def _unb64url(text: str) -> bytes:
 
 def _canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign_for_hub(payload: dict[str, Any], key: Ed25519PrivateKey, *, name: str) -> dict[str, Any]:
+    """`payload` from node `name` to the hub, in the hub's signed-message envelope."""
+    body = {**payload, "iss": name, "aud": HUB, "iat": time.time(), "nonce": secrets.token_hex(16)}
+    return {"payload": body, "sig": _b64url(key.sign(_canonical(body)))}
 
 
 def node_key(node_dir: Path | str) -> Ed25519PrivateKey:
@@ -117,14 +129,7 @@ class DialoutClient:
 
     # -- messages ----------------------------------------------------------------------------
     def sign(self, payload: dict[str, Any]) -> dict[str, Any]:
-        body = {
-            **payload,
-            "iss": self.name,
-            "aud": HUB,
-            "iat": time.time(),
-            "nonce": secrets.token_hex(16),
-        }
-        return {"payload": body, "sig": _b64url(self.key.sign(_canonical(body)))}
+        return sign_for_hub(payload, self.key, name=self.name)
 
     def verify(self, message: Any) -> dict[str, Any]:
         """A hub message's payload, or AuthenticationError (forged, replayed, stale...)."""
@@ -313,9 +318,13 @@ def build_client(
     name = name or settings.name
     if settings.base_url == NodeSettings().base_url:
         settings = settings.model_copy(update={"base_url": f"{hub_url.rstrip('/')}/nodes/{name}"})
+    if not settings.hub_url:  # the hub it dials out to also gets its audit heads (node.anchor)
+        settings = settings.model_copy(update={"hub_url": hub_url})
     preflight(settings)
+    app = create_app(settings)
+    app.state.hub_name = name  # analysis rounds are addressed to the name the hub knows
     return DialoutClient(
-        create_app(settings),
+        app,
         hub_url=hub_url,
         name=name,
         key=node_key(node_dir),
@@ -331,4 +340,5 @@ __all__ = [
     "parse_public_key",
     "pinned_hub_key",
     "public_key_text",
+    "sign_for_hub",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from genomesh.audit.usage import usage_of
 from genomesh.core.errors import NotFoundError
 from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest, participant_identity
 
@@ -53,6 +54,7 @@ def access_report(
 ) -> dict[str, Any]:
     """Per dataset: withdrawal status and every recipient of data derived from this participant."""
     state = gate.state
+    usage = usage_of(state)
 
     def execute(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
         out = []
@@ -89,6 +91,12 @@ def access_report(
                 "exposure": {
                     "spent": state.exposure.spent(a.dataset_id, [individual_id])[individual_id],
                     "budget": gate.settings.policy_for(a.dataset_id).exposure_budget,
+                },
+                # attribution: analyses (data visiting) this dataset served, and those that
+                # used this participant's data
+                "analyses": {
+                    "served_by_dataset": usage.per_dataset().get(a.dataset_id, 0),
+                    "including_you": usage.including(individual_id, a.dataset_id),
                 },
             }
             out.append(

@@ -10,6 +10,12 @@ States::
 A renewal is a new application (`renewal_of` = the old one) with the same datasets and
 purpose, decided like any other. Every transition appends an `ApplicationEvent` (who, when,
 what, comment), so the history is complete and shown as is.
+
+Every transition is a compare-and-set on the state the actor saw
+(`UPDATE ... SET state=:new WHERE id=:id AND state=:seen`, rowcount checked), made in the
+caller's transaction together with the event row and any visa writes: of two committee
+members deciding the same application at once, exactly one decision takes effect and the
+other gets ConflictError (409) naming the state the first one left (invariant 7).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from genomesh.core.errors import AccessDeniedError, ConflictError, InvalidInputError, NotFoundError
 from genomesh.core.purpose import ResearchPurpose
@@ -39,30 +46,79 @@ EDITABLE = ("draft", "changes_requested")
 DECIDABLE = ("submitted",)
 
 
+def compare_and_set(
+    session: Session,
+    app: Application,
+    to_state: str,
+    *,
+    at: datetime,
+    values: dict[str, Any] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> bool:
+    """Move `app` from the state it was read in to `to_state` if, in the database, it is still
+    in that state (and matches `where`); False when another transaction moved it first.
+
+    The UPDATE takes the row's write lock (PostgreSQL) or the database's (SQLite) until the
+    caller's transaction ends, so whatever the caller writes next (event, visas) commits or
+    rolls back with the transition. The loaded object is updated without a second UPDATE.
+    """
+    changes = {"state": to_state, "updated_at": at, **(values or {})}
+    result = session.execute(
+        update(Application)
+        .where(Application.id == app.id, Application.state == app.state, *where)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    for key, value in changes.items():
+        set_committed_value(app, key, value)
+    return True
+
+
+def current_state(session: Session, app: Application) -> str | None:
+    """The application's state as committed now (not as loaded into `app`)."""
+    return session.scalar(select(Application.state).where(Application.id == app.id))
+
+
 def record_event(
+    session: Session,
     app: Application,
     *,
+    allowed: Sequence[str],
+    why: str,
     actor: str,
     action: str,
     to_state: str,
     at: datetime,
     comment: str = "",
     data: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event and move the application to `to_state`."""
+    """Move the application to `to_state` (a compare-and-set from a state in `allowed`) and
+    append the event; ConflictError naming the current state when it is not, or no longer,
+    in `allowed` (`why` says which states are)."""
+    seen = app.state
+    if seen not in allowed:
+        raise ConflictError(f"application {app.id} is {seen}; {why}", details={"state": seen})
+    if not compare_and_set(session, app, to_state, at=at, values=values):
+        now = current_state(session, app)
+        raise ConflictError(
+            f"application {app.id} is {now}; {why} (it was {seen} when you acted: "
+            "someone else changed it in the meantime)",
+            details={"state": now, "seen": seen},
+        )
     app.events.append(
         ApplicationEvent(
             at=at,
             actor=actor,
             action=action,
-            from_state=app.state,
+            from_state=seen,
             to_state=to_state,
             comment=comment,
             data=data or {},
         )
     )
-    app.state = to_state
-    app.updated_at = at
 
 
 def complete_purpose(purpose: ResearchPurpose, applicant: Account) -> ResearchPurpose:
@@ -206,8 +262,10 @@ def edit_application(
     """Change a draft (or an application sent back for changes); only by its applicant."""
     if app.applicant_id != account.id:
         raise AccessDeniedError("only the applicant may edit an application")
-    if app.state not in EDITABLE:
-        raise ConflictError(f"application {app.id} is {app.state}; only drafts can be edited")
+    record_event(
+        session, app, allowed=EDITABLE, why="only drafts can be edited",
+        actor=account.username, action="edit", to_state=app.state, at=clock(),
+    )  # fmt: skip
     for key, value in changes.items():
         if key == "purpose":
             value = complete_purpose(value, account).model_dump(mode="json")
@@ -216,7 +274,6 @@ def edit_application(
         if not datasets:
             raise InvalidInputError("an application needs at least one dataset", field="datasets")
         app.datasets = [ApplicationDataset(dataset_url=d.url) for d in datasets]
-    record_event(app, actor=account.username, action="edit", to_state=app.state, at=clock())
     session.flush()
     return app
 
@@ -235,15 +292,19 @@ def submit_application(
         )
     now = clock()
     purpose = ResearchPurpose.model_validate(app.purpose)
-    app.precheck = precheck(purpose, application_datasets(session, app), today=now.date())
+    checked = precheck(purpose, application_datasets(session, app), today=now.date())
     record_event(
+        session,
         app,
+        allowed=EDITABLE,
+        why="it cannot be submitted",
+        values={"precheck": checked},
         actor=account.username,
         action="submit",
         to_state="submitted",
         at=now,
         comment=comment,
-        data={"precheck": app.precheck["decision"]},
+        data={"precheck": checked["decision"]},
     )
     session.flush()
     return app
@@ -275,17 +336,21 @@ def decide_application(
     require_deciding_member(session, app, member)
     if app.applicant_id == member.id:
         raise AccessDeniedError("a DAC member may not decide their own application")
+    why = "only submitted ones are decided"
     if app.state not in DECIDABLE:
-        raise ConflictError(f"application {app.id} is {app.state}; only submitted ones are decided")
+        raise ConflictError(f"application {app.id} is {app.state}; {why}")
     now = clock()
     if decision == "approve":
         if until is None:
             raise InvalidInputError("an approval needs an end date", field="until")
         if until <= now:
             raise InvalidInputError("the approval's end date must be in the future", field="until")
-        app.approved_until = until
         record_event(
+            session,
             app,
+            allowed=DECIDABLE,
+            why=why,
+            values={"approved_until": until},
             actor=member.username,
             action="approve",
             to_state="approved",
@@ -297,7 +362,11 @@ def decide_application(
         if not comment.strip():
             raise InvalidInputError("a rejection needs a reason", field="comment")
         record_event(
+            session,
             app,
+            allowed=DECIDABLE,
+            why=why,
+            values={"approved_until": None},
             actor=member.username,
             action="reject",
             to_state="rejected",
@@ -308,7 +377,11 @@ def decide_application(
         if not comment.strip():
             raise InvalidInputError("say which changes are needed", field="comment")
         record_event(
+            session,
             app,
+            allowed=DECIDABLE,
+            why=why,
+            values={"approved_until": None},
             actor=member.username,
             action="request_changes",
             to_state="changes_requested",
@@ -327,32 +400,45 @@ def revoke_application(
     """Withdraw an approval (DAC member of its datasets, or hub admin); needs a reason."""
     if actor.role != "admin":
         require_deciding_member(session, app, actor)
+    why = "only approved ones are revoked"
     if app.state != "approved":
-        raise ConflictError(f"application {app.id} is {app.state}; only approved ones are revoked")
+        raise ConflictError(f"application {app.id} is {app.state}; {why}")
     if not reason.strip():
         raise InvalidInputError("a revocation needs a reason", field="reason")
     record_event(
-        app, actor=actor.username, action="revoke", to_state="revoked", at=clock(), comment=reason
-    )
+        session, app, allowed=("approved",), why=why, actor=actor.username, action="revoke",
+        to_state="revoked", at=clock(), comment=reason,
+    )  # fmt: skip
     session.flush()
     return app
 
 
 def expire_due(session: Session, *, clock: Clock) -> list[Application]:
-    """Move approved applications whose end date has passed to `expired`."""
+    """Move approved applications whose end date has passed to `expired`; those another
+    transaction moved first (revoked, or expired by a concurrent call) are left to it."""
     now = clock()
     due = session.scalars(
-        select(Application).where(
-            Application.state == "approved", Application.approved_until <= now
-        )
+        select(Application)
+        .where(Application.state == "approved", Application.approved_until <= now)
+        .order_by(Application.id)  # rows locked in one order: concurrent callers never deadlock
     ).all()
+    expired = []
     for app in due:
-        record_event(
-            app, actor="system", action="expire", to_state="expired", at=now,
-            comment=f"approval ended {app.approved_until.isoformat() if app.approved_until else ''}",
+        ended = app.approved_until
+        if not compare_and_set(
+            session, app, "expired", at=now, where=[Application.approved_until <= now]
+        ):
+            continue
+        app.events.append(
+            ApplicationEvent(
+                at=now, actor="system", action="expire", from_state="approved",
+                to_state="expired", comment=f"approval ended {ended.isoformat() if ended else ''}",
+                data={},
+            )
         )  # fmt: skip
+        expired.append(app)
     session.flush()
-    return list(due)
+    return expired
 
 
 def renew_application(
@@ -397,8 +483,10 @@ __all__ = [
     "Decision",
     "application_datasets",
     "can_view",
+    "compare_and_set",
     "complete_purpose",
     "create_application",
+    "current_state",
     "decide_application",
     "edit_application",
     "expire_due",

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from genomesh.access.visas import (
@@ -47,9 +48,15 @@ def affiliation_value(account: Account) -> str:
 def grant_visas(
     session: Session, app: Application, *, dac_source: str, at: datetime
 ) -> list[IssuedVisa]:
-    """Record the visas an approval grants (ending with the approval)."""
-    if app.approved_until is None:
-        raise ConflictError(f"application {app.id} has no approval end date")
+    """Record the visas an approval grants (ending with the approval); once per application.
+
+    Called in the approval's transaction, after its compare-and-set, so a second approval
+    can never reach here; the check below guards against a caller that forgot the CAS.
+    """
+    if app.state != "approved" or app.approved_until is None:
+        raise ConflictError(f"application {app.id} is {app.state}; only an approval grants visas")
+    if session.scalar(select(IssuedVisa.jti).where(IssuedVisa.application_id == app.id).limit(1)):
+        raise ConflictError(f"application {app.id} already has its visas")
     applicant = app.applicant
     terms = {link.dataset.terms_url for link in app.datasets if link.dataset.terms_url}
     purpose = ResearchPurpose.model_validate(app.purpose)
@@ -134,11 +141,21 @@ def application_visas(session: Session, app: Application) -> list[IssuedVisa]:
 def current_visas(
     session: Session, account: Account, *, now: datetime, application_id: int | None = None
 ) -> list[IssuedVisa]:
-    """The account's visas that are neither expired nor revoked (optionally of one application)."""
-    query = select(IssuedVisa).where(
-        IssuedVisa.account_id == account.id,
-        IssuedVisa.revoked_at.is_(None),
-        IssuedVisa.expires_at > now,
+    """The account's visas that are neither expired nor revoked (optionally of one application).
+
+    A visa granted by an application counts only while that application is approved now:
+    whatever a rejected, revoked or expired application once recorded never reaches a passport.
+    """
+    query = (
+        select(IssuedVisa)
+        .outerjoin(Application, IssuedVisa.application_id == Application.id)
+        .where(
+            IssuedVisa.account_id == account.id,
+            IssuedVisa.revoked_at.is_(None),
+            IssuedVisa.expires_at > now,
+            IssuedVisa.application_id.is_(None)
+            | ((Application.state == "approved") & (Application.approved_until > now)),
+        )
     )
     if application_id is not None:  # that application's visas plus the account-level ones
         query = query.where(
@@ -209,6 +226,18 @@ def sign_passport(
     return str(issuer.passport(subject, signed, audience=audience, lifetime=lifetime, now=now_s))
 
 
+def _withdrawn(session: Session, *, now: datetime, jti: str | None = None) -> set[str]:
+    """jtis of unexpired visas whose application is not approved now."""
+    query = (
+        select(IssuedVisa.jti)
+        .join(Application, IssuedVisa.application_id == Application.id)
+        .where(IssuedVisa.expires_at > now, Application.state != "approved")
+    )
+    if jti is not None:
+        query = query.where(IssuedVisa.jti == jti)
+    return set(session.scalars(query))
+
+
 class SqlRevocationList:
     """The revocation list in the hub database (implements genomesh.access.revocation.RevocationList).
 
@@ -229,24 +258,34 @@ class SqlRevocationList:
     def revoke(self, jti: str, *, expires: int | None = None, reason: str = "") -> None:
         """Revoke `jti`; with `expires` (epoch seconds) it leaves the list after then."""
         expires_at = datetime.fromtimestamp(expires, UTC) if expires is not None else None
-        with self.database.transaction() as session:
-            if session.get(RevokedJti, jti) is None:
-                session.add(
-                    RevokedJti(
-                        jti=jti, revoked_at=self.clock(), expires_at=expires_at, reason=reason
+        try:
+            with self.database.transaction() as session:
+                if session.get(RevokedJti, jti) is None:
+                    session.add(
+                        RevokedJti(
+                            jti=jti, revoked_at=self.clock(), expires_at=expires_at, reason=reason
+                        )
                     )
-                )
+        except IntegrityError:  # revoked by a concurrent call between our look and our insert
+            if not self.is_revoked(jti):
+                raise
 
     def is_revoked(self, jti: str) -> bool:
         with self.database.transaction() as session:
-            return session.get(RevokedJti, jti) is not None
+            if session.get(RevokedJti, jti) is not None:
+                return True
+            return jti in _withdrawn(session, now=self.clock(), jti=jti)
 
     def revoked(self) -> set[str]:
-        """The revoked jtis whose visa has not yet expired (what nodes poll)."""
+        """The revoked jtis whose visa has not yet expired (what nodes poll), with the unexpired
+        visas of applications that are not approved now (none unless a decision race left
+        some, before transitions were compare-and-set): a passport that carries them is
+        refused by nodes, and the hub leaves them out of the per-node passports it derives."""
         now = self.clock()
         with self.database.transaction() as session:
             rows = session.scalars(select(RevokedJti))
-            return {r.jti for r in rows if r.expires_at is None or r.expires_at > now}
+            listed = {r.jti for r in rows if r.expires_at is None or r.expires_at > now}
+            return listed | _withdrawn(session, now=now)
 
     def __contains__(self, jti: object) -> bool:
         return isinstance(jti, str) and self.is_revoked(jti)

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Requ
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import AuthenticationError, GenomeshError, InvalidInputError, StoreError
 from genomesh.core.settings import HubSettings
 from genomesh.hub.dac.datasets import HubCatalogue
@@ -364,6 +365,7 @@ def build_dac_app(settings: HubSettings, **options: Any) -> FastAPI:
     app = FastAPI(title="genomesh DAC")
     app.state.settings = settings
     install_dac(app, settings, **options)
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes, server="this hub")
 
     @app.exception_handler(GenomeshError)
     async def _genomesh_error(_request: Request, exc: GenomeshError) -> JSONResponse:

@@ -15,7 +15,12 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
-from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
+from genomesh.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 from genomesh.core.settings import HubSettings
 from genomesh.hub.dac import accounts as acc
 from genomesh.hub.dac import applications as apps
@@ -378,6 +383,7 @@ class DacService:
             jku=f"{self.settings.base_url.rstrip('/')}/.well-known/jwks.json",
             source=self.dac_source,
         )
+        self._refresh_expiry()
         with self.database.transaction() as session:
             account = acc.get_account(session, username)
             if application_id is not None:
@@ -385,6 +391,13 @@ class DacService:
                 if app.applicant_id != account.id:
                     raise NotFoundError(
                         f"no application {application_id} of yours", field="application"
+                    )
+                if app.state != "approved":
+                    raise ConflictError(
+                        f"application {app.id} is {app.state}; a passport is issued only for "
+                        "an approved application",
+                        field="application",
+                        details={"state": app.state},
                     )
             visas = grants.current_visas(session, account, now=now, application_id=application_id)
             grants.check_single_purpose(visas)

@@ -1,0 +1,121 @@
+"""HTTP API of analysis tasks (data visiting). Every call needs the researcher's passport.
+
+    POST /analysis/tasks                 submit {"type", "params", "datasets": ["NODE/DATASET", ...]}
+    GET  /analysis/tasks                 the caller's tasks
+    GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node
+    GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
+    POST /analysis/tasks/{id}/cancel     cancel a queued or running task
+    GET  /analysis/types           the registered analysis types
+
+(Not `/analyses`: at the hub's root that is the Beacon v2 entry type, asked across the network.)
+A refused submission (no passport, no visa for a dataset, unknown type, bad params) is an
+error naming the reason, and nothing is queued. A task a node refuses ends as `refused`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from genomesh.analysis import registered
+from genomesh.core.errors import ConflictError, InvalidInputError
+from genomesh.hub.analysis.coordinator import Coordinator
+
+router = APIRouter(tags=["analyses"])
+
+
+class AnalysisSubmission(BaseModel):
+    """A researcher's analysis request."""
+
+    type: str = Field(description="a registered analysis type, e.g. allele-frequency")
+    params: dict[str, Any] = Field(default_factory=dict, description="the type's parameters")
+    datasets: list[str] = Field(
+        description="NODE/DATASET ids (a dataset id held by one node only is enough)"
+    )
+
+
+def coordinator(request: Request) -> Coordinator:
+    state = request.app.state
+    found = getattr(state, "analyses", None)
+    if found is None:
+        found = state.analyses = Coordinator(request.app)
+    return found
+
+
+def _auth(request: Request) -> str | None:
+    return request.headers.get("authorization")
+
+
+@router.get("/analysis/types", summary="Registered analysis types")
+async def types() -> list[dict[str, str]]:
+    return [{"type": a.name, "description": a.description} for a in registered().values()]
+
+
+@router.post("/analysis/tasks", status_code=201, summary="Submit an analysis (needs a passport)")
+async def submit(body: AnalysisSubmission, request: Request) -> dict[str, Any]:
+    task = coordinator(request).submit(body.model_dump(), _auth(request))
+    return task.public()
+
+
+@router.get("/analysis/tasks", summary="The caller's analyses")
+async def list_tasks(request: Request) -> list[dict[str, Any]]:
+    return [t.public() for t in coordinator(request).mine(_auth(request))]
+
+
+@router.get("/analysis/tasks/{task_id}", summary="State and progress of an analysis")
+async def status(task_id: str, request: Request) -> dict[str, Any]:
+    return coordinator(request).owned(task_id, _auth(request)).public()
+
+
+def finite(value: Any) -> Any:
+    """JSON-safe: NaN and infinities (e.g. an undefined statistic) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def _tsv(rows: list[dict[str, Any]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["NA" if row.get(c) is None else row.get(c) for c in columns])
+    return out.getvalue()
+
+
+@router.get("/analysis/tasks/{task_id}/result", summary="The result (JSON, or ?format=tsv)")
+async def result(task_id: str, request: Request, format: str = "json") -> Response:
+    task = coordinator(request).owned(task_id, _auth(request))
+    if format not in ("json", "tsv"):
+        raise InvalidInputError("format must be json or tsv", field="format")
+    if task.state != "done":
+        why = f": {task.reason}" if task.reason else ""
+        raise ConflictError(f"analysis {task_id} is {task.state}, no result{why}", field="state")
+    if format == "tsv":
+        return Response(_tsv(task.result.get("rows") or []), media_type="text/tab-separated-values")
+    return JSONResponse(finite(task.result))
+
+
+@router.post("/analysis/tasks/{task_id}/cancel", summary="Cancel a queued or running analysis")
+async def cancel(task_id: str, request: Request) -> dict[str, Any]:
+    hub = coordinator(request)
+    task = hub.owned(task_id, _auth(request))
+    if task.state not in ("queued", "running"):
+        raise ConflictError(f"analysis {task_id} is already {task.state}", field="state")
+    return (await hub.cancel(task)).public()
+
+
+__all__ = ["AnalysisSubmission", "coordinator", "router"]

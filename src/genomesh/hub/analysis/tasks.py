@@ -1,0 +1,247 @@
+"""Analysis tasks in the hub's database (SQLAlchemy; the hub's SQLite or PostgreSQL).
+
+One row per task: what was asked (type, params, datasets per node), by whom (the
+researcher's verified passport claims: the hub derives each round's per-node passports from
+them, so a task resumes after a hub restart without keeping the bearer token), where it is
+(state, rounds done and expected, per-node status) and the analysis' own state after the
+last completed round. A hub that restarts resumes every queued or running task from that
+state: the round in flight is simply asked again.
+
+States: queued -> running -> done | failed | refused | cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+from genomesh.analysis.wire import decode_array, encode_array
+from genomesh.core.errors import NotFoundError
+
+STATES = ("queued", "running", "done", "failed", "refused", "cancelled")
+ACTIVE = ("queued", "running")
+FINAL = ("done", "failed", "refused", "cancelled")
+
+metadata = MetaData()
+tasks_table = Table(
+    "hub_analysis_tasks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("analysis", String(64), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("nodes", JSON, nullable=False),  # node name -> its dataset ids
+    Column("submitter", String(512), nullable=False),  # issuer|subject
+    Column("claims", JSON, nullable=False),  # the researcher's verified passport claims
+    Column("state", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("rounds_done", Integer, nullable=False, default=0),
+    Column("rounds_expected", Integer, nullable=False, default=1),
+    Column("node_status", JSON, nullable=False),
+    Column("hub_state", Text, nullable=True),  # the analysis' state (JSON, arrays encoded)
+    Column("result", Text, nullable=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": encode_array(value)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in an analysis state")
+
+
+def _hook(value: dict[str, Any]) -> Any:
+    if set(value) == {"__ndarray__"}:
+        return decode_array(value["__ndarray__"], field="state")
+    return value
+
+
+def dump_state(state: Any) -> str:
+    """An analysis state as JSON; NumPy arrays exactly (dtype, shape, bytes)."""
+    return json.dumps(state, default=_default, allow_nan=True)
+
+
+def load_state(text: str | None) -> Any:
+    return None if text is None else json.loads(text, object_hook=_hook)
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass
+class Task:
+    """One analysis task as stored."""
+
+    id: str
+    analysis: str
+    params: dict[str, Any]
+    nodes: dict[str, list[str]]
+    submitter: str
+    claims: dict[str, Any]
+    state: str
+    reason: str | None
+    rounds_done: int
+    rounds_expected: int
+    node_status: dict[str, dict[str, Any]]
+    hub_state: Any
+    result: Any
+    created: datetime
+    updated: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """What `GET /analysis/tasks/{id}` shows (never the passport claims)."""
+        expected = max(self.rounds_expected, self.rounds_done, 1)
+        return {
+            "id": self.id,
+            "analysis": self.analysis,
+            "params": self.params,
+            "datasets": [f"{n}/{d}" for n, ds in sorted(self.nodes.items()) for d in ds],
+            "state": self.state,
+            "reason": self.reason,
+            "progress": {
+                "rounds_done": self.rounds_done,
+                "rounds_expected": expected,
+                "fraction": 1.0 if self.state == "done" else round(self.rounds_done / expected, 4),
+            },
+            "nodes": self.node_status,
+            "created": self.created.isoformat(),
+            "updated": self.updated.isoformat(),
+            "result_ready": self.state == "done",
+        }
+
+
+def _task(row: Any) -> Task:
+    return Task(
+        id=row["id"],
+        analysis=row["analysis"],
+        params=row["params"],
+        nodes=row["nodes"],
+        submitter=row["submitter"],
+        claims=row["claims"],
+        state=row["state"],
+        reason=row["reason"],
+        rounds_done=row["rounds_done"],
+        rounds_expected=row["rounds_expected"],
+        node_status=row["node_status"],
+        hub_state=load_state(row["hub_state"]),
+        result=load_state(row["result"]),
+        created=_utc(row["created"]),
+        updated=_utc(row["updated"]),
+    )
+
+
+class TaskStore:
+    """Analysis tasks in the hub's database (the registry's engine)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def create(
+        self,
+        *,
+        analysis: str,
+        params: Mapping[str, Any],
+        nodes: Mapping[str, list[str]],
+        submitter: str,
+        claims: Mapping[str, Any],
+    ) -> Task:
+        now = datetime.now(UTC)
+        task_id = secrets.token_hex(8)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(tasks_table).values(
+                    id=task_id,
+                    analysis=analysis,
+                    params=dict(params),
+                    nodes={k: list(v) for k, v in nodes.items()},
+                    submitter=submitter,
+                    claims=dict(claims),
+                    state="queued",
+                    reason=None,
+                    rounds_done=0,
+                    rounds_expected=1,
+                    node_status={n: {"status": "queued"} for n in nodes},
+                    hub_state=None,
+                    result=None,
+                    created=now,
+                    updated=now,
+                )
+            )
+        return self.get(task_id)
+
+    def get(self, task_id: str) -> Task:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tasks_table).where(tasks_table.c.id == task_id)).mappings()
+            found = row.first()
+        if found is None:
+            raise NotFoundError(f"no analysis {task_id!r}", field="id")
+        return _task(found)
+
+    def list(self, *, submitter: str | None = None, states: tuple[str, ...] = ()) -> list[Task]:
+        query = select(tasks_table).order_by(tasks_table.c.created)
+        if submitter is not None:
+            query = query.where(tasks_table.c.submitter == submitter)
+        if states:
+            query = query.where(tasks_table.c.state.in_(states))
+        with self.engine.connect() as conn:
+            return [_task(r) for r in conn.execute(query).mappings()]
+
+    def update(self, task_id: str, *, only_if_active: bool = True, **values: Any) -> bool:
+        """Change a task; with `only_if_active` (default) a task already finished (e.g.
+        cancelled meanwhile) is left alone and False is returned: a compare-and-set."""
+        if "hub_state" in values:
+            values["hub_state"] = dump_state(values["hub_state"])
+        if "result" in values:
+            values["result"] = dump_state(values["result"])
+        values["updated"] = datetime.now(UTC)
+        query = update(tasks_table).where(tasks_table.c.id == task_id)
+        if only_if_active:
+            query = query.where(tasks_table.c.state.in_(ACTIVE))
+        with self.engine.begin() as conn:
+            return conn.execute(query.values(**values)).rowcount == 1
+
+    def set_node_status(self, task_id: str, node: str, status: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(tasks_table.c.node_status).where(tasks_table.c.id == task_id)
+            ).first()
+            if row is None:
+                return
+            merged = {**(row[0] or {}), node: status}
+            conn.execute(
+                update(tasks_table)
+                .where(tasks_table.c.id == task_id)
+                .values(node_status=merged, updated=datetime.now(UTC))
+            )
+
+
+__all__ = ["ACTIVE", "FINAL", "STATES", "Task", "TaskStore", "dump_state", "load_state"]

@@ -1,0 +1,189 @@
+"""A node's matchmaker: score enrolled patients against a query patient, through the gate.
+
+Every /match is one gate run (surface `matchmaker`): the guard gives the peer record
+granularity over the non-withdrawn individuals of each dataset with enrolled patients; the
+matchmaker scores only enrolled patients of those individuals (test patients for `test: true`
+queries, real ones otherwise), keeps those above the score threshold, and returns the best
+`max_results`. The returned patients are the disclosure: the audit log records the answer and
+the ledger lists each returned individual, so a later withdrawal notifies the peer. A result
+carries the enrolled MME record as the custodian submitted it (contact included); no genotype
+beyond what that record already names ever leaves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest, matchmaker_identity
+from genomesh.matchmaker.registry import EnrolledPatient, MatchmakerRegistry
+from genomesh.matchmaker.schema import validate_request
+from genomesh.matchmaker.scoring import (
+    PhenotypeMethod,
+    PreparedQuery,
+    Weighting,
+    genomic_keys,
+    prepare,
+    score,
+)
+
+MME_VERSION = "1.1"
+ACCEPTED_TYPES = (
+    "application/vnd.ga4gh.matchmaker.v1.0+json",
+    "application/vnd.ga4gh.matchmaker.v1.1+json",
+)
+RESPONSE_TYPE = "application/vnd.ga4gh.matchmaker.v1.1+json"
+
+
+@dataclass
+class MatchOptions:
+    max_results: int = 10
+    min_score: float = 0.0  # results must score above this
+    phenotype_method: PhenotypeMethod = "resnik-bma"
+    weighting: Weighting = "genomesh"
+
+
+class Matchmaker:
+    """Matches for one node; thread-safe (prepared candidates cached per enrolment state)."""
+
+    def __init__(
+        self, *, gate: Gate, registry: MatchmakerRegistry, options: MatchOptions | None = None
+    ) -> None:
+        self.gate, self.registry = gate, registry
+        self.options = options or MatchOptions()
+        self._prepared: dict[tuple[str, str], PreparedQuery] = {}
+        self._lock = threading.Lock()
+        self.requests_received = 0
+        self.matches_sent = 0
+        self.genes_matched: set[str] = set()
+
+    def _candidate(self, enrolled: EnrolledPatient) -> PreparedQuery:
+        key = (enrolled.id, enrolled.enrolled_at)
+        hit = self._prepared.get(key)
+        if hit is None:
+            hit = prepare(enrolled.patient)
+            with self._lock:
+                if len(self._prepared) > 100_000:
+                    self._prepared.clear()
+                self._prepared[key] = hit
+        return hit
+
+    def match(
+        self, body: Any, *, peer: str, client_address: str | None = None
+    ) -> tuple[dict[str, Any], int | None]:
+        """The MME response for one request, and the audit entry of the answer."""
+        request = validate_request(body)
+        query_patient = request["patient"]
+        is_test = bool(query_patient.get("test") or request.get("test"))
+        enrolled = [p for p in self.registry.patients() if p.test == is_test]
+        by_dataset: dict[str, list[EnrolledPatient]] = {}
+        for p in enrolled:
+            by_dataset.setdefault(p.dataset_id, []).append(p)
+        query = prepare(query_patient)
+        options = self.options
+        scored: list[tuple[float, dict[str, Any]]] = []
+
+        def execute(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
+            results = []
+            for access in accesses:
+                rows: list[tuple[float, str, dict[str, Any]]] = []
+                for candidate in by_dataset.get(access.dataset_id, []):
+                    if candidate.individual_id not in access.allowed_individuals:
+                        continue
+                    s = score(
+                        query,
+                        self._candidate(candidate),
+                        phenotype_method=options.phenotype_method,
+                        weighting=options.weighting,
+                    )
+                    if s.patient > options.min_score:
+                        item = {"score": s.to_mme(), "patient": candidate.patient}
+                        rows.append((s.patient, candidate.individual_id, item))
+                rows.sort(key=lambda r: -r[0])
+                rows = rows[: options.max_results]
+                results.append(
+                    DatasetResult(
+                        access.dataset_id,
+                        count=len(rows),
+                        records=[r[2] for r in rows],
+                        contributors={r[1] for r in rows},
+                    )
+                )
+            return results
+
+        parameters = {
+            "patient_id": query_patient.get("id"),
+            "features": [f.get("id") for f in query_patient.get("features") or []],
+            "genes": [k.gene_label for k in genomic_keys(query_patient)],
+            "test": is_test,
+        }
+        # Always one gate run, even with nothing enrolled: every answer has its audit entry.
+        answer = self.gate.run(
+            GateRequest(
+                identity=matchmaker_identity(peer, client_address=client_address),
+                surface="matchmaker",
+                operation="match",
+                parameters=parameters,
+                dataset_ids=sorted(by_dataset),
+                requested_granularity="record",
+            ),
+            execute,
+        )
+        for disclosed in answer.results:
+            for record in disclosed.records:
+                scored.append((float(record["score"]["patient"]), dict(record)))
+        scored.sort(key=lambda r: -r[0])
+        results = [r[1] for r in scored[: options.max_results]]
+        with self._lock:
+            self.requests_received += 1
+            self.matches_sent += len(results)
+            for r in results:
+                self.genes_matched.update(r["score"].get("_sharedGenes", []))
+        audit_id = answer.audit_id
+        response = {
+            "results": results,
+            "disclaimer": (
+                "Matches are for research and clinical follow-up between the contacts named; "
+                "confirm any finding clinically before acting on it."
+            ),
+            "_genomesh": {"node": self.gate.settings.name, "auditId": audit_id},
+        }
+        return response, audit_id
+
+    def metrics(self) -> dict[str, Any]:
+        """The MME /metrics counts for this node's real (non-test) enrolled patients."""
+        patients = [p.patient for p in self.registry.patients() if not p.test]
+        genes = [g.gene for p in patients for g in genomic_keys(p)]
+        variants = [g.variant for p in patients for g in genomic_keys(p) if g.variant is not None]
+        features = [f.get("id") for p in patients for f in p.get("features") or []]
+        feature_sets = [
+            tuple(sorted(str(f.get("id")) for f in p.get("features") or [])) for p in patients
+        ]
+        submitters = {
+            (p.get("contact") or {}).get("href") or (p.get("contact") or {}).get("name")
+            for p in patients
+        }
+        return {
+            "metrics": {
+                "numberOfCases": len(patients),
+                "numberOfSubmitters": len(submitters),
+                "numberOfGenes": len(genes),
+                "numberOfUniqueGenes": len(set(genes)),
+                "numberOfVariants": len(variants),
+                "numberOfUniqueVariants": len(set(variants)),
+                "numberOfFeatures": len(features),
+                "numberOfUniqueFeatures": len(set(features)),
+                "numberOfFeatureSets": len(feature_sets),
+                "numberOfUniqueGenesMatched": len(self.genes_matched),
+                "numberOfCasesWithDiagnosis": sum(1 for p in patients if p.get("disorders")),
+                "numberOfRequestsReceived": self.requests_received,
+                "numberOfPotentialMatchesSent": self.matches_sent,
+                "dateGenerated": time.strftime("%Y-%m-%d", time.gmtime()),
+            }
+        }
+
+
+__all__ = ["ACCEPTED_TYPES", "MME_VERSION", "RESPONSE_TYPE", "MatchOptions", "Matchmaker"]

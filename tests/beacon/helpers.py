@@ -31,6 +31,7 @@ def open_settings(node_dir: Path, **overrides: Any) -> NodeSettings:
         "default_policy": DatasetPolicy(
             tiers=TierCaps(anonymous="record", registered="record", controlled="record"),
             min_count=1,
+            exposure_budget=None,  # no per-participant narrowing: results are compared to VCFs
         ),
         "query_budget": 1_000_000,
         "anti_differencing_answers": 0,

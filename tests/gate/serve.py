@@ -12,9 +12,13 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from genomesh.cli.serving import UVICORN_OPTIONS
 from genomesh.core.settings import NodeSettings
 from genomesh.gate import Gate
 from genomesh.node.app import create_app
+
+# How genomesh serves apps, as far as client addresses go (genomesh.cli.serving).
+PROXY_OPTIONS = {k: v for k, v in UVICORN_OPTIONS.items() if k.startswith(("proxy", "forwarded"))}
 
 
 @contextmanager
@@ -23,7 +27,9 @@ def serve_node(settings: NodeSettings) -> Iterator[tuple[httpx.Client, FastAPI]]
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     app = create_app(settings, warm=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **PROXY_OPTIONS)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

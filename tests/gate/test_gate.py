@@ -218,11 +218,18 @@ def test_gate__jurisdiction_rule_lowers_records_and_is_noted(
     assert any("dataset-record-countries" in n for n in entry.body["datasets"][0]["notes"])
 
 
-def test_gate__rare_hits_hidden_at_boolean_when_configured(make_gate: Callable[..., Gate]) -> None:
-    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(boolean_min_count=2)})
-    rare = ask(gate, anonymous(), pos=300).results[0]  # one carrier
-    assert (rare.exists, rare.suppression) == (False, "rare_hidden")
-    assert ask(gate, anonymous(), pos=100).results[0].exists is True  # three carriers
+def test_gate__rare_hits_hidden_at_every_granularity_as_a_true_absence(
+    make_gate: Callable[..., Gate],
+) -> None:
+    policy = DatasetPolicy(boolean_min_count=2, exposure_budget=None)
+    gate = make_gate(dataset_policies={"cohort": policy})
+    for who in (anonymous(), researcher()):
+        rare = ask(gate, who, pos=300).results[0]  # one carrier
+        absent = ask(gate, who, pos=12345).results[0]  # nobody
+        assert rare == absent and rare.exists is False and rare.suppression is None
+        assert ask(gate, who, pos=100).results[0].exists is True  # three carriers
+    entry = gate.state.audit_entries()[0]
+    assert entry.body["datasets"][0]["exposure"]["rare_hidden"] is True  # the audit log knows
     assert ask(gate, controlled(), pos=300, datasets=("cohort",)).results[0].granularity == "record"
 
 

@@ -51,6 +51,10 @@ def test_participant_api__access_report_lists_recipients(client: httpx.Client) -
     cohort = next(d for d in body["datasets"] if d["dataset_id"] == "cohort")
     assert [x["recipient"] for x in cohort["recipients"]] == ["alice"]
     assert cohort["withdrawn_at"] is None
+    # what answers revealed about S1's membership: 8 carriers at pos 200 (docs/disclosure-control.md)
+    from genomesh.disclosure.exposure import charge
+
+    assert cohort["exposure"] == {"spent": pytest.approx(charge(8, 10)), "budget": 0.1}
     # the participant's own request is audited like any other answer
     assert gate.state.audit_entry(body["audit_id"]).body["what"]["operation"] == "access_report"  # type: ignore[union-attr]
 

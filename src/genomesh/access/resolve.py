@@ -26,14 +26,22 @@ The `genomesh.ResearchPurpose` visa sets `identity.purpose` (the most recently a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 import httpx
 
+from genomesh.access.caller import CALLER_HEADER, verify_caller
 from genomesh.access.identity import Identity, Tier
 from genomesh.access.jwks import TrustedKeys
-from genomesh.access.passports import ORIG_JTI, AcceptedVisa, SignatureCache, verify_passport
+from genomesh.access.passports import (
+    ORIG_JTI,
+    AcceptedVisa,
+    SignatureCache,
+    TokenError,
+    unverified_parts,
+    verify_passport,
+)
 from genomesh.access.revocation import RevocationChecker
 from genomesh.access.visas import (
     ACCEPTED_TERMS_AND_POLICIES,
@@ -42,6 +50,7 @@ from genomesh.access.visas import (
     RESEARCHER_STATUS,
     parse_purpose,
 )
+from genomesh.core.clients import client_address, parse_networks
 from genomesh.core.errors import AuthenticationError, InvalidInputError
 from genomesh.core.settings import SHARED_AUDIENCE, NodeSettings
 
@@ -120,6 +129,28 @@ class IdentityResolver:
         self._cache = SignatureCache()
         base = settings.base_url.rstrip("/")
         self.dataset_prefixes = [f"{base}/datasets/", *settings.dataset_url_prefixes]
+        self._proxies = parse_networks(settings.trusted_proxies)
+
+    def address_of(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
+        """The real caller's address (genomesh.core.clients): the socket peer, a trusted
+        proxy's `X-Forwarded-For`, or - for a query the hub forwards - the caller named in
+        the hub's signed `X-Genomesh-Caller` assertion (genomesh.access.caller; 401 if it
+        does not verify)."""
+        address = client_address(peer, headers.get("x-forwarded-for"), self._proxies)
+        assertion = headers.get(CALLER_HEADER)
+        if not assertion or not self.keys.is_trusted(_unverified_issuer(assertion)):
+            # Only an issuer this node trusts may speak for a caller; from anyone else the
+            # header is ignored (a hub this node does not trust still reaches it, as one peer).
+            return address
+        _, caller = verify_caller(
+            assertion.strip(),
+            keys=self.keys,
+            audience=self.audience,
+            now=int(self._clock()),
+            leeway=self.settings.passport_leeway_seconds,
+            cache=self._cache,
+        )
+        return caller.removeprefix("address:")
 
     def resolve(self, authorization: str | None, *, client_address: str | None = None) -> Identity:
         """The caller's identity (see module docstring); AuthenticationError if forged/expired."""
@@ -182,6 +213,13 @@ class IdentityResolver:
             passport_jti=_text(verified.claims.get("jti")),
             orig_jti=_text(verified.claims.get(ORIG_JTI)),
         )
+
+
+def _unverified_issuer(token: str) -> str | None:
+    try:
+        return _text(unverified_parts(token.strip())[1].get("iss"))
+    except TokenError:
+        return None
 
 
 def _text(value: object) -> str | None:

@@ -20,6 +20,7 @@ Versions:
    no version stored.
 3. version stored in `gs_meta`; index `ix_gs_roster_dataset` (participant look-ups).
 4. `gs_audit_anchor`: the signed audit heads sent to a hub (a new table, created on open).
+5. per-participant exposure (`gs_exposure`) and answer memo (`gs_answer_memo`): new tables.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from genomesh.audit.chain import GENESIS
 from genomesh.audit.tables import Base
 from genomesh.core.errors import StoreError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 VERSION_KEY = "schema_version"
 
 # Additive steps: MIGRATIONS[v] takes a version-v database to v + 1 (idempotent DDL).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("CREATE INDEX IF NOT EXISTS ix_gs_roster_dataset ON gs_roster (dataset_id)",),
     3: (),  # gs_audit_anchor: a new table, made by create_all
+    4: (),  # gs_exposure, gs_answer_memo: new tables, made by create_all
 }
 # Versions whose data would have to be converted: refused, with the reason.
 NOT_MIGRATABLE: dict[int, str] = {

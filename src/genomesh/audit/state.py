@@ -37,6 +37,8 @@ from sqlalchemy.pool import QueuePool
 
 from genomesh.audit.chain import GENESIS, VerifyResult, canonical_json, entry_hash, verify_rows
 from genomesh.audit.driver import DriverStatement, driver_cursor
+from genomesh.audit.exposure import ExposureCharge, ExposureStore
+from genomesh.audit.exposure import tables as exposure_tables
 from genomesh.audit.ledger import Rosters, decode, encode, group, has_bit
 from genomesh.audit.records import (
     AuditEntry,
@@ -148,9 +150,13 @@ class NodeState:
             .order_by(newest).limit(bindparam("n"))
         )  # fmt: skip
         self._rosters = Rosters(_table(RosterRow), engine)
+        self.exposure = ExposureStore(engine, *exposure_tables())
         # Create / migrate / refuse under a lock (genomesh.audit.schema): an older or newer
         # database fails here, at start-up, never as a 500 at query time.
         self._pseudonym_key = bytes.fromhex(ensure_schema(engine))
+        # The secret that keys differential-privacy noise (genomesh.gate.noise): derived from
+        # the pseudonym key, so it is per node and never stored or shown on its own.
+        self.noise_key = hmac.new(self._pseudonym_key, b"dp-noise", hashlib.sha256).digest()
 
     @classmethod
     def open(cls, settings: NodeSettings) -> NodeState:
@@ -202,12 +208,15 @@ class NodeState:
         recipient_subject: str | None = None,
         now: float | None = None,
         charge: BudgetCharge | None = None,
+        exposure: Sequence[ExposureCharge] = (),
     ) -> AuditEntry:
         """Append one entry to the chain (and its ledger rows) in one transaction.
 
         With `charge`, the identity's query budget is checked and charged in the same
         transaction (the body's `budget` then records the charge); if it is spent,
-        `BudgetExhaustedError` is raised and nothing is written.
+        `BudgetExhaustedError` is raised and nothing is written. `exposure`: participants'
+        exposure charges and answer memos (genomesh.audit.exposure), written in the same
+        transaction; `ExposureChanged` (nothing written) if what they rested on changed.
         """
         created = time.time() if now is None else now
         # Rosters and bitmaps first: a contribution naming someone off the roster fails here,
@@ -222,6 +231,8 @@ class NodeState:
             # so concurrent appends are serialised and the chain never forks.
             seq, prev = self._d_next_seq.execute(cur).fetchone()
             full = {**body, "seq": seq}
+            if exposure:
+                self.exposure.apply(cur, exposure, created)
             if charge is not None:
                 used = self._charge(cur, charge, created)
                 full["budget"] = {

@@ -117,6 +117,31 @@ class BudgetRow(Base):
     __table_args__ = (Index("ix_gs_budget_identity_time", "identity_key", "created_at"),)
 
 
+class ExposureRow(Base):
+    """A participant's membership exposure in one dataset: nats charged, over every caller.
+
+    Charged in the transaction of the audit entry of each answer that depends on them
+    (genomesh.disclosure.exposure); never reset by a new identity, window or restart."""
+
+    __tablename__ = "gs_exposure"
+    dataset_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    individual_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    spent: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class AnswerMemoRow(Base):
+    """Who was withheld from one distinct answer (its fingerprint), so asking again - in any
+    words, by anyone, in any worker - gets the same answer: a budget running out is never
+    visible as an answer that changes."""
+
+    __tablename__ = "gs_answer_memo"
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(256))
+    withheld: Mapped[str] = mapped_column(Text)  # JSON list of individual ids (sorted)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 class WithdrawalRow(Base):
     """A participant's withdrawal from one dataset."""
 
@@ -159,11 +184,13 @@ class ParticipantTokenRow(Base):
 
 
 __all__ = [
+    "AnswerMemoRow",
     "AuditAnchorRow",
     "AuditHeadRow",
     "AuditRow",
     "Base",
     "BudgetRow",
+    "ExposureRow",
     "LedgerRow",
     "MetaRow",
     "NotificationRow",

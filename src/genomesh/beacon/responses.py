@@ -16,7 +16,11 @@ Beacon response allows:
 
     "info": {"datasets": [{"id", "exists", "granularity", "count"?, "countSuppressed",
                            "suppression"?, "notes"?}],
-             "refused": [{"id", "reason"}], "auditId": 17}
+             "refused": [{"id", "reason"}], "disclosure": "<why answers may be narrowed>",
+             "auditId": 17}
+
+`suppression` ("small_count" | "differencing") only ever accompanies `countSuppressed`: an
+answer narrowed for a rare allele or a spent budget is a true absence and says nothing.
 """
 
 from __future__ import annotations
@@ -74,6 +78,21 @@ def error_body(
     if details:
         body["info"] = {"details": dict(details)}
     return body
+
+
+# Why answers may be narrowed: one general statement per response kind, given with every
+# answer of that kind and never per allele, so it says nothing about the question asked
+# (a hidden answer and a true absence are the same bytes; docs/disclosure-control.md).
+DISCLOSURE_NOTES: dict[str, str] = {
+    "boolean": "exists=false means not present, or present in too few people to disclose "
+    "(rare alleles, and people whose disclosure budget is spent, are answered as absent)",
+    "count": "a count of 0 means none, or too few people to disclose; a count below the "
+    "dataset's threshold is not given (countSuppressed), nor one that would single out a "
+    "person against an earlier answer",
+    "record": "records are given for datasets you are granted; elsewhere counts follow the "
+    "count rules, and rare alleles and people whose disclosure budget is spent are answered "
+    "as absent",
+}
 
 
 def _dataset_info(r: DisclosedResult) -> dict[str, Any]:
@@ -138,6 +157,7 @@ def result_response(
     info: dict[str, Any] = {
         "datasets": datasets,
         "refused": [{"id": k, "reason": v} for k, v in sorted(refused.items())],
+        "disclosure": DISCLOSURE_NOTES[granularity],
     }
     if gate is not None and gate.audit_id is not None:
         info["auditId"] = gate.audit_id
@@ -208,6 +228,7 @@ def collections_response(
 
 
 __all__ = [
+    "DISCLOSURE_NOTES",
     "collections_response",
     "error_body",
     "response_meta",

@@ -39,7 +39,8 @@ def _version() -> str:
 def identity_of(request: Request) -> Identity:
     """The caller from `Authorization: Bearer <passport>` (anonymous without one)."""
     resolver = request.app.state.resolver
-    client = request.client.host if request.client else None
+    peer = request.client.host if request.client else None
+    client = resolver.address_of(peer, request.headers)
     identity: Identity = resolver.resolve(
         request.headers.get("authorization"), client_address=client
     )

@@ -95,7 +95,24 @@ class BeaconService:
         out = []
         for d in self.dataset_ids():
             info = self.engine.context(d).info
-            out.append({"id": info.id, "name": info.name, "assemblyId": info.assembly})
+            policy = self.settings.policy_for(d)
+            # The disclosure rules are public: a caller can read what "exists: false" may
+            # hide and how much any participant can be exposed (docs/disclosure-control.md).
+            disclosure = {
+                "minCount": policy.min_count,
+                "hiddenBelowCarriers": policy.boolean_min_count,
+                "exposureBudgetNats": policy.exposure_budget,
+                "exposureFreeCarriers": policy.exposure_free_carriers,
+                "dpEpsilon": policy.dp_epsilon,  # per answer; None: exact answers
+            }
+            out.append(
+                {
+                    "id": info.id,
+                    "name": info.name,
+                    "assemblyId": info.assembly,
+                    "disclosure": disclosure,
+                }
+            )
         return out
 
     # -- queries --------------------------------------------------------------------------

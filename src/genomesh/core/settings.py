@@ -10,9 +10,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from genomesh.core.clients import parse_networks
 from genomesh.core.errors import InvalidInputError, NotFoundError
 
 Granularity = Literal["boolean", "count", "record"]
@@ -51,9 +52,43 @@ class DatasetPolicy(BaseModel):
     boolean_min_count: int = Field(
         default=1,
         ge=1,
-        description="anonymous/registered boolean answers: a hit from fewer individuals than this "
-        "is answered exists=false (hides rare alleles, Raisaro et al. 2017); 1 = off",
+        description="anonymous/registered answers at every granularity: a hit from fewer "
+        "individuals than this is answered exactly as a true absence (hides rare alleles, "
+        "Raisaro et al. 2017); 1 = off",
     )
+    exposure_budget: float | None = Field(
+        default=0.1,
+        ge=0,
+        description="per-participant membership exposure budget in nats, over every caller "
+        "(genomesh.disclosure.exposure); once spent, answers that depend on the participant "
+        "are computed without them. 'off' = no per-participant accounting",
+    )
+    dp_epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        description="ε of differential privacy on anonymous/registered boolean and count "
+        "answers (Cho et al. 2020; genomesh.gate.noise); 'off' (default) = exact answers",
+    )
+    dp_false_negative_cost: float = Field(
+        default=1.0, gt=0, description="DP membership: the loss of a false 'no'"
+    )
+    dp_false_positive_cost: float = Field(
+        default=1.0, gt=0, description="DP membership: the loss of a false 'yes'"
+    )
+    exposure_free_carriers: int = Field(
+        default=10,
+        ge=1,
+        description="answers from at least this many individuals are neither charged nor "
+        "narrowed (their charge is below 5e-5 nats)",
+    )
+
+    @field_validator("exposure_budget", "dp_epsilon", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        """TOML has no null, environment variables are text: "off" (or "none") switches off."""
+        if isinstance(value, str) and value.strip().lower() in ("off", "none", "null", ""):
+            return None
+        return value
 
 
 class TrustedIssuer(BaseModel):
@@ -147,6 +182,18 @@ class NodeSettings(BaseSettings):
         description="shared secret the hub issued this node (`genomesh dac node-secret`); sent as "
         "`Authorization: Bearer` with withdrawal notifications",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses/networks of reverse proxies whose X-Forwarded-For is believed; "
+        "default none: the socket peer is the caller (genomesh.core.clients)",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # ValueError naming the bad entry
+        return value
+
     anti_differencing_answers: int = Field(
         default=20,
         ge=0,
@@ -298,6 +345,25 @@ class HubSettings(BaseSettings):
     analysis_retry_seconds: float = Field(
         default=2.0, ge=0, description="wait before re-sending a failed round (doubles each time)"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses/networks of reverse proxies whose X-Forwarded-For is believed; "
+        "default none: the socket peer is the caller (genomesh.core.clients)",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # ValueError naming the bad entry
+        return value
+
+    caller_budget: int = Field(
+        default=1000,
+        ge=1,
+        description="Beacon network queries per caller per window at the hub (a second line: "
+        "nodes account per participant, over every caller)",
+    )
+    caller_budget_window_seconds: int = Field(default=86400, ge=1)
 
     @property
     def state_database_url(self) -> str:

@@ -7,9 +7,13 @@ read the store for a caller any other way. The gate:
 2. charges the identity's query budget (anonymous/registered tiers; `BudgetExhaustedError`),
 3. executes the surface's callable on the allowed datasets only,
 4. checks that the surface kept to the allowed individuals (else nothing leaves),
-5. applies disclosure control (small counts, anti-differencing, records only at `record`),
-6. writes one hash-chained audit entry, its ledger rows and the budget charge in one
-   transaction (the budget is only read before executing, and re-checked in that transaction).
+5. narrows: rare hits and participants past their exposure budget are taken out by computing
+   the answer again without them (genomesh.gate.narrowing: a true absence, byte for byte),
+6. applies disclosure control (optional ε-DP noise, small counts, anti-differencing, records
+   only at `record`),
+7. writes one hash-chained audit entry, its ledger rows, the budget charge and the
+   participants' exposure charges in one transaction (the budget and the exposure are read
+   before, and re-checked in that transaction; a changed exposure means deciding again).
 
 Refusals and errors are audited too. If the audit cannot be written, the answer is not returned.
 """
@@ -19,14 +23,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from genomesh.audit.exposure import ExposureChanged
 from genomesh.audit.records import Contribution
 from genomesh.audit.state import BudgetCharge, NodeState
-from genomesh.core.errors import BudgetExhaustedError, GenomeshError, StoreError
+from genomesh.core.errors import BudgetExhaustedError, ConflictError, GenomeshError, StoreError
 from genomesh.core.settings import Granularity, NodeSettings
 from genomesh.disclosure import disclose_count, is_charged, isolates, isolating_split
+from genomesh.gate import noise
 from genomesh.gate.contract import (
     GRANULARITY_ORDER,
     DatasetAccess,
@@ -37,6 +44,7 @@ from genomesh.gate.contract import (
     GateResponse,
 )
 from genomesh.gate.guard import DatasetFacts, Guard, is_self_service
+from genomesh.gate.narrowing import Narrowed, narrow
 
 if TYPE_CHECKING:
     from genomesh.store import NodeStore
@@ -52,6 +60,7 @@ def _version() -> str:
 
 
 _NOT_CHARGED: dict[str, Any] = {"charged": False}
+_ATTEMPTS = 20  # decisions retried when concurrent answers changed participants' exposure
 
 
 def _jsonable(value: Any) -> Any:
@@ -83,33 +92,47 @@ class Gate:
                 request, accesses, facts, [], outcome="refused", budget=_NOT_CHARGED, now=now
             )
             return GateResponse((), refused, entry, "boolean", tuple(accesses))
-        try:
-            raw = list(execute(allowed))
-            self._check(raw, allowed)
-            by_id = {a.dataset_id: a for a in allowed}
-            disclosed = [self._disclose(r, by_id[r.dataset_id], facts, request) for r in raw]
-            ledger = self._ledger(raw, disclosed, facts, request)
-        except Exception as exc:
-            error = exc.describe() if isinstance(exc, GenomeshError) else type(exc).__name__
-            self._audit_error(request, accesses, facts, charge, now, error)
-            raise
-        try:
-            # One transaction: budget charge, audit entry, ledger rows.
-            entry = self._audit(
-                request,
-                accesses,
-                facts,
-                list(zip(raw, disclosed, strict=True)),
-                outcome="answered",
-                budget=_NOT_CHARGED,
-                now=now,
-                ledger=ledger,
-                charge=charge,
-            )
-        except BudgetExhaustedError:
-            # Spent by this identity's concurrent requests since the check: nothing leaves.
-            self._audit_spent(request, allowed, facts, now)
-            raise
+        for attempt in range(_ATTEMPTS):
+            try:
+                raw = list(execute(allowed))
+                self._check(raw, allowed)
+                by_id = {a.dataset_id: a for a in allowed}
+                narrowed = [
+                    self._narrow(r, by_id[r.dataset_id], facts, request, execute) for r in raw
+                ]
+                raw = [n.result for n in narrowed]
+                disclosed = [self._disclose(r, by_id[r.dataset_id], facts, request) for r in raw]
+                ledger = self._ledger(raw, disclosed, facts, request)
+            except Exception as exc:
+                error = exc.describe() if isinstance(exc, GenomeshError) else type(exc).__name__
+                self._audit_error(request, accesses, facts, charge, now, error)
+                raise
+            try:
+                # One transaction: budget charge, exposure charges, audit entry, ledger rows.
+                entry = self._audit(
+                    request,
+                    accesses,
+                    facts,
+                    list(zip(raw, disclosed, strict=True)),
+                    outcome="answered",
+                    budget=_NOT_CHARGED,
+                    now=now,
+                    ledger=ledger,
+                    charge=charge,
+                    narrowed={n.result.dataset_id: n for n in narrowed},
+                )
+                break
+            except BudgetExhaustedError:
+                # Spent by this identity's concurrent requests since the check: nothing leaves.
+                self._audit_spent(request, allowed, facts, now)
+                raise
+            except ExposureChanged:
+                # Another answer charged these participants (or gave this answer) meanwhile:
+                # decide again on what is now recorded.
+                if attempt + 1 == _ATTEMPTS:
+                    raise ConflictError(
+                        "too many concurrent answers about the same participants; try again"
+                    ) from None
         overall = min((a.granularity for a in allowed), key=GRANULARITY_ORDER.index)
         return GateResponse(tuple(disclosed), refused, entry, overall, tuple(accesses))
 
@@ -202,8 +225,19 @@ class Gate:
         request: GateRequest,
     ) -> DisclosedResult:
         policy = self.settings.policy_for(access.dataset_id)
+        raw_count = result.count
+        if noise.applies(access, policy, self_service=is_self_service(request)):
+            raw_count = noise.noised(
+                result,
+                access=access,
+                facts=facts[access.dataset_id],
+                policy=policy,
+                key=self.state.noise_key,
+                operation=request.operation,
+                parameters=request.parameters,
+            ).count
         shown = disclose_count(
-            result.count, granularity=access.granularity, min_count=policy.min_count
+            raw_count, granularity=access.granularity, min_count=policy.min_count
         )
         count, suppressed, why = (
             shown.count,
@@ -218,13 +252,10 @@ class Gate:
             and not is_self_service(request)
         ) and self._isolates(result, facts[access.dataset_id], request, policy.min_count):
             count, suppressed, why = None, True, "differencing"
+        # Rare hits (boolean_min_count) and withheld participants were taken out before this
+        # (genomesh.gate.narrowing): such an answer is computed as a true absence, at every
+        # granularity, so nothing here can tell the two apart.
         exists = shown.exists
-        if (
-            access.granularity == "boolean"
-            and access.tier in ("anonymous", "registered")
-            and 0 < len(result.contributors) < policy.boolean_min_count
-        ):
-            exists, why = False, "rare_hidden"  # Raisaro et al. 2017: rare hits answered "no"
         records = tuple(result.records) if access.granularity == "record" else ()
         return DisclosedResult(
             dataset_id=access.dataset_id,
@@ -235,6 +266,32 @@ class Gate:
             records=records,
             info=dict(result.info),
             suppression=why,
+        )
+
+    def _narrow(
+        self,
+        result: DatasetResult,
+        access: DatasetAccess,
+        facts: Mapping[str, DatasetFacts],
+        request: GateRequest,
+        execute: Execute,
+    ) -> Narrowed:
+        if is_self_service(request):
+            return Narrowed(result)  # a participant's own data, going back to them
+
+        def without(withheld: frozenset[str]) -> DatasetResult:
+            smaller = replace(access, allowed_individuals=access.allowed_individuals - withheld)
+            out = [r for r in execute([smaller]) if r.dataset_id == access.dataset_id]
+            self._check(out, [smaller])
+            return out[0] if out else DatasetResult(access.dataset_id, count=0)
+
+        return narrow(
+            result,
+            access=access,
+            facts=facts[access.dataset_id],
+            policy=self.settings.policy_for(access.dataset_id),
+            exposure=self.state.exposure,
+            without=without,
         )
 
     def _isolates(
@@ -298,8 +355,10 @@ class Gate:
         error: str | None = None,
         ledger: Sequence[Contribution] = (),
         charge: BudgetCharge | None = None,
+        narrowed: Mapping[str, Narrowed] | None = None,
     ) -> int:
         identity = request.identity
+        narrowed = narrowed or {}
         results = {raw.dataset_id: (raw, shown) for raw, shown in answered}
         datasets: list[dict[str, Any]] = []
         versions: dict[str, str] = {}
@@ -327,6 +386,8 @@ class Gate:
                     suppression=shown.suppression,
                     n_records=len(shown.records),
                 )
+            if a.dataset_id in narrowed and narrowed[a.dataset_id].audit:
+                item["exposure"] = narrowed[a.dataset_id].audit_body(self.state.pseudonym)
             datasets.append(item)
         returned: Granularity | None = None
         if results:
@@ -381,6 +442,7 @@ class Gate:
             recipient_subject=subject,
             now=now,
             charge=charge,
+            exposure=[n.charge for n in narrowed.values() if n.charge is not None],
         )
         if charge is not None:
             used = entry.body.get("budget", {}).get("used")

@@ -31,6 +31,7 @@ from genomesh.hub import openapi as hub_openapi
 from genomesh.hub.admin import admin_token
 from genomesh.hub.analysis import routes as analysis_routes
 from genomesh.hub.breaker import CircuitBreaker
+from genomesh.hub.callers import CallerBudget
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
 from genomesh.hub.dialout import DialoutBroker
@@ -164,6 +165,9 @@ def create_app(
     )
     store = HubStore(settings.state_database_url, hub_dir=hub_dir)
     app.state.settings = settings
+    app.state.caller_budget = CallerBudget(
+        settings.caller_budget, settings.caller_budget_window_seconds, settings.trusted_proxies
+    )
     app.state.store = store
     app.state.admin_token = admin_token(settings)
     app.state.dialout = DialoutBroker(

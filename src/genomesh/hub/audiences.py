@@ -28,6 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from genomesh.access.caller import CALLER_SECONDS, CALLER_TYP, caller_claims
 from genomesh.access.jwks import TrustedKeys
 from genomesh.access.passports import (
     SignatureCache,
@@ -136,6 +137,24 @@ class PassportDeriver:
         if not isinstance(verified.claims.get("jti"), str):
             raise AuthenticationError("invalid passport: claim 'jti' is missing")
         return verified, revoked
+
+    def caller_for(self, caller: str, audience: str) -> str:
+        """The signed `X-Genomesh-Caller` assertion naming `caller` to one node's `audience`
+        (genomesh.access.caller), cached while more than half its life is left."""
+        now = int(self._clock())
+        key = (caller, audience, -1)
+        with self._lock:
+            cached = self._derived.get(key)
+            if cached is not None and cached[1] - now > CALLER_SECONDS // 2:
+                self._derived.move_to_end(key)
+                return cached[0]
+        claims = caller_claims(issuer=self.broker.issuer, audience=audience, caller=caller, now=now)
+        token = self.broker.keys.sign(claims, header={"typ": CALLER_TYP})
+        with self._lock:
+            self._derived[key] = (token, int(claims["exp"]))
+            while len(self._derived) > CACHE_SIZE:
+                self._derived.popitem(last=False)
+        return token
 
     def bearer_for(self, verified: tuple[VerifiedPassport, set[str]], audience: str) -> str:
         """`Bearer <derived passport>` for one node's `audience` (cached while fresh)."""

@@ -23,6 +23,7 @@ from genomesh.core.beacon_model import CROSS_PATHS, GET_QUERY_PARAMETERS
 from genomesh.core.errors import AuthenticationError, InvalidInputError, RequestTooLargeError
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.beacon_paths import node_path, refuse_unrouted
+from genomesh.hub.callers import CallerBudget, caller_of
 from genomesh.hub.client import NodeRequest
 from genomesh.hub.network import (
     INCLUDE_RESULTSETS,
@@ -223,6 +224,18 @@ async def _network(
             return None
         return deriver.bearer_for(verified, node_audience(node, settings.base_url))
 
+    # The real caller: charged against the hub's own per-caller budget, and named to each
+    # node in a signed assertion so nodes key their budgets on it (genomesh.hub.callers).
+    budget: CallerBudget = state.caller_budget
+    subject = (verified[0].issuer, verified[0].subject) if verified is not None else None
+    who = caller_of(request, budget.proxies, subject)
+    budget.charge(who)
+
+    def caller(node: NodePublic) -> str | None:
+        if deriver is None:
+            return None
+        return deriver.caller_for(who, node_audience(node, settings.base_url))
+
     forwarded = NodeRequest(
         method=request.method,
         path=path,
@@ -232,7 +245,7 @@ async def _network(
     )
     timeout = settings.node_timeout_seconds
     replies = await fan_out(
-        forwarded, nodes, client=state.client, timeout=timeout, authorize=authorize
+        forwarded, nodes, client=state.client, timeout=timeout, authorize=authorize, caller=caller
     )
     replies = mark_absent(replies, path=path)
     if filtering_terms:

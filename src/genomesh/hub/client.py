@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from genomesh.access.caller import CALLER_HEADER
 from genomesh.hub.breaker import PROBE_PATH
 from genomesh.hub.http11 import ExchangeError, Http11Client, dumps, loads
 from genomesh.hub.registry import NodePublic
@@ -39,6 +40,7 @@ class NodeRequest:
     body: Any = None
     authorization: str | None = None
     forwarded_for: str | None = None  # the researcher's address, as X-Forwarded-For
+    caller: str | None = None  # the hub's signed caller assertion (genomesh.access.caller)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class NodeRequest:
             "body": self.body,
             "authorization": self.authorization,
             "forwarded_for": self.forwarded_for,
+            "caller": self.caller,
         }
 
 
@@ -167,6 +170,8 @@ class NodeClient:
             headers["authorization"] = request.authorization
         if request.forwarded_for:
             headers["x-forwarded-for"] = request.forwarded_for
+        if request.caller:
+            headers[CALLER_HEADER] = request.caller
         if self._http11 is not None:  # the lean client (genomesh.hub.http11), see __init__
             status, raw = await self._http11.request(
                 node.base_url,

@@ -41,16 +41,21 @@ async def fan_out(
     client: NodeClient,
     timeout: float,
     authorize: Callable[[NodePublic], str | None] | None = None,
+    caller: Callable[[NodePublic], str | None] | None = None,
 ) -> list[NodeReply]:
     """Send `request` to all `nodes` concurrently; every reply arrives within `timeout`.
 
     `authorize(node)` gives each node its own Authorization header (the hub's per-node
-    passports, genomesh.hub.audiences); without it every node gets `request.authorization`."""
+    passports, genomesh.hub.audiences); without it every node gets `request.authorization`.
+    `caller(node)` gives each node the signed assertion of who the caller is."""
 
     def for_node(node: NodePublic) -> NodeRequest:
-        if authorize is None:
-            return request
-        return dataclasses.replace(request, authorization=authorize(node))
+        mine = request
+        if authorize is not None:
+            mine = dataclasses.replace(mine, authorization=authorize(node))
+        if caller is not None:
+            mine = dataclasses.replace(mine, caller=caller(node))
+        return mine
 
     return list(
         await asyncio.gather(

@@ -163,6 +163,10 @@ class DialoutClient:
             headers["authorization"] = str(request["authorization"])
         if request.get("forwarded_for"):
             headers["x-forwarded-for"] = str(request["forwarded_for"])
+        if request.get("caller"):
+            # the hub's signed assertion of the original caller (genomesh.access.caller): the
+            # node keys its budgets on it, not on this in-process hop (always 127.0.0.1)
+            headers["x-genomesh-caller"] = str(request["caller"])
         method = str(request.get("method", "GET")).upper()
         response = await node.request(
             method,

@@ -86,6 +86,12 @@ def access_report(
                 "withdrawn_at": _iso(w.withdrawn_at) if w else None,
                 "recipients": recipients,
                 "anonymous_answers": anonymous,
+                # what all answers so far revealed about my membership, in nats, against the
+                # dataset's budget (docs/disclosure-control.md); past it, answers leave me out
+                "exposure": {
+                    "spent": state.exposure.spent(a.dataset_id, [individual_id])[individual_id],
+                    "budget": gate.settings.policy_for(a.dataset_id).exposure_budget,
+                },
                 # attribution: analyses (data visiting) this dataset served, and those that
                 # used this participant's data
                 "analyses": {

@@ -81,7 +81,10 @@ class WithdrawBody(BaseModel):
 
 
 def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The real caller's address (trusted proxies only; genomesh.core.clients)."""
+    peer = request.client.host if request.client else None
+    resolver = getattr(request.app.state, "resolver", None)
+    return resolver.address_of(peer, request.headers) if resolver is not None else peer
 
 
 @router.get("/me/access-report", responses=error_responses(401, 404))

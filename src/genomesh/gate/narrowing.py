@@ -1,0 +1,151 @@
+"""Taking people out of an answer: rare-hit hiding and per-participant exposure budgets.
+
+Both rules work the same way: the answer is computed again as if some participants were
+absent (the surface's `execute`, with them removed from the allowed individuals), so a
+narrowed answer is, byte for byte, the answer the node would give if they were not in the
+dataset - at boolean, count and record granularity alike. Nothing in it says who or why.
+
+1. Rare hits (`boolean_min_count`, anonymous and registered tiers): an answer that fewer
+   than that many people make true is computed without them - a true absence.
+2. Exposure (`exposure_budget`, genomesh.disclosure.exposure): an answer from fewer than
+   `exposure_free_carriers` people charges each of them what it reveals about their
+   membership; a participant the answer would take past the budget is withheld (anonymous
+   and registered tiers; controlled-tier answers are charged but never narrowed, the grant
+   being the custodian's decision to disclose). The account is per participant and
+   dataset, over every caller, tier and surface, the hub's network included.
+
+Consistency: who was withheld from each distinct answer (its fingerprint: the dataset
+version, the tier rule and exactly who and how much made the answer) is stored with the
+first answer; the same answer asked again, by anyone, in any words, is narrowed the same way
+and charged nothing, so a budget running out never shows as an answer that changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from genomesh.audit.exposure import ExposureCharge, ExposureStore
+from genomesh.core.settings import DatasetPolicy
+from genomesh.disclosure.budget import BUDGETED_TIERS
+from genomesh.disclosure.exposure import charge, over_budget
+from genomesh.gate.contract import DatasetAccess, DatasetResult
+from genomesh.gate.guard import DatasetFacts
+
+_ROUNDS = 16  # each round withholds at least one more person; answers here have < 16 people
+
+
+@dataclass
+class Narrowed:
+    """An answer after narrowing, with what to charge and what to audit."""
+
+    result: DatasetResult
+    charge: ExposureCharge | None = None
+    audit: dict[str, Any] = field(default_factory=dict)
+    withheld: frozenset[str] = frozenset()
+
+    def audit_body(self, pseudonym: Callable[[str, str], str]) -> dict[str, Any]:
+        """The audit entry's record of budgets, charges and switches (pseudonyms only)."""
+        body = dict(self.audit)
+        if self.withheld:
+            body["withheld"] = sorted(pseudonym(self.result.dataset_id, i) for i in self.withheld)
+        return body
+
+
+def fingerprint(result: DatasetResult, access: DatasetAccess, facts: DatasetFacts) -> str:
+    """Who and how much made this answer, in this dataset version, under this tier rule."""
+    narrowable = access.tier in BUDGETED_TIERS
+    text = json.dumps(
+        [facts.dataset_id, facts.version, narrowable, result.count, sorted(result.contributors)],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def narrow(
+    result: DatasetResult,
+    *,
+    access: DatasetAccess,
+    facts: DatasetFacts,
+    policy: DatasetPolicy,
+    exposure: ExposureStore,
+    without: Callable[[frozenset[str]], DatasetResult],
+) -> Narrowed:
+    """Apply rare-hit hiding and the exposure budget to one dataset's answer (see module)."""
+    k = len(result.contributors)
+    narrowable = access.tier in BUDGETED_TIERS
+    if k == 0:
+        return Narrowed(result)
+    if narrowable and k < policy.boolean_min_count:
+        hidden = frozenset(result.contributors)
+        settled, kept = _settle(without(hidden), hidden, policy, without)
+        return Narrowed(settled, audit={"rare_hidden": True}, withheld=kept)
+    budget = policy.exposure_budget
+    if budget is None or k >= policy.exposure_free_carriers:
+        return Narrowed(result)
+
+    n = len(facts.individuals)
+    fp = fingerprint(result, access, facts)
+    remembered = exposure.memo(fp)
+    if remembered is not None:  # the same answer again: narrowed as before, charged nothing
+        again, kept = result, remembered
+        if kept:
+            again, kept = _settle(without(kept), kept, policy, without)
+        return Narrowed(again, audit={"repeat": True, "budget": budget}, withheld=kept)
+
+    spent: dict[str, float] = {}
+    withheld: frozenset[str] = frozenset()
+    current = result
+    for _ in range(_ROUNDS):
+        carriers = current.contributors
+        if not carriers:
+            break
+        if narrowable and len(carriers) < policy.boolean_min_count:
+            withheld |= carriers
+            current = without(withheld)
+            continue
+        spent.update(exposure.spent(facts.dataset_id, carriers - spent.keys()))
+        over = over_budget(carriers, n=n, spent=spent, budget=budget) if narrowable else set()
+        if not over:
+            break
+        withheld |= over
+        current = without(withheld)
+    made_by = frozenset(current.contributors)
+    each = charge(len(made_by), n) if made_by else 0.0
+    if policy.dp_epsilon is not None and narrowable:
+        each = min(each, policy.dp_epsilon)  # ε-DP: no answer reveals more than ε nats
+    charges = {p: each for p in made_by}
+    decision = ExposureCharge(
+        dataset_id=facts.dataset_id, fingerprint=fp, read=spent, charges=charges, withheld=withheld
+    )
+    audit: dict[str, Any] = {
+        "carriers": k,
+        **({"epsilon": policy.dp_epsilon} if policy.dp_epsilon is not None else {}),
+        "budget": budget,
+        "charge": round(each, 9),
+        "charged": len(charges),
+        "exhausted": sum(1 for p in made_by if spent.get(p, 0.0) + each >= budget - 1e-12),
+    }
+    return Narrowed(current, charge=decision, audit=audit, withheld=withheld)
+
+
+def _settle(
+    current: DatasetResult,
+    withheld: frozenset[str],
+    policy: DatasetPolicy,
+    without: Callable[[frozenset[str]], DatasetResult],
+) -> tuple[DatasetResult, frozenset[str]]:
+    """Re-apply rare-hit hiding after people were taken out (fewer may remain)."""
+    for _ in range(_ROUNDS):
+        carriers = current.contributors
+        if not carriers or len(carriers) >= policy.boolean_min_count:
+            break
+        withheld |= carriers
+        current = without(withheld)
+    return current, withheld
+
+
+__all__ = ["Narrowed", "fingerprint", "narrow"]

@@ -1,0 +1,183 @@
+"""Per-participant exposure accounting and indistinguishable narrowing, through the real gate.
+
+The cohort has 10 people (tests/gate/conftest.py). With N = 10 the charges are
+charge(1) = 0.44, charge(2) = 0.13, charge(3) = 0.040, charge(6) = 0.0008 nats, against the
+default budget of 0.1: a singleton is never answered, and a participant can be one of three
+carriers in two distinct answers before a third is computed without them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from genomesh.core.settings import DatasetPolicy
+from genomesh.disclosure.exposure import DEFAULT_BUDGET, charge
+from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest
+from tests.gate.conftest import anonymous, carriers_at, researcher
+
+N = 10
+OFF = {"cohort": DatasetPolicy(exposure_budget=None)}
+
+
+def people(chosen: set[str]) -> Callable[[Sequence[DatasetAccess]], list[DatasetResult]]:
+    """A surface whose answer these people make true (an allele they alone carry)."""
+
+    def execute(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
+        return [
+            DatasetResult(a.dataset_id, count=len(c), contributors=c)
+            for a in accesses
+            for c in [chosen & a.allowed_individuals]
+        ]
+
+    return execute
+
+
+def ask(gate: Gate, chosen: set[str], who=None, granularity: str = "boolean"):  # type: ignore[no-untyped-def]
+    who = who or anonymous()
+    request = GateRequest(
+        who,
+        "beacon",
+        "g_variants",
+        {"allele": sorted(chosen)},
+        ("cohort",),
+        granularity,  # type: ignore[arg-type]
+    )
+    return gate.run(request, people(chosen)).results[0]
+
+
+def at(gate: Gate, pos: int, who, granularity: str = "boolean"):  # type: ignore[no-untyped-def]
+    request = GateRequest(
+        who,
+        "beacon",
+        "g_variants",
+        {"start": pos - 1},
+        ("cohort",),
+        granularity,  # type: ignore[arg-type]
+    )
+    return gate.run(request, carriers_at(gate.node, pos)).results[0]
+
+
+def test_charge__is_the_sb_likelihood_ratio_of_a_yes() -> None:
+    # Independent reference: P(no carrier among N non-victims) from scipy's binomial, and the
+    # Shringarpure-Bustamante yes-LLR log((1 - δ D_{N-1}) / (1 - D_N)) as δ -> 0.
+    for k, n in [(1, 10), (2, 10), (3, 400), (10, 400), (1, 5000)]:
+        f = k / (2 * n)
+        d_n = stats.binom.pmf(0, 2 * n, f)
+        d_n1 = stats.binom.pmf(0, 2 * (n - 1), f)
+        delta = 1e-12
+        assert charge(k, n) == pytest.approx(np.log((1 - delta * d_n1) / (1 - d_n)), rel=1e-9)
+    assert charge(10, 400) < 5e-5 < DEFAULT_BUDGET / 2000 * 1.2
+    assert charge(1, 400) > DEFAULT_BUDGET and charge(2, 400) > DEFAULT_BUDGET
+    assert charge(0, 10) == 0.0
+
+
+def test_exposure__a_singleton_is_answered_as_a_true_absence_at_every_granularity(
+    make_gate: Callable[..., Gate],
+) -> None:
+    gate = make_gate()
+    for who, granularity in ((anonymous(), "boolean"), (researcher(), "count")):
+        single = at(gate, 300, who, granularity)  # S9 alone carries it
+        absent = at(gate, 12345, who, granularity)
+        assert single == absent and single.exists is False
+    off = make_gate(dataset_policies=OFF)
+    assert at(off, 300, researcher(), "count").exists is True  # the defence, switched off
+
+
+def test_exposure__a_participants_budget_survives_new_identities(
+    make_gate: Callable[..., Gate],
+) -> None:
+    gate = make_gate()
+    c3 = charge(3, N)
+    assert ask(gate, {"S1", "S2", "S3"}, anonymous("10.0.0.1")).exists is True
+    assert ask(gate, {"S1", "S4", "S5"}, researcher("bob")).exists is True
+    assert gate.state.exposure.spent("cohort", ["S1"]) == {"S1": pytest.approx(2 * c3)}
+    # A third identity, a third allele S1 carries: S1 is past the budget and is withheld;
+    # S5 and S6 alone are then too few (charge(2) > budget): the answer is a true absence.
+    third = ask(gate, {"S1", "S5", "S6"}, anonymous("192.0.2.77"))
+    assert third == ask(gate, {"S7"} - {"S7"}, anonymous("192.0.2.78"))  # nobody carries it
+    # Asked again, by anyone, the earlier answers do not change, and cost nothing more.
+    assert ask(gate, {"S1", "S2", "S3"}, anonymous("198.51.100.9")).exists is True
+    assert gate.state.exposure.spent("cohort", ["S1"]) == {"S1": pytest.approx(2 * c3)}
+    # Common enough (6 carriers) to be worth almost nothing: still answered with S1 in it.
+    assert ask(gate, {"S1", "S2", "S3", "S4", "S5", "S6"}).exists is True
+    # The audit log records the budget, the charge and the switch (by pseudonym only).
+    entries = gate.state.audit_entries()
+    exposure = [e.body["datasets"][0].get("exposure") for e in entries]
+    assert exposure[0]["charge"] == pytest.approx(c3) and exposure[0]["budget"] == 0.1
+    assert exposure[2]["withheld"] == sorted(
+        gate.state.pseudonym("cohort", p) for p in ("S1", "S5", "S6")
+    )
+    assert exposure[3] is None  # nobody carries it: nobody to charge
+    assert exposure[4] == {"repeat": True, "budget": 0.1}
+    assert "S1" not in str(exposure)
+    # Switched off, the third allele is answered: the budget is what hid it.
+    off = make_gate(dataset_policies=OFF)
+    assert ask(off, {"S1", "S5", "S6"}, anonymous("192.0.2.79")).exists is True
+
+
+def test_exposure__survives_a_restart_and_holds_across_two_workers(
+    make_gate: Callable[..., Gate],
+) -> None:
+    one, two = make_gate(), make_gate()  # two workers on one state database
+    assert ask(one, {"S1", "S2", "S3"}).exists is True
+    assert ask(two, {"S1", "S4", "S5"}).exists is True
+    one.state.close()
+    two.state.close()
+    restarted = make_gate()
+    assert restarted.state.exposure.spent("cohort", ["S1"])["S1"] == pytest.approx(2 * charge(3, N))
+    assert ask(restarted, {"S1", "S5", "S6"}).exists is False
+    assert ask(restarted, {"S1", "S2", "S3"}).exists is True  # the earlier answer, unchanged
+
+
+def test_exposure__concurrent_answers_never_overspend_a_participant(
+    make_gate: Callable[..., Gate],
+) -> None:
+    gates = [make_gate(), make_gate()]
+    others = ["S2", "S3", "S4", "S5", "S6"]
+    pairs = [{a, b} for i, a in enumerate(others) for b in others[i + 1 :]]
+    answers: list[bool] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        for pair in pairs[i::4]:
+            yes = ask(gates[i % 2], {"S1", *pair}, anonymous(f"10.1.0.{i}")).exists
+            with lock:
+                answers.append(yes)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == len(pairs)
+    spent = gates[0].state.exposure.spent("cohort", ["S1"])["S1"]
+    assert spent <= DEFAULT_BUDGET
+    assert sum(answers) == 2  # charge(3) fits twice in 0.1 nats, then S1 is withheld
+    assert gates[0].state.verify().ok
+
+
+def test_exposure__answers_from_ten_or_more_carriers_stay_exact_after_a_budget_is_spent(
+    make_gate: Callable[..., Gate],
+) -> None:
+    gate = make_gate()
+    assert ask(gate, {"S1", "S2", "S3"}).exists and ask(gate, {"S1", "S4", "S5"}).exists
+    assert ask(gate, {"S1", "S5", "S6"}).exists is False  # S1 spent
+    everyone = {f"S{i}" for i in range(1, 11)}
+    for caller in range(20):
+        exact = ask(gate, everyone, researcher(f"r{caller}"), granularity="count")
+        assert (exact.exists, exact.count) == (True, 10)  # S1 still counted: nothing withheld
+    nine = ask(gate, everyone - {"S10"}, researcher(), granularity="count")
+    assert nine.count == 9  # below the free threshold, but S1 is one of many: charge(9) < 1e-4
+
+
+def test_exposure__off_switch_in_toml_and_environment_text() -> None:
+    assert DatasetPolicy(exposure_budget="off").exposure_budget is None  # type: ignore[arg-type]
+    assert DatasetPolicy(dp_epsilon="none").dp_epsilon is None  # type: ignore[arg-type]
+    assert DatasetPolicy().exposure_budget == DEFAULT_BUDGET
+    with pytest.raises(ValueError, match="exposure_budget"):
+        DatasetPolicy(exposure_budget="lots")  # type: ignore[arg-type]

@@ -102,10 +102,28 @@ class LDPlan:
     hidden: np.ndarray
 
 
-def ld_plan(dosage: np.ndarray, f: np.ndarray, *, queries: int) -> LDPlan:
-    """The victim's 2*queries rarest alleles; every other one in position order is asked."""
-    candidates = np.sort(query_order(dosage, f, limit=2 * queries))
-    return LDPlan(asked=candidates[0::2], hidden=candidates[1::2])
+def ld_plan(
+    dosage: np.ndarray,
+    f: np.ndarray,
+    *,
+    queries: int,
+    panel_counts: np.ndarray | None = None,
+    asked_min_count: int = 0,
+) -> LDPlan:
+    """Which alleles to ask and which to infer (both in position order).
+
+    Default: the victim's 2*queries rarest alleles, every other one (by position) asked.
+    With `asked_min_count` m > 0 (the paper's setting, where alleles rarer than a cut-off are
+    hidden by the beacon): ask the `queries` rarest alleles seen at least m times in the
+    panel, and infer the `queries` rarest of the others.
+    """
+    if asked_min_count <= 0 or panel_counts is None:
+        candidates = np.sort(query_order(dosage, f, limit=2 * queries))
+        return LDPlan(asked=candidates[0::2], hidden=candidates[1::2])
+    common = panel_counts >= asked_min_count
+    asked = query_order(np.where(common, dosage, 0), f, limit=queries)
+    hidden = query_order(np.where(common, 0, dosage), f, limit=queries)
+    return LDPlan(asked=np.sort(asked), hidden=np.sort(hidden))
 
 
 def infer_hidden(

@@ -44,6 +44,7 @@ def write_report(
     facts = meta["cohort"]
     load = ", ".join(f"{x:.1f}" for x in meta["load"])
     configs = list(results)
+    ld_min = getattr(args, "ld_asked_min_count", 0)
     lines = [
         "## Privacy: membership attacks on a live node (`benchmarks/privacy/run.py`)",
         "",
@@ -133,8 +134,14 @@ def write_report(
         "",
         "Reading: the baseline shows what the attack achieves on this cohort when nothing "
         "protects it (issue 13 asks for >= 0.9); `protected` is what the node does by default "
-        "at the commit above. Scenario (e) asks half as many alleles as the others and infers "
-        "the other half from linkage disequilibrium in the reference panel (von Thenen et al., "
+        "at the commit above. Scenario (e) "
+        + (
+            f"asks the victim's rarest alleles seen at least {ld_min} times in "
+            "the panel and infers the rarer ones"
+            if ld_min > 0
+            else "asks every other one of the victim's rarest alleles and infers the others"
+        )
+        + " from linkage disequilibrium in the reference panel (von Thenen et al., "
         "Bioinformatics 2019); alleles absent from the panel cannot be inferred.",
         "",
         "Re-running after new defences: the baseline must switch each of them off, by "

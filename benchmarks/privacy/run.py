@@ -57,6 +57,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--callers", type=int, default=100, help="callers of the legitimate workload")
     p.add_argument("--threads", type=int, default=4, help="client threads")
     p.add_argument("--seed", type=int, default=2015)
+    p.add_argument(
+        "--ld-asked-min-count",
+        type=int,
+        default=0,
+        help="scenario e: ask only alleles seen this often in the panel, infer the rarer "
+        "ones (0 = ask every other one of the rarest)",
+    )
     p.add_argument("--skip", default="", help="scenario letters to leave out, e.g. cd")
     p.add_argument("--configs", default="baseline,protected")
     p.add_argument("--baseline-env", action="append", default=[], metavar="KEY=VALUE")
@@ -67,6 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "privacy.md")
     p.add_argument("--quick", action="store_true", help="a small cohort and few queries")
     p.add_argument("--build-only", action="store_true", help="simulate + ingest, then stop")
+    p.add_argument(
+        "--report-only", action="store_true", help="rewrite --out from its .json (no attack)"
+    )
     if p.parse_known_args(argv)[0].quick:  # smaller defaults; explicit options still win
         p.set_defaults(
             members=60, panel=80, outsiders=20, member_victims=20, length=3e6, queries=100,
@@ -133,7 +143,13 @@ def run_config(config: str, args: argparse.Namespace, world: Any, node_dir: Path
             continue
         started = time.perf_counter()
         with target_for(config, key, args, node_dir, env) as target:
-            attack = Attack(world, target, queries=args.queries, threads=args.threads)
+            attack = Attack(
+                world,
+                target,
+                queries=args.queries,
+                threads=args.threads,
+                ld_asked_min_count=args.ld_asked_min_count,
+            )
             result = attack.run(key)
         threshold, power, fpr = result.power()
         row = {
@@ -167,9 +183,31 @@ def cohort_facts(world: Any) -> dict[str, Any]:
     }
 
 
+def rewrite_report(out: Path) -> int:
+    """Render the markdown again from a run's JSON (e.g. after the report text changed)."""
+    from report import write_report
+
+    data = json.loads(out.with_suffix(".json").read_text())
+
+    def value(text: str) -> Any:
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    ns = argparse.Namespace(**{k: value(v) for k, v in data["meta"]["args"].items()})
+    write_report(out, data["meta"], data["results"], ns)
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     global KEYS, TRUST_ENV
     args = parse_args(argv)
+    if args.report_only:
+        return rewrite_report(args.out)
     from genomesh.access.keys import KeyStore
 
     KEYS = KeyStore.ephemeral()

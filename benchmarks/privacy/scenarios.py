@@ -8,7 +8,7 @@ statistic; `attacks.threshold_and_power` then gives power at 5% false positives.
   b  20 identities per victim (distinct loopback source addresses), round robin
   c  registered tier: 20 passports (distinct subjects) per victim, requestedGranularity=count
   d  through the hub: 20 identities per victim asking the hub, which asks the node
-  e  the LD attack (von Thenen et al.): half the alleles asked, the rest inferred; 20 identities
+  e  the LD attack (von Thenen et al.): some alleles asked, the rest inferred; 20 identities
 
 An attacker stops asking with an identity once it is refused (429 or another error) and
 uses the answers it has.
@@ -32,7 +32,7 @@ SCENARIOS = {
     "b": f"{IDENTITIES} identities (source addresses) per victim",
     "c": f"counts at the registered tier, {IDENTITIES} passports per victim",
     "d": f"through the hub, {IDENTITIES} identities per victim",
-    "e": "LD allele inference (von Thenen et al.), half asked, half inferred",
+    "e": f"LD allele inference (von Thenen et al.), {IDENTITIES} identities per victim",
 }
 
 
@@ -84,10 +84,21 @@ class ScenarioResult:
 class Attack:
     """One scenario's attack on many victims (see module docstring)."""
 
-    def __init__(self, world: World, target: Target, *, queries: int, threads: int) -> None:
+    def __init__(
+        self,
+        world: World,
+        target: Target,
+        *,
+        queries: int,
+        threads: int,
+        ld_asked_min_count: int = 0,
+    ) -> None:
         self.world, self.target = world, target
         self.queries, self.threads = queries, threads
-        self.f = attacks.panel_frequencies(world.panel_haplotypes)
+        self.ld_asked_min_count = ld_asked_min_count
+        self.panel_haps = np.asfortranarray(world.panel_haplotypes)  # column per site
+        self.panel_counts = self.panel_haps.sum(axis=0, dtype=np.int64)
+        self.f = attacks.panel_frequencies(self.panel_haps)
         self.yes, self.no = attacks.lrt_terms(self.f, len(world.members))
         self.truth = world.member_carriers > 0
         self.prefixes = sorted({p for p in (10, 30, 100, 300, 1000, queries) if p <= queries})
@@ -172,12 +183,18 @@ class Attack:
     def _ld_victim(
         self, clients: list[BeaconClient], dosage: np.ndarray, member: bool
     ) -> VictimResult:
-        plan = attacks.ld_plan(dosage, self.f, queries=self.queries)
+        plan = attacks.ld_plan(
+            dosage,
+            self.f,
+            queries=self.queries,
+            panel_counts=self.panel_counts,
+            asked_min_count=self.ld_asked_min_count,
+        )
         answers = self._ask_all(clients, plan.asked, granularity="boolean")
         inferred = attacks.infer_hidden(
             plan,
             answers,
-            panel_haplotypes=self.world.panel_haplotypes,
+            panel_haplotypes=self.panel_haps,
             positions=self.world.sites.pos,
         )
         sites = np.concatenate([plan.asked, plan.hidden])

@@ -14,12 +14,44 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from genomesh.testing.cohorts import requires_msprime
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "benchmarks" / "privacy" / "run.py"
+sys.path.insert(0, str(HARNESS.parent))
+
+import attacks  # noqa: E402  (benchmarks/privacy/attacks.py)
+
+
+def test_lrt_terms__equal_the_binomial_likelihoods() -> None:
+    """S&B's per-answer log-likelihood ratios from scipy's binomial pmf (independent form)."""
+    f = np.array([1e-4, 0.003, 0.02, 0.2])
+    n, delta = 400, 1e-6
+    yes, no = attacks.lrt_terms(f, n, delta=delta)
+    d_n = stats.binom.pmf(0, 2 * n, f)  # no copy among the beacon's 2N haplotypes
+    d_n1 = stats.binom.pmf(0, 2 * n - 2, f)  # ... among the other N - 1 people's
+    np.testing.assert_allclose(yes, np.log((1 - delta * d_n1) / (1 - d_n)), rtol=1e-9)
+    np.testing.assert_allclose(no, np.log(delta * d_n1 / d_n), rtol=1e-9)
+
+
+def test_threshold_and_power__randomises_ties_to_the_stated_false_positive_rate() -> None:
+    null = np.array([0.0] * 18 + [5.0] * 2)  # 10 % of the null ties at the top value
+    members = np.array([5.0] * 10)
+    t, power, fpr = attacks.threshold_and_power(null, members, fpr=0.05)
+    assert t == 5.0
+    assert fpr == pytest.approx(0.05)
+    assert power == pytest.approx(0.5)  # members tied at t are called with gamma = 0.5
+    assert attacks.threshold_and_power(null, members + 1)[1] == 1.0
+
+
+def test_query_order__victims_alleles_rarest_in_the_panel_first() -> None:
+    dosage = np.array([1, 0, 2, 1, 1])
+    f = np.array([0.3, 0.0001, 0.01, 0.01, 0.2])
+    assert attacks.query_order(dosage, f, limit=3).tolist() == [2, 3, 4]
 
 
 @requires_msprime()

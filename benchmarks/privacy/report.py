@@ -38,6 +38,17 @@ def _common_utility(utility: dict[str, Any]) -> float:
     return sum(r["true"] * r["n"] for r in rows) / n if n else float("nan")
 
 
+def _describe_configs(results: dict[str, Any]) -> str:
+    parts = []
+    for name, result in results.items():
+        env = ", ".join(f"`{k}={v}`" for k, v in result.get("env", {}).items())
+        if name == "baseline":
+            parts.append(f"`baseline` = protections off by settings ({env})")
+        else:
+            parts.append(f"`{name}` = the node's defaults" + (f" with {env}" if env else ""))
+    return "; ".join(parts) + "."
+
+
 def write_report(
     out: Path, meta: dict[str, Any], results: dict[str, Any], args: argparse.Namespace
 ) -> None:
@@ -63,18 +74,19 @@ def write_report(
         f"asked rarest first (reference-panel frequency), up to {args.queries} queries per "
         "victim; threshold = 95th percentile of the statistic over the non-member victims; "
         "power = share of member victims above it. Each scenario runs on a fresh node process "
-        "(fresh state: budgets and ledgers start empty). `baseline` = protections off by "
-        "settings ("
-        + ", ".join(f"`{k}={v}`" for k, v in results.get("baseline", {}).get("env", {}).items())
-        + "); "
-        "`protected` = the node's defaults"
-        + (
-            " with " + ", ".join(f"`{k}={v}`" for k, v in results["protected"]["env"].items())
-            if results.get("protected", {}).get("env")
-            else ""
-        )
-        + ".",
+        "(fresh state: budgets and ledgers start empty); the statistic ties between victims "
+        "who got the same answers, so the test is randomised at the threshold (power and FPR "
+        "are expected shares). " + _describe_configs(results),
         "",
+    ]
+    for more in meta.get("more_commands", []):
+        lines += [
+            f"Configuration(s) {', '.join(f'`{c}`' for c in more['configs'])} added by "
+            f"`{more['command']}` (run {more['date']} at commit {more['commit']}, same cohort "
+            f"and victims; load average at the end {more['load']}).",
+            "",
+        ]
+    lines += [
         "| scenario | "
         + " | ".join(f"power at 5% FPR, {c}" for c in configs)
         + " | "

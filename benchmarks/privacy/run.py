@@ -74,6 +74,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "privacy.md")
     p.add_argument("--quick", action="store_true", help="a small cohort and few queries")
     p.add_argument("--build-only", action="store_true", help="simulate + ingest, then stop")
+    p.add_argument("--label", help="name the protected configuration in the results")
+    p.add_argument(
+        "--merge-into",
+        type=Path,
+        help="add this run's configurations to an earlier report (same cohort options)",
+    )
     p.add_argument(
         "--report-only", action="store_true", help="rewrite --out from its .json (no attack)"
     )
@@ -203,6 +209,20 @@ def rewrite_report(out: Path) -> int:
     return 0
 
 
+def merge_into(out: Path, meta: dict[str, Any], results: dict[str, Any]) -> int:
+    """Add configurations to an earlier run's JSON and render its report again."""
+    path = out.with_suffix(".json")
+    data = json.loads(path.read_text())
+    if data["meta"]["cohort"] != meta["cohort"]:
+        raise SystemExit(f"{path} was made on another cohort; use the same options")
+    data["results"].update(results)
+    load = ", ".join(f"{x:.1f}" for x in meta["load"])
+    more = {k: meta[k] for k in ("command", "date", "commit")} | {"load": load}
+    data["meta"].setdefault("more_commands", []).append({**more, "configs": list(results)})
+    path.write_text(json.dumps(data, indent=1))
+    return rewrite_report(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     global KEYS, TRUST_ENV
     args = parse_args(argv)
@@ -234,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         config: run_config(config, args, world, node_dir) for config in args.configs.split(",")
     }
+    if args.label:
+        results = {args.label if c == "protected" else c: r for c, r in results.items()}
     command = "python benchmarks/privacy/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
     meta = {
         "command": command.strip(),
@@ -247,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: str(v) for k, v in vars(args).items()},
         "cohort": facts,
     }
+    if args.merge_into:
+        return merge_into(args.merge_into, meta, results)
     from report import write_report
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

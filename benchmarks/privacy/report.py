@@ -147,11 +147,15 @@ def write_report(
         "Reading: the baseline shows what the attack achieves on this cohort when nothing "
         "protects it (issue 13 asks for >= 0.9); `protected` is what the node does by default "
         "at the commit above. Scenario (e) "
-        + (
-            f"asks the victim's rarest alleles seen at least {ld_min} times in "
-            "the panel and infers the rarer ones"
-            if ld_min > 0
-            else "asks every other one of the victim's rarest alleles and infers the others"
+        + "; ".join(
+            (f"({c}) " if len(configs) > 1 else "")
+            + (
+                f"asks the victim's rarest alleles seen at least {m} times in the panel and "
+                "infers the rarer ones"
+                if m > 0
+                else "asks every other one of the victim's rarest alleles and infers the others"
+            )
+            for c, m in ((c, results[c].get("ld_asked_min_count", ld_min)) for c in configs)
         )
         + " from linkage disequilibrium in the reference panel (von Thenen et al., "
         "Bioinformatics 2019); alleles absent from the panel cannot be inferred.",

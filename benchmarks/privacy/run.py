@@ -134,6 +134,7 @@ def run_config(config: str, args: argparse.Namespace, world: Any, node_dir: Path
     else:
         env |= env_pairs(args.protected_env)
     out: dict[str, Any] = {"env": {k: v for k, v in env.items() if k != "GENOMESH_TRUSTED_ISSUERS"}}
+    out["ld_asked_min_count"] = args.ld_asked_min_count
     started = time.perf_counter()
     workload = utility_workload(
         world, n_queries=args.utility_queries, n_callers=args.callers, seed=args.seed

@@ -38,6 +38,15 @@ def _common_utility(utility: dict[str, Any]) -> float:
     return sum(r["true"] * r["n"] for r in rows) / n if n else float("nan")
 
 
+def _ld_mode(m: int) -> str:
+    if m > 0:
+        return (
+            f"asks the victim's rarest alleles seen at least {m} times in the panel and "
+            "infers the rarer ones"
+        )
+    return "asks every other one of the victim's rarest alleles and infers the others"
+
+
 def _describe_configs(results: dict[str, Any]) -> str:
     parts = []
     for name, result in results.items():
@@ -55,7 +64,10 @@ def write_report(
     facts = meta["cohort"]
     load = ", ".join(f"{x:.1f}" for x in meta["load"])
     configs = list(results)
-    ld_min = getattr(args, "ld_asked_min_count", 0)
+    ld_min = int(getattr(args, "ld_asked_min_count", 0))
+    ld_modes: dict[int, list[str]] = {}
+    for c in configs:
+        ld_modes.setdefault(int(results[c].get("ld_asked_min_count", ld_min)), []).append(c)
     lines = [
         "## Privacy: membership attacks on a live node (`benchmarks/privacy/run.py`)",
         "",
@@ -148,14 +160,8 @@ def write_report(
         "protects it (issue 13 asks for >= 0.9); `protected` is what the node does by default "
         "at the commit above. Scenario (e) "
         + "; ".join(
-            (f"({c}) " if len(configs) > 1 else "")
-            + (
-                f"asks the victim's rarest alleles seen at least {m} times in the panel and "
-                "infers the rarer ones"
-                if m > 0
-                else "asks every other one of the victim's rarest alleles and infers the others"
-            )
-            for c, m in ((c, results[c].get("ld_asked_min_count", ld_min)) for c in configs)
+            (f"({', '.join(names)}) " if len(ld_modes) > 1 else "") + _ld_mode(m)
+            for m, names in ld_modes.items()
         )
         + " from linkage disequilibrium in the reference panel (von Thenen et al., "
         "Bioinformatics 2019); alleles absent from the panel cannot be inferred.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,11 +14,15 @@ from rich.text import Text
 
 from genomesh.cli.apps import audit_app
 from genomesh.core.errors import InvalidInputError, StoreError
-from genomesh.core.settings import NodeSettings
-from genomesh.node.state import NodeState
+
+if TYPE_CHECKING:  # imported where used: `genomesh --help` must not load the audit store
+    from genomesh.node.state import NodeState
 
 
 def _open(node_dir: Path) -> NodeState:
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.state import NodeState
+
     return NodeState.open(NodeSettings.load(node_dir))
 
 

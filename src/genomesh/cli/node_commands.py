@@ -12,8 +12,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from genomesh.cli.apps import node_app
-from genomesh.store import cineca_attribution, ingest_dataset, init_node, open_node
-from genomesh.store.consent import parse_duo_option
 
 console = Console()
 
@@ -23,6 +21,8 @@ def _attribution(value: str | None) -> str | None:
     if value is None:
         return None
     if value.lower() in {"cineca", "cineca-uk1", "cineca_uk1"}:
+        from genomesh.store import cineca_attribution
+
         return cineca_attribution()
     path = Path(value)
     if path.is_file():
@@ -37,6 +37,8 @@ def init(
     jurisdiction: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country, e.g. GB")],
 ) -> None:
     """Create a node folder with its genomesh.toml."""
+    from genomesh.store import init_node
+
     node = init_node(directory, name=name, jurisdiction=jurisdiction)
     console.print(
         f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"
@@ -82,6 +84,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest (or replace) a dataset: VCF genotypes, individuals and consent."""
+    from genomesh.store import ingest_dataset
+    from genomesh.store.consent import parse_duo_option
+
     terms = parse_duo_option(duo) if duo else None
     started = time.perf_counter()
     with Progress(
@@ -149,6 +154,8 @@ def ingest(
 @node_app.command("info")
 def info(directory: Annotated[Path, typer.Argument(help="node folder")]) -> None:
     """Show the node and its datasets."""
+    from genomesh.store import open_node
+
     node = open_node(directory)
     console.print(
         f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,12 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from genomesh.cli.apps import node_app
-from genomesh.core.settings import NodeSettings
-from genomesh.gate import Gate
-from genomesh.node.state import NodeState
-from genomesh.participants.rights import access_report, export_data
-from genomesh.participants.withdrawal import redeliver_pending
-from genomesh.participants.withdrawal import withdraw as withdraw_participant
+
+if TYPE_CHECKING:  # imported where used: `genomesh --help` must not load the store
+    from genomesh.gate import Gate
 
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
 Individual = Annotated[str, typer.Option("--individual", help="the participant's individual id")]
@@ -34,6 +31,9 @@ def _when(epoch_seconds: float) -> str:
 
 
 def _gate(node_dir: Path) -> Gate:
+    from genomesh.core.settings import NodeSettings
+    from genomesh.gate import Gate
+    from genomesh.node.state import NodeState
     from genomesh.store import open_node
 
     node = open_node(node_dir)
@@ -49,6 +49,8 @@ def withdraw(
     reason: Annotated[str | None, typer.Option("--reason", help="why (kept at the node)")] = None,
 ) -> None:
     """Withdraw a participant: excluded from every later answer; earlier recipients notified."""
+    from genomesh.participants.withdrawal import withdraw as withdraw_participant
+
     gate = _gate(node_dir)
     report = withdraw_participant(
         gate.state,
@@ -95,6 +97,8 @@ def withdraw(
 @node_app.command("access-report")
 def report(node_dir: NodeDir, individual: Individual) -> None:
     """Who received data derived from this participant (JSON on stdout)."""
+    from genomesh.participants.rights import access_report
+
     print(json.dumps(access_report(_gate(node_dir), individual), indent=2))
 
 
@@ -105,6 +109,8 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="where to write the JSON export")],
 ) -> None:
     """Write a copy of the participant's own data (all datasets) to a JSON file."""
+    from genomesh.participants.rights import export_data
+
     data = export_data(_gate(node_dir), individual)
     out.write_text(json.dumps(data, indent=2))
     Console().print(Text(f"wrote {out} ({len(data['datasets'])} datasets)"))
@@ -141,6 +147,10 @@ def notifications(
     ] = False,
 ) -> None:
     """List withdrawal notices and their delivery to the hub; --retry re-sends failed ones."""
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.state import NodeState
+    from genomesh.participants.withdrawal import redeliver_pending
+
     settings = NodeSettings.load(node_dir)
     with NodeState.open(settings) as state:
         if retry:

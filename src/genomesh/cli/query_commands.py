@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -105,6 +104,8 @@ def hub_request(
     timeout: float = 60.0,
 ) -> Any:
     """Call the hub; a non-2xx answer becomes the matching GenomeshError with its message."""
+    import httpx  # here, not at the top: `genomesh --help` must not pay for it
+
     try:
         response = httpx.request(
             method, url, params=params, json=json_body, headers=headers, timeout=timeout

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from genomesh.cli.answers import print_network_answer
 from genomesh.cli.apps import query_app
 from genomesh.core.errors import (
     AccessDeniedError,
@@ -65,6 +66,13 @@ NodesOption = Annotated[
     list[str] | None, typer.Option("--node", help="ask only this node (repeatable)")
 ]
 GranularityOption = Annotated[str, typer.Option("--granularity", help="boolean, count or record")]
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="records per dataset to show (record granularity)"),
+]
+SkipOption = Annotated[
+    int, typer.Option("--skip", min=0, help="records to skip first, for the next page")
+]
 DatasetsOption = Annotated[
     list[str] | None,
     typer.Option("--dataset", help="ask only this dataset id (repeatable; Beacon datasetIds)"),
@@ -125,102 +133,6 @@ def hub_request(
     )
 
 
-def _dash(value: Any) -> str:
-    return "–" if value is None else str(value)
-
-
-def print_network_answer(body: dict[str, Any], *, title: str) -> None:
-    """Rich tables: per node (status, reason) and per dataset (exists, count)."""
-    summary = body.get("responseSummary", {})
-    meta = body.get("meta", {})
-    network = body.get("info", {}).get("network", {})
-    total = summary.get("numTotalResults")
-    console.print(
-        f"[bold]{escape(title)}[/]  exists: [bold]{summary.get('exists')}[/]"
-        + (f"  total: [bold]{total}[/]" if total is not None else "")
-        + f"  granularity: {meta.get('returnedGranularity')}"
-        + f"  ({network.get('answered', 0)}/{network.get('queried', 0)} nodes answered)"
-    )
-    colours = {
-        "ok": "green",
-        "absent": "blue",  # does not hold the id looked up: an answer, not a failure
-        "refused": "yellow",
-        "timeout": "magenta",
-        "error": "red",
-    }
-    nodes = LiteralTable(title="nodes", title_justify="left")
-    for column in ("node", "country", "status", "granularity", "exists", "count", "ms", "reason"):
-        nodes.add_column(column, overflow="fold")
-    for n in network.get("nodes", []):
-        colour = colours.get(n.get("status"), "white")
-        nodes.add_row(
-            n.get("node", "?") + (" (dial-out)" if n.get("dialOut") else ""),
-            _dash(n.get("country")),
-            Text(str(n.get("status")), style=colour),
-            _dash(n.get("returnedGranularity")),
-            _dash(n.get("exists")),
-            _dash(n.get("numTotalResults")),
-            _dash(n.get("elapsedMs")),
-            n.get("reason") or "",
-        )
-    console.print(nodes)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for n in network.get("nodes", []):
-        for d in n.get("datasets", []):
-            rows[(n["node"], str(d.get("id")))] = {
-                "beaconId": n.get("beaconId"),
-                "exists": d.get("exists"),
-                "granularity": d.get("granularity"),
-                "count": d.get("count"),
-                "records": None,
-                # why the node lowered or narrowed this answer (jurisdiction rule, consent
-                # exclusions, suppression, assembly used): the researcher must see it (QA F27)
-                "note": "; ".join(str(x) for x in d.get("notes") or []),
-            }
-        for d in n.get("refusedDatasets", []):
-            rows[(n["node"], str(d.get("id")))] = {
-                "beaconId": n.get("beaconId"),
-                "note": d.get("reason"),
-            }
-    response = body.get("response") or {}
-    for rs in response.get("resultSets") or response.get("collections") or []:
-        info = rs.get("info") or {}
-        row = rows.setdefault((str(info.get("node")), str(rs.get("id"))), {})
-        row.setdefault("granularity", info.get("granularity") or meta.get("returnedGranularity"))
-        row.update(
-            beaconId=rs.get("beaconId"),
-            exists=rs.get("exists"),
-            count=rs.get("resultsCount"),
-            # records were asked only of record-level datasets: "–" for the others, not 0
-            records=len(rs.get("results") or []) if row["granularity"] == "record" else None,
-        )
-    if rows:
-        datasets = LiteralTable(title="datasets", title_justify="left")
-        for column in (
-            "node",
-            "dataset",
-            "beaconId",
-            "exists",
-            "granularity",
-            "count",
-            "records",
-            "note",
-        ):
-            datasets.add_column(column, overflow="fold")
-        for (node_name, dataset_id), row in sorted(rows.items()):
-            datasets.add_row(
-                node_name,
-                dataset_id,
-                _dash(row.get("beaconId")),
-                _dash(row.get("exists")),
-                _dash(row.get("granularity")),
-                _dash(row.get("count")),
-                _dash(row.get("records")),
-                row.get("note") or "",
-            )
-        console.print(datasets)
-
-
 def run_query(
     path: str,
     *,
@@ -233,9 +145,13 @@ def run_query(
     as_json: bool,
     title: str,
     datasets: list[str] | None = None,
+    limit: int | None = None,
+    skip: int = 0,
 ) -> dict[str, Any]:
     """POST a Beacon request to the hub's network endpoint and print the answer."""
     query: dict[str, Any] = {"requestedGranularity": granularity}
+    if limit is not None or skip:
+        query["pagination"] = {"skip": skip, **({"limit": limit} if limit is not None else {})}
     if request_parameters:
         query["requestParameters"] = request_parameters
     if filters:
@@ -262,7 +178,7 @@ def run_query(
     if as_json:
         print(json.dumps(answer, indent=2))
     else:
-        print_network_answer(answer, title=title)
+        print_network_answer(answer, title=title, console=console, skip=skip)
     return answer
 
 
@@ -296,6 +212,8 @@ def variant(
     dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
+    limit: LimitOption = None,
+    skip: SkipOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Is this allele anywhere in the federation? (Beacon sequence query)"""
@@ -312,6 +230,8 @@ def variant(
         nodes=node,
         datasets=dataset,
         as_json=as_json,
+        limit=limit,
+        skip=skip,
         title=f"variant {variant}",
     )
     if not assembly and not as_json:
@@ -334,6 +254,8 @@ def gene(
     dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
+    limit: LimitOption = None,
+    skip: SkipOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Variants in a gene across the federation (Beacon geneId query)."""
@@ -350,6 +272,8 @@ def gene(
         nodes=node,
         datasets=dataset,
         as_json=as_json,
+        limit=limit,
+        skip=skip,
         title=f"gene {gene}" + (f" {variant_type}" if variant_type else ""),
     )
 
@@ -365,6 +289,8 @@ def individuals(
     dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
+    limit: LimitOption = None,
+    skip: SkipOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Individuals matching every filter, counted per node and dataset."""
@@ -378,6 +304,8 @@ def individuals(
         nodes=node,
         datasets=dataset,
         as_json=as_json,
+        limit=limit,
+        skip=skip,
         title="individuals " + " ".join(filters or []),
     )
 

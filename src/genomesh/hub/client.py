@@ -102,6 +102,8 @@ class NodeClient:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
         except httpx.TimeoutException:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
+        except httpx.ConnectError:  # words, not `ConnectError: All connection attempts failed`
+            reply = NodeReply(node.name, "error", reason=f"node not reachable at {node.base_url}")
         except httpx.HTTPError as exc:
             reply = NodeReply(node.name, "error", reason=f"{type(exc).__name__}: {exc}".strip())
         except NodeUnavailableError as exc:

@@ -92,6 +92,19 @@ def _response(body: Any) -> dict[str, Any]:
     return response if isinstance(response, dict) else {}
 
 
+def reason_code(reply: NodeReply) -> str | None:
+    """A machine-readable code for a node that gave no answer (None when it answered)."""
+    if reply.status == "timeout":
+        return "node_timeout"
+    if reply.status == "refused":
+        return "node_refused"
+    if reply.status == "absent":
+        return "not_held"
+    if reply.status == "error":
+        return "node_unreachable" if reply.http_status is None else "node_error"
+    return None
+
+
 def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
     """One node's line in `info.network.nodes`."""
     meta, summary = _meta(reply.body), _summary(reply.body)
@@ -102,6 +115,7 @@ def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
         "dialOut": node.dial_out,
         "status": reply.status,
         "reason": reply.reason,
+        "reasonCode": reason_code(reply),
         "httpStatus": reply.http_status,
         "elapsedMs": reply.elapsed_ms,
     }
@@ -117,6 +131,11 @@ def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
             report["datasets"] = datasets
         if refused:  # datasets the node did not answer for, with its reasons (e.g. no visa)
             report["refusedDatasets"] = refused
+        if not datasets and refused:  # replied, but answered for none of its datasets
+            report["reason"] = "answered for none of its datasets: " + "; ".join(
+                str(d.get("reason")) for d in refused
+            )
+            report["reasonCode"] = "no_dataset_answered"
     return report
 
 
@@ -232,8 +251,9 @@ def merge_results(
             "network": {
                 "timeoutSeconds": timeout,
                 "queried": len(replies),
-                # a node that does not hold the id looked up has answered too
-                "answered": len(ok) + sum(r.status == "absent" for r in replies),
+                # a node that does not hold the id looked up has answered too; one that
+                # answered for none of its datasets (other assembly, no such dataset) has not
+                "answered": len(answering) + sum(r.status == "absent" for r in replies),
                 "nodes": reports,
             }
         },

@@ -43,7 +43,7 @@ def test_cli__participant_token_issues_a_working_token(
 
 
 def test_cli__withdraw_report_and_export(
-    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (
         main(
@@ -67,10 +67,17 @@ def test_cli__withdraw_report_and_export(
     assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S2"]) == 6
     assert "already withdrew" in capsys.readouterr().err
 
-    assert main(["node", "access-report", str(node), "--individual", "S2"]) == 0
+    assert main(["node", "access-report", str(node), "--individual", "S2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     cohort = next(d for d in report["datasets"] if d["dataset_id"] == "cohort")
     assert cohort["withdrawn_at"] and [r["recipient"] for r in cohort["recipients"]] == ["alice"]
+    # without --json: words and a table like every other command, not raw JSON (issue 10)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["node", "access-report", str(node), "--individual", "S2"]) == 0
+    text = capsys.readouterr().out
+    assert not text.lstrip().startswith("{")
+    assert "dataset cohort  withdrawn: " + cohort["withdrawn_at"][:19] + "Z" in text
+    assert "alice" in text and all(len(line) <= 80 for line in text.splitlines())
 
     target = tmp_path / "s2.json"
     assert main(["node", "export", str(node), "--individual", "S2", "--out", str(target)]) == 0
@@ -84,6 +91,7 @@ def test_cli__withdraw_report_and_export(
         "g_variants",
         "withdraw",
         "access_report",
+        "access_report",  # audited each time it is read (--json and the table above)
         "export",
     ]
     assert lines[0]["includes_withdrawn"] is True

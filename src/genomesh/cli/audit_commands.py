@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from genomesh.cli.apps import audit_app
+from genomesh.cli.layout import print_rows
 from genomesh.core.errors import InvalidInputError, StoreError
 
 if TYPE_CHECKING:  # imported where used: `genomesh --help` must not load the audit store
@@ -76,9 +76,7 @@ def show(
             )
         return
     console.print(f"head {head[0]}:{head[1]}  (publish this to anchor the log)", highlight=False)
-    table = Table(title=Text(f"audit log of {node_dir}"))
-    for col in ("#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"):
-        table.add_column(col)
+    rows = []
     for e in entries:
         b = e.body
         who, what = b.get("who", {}), b.get("what", {})
@@ -87,15 +85,19 @@ def show(
         if e.seq in flagged:
             outcome.append(" (includes withdrawn)", style="yellow")
         # Cells are Text, never markup: addresses, subjects and dataset ids come from callers.
-        table.add_row(
-            Text(str(e.seq)),
-            Text(datetime.fromtimestamp(e.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")),
-            Text(str(who.get("subject") or who.get("identity_key"))),
-            Text(str(who.get("tier"))),
-            Text(f"{what.get('surface')}/{what.get('operation')}"),
-            Text(datasets),
-            Text(str(b.get("granularity"))),
-            Text(str(b.get("n_individuals"))),
-            outcome,
+        rows.append(
+            [
+                Text(str(e.seq)),
+                Text(datetime.fromtimestamp(e.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")),
+                Text(str(who.get("subject") or who.get("identity_key"))),
+                Text(str(who.get("tier"))),
+                Text(f"{what.get('surface')}/{what.get('operation')}"),
+                Text(datasets),
+                Text(str(b.get("granularity"))),
+                Text(str(b.get("n_individuals"))),
+                outcome,
+            ]
         )
-    console.print(table)
+    columns = ["#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"]
+    # a table where it fits, else one block per entry: never `answe…` (issue 10)
+    print_rows(console, columns, rows, title=Text(f"audit log of {node_dir}"), keep=columns)

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
 
 from genomesh.cli.apps import catalogue_app, hub_app, node_app
+from genomesh.cli.layout import print_rows
 from genomesh.cli.query_commands import (
     HubOption,
     JsonOption,
-    LiteralTable,
     console,
     escape,
     hub_request,
@@ -134,15 +133,23 @@ def keys_list(directory: DirOption = Path("hub"), as_json: JsonOption = False) -
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = LiteralTable()
-    for column in ("kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(
-            row["kid"], row["alg"], row["state"], row["created"], row["retired"],
-            row["last_token_expires"], "yes" if row["published"] else "no",
-        )  # fmt: skip
-    console.print(table)
+    print_rows(
+        console,
+        ["kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"],
+        [
+            [
+                r["kid"],
+                r["alg"],
+                r["state"],
+                r["created"],
+                r["retired"],
+                r["last_token_expires"],
+                "yes" if r["published"] else "no",
+            ]
+            for r in rows
+        ],
+        keep=["kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"],
+    )
 
 
 @keys_app.command("rotate")
@@ -210,19 +217,22 @@ def nodes(hub: HubOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(listed, indent=2))
         return
-    table = LiteralTable()
-    for column in ("node", "country", "reached at", "last sync", "sync error"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for n in listed:
         where = n["base_url"] or "dial-out"
         if n["dial_out"]:
             where += (
                 " (connected)" if (n.get("info") or {}).get("connected") else " (not connected)"
             )
-        table.add_row(
-            n["name"], n["country"], where, n["last_sync"] or "never", n["last_sync_error"] or ""
+        rows.append(
+            [n["name"], n["country"], where, n["last_sync"] or "never", n["last_sync_error"] or ""]
         )
-    console.print(table)
+    print_rows(
+        console,
+        ["node", "country", "reached at", "last sync", "sync error"],
+        rows,
+        keep=["node", "country", "reached at", "last sync"],
+    )
 
 
 @hub_app.command("sync")
@@ -256,6 +266,12 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search the hub's dataset catalogue."""
+    if country:
+        from genomesh.core.countries import country_code
+
+        country, alias = country_code(country, field="--country")
+        if alias:
+            console.print(f"[yellow]note:[/] {escape(alias)}", highlight=False)
     params = {
         k: v
         for k, v in {
@@ -271,36 +287,42 @@ def search(
     if as_json:
         print(json.dumps(found, indent=2))
         return
-    table = LiteralTable(title=f"{found['count']} dataset(s)", title_justify="left")
-    for column in (
-        "node",
-        "dataset",
-        "country",
-        "assembly",
-        "DUO",
-        "individuals",
-        "name / citation",
-    ):
-        table.add_column(column, overflow="fold")
+    rows = []
     for entry in found["datasets"]:
         duo_text = ", ".join(
             f"{d['id']}" + (f" {d['label']}" if d.get("label") else "")
             for d in entry.get("duo", [])
         )
         counts = entry.get("counts") or {}
-        name = Text(str(entry.get("name") or ""))  # node-provided: literal, never markup
-        if entry.get("citation"):
-            name.append("\n" + str(entry["citation"])[:160], style="dim")
-        table.add_row(
-            entry["node"],
-            entry["datasetId"],
-            entry.get("country") or "",
-            entry.get("assembly") or "",
-            duo_text,
-            str(counts.get("individuals", "–")),
-            name,
+        rows.append(
+            [
+                entry["node"],
+                entry["datasetId"],
+                entry.get("country") or "",
+                entry.get("assembly") or "",
+                str(counts.get("individuals", "–")),
+                duo_text,
+                str(entry.get("name") or ""),  # node-provided: literal, never markup
+                # the citation users are asked to give: whole, never cut
+                str(entry.get("citation") or ""),
+            ]
         )
-    console.print(table)
+    print_rows(
+        console,
+        ["node", "dataset", "country", "assembly", "individuals", "DUO", "name", "citation"],
+        rows,
+        title=f"{found['count']} dataset(s)",
+        keep=["node", "dataset", "country", "assembly", "individuals"],
+    )
+    if not found["datasets"] and params:
+        asked = ", ".join(f"{'text' if k == 'q' else k} {v}" for k, v in params.items())
+        console.print(
+            escape(
+                f"no dataset in the catalogue matches all of: {asked} (the catalogue holds what "
+                "the nodes last reported; `genomesh catalogue search` with no options lists all)"
+            ),
+            highlight=False,
+        )
 
 
 @node_app.command("dial-out")

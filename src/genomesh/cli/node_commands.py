@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from genomesh.cli.apps import node_app
+from genomesh.cli.layout import print_rows
 
 console = Console()
 
@@ -36,13 +38,35 @@ def init(
     name: Annotated[str, typer.Option(help="the node's display name")],
     jurisdiction: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country, e.g. GB")],
 ) -> None:
-    """Create a node folder with its genomesh.toml."""
+    """Create a node folder with its genomesh.toml.
+
+    The jurisdiction picks the national rules the node applies (docs/jurisdictions.md): an
+    ISO 3166-1 alpha-2 code; common aliases are taken explicitly (UK -> GB), anything else
+    is refused rather than falling back to the permissive default."""
+    from genomesh.access.jurisdiction import DEFAULT_PROFILE, load_profiles
+    from genomesh.core.countries import country_code
     from genomesh.store import init_node
 
-    node = init_node(directory, name=name, jurisdiction=jurisdiction)
+    profiles = load_profiles().profiles
+    national = sorted(c for c in profiles if c != DEFAULT_PROFILE)
+    known = f"countries with national rules: {', '.join(national)}"
+    code, alias = country_code(jurisdiction, field="--jurisdiction", known=known)
+    node = init_node(directory, name=name, jurisdiction=code)
+    if alias:
+        console.print(f"[yellow]note:[/] {escape(alias)}", highlight=False)
     console.print(
-        f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"
+        escape(f"node {node.settings.name} ({node.settings.jurisdiction}) at {node.path}"),
+        highlight=False,
     )
+    profile = profiles.get(code) if code in profiles else None
+    if profile is None or code == DEFAULT_PROFILE:
+        console.print(
+            f"[yellow]note:[/] genomesh has no national rules for {code}: only each dataset's "
+            f"own policy applies ({known}; add a profile with jurisdiction_profiles)",
+            highlight=False,
+        )
+    else:
+        console.print(escape(f"national rules: {profile.name} ({len(profile.rules)} rule(s))"))
 
 
 @node_app.command("ingest")
@@ -160,11 +184,14 @@ def info(directory: Annotated[Path, typer.Argument(help="node folder")]) -> None
     console.print(
         f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"
     )
-    table = Table()
-    for column in ("dataset", "assembly", "variants", "individuals", "DUO", "version"):
-        table.add_column(column)
+    rows = []
     for ds in node.datasets():
         i = ds.info
         duo = ", ".join(t.id for t in i.duo) or ("per person" if i.has_consent_terms else "none")
-        table.add_row(i.id, i.assembly, f"{i.n_variants:,}", f"{i.n_individuals:,}", duo, i.version)
-    console.print(table)
+        rows.append([i.id, i.assembly, f"{i.n_variants:,}", f"{i.n_individuals:,}", duo, i.version])
+    print_rows(
+        console,
+        ["dataset", "assembly", "variants", "individuals", "DUO", "version"],
+        rows,
+        keep=["dataset", "assembly", "variants", "individuals", "version"],
+    )

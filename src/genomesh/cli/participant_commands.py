@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from genomesh.cli.apps import node_app
+from genomesh.cli.layout import print_rows
 
 if TYPE_CHECKING:  # imported where used: `genomesh --help` must not load the store
     from genomesh.gate import Gate
@@ -95,11 +96,59 @@ def withdraw(
 
 
 @node_app.command("access-report")
-def report(node_dir: NodeDir, individual: Individual) -> None:
-    """Who received data derived from this participant (JSON on stdout)."""
+def report(
+    node_dir: NodeDir,
+    individual: Individual,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Who received data derived from this participant, per dataset."""
     from genomesh.participants.rights import access_report
 
-    print(json.dumps(access_report(_gate(node_dir), individual), indent=2))
+    data = access_report(_gate(node_dir), individual)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    console = Console(emoji=False)
+    console.print(
+        Text(f"access report for {individual} (audit entry {data['audit_id']})", style="bold")
+    )
+
+    def short(iso: str | None) -> str:  # to the second, in UTC, like every other table
+        return "–" if not iso else _when(datetime.fromisoformat(iso).timestamp())
+
+    for ds in data["datasets"]:
+        withdrawn = short(ds["withdrawn_at"]) if ds["withdrawn_at"] else "no"
+        console.print(Text(f"\ndataset {ds['dataset_id']}  withdrawn: {withdrawn}"))
+        anon = ds["anonymous_answers"]
+        rows = [
+            [
+                r["recipient"] or r["identity"],
+                ",".join(r["kinds"]),
+                str(r["answers"]),
+                r["first"],
+                r["last"],
+            ]
+            for r in ds["recipients"]
+        ]
+        if anon["answers"]:
+            rows.append(
+                [
+                    "anonymous callers",
+                    "",
+                    str(anon["answers"]),
+                    short(anon["first"]),
+                    short(anon["last"]),
+                ]
+            )
+        if not rows:
+            console.print(Text("  nobody has received data derived from this participant"))
+            continue
+        print_rows(
+            console,
+            ["recipient", "kinds", "answers", "first", "last"],
+            rows,
+            keep=["recipient", "answers", "first", "last"],
+        )
 
 
 @node_app.command("export")
@@ -157,21 +206,22 @@ def notifications(
             sent = redeliver_pending(state, settings=settings)
             Console().print(f"re-sent: {sent} notice(s) delivered", highlight=False)
         rows = state.notifications()
-    table = Table(title="withdrawal notifications")
-    for col in ("#", "dataset", "participant (pseudonym)", "recipient", "delivery", "detail"):
-        table.add_column(col)
-    for n in rows:
-        # Text cells, never markup: subjects come from passports, details from the hub.
-        table.add_row(
-            Text(str(n.id)),
-            Text(n.dataset_id),
-            Text(n.individual_pseudonym[:12] + "…"),
-            Text(
+    print_rows(  # whole pseudonyms and details: both get pasted into the next command
+        Console(emoji=False),
+        ["#", "dataset", "participant (pseudonym)", "recipient", "delivery", "detail"],
+        [
+            [
+                str(n.id),
+                n.dataset_id,
+                n.individual_pseudonym,
                 "anonymous callers"
                 if n.recipient_key.startswith("anonymous|")
-                else str(n.recipient_subject)
-            ),
-            Text(n.delivery),
-            Text(n.delivery_detail or ""),
-        )
-    Console(width=160).print(table)
+                else str(n.recipient_subject),
+                n.delivery,
+                n.delivery_detail or "",
+            ]
+            for n in rows
+        ],
+        title="withdrawal notifications",
+        keep=["#", "dataset", "participant (pseudonym)", "recipient", "delivery"],
+    )

@@ -18,8 +18,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from genomesh.cli.answers import print_network_answer
 from genomesh.cli.apps import query_app
@@ -35,15 +33,6 @@ from genomesh.core.errors import (
 
 console = Console(emoji=False)  # `:abc:` in a value must not become an emoji
 err_console = Console(stderr=True, emoji=False, highlight=False)
-
-
-class LiteralTable(Table):
-    """A Table whose plain-string cells are printed literally: node answers, catalogue
-    entries and other people's text may contain Rich markup (`[/x]` would crash the
-    command, `[white on white]` could hide a row). Pass `Text` for styled cells."""
-
-    def add_row(self, *renderables: Any, **options: Any) -> None:
-        super().add_row(*(Text(r) if isinstance(r, str) else r for r in renderables), **options)
 
 
 DEFAULT_HUB = "http://127.0.0.1:8000"
@@ -311,7 +300,6 @@ def individuals(
 
 
 __all__ = [
-    "LiteralTable",
     "escape",
     "hub_request",
     "hub_url",

@@ -185,6 +185,10 @@ def test_cli__other_parties_text_is_printed_literally(
     code, out, err = run(capsys, "dac", "notifications", *hub)
     assert code == 0, err
     assert flat(bait) in flat(out)
+    # readable at 80 columns (issue 10): a block per notice, the pseudonym whole on its line
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    pseudonym = notice(service)["individual_pseudonym"]
+    assert any(pseudonym in line for line in out.splitlines()), out
 
     code, out, err = run(
         capsys, "dac", "apply", *hub, "--title", title, "--dataset", "n1/hmb1",

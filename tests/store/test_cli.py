@@ -63,3 +63,28 @@ def test_ingest__progress_reports_records_and_indexed_total(tmp_path: Path):
         tmp_path / "node", "p", vcf=vcf, batch_records=10, progress=lambda d, t: seen.append((d, t))
     )
     assert seen == [(10, 25), (20, 25), (25, 25)]
+
+
+def test_cli__init_jurisdiction_is_a_country_aliases_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10: `--jurisdiction UK` was accepted and silently got the permissive default
+    profile (UK is no ISO code), so GB's national rules did not apply."""
+    from genomesh.core.settings import NodeSettings
+
+    assert main(["node", "init", str(tmp_path / "uk"), "--name", "A", "--jurisdiction", "UK"]) == 0
+    out = capsys.readouterr().out
+    assert "'UK' taken as GB" in out and "United Kingdom" in out
+    assert NodeSettings.load(tmp_path / "uk").jurisdiction == "GB"
+
+    assert main(["node", "init", str(tmp_path / "xx"), "--name", "A", "--jurisdiction", "XX"]) == 2
+    err = capsys.readouterr().err
+    assert "not an ISO 3166-1 alpha-2" in err and "AU, GB, IE, NL, SE" in err
+    assert not (tmp_path / "xx").exists()
+    assert (
+        main(["node", "init", str(tmp_path / "b"), "--name", "A", "--jurisdiction", "Britain"]) == 2
+    )
+    assert "did you mean GB?" in capsys.readouterr().err
+
+    assert main(["node", "init", str(tmp_path / "de"), "--name", "A", "--jurisdiction", "de"]) == 0
+    assert "no national rules for DE" in capsys.readouterr().out

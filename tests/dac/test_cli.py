@@ -186,6 +186,11 @@ def test_cli__other_parties_text_is_printed_literally(
     assert code == 0, err
     assert flat(bait) in flat(out)
     # readable at 80 columns (issue 10): a block per notice, the pseudonym whole on its line
+    from genomesh.cli import dac_commands
+
+    with pytest.MonkeyPatch.context() as narrow:
+        narrow.setattr(dac_commands.console, "width", 80)
+        code, out, err = run(capsys, "dac", "notifications", *hub)
     assert all(len(line) <= 80 for line in out.splitlines()), out
     pseudonym = notice(service)["individual_pseudonym"]
     assert any(pseudonym in line for line in out.splitlines()), out

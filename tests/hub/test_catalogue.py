@@ -155,7 +155,9 @@ def test_catalogue__cli_shows_whole_citations_and_explains_an_empty_search(
     app.state.datasets = [
         {**EPILEPSY, "id": long_id, "info": {**EPILEPSY["info"], "citation": citation}}
     ]
-    monkeypatch.setenv("COLUMNS", "80")
+    from genomesh.cli import query_commands
+
+    monkeypatch.setattr(query_commands.console, "width", 80)  # the hub commands' console
     with serving(app) as node:
         hub.register("gb", node.url, "GB")
         assert _sync(hub) == {"gb": "ok"}

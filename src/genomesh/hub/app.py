@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from genomesh.core.apidocs import install_api_docs
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.settings import HubSettings
 from genomesh.hub import beacon_routes, dialout, routes
@@ -147,7 +148,10 @@ def create_app(
         title="genomesh hub",
         description="Beacon v2 network over the registered nodes, node registry, catalogue.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_api_docs below, not from a CDN
+        redoc_url=None,
     )
+    install_api_docs(app)
     store = HubStore(settings.state_database_url, hub_dir=hub_dir)
     app.state.settings = settings
     app.state.store = store

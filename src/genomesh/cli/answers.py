@@ -82,6 +82,9 @@ def headline(body: dict[str, Any], *, title: str) -> str:
     )
     if answered < len(nodes):
         line += f"; {len(nodes) - answered} did not (their answers are not a no: see why below)"
+    capped = (body.get("info") or {}).get("pagination")
+    if isinstance(capped, dict) and isinstance(capped.get("reason"), dict):
+        line += f"\nnote: {escape(str(capped['reason'].get('message')))} [limit_capped]"
     return line
 
 

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from genomesh.core.apidocs import install_api_docs
 from genomesh.core.errors import GenomeshError, InvalidInputError
+from genomesh.core.request_errors import json_error_of
 from genomesh.core.settings import HubSettings
 from genomesh.hub import beacon_routes, dialout, routes
 from genomesh.hub.admin import admin_token
@@ -184,6 +185,9 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        not_json = json_error_of(exc.errors())  # the same words as a node's
+        if not_json is not None:
+            return JSONResponse(error_body(settings, not_json), status_code=400)
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}"
             for e in exc.errors()

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from genomesh.core.errors import AuthenticationError, InvalidInputError, RequestTooLargeError
+from genomesh.core.request_errors import body_not_json
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.client import NodeRequest
 from genomesh.hub.network import (
@@ -97,8 +98,10 @@ async def _body(request: Request) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInputError(f"request body is not JSON: {exc}", field="body") from exc
+    except json.JSONDecodeError as exc:  # the same words as a node's (core.request_errors)
+        raise body_not_json(exc.msg, exc.pos) from exc
+    except ValueError as exc:  # not UTF-8
+        raise body_not_json(str(exc)) from exc
 
 
 def _obj(value: Any) -> dict[str, Any]:

@@ -165,6 +165,35 @@ def include_resultset(result_set: dict[str, Any], mode: str) -> bool:
     return mode == "ALL" or (mode == "HIT" and exists) or (mode == "MISS" and not exists)
 
 
+def _applied_limit(
+    summary: dict[str, Any], answering: list[tuple[NodeReply, dict[str, Any]]]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The request summary with the limit the nodes applied (each caps its own page size),
+    and `info.pagination` saying so when that is less than the limit asked."""
+    pagination = summary.get("pagination") if isinstance(summary.get("pagination"), dict) else {}
+    asked = pagination.get("limit")
+    applied = []
+    for reply, _ in answering:
+        received = _meta(reply.body).get("receivedRequestSummary")
+        page = received.get("pagination") if isinstance(received, dict) else None
+        if isinstance(page, dict) and isinstance(page.get("limit"), int):
+            applied.append(page["limit"])
+    if not isinstance(asked, int) or not applied or (asked != 0 and max(applied) >= asked):
+        return summary, None
+    most = max(applied)
+    wanted = "no limit (0)" if asked == 0 else f"limit {asked}"
+    capped = {
+        "requestedLimit": asked,
+        "appliedLimit": most,
+        "reason": {
+            "code": "limit_capped",
+            "message": f"{wanted} asked; the nodes return at most {most} records per dataset "
+            "per page: page on with skip",
+        },
+    }
+    return {**summary, "pagination": {**pagination, "limit": most}}, capped
+
+
 def merge_results(
     replies: list[NodeReply],
     nodes: list[NodePublic],
@@ -242,6 +271,7 @@ def merge_results(
         else:
             granularity = "boolean"
 
+    request_summary, capped = _applied_limit(request_summary, answering)
     body: dict[str, Any] = {
         "meta": response_meta(
             settings, entry=entry, granularity=granularity, summary=request_summary, schemas=schemas
@@ -259,6 +289,8 @@ def merge_results(
         },
         "beaconHandovers": [],
     }
+    if capped is not None:
+        body["info"]["pagination"] = capped
     if collections or (
         granularity == "record" and entry in ("datasets", "cohorts") and not result_sets
     ):

@@ -348,6 +348,11 @@ def test_real_nodes__cli_reads_at_80_columns_and_pages_records(
     assert "0 of 1 node(s) answered" in out and "no answer" in out
     assert "not answered" in out and "False" not in out
 
+    # a gene nobody reports: said in words, not just "False"
+    assert main(["query", "gene", "NOTAGENE", "--hub", hub.url, "--node", "nl-umc"]) == 0
+    out = capsys.readouterr().out
+    assert "no dataset reported variants in NOTAGENE: check the symbol" in " ".join(out.split())
+
 
 def test_real_nodes__cli_variant_without_assembly_shows_the_assembly_used(
     network: tuple[RunningHub, DialoutClient],

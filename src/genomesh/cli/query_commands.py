@@ -251,7 +251,7 @@ def gene(
     params: dict[str, Any] = {"geneId": gene}
     if variant_type:
         params["variantType"] = variant_type
-    run_query(
+    answer = run_query(
         "/g_variants",
         request_parameters=params,
         filters=[],
@@ -265,6 +265,16 @@ def gene(
         skip=skip,
         title=f"gene {gene}" + (f" {variant_type}" if variant_type else ""),
     )
+    if not as_json and not (answer.get("responseSummary") or {}).get("exists"):
+        # a "no" for a gene is often a misspelt symbol or a dataset without gene annotations
+        console.print(
+            escape(
+                f"no dataset reported variants in {gene}: check the symbol (HGNC, e.g. BRCA2); "
+                "a dataset without gene annotations says so above [no_gene_annotations]"
+            ),
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 @query_app.command("individuals")

@@ -59,10 +59,14 @@ def test_cli__withdraw_report_and_export(
                 "asked",
             ]
         )
-        == 0
+        == 8  # recorded and in force, but nobody was told (this node has no hub_url)
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "withdrew S2 from cohort" in out and "alice" in out
+    assert "(NOT notified)" in out and "(notified" not in out
+    assert "did not reach the hub (no hub_url in genomesh.toml)" in captured.err
+    assert "--retry" in captured.err
     assert re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", out), out  # recipients' last answer, ISO
     assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S2"]) == 6
     assert "already withdrew" in capsys.readouterr().err
@@ -100,7 +104,7 @@ def test_cli__withdraw_report_and_export(
 def test_cli__notifications_listed_and_token_revoked(
     node: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 0
+    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 8
     assert main(["node", "notifications", str(node)]) == 0
     out = capsys.readouterr().out
     assert "alice" in out and "local_only" in out
@@ -127,7 +131,7 @@ def test_cli__recipient_and_hub_text_shown_literally(
             ),
             carriers_at(gate.node, 200),
         )
-    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 0
+    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 8
     assert "[red]mallory[/]" in capsys.readouterr().out
     assert main(["node", "notifications", str(node)]) == 0
     assert "[red]mallory[/]" in capsys.readouterr().out

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from genomesh.cli.apps import node_app
@@ -71,28 +70,40 @@ def withdraw(
             f" at {report.withdrawn_at}",
         )
     )
-    table = Table(title="earlier recipients (notified)")
-    for col in ("recipient", "kinds", "answers", "last"):
-        table.add_column(col)
+    delivered = report.hub_delivery == "delivered"
+    heading = {
+        "delivered": "earlier recipients (notified through the hub)",
+        "none": "earlier recipients (none)",
+    }.get(report.hub_delivery, "earlier recipients (NOT notified)")
+    rows = []
     for r in report.recipients:
         who = (
             "anonymous callers"
             if r.recipient_key.startswith("anonymous|")
             else str(r.recipient_subject or r.recipient_key)
         )
-        # Text cells, never markup: subjects come from passports.
-        table.add_row(
-            Text(who), Text(",".join(r.kinds)), Text(str(r.n_answers)), Text(_when(r.last_at))
-        )
-    console.print(table)
+        rows.append([who, ",".join(r.kinds), str(r.n_answers), _when(r.last_at)])
+    print_rows(console, ["recipient", "kinds", "answers", "last"], rows, title=heading)
     console.print(
         Text(
-            f"notifications: {len(report.notification_ids)} recorded; "
-            f"hub delivery: {report.hub_delivery}"
-            + (f" ({report.hub_detail})" if report.hub_detail else "")
-            + f"; earlier answers now flagged: {len(report.flagged_audit_entries)}"
+            f"notices: {len(report.notification_ids)} recorded; hub delivery: "
+            f"{report.hub_delivery}; earlier answers now flagged: "
+            f"{len(report.flagged_audit_entries)}"
         )
     )
+    if report.notification_ids and not delivered:
+        from genomesh.core.errors import UpstreamError
+
+        why = report.hub_detail or (
+            "no hub_url in genomesh.toml" if report.hub_delivery == "local_only" else "unknown"
+        )
+        # the withdrawal itself is recorded and in force; only the telling failed
+        raise UpstreamError(
+            f"the withdrawal is recorded and in force, but its {len(report.notification_ids)} "
+            f"notice(s) did not reach the hub ({why}); fix the node's link to the hub "
+            "(hub_url, and the node secret from `genomesh dac node-secret NODE` or its "
+            f"registered key), then run `genomesh node notifications {node_dir} --retry`"
+        )
 
 
 @node_app.command("access-report")

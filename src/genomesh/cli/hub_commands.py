@@ -24,7 +24,12 @@ from genomesh.cli.query_commands import (
     hub_request,
     hub_url,
 )
-from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
+from genomesh.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 
 # every hub-folder option takes both spellings (`hub key --hub-dir` failed; QA F14)
 DirOption = Annotated[
@@ -185,13 +190,35 @@ def register_node(
         ),
     ] = None,
     replace: Annotated[bool, typer.Option(help="update a node already registered")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="register even if the node does not trust this hub"),
+    ] = False,
     hub: HubOption = None,
     token: TokenOption = None,
     hub_dir: HubDirOption = None,
 ) -> None:
-    """Register a node with the hub (admin)."""
+    """Register a node with the hub (admin).
+
+    First checks that the node trusts this hub's passports and expects the audience the hub
+    will use (from the node's /info); a node that does not is refused, saying what to fix,
+    unless --force."""
     if public_key and Path(public_key).is_file():
         public_key = Path(public_key).read_text().strip()
+    if url != "dial-out":
+        from genomesh.cli.node_trust import hub_issuer, trust_problems
+
+        problems, checked = trust_problems(
+            url, issuer=hub_issuer(hub_url(hub)), audience=audience or url.rstrip("/")
+        )
+        if problems and not force:
+            raise ConflictError(
+                f"not registered: {'; '.join(problems)} (or --force to register anyway)"
+            )
+        for problem in problems:
+            console.print(f"[yellow]warning:[/] {escape(problem)}", soft_wrap=True)
+        if not problems:
+            console.print(escape(checked), highlight=False)
     body = {"name": name, "base_url": url, "country": country, "contact": contact}
     if public_key:
         body["public_key"] = public_key
@@ -207,6 +234,25 @@ def register_node(
         f"registered [bold]{escape(node['name'])}[/] ({escape(node['country'])}) at {escape(where)}"
         f"; passport audience {escape(str(node.get('passport_audience')))}",
         soft_wrap=True,
+    )
+
+
+@hub_app.command("remove-node")
+def remove_node(
+    name: Annotated[str, typer.Argument(help="the registered node's name")],
+    hub: HubOption = None,
+    token: TokenOption = None,
+    hub_dir: HubDirOption = None,
+) -> None:
+    """Remove a node from the hub (admin): it is asked no more queries and its datasets leave
+    the catalogue. The node itself, its data and its audit log are untouched."""
+    headers = admin_headers(token, hub_dir)
+    node = hub_request("GET", f"{hub_url(hub)}/nodes/{name}")
+    hub_request("DELETE", f"{hub_url(hub)}/nodes/{name}", headers=headers)
+    where = "dial-out" if node.get("dial_out") else node.get("base_url")
+    console.print(
+        escape(f"removed node {name} ({node.get('country')}, {where}) and its catalogue entries"),
+        highlight=False,
     )
 
 

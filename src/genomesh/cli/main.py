@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "genomesh.cli.dac_commands",
     "genomesh.cli.demo_commands",
     "genomesh.cli.participant_commands",
+    "genomesh.cli.join_commands",
 )
 
 

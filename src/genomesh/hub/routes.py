@@ -14,6 +14,7 @@ from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.admin import AdminOnly
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.catalogue import search_catalogue, sync_catalogue, validate_search
+from genomesh.hub.invitations import InvitationCreate, JoinRequest, invite, redeem
 from genomesh.hub.registry import HubStore, NodeCreate, NodePublic
 
 router = APIRouter()
@@ -82,6 +83,34 @@ async def replace_node(
 async def remove_node(name: str, request: Request, _admin: AdminOnly) -> Response:
     _store(request).remove_node(name)
     return Response(status_code=204)
+
+
+@router.post(
+    "/nodes/invitations", status_code=201, tags=["registry"],
+    summary="Invite a node to join (admin): a one-time token for `genomesh node join`",
+)  # fmt: skip
+async def invite_node(body: InvitationCreate, request: Request, _admin: AdminOnly) -> Any:
+    return invite(_store(request), body)
+
+
+@router.post(
+    "/nodes/join", status_code=201, tags=["registry"],
+    summary="Join with an invitation token: registers the node, says whom to trust",
+)  # fmt: skip
+async def join_node(body: JoinRequest, request: Request, background: BackgroundTasks) -> Any:
+    node = _with_audience(request, redeem(_store(request), body))
+    background.add_task(sync_in_background, request, [node.name])
+    broker = getattr(request.app.state, "broker", None)
+    settings = request.app.state.settings
+    return {
+        "node": node.model_dump(mode="json"),
+        "hub_url": settings.base_url,
+        # what the node must trust: the hub's passports (issuer, keys, revocations)
+        "issuer": broker.issuer if broker is not None else None,
+        # served by this hub, at the address the node just reached it on
+        "jwks_url": f"{settings.base_url.rstrip('/')}/.well-known/jwks.json" if broker else None,
+        "revocations_url": f"{settings.base_url.rstrip('/')}/ga4gh/revocations" if broker else None,
+    }
 
 
 @router.get("/catalogue", tags=["catalogue"], summary="Search the dataset catalogue")

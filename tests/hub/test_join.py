@@ -3,6 +3,7 @@ hub's passports (issue 10: every passport was refused until trust was copied by 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -54,8 +55,22 @@ def test_join__the_node_trusts_the_hub_and_the_hub_knows_the_node(
             "/individuals", params={"requestedGranularity": "count"},
             headers={"authorization": hub.bearer()},
         ).json()  # fmt: skip
-    [report] = answer["info"]["network"]["nodes"]
-    assert report["status"] == "ok", report["reason"]
+        [report] = answer["info"]["network"]["nodes"]
+        assert report["status"] == "ok", report["reason"]
+
+        # a dataset ingested later reaches the catalogue with no `hub sync`: the node announces
+        second = write_vcf(tmp_path / "w.vcf", [rec(1, 200, "C", "T", "0/1", "0/0", "0/0")])
+        assert (
+            main(["node", "ingest", str(node_dir), "--dataset", "later", "--vcf", str(second)]) == 0
+        )
+        assert "announced to the hub" in capsys.readouterr().out
+        deadline = time.monotonic() + 30
+        while True:
+            found = {d["datasetId"] for d in client.get("/catalogue").json()["datasets"]}
+            if "later" in found or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert "later" in found, found
 
     assert main(join) == 3  # the token works once
     assert "already used" in capsys.readouterr().err

@@ -240,6 +240,11 @@ def ingest(
             f"documents): {', '.join(kept[:20])}{' ...' if len(kept) > 20 else ''}",
             highlight=False,
         )
+    from genomesh.cli.announce import announce_dataset
+
+    said = announce_dataset(directory, summary.dataset_id)
+    if said:
+        console.print(Text(said), soft_wrap=True)
     if summary.replaced is not None:
         old = summary.replaced
         console.print(

@@ -6,6 +6,7 @@ token (`genomesh.hub.admin`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
@@ -111,6 +112,42 @@ async def join_node(body: JoinRequest, request: Request, background: BackgroundT
         "jwks_url": f"{settings.base_url.rstrip('/')}/.well-known/jwks.json" if broker else None,
         "revocations_url": f"{settings.base_url.rstrip('/')}/ga4gh/revocations" if broker else None,
     }
+
+
+@router.post(
+    "/catalogue/announce", status_code=202, tags=["catalogue"],
+    summary="A node announces a new or changed dataset (signed with its key): re-sync it",
+)  # fmt: skip
+async def announce(body: dict[str, Any], request: Request, background: BackgroundTasks) -> Any:
+    """The node signs `{"datasets": [...]}` with its registered Ed25519 key (iss = its name,
+    aud = "hub"); the hub then re-syncs that node's catalogue entries, no admin needed."""
+    from genomesh.hub.signing import NonceCache, load_public_key, verify_message
+
+    payload = body.get("payload") if isinstance(body, dict) else None
+    name = payload.get("iss") if isinstance(payload, dict) else None
+    if not isinstance(name, str):
+        raise InvalidInputError("expected a signed message from a node", field="payload.iss")
+    node = _store(request).node(name)
+    if not node.public_key:
+        raise InvalidInputError(f"node {name!r} has no registered key to sign with", field="iss")
+    state = request.app.state
+    skew = state.settings.dialout_max_skew_seconds
+    if getattr(state, "announce_nonces", None) is None:
+        state.announce_nonces = NonceCache(skew)
+    verify_message(
+        body, load_public_key(node.public_key), iss=name, aud="hub",
+        nonces=state.announce_nonces, max_skew=skew,
+    )  # fmt: skip
+    background.add_task(_sync_after_relist, request, name)
+    return {"node": name, "sync": "scheduled"}
+
+
+ANNOUNCE_DELAY_SECONDS = 2.5  # a serving node re-lists its datasets every 2 s
+
+
+async def _sync_after_relist(request: Request, name: str) -> None:
+    await asyncio.sleep(ANNOUNCE_DELAY_SECONDS)
+    await sync_in_background(request, [name])
 
 
 @router.get("/catalogue", tags=["catalogue"], summary="Search the dataset catalogue")

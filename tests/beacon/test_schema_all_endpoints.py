@@ -148,7 +148,7 @@ def test_datasets__public_description_with_duo_for_anonymous(cineca_node, tmp_pa
             "POST",
             "/individuals",
             {"content": b"{not json", "headers": {"content-type": "application/json"}},
-            422,
+            400,  # as the hub answers it (issue 10: was 422 "body.0: JSON decode error")
         ),
         (
             "POST",

@@ -51,13 +51,16 @@ def test_cli__researcher_and_member_workflow(live_hub: str, capsys, config_home:
     assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
     assert live_hub in json.loads(tokens.read_text())
 
-    code, out, _ = run(
-        capsys, "dac", "apply", *hub, "--title", "Cardio GWAS", "--dataset", "n1/hmb1",
-        "--category", "health_medical", "--ethics", "EC-9", "--document", "ethics=EC-9",
-        "--accept-terms", "--json",
-    )  # fmt: skip
+    apply = ["dac", "apply", *hub, "--title", "Cardio GWAS", "--dataset", "n1/hmb1",
+             "--category", "health_medical", "--ethics", "EC-9", "--document", "ethics=EC-9",
+             "--accept-terms", "--json"]  # fmt: skip
+    # the publication commitment is stated, never assumed (issue 10): no terminal, no flag
+    code, out, err = run(capsys, *apply)
+    assert code == 2 and "--will-publish or --no-will-publish" in err
+    code, out, _ = run(capsys, *apply, "--no-will-publish")
     assert code == 0, out
     app = json.loads(out)
+    assert app["purpose"]["will_publish"] is False
     assert app["state"] == "submitted" and app["precheck"]["decision"] == "approve"
     app_id = str(app["id"])
 
@@ -120,7 +123,9 @@ def test_cli__admin_commands_and_errors(live_hub: str, capsys, service: DacServi
     assert code == 6 and "has not accepted" in err
     code, out, _ = run(capsys, "dac", "node-secret", "n1", *hub)
     assert code == 0 and "gsn_" in out
-    code, _, err = run(capsys, "dac", "apply", *hub, "--title", "x", "--dataset", "nonsense")
+    code, _, err = run(
+        capsys, "dac", "apply", *hub, "--title", "x", "--dataset", "nonsense", "--will-publish"
+    )
     assert code == 2 and "NODE/DATASET_ID" in err
     code, _, err = run(capsys, "dac", "show", "4242", *hub)
     assert code == 5 and "no application 4242" in err
@@ -180,10 +185,19 @@ def test_cli__other_parties_text_is_printed_literally(
     code, out, err = run(capsys, "dac", "notifications", *hub)
     assert code == 0, err
     assert flat(bait) in flat(out)
+    # readable at 80 columns (issue 10): a block per notice, the pseudonym whole on its line
+    from genomesh.cli import dac_commands
+
+    with pytest.MonkeyPatch.context() as narrow:
+        narrow.setattr(dac_commands.console, "width", 80)
+        code, out, err = run(capsys, "dac", "notifications", *hub)
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    pseudonym = notice(service)["individual_pseudonym"]
+    assert any(pseudonym in line for line in out.splitlines()), out
 
     code, out, err = run(
         capsys, "dac", "apply", *hub, "--title", title, "--dataset", "n1/hmb1",
-        "--project", project, "--accept-terms",
+        "--project", project, "--accept-terms", "--will-publish",
     )  # fmt: skip
     assert code == 0, err
     assert title in out and project in out
@@ -206,3 +220,35 @@ def test_cli__other_parties_text_is_printed_literally(
     )
     assert code == 0, err
     assert "committee [bold]onco[/] [/c]" in out
+
+
+def test_cli__register_without_a_terminal_says_how_to_give_the_password(live_hub: str) -> None:
+    """Issue 10: with no terminal `dac register` exited 130 silently, and with piped input
+    printed Python's GetPassWarning. Now: the rules up front, a piped password works."""
+    import os
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {k: v for k, v in os.environ.items() if k != "GENOMESH_DAC_PASSWORD"}
+    env["PYTHONPATH"] = src
+
+    def register(name: str, stdin: str | None) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "genomesh.cli.main", "dac", "register", name,
+                "--hub", live_hub]  # fmt: skip
+        return subprocess.run(
+            argv, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+
+    nothing = register("nadia", None)
+    assert nothing.returncode == 2, nothing.stderr
+    assert "--password" in nothing.stderr and "GENOMESH_DAC_PASSWORD" in nothing.stderr
+    assert "at least 12 characters" in nothing.stderr
+    weak = register("nadia", "short\n")
+    assert weak.returncode == 2 and "too short" in weak.stderr
+    piped = register("nadia", "Sturdy-enough-9-words\n")
+    assert piped.returncode == 0, piped.stderr
+    assert "registered nadia" in piped.stdout
+    for result in (nothing, weak, piped):
+        assert "GetPassWarning" not in result.stderr and "Traceback" not in result.stderr

@@ -140,3 +140,37 @@ def test_catalogue__failed_sync_is_retried_soon_not_after_the_full_period(
         if node is not None:
             node.stop()
         hub.server.stop()
+
+
+def test_catalogue__cli_shows_whole_citations_and_explains_an_empty_search(
+    hub: RunningHub, capsys, monkeypatch
+) -> None:
+    """Issue 10: the citation users must give was cut at 160 characters, ids wrapped
+    mid-word at 80 columns, and `--country Britain` said "0 datasets" without a word."""
+    from genomesh.cli.main import main
+
+    citation = "Cite: " + " ".join(f"word{i}" for i in range(60)) + " END-OF-CITATION"
+    long_id = "CINECA_synthetic_cohort_EUROPE_UK1"
+    app = standin_app("gb")
+    app.state.datasets = [
+        {**EPILEPSY, "id": long_id, "info": {**EPILEPSY["info"], "citation": citation}}
+    ]
+    from genomesh.cli import query_commands
+
+    monkeypatch.setattr(query_commands.console, "width", 80)  # the hub commands' console
+    with serving(app) as node:
+        hub.register("gb", node.url, "GB")
+        assert _sync(hub) == {"gb": "ok"}
+    assert main(["catalogue", "search", "--hub", hub.url]) == 0
+    out = capsys.readouterr().out
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert any(long_id in line for line in out.splitlines())
+    assert "".join(citation.split()) in "".join(out.split())
+
+    assert main(["catalogue", "search", "--country", "Britain", "--hub", hub.url]) == 2
+    assert "did you mean GB?" in capsys.readouterr().err
+    assert main(["catalogue", "search", "--country", "uk", "--hub", hub.url]) == 0
+    out = capsys.readouterr().out
+    assert "taken as GB" in out and long_id in out
+    assert main(["catalogue", "search", "--country", "NL", "--hub", hub.url]) == 0
+    assert "no dataset in the catalogue matches all of: country NL" in capsys.readouterr().out

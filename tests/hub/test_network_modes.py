@@ -185,3 +185,19 @@ def test_hub_service_info__type_version_is_semantic_like_the_nodes(hub: RunningH
         }
     )
     assert body["version"] and not body["version"].startswith("v2.1")  # genomesh's own version
+
+
+def test_hub__non_json_body_answered_as_a_node_answers_it(hub: RunningHub) -> None:
+    """Issue 10: a non-JSON POST body got 400 from the hub but 422 `body.0: JSON decode
+    error` from a node; both now say the same (tests/beacon/test_explained.py, node side)."""
+    with hub.client() as client:
+        beacon = client.post(
+            "/individuals", content=b"not json", headers={"content-type": "application/json"}
+        )
+        dac = client.post(
+            "/dac/login", content=b"not json", headers={"content-type": "application/json"}
+        )
+    expected = "field 'body': the request body is not JSON: Expecting value at character 0"
+    for response in (beacon, dac):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["errorMessage"] == expected

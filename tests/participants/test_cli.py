@@ -43,7 +43,7 @@ def test_cli__participant_token_issues_a_working_token(
 
 
 def test_cli__withdraw_report_and_export(
-    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (
         main(
@@ -59,18 +59,29 @@ def test_cli__withdraw_report_and_export(
                 "asked",
             ]
         )
-        == 0
+        == 8  # recorded and in force, but nobody was told (this node has no hub_url)
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "withdrew S2 from cohort" in out and "alice" in out
+    assert "(NOT notified)" in out and "(notified" not in out
+    assert "did not reach the hub (no hub_url in genomesh.toml)" in captured.err
+    assert "--retry" in captured.err
     assert re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", out), out  # recipients' last answer, ISO
     assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S2"]) == 6
     assert "already withdrew" in capsys.readouterr().err
 
-    assert main(["node", "access-report", str(node), "--individual", "S2"]) == 0
+    assert main(["node", "access-report", str(node), "--individual", "S2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     cohort = next(d for d in report["datasets"] if d["dataset_id"] == "cohort")
     assert cohort["withdrawn_at"] and [r["recipient"] for r in cohort["recipients"]] == ["alice"]
+    # without --json: words and a table like every other command, not raw JSON (issue 10)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["node", "access-report", str(node), "--individual", "S2"]) == 0
+    text = capsys.readouterr().out
+    assert not text.lstrip().startswith("{")
+    assert "dataset cohort  withdrawn: " + cohort["withdrawn_at"][:19] + "Z" in text
+    assert "alice" in text and all(len(line) <= 80 for line in text.splitlines())
 
     target = tmp_path / "s2.json"
     assert main(["node", "export", str(node), "--individual", "S2", "--out", str(target)]) == 0
@@ -84,6 +95,7 @@ def test_cli__withdraw_report_and_export(
         "g_variants",
         "withdraw",
         "access_report",
+        "access_report",  # audited each time it is read (--json and the table above)
         "export",
     ]
     assert lines[0]["includes_withdrawn"] is True
@@ -92,7 +104,7 @@ def test_cli__withdraw_report_and_export(
 def test_cli__notifications_listed_and_token_revoked(
     node: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 0
+    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 8
     assert main(["node", "notifications", str(node)]) == 0
     out = capsys.readouterr().out
     assert "alice" in out and "local_only" in out
@@ -119,7 +131,7 @@ def test_cli__recipient_and_hub_text_shown_literally(
             ),
             carriers_at(gate.node, 200),
         )
-    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 0
+    assert main(["node", "withdraw", str(node), "--dataset", "cohort", "--individual", "S3"]) == 8
     assert "[red]mallory[/]" in capsys.readouterr().out
     assert main(["node", "notifications", str(node)]) == 0
     assert "[red]mallory[/]" in capsys.readouterr().out

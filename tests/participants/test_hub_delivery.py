@@ -181,3 +181,39 @@ def test_withdrawal__failed_delivery_names_the_hubs_reason(
     assert detail.startswith("hub answered 401: ") and reason in detail
     assert '"meta"' not in detail
     assert [n.delivery_detail for n in gate.state.notifications()] == [detail]
+
+
+def test_cli_withdraw__says_notified_only_when_the_hub_got_it(
+    hub: tuple[str, str], node_dir: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Issue 10: with the hub refusing the notice (401) the table still said "earlier
+    recipients (notified)" and the command exited 0."""
+    import shutil
+
+    from genomesh.cli.main import main
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.state import NodeState
+    from genomesh.store import open_node
+
+    url, alice = hub
+    node = tmp_path / "node"
+    shutil.copytree(node_dir, node)
+    monkeypatch.setenv("GENOMESH_HUB_URL", url)
+    settings = NodeSettings.load(node)
+    with NodeState.open(settings) as state:
+        gate = Gate(settings=settings, node=open_node(node), state=state)
+        request = GateRequest(researcher(alice), "beacon", "g_variants", {}, ("cohort",), "count")
+        gate.run(request, carriers_at(gate.node, 200))
+
+    argv = ["node", "withdraw", str(node), "--dataset", "cohort"]
+    assert main([*argv, "--individual", "S1"]) == 8
+    out, err = capsys.readouterr()
+    assert "(NOT notified)" in out and "(notified" not in out
+    assert "hub answered 401" in err and f"genomesh node notifications {node} --retry" in err
+
+    with httpx.Client(base_url=url, timeout=30) as client:
+        r = client.post("/dac/nodes/gate-test-node/secret", headers=_login(client, "admin", ADMIN))
+    monkeypatch.setenv("GENOMESH_HUB_SECRET", r.json()["secret"])
+    assert main([*argv, "--individual", "S2"]) == 0
+    out, err = capsys.readouterr()
+    assert "earlier recipients (notified through the hub)" in out and not err

@@ -57,7 +57,7 @@ def synthetic_vcf(reference: Path) -> Path:
 @pytest.fixture(scope="session")
 def cineca_node(tmp_path_factory: pytest.TempPathFactory, cineca: Path) -> NodeStore:
     """One CINECA UK1 ingest shared by the tests that only read it."""
-    from genomesh.store import ingest_dataset
+    from genomesh.store import cineca_attribution, ingest_dataset
 
     path = tmp_path_factory.mktemp("cineca") / "node"
     node = init_node(path, name="CINECA node", jurisdiction="GB")
@@ -68,5 +68,6 @@ def cineca_node(tmp_path_factory: pytest.TempPathFactory, cineca: Path) -> NodeS
         individuals=cineca / "bff" / "individuals.json",
         duo=None,
         consent=None,
+        attribution=cineca_attribution(),  # the custodian states the credits (issue 10)
     )
     return node

@@ -588,7 +588,7 @@ def test_cli_ingest__bad_input_exits_non_zero_with_location(
     make, _, file_name, line, field = CASES[case]
     before = _tree(loaded.path)
     kwargs = make(tmp_path)
-    argv = ["node", "ingest", str(loaded.path), "--dataset", "ds"]
+    argv = ["node", "ingest", str(loaded.path), "--dataset", "ds", "--replace"]
     for key, value in kwargs.items():
         argv += [f"--{key}", str(value)]
     code = main(argv)
@@ -657,7 +657,7 @@ def test_cli_ingest__duo_option_root_code_exits_non_zero(
     before = _tree(loaded.path)
     vcf = write_vcf(tmp_path / "v.vcf", GOOD)
     code = main(["node", "ingest", str(loaded.path), "--dataset", "ds", "--vcf", str(vcf),
-                 "--duo", "DUO:0000042,DUO:0000017"])  # fmt: skip
+                 "--duo", "DUO:0000042,DUO:0000017", "--replace"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2
     assert "DUO:0000017" in err and "'--duo'" in err

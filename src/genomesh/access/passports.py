@@ -34,6 +34,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from genomesh.access.advice import next_step
 from genomesh.access.identity import Visa
 from genomesh.access.jwks import KeyLookupError, PublicKey, TrustedKeys
 from genomesh.access.revocation import RevocationChecker
@@ -255,7 +256,7 @@ def verify_passport(
     try:
         header, claims = verify_jwt(token, keys=keys, now=now, leeway=leeway, cache=cache)
     except TokenError as exc:
-        raise AuthenticationError(f"invalid passport: {exc}") from exc
+        raise AuthenticationError(next_step(f"invalid passport: {exc}")) from exc
     if max_lifetime is not None and claims["exp"] - claims["iat"] > max_lifetime:
         raise AuthenticationError(
             f"invalid passport: it lives {claims['exp'] - claims['iat']} s (iat {claims['iat']} "
@@ -265,10 +266,12 @@ def verify_passport(
         )
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
-        raise AuthenticationError("invalid passport: claim 'sub' is missing")
+        raise AuthenticationError(next_step("invalid passport: claim 'sub' is missing"))
     if not _audience_ok(claims.get("aud"), audience):
         raise AuthenticationError(
-            f"invalid passport: audience {claims.get('aud')!r} does not include {audience!r}"
+            next_step(
+                f"invalid passport: audience {claims.get('aud')!r} does not include {audience!r}"
+            )
         )
     if revocations is not None:
         # a derived passport is revoked with its original (the hub links them by `orig_jti`)
@@ -276,7 +279,7 @@ def verify_passport(
             if isinstance(claims.get(name), str):
                 reason = revocations.check(claims["iss"], claims[name])
                 if reason and reason.startswith("revoked"):
-                    raise AuthenticationError(f"invalid passport: {reason}")
+                    raise AuthenticationError(next_step(f"invalid passport: {reason}"))
     raw_visas = claims.get("ga4gh_passport_v1", [])
     if not isinstance(raw_visas, list):
         raise AuthenticationError("invalid passport: 'ga4gh_passport_v1' is not a list of visas")

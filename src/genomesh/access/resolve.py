@@ -25,6 +25,7 @@ The `genomesh.ResearchPurpose` visa sets `identity.purpose` (the most recently a
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -90,9 +91,13 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer":
+        # never echo the header: without "Bearer " its first word IS the credential
+        named = scheme if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,15}", scheme) else None
         raise AuthenticationError(
-            f"unsupported authorization scheme {scheme!r}; send 'Bearer <passport JWT>'"
-        )
+            (f"unsupported authorization scheme {named!r}" if named and token else
+             "the Authorization header has no scheme (the token was not repeated here)")
+            + "; send 'Authorization: Bearer <passport JWT>'"
+        )  # fmt: skip
     token = token.strip()
     if not token:
         raise AuthenticationError("empty bearer token")

@@ -252,6 +252,11 @@ class DatasetContext:
         hits = self._pos_vi[lo:hi][self._pos_end[lo:hi] > start]
         return np.sort(hits)
 
+    @property
+    def has_gene_annotations(self) -> bool:
+        """Whether any variant carries a gene (else a gene query cannot match here)."""
+        return bool(self._gene_span)
+
     def gene_variants(self, gene: str) -> np.ndarray:
         """Sorted variant indices annotated to a gene (symbols compared case-insensitively)."""
         lo, hi = self._gene_span.get(gene.upper(), (0, 0))

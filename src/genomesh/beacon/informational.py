@@ -53,7 +53,16 @@ def info(settings: NodeSettings, *, version: str, datasets: list[dict[str, Any]]
             "description": f"genomesh node {settings.name} ({settings.jurisdiction}): Beacon v2 discovery behind one gate.",
             "version": version,
             "welcomeUrl": settings.base_url,
-            "info": {"jurisdiction": settings.jurisdiction, "datasets": datasets},
+            "info": {
+                "jurisdiction": settings.jurisdiction,
+                "datasets": datasets,
+                # whom this node accepts passports from, for which audience: public facts a
+                # hub checks before registering the node (`genomesh hub register-node`)
+                "passports": {
+                    "audience": settings.expected_audience,
+                    "trustedIssuers": [t.iss for t in settings.trusted_issuers],
+                },
+            },
         },
     }
 

@@ -116,7 +116,8 @@ class BeaconRequest:
         out: dict[str, Any] = {
             "apiVersion": self.api_version,
             "requestedSchemas": self.requested_schemas,
-            "pagination": {"skip": self.skip, "limit": self.requested_limit},
+            # the limit applied, not the one asked (a capped limit is said in info.pagination)
+            "pagination": {"skip": self.skip, "limit": self.limit},
             "requestedGranularity": self.granularity,
             "includeResultsetResponses": self.include_resultsets,
             "testMode": self.test_mode,
@@ -126,6 +127,21 @@ class BeaconRequest:
         if self.parameters:
             out["requestParameters"] = {"g_variant": dict(self.parameters)}
         return out
+
+    def limit_capped(self) -> dict[str, Any] | None:
+        """`info.pagination` when the limit asked was more than this node gives per page."""
+        if self.requested_limit == self.limit:
+            return None
+        asked = "no limit (0)" if self.requested_limit == 0 else f"limit {self.requested_limit}"
+        return {
+            "requestedLimit": self.requested_limit,
+            "appliedLimit": self.limit,
+            "reason": {
+                "code": "limit_capped",
+                "message": f"{asked} asked; this node returns at most {self.limit} records per "
+                f"page, so {self.limit} were applied: page on with skip",
+            },
+        }
 
     def audit_parameters(self) -> dict[str, Any]:
         """The query as recorded in the audit log."""
@@ -168,8 +184,16 @@ def _typed_parameters(raw: Mapping[str, Any]) -> dict[str, Any]:
         key = GET_ALIASES.get(name, name)
         if key not in VARIANT_PARAMETERS:
             raise InvalidInputError(f"unknown request parameter {name!r}", field=name)
-        if value is None or (value == "" and key not in ("referenceBases", "alternateBases")):
+        if value is None:
             continue
+        if key not in ("referenceBases", "alternateBases") and (
+            (isinstance(value, str) and not value.strip()) or value == []
+        ):
+            # an empty geneId used to mean "no gene": every variant came back (issue 10)
+            raise InvalidInputError(
+                f"{key} is empty; give a value (e.g. geneId=BRCA2) or leave the parameter out",
+                field=key,
+            )
         if key in LIST_PARAMETERS:
             items = value if isinstance(value, list) else _split([str(value)])
             if not 1 <= len(items) <= 2:

@@ -16,11 +16,13 @@ Beacon response allows:
 
     "info": {"datasets": [{"id", "exists", "granularity", "count"?, "countSuppressed",
                            "suppression"?, "notes"?}],
-             "refused": [{"id", "reason"}], "disclosure": "<why answers may be narrowed>",
+             "refused": [{"id", "reason", "code"}], "disclosure": "<why answers may be narrowed>",
              "auditId": 17}
 
 `suppression` ("small_count" | "differencing") only ever accompanies `countSuppressed`: an
 answer narrowed for a rare allele or a spent budget is a true absence and says nothing.
+Each `info.datasets[]` item also has `reasons: [{code, message}]` (genomesh.beacon.reasons): why
+the answer is narrower than asked, and the disclosure rules that apply to it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from genomesh.beacon.reasons import dataset_reasons, refusal_code
 from genomesh.beacon.request import BeaconRequest
 from genomesh.core.beacon_model import API_VERSION, returned_schemas
 from genomesh.core.settings import Granularity, NodeSettings
@@ -95,6 +98,10 @@ DISCLOSURE_NOTES: dict[str, str] = {
 }
 
 
+def _refused(dataset_id: str, reason: str) -> dict[str, Any]:
+    return {"id": dataset_id, "reason": reason, "code": refusal_code(reason)}
+
+
 def _dataset_info(r: DisclosedResult) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": r.dataset_id,
@@ -147,20 +154,31 @@ def result_response(
     handovers = handovers or {}
     exists = any(r.exists for r in results)
     granularity = _overall(results)
-    all_notes = {a.dataset_id: list(a.notes) for a in (gate.accesses if gate else ())}
+    accesses = {a.dataset_id: a for a in (gate.accesses if gate else ())}
+    all_notes = {a.dataset_id: list(a.notes) for a in accesses.values()}
     for dataset_id, extra in (notes or {}).items():
         all_notes.setdefault(dataset_id, []).extend(extra)
     datasets = [_dataset_info(r) for r in results]
-    for item in datasets:
+    for item, r in zip(datasets, results, strict=True):
         if all_notes.get(item["id"]):
             item["notes"] = all_notes[item["id"]]
+        # why the answer is what it is: codes + words (genomesh.beacon.reasons)
+        item["reasons"] = dataset_reasons(
+            r,
+            requested=req.granularity,
+            access=accesses.get(r.dataset_id),
+            policy=settings.policy_for(r.dataset_id),
+            notes=all_notes.get(r.dataset_id, ()),
+        )
     info: dict[str, Any] = {
         "datasets": datasets,
-        "refused": [{"id": k, "reason": v} for k, v in sorted(refused.items())],
+        "refused": [_refused(k, v) for k, v in sorted(refused.items())],
         "disclosure": DISCLOSURE_NOTES[granularity],
     }
     if gate is not None and gate.audit_id is not None:
         info["auditId"] = gate.audit_id
+    if req.limit_capped() is not None:
+        info["pagination"] = req.limit_capped()
     body: dict[str, Any] = {
         "meta": response_meta(settings, req, granularity=granularity),
         "responseSummary": {"exists": exists},
@@ -216,7 +234,7 @@ def collections_response(
         "response": {"collections": page},
         "info": {
             "note": "dataset and cohort descriptions are public metadata (no individual-level data)",
-            "refused": [{"id": k, "reason": v} for k, v in sorted(refused.items())],
+            "refused": [_refused(k, v) for k, v in sorted(refused.items())],
         },
     }
     if gate is not None and gate.audit_id is not None:

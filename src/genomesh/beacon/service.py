@@ -182,6 +182,15 @@ class BeaconService:
                         f"assemblyId not given: coordinates compared on this dataset's assembly "
                         f"({self.engine.context(d).assembly})"
                     ]
+        if req.parameters.get("geneId"):
+            # a dataset-level fact (not per gene: which genes a dataset's sites fall in is
+            # itself a presence signal, so "no such gene here" is not said)
+            for d in asked:
+                if d in known and not self.engine.context(d).has_gene_annotations:
+                    extra.setdefault(d, []).append(
+                        "no gene annotations in this dataset (its VCF names no genes): a gene "
+                        "query cannot match here; ask by position instead"
+                    )
         if plan.returned in ("datasets", "cohorts") and not plan.constrained:
             return collections_response(
                 self.settings, req, gate_response, not_answered=not_answered, handovers=handovers

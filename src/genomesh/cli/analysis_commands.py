@@ -32,10 +32,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from genomesh.cli.apps import app
+from genomesh.cli.layout import LiteralTable
 from genomesh.cli.query_commands import (
     HubOption,
     JsonOption,
-    LiteralTable,
     PassportOption,
     console,
     hub_request,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
-    name="genomesh", help="Share genomic data without moving it.", no_args_is_help=True
+    name="genomesh",
+    help="Share genomic data without moving it.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 node_app = typer.Typer(help="Run and manage a data custodian's node.", no_args_is_help=True)
 hub_app = typer.Typer(help="Run and manage the hub.", no_args_is_help=True)
@@ -27,3 +32,23 @@ app.add_typer(query_app, name="query")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(dac_app, name="dac")
 app.add_typer(match_app, name="match")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import genomesh
+
+        typer.echo(f"genomesh {genomesh.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Share genomic data without moving it."""

@@ -5,25 +5,26 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from genomesh.audit.anchor import ACKNOWLEDGED, REFUSED, AnchorRecords, latest
-from genomesh.audit.verification import check_log
 from genomesh.cli.apps import audit_app
+from genomesh.cli.layout import print_rows
 from genomesh.core.errors import InvalidInputError, StoreError
-from genomesh.core.settings import NodeSettings
-from genomesh.node.anchor import fetch_hub_anchors
-from genomesh.node.dialout import NODE_KEY_FILE, node_key
-from genomesh.node.state import NodeState
+
+if TYPE_CHECKING:  # imported where used: `genomesh --help` must not load the audit store
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from genomesh.node.state import NodeState
 
 
 def _open(node_dir: Path) -> NodeState:
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.state import NodeState
+
     return NodeState.open(NodeSettings.load(node_dir))
 
 
@@ -59,6 +60,13 @@ def verify(
     """Recompute the hash chain, check it against the anchored heads and the ledger against the
     entries; exit non-zero naming what is wrong (an edited entry, a cut tail, a wiped log)."""
     expected = _parse_head(head)
+    from genomesh.audit.anchor import AnchorRecords
+    from genomesh.audit.verification import check_log
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.anchor import fetch_hub_anchors
+    from genomesh.node.dialout import NODE_KEY_FILE
+    from genomesh.node.state import NodeState
+
     settings = NodeSettings.load(node_dir)
     console = Console(stderr=True, soft_wrap=True)
     with NodeState.open(settings) as state:
@@ -92,6 +100,8 @@ def verify(
 
 def _node_public_key(node_dir: Path) -> Ed25519PublicKey | None:
     """The node's own signing key (to check the hub's copies of its heads), if it has one."""
+    from genomesh.node.dialout import NODE_KEY_FILE, node_key
+
     path = node_dir / NODE_KEY_FILE
     return node_key(node_dir).public_key() if path.is_file() else None
 
@@ -105,6 +115,8 @@ def show(
     ] = False,
 ) -> None:
     """Show the newest audit entries (who, what, datasets, granularity, individuals, outcome)."""
+    from genomesh.audit.anchor import ACKNOWLEDGED, REFUSED, AnchorRecords, latest
+
     with _open(node_dir) as state:
         entries = state.audit_entries(last=last)
         flagged = state.flagged_audit_seqs()
@@ -127,9 +139,7 @@ def show(
     for a in sent:
         if a.status == REFUSED:
             console.print(Text(f"REFUSED by the hub: head {a.describe()}: {a.detail}", "bold red"))
-    table = Table(title=Text(f"audit log of {node_dir}"))
-    for col in ("#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"):
-        table.add_column(col)
+    rows = []
     for e in entries:
         b = e.body
         who, what = b.get("who", {}), b.get("what", {})
@@ -138,15 +148,19 @@ def show(
         if e.seq in flagged:
             outcome.append(" (includes withdrawn)", style="yellow")
         # Cells are Text, never markup: addresses, subjects and dataset ids come from callers.
-        table.add_row(
-            Text(str(e.seq)),
-            Text(datetime.fromtimestamp(e.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")),
-            Text(str(who.get("subject") or who.get("identity_key"))),
-            Text(str(who.get("tier"))),
-            Text(f"{what.get('surface')}/{what.get('operation')}"),
-            Text(datasets),
-            Text(str(b.get("granularity"))),
-            Text(str(b.get("n_individuals"))),
-            outcome,
+        rows.append(
+            [
+                Text(str(e.seq)),
+                Text(datetime.fromtimestamp(e.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")),
+                Text(str(who.get("subject") or who.get("identity_key"))),
+                Text(str(who.get("tier"))),
+                Text(f"{what.get('surface')}/{what.get('operation')}"),
+                Text(datasets),
+                Text(str(b.get("granularity"))),
+                Text(str(b.get("n_individuals"))),
+                outcome,
+            ]
         )
-    console.print(table)
+    columns = ["#", "time (UTC)", "who", "tier", "what", "datasets", "gran.", "indiv.", "outcome"]
+    # a table where it fits, else one block per entry: never `answe…` (issue 10)
+    print_rows(console, columns, rows, title=Text(f"audit log of {node_dir}"), keep=columns)

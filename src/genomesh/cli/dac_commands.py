@@ -9,7 +9,6 @@ directly, for bootstrapping a hub that has no admin yet.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 from datetime import UTC, date, datetime
@@ -20,7 +19,8 @@ import typer
 from rich.console import Console
 
 from genomesh.cli.apps import dac_app
-from genomesh.cli.query_commands import LiteralTable as Table
+from genomesh.cli.layout import print_rows
+from genomesh.cli.passwords import read_password
 from genomesh.cli.query_commands import escape
 from genomesh.core import errors
 from genomesh.core.errors import InvalidInputError
@@ -50,6 +50,13 @@ TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="GENOMESH_DAC_TOKEN", help="session token")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="GENOMESH_DAC_PASSWORD",
+        help="the password (else asked on the terminal, else read from standard input)",
+    ),
+]
 
 
 # -- token cache and HTTP ----------------------------------------------------------------
@@ -111,21 +118,25 @@ def _dump(data: Any) -> None:
 
 
 # -- rendering -----------------------------------------------------------------------------
-def _applications_table(apps: list[dict[str, Any]]) -> Table:
-    table = Table(title="applications")
-    for column in ("id", "state", "applicant", "title", "datasets", "pre-check", "until"):
-        table.add_column(column)
-    for app in apps:
-        table.add_row(
-            str(app["id"]),
-            app["state"],
-            app["applicant"],
-            app["title"],
-            "\n".join(app["datasets"]),
-            (app.get("precheck") or {}).get("decision", "-"),
-            utc_text(app.get("approved_until")),
-        )
-    return table
+def _print_applications(apps: list[dict[str, Any]]) -> None:
+    print_rows(
+        console,
+        ["id", "state", "applicant", "title", "datasets", "pre-check", "until"],
+        [
+            [
+                str(app["id"]),
+                app["state"],
+                app["applicant"],
+                app["title"],
+                "\n".join(app["datasets"]),
+                (app.get("precheck") or {}).get("decision", "-"),
+                utc_text(app.get("approved_until")),
+            ]
+            for app in apps
+        ],
+        title="applications",
+        keep=["id", "state", "applicant", "datasets", "pre-check", "until"],
+    )
 
 
 def _show_application(app: dict[str, Any]) -> None:
@@ -139,42 +150,55 @@ def _show_application(app: dict[str, Any]) -> None:
         console.print(f"approved until {app['approved_until']}")
     precheck = app.get("precheck")
     if precheck:
-        table = Table(title=f"automatic pre-check: {precheck['decision']}")
-        for column in ("dataset", "decision", "term", "term decision", "reason"):
-            table.add_column(column)
+        rows = []
         for result in precheck["datasets"]:
             reasons = result["reasons"] or [{"term": "-", "decision": "-", "reason": "-"}]
             for i, reason in enumerate(reasons):
                 term = reason["term"]
                 term_text = term.get("id", str(term)) if isinstance(term, dict) else str(term)
-                table.add_row(
-                    result["dataset"] if i == 0 else "",
-                    result["decision"] if i == 0 else "",
-                    term_text,
-                    reason["decision"],
-                    reason["reason"],
+                rows.append(
+                    [
+                        result["dataset"] if i == 0 else "",
+                        result["decision"] if i == 0 else "",
+                        term_text,
+                        reason["decision"],
+                        reason["reason"],
+                    ]
                 )
-        console.print(table)
-    history = Table(title="history")
-    for column in ("when", "who", "action", "state", "comment"):
-        history.add_column(column)
-    for event in app["events"]:
-        history.add_row(
-            utc_text(event["at"]),
-            event["actor"],
-            event["action"],
-            f"{event['from_state'] or '-'} → {event['to_state']}",
-            event["comment"],
+        print_rows(
+            console,
+            ["dataset", "decision", "term", "term decision", "reason"],
+            rows,
+            title=f"automatic pre-check: {precheck['decision']}",
+            keep=["dataset", "decision", "term", "term decision"],
         )
-    console.print(history)
+    print_rows(
+        console,
+        ["when", "who", "action", "state", "comment"],
+        [
+            [
+                utc_text(event["at"]),
+                event["actor"],
+                event["action"],
+                f"{event['from_state'] or '-'} → {event['to_state']}",
+                event["comment"],
+            ]
+            for event in app["events"]
+        ],
+        title="history",
+        keep=["when", "who", "action", "state"],
+    )
     if app.get("visas"):
-        visas = Table(title="visas")
-        for column in ("type", "value", "expires", "revoked"):
-            visas.add_column(column)
-        for visa in app["visas"]:
-            value = visa["value"] if len(visa["value"]) < 60 else visa["value"][:57] + "..."
-            visas.add_row(visa["type"], value, utc_text(visa["expires_at"]), str(visa["revoked"]))
-        console.print(visas)
+        print_rows(  # a visa's value is an id (a dataset URL): whole, never cut
+            console,
+            ["type", "value", "expires", "revoked"],
+            [
+                [v["type"], v["value"], utc_text(v["expires_at"]), str(v["revoked"])]
+                for v in app["visas"]
+            ],
+            title="visas",
+            keep=["type", "value", "expires", "revoked"],
+        )
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -182,7 +206,7 @@ def _show_application(app: dict[str, Any]) -> None:
 def register(
     username: str,
     hub: HubOpt = DEFAULT_HUB,
-    password: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_PASSWORD")] = None,
+    password: PasswordOpt = None,
     full_name: str = "",
     email: str = "",
     institution: str = "",
@@ -193,8 +217,12 @@ def register(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a researcher account at the hub."""
-    password = password or getpass.getpass("password: ")
+    """Create a researcher account at the hub.
+
+    The password: --password or $GENOMESH_DAC_PASSWORD, else asked on the terminal (twice),
+    else one line of standard input. At least 12 characters, at least 5 different ones, not a
+    common password, not containing the username."""
+    password = read_password(password, new=True, username=username)
     body = {
         "username": username, "password": password, "full_name": full_name, "email": email,
         "institution": institution, "affiliation_role": role, "country": country,
@@ -211,10 +239,10 @@ def register(
 def login(
     username: str,
     hub: HubOpt = DEFAULT_HUB,
-    password: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_PASSWORD")] = None,
+    password: PasswordOpt = None,
 ) -> None:
     """Log in; the session token is cached for later commands."""
-    password = password or getpass.getpass("password: ")
+    password = read_password(password)
     out = call(hub, "POST", "/dac/login", json_body={"username": username, "password": password})
     save_token(hub, out["token"])
     console.print(
@@ -231,8 +259,10 @@ def passwd(
     new: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_NEW_PASSWORD")] = None,
 ) -> None:
     """Change your password (all your sessions end; log in again)."""
-    current = current or getpass.getpass("current password: ")
-    new = new or getpass.getpass("new password: ")
+    current = read_password(current, option="--current", prompt="current password")
+    new = read_password(
+        new, option="--new", env="GENOMESH_DAC_NEW_PASSWORD", prompt="new password", new=True
+    )
     call(
         hub, "POST", "/dac/me/password", token=_token(hub, token),
         json_body={"current": current, "new": new},
@@ -278,6 +308,23 @@ def _documents(items: list[str]) -> list[dict[str, str]]:
     return docs
 
 
+def _ask_will_publish(given: bool | None) -> bool:
+    """A commitment the DAC checks (DUO publication terms): stated, never assumed."""
+    import sys
+
+    if given is not None:
+        return given
+    if sys.stdin is not None and sys.stdin.isatty():
+        return typer.confirm(
+            "Will you publish the results of this work? (some datasets require it)"
+        )
+    raise InvalidInputError(
+        "say whether you will publish the results: --will-publish or --no-will-publish "
+        "(some datasets require publication; it is recorded in your application)",
+        field="--will-publish",
+    )
+
+
 @dac_app.command("apply")
 def apply(
     title: Annotated[str, typer.Option(help="project title")],
@@ -303,6 +350,15 @@ def apply(
     document: Annotated[list[str] | None, typer.Option(help="KIND=REFERENCE; repeat")] = None,
     accept_terms: Annotated[bool, typer.Option(help="accept the datasets' terms of use")] = False,
     draft: Annotated[bool, typer.Option(help="keep as a draft instead of submitting")] = False,
+    will_publish: Annotated[
+        bool | None,
+        typer.Option(
+            "--will-publish/--no-will-publish",
+            help="whether you will publish the results (some datasets require it, DUO:0000019; "
+            "asked on a terminal when not given)",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Apply for access to datasets with a structured research purpose."""
@@ -313,11 +369,14 @@ def apply(
         "commercial": commercial or None, "ethics_approval": ethics, "project_id": project,
         "institution": institution, "country": country,
     }  # fmt: skip
+    purpose = _purpose(category, list(disease or []), purpose_file, extra)
+    if "will_publish" not in purpose or will_publish is not None:
+        purpose["will_publish"] = _ask_will_publish(will_publish)
     body = {
         "title": title,
         "summary": summary,
         "datasets": refs,
-        "purpose": _purpose(category, list(disease or []), purpose_file, extra),
+        "purpose": purpose,
         "documents": _documents(list(document or [])),
         "accepted_terms": accept_terms,
         "submit": not draft,
@@ -369,7 +428,7 @@ def list_applications(
     if as_json:
         _dump(apps)
     else:
-        console.print(_applications_table(apps))
+        _print_applications(apps)
 
 
 @dac_app.command("decide")
@@ -483,14 +542,13 @@ def passport(
     if as_json:
         _dump(out)
     elif output is not None:
-        table = Table(
-            title=escape(f"passport written to {output} (expires {utc_text(out['expires_at'])})")
+        print_rows(
+            console,
+            ["type", "value", "expires"],
+            [[v["type"], v["value"], utc_text(v.get("exp"))] for v in out["visas"]],
+            title=f"passport written to {output} (expires {utc_text(out['expires_at'])})",
+            keep=["type", "value", "expires"],
         )
-        for column in ("type", "value", "expires"):
-            table.add_column(column)
-        for visa in out["visas"]:
-            table.add_row(visa["type"], visa["value"][:70], utc_text(visa.get("exp")))
-        console.print(table)
     else:
         print(out["passport"])
 
@@ -511,15 +569,24 @@ def notifications(
     if as_json:
         _dump(rows)
         return
-    table = Table(title=f"withdrawal notifications ({len(rows)})")
-    for column in ("received", "node", "dataset", "participant", "withdrawn", "message", "read"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            utc_text(row["received_at"]), row["node"], row["dataset_id"], row["individual_pseudonym"],
-            utc_text(row["withdrawn_at"]), row["message"], "yes" if row["read"] else "no",
-        )  # fmt: skip
-    console.print(table)
+    print_rows(  # one block per notice at 80 columns: the message is the point
+        console,
+        ["participant", "node", "dataset", "withdrawn", "received", "read", "message"],
+        [
+            [
+                row["individual_pseudonym"],
+                row["node"],
+                row["dataset_id"],
+                utc_text(row["withdrawn_at"]),
+                utc_text(row["received_at"]),
+                "yes" if row["read"] else "no",
+                row["message"],
+            ]
+            for row in rows
+        ],
+        title=f"withdrawal notifications ({len(rows)})",
+        keep=["participant", "node", "dataset", "withdrawn", "received", "read"],
+    )
 
 
 @dac_app.command("add-member")
@@ -619,13 +686,13 @@ def create_admin(
     state_url: Annotated[
         str | None, typer.Option(help="SQLAlchemy URL of the hub database")
     ] = None,
-    password: Annotated[str | None, typer.Option(envvar="GENOMESH_DAC_PASSWORD")] = None,
+    password: PasswordOpt = None,
 ) -> None:
     """Create the hub admin account directly in the hub database (bootstrap)."""
     from genomesh.core.settings import HubSettings
     from genomesh.hub.dac.service import DacService
 
-    password = password or getpass.getpass("admin password: ")
+    password = read_password(password, prompt="admin password", new=True, username=username)
     settings = HubSettings(hub_dir=hub_dir, state_url=state_url, admin_password=None)
     account = DacService(settings).ensure_admin(username, password)
     console.print(f"admin account [bold]{escape(account.username)}[/] ready")

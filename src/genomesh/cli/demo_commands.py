@@ -27,14 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.panel import Panel
 
 from genomesh.cli.apps import app
 from genomesh.cli.query_commands import console, hub_request, print_network_answer
 from genomesh.core.errors import ConflictError, GenomeshError, UpstreamError
-from genomesh.core.settings import NODE_CONFIG_NAME
 
 START_TIMEOUT = 90.0
 SYNC_TIMEOUT = 120.0  # cold nodes on a busy machine: keep re-syncing until each one answers
@@ -204,6 +202,8 @@ class Federation:
 
     def _configure_node(self, node_dir: Path, node: DemoNode, base_url: str, hub_key: str) -> None:
         """Write the demo's wiring (hub, trusted issuer, addresses) into the node's genomesh.toml."""
+        from genomesh.core.settings import NODE_CONFIG_NAME
+
         config = node_dir / NODE_CONFIG_NAME
         kept = tomllib.loads(config.read_text())
         values: dict[str, Any] = {
@@ -230,6 +230,8 @@ class Federation:
     def _sync(self, headers: dict[str, str]) -> None:
         """Warm every push node (its first answers are slow), then sync the catalogue until
         every node has answered, so the catalogue is complete when "up" is printed (QA F2)."""
+        import httpx
+
         for node in NODES:
             if not node.dial_out:
                 for path in ("/datasets", "/filtering_terms"):
@@ -285,6 +287,8 @@ class Federation:
             time.sleep(poll)
 
     def _wait(self, url: str, label: str) -> None:
+        import httpx
+
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             self._check_children()

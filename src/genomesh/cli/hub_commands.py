@@ -13,19 +13,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
 
 from genomesh.cli.apps import catalogue_app, hub_app, node_app
+from genomesh.cli.layout import print_rows
 from genomesh.cli.query_commands import (
     HubOption,
     JsonOption,
-    LiteralTable,
     console,
     escape,
     hub_request,
     hub_url,
 )
-from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
+from genomesh.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 
 # every hub-folder option takes both spellings (`hub key --hub-dir` failed; QA F14)
 DirOption = Annotated[
@@ -134,15 +138,23 @@ def keys_list(directory: DirOption = Path("hub"), as_json: JsonOption = False) -
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = LiteralTable()
-    for column in ("kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(
-            row["kid"], row["alg"], row["state"], row["created"], row["retired"],
-            row["last_token_expires"], "yes" if row["published"] else "no",
-        )  # fmt: skip
-    console.print(table)
+    print_rows(
+        console,
+        ["kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"],
+        [
+            [
+                r["kid"],
+                r["alg"],
+                r["state"],
+                r["created"],
+                r["retired"],
+                r["last_token_expires"],
+                "yes" if r["published"] else "no",
+            ]
+            for r in rows
+        ],
+        keep=["kid", "alg", "state", "created", "retired", "last token expires", "in JWKS"],
+    )
 
 
 @keys_app.command("rotate")
@@ -178,13 +190,35 @@ def register_node(
         ),
     ] = None,
     replace: Annotated[bool, typer.Option(help="update a node already registered")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="register even if the node does not trust this hub"),
+    ] = False,
     hub: HubOption = None,
     token: TokenOption = None,
     hub_dir: HubDirOption = None,
 ) -> None:
-    """Register a node with the hub (admin)."""
+    """Register a node with the hub (admin).
+
+    First checks that the node trusts this hub's passports and expects the audience the hub
+    will use (from the node's /info); a node that does not is refused, saying what to fix,
+    unless --force."""
     if public_key and Path(public_key).is_file():
         public_key = Path(public_key).read_text().strip()
+    if url != "dial-out":
+        from genomesh.cli.node_trust import hub_issuer, trust_problems
+
+        problems, checked = trust_problems(
+            url, issuer=hub_issuer(hub_url(hub)), audience=audience or url.rstrip("/")
+        )
+        if problems and not force:
+            raise ConflictError(
+                f"not registered: {'; '.join(problems)} (or --force to register anyway)"
+            )
+        for problem in problems:
+            console.print(f"[yellow]warning:[/] {escape(problem)}", soft_wrap=True)
+        if not problems:
+            console.print(escape(checked), highlight=False)
     body = {"name": name, "base_url": url, "country": country, "contact": contact}
     if public_key:
         body["public_key"] = public_key
@@ -203,6 +237,25 @@ def register_node(
     )
 
 
+@hub_app.command("remove-node")
+def remove_node(
+    name: Annotated[str, typer.Argument(help="the registered node's name")],
+    hub: HubOption = None,
+    token: TokenOption = None,
+    hub_dir: HubDirOption = None,
+) -> None:
+    """Remove a node from the hub (admin): it is asked no more queries and its datasets leave
+    the catalogue. The node itself, its data and its audit log are untouched."""
+    headers = admin_headers(token, hub_dir)
+    node = hub_request("GET", f"{hub_url(hub)}/nodes/{name}")
+    hub_request("DELETE", f"{hub_url(hub)}/nodes/{name}", headers=headers)
+    where = "dial-out" if node.get("dial_out") else node.get("base_url")
+    console.print(
+        escape(f"removed node {name} ({node.get('country')}, {where}) and its catalogue entries"),
+        highlight=False,
+    )
+
+
 @hub_app.command("nodes")
 def nodes(hub: HubOption = None, as_json: JsonOption = False) -> None:
     """List the registered nodes."""
@@ -210,19 +263,22 @@ def nodes(hub: HubOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(listed, indent=2))
         return
-    table = LiteralTable()
-    for column in ("node", "country", "reached at", "last sync", "sync error"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for n in listed:
         where = n["base_url"] or "dial-out"
         if n["dial_out"]:
             where += (
                 " (connected)" if (n.get("info") or {}).get("connected") else " (not connected)"
             )
-        table.add_row(
-            n["name"], n["country"], where, n["last_sync"] or "never", n["last_sync_error"] or ""
+        rows.append(
+            [n["name"], n["country"], where, n["last_sync"] or "never", n["last_sync_error"] or ""]
         )
-    console.print(table)
+    print_rows(
+        console,
+        ["node", "country", "reached at", "last sync", "sync error"],
+        rows,
+        keep=["node", "country", "reached at", "last sync"],
+    )
 
 
 @hub_app.command("sync")
@@ -256,6 +312,12 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search the hub's dataset catalogue."""
+    if country:
+        from genomesh.core.countries import country_code
+
+        country, alias = country_code(country, field="--country")
+        if alias:
+            console.print(f"[yellow]note:[/] {escape(alias)}", highlight=False)
     params = {
         k: v
         for k, v in {
@@ -271,36 +333,42 @@ def search(
     if as_json:
         print(json.dumps(found, indent=2))
         return
-    table = LiteralTable(title=f"{found['count']} dataset(s)", title_justify="left")
-    for column in (
-        "node",
-        "dataset",
-        "country",
-        "assembly",
-        "DUO",
-        "individuals",
-        "name / citation",
-    ):
-        table.add_column(column, overflow="fold")
+    rows = []
     for entry in found["datasets"]:
         duo_text = ", ".join(
             f"{d['id']}" + (f" {d['label']}" if d.get("label") else "")
             for d in entry.get("duo", [])
         )
         counts = entry.get("counts") or {}
-        name = Text(str(entry.get("name") or ""))  # node-provided: literal, never markup
-        if entry.get("citation"):
-            name.append("\n" + str(entry["citation"])[:160], style="dim")
-        table.add_row(
-            entry["node"],
-            entry["datasetId"],
-            entry.get("country") or "",
-            entry.get("assembly") or "",
-            duo_text,
-            str(counts.get("individuals", "–")),
-            name,
+        rows.append(
+            [
+                entry["node"],
+                entry["datasetId"],
+                entry.get("country") or "",
+                entry.get("assembly") or "",
+                str(counts.get("individuals", "–")),
+                duo_text,
+                str(entry.get("name") or ""),  # node-provided: literal, never markup
+                # the citation users are asked to give: whole, never cut
+                str(entry.get("citation") or ""),
+            ]
         )
-    console.print(table)
+    print_rows(
+        console,
+        ["node", "dataset", "country", "assembly", "individuals", "DUO", "name", "citation"],
+        rows,
+        title=f"{found['count']} dataset(s)",
+        keep=["node", "dataset", "country", "assembly", "individuals"],
+    )
+    if not found["datasets"] and params:
+        asked = ", ".join(f"{'text' if k == 'q' else k} {v}" for k, v in params.items())
+        console.print(
+            escape(
+                f"no dataset in the catalogue matches all of: {asked} (the catalogue holds what "
+                "the nodes last reported; `genomesh catalogue search` with no options lists all)"
+            ),
+            highlight=False,
+        )
 
 
 @node_app.command("dial-out")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     "genomesh.cli.participant_commands",
     "genomesh.cli.match_commands",
     "genomesh.cli.analysis_commands",
+    "genomesh.cli.join_commands",
 )
 
 
@@ -40,11 +42,30 @@ def _load_commands() -> None:
                 raise
 
 
+def _quiet_flags(command: Any) -> None:
+    """No `[default: no-allow-unmatched-samples]` under every on/off flag: a flag's default
+    is off unless its help says otherwise, and the text only pushed the help out of 80 columns."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_bool_flag", False):
+            param.show_default = False
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _quiet_flags(sub)
+
+
+def build_command() -> Any:
+    """The click command tree of `genomesh` (all command groups loaded)."""
+    import typer.main
+
+    _load_commands()
+    command = typer.main.get_command(app)
+    _quiet_flags(command)
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a GenomeshError becomes a one-line message and its exit code."""
-    _load_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        build_command().main(args=argv, prog_name="genomesh", standalone_mode=False)
     except GenomeshError as exc:
         # soft_wrap: never break the "file:line, field" location across lines; escape: messages
         # quote user input, which may contain rich markup brackets.

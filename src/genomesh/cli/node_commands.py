@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from genomesh.cli.apps import node_app
-from genomesh.store import cineca_attribution, ingest_dataset, init_node, open_node
-from genomesh.store.consent import parse_duo_option
+from genomesh.cli.layout import print_rows
 
 console = Console()
+err_console = Console(stderr=True, emoji=False, highlight=False)
 
 
 def _attribution(value: str | None) -> str | None:
@@ -23,6 +35,8 @@ def _attribution(value: str | None) -> str | None:
     if value is None:
         return None
     if value.lower() in {"cineca", "cineca-uk1", "cineca_uk1"}:
+        from genomesh.store import cineca_attribution
+
         return cineca_attribution()
     path = Path(value)
     if path.is_file():
@@ -36,10 +50,60 @@ def init(
     name: Annotated[str, typer.Option(help="the node's display name")],
     jurisdiction: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country, e.g. GB")],
 ) -> None:
-    """Create a node folder with its genomesh.toml."""
-    node = init_node(directory, name=name, jurisdiction=jurisdiction)
+    """Create a node folder with its genomesh.toml.
+
+    The jurisdiction picks the national rules the node applies (docs/jurisdictions.md): an
+    ISO 3166-1 alpha-2 code; common aliases are taken explicitly (UK -> GB), anything else
+    is refused rather than falling back to the permissive default."""
+    from genomesh.access.jurisdiction import DEFAULT_PROFILE, load_profiles
+    from genomesh.core.countries import country_code
+    from genomesh.store import init_node
+
+    profiles = load_profiles().profiles
+    national = sorted(c for c in profiles if c != DEFAULT_PROFILE)
+    known = f"countries with national rules: {', '.join(national)}"
+    code, alias = country_code(jurisdiction, field="--jurisdiction", known=known)
+    node = init_node(directory, name=name, jurisdiction=code)
+    if alias:
+        console.print(f"[yellow]note:[/] {escape(alias)}", highlight=False)
     console.print(
-        f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"
+        escape(f"node {node.settings.name} ({node.settings.jurisdiction}) at {node.path}"),
+        highlight=False,
+    )
+    profile = profiles.get(code) if code in profiles else None
+    if profile is None or code == DEFAULT_PROFILE:
+        console.print(
+            f"[yellow]note:[/] genomesh has no national rules for {code}: only each dataset's "
+            f"own policy applies ({known}; add a profile with jurisdiction_profiles)",
+            highlight=False,
+        )
+    else:
+        console.print(escape(f"national rules: {profile.name} ({len(profile.rules)} rule(s))"))
+
+
+@contextlib.contextmanager
+def _htslib_said(lines: list[str]) -> Iterator[None]:
+    """After the ingest (also a failed one, before genomesh's error line): what htslib wrote
+    to stderr, as genomesh warnings."""
+    from genomesh.cli.ingest_progress import htslib_warnings
+
+    try:
+        yield
+    finally:
+        for line in htslib_warnings(lines):
+            err_console.print(Text.assemble(("warning: ", "yellow"), line), soft_wrap=True)
+
+
+def _confirm_replace(node: Any, dataset: str) -> bool:
+    """Whether to replace a live dataset without --replace: asked on a terminal only."""
+    if node.current_version(dataset) is None:
+        return False
+    if not sys.stdin.isatty():
+        return False  # the ingest refuses it, naming --replace
+    info = node.dataset(dataset).info
+    return typer.confirm(
+        f"dataset {dataset} is live ({info.n_samples:,} samples, {info.n_variants:,} variants, "
+        f"version {info.version}); replace it?"
     )
 
 
@@ -78,25 +142,58 @@ def ingest(
     name: Annotated[str | None, typer.Option(help="dataset display name")] = None,
     description: Annotated[str | None, typer.Option(help="dataset description")] = None,
     attribution: Annotated[
-        str | None, typer.Option(help="attribution text, a file holding it, or `cineca-uk1`")
+        str | None,
+        typer.Option(
+            help="the credits to show with the dataset: text, a file holding it, or "
+            "`cineca-uk1` (never inferred from the files)"
+        ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="replace the dataset if it is already live (else asked on a terminal)",
+        ),
+    ] = False,
 ) -> None:
     """Ingest (or replace) a dataset: VCF genotypes, individuals and consent."""
+    from genomesh.cli.ingest_progress import FileFraction, captured_c_stderr
+    from genomesh.store import ingest_dataset, open_node
+    from genomesh.store.consent import parse_duo_option
+
     terms = parse_duo_option(duo) if duo else None
+    replace = replace or _confirm_replace(open_node(directory), dataset)
     started = time.perf_counter()
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]ingest[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} records"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(dataset, total=None)
+    fraction = FileFraction(vcf)
+    htslib: list[str] = []
+    with (
+        _htslib_said(htslib),
+        captured_c_stderr(htslib),
+        Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]ingest[/] {task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[records]:,} records"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,  # no bar (nor its blank line) in logs and pipes
+        ) as bar,
+    ):
+        # the bar is a percentage of the records (an index gives the total) or else of the
+        # file read so far; the record count is shown beside it
+        task = bar.add_task(dataset, total=None, records=0)
 
         def report(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
+            if total:
+                bar.update(task, completed=done, total=total, records=done)
+                return
+            share = fraction()
+            if share is None:
+                bar.update(task, records=done)
+            else:
+                bar.update(task, completed=round(share * 1000), total=1000, records=done)
 
         summary = ingest_dataset(
             directory,
@@ -113,6 +210,7 @@ def ingest(
             description=description,
             attribution=_attribution(attribution),
             progress=report,
+            replace=replace,
         )
     elapsed = time.perf_counter() - started
     table = Table(title=f"ingested {summary.dataset_id}", show_header=False)
@@ -142,22 +240,56 @@ def ingest(
             f"documents): {', '.join(kept[:20])}{' ...' if len(kept) > 20 else ''}",
             highlight=False,
         )
+    from genomesh.cli.announce import announce_dataset
+
+    said = announce_dataset(directory, summary.dataset_id)
+    if said:
+        console.print(Text(said), soft_wrap=True)
+    if summary.replaced is not None:
+        old = summary.replaced
+        console.print(
+            Text(
+                f"replaced version {old.version} of {old.id} ({old.n_samples:,} samples, "
+                f"{old.n_variants:,} variants, from {_source_names(old)}); it is kept until "
+                "the next ingest"
+            ),
+            soft_wrap=True,
+        )
     if summary.info.attribution:
-        console.print(f"[dim]attribution: {summary.info.attribution}[/]")
+        console.print(Text(f"attribution: {summary.info.attribution}", style="dim"))
+    else:
+        from genomesh.store.ingest import detect_attribution
+
+        if detect_attribution(individuals, vcf):  # a hint only: credits are stated, not guessed
+            console.print(
+                "note: these files sit beside CINECA's datasets.json; if this is the CINECA "
+                "UK1 cohort, ingest it again with --replace --attribution cineca-uk1",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def _source_names(info: Any) -> str:
+    return ", ".join(Path(src.path).name for src in info.sources) or "unknown files"
 
 
 @node_app.command("info")
 def info(directory: Annotated[Path, typer.Argument(help="node folder")]) -> None:
     """Show the node and its datasets."""
+    from genomesh.store import open_node
+
     node = open_node(directory)
     console.print(
         f"node [bold]{node.settings.name}[/] ({node.settings.jurisdiction}) at {node.path}"
     )
-    table = Table()
-    for column in ("dataset", "assembly", "variants", "individuals", "DUO", "version"):
-        table.add_column(column)
+    rows = []
     for ds in node.datasets():
         i = ds.info
         duo = ", ".join(t.id for t in i.duo) or ("per person" if i.has_consent_terms else "none")
-        table.add_row(i.id, i.assembly, f"{i.n_variants:,}", f"{i.n_individuals:,}", duo, i.version)
-    console.print(table)
+        rows.append([i.id, i.assembly, f"{i.n_variants:,}", f"{i.n_individuals:,}", duo, i.version])
+    print_rows(
+        console,
+        ["dataset", "assembly", "variants", "individuals", "DUO", "version"],
+        rows,
+        keep=["dataset", "assembly", "variants", "individuals", "version"],
+    )

@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from genomesh.cli.apps import node_app
-from genomesh.core.settings import NodeSettings
-from genomesh.gate import Gate
-from genomesh.node.state import NodeState
-from genomesh.participants.rights import access_report, export_data
-from genomesh.participants.withdrawal import redeliver_pending
-from genomesh.participants.withdrawal import withdraw as withdraw_participant
+from genomesh.cli.layout import print_rows
+
+if TYPE_CHECKING:  # imported where used: `genomesh --help` must not load the store
+    from genomesh.gate import Gate
 
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
 Individual = Annotated[str, typer.Option("--individual", help="the participant's individual id")]
@@ -34,6 +31,9 @@ def _when(epoch_seconds: float) -> str:
 
 
 def _gate(node_dir: Path) -> Gate:
+    from genomesh.core.settings import NodeSettings
+    from genomesh.gate import Gate
+    from genomesh.node.state import NodeState
     from genomesh.store import open_node
 
     node = open_node(node_dir)
@@ -49,6 +49,8 @@ def withdraw(
     reason: Annotated[str | None, typer.Option("--reason", help="why (kept at the node)")] = None,
 ) -> None:
     """Withdraw a participant: excluded from every later answer; earlier recipients notified."""
+    from genomesh.participants.withdrawal import withdraw as withdraw_participant
+
     gate = _gate(node_dir)
     report = withdraw_participant(
         gate.state,
@@ -68,34 +70,96 @@ def withdraw(
             f" at {report.withdrawn_at}",
         )
     )
-    table = Table(title="earlier recipients (notified)")
-    for col in ("recipient", "kinds", "answers", "last"):
-        table.add_column(col)
+    delivered = report.hub_delivery == "delivered"
+    heading = {
+        "delivered": "earlier recipients (notified through the hub)",
+        "none": "earlier recipients (none)",
+    }.get(report.hub_delivery, "earlier recipients (NOT notified)")
+    rows = []
     for r in report.recipients:
         who = (
             "anonymous callers"
             if r.recipient_key.startswith("anonymous|")
             else str(r.recipient_subject or r.recipient_key)
         )
-        # Text cells, never markup: subjects come from passports.
-        table.add_row(
-            Text(who), Text(",".join(r.kinds)), Text(str(r.n_answers)), Text(_when(r.last_at))
-        )
-    console.print(table)
+        rows.append([who, ",".join(r.kinds), str(r.n_answers), _when(r.last_at)])
+    print_rows(console, ["recipient", "kinds", "answers", "last"], rows, title=heading)
     console.print(
         Text(
-            f"notifications: {len(report.notification_ids)} recorded; "
-            f"hub delivery: {report.hub_delivery}"
-            + (f" ({report.hub_detail})" if report.hub_detail else "")
-            + f"; earlier answers now flagged: {len(report.flagged_audit_entries)}"
+            f"notices: {len(report.notification_ids)} recorded; hub delivery: "
+            f"{report.hub_delivery}; earlier answers now flagged: "
+            f"{len(report.flagged_audit_entries)}"
         )
     )
+    if report.notification_ids and not delivered:
+        from genomesh.core.errors import UpstreamError
+
+        why = report.hub_detail or (
+            "no hub_url in genomesh.toml" if report.hub_delivery == "local_only" else "unknown"
+        )
+        # the withdrawal itself is recorded and in force; only the telling failed
+        raise UpstreamError(
+            f"the withdrawal is recorded and in force, but its {len(report.notification_ids)} "
+            f"notice(s) did not reach the hub ({why}); fix the node's link to the hub "
+            "(hub_url, and the node secret from `genomesh dac node-secret NODE` or its "
+            f"registered key), then run `genomesh node notifications {node_dir} --retry`"
+        )
 
 
 @node_app.command("access-report")
-def report(node_dir: NodeDir, individual: Individual) -> None:
-    """Who received data derived from this participant (JSON on stdout)."""
-    print(json.dumps(access_report(_gate(node_dir), individual), indent=2))
+def report(
+    node_dir: NodeDir,
+    individual: Individual,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Who received data derived from this participant, per dataset."""
+    from genomesh.participants.rights import access_report
+
+    data = access_report(_gate(node_dir), individual)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    console = Console(emoji=False)
+    console.print(
+        Text(f"access report for {individual} (audit entry {data['audit_id']})", style="bold")
+    )
+
+    def short(iso: str | None) -> str:  # to the second, in UTC, like every other table
+        return "–" if not iso else _when(datetime.fromisoformat(iso).timestamp())
+
+    for ds in data["datasets"]:
+        withdrawn = short(ds["withdrawn_at"]) if ds["withdrawn_at"] else "no"
+        console.print(Text(f"\ndataset {ds['dataset_id']}  withdrawn: {withdrawn}"))
+        anon = ds["anonymous_answers"]
+        rows = [
+            [
+                r["recipient"] or r["identity"],
+                ",".join(r["kinds"]),
+                str(r["answers"]),
+                r["first"],
+                r["last"],
+            ]
+            for r in ds["recipients"]
+        ]
+        if anon["answers"]:
+            rows.append(
+                [
+                    "anonymous callers",
+                    "",
+                    str(anon["answers"]),
+                    short(anon["first"]),
+                    short(anon["last"]),
+                ]
+            )
+        if not rows:
+            console.print(Text("  nobody has received data derived from this participant"))
+            continue
+        print_rows(
+            console,
+            ["recipient", "kinds", "answers", "first", "last"],
+            rows,
+            keep=["recipient", "answers", "first", "last"],
+        )
 
 
 @node_app.command("export")
@@ -105,6 +169,8 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="where to write the JSON export")],
 ) -> None:
     """Write a copy of the participant's own data (all datasets) to a JSON file."""
+    from genomesh.participants.rights import export_data
+
     data = export_data(_gate(node_dir), individual)
     out.write_text(json.dumps(data, indent=2))
     Console().print(Text(f"wrote {out} ({len(data['datasets'])} datasets)"))
@@ -141,27 +207,32 @@ def notifications(
     ] = False,
 ) -> None:
     """List withdrawal notices and their delivery to the hub; --retry re-sends failed ones."""
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.state import NodeState
+    from genomesh.participants.withdrawal import redeliver_pending
+
     settings = NodeSettings.load(node_dir)
     with NodeState.open(settings) as state:
         if retry:
             sent = redeliver_pending(state, settings=settings)
             Console().print(f"re-sent: {sent} notice(s) delivered", highlight=False)
         rows = state.notifications()
-    table = Table(title="withdrawal notifications")
-    for col in ("#", "dataset", "participant (pseudonym)", "recipient", "delivery", "detail"):
-        table.add_column(col)
-    for n in rows:
-        # Text cells, never markup: subjects come from passports, details from the hub.
-        table.add_row(
-            Text(str(n.id)),
-            Text(n.dataset_id),
-            Text(n.individual_pseudonym[:12] + "…"),
-            Text(
+    print_rows(  # whole pseudonyms and details: both get pasted into the next command
+        Console(emoji=False),
+        ["#", "dataset", "participant (pseudonym)", "recipient", "delivery", "detail"],
+        [
+            [
+                str(n.id),
+                n.dataset_id,
+                n.individual_pseudonym,
                 "anonymous callers"
                 if n.recipient_key.startswith("anonymous|")
-                else str(n.recipient_subject)
-            ),
-            Text(n.delivery),
-            Text(n.delivery_detail or ""),
-        )
-    Console(width=160).print(table)
+                else str(n.recipient_subject),
+                n.delivery,
+                n.delivery_detail or "",
+            ]
+            for n in rows
+        ],
+        title="withdrawal notifications",
+        keep=["#", "dataset", "participant (pseudonym)", "recipient", "delivery"],
+    )

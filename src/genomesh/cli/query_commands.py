@@ -15,13 +15,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
+from genomesh.cli.answers import print_network_answer
 from genomesh.cli.apps import query_app
 from genomesh.core.errors import (
     AccessDeniedError,
@@ -35,15 +33,6 @@ from genomesh.core.errors import (
 
 console = Console(emoji=False)  # `:abc:` in a value must not become an emoji
 err_console = Console(stderr=True, emoji=False, highlight=False)
-
-
-class LiteralTable(Table):
-    """A Table whose plain-string cells are printed literally: node answers, catalogue
-    entries and other people's text may contain Rich markup (`[/x]` would crash the
-    command, `[white on white]` could hide a row). Pass `Text` for styled cells."""
-
-    def add_row(self, *renderables: Any, **options: Any) -> None:
-        super().add_row(*(Text(r) if isinstance(r, str) else r for r in renderables), **options)
 
 
 DEFAULT_HUB = "http://127.0.0.1:8000"
@@ -66,6 +55,13 @@ NodesOption = Annotated[
     list[str] | None, typer.Option("--node", help="ask only this node (repeatable)")
 ]
 GranularityOption = Annotated[str, typer.Option("--granularity", help="boolean, count or record")]
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="records per dataset to show (record granularity)"),
+]
+SkipOption = Annotated[
+    int, typer.Option("--skip", min=0, help="records to skip first, for the next page")
+]
 DatasetsOption = Annotated[
     list[str] | None,
     typer.Option("--dataset", help="ask only this dataset id (repeatable; Beacon datasetIds)"),
@@ -105,6 +101,8 @@ def hub_request(
     timeout: float = 60.0,
 ) -> Any:
     """Call the hub; a non-2xx answer becomes the matching GenomeshError with its message."""
+    import httpx  # here, not at the top: `genomesh --help` must not pay for it
+
     try:
         response = httpx.request(
             method, url, params=params, json=json_body, headers=headers, timeout=timeout
@@ -124,102 +122,6 @@ def hub_request(
     )
 
 
-def _dash(value: Any) -> str:
-    return "–" if value is None else str(value)
-
-
-def print_network_answer(body: dict[str, Any], *, title: str) -> None:
-    """Rich tables: per node (status, reason) and per dataset (exists, count)."""
-    summary = body.get("responseSummary", {})
-    meta = body.get("meta", {})
-    network = body.get("info", {}).get("network", {})
-    total = summary.get("numTotalResults")
-    console.print(
-        f"[bold]{escape(title)}[/]  exists: [bold]{summary.get('exists')}[/]"
-        + (f"  total: [bold]{total}[/]" if total is not None else "")
-        + f"  granularity: {meta.get('returnedGranularity')}"
-        + f"  ({network.get('answered', 0)}/{network.get('queried', 0)} nodes answered)"
-    )
-    colours = {
-        "ok": "green",
-        "absent": "blue",  # does not hold the id looked up: an answer, not a failure
-        "refused": "yellow",
-        "timeout": "magenta",
-        "error": "red",
-    }
-    nodes = LiteralTable(title="nodes", title_justify="left")
-    for column in ("node", "country", "status", "granularity", "exists", "count", "ms", "reason"):
-        nodes.add_column(column, overflow="fold")
-    for n in network.get("nodes", []):
-        colour = colours.get(n.get("status"), "white")
-        nodes.add_row(
-            n.get("node", "?") + (" (dial-out)" if n.get("dialOut") else ""),
-            _dash(n.get("country")),
-            Text(str(n.get("status")), style=colour),
-            _dash(n.get("returnedGranularity")),
-            _dash(n.get("exists")),
-            _dash(n.get("numTotalResults")),
-            _dash(n.get("elapsedMs")),
-            n.get("reason") or "",
-        )
-    console.print(nodes)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for n in network.get("nodes", []):
-        for d in n.get("datasets", []):
-            rows[(n["node"], str(d.get("id")))] = {
-                "beaconId": n.get("beaconId"),
-                "exists": d.get("exists"),
-                "granularity": d.get("granularity"),
-                "count": d.get("count"),
-                "records": None,
-                # why the node lowered or narrowed this answer (jurisdiction rule, consent
-                # exclusions, suppression, assembly used): the researcher must see it (QA F27)
-                "note": "; ".join(str(x) for x in d.get("notes") or []),
-            }
-        for d in n.get("refusedDatasets", []):
-            rows[(n["node"], str(d.get("id")))] = {
-                "beaconId": n.get("beaconId"),
-                "note": d.get("reason"),
-            }
-    response = body.get("response") or {}
-    for rs in response.get("resultSets") or response.get("collections") or []:
-        info = rs.get("info") or {}
-        row = rows.setdefault((str(info.get("node")), str(rs.get("id"))), {})
-        row.setdefault("granularity", info.get("granularity") or meta.get("returnedGranularity"))
-        row.update(
-            beaconId=rs.get("beaconId"),
-            exists=rs.get("exists"),
-            count=rs.get("resultsCount"),
-            # records were asked only of record-level datasets: "–" for the others, not 0
-            records=len(rs.get("results") or []) if row["granularity"] == "record" else None,
-        )
-    if rows:
-        datasets = LiteralTable(title="datasets", title_justify="left")
-        for column in (
-            "node",
-            "dataset",
-            "beaconId",
-            "exists",
-            "granularity",
-            "count",
-            "records",
-            "note",
-        ):
-            datasets.add_column(column, overflow="fold")
-        for (node_name, dataset_id), row in sorted(rows.items()):
-            datasets.add_row(
-                node_name,
-                dataset_id,
-                _dash(row.get("beaconId")),
-                _dash(row.get("exists")),
-                _dash(row.get("granularity")),
-                _dash(row.get("count")),
-                _dash(row.get("records")),
-                row.get("note") or "",
-            )
-        console.print(datasets)
-
-
 def run_query(
     path: str,
     *,
@@ -232,9 +134,13 @@ def run_query(
     as_json: bool,
     title: str,
     datasets: list[str] | None = None,
+    limit: int | None = None,
+    skip: int = 0,
 ) -> dict[str, Any]:
     """POST a Beacon request to the hub's network endpoint and print the answer."""
     query: dict[str, Any] = {"requestedGranularity": granularity}
+    if limit is not None or skip:
+        query["pagination"] = {"skip": skip, **({"limit": limit} if limit is not None else {})}
     if request_parameters:
         query["requestParameters"] = request_parameters
     if filters:
@@ -261,7 +167,7 @@ def run_query(
     if as_json:
         print(json.dumps(answer, indent=2))
     else:
-        print_network_answer(answer, title=title)
+        print_network_answer(answer, title=title, console=console, skip=skip)
     return answer
 
 
@@ -295,6 +201,8 @@ def variant(
     dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
+    limit: LimitOption = None,
+    skip: SkipOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Is this allele anywhere in the federation? (Beacon sequence query)"""
@@ -311,6 +219,8 @@ def variant(
         nodes=node,
         datasets=dataset,
         as_json=as_json,
+        limit=limit,
+        skip=skip,
         title=f"variant {variant}",
     )
     if not assembly and not as_json:
@@ -333,13 +243,15 @@ def gene(
     dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
+    limit: LimitOption = None,
+    skip: SkipOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Variants in a gene across the federation (Beacon geneId query)."""
     params: dict[str, Any] = {"geneId": gene}
     if variant_type:
         params["variantType"] = variant_type
-    run_query(
+    answer = run_query(
         "/g_variants",
         request_parameters=params,
         filters=[],
@@ -349,8 +261,20 @@ def gene(
         nodes=node,
         datasets=dataset,
         as_json=as_json,
+        limit=limit,
+        skip=skip,
         title=f"gene {gene}" + (f" {variant_type}" if variant_type else ""),
     )
+    if not as_json and not (answer.get("responseSummary") or {}).get("exists"):
+        # a "no" for a gene is often a misspelt symbol or a dataset without gene annotations
+        console.print(
+            escape(
+                f"no dataset reported variants in {gene}: check the symbol (HGNC, e.g. BRCA2); "
+                "a dataset without gene annotations says so above [no_gene_annotations]"
+            ),
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 @query_app.command("individuals")
@@ -364,6 +288,8 @@ def individuals(
     dataset: DatasetsOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
+    limit: LimitOption = None,
+    skip: SkipOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Individuals matching every filter, counted per node and dataset."""
@@ -377,12 +303,13 @@ def individuals(
         nodes=node,
         datasets=dataset,
         as_json=as_json,
+        limit=limit,
+        skip=skip,
         title="individuals " + " ".join(filters or []),
     )
 
 
 __all__ = [
-    "LiteralTable",
     "escape",
     "hub_request",
     "hub_url",

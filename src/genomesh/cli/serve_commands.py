@@ -72,9 +72,19 @@ def serve(
     if workers < 1:
         raise InvalidInputError(f"workers must be at least 1, got {workers}", field="workers")
     settings = NodeSettings.load(node_dir)
+    base_url_set = "base_url" in settings.model_fields_set
     if settings.base_url == NodeSettings().base_url:
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
     preflight(settings)  # configuration errors: one line and an exit code, no traceback
+    from genomesh.cli.serve_checks import serve_warnings
+    from genomesh.node.dialout import NODE_KEY_FILE
+
+    for warning in serve_warnings(
+        settings,
+        base_url_set=base_url_set,
+        key_file_exists=(Path(node_dir) / NODE_KEY_FILE).is_file(),
+    ):
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
     typer.echo(f"genomesh node {settings.name!r} serving {node_dir} on http://{host}:{port}")
     if workers == 1:
         app = create_app(settings)

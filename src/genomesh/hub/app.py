@@ -23,8 +23,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from genomesh.core.apidocs import install_api_docs
 from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import GenomeshError, InvalidInputError
+from genomesh.core.request_errors import json_error_of
 from genomesh.core.settings import HubSettings
 from genomesh.hub import anchors, beacon_routes, dialout, routes
 from genomesh.hub import openapi as hub_openapi
@@ -162,7 +164,10 @@ def create_app(
         title="genomesh hub",
         description="Beacon v2 network over the registered nodes, node registry, catalogue.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_api_docs below, not from a CDN
+        redoc_url=None,
     )
+    install_api_docs(app)
     store = HubStore(settings.state_database_url, hub_dir=hub_dir)
     app.state.settings = settings
     app.state.caller_budget = CallerBudget(
@@ -207,6 +212,9 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        not_json = json_error_of(exc.errors())  # the same words as a node's
+        if not_json is not None:
+            return JSONResponse(error_body(settings, not_json), status_code=400)
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}"
             for e in exc.errors()

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from genomesh.core.api_errors import error_responses
 from genomesh.core.beacon_model import CROSS_PATHS, GET_QUERY_PARAMETERS
 from genomesh.core.errors import AuthenticationError, InvalidInputError, RequestTooLargeError
+from genomesh.core.request_errors import body_not_json
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.beacon_paths import node_path, refuse_unrouted
 from genomesh.hub.callers import CallerBudget, caller_of
@@ -130,8 +131,10 @@ async def _body(request: Request) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInputError(f"request body is not JSON: {exc}", field="body") from exc
+    except json.JSONDecodeError as exc:  # the same words as a node's (core.request_errors)
+        raise body_not_json(exc.msg, exc.pos) from exc
+    except ValueError as exc:  # not UTF-8
+        raise body_not_json(str(exc)) from exc
 
 
 def _obj(value: Any) -> dict[str, Any]:

@@ -125,7 +125,16 @@ class NodeClient:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
         except httpx.TimeoutException:
             reply = NodeReply(node.name, "timeout", reason=f"no answer within {timeout:g} s")
-        except (httpx.HTTPError, httpx.InvalidURL, ExchangeError) as exc:
+        except httpx.ConnectError:  # words, not `ConnectError: All connection attempts failed`
+            reply = NodeReply(node.name, "error", reason=f"node not reachable at {node.base_url}")
+        except ExchangeError as exc:
+            reason = (
+                f"node not reachable at {node.base_url}"
+                if str(exc).startswith("cannot connect")
+                else f"{type(exc).__name__}: {exc}"
+            )
+            reply = NodeReply(node.name, "error", reason=reason)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             # InvalidURL is no HTTPError: uncaught, it was a 500 of the whole query (QA issue 12)
             reply = NodeReply(node.name, "error", reason=f"{type(exc).__name__}: {exc}".strip())
         except NodeUnavailableError as exc:

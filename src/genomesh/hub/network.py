@@ -97,6 +97,19 @@ def _response(body: Any) -> dict[str, Any]:
     return response if isinstance(response, dict) else {}
 
 
+def reason_code(reply: NodeReply) -> str | None:
+    """A machine-readable code for a node that gave no answer (None when it answered)."""
+    if reply.status == "timeout":
+        return "node_timeout"
+    if reply.status == "refused":
+        return "node_refused"
+    if reply.status == "absent":
+        return "not_held"
+    if reply.status == "error":
+        return "node_unreachable" if reply.http_status is None else "node_error"
+    return None
+
+
 def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
     """One node's line in `info.network.nodes`."""
     meta, summary = _meta(reply.body), _summary(reply.body)
@@ -107,6 +120,7 @@ def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
         "dialOut": node.dial_out,
         "status": reply.status,
         "reason": reply.reason,
+        "reasonCode": reason_code(reply),
         "httpStatus": reply.http_status,
         "elapsedMs": reply.elapsed_ms,
     }
@@ -122,6 +136,11 @@ def node_report(reply: NodeReply, node: NodePublic) -> dict[str, Any]:
             report["datasets"] = datasets
         if refused:  # datasets the node did not answer for, with its reasons (e.g. no visa)
             report["refusedDatasets"] = refused
+        if not datasets and refused:  # replied, but answered for none of its datasets
+            report["reason"] = "answered for none of its datasets: " + "; ".join(
+                str(d.get("reason")) for d in refused
+            )
+            report["reasonCode"] = "no_dataset_answered"
     return report
 
 
@@ -149,6 +168,36 @@ def include_resultset(result_set: dict[str, Any], mode: str) -> bool:
     ALL every set, HIT (the default) sets with hits, MISS sets without, NONE no set."""
     exists = bool(result_set.get("exists"))
     return mode == "ALL" or (mode == "HIT" and exists) or (mode == "MISS" and not exists)
+
+
+def _applied_limit(
+    summary: dict[str, Any], answering: list[tuple[NodeReply, dict[str, Any]]]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The request summary with the limit the nodes applied (each caps its own page size),
+    and `info.pagination` saying so when that is less than the limit asked."""
+    raw = summary.get("pagination")
+    pagination: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    asked = pagination.get("limit")
+    applied = []
+    for reply, _ in answering:
+        received = _meta(reply.body).get("receivedRequestSummary")
+        page = received.get("pagination") if isinstance(received, dict) else None
+        if isinstance(page, dict) and isinstance(page.get("limit"), int):
+            applied.append(page["limit"])
+    if not isinstance(asked, int) or not applied or (asked != 0 and max(applied) >= asked):
+        return summary, None
+    most = max(applied)
+    wanted = "no limit (0)" if asked == 0 else f"limit {asked}"
+    capped = {
+        "requestedLimit": asked,
+        "appliedLimit": most,
+        "reason": {
+            "code": "limit_capped",
+            "message": f"{wanted} asked; the nodes return at most {most} records per dataset "
+            "per page: page on with skip",
+        },
+    }
+    return {**summary, "pagination": {**pagination, "limit": most}}, capped
 
 
 def merge_results(
@@ -228,6 +277,7 @@ def merge_results(
         else:
             granularity = "boolean"
 
+    request_summary, capped = _applied_limit(request_summary, answering)
     body: dict[str, Any] = {
         "meta": response_meta(
             settings, entry=entry, granularity=granularity, summary=request_summary, schemas=schemas
@@ -237,13 +287,16 @@ def merge_results(
             "network": {
                 "timeoutSeconds": timeout,
                 "queried": len(replies),
-                # a node that does not hold the id looked up has answered too
-                "answered": len(ok) + sum(r.status == "absent" for r in replies),
+                # a node that does not hold the id looked up has answered too; one that
+                # answered for none of its datasets (other assembly, no such dataset) has not
+                "answered": len(answering) + sum(r.status == "absent" for r in replies),
                 "nodes": reports,
             }
         },
         "beaconHandovers": [],
     }
+    if capped is not None:
+        body["info"]["pagination"] = capped
     if collections or (
         granularity == "record" and entry in ("datasets", "cohorts") and not result_sets
     ):

@@ -6,6 +6,7 @@ token (`genomesh.hub.admin`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
@@ -15,6 +16,7 @@ from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.admin import AdminOnly
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.catalogue import search_catalogue, sync_catalogue, validate_search
+from genomesh.hub.invitations import InvitationCreate, JoinRequest, invite, redeem
 from genomesh.hub.registry import HubStore, NodeCreate, NodePublic
 
 router = APIRouter()
@@ -114,6 +116,70 @@ def _forget_circuit(request: Request, name: str) -> None:
     breaker = getattr(getattr(request.app.state, "client", None), "breaker", None)
     if breaker is not None:
         breaker.forget(name)
+
+
+@router.post(
+    "/nodes/invitations", status_code=201, tags=["registry"],
+    summary="Invite a node to join (admin): a one-time token for `genomesh node join`",
+)  # fmt: skip
+async def invite_node(body: InvitationCreate, request: Request, _admin: AdminOnly) -> Any:
+    return invite(_store(request), body)
+
+
+@router.post(
+    "/nodes/join", status_code=201, tags=["registry"],
+    summary="Join with an invitation token: registers the node, says whom to trust",
+)  # fmt: skip
+async def join_node(body: JoinRequest, request: Request, background: BackgroundTasks) -> Any:
+    node = _with_audience(request, redeem(_store(request), body))
+    background.add_task(sync_in_background, request, [node.name])
+    broker = getattr(request.app.state, "broker", None)
+    settings = request.app.state.settings
+    return {
+        "node": node.model_dump(mode="json"),
+        "hub_url": settings.base_url,
+        # what the node must trust: the hub's passports (issuer, keys, revocations)
+        "issuer": broker.issuer if broker is not None else None,
+        # served by this hub, at the address the node just reached it on
+        "jwks_url": f"{settings.base_url.rstrip('/')}/.well-known/jwks.json" if broker else None,
+        "revocations_url": f"{settings.base_url.rstrip('/')}/ga4gh/revocations" if broker else None,
+    }
+
+
+@router.post(
+    "/catalogue/announce", status_code=202, tags=["catalogue"],
+    summary="A node announces a new or changed dataset (signed with its key): re-sync it",
+)  # fmt: skip
+async def announce(body: dict[str, Any], request: Request, background: BackgroundTasks) -> Any:
+    """The node signs `{"datasets": [...]}` with its registered Ed25519 key (iss = its name,
+    aud = "hub"); the hub then re-syncs that node's catalogue entries, no admin needed."""
+    from genomesh.hub.signing import NonceCache, load_public_key, verify_message
+
+    payload = body.get("payload") if isinstance(body, dict) else None
+    name = payload.get("iss") if isinstance(payload, dict) else None
+    if not isinstance(name, str):
+        raise InvalidInputError("expected a signed message from a node", field="payload.iss")
+    node = _store(request).node(name)
+    if not node.public_key:
+        raise InvalidInputError(f"node {name!r} has no registered key to sign with", field="iss")
+    state = request.app.state
+    skew = state.settings.dialout_max_skew_seconds
+    if getattr(state, "announce_nonces", None) is None:
+        state.announce_nonces = NonceCache(skew)
+    verify_message(
+        body, load_public_key(node.public_key), iss=name, aud="hub",
+        nonces=state.announce_nonces, max_skew=skew,
+    )  # fmt: skip
+    background.add_task(_sync_after_relist, request, name)
+    return {"node": name, "sync": "scheduled"}
+
+
+ANNOUNCE_DELAY_SECONDS = 2.5  # a serving node re-lists its datasets every 2 s
+
+
+async def _sync_after_relist(request: Request, name: str) -> None:
+    await asyncio.sleep(ANNOUNCE_DELAY_SECONDS)
+    await sync_in_background(request, [name])
 
 
 @router.get(

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from genomesh.core.api_errors import document_errors
+from genomesh.core.apidocs import install_api_docs
 from genomesh.core.settings import NodeSettings
 from genomesh.node.errors import install_error_handlers
 from genomesh.node.limits import BodySizeLimit
@@ -80,7 +81,10 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         version=_version(),
         description="GA4GH Beacon v2.1.1 API of a genomesh node; every answer passes the node's gate.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_api_docs below, not from a CDN
+        redoc_url=None,
     )
+    install_api_docs(app)
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, settings=settings)

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from genomesh.beacon.responses import error_body
 from genomesh.core.errors import GenomeshError
+from genomesh.core.request_errors import json_error_of
 
 log = logging.getLogger("genomesh.node")
 
@@ -53,6 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        not_json = json_error_of(exc.errors())  # the same 400 and words as the hub
+        if not_json is not None:
+            return beacon_error(request, 400, not_json.describe(), {"field": "body"})
         problems = [
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
             for e in exc.errors()

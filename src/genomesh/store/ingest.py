@@ -49,7 +49,12 @@ def cineca_attribution() -> str:
 
 
 def detect_attribution(*paths: Path | str | None) -> str | None:
-    """The CINECA preamble when an input sits next to a CINECA BFF `datasets.json`."""
+    """The CINECA preamble when an input sits next to a CINECA BFF `datasets.json`.
+
+    Only ever a suggestion (the CLI names `--attribution cineca-uk1`): a dataset's credits
+    are what its custodian states, never inferred from what a neighbouring file contains
+    (real 1000 Genomes genotypes ingested with CINECA's individuals file got CINECA's
+    "synthetic ... FAKE" notice)."""
     for p in paths:
         if p is None:
             continue
@@ -158,6 +163,14 @@ def _match_samples(
     return people + [Individual(id=s, source="vcf") for s in unmatched]
 
 
+def _info_of(folder: Path) -> DatasetInfo | None:
+    """A version's dataset.json, or None if it cannot be read (then nothing is said of it)."""
+    try:
+        return DatasetInfo.model_validate_json((folder / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _cleanup(versions: Path, keep: str) -> None:
     """Remove stale staging folders and all but the newest KEEP_VERSIONS versions."""
     if not versions.is_dir():
@@ -190,12 +203,16 @@ def ingest_dataset(
     progress: Progress | None = None,
     batch_records: int = 1000,
     threads: int = 1,
+    replace: bool = True,
 ) -> IngestSummary:
     """Ingest one dataset into the node at `path`, replacing any previous version atomically.
 
     `id_from="phenopacket"` keys phenopackets by packet id (subject ids repeat across a
     published collection); `allow_unknown_terms` keeps HPO ids the packaged release lacks,
-    flagged (see docs/store.md)."""
+    flagged (see docs/store.md). With `replace=False` a dataset that is already live is a
+    ConflictError (the CLI's default: replacing needs `--replace`); the summary's
+    `replaced` names the version replaced. `attribution` is the custodian's statement of
+    credits; none is inferred."""
     started = time.perf_counter()
     node: NodeStore = open_node(path)
     check_dataset_id(dataset_id)
@@ -223,13 +240,19 @@ def ingest_dataset(
             reader, people, allow_unmatched=allow_unmatched_samples, individuals_path=ind_path
         )
         validate_consent(consent_file, known_ids={p.id for p in everyone})
-        if attribution is None:
-            attribution = detect_attribution(ind_path, vcf_path)
 
         ds_dir = node.dataset_dir(dataset_id)
         versions = ds_dir / "versions"
         with _dataset_lock(ds_dir):
-            _cleanup(versions, keep=node.current_version(dataset_id) or "")
+            previous = node.current_version(dataset_id)
+            if previous and not replace:
+                raise ConflictError(
+                    f"dataset {dataset_id!r} is live (version {previous}); pass --replace "
+                    "to replace it",
+                    field="dataset",
+                )
+            replaced = _info_of(versions / previous) if previous else None
+            _cleanup(versions, keep=previous or "")
             version = _new_version()
             staging = versions / f".staging-{version}"
             staging.mkdir(parents=True)
@@ -290,6 +313,8 @@ def ingest_dataset(
                 _fsync_dir(ds_dir)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
+                if not previous:  # a new dataset that failed leaves no empty folder behind
+                    shutil.rmtree(ds_dir, ignore_errors=True)  # (we still hold its lock)
                 raise
             _cleanup(versions, keep=version)
     finally:
@@ -308,6 +333,7 @@ def ingest_dataset(
         n_datasets=len(node.dataset_ids()),
         seconds=time.perf_counter() - started,
         info=info,
+        replaced=replaced,
     )
 
 

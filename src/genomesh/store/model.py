@@ -79,6 +79,7 @@ class IngestSummary(BaseModel):
     n_datasets: int
     seconds: float
     info: DatasetInfo
+    replaced: DatasetInfo | None = None  # the version this ingest replaced, if any
 
 
 @dataclass(frozen=True)

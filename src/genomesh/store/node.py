@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from genomesh.core.countries import country_code
 from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from genomesh.core.settings import NODE_CONFIG_NAME, NodeSettings
 from genomesh.store.dataset import DatasetStore
@@ -92,11 +93,9 @@ class NodeStore:
 def init_node(path: Path | str, *, name: str, jurisdiction: str) -> NodeStore:
     """Create a node folder with its genomesh.toml (ConflictError if one is already there)."""
     path = Path(path)
-    if not re.fullmatch(r"[A-Z]{2}", jurisdiction or ""):
-        raise InvalidInputError(
-            f"jurisdiction {jurisdiction!r} must be an ISO 3166-1 alpha-2 code such as GB",
-            field="jurisdiction",
-        )
+    # an unknown code would silently get the permissive default profile (QA: UK); aliases
+    # such as UK -> GB are taken explicitly (the CLI says so)
+    jurisdiction, _alias = country_code(jurisdiction or "", field="jurisdiction")
     if not name or not name.strip():
         raise InvalidInputError("node name must not be empty", field="name")
     config = path / NODE_CONFIG_NAME

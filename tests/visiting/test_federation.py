@@ -174,12 +174,11 @@ def _dial_out(fed: Federation) -> None:
     assert connected.wait(15), "dial-out node never reached the hub"
 
 
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def start_federation(root: Path, cohort: Any) -> Federation:
+    """A hub and the three nodes (two push, one dial-out), each with a third of `cohort`."""
     from genomesh.node.app import create_app as create_node
 
-    root = tmp_path_factory.mktemp("visiting")
-    parts = split_cohort(shared_cohort(), root / "parts", parts=3)
+    parts = split_cohort(cohort, root / "parts", parts=3)
     hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
     hub_settings = HubSettings(
@@ -226,15 +225,26 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         deadline = time.monotonic() + 15
         while len(http.get("/catalogue").json()["datasets"]) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
+    return fed
+
+
+def stop_federation(fed: Federation) -> None:
+    if fed.dial_stop:
+        fed.dial_stop()
+        assert fed.dial_thread is not None
+        fed.dial_thread.join(timeout=10)
+    for server in fed.node_servers.values():
+        server.stop()
+    fed.hub.stop()
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    fed = start_federation(tmp_path_factory.mktemp("visiting"), shared_cohort())
     try:
         yield fed
     finally:
-        if fed.dial_stop:
-            fed.dial_stop()
-            fed.dial_thread.join(timeout=10)
-        for server in fed.node_servers.values():
-            server.stop()
-        fed.hub.stop()
+        stop_federation(fed)
 
 
 def pooled(fed: Federation) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:

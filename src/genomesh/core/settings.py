@@ -167,6 +167,13 @@ class NodeSettings(BaseSettings):
         ge=1,
         description="variants per genotype chunk streamed by analyses (memory ~ chunk x individuals)",
     )
+    max_analysis_round_bytes: int = Field(
+        default=64_000_000,
+        ge=1,
+        description="largest body POST /analysis/rounds accepts (a GWAS round may carry the "
+        "union of the datasets' variant keys, ~40 bytes each); every other route keeps "
+        "max_request_bytes",
+    )
     audit_anchor_entries: int = Field(
         default=100,
         ge=0,

@@ -11,7 +11,10 @@ files (`genomesh.testing.gwas`), not through the nodes.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,8 +96,6 @@ def compare_to_reference(rows: list[dict[str, Any]], ref: pd.DataFrame) -> int:
 
 
 def planted(kind: str) -> list[str]:
-    import json
-
     truth = json.loads(shared_cohort(**COHORT).truth.read_text())
     return [f"{c['chrom']}:{c['pos']}:{c['ref']}:{c['alt']}" for c in truth[kind]["causal"]]
 
@@ -169,3 +170,56 @@ def test_withdrawal__changes_the_next_result(gwas_fed: Federation) -> None:
     assert after["n_individuals"] == before["n_individuals"] - 1
     ref, _ = reference(gwas_fed)  # the reference without the withdrawn participant
     compare_to_reference(after["rows"], ref)
+
+
+def test_cli__submit_result_tsv_plot_compare(
+    gwas_fed: Federation,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from genomesh.cli.main import main
+
+    token = gwas_fed.bearer()["Authorization"].removeprefix("Bearer ")
+    monkeypatch.setenv("GENOMESH_HUB_URL", gwas_fed.url)
+    monkeypatch.setenv("GENOMESH_PASSPORT", token)
+    monkeypatch.setenv("COLUMNS", "200")
+    datasets = [arg for n in NODES for arg in ("--dataset", f"{n}/{n}-ds")]
+    code = main(["analysis", "submit", "gwas", "--trait", BMI, "--covariates", "sex,age",
+                 "--mode", "secure", *datasets, "--wait", "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    task = json.loads(out)
+    assert task["state"] == "done" and task["params"]["mode"] == "secure"
+    target = tmp_path / "bmi.tsv"
+    assert main(["analysis", "result", task["id"], "--tsv", str(target)]) == 0
+    header = target.read_text().splitlines()[0].split("\t")
+    assert header[:12] == ["#CHROM", "POS", "ID", "REF", "ALT", "A1", "TEST", "OBS_CT", "BETA",
+                           "SE", "T_STAT", "P"]  # fmt: skip
+    table = pd.read_csv(target, sep="\t", na_values=["NA"])
+    body = gwas_fed.result(task["id"]).json()
+    assert len(table) == len(body["rows"])
+    np.testing.assert_allclose(
+        table["BETA"].to_numpy(dtype=float),
+        [np.nan if r["BETA"] is None else r["BETA"] for r in body["rows"]],
+        rtol=1e-12,
+    )
+    capsys.readouterr()
+    manhattan, qq = tmp_path / "m.png", tmp_path / "qq.png"
+    assert main(["analysis", "plot", task["id"], "--manhattan", str(manhattan),
+                 "--qq", str(qq)]) == 0  # fmt: skip
+    for png in (manhattan, qq):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+    capsys.readouterr()
+    assert main(["analysis", "compare", "--trait", BMI, "--threshold", "1e-5", *datasets]) == 0
+    out = capsys.readouterr().out
+    assert "correlation of betas" in out and "found by only meta" in out
+    beta_corr = float(re.search(r"correlation of betas:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    assert beta_corr > 0.8
+    # bad input: a clear error, no traceback
+    assert main(["analysis", "submit", "gwas", "--trait", BMI, "--covariates", "sex,pcs",
+                 *datasets]) == 2  # fmt: skip
+    assert "--pcs-reference" in capsys.readouterr().err
+    assert main(["analysis", "submit", "gwas", "--trait", BMI, "--mode", "fast", *datasets]) == 2
+    assert "mode must be one of" in capsys.readouterr().err
+    assert main(["analysis", "plot", task["id"]]) == 2

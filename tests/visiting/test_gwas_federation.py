@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,13 @@ from genomesh.hub.analysis.ledger import SqlNodeSetLedger
 from genomesh.simulate.traits import BinaryTraitSpec, QuantitativeTraitSpec
 from genomesh.store import open_node
 from genomesh.testing.cohorts import shared_cohort
-from genomesh.testing.gwas import design_matrix, load_cohort, naive_linear
+from genomesh.testing.gwas import (
+    design_matrix,
+    load_cohort,
+    naive_linear,
+    run_plink2_glm,
+    write_vcf,
+)
 from tests.visiting.test_federation import (
     NODES,
     Federation,
@@ -63,7 +70,7 @@ def run(fed: Federation, params: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def reference(fed: Federation) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def reference(fed: Federation) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Naive pooled OLS of BMI on [site intercepts, sex, age, dosage] over the individuals
     each node's consent rules allow (minus withdrawals), read from the simulated files."""
     individuals, variants, dosages = load_cohort(shared_cohort(**COHORT))
@@ -81,7 +88,8 @@ def reference(fed: Federation) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         f"{str(c).removeprefix('chr')}:{p}:{r}:{a}"
         for c, p, r, a in variants[["chrom", "pos", "ref", "alt"]].itertuples(index=False)
     ]
-    return pd.DataFrame({"ID": keys, **ref}).set_index("ID"), {"n": np.array([len(people)])}
+    pooled = {"people": people, "C": C, "dosages": dosages[:, keep], "variants": variants}
+    return pd.DataFrame({"ID": keys, **ref}).set_index("ID"), pooled
 
 
 def compare_to_reference(rows: list[dict[str, Any]], ref: pd.DataFrame) -> int:
@@ -100,14 +108,31 @@ def planted(kind: str) -> list[str]:
     return [f"{c['chrom']}:{c['pos']}:{c['ref']}:{c['alt']}" for c in truth[kind]["causal"]]
 
 
-def test_pooled_and_secure_linear__equal_the_pooled_reference(gwas_fed: Federation) -> None:
-    ref, _ = reference(gwas_fed)
+def test_pooled_and_secure_linear__equal_the_pooled_reference(
+    gwas_fed: Federation, tmp_path: Path
+) -> None:
+    ref, data = reference(gwas_fed)
     params = {"trait": BMI, "covariates": ["sex", "age"]}
     pooled = run(gwas_fed, {**params, "mode": "pooled"})
     secure = run(gwas_fed, {**params, "mode": "secure"})
     assert compare_to_reference(pooled["rows"], ref) == compare_to_reference(secure["rows"], ref)
     assert pooled["columns"][:12] == ["CHROM", "POS", "ID", "REF", "ALT", "A1", "TEST", "OBS_CT",
                                       "BETA", "SE", "T_STAT", "P"]  # fmt: skip
+    if shutil.which("plink2"):  # and plink2 --glm on the pooled data (it prints 6 digits)
+        people, C = data["people"], data["C"]
+        vcf = write_vcf(tmp_path / "pooled.vcf", data["variants"], people["individual_id"].tolist(),
+                        data["dosages"])  # fmt: skip
+        plink = run_plink2_glm(
+            tmp_path, genotypes=vcf, people=people, y=people["quantitative"].to_numpy(float),
+            covariates=C[:, 1:], covariate_names=[f"S{i}" for i in range(1, C.shape[1])],
+        )  # fmt: skip
+        rows = pd.DataFrame(secure["rows"])
+        full = rows[(rows["DATASETS"] == ",".join(f"{n}-ds" for n in NODES)) & rows["BETA"].notna()]
+        both = full.merge(plink, on="POS", suffixes=("", "_pl"))
+        assert len(both) == len(full) >= 100
+        for col in ("BETA", "SE", "T_STAT", "P"):
+            np.testing.assert_allclose(both[col], both[f"{col}_pl"], rtol=1e-5, err_msg=col)
+        np.testing.assert_array_equal(both["OBS_CT"], both["OBS_CT_pl"])
     # the planted variant is found: the strongest planted effect is the network's top hit
     best = min((r for r in pooled["rows"] if r["P"] is not None), key=lambda r: r["P"])
     assert best["ID"] in planted("quantitative") and best["P"] < 1e-6, best

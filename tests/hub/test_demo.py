@@ -114,10 +114,13 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert f"  genomesh catalogue search --country AU {hub_flag}\n" in output  # pasteable
         # QA F2: the catalogue is complete when "up" is printed, no node left to a later sync
         catalogue = httpx.get(f"http://127.0.0.1:{port}/catalogue", timeout=10).json()
-        assert catalogue["count"] == 4
+        assert catalogue["count"] == 7  # 3 cohorts + CINECA UK1 + the GWAS study's 3 parts
+        assert {f"{n}-bmi" for n in ("nl-umc", "gb-biobank", "au-rd")} <= {
+            d["datasetId"] for d in catalogue["datasets"]
+        }
         assert {d["node"] for d in catalogue["datasets"]} == {"nl-umc", "gb-biobank", "au-rd"}
         au = httpx.get(f"http://127.0.0.1:{port}/catalogue", params={"country": "AU"}, timeout=10)
-        assert au.json()["count"] == 1
+        assert au.json()["count"] == 2
         nodes = httpx.get(f"http://127.0.0.1:{port}/nodes", timeout=10).json()
         assert {n["name"]: n["dial_out"] for n in nodes} == {
             "au-rd": True,

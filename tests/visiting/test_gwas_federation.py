@@ -238,7 +238,7 @@ def test_cli__submit_result_tsv_plot_compare(
     capsys.readouterr()
     assert main(["analysis", "compare", "--trait", BMI, "--threshold", "1e-5", *datasets]) == 0
     out = capsys.readouterr().out
-    assert "correlation of betas" in out and "found by only meta" in out
+    assert "correlation of betas" in out and "found only by meta" in out
     beta_corr = float(re.search(r"correlation of betas:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     assert beta_corr > 0.8
     # bad input: a clear error, no traceback

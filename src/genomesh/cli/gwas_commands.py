@@ -219,12 +219,12 @@ def compare(
         f"  loci with P < {threshold:g}: meta {report['loci_meta']}, pooled {report['loci_pooled']}"
     )
     for side in ("only_meta", "only_pooled"):
-        label = side.replace("_", " ")
+        label = "only by " + side.removeprefix("only_")
         if not report[side]:
-            console.print(f"  found by {label}: none")
+            console.print(f"  found {label}: none")
         for locus in report[side]:
             console.print(
-                f"  found by {label}: {locus['CHROM']}:{locus['start']}-{locus['end']} "
+                f"  found {label}: {locus['CHROM']}:{locus['start']}-{locus['end']} "
                 f"(lead {locus['lead']}, P = {locus['P']:.3g})"
             )
 

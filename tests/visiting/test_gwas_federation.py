@@ -241,6 +241,13 @@ def test_cli__submit_result_tsv_plot_compare(
     assert "correlation of betas" in out and "found only by meta" in out
     beta_corr = float(re.search(r"correlation of betas:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     assert beta_corr > 0.8
+    code = main(["analysis", "submit", "gwas", "--trait", "HP:0005978", "--binary", "--mode",
+                 "secure", *datasets, "--wait", "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    binary = json.loads(out)
+    assert binary["state"] == "done" and binary["params"]["model"] == "logistic"
+    assert "Z_STAT" in gwas_fed.result(binary["id"]).json()["columns"]
     # bad input: a clear error, no traceback
     assert main(["analysis", "submit", "gwas", "--trait", BMI, "--covariates", "sex,pcs",
                  *datasets]) == 2  # fmt: skip

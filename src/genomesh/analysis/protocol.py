@@ -59,11 +59,12 @@ class LocalData(Protocol):
 
     dataset_ids: Sequence[str]
 
-    def individuals(self, dataset_id: str) -> Any:
-        """A pandas DataFrame, one row per allowed individual with genotypes: `individual_id`,
-        `sex` ("female"/"male"/"unknown"), `age` (years, NaN unknown), `population`,
-        `phenotypes` (list of HPO/ontology ids), and any numeric traits/covariates stored
-        for the dataset as further columns."""
+    def individuals(self, dataset_id: str, *, genotyped: bool = True) -> Any:
+        """A pandas DataFrame, one row per allowed individual (with genotypes, in dosage
+        column order, unless `genotyped=False`): `individual_id`, `sex`
+        ("female"/"male"/"unknown"), `age` (years, NaN unknown), `population`, `phenotypes`
+        (list of HPO/ontology ids), and any numeric traits/covariates stored for the dataset
+        as further columns."""
 
     def variants(self, dataset_id: str) -> Any:
         """A pandas DataFrame of the dataset's variants in store order: `variant_index`,

@@ -44,7 +44,8 @@ class InMemoryLocalData:
         self._scheduler = scheduler
         self._arrays: dict[tuple[str, tuple[int, int]], Any] = {}
 
-    def individuals(self, dataset_id: str) -> pd.DataFrame:
+    def individuals(self, dataset_id: str, *, genotyped: bool = True) -> pd.DataFrame:
+        """Everyone held here has genotypes, so `genotyped` changes nothing."""
         return self._data[dataset_id][0].reset_index(drop=True)
 
     def variants(self, dataset_id: str) -> pd.DataFrame:

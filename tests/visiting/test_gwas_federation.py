@@ -255,3 +255,17 @@ def test_cli__submit_result_tsv_plot_compare(
     assert main(["analysis", "submit", "gwas", "--trait", BMI, "--mode", "fast", *datasets]) == 2
     assert "mode must be one of" in capsys.readouterr().err
     assert main(["analysis", "plot", task["id"]]) == 2
+
+
+def test_min_mac__a_request_cannot_lower_the_nodes_floor(gwas_fed: Federation) -> None:
+    params = {"trait": BMI, "covariates": ["sex"], "mode": "pooled"}
+    floor = gwas_fed.node_apps["nl-a"].state.settings.analysis_min_mac
+    assert floor == 5
+    at_floor = run(gwas_fed, {**params, "min_mac": floor})
+    asked_lower = run(gwas_fed, {**params, "min_mac": 0})
+    everyone = ",".join(f"{n}-ds" for n in NODES)
+    partial = [r["ID"] for r in at_floor["rows"] if r["DATASETS"] != everyone]
+    assert len(partial) >= 20  # rare variants: the floor keeps some datasets out of them
+    assert [r["DATASETS"] for r in asked_lower["rows"]] == [r["DATASETS"] for r in at_floor["rows"]]
+    higher = run(gwas_fed, {**params, "min_mac": 20})  # raising it is the researcher's right
+    assert sum(r["DATASETS"] != everyone for r in higher["rows"]) > len(partial)

@@ -78,6 +78,10 @@ class LocalData(Protocol):
         """The node's disclosure threshold for this dataset: a count below it (but above 0)
         must not leave the node exactly (suppress it and say so in `LocalReply.suppressed`)."""
 
+    def min_mac(self, dataset_id: str) -> int:
+        """The node's floor for a variant's minor-allele count in this dataset: an analysis
+        may ask for a higher one, never a lower one (0: no floor)."""
+
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         """Compute dask collections on the node's scheduler (local threads by default, or the
         node's distributed cluster). Use this instead of `.compute()` so the node's choice

@@ -174,18 +174,20 @@ def _dial_out(fed: Federation) -> None:
     assert connected.wait(15), "dial-out node never reached the hub"
 
 
-def start_federation(root: Path, cohort: Any) -> Federation:
-    """A hub and the three nodes (two push, one dial-out), each with a third of `cohort`."""
+def start_federation(root: Path, cohort: Any, **hub_options: Any) -> Federation:
+    """A hub and the three nodes (two push, one dial-out), each with a third of `cohort`;
+    `hub_options` override the hub's settings."""
     from genomesh.node.app import create_app as create_node
 
     parts = split_cohort(cohort, root / "parts", parts=3)
     hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
-    hub_settings = HubSettings(
+    options: dict[str, Any] = dict(
         hub_dir=root / "hub", base_url=hub_url, issuer=hub_url, admin_token="admin-token-for-tests",
         catalogue_sync_seconds=0, node_timeout_seconds=10, dialout_poll_seconds=1.0,
         analysis_retry_seconds=0.2, analysis_retries=20, analysis_round_timeout_seconds=30,
     )  # fmt: skip
+    hub_settings = HubSettings(**{**options, **hub_options})
     fed = Federation(root, hub_settings, hub_port, None, None, {}, {}, {})  # type: ignore[arg-type]
     fed.start_hub()
     hub_key = public_key_text(load_or_create_key(hub_settings.hub_dir))

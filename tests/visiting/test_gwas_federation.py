@@ -248,6 +248,22 @@ def test_cli__submit_result_tsv_plot_compare(
     binary = json.loads(out)
     assert binary["state"] == "done" and binary["params"]["model"] == "logistic"
     assert "Z_STAT" in gwas_fed.result(binary["id"]).json()["columns"]
+    # PCs: every node projects its people on loadings the researcher sends (a panel's)
+    from genomesh.analysis.gwas import reference_loadings
+
+    _, variants, dosages = load_cohort(shared_cohort(**COHORT))
+    keys = [
+        f"22:{p}:{r}:{a}" for p, r, a in variants[["pos", "ref", "alt"]].itertuples(index=False)
+    ]
+    panel = tmp_path / "panel.json"
+    panel.write_text(json.dumps(reference_loadings(dosages[:, :60], variant_keys=keys, n_pcs=3)))
+    code = main(["analysis", "submit", "gwas", "--trait", BMI, "--covariates", "sex,age,pcs",
+                 "--n-pcs", "2", "--pcs-reference", str(panel), *datasets, "--wait", "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    with_pcs = gwas_fed.result(json.loads(out)["id"]).json()
+    assert with_pcs["covariates"][-2:] == ["PC1", "PC2"]
+    assert sum(r["BETA"] is not None for r in with_pcs["rows"]) >= 100
     # bad input: a clear error, no traceback
     assert main(["analysis", "submit", "gwas", "--trait", BMI, "--covariates", "sex,pcs",
                  *datasets]) == 2  # fmt: skip

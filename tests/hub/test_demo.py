@@ -69,6 +69,46 @@ def _demo(directory: Path, port: int, *extra: str) -> list[str]:
             "--hub-port", str(port), *extra]  # fmt: skip
 
 
+SHIM = """set -e
+genomesh() {
+  case "$*" in
+    *"login admin"*) export GENOMESH_DAC_PASSWORD="$(cat demo/hub/dac-admin-password)";;
+    *"dac register rita"*|*"login rita"*) export GENOMESH_DAC_PASSWORD=Xq7-correct-horse-1;;
+    *"dac register dave"*|*"login dave"*) export GENOMESH_DAC_PASSWORD=Zp9-battery-staple-2;;
+  esac
+  "$PYTHON" -m genomesh.cli.main "$@"
+}
+xdg-open() { test -s "$1"; }
+"""
+
+
+def _run_readme_tour(root: Path, port: int) -> None:
+    """README steps 3-5 as written (passwords given instead of typed; the GWAS's ID is the
+    one the submit printed), against this demo: access, withdrawal, audit, the GWAS and its
+    Manhattan plot."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    tour = readme[readme.index("**3. Ask for access.**") : readme.index("**6. ")]
+    lines = "\n".join(re.findall(r"```bash\n(.*?)```", tour, flags=re.S)).replace("\\\n", "")
+    assert "analysis submit gwas" in lines and "--manhattan bmi.png" in lines
+    lines = lines.replace("--wait", "--wait | tee submitted.txt").replace(
+        "plot ID", "plot $(grep -o 'as analysis [0-9a-f]*' submitted.txt | cut -d' ' -f3)"
+    )
+    script = root / "tour.sh"
+    script.write_text(SHIM + lines + "\n")
+    env = {**os.environ, "GENOMESH_HUB_URL": f"http://127.0.0.1:{port}", "HOME": str(root),
+           "PYTHON": sys.executable, "COLUMNS": "200"}  # fmt: skip
+    done = subprocess.run(
+        ["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=400,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "(gwas): done" in done.stdout
+    assert (root / "bmi.png").read_bytes()[:4] == b"\x89PNG"
+    assert (root / "bmi-qq.png").stat().st_size > 5_000
+
+
 def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_block()
     env = {**os.environ, "COLUMNS": "200"}
@@ -114,16 +154,21 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert f"  genomesh catalogue search --country AU {hub_flag}\n" in output  # pasteable
         # QA F2: the catalogue is complete when "up" is printed, no node left to a later sync
         catalogue = httpx.get(f"http://127.0.0.1:{port}/catalogue", timeout=10).json()
-        assert catalogue["count"] == 4
+        assert catalogue["count"] == 7  # 3 cohorts + CINECA UK1 + the GWAS study's 3 parts
+        assert {f"{n}-bmi" for n in ("nl-umc", "gb-biobank", "au-rd")} <= {
+            d["datasetId"] for d in catalogue["datasets"]
+        }
         assert {d["node"] for d in catalogue["datasets"]} == {"nl-umc", "gb-biobank", "au-rd"}
         au = httpx.get(f"http://127.0.0.1:{port}/catalogue", params={"country": "AU"}, timeout=10)
-        assert au.json()["count"] == 1
+        assert au.json()["count"] == 2
         nodes = httpx.get(f"http://127.0.0.1:{port}/nodes", timeout=10).json()
         assert {n["name"]: n["dial_out"] for n in nodes} == {
             "au-rd": True,
             "gb-biobank": False,
             "nl-umc": False,
         }
+
+        _run_readme_tour(tmp_path, port)
 
         # QA F22: a node exiting is reported; the hub and the other nodes keep running
         au_rd = _pid_of("genomesh.cli.main", "dial-out", str(tmp_path / "demo" / "nodes"))

@@ -174,19 +174,20 @@ def _dial_out(fed: Federation) -> None:
     assert connected.wait(15), "dial-out node never reached the hub"
 
 
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def start_federation(root: Path, cohort: Any, **hub_options: Any) -> Federation:
+    """A hub and the three nodes (two push, one dial-out), each with a third of `cohort`;
+    `hub_options` override the hub's settings."""
     from genomesh.node.app import create_app as create_node
 
-    root = tmp_path_factory.mktemp("visiting")
-    parts = split_cohort(shared_cohort(), root / "parts", parts=3)
+    parts = split_cohort(cohort, root / "parts", parts=3)
     hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
-    hub_settings = HubSettings(
+    options: dict[str, Any] = dict(
         hub_dir=root / "hub", base_url=hub_url, issuer=hub_url, admin_token="admin-token-for-tests",
         catalogue_sync_seconds=0, node_timeout_seconds=10, dialout_poll_seconds=1.0,
         analysis_retry_seconds=0.2, analysis_retries=20, analysis_round_timeout_seconds=30,
     )  # fmt: skip
+    hub_settings = HubSettings(**{**options, **hub_options})
     fed = Federation(root, hub_settings, hub_port, None, None, {}, {}, {})  # type: ignore[arg-type]
     fed.start_hub()
     hub_key = public_key_text(load_or_create_key(hub_settings.hub_dir))
@@ -226,15 +227,26 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         deadline = time.monotonic() + 15
         while len(http.get("/catalogue").json()["datasets"]) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
+    return fed
+
+
+def stop_federation(fed: Federation) -> None:
+    if fed.dial_stop:
+        fed.dial_stop()
+        assert fed.dial_thread is not None
+        fed.dial_thread.join(timeout=10)
+    for server in fed.node_servers.values():
+        server.stop()
+    fed.hub.stop()
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    fed = start_federation(tmp_path_factory.mktemp("visiting"), shared_cohort())
     try:
         yield fed
     finally:
-        if fed.dial_stop:
-            fed.dial_stop()
-            fed.dial_thread.join(timeout=10)
-        for server in fed.node_servers.values():
-            server.stop()
-        fed.hub.stop()
+        stop_federation(fed)
 
 
 def pooled(fed: Federation) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:

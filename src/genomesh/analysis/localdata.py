@@ -117,6 +117,9 @@ class StoreLocalData:
     def min_count(self, dataset_id: str) -> int:
         return int(self.settings.policy_for(dataset_id).min_count)
 
+    def min_mac(self, dataset_id: str) -> int:
+        return int(self.settings.analysis_min_mac)
+
     # ------------------------------------------------------------------ genotypes
     def dosages(self, dataset_id: str, *, chunk_variants: int | None = None) -> da.Array:
         """int8 dosages (variants x allowed genotyped individuals), -1 missing, lazily read

@@ -59,11 +59,12 @@ class LocalData(Protocol):
 
     dataset_ids: Sequence[str]
 
-    def individuals(self, dataset_id: str) -> Any:
-        """A pandas DataFrame, one row per allowed individual with genotypes: `individual_id`,
-        `sex` ("female"/"male"/"unknown"), `age` (years, NaN unknown), `population`,
-        `phenotypes` (list of HPO/ontology ids), and any numeric traits/covariates stored
-        for the dataset as further columns."""
+    def individuals(self, dataset_id: str, *, genotyped: bool = True) -> Any:
+        """A pandas DataFrame, one row per allowed individual (with genotypes, in dosage
+        column order, unless `genotyped=False`): `individual_id`, `sex`
+        ("female"/"male"/"unknown"), `age` (years, NaN unknown), `population`, `phenotypes`
+        (list of HPO/ontology ids), and any numeric traits/covariates stored for the dataset
+        as further columns."""
 
     def variants(self, dataset_id: str) -> Any:
         """A pandas DataFrame of the dataset's variants in store order: `variant_index`,
@@ -76,6 +77,10 @@ class LocalData(Protocol):
     def min_count(self, dataset_id: str) -> int:
         """The node's disclosure threshold for this dataset: a count below it (but above 0)
         must not leave the node exactly (suppress it and say so in `LocalReply.suppressed`)."""
+
+    def min_mac(self, dataset_id: str) -> int:
+        """The node's floor for a variant's minor-allele count in this dataset: an analysis
+        may ask for a higher one, never a lower one (0: no floor)."""
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         """Compute dask collections on the node's scheduler (local threads by default, or the

@@ -374,3 +374,6 @@ def types(hub: HubOption = None) -> None:
 
 
 __all__ = ["analysis_app", "follow", "parse_params", "submit_analysis", "submit_app"]
+
+# the GWAS commands (submit gwas, plot, compare) register themselves on the apps above
+import genomesh.cli.gwas_commands  # noqa: E402, F401

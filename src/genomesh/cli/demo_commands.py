@@ -6,6 +6,8 @@ What it does, reusing anything already in `--dir` from an earlier run:
    hospital (NL), a UK biobank-like cohort (GB), an Australian rare-disease programme (AU);
 2. creates three nodes and ingests them; the UK node also gets the CINECA UK1 synthetic
    cohort (real 1000 Genomes chr22 genotypes, CC-BY, attribution kept with the dataset);
+   and every node gets a third of the GWAS study, one simulated population with a planted
+   body-mass-index trait (`genomesh.cli.demo_gwas`);
 3. starts the hub (`genomesh hub serve`) and the nodes (`genomesh node serve`; the Australian
    node with `genomesh node dial-out`, so it opens no port) as child processes on 127.0.0.1,
    registers them, syncs the catalogue and prints where to look;
@@ -31,6 +33,7 @@ import typer
 from rich.panel import Panel
 
 from genomesh.cli.apps import app
+from genomesh.cli.demo_gwas import prepare_gwas_study
 from genomesh.cli.query_commands import console, hub_request, print_network_answer
 from genomesh.core.errors import ConflictError, GenomeshError, UpstreamError
 
@@ -100,6 +103,8 @@ def prepare_nodes(root: Path) -> None:
                     attribution=cineca_attribution(),
                 )  # fmt: skip
             console.print(f"[green]✓[/] {node.name}: {CINECA_ID}")
+    # the GWAS study: one simulated population with a planted trait, a third at each node
+    prepare_gwas_study(root, NODES, console=console)
 
 
 class Federation:

@@ -214,6 +214,19 @@ class NodeSettings(BaseSettings):
         ge=1,
         description="variants per genotype chunk streamed by analyses (memory ~ chunk x individuals)",
     )
+    analysis_min_mac: int = Field(
+        default=5,
+        ge=0,
+        description="floor for a variant's minor-allele count per dataset before a GWAS "
+        "sends anything about it (a researcher's min_mac can raise it, not lower it)",
+    )
+    max_analysis_round_bytes: int = Field(
+        default=64_000_000,
+        ge=1,
+        description="largest body POST /analysis/rounds accepts (a GWAS round may carry the "
+        "union of the datasets' variant keys, ~40 bytes each); every other route keeps "
+        "max_request_bytes",
+    )
     audit_anchor_entries: int = Field(
         default=100,
         ge=0,

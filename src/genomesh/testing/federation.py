@@ -31,6 +31,7 @@ class InMemoryLocalData:
         datasets: Mapping[str, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]],
         *,
         min_count: int = 5,
+        min_mac: int = 0,
         chunk_variants: int = 1_000,
         scheduler: str = "threads",
     ) -> None:
@@ -40,11 +41,13 @@ class InMemoryLocalData:
         self._data = dict(datasets)
         self.dataset_ids: Sequence[str] = list(datasets)
         self._min_count = min_count
+        self._min_mac = min_mac
         self._chunk = chunk_variants
         self._scheduler = scheduler
         self._arrays: dict[tuple[str, tuple[int, int]], Any] = {}
 
-    def individuals(self, dataset_id: str) -> pd.DataFrame:
+    def individuals(self, dataset_id: str, *, genotyped: bool = True) -> pd.DataFrame:
+        """Everyone held here has genotypes, so `genotyped` changes nothing."""
         return self._data[dataset_id][0].reset_index(drop=True)
 
     def variants(self, dataset_id: str) -> pd.DataFrame:
@@ -64,6 +67,9 @@ class InMemoryLocalData:
 
     def min_count(self, dataset_id: str) -> int:
         return self._min_count
+
+    def min_mac(self, dataset_id: str) -> int:
+        return self._min_mac
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         import dask

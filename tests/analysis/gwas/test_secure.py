@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from genomesh.analysis.gwas import GWAS, layout, nodesets
+from genomesh.analysis.gwas import GWAS, layout, nodesets, secure
 from genomesh.analysis.gwas.node_stats import aligned_stats
 from genomesh.core.errors import AccessDeniedError, ConflictError, InvalidInputError
 from genomesh.testing.federation import run_rounds
@@ -139,3 +139,20 @@ def test_secure_logistic__equals_pooled_logistic(nodes) -> None:
     data_rounds = [r for rnd, _, r in record if rnd > 0]
     assert data_rounds and all(set(r.arrays) <= {"masked", "contributes"} for r in data_rounds)
     assert all("loglik" not in r.values for r in data_rounds)
+
+
+def test_reasked_round__same_masked_vector_but_a_changed_party_set_is_refused() -> None:
+    """A lost reply is re-asked: the node answers it again, identically (no new information).
+    A hub re-asking over fewer parties could unmask the pair's sum: refused."""
+    task = "reask-task"
+    peers = {p: secure.new_public_key(task, p) for p in ("a", "b", "c")}
+    vector = np.arange(10, dtype=np.uint64)
+    first = secure.mask(vector, task_id=task, round_=1, party="a", peers=peers)
+    again = secure.mask(vector, task_id=task, round_=1, party="a", peers=peers)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, vector)
+    fewer = {p: k for p, k in peers.items() if p != "c"}
+    with pytest.raises(ConflictError, match="different set of parties"):
+        secure.mask(vector, task_id=task, round_=1, party="a", peers=fewer)
+    with pytest.raises(ConflictError, match="different set of parties"):
+        secure.mask(vector, task_id=task, round_=2, party="a", peers=fewer)

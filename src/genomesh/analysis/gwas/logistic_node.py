@@ -19,7 +19,7 @@ import numpy as np
 
 from genomesh.analysis.gwas import disclosure, kernel
 from genomesh.analysis.gwas.design import variant_keys
-from genomesh.analysis.gwas.node_stats import dataset_design
+from genomesh.analysis.gwas.node_stats import dataset_design, min_mac_for
 from genomesh.analysis.gwas.params import GwasParams
 from genomesh.analysis.protocol import LocalReply, RoundRequest
 from genomesh.core.errors import InvalidInputError
@@ -109,7 +109,7 @@ def _wald(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
         screen = disclosure.screen_variants(
             kernel.chunk_stats(block, columns=None, R=np.zeros((design.n, 1)),
                                Q=kernel.correction_rows(design.C, design.y)),
-            min_count=min_count, min_mac=params.min_mac, y=design.y, k=k,
+            min_count=min_count, min_mac=min_mac_for(data, ds, params), y=design.y, k=k,
         )  # fmt: skip
         for j, t in enumerate(use):
             if not screen.ok[j]:

@@ -79,9 +79,9 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
             segs = layout.segments(
                 total.k, len(union), cb=params.covariate_bound, yb=yb, n_max=params.max_participants
             )
+            # the key stays (bounded by secure.MAX_KEYS) so a re-asked round, e.g. after a
+            # lost reply, gets the same masked vector instead of failing the task
             reply.arrays["masked"] = _mask(layout.secure_vector(total, segs), request, params)
-            if params.model == "linear":  # the last round of a linear secure run
-                secure.forget_key(request.task_id, str(params.extra.get("party")))
         else:
             reply.arrays.update(layout.plain_arrays(total))
         return reply

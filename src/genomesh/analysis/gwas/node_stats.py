@@ -77,6 +77,12 @@ def dataset_design(
     return design, min_count
 
 
+def min_mac_for(data: Any, dataset_id: str, params: GwasParams) -> int:
+    """The minor-allele-count threshold for one dataset: the researcher's `min_mac`, raised to
+    the node's own floor (`LocalData.min_mac`) — a request cannot lower a node's rule."""
+    return max(int(params.min_mac), int(data.min_mac(dataset_id)))
+
+
 def check_group_sizes(design: Design, params: GwasParams, min_count: int) -> None:
     """Refuse a dataset with fewer analysed people (cases, controls) than the minimum."""
     groups = {"individuals": design.n}
@@ -140,7 +146,7 @@ def aligned_stats(
     screen = disclosure.screen_variants(
         raw,
         min_count=min_count,
-        min_mac=params.min_mac,
+        min_mac=min_mac_for(data, dataset_id, params),
         y=design.y if params.model == "logistic" else None,
         k=k,
     )

@@ -48,6 +48,9 @@ HEADROOM_BITS = 62
 MAX_KEYS = 256  # key pairs kept per node process (oldest dropped): tasks in flight
 
 _keys: dict[tuple[str, str], X25519PrivateKey] = {}
+# the peer set a task's first masked round used: every later round (or a re-asked one) must
+# use the same, or a hub could re-ask a round over fewer peers and unmask a pair's sum
+_peers: dict[tuple[str, str], dict[str, str]] = {}
 _lock = threading.Lock()
 
 
@@ -111,7 +114,9 @@ def new_public_key(task_id: str, party: str) -> str:
         if key is None:
             key = _keys[(task_id, party)] = X25519PrivateKey.generate()
             while len(_keys) > MAX_KEYS:
-                _keys.pop(next(iter(_keys)))
+                oldest = next(iter(_keys))
+                _keys.pop(oldest)
+                _peers.pop(oldest, None)
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return raw.hex()
 
@@ -119,6 +124,7 @@ def new_public_key(task_id: str, party: str) -> str:
 def forget_key(task_id: str, party: str) -> None:
     with _lock:
         _keys.pop((task_id, party), None)
+        _peers.pop((task_id, party), None)
 
 
 def _pair_stream(shared: bytes, *, task_id: str, round_: int, a: str, b: str, n: int) -> np.ndarray:
@@ -144,6 +150,12 @@ def mask(
     (this one included) to its public key hex."""
     with _lock:
         key = _keys.get((task_id, party))
+        pinned = _peers.setdefault((task_id, party), dict(peers)) if key is not None else None
+    if pinned is not None and pinned != dict(peers):
+        raise ConflictError(
+            f"the hub sent a different set of parties for task {task_id} than in its earlier "
+            "rounds; refusing to mask (a changed set could unmask a subset's sums)"
+        )
     if key is None:
         raise ConflictError(
             f"no secure-aggregation key for task {task_id} at {party!r}: the key exchange "

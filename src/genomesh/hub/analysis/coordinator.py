@@ -27,6 +27,7 @@ from typing import Any
 from genomesh.access.passports import TokenError, unverified_parts
 from genomesh.access.visas import CONTROLLED_ACCESS_GRANTS, RESEARCH_PURPOSE
 from genomesh.analysis import get_analysis
+from genomesh.analysis.gwas import nodesets
 from genomesh.analysis.protocol import LocalReply
 from genomesh.analysis.wire import decode_reply
 from genomesh.core.errors import (
@@ -36,6 +37,7 @@ from genomesh.core.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from genomesh.hub.analysis.ledger import SqlNodeSetLedger
 from genomesh.hub.analysis.tasks import ACTIVE, Task, TaskStore
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.client import NodeRequest
@@ -129,6 +131,8 @@ class Coordinator:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.tasks = TaskStore(app.state.store.engine)
+        # secure GWAS reruns are checked against every earlier run, across hub restarts
+        nodesets.set_ledger(SqlNodeSetLedger(app.state.store.engine))
         self._running: dict[str, asyncio.Task[None]] = {}
 
     # ------------------------------------------------------------------ submission

@@ -94,13 +94,16 @@ def finite(value: Any) -> Any:
     return value
 
 
-def _tsv(rows: list[dict[str, Any]]) -> str:
-    columns: list[str] = []
+def _tsv(rows: list[dict[str, Any]], declared: list[str] | None = None) -> str:
+    """Rows as TSV, NA for missing. A result that declares its `columns` (GWAS: plink2's
+    `CHROM POS ID REF ALT A1 TEST OBS_CT BETA SE T_STAT|Z_STAT P ...`) gets them in that
+    order with plink2's `#` before the first header; values keep full precision."""
+    columns: list[str] = list(declared or [])
     for row in rows:
         columns += [k for k in row if k not in columns]
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([f"#{c}" if declared and i == 0 else c for i, c in enumerate(columns)])
     for row in rows:
         writer.writerow(["NA" if row.get(c) is None else row.get(c) for c in columns])
     return out.getvalue()
@@ -119,7 +122,9 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
         why = f": {task.reason}" if task.reason else ""
         raise ConflictError(f"analysis {task_id} is {task.state}, no result{why}", field="state")
     if format == "tsv":
-        return Response(_tsv(task.result.get("rows") or []), media_type="text/tab-separated-values")
+        declared = task.result.get("columns")
+        text = _tsv(task.result.get("rows") or [], declared if isinstance(declared, list) else None)
+        return Response(text, media_type="text/tab-separated-values")
     return JSONResponse(finite(task.result))
 
 

@@ -29,8 +29,11 @@ TRAIT = "LOINC:39156-5"
 
 
 class _Node(Protocol):
-    name: str
-    country: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def country(self) -> str: ...
 
 
 def dataset_id(node: str) -> str:

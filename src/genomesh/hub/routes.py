@@ -121,6 +121,7 @@ def _forget_circuit(request: Request, name: str) -> None:
 @router.post(
     "/nodes/invitations", status_code=201, tags=["registry"],
     summary="Invite a node to join (admin): a one-time token for `genomesh node join`",
+    responses=error_responses(400, 401, 403, 409),
 )  # fmt: skip
 async def invite_node(body: InvitationCreate, request: Request, _admin: AdminOnly) -> Any:
     return invite(_store(request), body)
@@ -129,6 +130,7 @@ async def invite_node(body: InvitationCreate, request: Request, _admin: AdminOnl
 @router.post(
     "/nodes/join", status_code=201, tags=["registry"],
     summary="Join with an invitation token: registers the node, says whom to trust",
+    responses=error_responses(400, 401, 403, 404, 409),
 )  # fmt: skip
 async def join_node(body: JoinRequest, request: Request, background: BackgroundTasks) -> Any:
     node = _with_audience(request, redeem(_store(request), body))
@@ -149,6 +151,7 @@ async def join_node(body: JoinRequest, request: Request, background: BackgroundT
 @router.post(
     "/catalogue/announce", status_code=202, tags=["catalogue"],
     summary="A node announces a new or changed dataset (signed with its key): re-sync it",
+    responses=error_responses(400, 401, 404),
 )  # fmt: skip
 async def announce(body: dict[str, Any], request: Request, background: BackgroundTasks) -> Any:
     """The node signs `{"datasets": [...]}` with its registered Ed25519 key (iss = its name,

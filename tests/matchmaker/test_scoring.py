@@ -56,8 +56,14 @@ def test_resnik_bma__normalised_by_the_query_self_similarity() -> None:
         HPOSet.from_queries(list(pc.terms)), kind="omim", method="resnik", combine="BMA"
     )
     expected = min(1.0, raw / pq.self_score)
-    s = score(pq, pc)
-    assert s.phenotype == pytest.approx(expected, rel=1e-9)
+    assert score(pq, pc, phenotype_method="resnik-bma").phenotype == pytest.approx(
+        expected, rel=1e-9
+    )
+    assert score(pq, pq, phenotype_method="resnik-bma").phenotype == pytest.approx(1.0)
+    jc = HPOSet.from_queries(list(pq.terms)).similarity(
+        HPOSet.from_queries(list(pc.terms)), kind="omim", method="jc", combine="BMA"
+    )
+    assert score(pq, pc).phenotype == pytest.approx(0.5 * expected + 0.5 * jc, rel=1e-9)  # default
     assert score(pq, pq).phenotype == pytest.approx(1.0)
 
 

@@ -42,7 +42,7 @@ RESPONSE_TYPE = "application/vnd.ga4gh.matchmaker.v1.1+json"
 class MatchOptions:
     max_results: int = 10
     min_score: float = 0.0  # results must score above this
-    phenotype_method: PhenotypeMethod = "resnik-bma"
+    phenotype_method: PhenotypeMethod = "resnik-jc"
     weighting: Weighting = "genomesh"
 
 

@@ -42,6 +42,8 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         from genomesh.access.resolve import IdentityResolver
         from genomesh.beacon.service import BeaconService
         from genomesh.gate import Gate
+        from genomesh.matchmaker.registry import MatchmakerRegistry
+        from genomesh.matchmaker.service import Matchmaker
         from genomesh.node.anchor import anchoring
         from genomesh.node.state import NodeState
         from genomesh.store import open_node
@@ -51,9 +53,6 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         gate = Gate(settings=settings, node=node, state=state)
         resolver = IdentityResolver(settings, known_datasets=node.dataset_ids)
         service = BeaconService(settings=settings, node=node, gate=gate)
-        from genomesh.matchmaker.registry import MatchmakerRegistry
-        from genomesh.matchmaker.service import Matchmaker
-
         app.state.matchmaker = Matchmaker(gate=gate, registry=MatchmakerRegistry(settings.node_dir))
         app.state.node = node
         app.state.node_state = state

@@ -19,14 +19,10 @@ Answer: ``{"node", "datasets", "refused", "audit_id", "reply": {values, arrays, 
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -35,57 +31,12 @@ from pydantic import BaseModel
 from genomesh.analysis.wire import decode_request, encode_reply
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, InvalidInputError
+from genomesh.node.dialout import HUB_KEY_FILE, HubVerifier, _unb64url
 
-HUB = "hub"
-HUB_KEY_FILE = "dialout_hub.key"
 MAX_SKEW_SECONDS = 120.0
 ROUND_MESSAGE = "analysis-round"
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _canonical(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-class HubVerifier:
-    """Checks hub-signed messages: signature, sender, recipient, time, nonce (no replay)."""
-
-    def __init__(self, key: Ed25519PublicKey, *, name: str, max_skew: float = MAX_SKEW_SECONDS):
-        self.key, self.name, self.max_skew = key, name, max_skew
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def verify(self, message: Any) -> dict[str, Any]:
-        if not isinstance(message, dict) or not isinstance(message.get("payload"), dict):
-            raise AuthenticationError("hub message must be an object with `payload` and `sig`")
-        payload, sig = message["payload"], message.get("sig")
-        try:
-            self.key.verify(_unb64url(str(sig)), _canonical(payload))
-        except (InvalidSignature, ValueError) as exc:
-            raise AuthenticationError("bad signature on hub message") from exc
-        if payload.get("iss") != HUB:
-            raise AuthenticationError("message is not from the hub")
-        if payload.get("aud") != self.name:
-            raise AuthenticationError(
-                f"hub message is addressed to {payload.get('aud')!r}, not this node ({self.name!r})"
-            )
-        now, iat = time.time(), payload.get("iat")
-        if not isinstance(iat, int | float) or abs(now - iat) > self.max_skew:
-            raise AuthenticationError("hub message timestamp is outside the allowed window")
-        nonce = payload.get("nonce")
-        with self._lock:
-            if not isinstance(nonce, str) or not nonce or nonce in self._seen:
-                raise AuthenticationError("replayed hub message (nonce already used)")
-            self._seen[nonce] = now
-            if len(self._seen) > 10_000:
-                cutoff = now - 2 * self.max_skew
-                self._seen = {n: t for n, t in self._seen.items() if t >= cutoff}
-        return payload
 
 
 def hub_public_key(settings: Any) -> Ed25519PublicKey:
@@ -117,7 +68,9 @@ def _verifier(request: Request) -> HubVerifier:
         if verifier is None:
             settings = state.settings
             name = getattr(state, "hub_name", None) or settings.name
-            verifier = state.hub_verifier = HubVerifier(hub_public_key(settings), name=name)
+            key = hub_public_key(settings)
+            verifier = HubVerifier(key, name=name, max_skew=MAX_SKEW_SECONDS)
+            state.hub_verifier = verifier
     return verifier
 
 

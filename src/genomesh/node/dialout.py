@@ -99,6 +99,47 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
         raise InvalidInputError(f"not an Ed25519 public key: {exc}", field="hub_key") from exc
 
 
+class HubVerifier:
+    """Checks hub-signed messages for one node: signature, sender, recipient, time and nonce
+    (no replay). Used by the dial-out client and the node's analysis-round endpoint alike."""
+
+    def __init__(self, key: Ed25519PublicKey, *, name: str, max_skew: float = 60.0) -> None:
+        self.key, self.name, self.max_skew = key, name, max_skew
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, message: Any) -> dict[str, Any]:
+        """The message's payload, or AuthenticationError (forged, replayed, stale...)."""
+        if not isinstance(message, dict) or not isinstance(message.get("payload"), dict):
+            raise AuthenticationError("hub message must be an object with `payload` and `sig`")
+        payload, sig = message["payload"], message.get("sig")
+        try:
+            self.key.verify(_unb64url(str(sig)), _canonical(payload))
+        except (InvalidSignature, ValueError) as exc:
+            raise AuthenticationError("bad signature on hub message") from exc
+        if payload.get("iss") != HUB:
+            raise AuthenticationError(
+                f"hub message is not from the hub to this node: sent by {payload.get('iss')!r}"
+            )
+        if payload.get("aud") != self.name:
+            raise AuthenticationError(
+                "hub message is not from the hub to this node: addressed to "
+                f"{payload.get('aud')!r}, not this node ({self.name!r})"
+            )
+        now, iat = time.time(), payload.get("iat")
+        if not isinstance(iat, int | float) or abs(now - iat) > self.max_skew:
+            raise AuthenticationError("hub message timestamp is outside the allowed window")
+        nonce = payload.get("nonce")
+        with self._lock:
+            if not isinstance(nonce, str) or not nonce or nonce in self._seen:
+                raise AuthenticationError("replayed hub message (nonce already used)")
+            self._seen[nonce] = now
+            if len(self._seen) > 10_000:
+                cutoff = now - 2 * self.max_skew
+                self._seen = {n: t for n, t in self._seen.items() if t >= cutoff}
+        return payload
+
+
 class DialoutClient:
     """Serves one node's app to a hub over outbound connections only."""
 
@@ -122,8 +163,7 @@ class DialoutClient:
         self.poll_seconds = poll_seconds
         self.max_skew = max_skew
         self.hub_transport = hub_transport
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._verifier = HubVerifier(hub_key, name=name, max_skew=max_skew)
         self.executed = 0  # requests run against the node app (for tests and status)
         self.refused = 0  # hub messages refused (forged, replayed, stale, misaddressed)
 
@@ -133,28 +173,7 @@ class DialoutClient:
 
     def verify(self, message: Any) -> dict[str, Any]:
         """A hub message's payload, or AuthenticationError (forged, replayed, stale...)."""
-        if not isinstance(message, dict) or not isinstance(message.get("payload"), dict):
-            raise AuthenticationError("hub message must be an object with `payload` and `sig`")
-        payload, sig = message["payload"], message.get("sig")
-        try:
-            self.hub_key.verify(_unb64url(str(sig)), _canonical(payload))
-        except (InvalidSignature, ValueError) as exc:
-            raise AuthenticationError("bad signature on hub message") from exc
-        if payload.get("iss") != HUB or payload.get("aud") != self.name:
-            raise AuthenticationError("hub message is not from the hub to this node")
-        iat = payload.get("iat")
-        now = time.time()
-        if not isinstance(iat, int | float) or abs(now - iat) > self.max_skew:
-            raise AuthenticationError("hub message timestamp is outside the allowed window")
-        nonce = payload.get("nonce")
-        with self._lock:
-            if not isinstance(nonce, str) or nonce in self._seen:
-                raise AuthenticationError("replayed hub message (nonce already used)")
-            self._seen[nonce] = now
-            if len(self._seen) > 10_000:
-                cutoff = now - 2 * self.max_skew
-                self._seen = {n: t for n, t in self._seen.items() if t >= cutoff}
-        return payload
+        return self._verifier.verify(message)
 
     async def execute(self, node: httpx.AsyncClient, request: dict[str, Any]) -> tuple[int, Any]:
         """Run one forwarded Beacon request against the node app."""

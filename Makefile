@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := bcftools tabix plink2 postgresql postgresql-contrib
+APT_PACKAGES := bcftools tabix plink2 postgresql postgresql-contrib chromium
 PYTEST_ARGS ?=
 
 .PHONY: help venv sysdeps test lint demo bench clean
@@ -15,7 +15,7 @@ help:
 	@echo "make bench  - run the benchmarks and rewrite docs/benchmarks.md"
 
 # Debian packages the tests and benchmarks use (bcftools/plink2 as references, PostgreSQL
-# for the SQL storage contract tests). Installed only when missing; needs root or sudo.
+# for the SQL storage contract tests, Chromium for the portal's browser tests). Installed only when missing; needs root or sudo.
 .stamp-sysdeps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -10,8 +10,17 @@ from fastapi import APIRouter
 
 def hub_pages() -> tuple[list[APIRouter], list[tuple[str, str]]]:
     """(routers, navigation entries (label, path)) of the hub's portal."""
-    routers: list[APIRouter] = []
-    nav: list[tuple[str, str]] = [("API docs", "/docs")]
+    from genomesh.web.hub import access, account, committee, discover, participant
+
+    routers: list[APIRouter] = [
+        discover.router, account.router, access.router, committee.router, participant.router,
+    ]  # fmt: skip
+    nav: list[tuple[str, str]] = [
+        ("Discover", "/discover"),
+        ("Apply for access", "/apply"),
+        ("My data (participants)", "/participant"),
+        ("API docs", "/docs"),
+    ]
     return routers, nav
 
 

@@ -155,6 +155,7 @@ def test_portal__apply_approve_records_withdraw_revoke(
     participant.get_by_role("button", name="Withdraw").click()
     assert "You have withdrawn" in participant.locator(".flash").inner_text()
     assert token not in participant.content()
+    assert all(token not in c["value"] for c in someone.cookies())  # kept on the server
 
     rita.goto(f"{hub}/account")
     notice = rita.locator("tr.notification")

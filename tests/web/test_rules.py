@@ -161,3 +161,12 @@ def test_phone_width__no_sideways_scrolling(federation: WebFederation, browser: 
             assert font >= 16
     finally:
         context.close()
+
+
+def test_account__passport_downloaded_as_an_uncached_file(federation: WebFederation) -> None:
+    with closing(_client(federation, MEMBER)) as client:
+        response = client.get("/account/passport")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.text.count(".") == 2 and response.text.startswith("eyJ")  # a JWT

@@ -217,3 +217,42 @@ def test_committee__deny_needs_a_reason_approval_a_future_date(federation: WebFe
         assert denied.status_code == 303
         shown = client.get(path).text
     assert 'id="state">rejected' in shown and "no ethics approval given" in shown
+
+
+def test_application__changes_requested_then_sent_again(federation: WebFederation) -> None:
+    sam = ("sam2", "Gel-Imager-Bench-8620")
+    hub = federation.hub_http
+    made = hub.post("/dac/register", json={
+        "username": sam[0], "password": sam[1], "country": "NL", "accept_terms": True,
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    applied = hub.post("/dac/applications", headers=federation.login(*sam), json={
+        "title": "First go", "datasets": [{"node": "nl-node", "dataset_id": "cohort1"}],
+        "purpose": {"category": "health_medical", "country": "NL"}, "accepted_terms": True,
+        "submit": True,
+    })  # fmt: skip
+    number = applied.json()["id"]
+    with closing(_client(federation, MEMBER)) as member:
+        path = f"/committee/applications/{number}"
+        token = _csrf(member.get(path).text)
+        asked = member.post(f"{path}/decision", data={
+            "decision": "request_changes", "comment": "name your ethics committee",
+            "csrf_token": token,
+        })  # fmt: skip
+        assert asked.status_code == 303
+    with closing(_client(federation, sam)) as client:
+        page = client.get(f"/applications/{number}").text
+        assert "name your ethics committee" in page and 'id="state">changes requested' in page
+        token = _csrf(page)
+        missing = client.post(f"/applications/{number}/resubmit", data={
+            "title": "Second go", "csrf_token": token,
+        })  # fmt: skip
+        assert (
+            missing.status_code == 400 and 'id="comment-error">tell the committee' in missing.text
+        )
+        sent = client.post(f"/applications/{number}/resubmit", data={
+            "title": "Second go", "summary": "", "comment": "METC Utrecht", "csrf_token": token,
+        })  # fmt: skip
+        assert sent.status_code == 303
+        again = client.get(f"/applications/{number}").text
+    assert 'id="state">submitted' in again and "Second go" in again

@@ -126,6 +126,9 @@ def test_participant__token_only_in_a_post_body(federation: WebFederation) -> No
         assert token not in signed.headers.get("set-cookie", "")
         shown = client.get("/participant")
         assert "Your data at nl-node" in shown.text and token not in shown.text
+        copy = client.get("/participant/export")  # "download my data"
+        assert copy.headers["content-disposition"].startswith("attachment;")
+        assert copy.json()["individual_id"] == "SIM000003" and copy.json()["datasets"]
 
 
 def test_keyboard__log_in_without_a_mouse(federation: WebFederation, page: Any) -> None:

@@ -154,7 +154,25 @@ def test_phone_width__no_sideways_scrolling(federation: WebFederation, browser: 
     context = browser.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=2)
     try:
         tab = context.new_page()
-        for path in ["/", "/discover", "/register", "/login", "/participant"]:
+        pages = ["/", "/discover", "/register", "/login", "/participant"]
+        pat = ("pat", "Flow-Cytometer-Desk-2291")
+        made = federation.hub_http.post("/dac/register", json={
+            "username": pat[0], "password": pat[1], "country": "NL", "accept_terms": True,
+        })  # fmt: skip
+        assert made.status_code == 201, made.text
+        applied = federation.hub_http.post("/dac/applications", headers=federation.login(*pat), json={
+            "title": "Phone width", "datasets": [{"node": "nl-node", "dataset_id": "cohort1"}],
+            "purpose": {"category": "health_medical", "country": "NL"}, "accepted_terms": True,
+            "submit": True,
+        })  # fmt: skip
+        review = f"/committee/applications/{applied.json()['id']}"  # shows long dataset URLs
+        for path in [*pages, "signed in", "/account", "/committee", review]:
+            if path == "signed in":
+                tab.goto(f"{federation.hub}/login")
+                tab.get_by_label("Username").fill(MEMBER[0])
+                tab.get_by_label("Password").fill(MEMBER[1])
+                tab.get_by_role("button", name="Log in").click()
+                continue
             tab.goto(f"{federation.hub}{path}")
             width = tab.evaluate("document.documentElement.clientWidth")
             scroll = tab.evaluate("document.documentElement.scrollWidth")

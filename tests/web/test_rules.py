@@ -277,3 +277,15 @@ def test_application__changes_requested_then_sent_again(federation: WebFederatio
         assert sent.status_code == 303
         again = client.get(f"/applications/{number}").text
     assert 'id="state">submitted' in again and "Second go" in again
+
+
+def test_errors__html_pages_in_words_for_bad_or_unknown_ids(federation: WebFederation) -> None:
+    with closing(_client(federation, MEMBER)) as client:
+        unknown = client.get("/applications/987654")
+        bad = client.get("/applications/not-a-number")
+        huge = client.get(f"/applications/{2**70}")
+    assert unknown.status_code == 404 and "no application 987654" in unknown.text
+    for response in (unknown, bad, huge):
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Traceback" not in response.text and "<h1>" in response.text
+    assert bad.status_code == 400 and huge.status_code == 400

@@ -289,3 +289,22 @@ def test_errors__html_pages_in_words_for_bad_or_unknown_ids(federation: WebFeder
         assert response.headers["content-type"].startswith("text/html")
         assert "Traceback" not in response.text and "<h1>" in response.text
     assert bad.status_code == 400 and huge.status_code == 400
+
+
+def test_discover__catalogue_filters(federation: WebFederation) -> None:
+    def rows(**params: str) -> int:
+        with closing(_client(federation)) as client:
+            response = client.get("/discover", params=params)
+        assert response.status_code == 200, response.text[:500]
+        table = response.text.split('<table id="catalogue">')[1].split("</table>")[0]
+        return table.count("<tr>") - 1  # less the header row
+
+    assert rows() == 2
+    assert rows(duo="DUO:0000006 HMB (DUO:0000006, health or medical)") == 2  # a suggestion
+    assert rows(duo="DUO:0000007") == 0  # disease-specific: not these datasets' terms
+    assert rows(country="NL") == 2 and rows(country="GB") == 0
+    assert rows(data_type="genotypes", min_size="60") == 2
+    assert rows(min_size="61") == 0
+    with closing(_client(federation)) as client:
+        page = client.get("/discover").text
+    assert '<option value="DUO:0000006">HMB (DUO:0000006' in page  # DUO suggestions

@@ -6,7 +6,9 @@ node state. The node app mounts `router` and sets `app.state.gate` (a `genomesh.
 an app that only sets `app.state.settings` gets a gate built on first use.
 
     GET  /participants/me/access-report   every recipient of data derived from me, per dataset
-    GET  /participants/me/export          a copy of my data (JSON; genotypes as VCF-like records)
+    GET  /participants/me/export          a copy of my data (JSON; genotypes as VCF-like records);
+                                          ?format=zip|tar.gz: one archive of Phenopackets v2, a
+                                          bgzipped VCF, a README and a manifest (portable.py)
     POST /participants/me/withdraw        {"dataset_id": "..." | null, "reason": "..."}
 """
 
@@ -16,12 +18,13 @@ import threading
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, ConflictError, NotFoundError
 from genomesh.gate import Gate
+from genomesh.participants.portable import MEDIA_TYPES, export_bytes
 from genomesh.participants.rights import access_report, export_data
 from genomesh.participants.withdrawal import withdraw
 
@@ -93,10 +96,24 @@ def get_access_report(request: Request, gate: GateDep, me: Participant) -> dict[
     return access_report(gate, me, client_address=_client(request))
 
 
-@router.get("/me/export", responses=error_responses(401, 404))
-def get_export(request: Request, gate: GateDep, me: Participant) -> dict[str, Any]:
-    """A copy of my own data in every dataset of this node."""
-    return export_data(gate, me, client_address=_client(request))
+@router.get("/me/export", responses=error_responses(400, 401, 404), response_model=None)
+def get_export(
+    request: Request,
+    gate: GateDep,
+    me: Participant,
+    format: Annotated[str, Query(description="json, or an archive: zip | tar.gz")] = "json",
+) -> dict[str, Any] | Response:
+    """A copy of my own data in every dataset of this node (JSON, or a zip / tar.gz archive
+    of Phenopackets, a VCF, a README and a manifest of checksums)."""
+    if format == "json":
+        return export_data(gate, me, client_address=_client(request))
+    data = export_bytes(gate, me, format, client_address=_client(request))
+    name = f"genomesh-export.{format}"
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.post("/me/withdraw", responses=error_responses(401, 404, 409))

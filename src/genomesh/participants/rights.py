@@ -53,6 +53,8 @@ def access_report(
     gate: Gate, individual_id: str, *, client_address: str | None = None
 ) -> dict[str, Any]:
     """Per dataset: withdrawal status and every recipient of data derived from this participant."""
+    from genomesh.participants.compelled import about_participant
+
     state = gate.state
     usage = usage_of(state)
 
@@ -61,7 +63,13 @@ def access_report(
         withdrawals = {w.dataset_id: w for w in state.withdrawals(individual_id=individual_id)}
         for a in accesses:
             recipients: list[dict[str, Any]] = []
-            every = state.recipients(dataset_id=a.dataset_id, individual_id=individual_id)
+            # disclosures under a compelled request: shown unless a gag order still forbids it
+            compelled, gagged = about_participant(state, a.dataset_id, individual_id)
+            every = [
+                r
+                for r in state.recipients(dataset_id=a.dataset_id, individual_id=individual_id)
+                if r.recipient_key not in gagged
+            ]
             named = [r for r in every if not r.recipient_key.startswith("anonymous|")]
             anon = [r for r in every if r.recipient_key.startswith("anonymous|")]
             anonymous = {
@@ -85,6 +93,7 @@ def access_report(
                 "dataset_id": a.dataset_id,
                 "withdrawn_at": _iso(w.withdrawn_at) if w else None,
                 "recipients": recipients,
+                "compelled_disclosures": compelled,
                 "anonymous_answers": anonymous,
                 # what all answers so far revealed about my membership, in nats, against the
                 # dataset's budget (docs/disclosure-control.md); past it, answers leave me out

@@ -131,6 +131,9 @@ def post_withdraw(gate: GateDep, me: Participant, body: WithdrawBody) -> dict[st
     todo = [d for d in mine if d not in already]
     if not todo:
         raise ConflictError("already withdrawn from " + (body.dataset_id or "every dataset"))
+    from genomesh.participants.compelled import gagged_keys
+
+    hidden = gagged_keys(gate.state)
     reports = [
         withdraw(
             gate.state,
@@ -155,6 +158,7 @@ def post_withdraw(gate: GateDep, me: Participant, body: WithdrawBody) -> dict[st
                     if x.recipient_key.startswith("anonymous|")
                     else asdict(x)
                     for x in r.recipients
+                    if x.recipient_key not in hidden  # a gag order still forbids telling
                 ],
             }
             for r in reports

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from genomesh.audit.state import NodeState, Recipient
 from genomesh.core.errors import NotFoundError
 from genomesh.core.settings import NodeSettings
-from genomesh.gate.guard import Guard
+from genomesh.gate.guard import COMPELLED_ISSUER, Guard
 
 if TYPE_CHECKING:
     from genomesh.store import NodeStore
@@ -85,7 +85,7 @@ def withdraw(
     reachable: list[int] = []
     ids: list[int] = []
     for r in recipients:
-        can_reach = r.recipient_subject is not None and not r.recipient_key.startswith("anonymous|")
+        can_reach = _reachable(r)
         nid = state.add_notification(
             dataset_id=dataset_id,
             individual_pseudonym=pseudonym,
@@ -97,13 +97,7 @@ def withdraw(
         ids.append(nid)
         if can_reach:
             reachable.append(nid)
-    subjects = sorted(
-        {
-            r.recipient_subject
-            for r in recipients
-            if r.recipient_subject and not r.recipient_key.startswith("anonymous|")
-        }
-    )
+    subjects = sorted({r.recipient_subject for r in recipients if _reachable(r)})
     delivery, detail = _deliver(
         settings,
         http_client,
@@ -160,6 +154,16 @@ def withdraw(
     )
     return WithdrawalReport(
         dataset_id, individual_id, pseudonym, at, recipients, tuple(ids), delivery, detail, flagged
+    )
+
+
+def _reachable(r: Recipient) -> bool:
+    """A researcher the hub can tell: not anonymous callers, and never the recipient of a
+    compelled disclosure (that one is the custodian's to handle; the hub must not learn of it)."""
+    return (
+        r.recipient_subject is not None
+        and not r.recipient_key.startswith("anonymous|")
+        and not r.recipient_key.startswith(COMPELLED_ISSUER + "|")
     )
 
 

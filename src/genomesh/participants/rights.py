@@ -54,6 +54,7 @@ def access_report(
 ) -> dict[str, Any]:
     """Per dataset: withdrawal status and every recipient of data derived from this participant."""
     from genomesh.participants.compelled import about_participant
+    from genomesh.participants.withdrawal import stale_results
 
     state = gate.state
     usage = usage_of(state)
@@ -89,11 +90,26 @@ def access_report(
                     }
                 )
             w = withdrawals.get(a.dataset_id)
+            # once withdrawn, every earlier result that used my data is stale: listed (the
+            # recipient named only for researchers), as recipients were told
+            stale = []
+            if w is not None:
+                for r in stale_results(state, a.dataset_id, individual_id, before=w.withdrawn_at):
+                    if r["recipient_key"] in gagged:
+                        continue
+                    anonymous_caller = r["recipient_key"].startswith("anonymous|")
+                    stale.append(
+                        {k: v for k, v in r.items() if k != "recipient_key"}
+                        | {"recipient": None if anonymous_caller else r["recipient"]}
+                    )
+            for item in recipients:
+                item["stale"] = w is not None
             report = {
                 "dataset_id": a.dataset_id,
                 "withdrawn_at": _iso(w.withdrawn_at) if w else None,
                 "recipients": recipients,
                 "compelled_disclosures": compelled,
+                "stale_results": stale,
                 "anonymous_answers": anonymous,
                 # what all answers so far revealed about my membership, in nats, against the
                 # dataset's budget (docs/disclosure-control.md); past it, answers leave me out

@@ -39,6 +39,11 @@ MESSAGE = (
     "{node} has withdrawn consent (at {at}). Do not use those results further where you can avoid "
     "it, and do not include this participant in new analyses."
 )
+STALE_NOTE = (
+    " Analyses that used their data are marked stale at the hub (`genomesh analysis status`); "
+    "`genomesh analysis rerun TASK_ID` runs one again without them and reports how much the "
+    "result changed."
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,11 @@ def withdraw(
             dataset_id=dataset_id, individual_id=individual_id, before=record.withdrawn_at
         )
     )
+    stale = stale_results(state, dataset_id, individual_id, before=record.withdrawn_at)
+    stale_tasks = sorted({r["task_id"] for r in stale if r.get("task_id")})
     message = MESSAGE.format(dataset=dataset_id, node=settings.name, at=at)
+    if stale_tasks:
+        message += STALE_NOTE
     reachable: list[int] = []
     ids: list[int] = []
     for r in recipients:
@@ -110,6 +119,8 @@ def withdraw(
             "recipients": subjects,
             "withdrawn_at": at,
             "message": message,
+            # the hub marks these analysis tasks stale (genomesh.hub.analysis.stale)
+            "stale_tasks": stale_tasks,
         },
     )
     flagged = tuple(
@@ -148,6 +159,7 @@ def withdraw(
                 "recipients_notified": len(ids),
                 "hub_delivery": delivery,
                 "flagged_audit_entries": list(flagged),
+                "stale_tasks": stale_tasks,
             },
         },
         now=record.withdrawn_at,
@@ -155,6 +167,45 @@ def withdraw(
     return WithdrawalReport(
         dataset_id, individual_id, pseudonym, at, recipients, tuple(ids), delivery, detail, flagged
     )
+
+
+def stale_results(
+    state: NodeState, dataset_id: str, individual_id: str, *, before: float | None = None
+) -> list[dict[str, Any]]:
+    """Every earlier result that included the participant (from the disclosure ledger): what
+    it was (surface, operation, record-level or aggregate), who got it, when, and the hub's
+    analysis task id for analysis rounds. These are stale once the participant withdraws."""
+    out: dict[int, dict[str, Any]] = {}
+    for e in state.ledger(individual_id=individual_id, dataset_id=dataset_id):
+        if before is not None and e.created_at > before:
+            continue
+        entry = state.audit_entry(e.audit_seq)
+        what = (entry.body.get("what") or {}) if entry is not None else {}
+        task = (
+            (what.get("parameters") or {}).get("task_id")
+            if what.get("surface") == "analysis"
+            else None
+        )
+        out[e.audit_seq] = {
+            "audit_seq": e.audit_seq,
+            "surface": what.get("surface"),
+            "operation": what.get("operation"),
+            "kind": e.kind,
+            "recipient_key": e.recipient_key,
+            "recipient": e.recipient_subject,
+            "answered_at": datetime.fromtimestamp(e.created_at, UTC).isoformat(),
+            "task_id": task if isinstance(task, str) else None,
+        }
+    return [out[k] for k in sorted(out)]
+
+
+def _stale_tasks_of(state: NodeState, dataset_id: str, pseudonym: str) -> list[str]:
+    """The stale analysis tasks of the withdrawal a notice (known by pseudonym) is about."""
+    for w in state.withdrawals():
+        if w.dataset_id == dataset_id and state.pseudonym(dataset_id, w.individual_id) == pseudonym:
+            found = stale_results(state, dataset_id, w.individual_id, before=w.withdrawn_at)
+            return sorted({r["task_id"] for r in found if r.get("task_id")})
+    return []
 
 
 def _reachable(r: Recipient) -> bool:
@@ -266,10 +317,11 @@ def redeliver_pending(
             "recipients": sorted({n.recipient_subject for n in notes}),
             "withdrawn_at": at,
             "message": notes[0].message,
+            "stale_tasks": _stale_tasks_of(state, dataset_id, pseudonym),
         }
         status, _ = _deliver(settings, http_client, [n.id for n in notes], state, body=body)
         sent += len(notes) if status == "delivered" else 0
     return sent
 
 
-__all__ = ["WithdrawalReport", "redeliver_pending", "withdraw"]
+__all__ = ["WithdrawalReport", "redeliver_pending", "stale_results", "withdraw"]

@@ -220,11 +220,16 @@ def test_transparency__nodes_count_without_names_and_the_hub_adds_them_up(
         assert name not in text
     theirs = b.client.get(f"/transparency/{YEAR}").json()
     assert theirs["requests"] == 1 and theirs["by_decision"]["pending"] == 1
+    from tests.hub.standin import free_port
+
+    hub.register("node-down", f"http://127.0.0.1:{free_port()}", "GB")  # nobody listening
     with hub.client() as c:
         r = c.get(f"/transparency/{YEAR}")
     assert r.status_code == 200, r.text
     network_report = r.json()
     assert network_report["nodes_reporting"] == 2
+    down = next(n for n in network_report["nodes"] if n["node"] == "node-down")
+    assert down["status"] == "not_reported" and "not reachable" in down["reason"]
     assert network_report["network"]["requests"] == report["requests"] + 1
     assert network_report["network"]["by_kind"]["police"] == (
         report["by_kind"]["police"] + theirs["by_kind"]["police"]

@@ -210,7 +210,7 @@ def register(state: NodeState) -> dict[str, CompelledRequest]:
                 history=[entry.seq],
             )
             continue
-        req = out.get(d.get("request_id"))
+        req = out.get(str(d.get("request_id")))
         if req is None:
             continue
         req.history.append(entry.seq)

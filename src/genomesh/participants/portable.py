@@ -332,8 +332,8 @@ def custodian_export(
                 f"no dataset at this node holds individual(s) {unknown[:5]}", field="individual"
             )
         if recipient is not None:
-            for ds_id, people in selection.items():
-                withdrawn = sorted(set(people) & state.withdrawn(ds_id))
+            for ds_id, chosen in selection.items():
+                withdrawn = sorted(set(chosen) & state.withdrawn(ds_id))
                 if withdrawn:
                     raise ConflictError(
                         f"individual(s) {withdrawn[:5]} withdrew from dataset {ds_id!r}: their "

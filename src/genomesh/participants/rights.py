@@ -94,13 +94,13 @@ def access_report(
             # recipient named only for researchers), as recipients were told
             stale = []
             if w is not None:
-                for r in stale_results(state, a.dataset_id, individual_id, before=w.withdrawn_at):
-                    if r["recipient_key"] in gagged:
+                for res in stale_results(state, a.dataset_id, individual_id, before=w.withdrawn_at):
+                    if res["recipient_key"] in gagged:
                         continue
-                    anonymous_caller = r["recipient_key"].startswith("anonymous|")
+                    anonymous_caller = res["recipient_key"].startswith("anonymous|")
                     stale.append(
-                        {k: v for k, v in r.items() if k != "recipient_key"}
-                        | {"recipient": None if anonymous_caller else r["recipient"]}
+                        {k: v for k, v in res.items() if k != "recipient_key"}
+                        | {"recipient": None if anonymous_caller else res["recipient"]}
                     )
             for item in recipients:
                 item["stale"] = w is not None

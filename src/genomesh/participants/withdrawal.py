@@ -106,7 +106,7 @@ def withdraw(
         ids.append(nid)
         if can_reach:
             reachable.append(nid)
-    subjects = sorted({r.recipient_subject for r in recipients if _reachable(r)})
+    subjects = sorted({str(r.recipient_subject) for r in recipients if _reachable(r)})
     delivery, detail = _deliver(
         settings,
         http_client,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from google.protobuf import json_format
 from phenopackets import Phenopacket
@@ -353,3 +354,17 @@ def test_cli_node_export__dataset_archive_for_a_recipient(
             == 2
         )
         assert "end the name with .zip or .tar.gz" in capsys.readouterr().err
+
+
+def test_genotype_strings__fast_table_agrees_with_the_per_call_version() -> None:
+    from genomesh.store.vcf_export import _call, genotype_strings
+
+    rng = np.random.default_rng(7)
+    block = rng.integers(-2, 2, size=(50, 40, 2)).astype(np.int8)
+    phase = rng.integers(0, 2, size=(50, 40)).astype(bool)
+    fast = genotype_strings(block, phase)
+    slow = [[_call(block[v, s], bool(phase[v, s])) for s in range(40)] for v in range(50)]
+    assert fast.tolist() == slow
+    assert genotype_strings(block[:, :, :1], phase).tolist() == [
+        [_call(block[v, s, :1], bool(phase[v, s])) for s in range(40)] for v in range(50)
+    ]

@@ -68,6 +68,27 @@ def _call(alleles: np.ndarray, phased: bool) -> str:
     return ("|" if phased else "/").join(parts) if parts else "."
 
 
+def genotype_strings(block: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """GT strings for a (variants, samples, ploidy) block of stored alleles, vectorised.
+
+    Each call is encoded as one small integer (alleles -2..1 in base 4, then the phase bit)
+    and looked up in a table built with `_call`, the obviously correct per-call version it
+    is tested against."""
+    ploidy = block.shape[2]
+    if block.size and (block.min() < -2 or block.max() > 1):
+        raise StoreError("stored genotypes hold an allele outside -2..1 (not split biallelic)")
+    code = np.zeros(block.shape[:2], dtype=np.int64)
+    for j in range(ploidy):
+        code += (block[:, :, j].astype(np.int64) + 2) * 4**j
+    code = code * 2 + phase.astype(np.int64)
+    table = np.empty(2 * 4**ploidy, dtype=object)
+    for value in range(table.size):
+        rest, phased = divmod(value, 2)
+        alleles = np.array([(rest // 4**j) % 4 - 2 for j in range(ploidy)], dtype=np.int8)
+        table[value] = _call(alleles, bool(phased))
+    return table[code]  # type: ignore[no-any-return]
+
+
 def header_lines(dataset: DatasetStore, sample_names: Sequence[str]) -> list[str]:
     """The VCF header: format, date, source, reference, contigs (with assembly), GT, columns."""
     group = dataset._zarr
@@ -134,6 +155,7 @@ def write_vcf(
             block = calls[start:stop][:, samples, :]
             phase = phased_calls[start:stop][:, samples]
             non_ref += int((block == 1).any(axis=2).sum())
+            gts_block = genotype_strings(block, phase)
             lines = []
             for k in range(stop - start):
                 i = start + k
@@ -143,8 +165,7 @@ def write_vcf(
                 info = f"END={columns['end'][i]}" if alt.startswith("<") else "."
                 chrom, pos, ref = columns["chrom"][i], columns["pos"][i], columns["ref"][i]
                 vid = columns["rsid"][i] or "."  # the store keeps the dbSNP id of the ID column
-                gts = [_call(block[k, s], bool(phase[k, s])) for s in range(len(samples))]
-                row = [chrom, str(pos), vid, ref, alt, ".", ".", info, "GT", *gts]
+                row = [chrom, str(pos), vid, ref, alt, ".", ".", info, "GT", *gts_block[k]]
                 lines.append("\t".join(row))
             out.write(("\n".join(lines) + "\n").encode())
         out.close()

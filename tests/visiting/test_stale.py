@@ -125,7 +125,11 @@ def test_withdrawal__marks_the_analysis_stale_and_rerun_reports_the_change(
         change["max_abs_delta_beta_over_se"]
     )
     assert rerun["stale"] is None  # the re-run left the withdrawn participant out
-    assert fed.wait(first["id"])["stale"]["reruns"] == [rerun["id"]]
+    again = fed.wait(first["id"])["stale"]
+    assert (
+        again["reruns"] == [rerun["id"]] and again["rerun_change"] == rerun["rerun_of"]["summary"]
+    )
+    assert "max |Δbeta|/SE" in again["rerun_change"] and "top hits changed" in again["rerun_change"]
     assert main(["analysis", "status", rerun["id"], *hub]) == 0
     assert f"re-run of {first['id']}: individuals" in capsys.readouterr().out
 

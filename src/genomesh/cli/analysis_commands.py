@@ -145,6 +145,8 @@ def print_stale(task: dict[str, Any]) -> None:
         )
         if stale.get("reruns"):
             console.print(f"  re-run as: {', '.join(stale['reruns'])}")
+            if stale.get("rerun_change"):
+                console.print(f"  what the re-run changed: {escape(stale['rerun_change'])}")
         else:
             console.print(f"  re-run without them: genomesh analysis rerun {task['id']}")
     rerun = task.get("rerun_of")

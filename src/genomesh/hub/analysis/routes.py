@@ -63,6 +63,12 @@ def shown(task: Task, request: Request) -> dict[str, Any]:
     store = stale_store(request.app)
     out = task.public()
     out["stale"] = store.stale(task.id)
+    if out["stale"] and out["stale"]["reruns"] and task.state == "done":
+        latest = coordinator(request).tasks.get(out["stale"]["reruns"][-1])
+        if latest.state == "done":  # the notice of how much the re-run changed the result
+            out["stale"]["rerun_change"] = describe_change(
+                result_change(task.result, latest.result)
+            )
     original = store.rerun_of(task.id)
     if original is not None:
         out["rerun_of"] = {"task": original, "change": None}

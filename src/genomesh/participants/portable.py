@@ -282,19 +282,18 @@ def export_archive(
     return {**manifest, "audit_id": response.audit_id}
 
 
-def export_bytes(
-    gate: Gate, individual_id: str, fmt: str, *, client_address: str | None = None
-) -> bytes:
-    """`export_archive` into memory (the participant API streams it back)."""
+def export_file(
+    gate: Gate, individual_id: str, fmt: str, folder: Path, *, client_address: str | None = None
+) -> Path:
+    """`export_archive` into `folder` in format `fmt` (zip | tar.gz); returns the file."""
     suffix = {"zip": ".zip", "tar.gz": ".tar.gz"}.get(fmt)
     if suffix is None:
         raise InvalidInputError(
             f"unknown export format {fmt!r}: json, zip or tar.gz", field="format"
         )
-    with tempfile.TemporaryDirectory(prefix="genomesh-export-") as tmp:
-        out = Path(tmp) / f"export{suffix}"
-        export_archive(gate, individual_id, out, client_address=client_address)
-        return out.read_bytes()
+    out = folder / f"genomesh-export{suffix}"
+    export_archive(gate, individual_id, out, client_address=client_address)
+    return out
 
 
 def custodian_export(
@@ -434,7 +433,7 @@ __all__ = [
     "archive_format",
     "custodian_export",
     "export_archive",
-    "export_bytes",
+    "export_file",
     "package",
     "read_archive",
     "readme",

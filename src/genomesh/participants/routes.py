@@ -14,17 +14,22 @@ an app that only sets `app.state.settings` gets a gate built on first use.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, ConflictError, NotFoundError
 from genomesh.gate import Gate
-from genomesh.participants.portable import MEDIA_TYPES, export_bytes
+from genomesh.participants.portable import MEDIA_TYPES, export_file
 from genomesh.participants.rights import access_report, export_data
 from genomesh.participants.withdrawal import withdraw
 
@@ -102,17 +107,22 @@ def get_export(
     gate: GateDep,
     me: Participant,
     format: Annotated[str, Query(description="json, or an archive: zip | tar.gz")] = "json",
-) -> dict[str, Any] | Response:
+) -> dict[str, Any] | FileResponse:
     """A copy of my own data in every dataset of this node (JSON, or a zip / tar.gz archive
     of Phenopackets, a VCF, a README and a manifest of checksums)."""
     if format == "json":
         return export_data(gate, me, client_address=_client(request))
-    data = export_bytes(gate, me, format, client_address=_client(request))
-    name = f"genomesh-export.{format}"
-    return Response(
-        data,
+    folder = Path(tempfile.mkdtemp(prefix="genomesh-export-"))
+    try:
+        path = export_file(gate, me, format, folder, client_address=_client(request))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(  # streamed from disk, the folder removed once it is sent
+        path,
         media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        filename=f"genomesh-export.{format}",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
 
 

@@ -152,8 +152,10 @@ def write_vcf(
         out.write(("\n".join(header_lines(dataset, individual_ids)) + "\n").encode())
         for start in range(0, n, _CHUNK):
             stop = min(start + _CHUNK, n)
-            block = calls[start:stop][:, samples, :]
-            phase = phased_calls[start:stop][:, samples]
+            # only the sample chunks holding these individuals are read (one person's copy
+            # does not read a 100,000-sample matrix)
+            block = calls.oindex[start:stop, samples]
+            phase = phased_calls.oindex[start:stop, samples]
             non_ref += int((block == 1).any(axis=2).sum())
             gts_block = genotype_strings(block, phase)
             lines = []

@@ -101,6 +101,10 @@ def test_withdrawal__marks_the_analysis_stale_and_rerun_reports_the_change(
     assert main(["analysis", "status", first["id"], *hub]) == 0
     out = capsys.readouterr().out
     assert "STALE" in out and f"genomesh analysis rerun {first['id']}" in out
+    assert main(["analysis", "result", first["id"], "--limit", "1", *hub]) == 0
+    assert "STALE" in capsys.readouterr().out
+    assert main(["analysis", "list", *hub]) == 0
+    assert "STALE" in capsys.readouterr().out
     # one command re-runs it without the withdrawn participant and says how much it changed
     assert main(["analysis", "rerun", first["id"], "--wait", "--json", *hub]) == 0
     rerun = _json_tail(capsys.readouterr().out)

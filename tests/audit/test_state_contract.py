@@ -78,6 +78,16 @@ def test_state__ledger_rows_written_with_the_entry(state: NodeState) -> None:
     assert state.recipients(dataset_id="ds2", individual_id="P1") == []
 
 
+def test_state__audit_entries_of_one_identity_in_chain_order(state: NodeState) -> None:
+    """What registers kept in the chain (compelled-disclosure requests) are read with."""
+    for n, who in enumerate(["node|register", "iss|alice", "node|register", "iss|bob"]):
+        state.append_audit(_body(n, who=who))
+    mine = state.audit_entries_of("node|register")
+    assert [e.body["what"]["parameters"]["n"] for e in mine] == [0, 2]
+    assert [e.seq for e in mine] == sorted(e.seq for e in mine)
+    assert state.audit_entries_of("nobody") == []
+
+
 def test_state__budget_charges_within_window(state: NodeState) -> None:
     key = "anonymous|10.0.0.1"
     assert state.try_charge(key, limit=2, window_seconds=60, now=1000.0) == 1

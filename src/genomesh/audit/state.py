@@ -292,6 +292,16 @@ class NodeState:
             AuditEntry(r.seq, r.hash, r.prev_hash, r.created_at, json.loads(r.body)) for r in rows
         ]
 
+    def audit_entries_of(self, identity_key: str) -> list[AuditEntry]:
+        """The entries one identity wrote, in chain order (an indexed read: registers kept
+        in the chain, such as compelled-disclosure requests, are read this way)."""
+        with self._session() as s:
+            q = select(AuditRow).where(AuditRow.identity_key == identity_key).order_by(AuditRow.seq)
+            rows = list(s.execute(q).scalars())
+        return [
+            AuditEntry(r.seq, r.hash, r.prev_hash, r.created_at, json.loads(r.body)) for r in rows
+        ]
+
     def audit_entry(self, seq: int) -> AuditEntry | None:
         with self._session() as s:
             r = s.get(AuditRow, seq)

@@ -4,6 +4,7 @@
     genomesh analysis submit allele-frequency --region 22:20000000-20100000 --dataset ... --wait
     genomesh analysis status ID --wait          # a progress bar until the task ends
     genomesh analysis result ID --tsv af.tsv    # rows as TSV (JSON with --json)
+    genomesh analysis rerun ID --wait           # again, without withdrawn participants
     genomesh analysis served NODE_DIR           # at a node: analyses served per dataset
 
 The hub URL and passport are found as for `genomesh query` (`--hub`/$GENOMESH_HUB_URL,
@@ -134,6 +135,26 @@ def follow(
     return task
 
 
+def print_stale(task: dict[str, Any]) -> None:
+    """Say when withdrawals made the result stale, and what a re-run changed."""
+    stale = task.get("stale")
+    if stale:
+        console.print(
+            f"  [bold red]STALE[/]: {escape(str(stale['reason']))} (since {stale['since'][:19]}Z; "
+            f"datasets {escape(', '.join(stale['datasets']))})"
+        )
+        if stale.get("reruns"):
+            console.print(f"  re-run as: {', '.join(stale['reruns'])}")
+            if stale.get("rerun_change"):
+                console.print(f"  what the re-run changed: {escape(stale['rerun_change'])}")
+        else:
+            console.print(f"  re-run without them: genomesh analysis rerun {task['id']}")
+    rerun = task.get("rerun_of")
+    if rerun:
+        summary = rerun.get("summary") or "(the change is shown once both runs are done)"
+        console.print(f"  re-run of {rerun['task']}: {escape(summary)}")
+
+
 def print_status(task: dict[str, Any]) -> None:
     colour = STATE_COLOURS.get(task["state"], "white")
     progress = task["progress"]
@@ -143,6 +164,7 @@ def print_status(task: dict[str, Any]) -> None:
     )
     if task.get("reason"):
         console.print(f"  reason: {escape(str(task['reason']))}")
+    print_stale(task)
     table = LiteralTable(title="nodes", title_justify="left")
     for column in ("node", "status", "round", "reason"):
         table.add_column(column, overflow="fold")
@@ -296,9 +318,31 @@ def result(
             console.print(f"… {len(rows) - limit} more rows (--tsv FILE for all)")
     for note in body.get("notes") or []:
         console.print(f"note: {escape(str(note))}")
+    print_stale({"id": task_id, **body})
     for item in body.get("attribution") or []:
         cite = f" — {item['citation']}" if item.get("citation") else ""
         console.print(f"data: {escape(item['node'])}/{escape(item['dataset'])}{escape(cite)}")
+
+
+@analysis_app.command("rerun")
+def rerun(
+    task_id: Annotated[str, typer.Argument(help="the analysis id to run again")],
+    wait: WaitOption = False,
+    hub: HubOption = None,
+    passport: PassportOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run an analysis again (same type, parameters, datasets) without withdrawn participants;
+    with --wait, say how much the result changed."""
+    task = hub_request(
+        "POST", f"{hub_url(hub)}/analysis/tasks/{task_id}/rerun", headers=passport_header(passport)
+    )
+    if not as_json:
+        console.print(f"re-running {task_id} as analysis [bold]{task['id']}[/]")
+    if wait:
+        task = follow(task["id"], hub=hub, passport=passport, quiet=as_json)
+    if as_json:
+        console.print_json(data=task)
 
 
 @analysis_app.command("cancel")
@@ -324,13 +368,14 @@ def list_analyses(
         console.print_json(data=tasks)
         return
     table = LiteralTable(title="analyses", title_justify="left")
-    for column in ("id", "type", "state", "rounds", "datasets", "created", "reason"):
+    for column in ("id", "type", "state", "rounds", "datasets", "created", "reason", "stale"):
         table.add_column(column, overflow="fold")
     for t in tasks:
         p = t["progress"]
         table.add_row(
             t["id"], t["analysis"], t["state"], f"{p['rounds_done']}/{p['rounds_expected']}",
             ", ".join(t["datasets"]), t["created"][:19], t.get("reason") or "",
+            "STALE" if t.get("stale") else "",
         )  # fmt: skip
     console.print(table)
 

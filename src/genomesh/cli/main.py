@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "genomesh.cli.dac_commands",
     "genomesh.cli.demo_commands",
     "genomesh.cli.participant_commands",
+    "genomesh.cli.compelled_commands",
     "genomesh.cli.match_commands",
     "genomesh.cli.analysis_commands",
     "genomesh.cli.join_commands",

@@ -165,15 +165,61 @@ def report(
 @node_app.command("export")
 def export(
     node_dir: NodeDir,
-    individual: Individual,
-    out: Annotated[Path, typer.Option("--out", help="where to write the JSON export")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="the file to write: .zip or .tar.gz for the archive of Phenopackets, VCF, "
+            "README and manifest; .json for the JSON copy",
+        ),
+    ],
+    individual: Annotated[
+        list[str] | None,
+        typer.Option("--individual", help="a participant's individual id (repeatable)"),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", help="export every participant of this dataset (not withdrawn)"),
+    ] = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            "--recipient",
+            help="who the copy is for (passport subject): listed in the disclosure ledger, "
+            "told on a withdrawal",
+        ),
+    ] = None,
 ) -> None:
-    """Write a copy of the participant's own data (all datasets) to a JSON file."""
-    from genomesh.participants.rights import export_data
+    """Export participants' data: an archive in standard formats (or a JSON copy)."""
+    people = list(individual or [])
+    if str(out).lower().endswith(".json"):
+        from genomesh.core.errors import InvalidInputError
+        from genomesh.participants.rights import export_data
 
-    data = export_data(_gate(node_dir), individual)
-    out.write_text(json.dumps(data, indent=2))
-    Console().print(Text(f"wrote {out} ({len(data['datasets'])} datasets)"))
+        if len(people) != 1 or dataset is not None or recipient is not None:
+            raise InvalidInputError(
+                "a .json copy is of one participant: pass one --individual (archives: .zip, "
+                ".tar.gz)",
+                field="--out",
+            )
+        data = export_data(_gate(node_dir), people[0])
+        out.write_text(json.dumps(data, indent=2))
+        Console().print(Text(f"wrote {out} ({len(data['datasets'])} datasets)"))
+        return
+    from genomesh.participants.portable import custodian_export
+
+    manifest = custodian_export(
+        _gate(node_dir), out, dataset_id=dataset, individual_ids=people, recipient=recipient
+    )
+    n = sum(len(d["individuals"]) for d in manifest["datasets"])
+    Console().print(
+        Text(
+            f"wrote {out}: {n} individual(s) in {len(manifest['datasets'])} dataset(s), "
+            f"{len(manifest['files'])} files (checksums in manifest.json; audit entry "
+            f"{manifest['audit_id']})"
+        ),
+        highlight=False,
+    )
 
 
 @node_app.command("participant-token")

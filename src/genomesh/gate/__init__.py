@@ -10,13 +10,16 @@ from genomesh.gate.contract import (
 )
 from genomesh.gate.gate import Gate
 from genomesh.gate.guard import (
+    COMPELLED_ISSUER,
     MATCHMAKER_ISSUER,
     PARTICIPANT_ISSUER,
+    compelled_identity,
     matchmaker_identity,
     participant_identity,
 )
 
 __all__ = [
+    "COMPELLED_ISSUER",
     "MATCHMAKER_ISSUER",
     "PARTICIPANT_ISSUER",
     "DatasetAccess",
@@ -26,6 +29,7 @@ __all__ = [
     "Gate",
     "GateRequest",
     "GateResponse",
+    "compelled_identity",
     "matchmaker_identity",
     "participant_identity",
 ]

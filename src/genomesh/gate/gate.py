@@ -43,7 +43,7 @@ from genomesh.gate.contract import (
     GateRequest,
     GateResponse,
 )
-from genomesh.gate.guard import DatasetFacts, Guard, is_self_service
+from genomesh.gate.guard import DatasetFacts, Guard, is_compelled, is_self_service
 from genomesh.gate.narrowing import Narrowed, narrow
 
 if TYPE_CHECKING:
@@ -278,6 +278,8 @@ class Gate:
     ) -> Narrowed:
         if is_self_service(request):
             return Narrowed(result)  # a participant's own data, going back to them
+        if is_compelled(request):
+            return Narrowed(result)  # exactly what the custodian decided to disclose, or nothing
 
         def without(withheld: frozenset[str]) -> DatasetResult:
             smaller = replace(access, allowed_individuals=access.allowed_individuals - withheld)

@@ -42,6 +42,8 @@ PARTICIPANT_ISSUER = "urn:genomesh:participant"
 PARTICIPANT_SURFACE = "participants"
 MATCHMAKER_ISSUER = "urn:genomesh:matchmaker"
 MATCHMAKER_SURFACE = "matchmaker"
+COMPELLED_ISSUER = "urn:genomesh:compelled"
+COMPELLED_SURFACE = "compelled"
 
 
 def participant_identity(individual_id: str, *, client_address: str | None = None) -> Identity:
@@ -58,6 +60,20 @@ def matchmaker_identity(peer: str, *, client_address: str | None = None) -> Iden
     """The identity of a Matchmaker Exchange peer authenticated by its X-Auth-Token."""
     return Identity(
         tier="registered", subject=peer, issuer=MATCHMAKER_ISSUER, client_address=client_address
+    )
+
+
+def compelled_identity(request_id: str) -> Identity:
+    """The recipient of a disclosure the custodian decided on under a compelled-disclosure
+    request (genomesh.participants.compelled); built only from the custodian's register."""
+    return Identity(tier="anonymous", subject=f"compelled:{request_id}", issuer=COMPELLED_ISSUER)
+
+
+def is_compelled(request: GateRequest) -> bool:
+    return (
+        request.surface == COMPELLED_SURFACE
+        and request.identity.issuer == COMPELLED_ISSUER
+        and request.identity.subject is not None
     )
 
 
@@ -229,6 +245,15 @@ class Guard:
                     tier="participant",
                 )
             return DatasetAccess(dataset_id, "record", frozenset({str(me)}), tier="participant")
+        if is_compelled(request):
+            # A disclosure the custodian decided on under a recorded legal demand: exactly the
+            # participants the register names (by pseudonym), at record level, withdrawn or not
+            # (a court order reaches data the node still holds); ledgered and audited as usual.
+            named = frozenset(request.parameters.get("individual_pseudonyms") or ())
+            individuals = frozenset(
+                i for i in facts.individuals if self.state.pseudonym(dataset_id, i) in named
+            )
+            return DatasetAccess(dataset_id, "record", individuals, tier="compelled")
         if is_matchmaking(request):
             # A matchmaking peer sees the MME records of enrolled patients (the custodian's
             # enrolment records their consent to matchmaking and contact); the withdrawn never.
@@ -317,11 +342,15 @@ class Guard:
 
 
 __all__ = [
+    "COMPELLED_ISSUER",
+    "COMPELLED_SURFACE",
     "MATCHMAKER_ISSUER",
     "MATCHMAKER_SURFACE",
     "PARTICIPANT_ISSUER",
     "DatasetFacts",
     "Guard",
+    "compelled_identity",
+    "is_compelled",
     "is_matchmaking",
     "is_self_service",
     "matchmaker_identity",

@@ -28,7 +28,7 @@ from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.core.request_errors import json_error_of
 from genomesh.core.settings import HubSettings
-from genomesh.hub import anchors, beacon_routes, dialout, routes
+from genomesh.hub import anchors, beacon_routes, dialout, routes, transparency
 from genomesh.hub import openapi as hub_openapi
 from genomesh.hub.admin import admin_token
 from genomesh.hub.analysis import routes as analysis_routes
@@ -238,6 +238,7 @@ def create_app(
     app.include_router(anchors.router)
     app.include_router(dialout.router)
     app.include_router(analysis_routes.router)
+    app.include_router(transparency.router)  # the network's yearly transparency report
     _optional_routers(app)
     hub_openapi.install(app)
     return app

@@ -53,6 +53,9 @@ def access_report(
     gate: Gate, individual_id: str, *, client_address: str | None = None
 ) -> dict[str, Any]:
     """Per dataset: withdrawal status and every recipient of data derived from this participant."""
+    from genomesh.participants.compelled import about_participant
+    from genomesh.participants.withdrawal import stale_results
+
     state = gate.state
     usage = usage_of(state)
 
@@ -61,7 +64,13 @@ def access_report(
         withdrawals = {w.dataset_id: w for w in state.withdrawals(individual_id=individual_id)}
         for a in accesses:
             recipients: list[dict[str, Any]] = []
-            every = state.recipients(dataset_id=a.dataset_id, individual_id=individual_id)
+            # disclosures under a compelled request: shown unless a gag order still forbids it
+            compelled, gagged = about_participant(state, a.dataset_id, individual_id)
+            every = [
+                r
+                for r in state.recipients(dataset_id=a.dataset_id, individual_id=individual_id)
+                if r.recipient_key not in gagged
+            ]
             named = [r for r in every if not r.recipient_key.startswith("anonymous|")]
             anon = [r for r in every if r.recipient_key.startswith("anonymous|")]
             anonymous = {
@@ -81,10 +90,26 @@ def access_report(
                     }
                 )
             w = withdrawals.get(a.dataset_id)
+            # once withdrawn, every earlier result that used my data is stale: listed (the
+            # recipient named only for researchers), as recipients were told
+            stale = []
+            if w is not None:
+                for res in stale_results(state, a.dataset_id, individual_id, before=w.withdrawn_at):
+                    if res["recipient_key"] in gagged:
+                        continue
+                    anonymous_caller = res["recipient_key"].startswith("anonymous|")
+                    stale.append(
+                        {k: v for k, v in res.items() if k != "recipient_key"}
+                        | {"recipient": None if anonymous_caller else res["recipient"]}
+                    )
+            for item in recipients:
+                item["stale"] = w is not None
             report = {
                 "dataset_id": a.dataset_id,
                 "withdrawn_at": _iso(w.withdrawn_at) if w else None,
                 "recipients": recipients,
+                "compelled_disclosures": compelled,
+                "stale_results": stale,
                 "anonymous_answers": anonymous,
                 # what all answers so far revealed about my membership, in nats, against the
                 # dataset's budget (docs/disclosure-control.md); past it, answers leave me out

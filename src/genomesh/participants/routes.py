@@ -6,22 +6,30 @@ node state. The node app mounts `router` and sets `app.state.gate` (a `genomesh.
 an app that only sets `app.state.settings` gets a gate built on first use.
 
     GET  /participants/me/access-report   every recipient of data derived from me, per dataset
-    GET  /participants/me/export          a copy of my data (JSON; genotypes as VCF-like records)
+    GET  /participants/me/export          a copy of my data (JSON; genotypes as VCF-like records);
+                                          ?format=zip|tar.gz: one archive of Phenopackets v2, a
+                                          bgzipped VCF, a README and a manifest (portable.py)
     POST /participants/me/withdraw        {"dataset_id": "..." | null, "reason": "..."}
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, ConflictError, NotFoundError
 from genomesh.gate import Gate
+from genomesh.participants.portable import MEDIA_TYPES, export_file
 from genomesh.participants.rights import access_report, export_data
 from genomesh.participants.withdrawal import withdraw
 
@@ -93,10 +101,29 @@ def get_access_report(request: Request, gate: GateDep, me: Participant) -> dict[
     return access_report(gate, me, client_address=_client(request))
 
 
-@router.get("/me/export", responses=error_responses(401, 404))
-def get_export(request: Request, gate: GateDep, me: Participant) -> dict[str, Any]:
-    """A copy of my own data in every dataset of this node."""
-    return export_data(gate, me, client_address=_client(request))
+@router.get("/me/export", responses=error_responses(400, 401, 404), response_model=None)
+def get_export(
+    request: Request,
+    gate: GateDep,
+    me: Participant,
+    format: Annotated[str, Query(description="json, or an archive: zip | tar.gz")] = "json",
+) -> dict[str, Any] | FileResponse:
+    """A copy of my own data in every dataset of this node (JSON, or a zip / tar.gz archive
+    of Phenopackets, a VCF, a README and a manifest of checksums)."""
+    if format == "json":
+        return export_data(gate, me, client_address=_client(request))
+    folder = Path(tempfile.mkdtemp(prefix="genomesh-export-"))
+    try:
+        path = export_file(gate, me, format, folder, client_address=_client(request))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(  # streamed from disk, the folder removed once it is sent
+        path,
+        media_type=MEDIA_TYPES[format],
+        filename=f"genomesh-export.{format}",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
 
 
 @router.post("/me/withdraw", responses=error_responses(401, 404, 409))
@@ -114,6 +141,9 @@ def post_withdraw(gate: GateDep, me: Participant, body: WithdrawBody) -> dict[st
     todo = [d for d in mine if d not in already]
     if not todo:
         raise ConflictError("already withdrawn from " + (body.dataset_id or "every dataset"))
+    from genomesh.participants.compelled import gagged_keys
+
+    hidden = gagged_keys(gate.state)
     reports = [
         withdraw(
             gate.state,
@@ -138,6 +168,7 @@ def post_withdraw(gate: GateDep, me: Participant, body: WithdrawBody) -> dict[st
                     if x.recipient_key.startswith("anonymous|")
                     else asdict(x)
                     for x in r.recipients
+                    if x.recipient_key not in hidden  # a gag order still forbids telling
                 ],
             }
             for r in reports

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from genomesh.audit.state import NodeState, Recipient
 from genomesh.core.errors import NotFoundError
 from genomesh.core.settings import NodeSettings
-from genomesh.gate.guard import Guard
+from genomesh.gate.guard import COMPELLED_ISSUER, Guard
 
 if TYPE_CHECKING:
     from genomesh.store import NodeStore
@@ -38,6 +38,11 @@ MESSAGE = (
     "A participant whose data contributed to results you received from dataset {dataset} at node "
     "{node} has withdrawn consent (at {at}). Do not use those results further where you can avoid "
     "it, and do not include this participant in new analyses."
+)
+STALE_NOTE = (
+    " Analyses that used their data are marked stale at the hub (`genomesh analysis status`); "
+    "`genomesh analysis rerun TASK_ID` runs one again without them and reports how much the "
+    "result changed."
 )
 
 
@@ -81,11 +86,15 @@ def withdraw(
             dataset_id=dataset_id, individual_id=individual_id, before=record.withdrawn_at
         )
     )
+    stale = stale_results(state, dataset_id, individual_id, before=record.withdrawn_at)
+    stale_tasks = sorted({r["task_id"] for r in stale if r.get("task_id")})
     message = MESSAGE.format(dataset=dataset_id, node=settings.name, at=at)
+    if stale_tasks:
+        message += STALE_NOTE
     reachable: list[int] = []
     ids: list[int] = []
     for r in recipients:
-        can_reach = r.recipient_subject is not None and not r.recipient_key.startswith("anonymous|")
+        can_reach = _reachable(r)
         nid = state.add_notification(
             dataset_id=dataset_id,
             individual_pseudonym=pseudonym,
@@ -97,13 +106,7 @@ def withdraw(
         ids.append(nid)
         if can_reach:
             reachable.append(nid)
-    subjects = sorted(
-        {
-            r.recipient_subject
-            for r in recipients
-            if r.recipient_subject and not r.recipient_key.startswith("anonymous|")
-        }
-    )
+    subjects = sorted({str(r.recipient_subject) for r in recipients if _reachable(r)})
     delivery, detail = _deliver(
         settings,
         http_client,
@@ -116,6 +119,8 @@ def withdraw(
             "recipients": subjects,
             "withdrawn_at": at,
             "message": message,
+            # the hub marks these analysis tasks stale (genomesh.hub.analysis.stale)
+            "stale_tasks": stale_tasks,
         },
     )
     flagged = tuple(
@@ -154,12 +159,62 @@ def withdraw(
                 "recipients_notified": len(ids),
                 "hub_delivery": delivery,
                 "flagged_audit_entries": list(flagged),
+                "stale_tasks": stale_tasks,
             },
         },
         now=record.withdrawn_at,
     )
     return WithdrawalReport(
         dataset_id, individual_id, pseudonym, at, recipients, tuple(ids), delivery, detail, flagged
+    )
+
+
+def stale_results(
+    state: NodeState, dataset_id: str, individual_id: str, *, before: float | None = None
+) -> list[dict[str, Any]]:
+    """Every earlier result that included the participant (from the disclosure ledger): what
+    it was (surface, operation, record-level or aggregate), who got it, when, and the hub's
+    analysis task id for analysis rounds. These are stale once the participant withdraws."""
+    out: dict[int, dict[str, Any]] = {}
+    for e in state.ledger(individual_id=individual_id, dataset_id=dataset_id):
+        if before is not None and e.created_at > before:
+            continue
+        entry = state.audit_entry(e.audit_seq)
+        what = (entry.body.get("what") or {}) if entry is not None else {}
+        task = (
+            (what.get("parameters") or {}).get("task_id")
+            if what.get("surface") == "analysis"
+            else None
+        )
+        out[e.audit_seq] = {
+            "audit_seq": e.audit_seq,
+            "surface": what.get("surface"),
+            "operation": what.get("operation"),
+            "kind": e.kind,
+            "recipient_key": e.recipient_key,
+            "recipient": e.recipient_subject,
+            "answered_at": datetime.fromtimestamp(e.created_at, UTC).isoformat(),
+            "task_id": task if isinstance(task, str) else None,
+        }
+    return [out[k] for k in sorted(out)]
+
+
+def _stale_tasks_of(state: NodeState, dataset_id: str, pseudonym: str) -> list[str]:
+    """The stale analysis tasks of the withdrawal a notice (known by pseudonym) is about."""
+    for w in state.withdrawals():
+        if w.dataset_id == dataset_id and state.pseudonym(dataset_id, w.individual_id) == pseudonym:
+            found = stale_results(state, dataset_id, w.individual_id, before=w.withdrawn_at)
+            return sorted({r["task_id"] for r in found if r.get("task_id")})
+    return []
+
+
+def _reachable(r: Recipient) -> bool:
+    """A researcher the hub can tell: not anonymous callers, and never the recipient of a
+    compelled disclosure (that one is the custodian's to handle; the hub must not learn of it)."""
+    return (
+        r.recipient_subject is not None
+        and not r.recipient_key.startswith("anonymous|")
+        and not r.recipient_key.startswith(COMPELLED_ISSUER + "|")
     )
 
 
@@ -262,10 +317,11 @@ def redeliver_pending(
             "recipients": sorted({n.recipient_subject for n in notes}),
             "withdrawn_at": at,
             "message": notes[0].message,
+            "stale_tasks": _stale_tasks_of(state, dataset_id, pseudonym),
         }
         status, _ = _deliver(settings, http_client, [n.id for n in notes], state, body=body)
         sent += len(notes) if status == "delivered" else 0
     return sent
 
 
-__all__ = ["WithdrawalReport", "redeliver_pending", "withdraw"]
+__all__ = ["WithdrawalReport", "redeliver_pending", "stale_results", "withdraw"]

@@ -5,6 +5,8 @@
     GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node
     GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
     POST /analysis/tasks/{id}/cancel     cancel a queued or running task
+    POST /analysis/tasks/{id}/rerun      the same analysis again, without participants who
+                                         withdrew since (genomesh.hub.analysis.stale)
     GET  /analysis/types           the registered analysis types
 
 (Not `/analyses`: at the hub's root that is the Beacon v2 entry type, asked across the network.)
@@ -27,6 +29,8 @@ from genomesh.analysis import registered
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import ConflictError, InvalidInputError
 from genomesh.hub.analysis.coordinator import Coordinator
+from genomesh.hub.analysis.stale import describe_change, result_change, stale_store
+from genomesh.hub.analysis.tasks import Task
 
 router = APIRouter(tags=["analyses"])
 
@@ -42,11 +46,38 @@ class AnalysisSubmission(BaseModel):
 
 
 def coordinator(request: Request) -> Coordinator:
-    state = request.app.state
+    return coordinator_of(request.app)
+
+
+def coordinator_of(app: Any) -> Coordinator:
+    state = app.state
     found = getattr(state, "analyses", None)
     if found is None:
-        found = state.analyses = Coordinator(request.app)
+        found = state.analyses = Coordinator(app)
     return found
+
+
+def shown(task: Task, request: Request) -> dict[str, Any]:
+    """A task as the API shows it, with whether withdrawals made its result stale and, for a
+    re-run, which task it re-ran and how much the result changed."""
+    store = stale_store(request.app)
+    out = task.public()
+    out["stale"] = store.stale(task.id)
+    if out["stale"] and out["stale"]["reruns"] and task.state == "done":
+        latest = coordinator(request).tasks.get(out["stale"]["reruns"][-1])
+        if latest.state == "done":  # the notice of how much the re-run changed the result
+            out["stale"]["rerun_change"] = describe_change(
+                result_change(task.result, latest.result)
+            )
+    original = store.rerun_of(task.id)
+    if original is not None:
+        out["rerun_of"] = {"task": original, "change": None}
+        first = coordinator(request).tasks.get(original)
+        if task.state == "done" and first.state == "done":
+            change = result_change(first.result, task.result)
+            out["rerun_of"]["change"] = finite(change)
+            out["rerun_of"]["summary"] = describe_change(change)
+    return out
 
 
 def _auth(request: Request) -> str | None:
@@ -66,12 +97,12 @@ async def types() -> list[dict[str, str]]:
 )
 async def submit(body: AnalysisSubmission, request: Request) -> dict[str, Any]:
     task = coordinator(request).submit(body.model_dump(), _auth(request))
-    return task.public()
+    return shown(task, request)
 
 
 @router.get("/analysis/tasks", summary="The caller's analyses", responses=error_responses(400, 401))
 async def list_tasks(request: Request) -> list[dict[str, Any]]:
-    return [t.public() for t in coordinator(request).mine(_auth(request))]
+    return [shown(t, request) for t in coordinator(request).mine(_auth(request))]
 
 
 @router.get(
@@ -80,7 +111,7 @@ async def list_tasks(request: Request) -> list[dict[str, Any]]:
     responses=error_responses(400, 401, 403, 404),
 )
 async def status(task_id: str, request: Request) -> dict[str, Any]:
-    return coordinator(request).owned(task_id, _auth(request)).public()
+    return shown(coordinator(request).owned(task_id, _auth(request)), request)
 
 
 def finite(value: Any) -> Any:
@@ -124,8 +155,13 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
     if format == "tsv":
         declared = task.result.get("columns")
         text = _tsv(task.result.get("rows") or [], declared if isinstance(declared, list) else None)
-        return Response(text, media_type="text/tab-separated-values")
-    return JSONResponse(finite(task.result))
+        stale = stale_store(request.app).stale(task_id)
+        headers = {"X-Genomesh-Stale": stale["reason"]} if stale else None
+        return Response(text, media_type="text/tab-separated-values", headers=headers)
+    meta = shown(task, request)
+    return JSONResponse(
+        finite({**task.result, "stale": meta["stale"], "rerun_of": meta.get("rerun_of")})
+    )
 
 
 @router.post(
@@ -141,4 +177,27 @@ async def cancel(task_id: str, request: Request) -> dict[str, Any]:
     return (await hub.cancel(task)).public()
 
 
-__all__ = ["AnalysisSubmission", "coordinator", "router"]
+@router.post(
+    "/analysis/tasks/{task_id}/rerun",
+    status_code=201,
+    summary="Run an analysis again (withdrawn participants are left out)",
+    responses=error_responses(400, 401, 403, 404, 409),
+)
+async def rerun(task_id: str, request: Request) -> dict[str, Any]:
+    """The same type, parameters and datasets, submitted again with the caller's passport;
+    the nodes leave out everyone who has withdrawn. The new task names the one it re-runs."""
+    hub = coordinator(request)
+    task = hub.owned(task_id, _auth(request))
+    if task.state in ("queued", "running"):
+        raise ConflictError(f"analysis {task_id} is still {task.state}", field="state")
+    body = {
+        "type": task.analysis,
+        "params": task.params,
+        "datasets": [f"{n}/{d}" for n, ds in sorted(task.nodes.items()) for d in ds],
+    }
+    new = hub.submit(body, _auth(request))
+    stale_store(request.app).link(new.id, task.id)
+    return shown(new, request)
+
+
+__all__ = ["AnalysisSubmission", "coordinator", "coordinator_of", "router", "shown"]

@@ -318,7 +318,8 @@ def passport(
 def receive_notification(
     request: Request, service: Service, token: Token, body: Annotated[Any, Body()] = None
 ) -> dict[str, int]:
-    """A node reports a withdrawal; see genomesh.hub.dac.notifications for authentication."""
+    """A node reports a withdrawal; see genomesh.hub.dac.notifications for authentication.
+    Analysis tasks it names in `stale_tasks` are marked stale (genomesh.hub.analysis.stale)."""
     nonces = getattr(request.app.state, "dac_nonces", None)
     if nonces is None:
         from genomesh.hub.signing import NonceCache
@@ -332,7 +333,12 @@ def receive_notification(
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error.get("loc", ()))
         raise InvalidInputError(f"bad notification: {error.get('msg')}", field=field) from exc
-    return {"stored": stored}
+    # authenticated: the analyses it names as having used the participant's data are stale
+    from genomesh.hub.analysis.stale import mark_from_notice
+
+    marked = mark_from_notice(request.app, body)
+    named = "stale_tasks" in (body.get("payload") if "sig" in body else body)
+    return {"stored": stored, "stale_tasks": len(marked)} if named else {"stored": stored}
 
 
 @router.get("/me/notifications", response_model=list[NotificationOut], include_in_schema=False)

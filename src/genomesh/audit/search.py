@@ -28,7 +28,6 @@ from genomesh.audit.verification import AuditCheck
 from genomesh.core.errors import InvalidInputError
 
 MAX_PAGE = 200
-OUTCOMES = ("answered", "refused", "budget_exhausted", "error")
 
 
 @dataclass(frozen=True)
@@ -113,6 +112,13 @@ def surfaces(state: NodeState) -> list[str]:
         return sorted(str(s) for s in conn.execute(select(t.c.surface).distinct()).scalars())
 
 
+def outcomes(state: NodeState) -> list[str]:
+    """The outcomes that appear in the log (answered, refused, recorded, error ...)."""
+    t = _table(AuditRow)
+    with state.engine.connect() as conn:
+        return sorted(str(s) for s in conn.execute(select(t.c.outcome).distinct()).scalars())
+
+
 def entry_status(check: AuditCheck, seq: int) -> str:
     """anchored | chained | unverified (see the module docstring)."""
     chain = check.chain
@@ -148,10 +154,10 @@ def recipients_summary(state: NodeState, *, dataset_id: str | None = None) -> li
 
 __all__ = [
     "MAX_PAGE",
-    "OUTCOMES",
     "AuditPage",
     "AuditQuery",
     "entry_status",
+    "outcomes",
     "recipients_summary",
     "search_audit",
     "surfaces",

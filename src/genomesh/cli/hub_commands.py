@@ -71,7 +71,7 @@ def serve(
 
     from genomesh.cli.serving import UVICORN_OPTIONS
     from genomesh.core.settings import HubSettings
-    from genomesh.hub.app import create_app
+    from genomesh.web.app import create_hub_app
 
     overrides: dict[str, Any] = {"hub_dir": directory}
     if "GENOMESH_HUB_BASE_URL" not in os.environ:
@@ -81,10 +81,10 @@ def serve(
     if node_timeout is not None:
         overrides["node_timeout_seconds"] = node_timeout
     settings = HubSettings(**overrides)
-    app = create_app(settings)
+    app = create_hub_app(settings)  # the hub's API with the web portal at /
     console.print(
         f"hub [bold]{escape(settings.name)}[/] on {escape(settings.base_url)} "
-        f"(state in {escape(str(directory))})"
+        f"(state in {escape(str(directory))}); portal: {escape(settings.base_url)}/"
     )
     # long-polls of dial-out nodes must not hold a shutdown for a whole poll period
     uvicorn.run(

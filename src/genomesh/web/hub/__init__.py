@@ -12,6 +12,10 @@ def hub_pages() -> tuple[list[APIRouter], list[tuple[str, str]]]:
     """(routers, navigation entries (label, path)) of the hub's portal."""
     routers: list[APIRouter] = []
     nav: list[tuple[str, str]] = [("API docs", "/docs")]
+    from genomesh.web.hub.research import research_pages  # analyses, matchmaking
+
+    more_routers, more_nav = research_pages()
+    routers, nav = [*routers, *more_routers], [*more_nav, *nav]
     return routers, nav
 
 

@@ -9,6 +9,7 @@ so a page can show the message next to the form field that caused it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from genomesh.core.errors import AuthenticationError, GenomeshError
@@ -41,17 +42,30 @@ def signed_in(page: Page) -> bool:
     return isinstance(page.session.get(DAC_TOKEN_KEY), str)
 
 
+_FIELD_PREFIX = re.compile(r"^field '([^']+)': (.*)$", re.DOTALL)
+
+
 def _message(body: Any, status: int) -> tuple[str, str | None]:
+    """(message, field) of an API error body: genomesh's `{"message", "field"}`, a Beacon
+    `{"error": {"errorMessage"}}` (whose message starts "field 'x': " when it names one), or
+    FastAPI's `{"detail": [...]}`."""
+    text: Any = None
+    field: Any = None
     if isinstance(body, dict):
-        text = body.get("message") or body.get("detail")
+        error = body.get("error")
+        if isinstance(error, dict):
+            text = error.get("errorMessage")
+        else:
+            text, field = body.get("message") or body.get("detail"), body.get("field")
         if isinstance(text, list):  # FastAPI validation errors
             text = "; ".join(str(e.get("msg", e)) for e in text if isinstance(e, dict))
-        field = body.get("field")
-        if isinstance(text, str) and text:
-            if isinstance(field, str) and text.startswith(f"field {field!r}: "):
-                text = text.removeprefix(f"field {field!r}: ")
-            return text, field if isinstance(field, str) else None
-    return f"the hub answered {status}", None
+    if not isinstance(text, str) or not text:
+        return f"the hub answered {status}", None
+    named = _FIELD_PREFIX.match(text)
+    if named:
+        field = field or named.group(1)
+        text = named.group(2)
+    return text, field if isinstance(field, str) else None
 
 
 async def call(

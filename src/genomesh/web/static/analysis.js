@@ -105,7 +105,7 @@
   /* ---------------------------------------------------------------- plots */
   var plotsUrl = root.getAttribute("data-plots-url");
   var rowUrl = root.getAttribute("data-row-url");
-  var config = { responsive: true, displaylogo: false, scrollZoom: false };
+  var config = { responsive: false, displaylogo: false, scrollZoom: false };
 
   function highlight(variant) {
     var previous = document.querySelectorAll("tr.selected");
@@ -174,6 +174,12 @@
             showRow(String(point.customdata[0]));
           }
         });
+      }
+      if (window.ResizeObserver) {
+        // follow the container (a rotated phone, a narrower window) at once
+        new window.ResizeObserver(function () {
+          window.Plotly.Plots.resize(gd);
+        }).observe(div);
       }
       div.setAttribute("data-ready", "true");
       return gd;

@@ -110,8 +110,13 @@ class Page:
         self.request = request
         self.portal = portal
         self.session = session
-        self.form = form
+        self.form = form  # the posted fields (last value of each); CSRF token removed
+        self.form_lists: dict[str, list[str]] = {}  # every value of each posted field
         self.inline_styles = False
+
+    def form_all(self, name: str) -> list[str]:
+        """Every value posted for `name` (checkbox groups, multi-selects)."""
+        return list(self.form_lists.get(name, []))
 
     @property
     def csrf_token(self) -> str:
@@ -210,6 +215,8 @@ class PageRoute(APIRoute):
                 if request.method in UNSAFE_METHODS:
                     data = await request.form()
                     form.update({k: v for k, v in data.items() if isinstance(v, str)})
+                    for key in data:
+                        page.form_lists[key] = [v for v in data.getlist(key) if isinstance(v, str)]
                     sent = form.pop(CSRF_FIELD, None) or request.headers.get(CSRF_HEADER)
                     if not csrf_matches(session.get("csrf"), sent):
                         raise CsrfError(

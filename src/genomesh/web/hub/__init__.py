@@ -10,12 +10,21 @@ from fastapi import APIRouter
 
 def hub_pages() -> tuple[list[APIRouter], list[tuple[str, str]]]:
     """(routers, navigation entries (label, path)) of the hub's portal."""
-    routers: list[APIRouter] = []
-    nav: list[tuple[str, str]] = [("API docs", "/docs")]
+    from genomesh.web.hub import access, account, committee, discover, participant
     from genomesh.web.hub.research import research_pages  # analyses, matchmaking
 
-    more_routers, more_nav = research_pages()
-    routers, nav = [*routers, *more_routers], [*more_nav, *nav]
+    research, research_nav = research_pages()
+    routers: list[APIRouter] = [
+        discover.router, account.router, access.router, committee.router, participant.router,
+        *research,
+    ]  # fmt: skip
+    nav: list[tuple[str, str]] = [
+        ("Discover", "/discover"),
+        ("Apply for access", "/apply"),
+        *research_nav,
+        ("My data (participants)", "/participant"),
+        ("API docs", "/docs"),
+    ]
     return routers, nav
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from genomesh.core.errors import AuthenticationError, GenomeshError
 from genomesh.web.pages import Page
 
-DAC_TOKEN_KEY = "dac_token"  # where the account pages keep the DAC session token
+DAC_TOKEN_KEY = "dac_token"  # where the account pages keep it (genomesh.web.hub.auth.TOKEN)
 
 
 class ApiError(GenomeshError):
@@ -39,7 +39,10 @@ def dac_token(page: Page) -> str:
 
 
 def signed_in(page: Page) -> bool:
-    return isinstance(page.session.get(DAC_TOKEN_KEY), str)
+    """True while the DAC session behind the portal session is valid (genomesh.web.hub.auth)."""
+    from genomesh.web.hub.auth import signed_in as username
+
+    return username(page) is not None
 
 
 _FIELD_PREFIX = re.compile(r"^field '([^']+)': (.*)$", re.DOTALL)

@@ -1,0 +1,146 @@
+"""Applying for access: the structured purpose form, the DUO pre-check per dataset in words
+(before and after submitting), an application's status and history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from genomesh.access.purpose_match import match_purpose
+from genomesh.core.consent import DataUseTerm
+from genomesh.core.errors import GenomeshError
+from genomesh.core.purpose import ResearchPurpose
+from genomesh.hub.dac.datasets import DatasetRef
+from genomesh.hub.dac.routes import AppId
+from genomesh.hub.dac.schemas import ApplicationIn, DatasetOut
+from genomesh.web.hub.auth import context, dac, field_errors, signed_in
+from genomesh.web.pages import Page, PageDep, PageRouter
+
+router = PageRouter()
+CATEGORIES = [
+    ("health_medical", "Health, medical or biomedical research (HMB)"),
+    ("general", "General research use (GRU)"),
+    ("disease_specific", "Research on specific diseases (DS)"),
+    ("population_ancestry", "Population origins or ancestry (POA)"),
+    ("methods_development", "Methods development (MDS)"),
+]
+TEXT = ("title", "summary", "category", "diseases", "institution", "country",
+        "ethics_approval", "end_date")  # fmt: skip
+FLAGS = ("commercial", "methods_development", "population_research", "will_publish",
+         "return_derived_data", "accepted_terms")  # fmt: skip
+DECISION_WORDS = {
+    "approve": "fits the consent",
+    "needs_review": "needs the committee's judgement",
+    "deny": "does not fit the consent",
+}
+
+
+def _purpose(values: dict[str, Any]) -> ResearchPurpose:
+    diseases = tuple(d.strip() for d in values.get("diseases", "").split(",") if d.strip())
+    fields: dict[str, Any] = {
+        "category": values.get("category") or "health_medical",
+        "diseases": diseases,
+        "commercial": bool(values.get("commercial")),
+        "methods_development": bool(values.get("methods_development")),
+        "population_research": bool(values.get("population_research")),
+        "will_publish": bool(values.get("will_publish")),
+        "return_derived_data": bool(values.get("return_derived_data")),
+    }
+    for key in ("institution", "country", "ethics_approval", "end_date"):
+        if values.get(key):
+            fields[key] = values[key]
+    return ResearchPurpose(**fields)
+
+
+def precheck_preview(purpose: ResearchPurpose, datasets: list[DatasetOut]) -> list[dict[str, Any]]:
+    """The DUO check of `purpose` against each dataset's terms (the DAC repeats it on submit)."""
+    today = datetime.now(UTC).date()
+    out = []
+    for ds in datasets:
+        terms = [DataUseTerm.model_validate(t) for t in ds.duo]
+        match = match_purpose(purpose, terms, today=today)
+        out.append(
+            {
+                "node": ds.node, "dataset_id": ds.dataset_id, "decision": match.decision,
+                "reasons": [r.model_dump() for r in match.reasons],
+            }
+        )  # fmt: skip
+    return out
+
+
+def _form(page: Page, **extra: Any) -> Response:
+    datasets = dac(page).datasets()
+    status = extra.pop("status", 200)
+    extra.setdefault("values", {"will_publish": "yes", "category": "health_medical"})
+    return page.render(
+        "hub/apply.html", status=status, datasets=datasets, categories=CATEGORIES,
+        words=DECISION_WORDS, **extra, **context(page),
+    )  # fmt: skip
+
+
+@router.get("/apply")
+def apply_form(page: PageDep) -> Response:
+    if signed_in(page) is None:
+        return page.redirect("/login", flash="Log in to apply for access.")
+    chosen = page.request.query_params.getlist("dataset")
+    return _form(page, chosen=chosen)
+
+
+@router.post("/apply")
+def apply(page: PageDep) -> Response:
+    user = signed_in(page)
+    if user is None:
+        return page.redirect("/login", flash="Log in to apply for access.")
+    values = {k: page.form.get(k, "").strip() for k in (*TEXT, *FLAGS)}
+    chosen = page.form_all("datasets")
+    errors: dict[str, str] = {}
+    if not chosen:
+        errors["datasets"] = "choose at least one dataset"
+    if not values["title"]:
+        errors["title"] = "give the project a title"
+    purpose = None
+    try:
+        purpose = _purpose(values)
+    except ValidationError as exc:
+        errors.update(field_errors(exc, default="category"))
+    if errors or purpose is None:
+        return _form(page, values=values, chosen=chosen, errors=errors, status=400)
+    if page.form.get("action") == "check":
+        known = {f"{d.node}/{d.dataset_id}": d for d in dac(page).datasets()}
+        preview = precheck_preview(purpose, [known[c] for c in chosen if c in known])
+        return _form(page, values=values, chosen=chosen, preview=preview)
+    if not values["accepted_terms"]:
+        errors["accepted_terms"] = "accept the data access terms to submit"
+        return _form(page, values=values, chosen=chosen, errors=errors, status=400)
+    try:
+        body = ApplicationIn(
+            title=values["title"],
+            summary=values["summary"],
+            datasets=[DatasetRef.model_validate(c) for c in chosen],
+            purpose=purpose,
+            documents=[{"kind": "ethics", "reference": values["ethics_approval"]}]
+            if values["ethics_approval"]
+            else [],
+            accepted_terms=True,
+            submit=True,
+        )
+        made = dac(page).apply(user, body)
+    except (ValidationError, GenomeshError) as exc:
+        errors = field_errors(exc, default="datasets")
+        return _form(page, values=values, chosen=chosen, errors=errors, status=400)
+    return page.redirect(f"/applications/{made.id}", flash="Application submitted.")
+
+
+@router.get("/applications/{application_id}")
+def show(page: PageDep, application_id: AppId) -> Response:
+    user = signed_in(page)
+    if user is None:
+        return page.redirect("/login")
+    app = dac(page).show(user, application_id)
+    return page.render("hub/application.html", app=app, words=DECISION_WORDS, **context(page))
+
+
+__all__ = ["CATEGORIES", "DECISION_WORDS", "precheck_preview", "router"]

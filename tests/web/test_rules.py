@@ -1,0 +1,163 @@
+"""The portal's quality rules on the real hub pages (served by the session's federation):
+a label on every field, a CSRF token in every form that changes something, errors in words
+next to their field, the participant token only in a POST body, keyboard-only use, and
+readable at phone width. Each test fails when its rule is broken on any page it visits."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.web.conftest import MEMBER, PHONE, WebFederation
+
+pytestmark = pytest.mark.slow
+PUBLIC = ["/", "/discover", "/discover?ask=1&entry=individuals&granularity=count", "/register",
+          "/login", "/participant"]  # fmt: skip
+SIGNED_IN = ["/account", "/apply", "/committee"]
+
+
+class Forms(HTMLParser):
+    """Fields, labels and forms of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[dict[str, str]] = []
+        self.labels: set[str] = set()
+        self.forms: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"method": a.get("method", "get").lower(), "inputs": []})
+        elif tag == "label" and a.get("for"):
+            self.labels.add(a["for"])
+        if tag in ("input", "select", "textarea"):
+            if self.forms:
+                self.forms[-1]["inputs"].append(a)
+            if a.get("type") not in ("hidden", "submit", "button"):
+                self.fields.append(a)
+
+
+def _parse(html: str) -> Forms:
+    parser = Forms()
+    parser.feed(html)
+    return parser
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def _client(fed: WebFederation, user: tuple[str, str] | None = None) -> httpx.Client:
+    client = httpx.Client(base_url=fed.hub, timeout=30, headers={"Accept": "text/html"})
+    if user is not None:
+        token = _csrf(client.get("/login").text)
+        done = client.post(
+            "/login", data={"username": user[0], "password": user[1], "csrf_token": token}
+        )
+        assert done.status_code == 303, done.text
+    return client
+
+
+def test_pages__every_field_labelled_every_post_form_has_csrf(federation: WebFederation) -> None:
+    checked = 0
+    for user, paths in ((None, PUBLIC), (MEMBER, SIGNED_IN)):
+        with closing(_client(federation, user)) as client:
+            for path in paths:
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.text[:300])
+                page = _parse(response.text)
+                for field in page.fields:
+                    assert field.get("id") in page.labels, f"{path}: no <label> for {field}"
+                    checked += 1
+                for form in page.forms:
+                    if form["method"] == "post":
+                        names = {i.get("name") for i in form["inputs"]}
+                        assert "csrf_token" in names, f"{path}: a POST form without CSRF token"
+    assert checked > 30
+
+
+def test_login__without_csrf_token_refused(federation: WebFederation) -> None:
+    with closing(_client(federation)) as client:
+        client.get("/login")
+        refused = client.post("/login", data={"username": MEMBER[0], "password": MEMBER[1]})
+        assert refused.status_code == 403
+        assert client.get("/account").status_code == 303  # still not signed in
+
+
+def test_register__error_in_words_next_to_its_field(federation: WebFederation) -> None:
+    with closing(_client(federation)) as client:
+        token = _csrf(client.get("/register").text)
+        response = client.post("/register", data={
+            "username": "newcomer", "password": "tiny", "password_again": "tiny",
+            "csrf_token": token,
+        })  # fmt: skip
+    assert response.status_code == 400
+    error = re.search(r'<p class="field-error" id="password-error">([^<]+)</p>', response.text)
+    assert error and "too short" in error.group(1)
+    field = re.search(r'<input id="password"[^>]*>', response.text)
+    assert field and 'aria-describedby="password-error"' in field.group(0)
+    assert 'aria-invalid="true"' in field.group(0)
+
+
+def test_participant__token_only_in_a_post_body(federation: WebFederation) -> None:
+    token = federation.participant_token("SIM000003")
+    with closing(_client(federation)) as client:
+        page = client.get("/participant")
+        forms = _parse(page.text).forms
+        [sign_in] = [f for f in forms if any(i.get("name") == "token" for i in f["inputs"])]
+        assert sign_in["method"] == "post"
+        [field] = [i for i in sign_in["inputs"] if i.get("name") == "token"]
+        assert field.get("type") == "password"
+        # a token in the URL is ignored: still the sign-in form
+        via_url = client.get("/participant", params={"token": token, "node": "nl-node"})
+        assert 'name="token"' in via_url.text and "Your data at" not in via_url.text
+        signed = client.post("/participant/sign-in", data={
+            "node": "nl-node", "token": token, "csrf_token": _csrf(page.text),
+        })  # fmt: skip
+        assert signed.status_code == 303 and signed.headers["location"] == "/participant"
+        assert token not in signed.headers.get("set-cookie", "")
+        shown = client.get("/participant")
+        assert "Your data at nl-node" in shown.text and token not in shown.text
+
+
+def test_keyboard__log_in_without_a_mouse(federation: WebFederation, page: Any) -> None:
+    page.goto(f"{federation.hub}/login")
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "username":
+            break
+    else:
+        pytest.fail("the username field cannot be reached with Tab")
+    page.keyboard.type(MEMBER[0])
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "password"
+    page.keyboard.type(MEMBER[1])
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{federation.hub}/account")
+    # the skip link is the first stop and moves focus to the content
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+
+def test_phone_width__no_sideways_scrolling(federation: WebFederation, browser: Any) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=2)
+    try:
+        tab = context.new_page()
+        for path in ["/", "/discover", "/register", "/login", "/participant"]:
+            tab.goto(f"{federation.hub}{path}")
+            width = tab.evaluate("document.documentElement.clientWidth")
+            scroll = tab.evaluate("document.documentElement.scrollWidth")
+            font = tab.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+            assert width == PHONE["width"], f"{path}: laid out {width} px wide on a phone"
+            assert scroll <= width, f"{path}: {scroll} px of content in {width} px"
+            assert font >= 16
+    finally:
+        context.close()

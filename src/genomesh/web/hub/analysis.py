@@ -29,6 +29,7 @@ from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.web.hub.analysis_form import MODELS, MODES, TYPES, form_field, parse_form
 from genomesh.web.hub.researcher import (
     ApiError,
+    account_context,
     approved_applications,
     call,
     passport,
@@ -110,6 +111,7 @@ async def _form_context(page: Page) -> dict[str, Any]:
         "models": MODELS,
         "modes": MODES,
         "applications": [(str(a["id"]), f"#{a['id']} {a['title']}") for a in applications],
+        **account_context(page),
     }
 
 
@@ -174,7 +176,7 @@ async def compare(page: PageDep) -> Response:
         meta = await _result(page, ids["meta"])
         pooled = await _result(page, ids["pooled"])
         report = compare_modes(meta["rows"], pooled["rows"], threshold=threshold)
-    return page.render("analysis/compare.html", tasks=tasks, report=report)
+    return page.render("analysis/compare.html", tasks=tasks, report=report, **account_context(page))
 
 
 @router.get("/analysis/{task_id}")
@@ -182,7 +184,7 @@ async def task_page(task_id: str, page: PageDep) -> Response:
     if not signed_in(page):
         return _login_redirect(page)
     task = await _status(page, task_id)
-    context: dict[str, Any] = {"task": task, "result": None}
+    context: dict[str, Any] = {"task": task, "result": None, **account_context(page)}
     if task["state"] == "done":
         result = await _result(page, task_id)
         rows = result.get("rows") or []

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.web.hub.match_form import SEX_OPTIONS, explain, parse_match_form
-from genomesh.web.hub.researcher import call, dac_token, signed_in
+from genomesh.web.hub.researcher import account_context, call, dac_token, signed_in
 from genomesh.web.pages import Page, PageDep, PageError, PageRouter
 
 router = PageRouter()
@@ -61,6 +61,7 @@ def _render(page: Page, **context: Any) -> Response:
         hpo_ack=hpo.acknowledgement,
         sexes=SEX_OPTIONS,
         available=network_matchmaker(page.request.app) is not None,
+        **account_context(page),
         **context,
     )
 

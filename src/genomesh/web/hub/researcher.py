@@ -102,6 +102,13 @@ async def call(
     return response.json() if response.content else None
 
 
+def account_context(page: Page) -> dict[str, Any]:
+    """What the hub's page layout shows of the signed-in account (genomesh.web.hub.auth)."""
+    from genomesh.web.hub.auth import context
+
+    return context(page)
+
+
 async def passport(page: Page, *, application: int | None = None) -> str:
     """A fresh passport of the signed-in researcher (all current visas, or one application's)."""
     params = {"application": str(application)} if application else None
@@ -121,6 +128,7 @@ async def approved_applications(page: Page) -> list[dict[str, Any]]:
 __all__ = [
     "DAC_TOKEN_KEY",
     "ApiError",
+    "account_context",
     "approved_applications",
     "call",
     "dac_token",

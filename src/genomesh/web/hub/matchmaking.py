@@ -1,8 +1,8 @@
 """Matchmaking pages of the hub portal: submit a patient, see ranked matches, contact them.
 
-    GET  /match                a form: HPO terms (type-ahead), genes, sex, test query
-    POST /match                asks the network; the results on the same page
-    GET  /match/hpo.json?q=    HPO term suggestions (genomesh.ontology.hpo_search)
+    GET  /matchmaking              a form: HPO terms (type-ahead), genes, sex, test query
+    POST /matchmaking              asks the network; the results on the same page
+    GET  /matchmaking/hpo.json?q=  HPO term suggestions (genomesh.ontology.hpo_search)
 
 The request goes to the hub's matchmaker of matchmakers (`genomesh.hub.matchmaker`: every
 node's MME /match through the hub's signed node exchange, and the configured external peers),
@@ -66,7 +66,7 @@ def _render(page: Page, **context: Any) -> Response:
     )
 
 
-@router.get("/match")
+@router.get("/matchmaking")
 async def match_form(page: PageDep) -> Response:
     if not signed_in(page):
         page.session.set("after_login", page.request.url.path)
@@ -74,7 +74,7 @@ async def match_form(page: PageDep) -> Response:
     return _render(page)
 
 
-@router.post("/match")
+@router.post("/matchmaking")
 async def match_submit(page: PageDep) -> Response:
     if not signed_in(page):
         return page.redirect("/login", flash="Sign in to submit a patient.")
@@ -95,19 +95,21 @@ async def match_submit(page: PageDep) -> Response:
               if isinstance(f, dict) for t in [str(f.get("id"))]}  # fmt: skip
     wanted |= set(parsed.terms)
     labels = {t: hpo.label(t) for t in wanted if hpo.has(t)}
-    sources = (answer.get("_genomesh") or {}).get("sources") or []
+    extra = answer.get("_genomesh") or {}
     return _render(
         page,
         values=dict(page.form),
         query_terms=[(t, labels.get(t, "")) for t in parsed.terms],
         query_genes=parsed.genes,
         results=[explain(r, labels) for r in results],
-        sources=sources,
+        sources=extra.get("sources") or [],
+        network_hpo=extra.get("hpoVersion"),
+        disclaimer=answer.get("disclaimer"),
         submitted=True,
     )
 
 
-@router.get("/match/hpo.json")
+@router.get("/matchmaking/hpo.json")
 def hpo_suggestions(page: PageDep) -> JSONResponse:
     from genomesh.ontology.hpo_search import search_terms
 

@@ -14,7 +14,7 @@ def research_pages() -> tuple[list[APIRouter], list[tuple[str, str]]]:
     from genomesh.web.hub import analysis, matchmaking
 
     routers = [vendor.router, analysis.router, matchmaking.router]
-    return routers, [("Analyses", "/analysis"), ("Matchmaking", "/match")]
+    return routers, [("Analyses", "/analysis"), ("Matchmaking", "/matchmaking")]
 
 
 __all__ = ["research_pages"]

@@ -117,3 +117,21 @@ def test_tasks_are_the_submitters_only(federation: Any, ana: httpx.Client) -> No
     with httpx.Client(base_url=federation.hub) as nobody:
         page = nobody.get(f"/analysis/{task_id}", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login"
+
+
+def test_compare__meta_and_pooled_side_by_side(ana: httpx.Client) -> None:
+    sent = _submit(ana, type="gwas", datasets="nl-node/cohort1", trait=BMI, model="linear",
+                   mode="compare", covariates="sex", min_mac="1")  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    location = sent.headers["location"]
+    found = re.fullmatch(r"/analysis/compare\?meta=([0-9a-f]{16})&pooled=([0-9a-f]{16})", location)
+    assert found, location
+    for task_id in found.groups():
+        assert _wait(ana, task_id)["state"] == "done"
+    page = ana.get(f"{location}&threshold=1e-3")
+    assert page.status_code == 200, page.text
+    beta = re.search(r"Correlation of betas</dt><dd>([0-9.]+)</dd>", page.text)
+    assert beta and float(beta.group(1)) > 0.999  # one site: meta and pooled agree
+    assert "Loci with P &lt; 0.001" in page.text
+    wrong = ana.get("/analysis/compare", params={"meta": found.group(2), "pooled": found.group(1)})
+    assert wrong.status_code == 400 and "is not a meta GWAS" in wrong.text

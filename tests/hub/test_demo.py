@@ -148,6 +148,9 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
             if "up in" in line:
                 break
         assert "up in" in output, output
+        # the web portal's address comes first, before the panel and the commands
+        portal = output.index(f"portal: http://127.0.0.1:{port}/")
+        assert portal < output.index("genomesh demo federation") < output.index("try:")
         assert time.monotonic() - started < 120
         assert "simulating" not in output  # reused
         hub_flag = f"--hub http://127.0.0.1:{port}"

@@ -2,7 +2,8 @@
 
 - `federation`: a hub with its portal (genomesh.web.app.create_hub_app) and a node with its
   custodian portal (create_node_app), both uvicorn servers on 127.0.0.1, with two datasets of
-  a small simulated cohort (consent mix: GRU, HMB, DS ...), registered in the hub's catalogue
+  a small simulated cohort (consent mix: GRU, HMB, DS ...; cohort2 suppresses counts below
+  100, so its counts are withheld), registered in the hub's catalogue
   and with the DAC; accounts: the hub admin, a committee member of cohort1. The node trusts
   the hub's passports and revocations and posts withdrawal notices to it.
 - `browser`: Debian's Chromium driven by Playwright (never Playwright's own download).
@@ -110,6 +111,8 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebFederati
             passport_leeway_seconds=0,
             revocation_refresh_seconds=0,
             default_policy=DatasetPolicy(min_count=1),
+            # cohort2 withholds every count below 100 (it has 60 people): suppressed answers
+            dataset_policies={"cohort2": DatasetPolicy(min_count=100)},
             anti_differencing_answers=0,
             query_budget=1_000_000,
             hub_url=hub_url,

@@ -135,6 +135,7 @@ def test_portal__apply_approve_records_withdraw_revoke(
     assert datasets and set(datasets) == {"cohort1"}
     assert "(record)" in _answer(rita, "cohort1")
     assert "(record)" not in _answer(rita, "cohort2")
+    assert "suppressed" in _answer(rita, "cohort2")  # a withheld count says so, not "0"
     shoot(rita, "discover-records")
     individual = rita.locator("#records tbody tr").first.locator("td").nth(2).inner_text()
 

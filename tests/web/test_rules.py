@@ -161,3 +161,98 @@ def test_phone_width__no_sideways_scrolling(federation: WebFederation, browser: 
             assert font >= 16
     finally:
         context.close()
+
+
+def test_account__passport_downloaded_as_an_uncached_file(federation: WebFederation) -> None:
+    with closing(_client(federation, MEMBER)) as client:
+        response = client.get("/account/passport")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.text.count(".") == 2 and response.text.startswith("eyJ")  # a JWT
+
+
+def test_discover__bad_search_and_query_errors_next_to_their_fields(
+    federation: WebFederation,
+) -> None:
+    with closing(_client(federation)) as client:
+        bad_duo = client.get("/discover", params={"duo": "DUO:9999999"})
+        position = client.get("/discover", params={"ask": "1", "start": "100"})
+        letters = client.get("/discover", params={"min_size": "many"})
+    assert bad_duo.status_code == 400
+    assert re.search(r'<p class="field-error" id="duo-error">[^<]*DUO:9999999', bad_duo.text)
+    assert position.status_code == 400
+    assert 'id="reference-error">name the chromosome' in position.text
+    assert 'id="min_size-error">give the smallest number' in letters.text
+
+
+def test_committee__deny_needs_a_reason_approval_a_future_date(federation: WebFederation) -> None:
+    hub = federation.hub_http
+    made = hub.post("/dac/register", json={
+        "username": "sam", "password": "Plate-Reader-Lamp-5150", "institution": "uni.example.org",
+        "country": "NL", "accept_terms": True,
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    applied = hub.post("/dac/applications", headers=federation.login("sam", "Plate-Reader-Lamp-5150"), json={
+        "title": "Rules test", "datasets": [{"node": "nl-node", "dataset_id": "cohort1"}],
+        "purpose": {"category": "health_medical", "country": "NL"}, "accepted_terms": True,
+        "submit": True,
+    })  # fmt: skip
+    assert applied.status_code == 201, applied.text
+    path = f"/committee/applications/{applied.json()['id']}"
+    with closing(_client(federation, MEMBER)) as client:
+        token = _csrf(client.get(path).text)
+        no_reason = client.post(
+            f"{path}/decision", data={"decision": "reject", "csrf_token": token}
+        )
+        assert no_reason.status_code == 400
+        assert 'id="comment-error">say why' in no_reason.text
+        past = client.post(f"{path}/decision", data={
+            "decision": "approve", "until": "2001-01-01", "csrf_token": token,
+        })  # fmt: skip
+        assert 'id="until-error">the last day of access must not be in the past' in past.text
+        denied = client.post(f"{path}/decision", data={
+            "decision": "reject", "comment": "no ethics approval given", "csrf_token": token,
+        })  # fmt: skip
+        assert denied.status_code == 303
+        shown = client.get(path).text
+    assert 'id="state">rejected' in shown and "no ethics approval given" in shown
+
+
+def test_application__changes_requested_then_sent_again(federation: WebFederation) -> None:
+    sam = ("sam2", "Gel-Imager-Bench-8620")
+    hub = federation.hub_http
+    made = hub.post("/dac/register", json={
+        "username": sam[0], "password": sam[1], "country": "NL", "accept_terms": True,
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    applied = hub.post("/dac/applications", headers=federation.login(*sam), json={
+        "title": "First go", "datasets": [{"node": "nl-node", "dataset_id": "cohort1"}],
+        "purpose": {"category": "health_medical", "country": "NL"}, "accepted_terms": True,
+        "submit": True,
+    })  # fmt: skip
+    number = applied.json()["id"]
+    with closing(_client(federation, MEMBER)) as member:
+        path = f"/committee/applications/{number}"
+        token = _csrf(member.get(path).text)
+        asked = member.post(f"{path}/decision", data={
+            "decision": "request_changes", "comment": "name your ethics committee",
+            "csrf_token": token,
+        })  # fmt: skip
+        assert asked.status_code == 303
+    with closing(_client(federation, sam)) as client:
+        page = client.get(f"/applications/{number}").text
+        assert "name your ethics committee" in page and 'id="state">changes requested' in page
+        token = _csrf(page)
+        missing = client.post(f"/applications/{number}/resubmit", data={
+            "title": "Second go", "csrf_token": token,
+        })  # fmt: skip
+        assert (
+            missing.status_code == 400 and 'id="comment-error">tell the committee' in missing.text
+        )
+        sent = client.post(f"/applications/{number}/resubmit", data={
+            "title": "Second go", "summary": "", "comment": "METC Utrecht", "csrf_token": token,
+        })  # fmt: skip
+        assert sent.status_code == 303
+        again = client.get(f"/applications/{number}").text
+    assert 'id="state">submitted' in again and "Second go" in again

@@ -341,8 +341,14 @@ class Federation:
                 child.wait()
 
 
+def portal_banner(fed: Federation) -> str:
+    """The first line `genomesh demo` prints: where to open the web portal."""
+    return f"portal: {fed.hub_url}/  (open it in a browser: discover, apply, committee, my data)"
+
+
 def _panel(fed: Federation) -> Panel:
     lines = [
+        f"[bold]portal[/]      {fed.hub_url}/   (web pages, for a browser)",
         f"[bold]hub[/]         {fed.hub_url}   (Beacon network at the root: /info, /g_variants ...)",
         f"             API docs {fed.hub_url}/docs · catalogue {fed.hub_url}/catalogue",
     ]
@@ -443,6 +449,7 @@ def demo(
     try:
         with console.status("starting hub and nodes"):
             fed.start()
+        print(portal_banner(fed))  # first: most people start in the browser
         console.print(_panel(fed))
         print("try:")
         for command in try_commands(fed):

@@ -42,7 +42,7 @@ class HtmlRoot:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
-            and scope["method"] in ("GET", "HEAD")
+            and scope["method"] == "GET"
             and scope["path"] in (self.root, self.root.rstrip("/") + "/")
             and _wants_html(scope)
         ):

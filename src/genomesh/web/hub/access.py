@@ -15,7 +15,7 @@ from genomesh.core.errors import GenomeshError
 from genomesh.core.purpose import ResearchPurpose
 from genomesh.hub.dac.datasets import DatasetRef
 from genomesh.hub.dac.routes import AppId
-from genomesh.hub.dac.schemas import ApplicationIn, DatasetOut
+from genomesh.hub.dac.schemas import ApplicationEdit, ApplicationIn, DatasetOut
 from genomesh.web.hub.auth import context, dac, field_errors, signed_in
 from genomesh.web.pages import Page, PageDep, PageRouter
 
@@ -141,6 +141,45 @@ def show(page: PageDep, application_id: AppId) -> Response:
         return page.redirect("/login")
     app = dac(page).show(user, application_id)
     return page.render("hub/application.html", app=app, words=DECISION_WORDS, **context(page))
+
+
+@router.post("/applications/{application_id}/resubmit")
+def resubmit(page: PageDep, application_id: AppId) -> Response:
+    """The applicant answers a request for changes: new title/summary, and submits again."""
+    user = signed_in(page)
+    if user is None:
+        return page.redirect("/login")
+    service = dac(page)
+    values = {k: page.form.get(k, "").strip() for k in ("title", "summary", "comment")}
+    errors: dict[str, str] = {}
+    if not values["title"]:
+        errors["title"] = "give the project a title"
+    if not values["comment"]:
+        errors["comment"] = "tell the committee what you changed"
+    if not errors:
+        try:
+            edit = ApplicationEdit(title=values["title"], summary=values["summary"])
+            service.edit(user, application_id, edit)
+            service.submit(user, application_id, comment=values["comment"])
+        except (ValidationError, GenomeshError) as exc:
+            errors = field_errors(exc, default="comment")
+    if errors:
+        app = service.show(user, application_id)
+        return page.render(
+            "hub/application.html", status=400, app=app, words=DECISION_WORDS, values=values,
+            errors=errors, **context(page),
+        )  # fmt: skip
+    return page.redirect(f"/applications/{application_id}", flash="Application sent again.")
+
+
+@router.post("/applications/{application_id}/renew")
+def renew(page: PageDep, application_id: AppId) -> Response:
+    """Apply again for the same datasets and purpose (an approval ending or ended)."""
+    user = signed_in(page)
+    if user is None:
+        return page.redirect("/login")
+    made = dac(page).renew(user, application_id, comment=page.form.get("comment", "").strip())
+    return page.redirect(f"/applications/{made.id}", flash="Renewal submitted.")
 
 
 __all__ = ["CATEGORIES", "DECISION_WORDS", "precheck_preview", "router"]

@@ -4,6 +4,7 @@ an expiry, deny with a reason, ask for changes, revoke, and the grant history.""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from fastapi.responses import Response
 
@@ -50,8 +51,7 @@ def queue(page: PageDep) -> Response:
     )  # fmt: skip
 
 
-def _review(page: Page, app: ApplicationOut, **extra: object) -> Response:
-    status = int(extra.pop("status", 200))  # type: ignore[call-overload]
+def _review(page: Page, app: ApplicationOut, *, status: int = 200, **extra: Any) -> Response:
     default_until = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
     extra.setdefault("values", {"until": default_until})
     return page.render(

@@ -151,6 +151,11 @@ async def discover(page: PageDep) -> Response:
                     "granularity": (body.get("meta") or {}).get("returnedGranularity"),
                     "nodes": network.get("nodes") or [],
                     "records": _records(body),
+                    "records_total": sum(
+                        int(rs.get("resultsCount") or 0)
+                        for rs in (body.get("response") or {}).get("resultSets") or []
+                        if rs.get("results")
+                    ),
                 }
     status = 400 if (cat_errors or query_errors) else 200
     return page.render(

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import ColumnElement, Table, func, select
 
 from genomesh.audit.records import AuditEntry
 from genomesh.audit.state import NodeState
@@ -72,7 +72,7 @@ def search_audit(state: NodeState, query: AuditQuery) -> AuditPage:
     if query.since is not None and query.until is not None and query.since > query.until:
         raise InvalidInputError("the start of the period is after its end", field="since")
     t = _table(AuditRow)
-    where = []
+    where: list[ColumnElement[bool]] = []
     if query.who:
         where.append(t.c.identity_key.like(_like(query.who.strip()), escape="\\"))
     if query.surface:

@@ -135,3 +135,16 @@ def test_compare__meta_and_pooled_side_by_side(ana: httpx.Client) -> None:
     assert "Loci with P &lt; 0.001" in page.text
     wrong = ana.get("/analysis/compare", params={"meta": found.group(2), "pooled": found.group(1)})
     assert wrong.status_code == 400 and "is not a meta GWAS" in wrong.text
+
+
+def test_failed_analysis__the_page_says_why(ana: httpx.Client) -> None:
+    sent = _submit(ana, type="gwas", datasets="nl-node/cohort1", trait="no_such_trait",
+                   mode="pooled", covariates="sex")  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    task_id = sent.headers["location"].rsplit("/", 1)[-1]
+    status = _wait(ana, task_id)
+    assert status["state"] in ("failed", "refused"), status
+    page = ana.get(f"/analysis/{task_id}")
+    reason = re.search(r'id="task-reason">([^<]+)<', page.text)
+    assert reason and "no trait column 'no_such_trait'" in reason.group(1).replace("&#39;", "'")
+    assert 'id="manhattan"' not in page.text and "result.tsv" not in page.text

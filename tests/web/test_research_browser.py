@@ -4,6 +4,7 @@ node. Screenshots at desktop and phone width go to build/portal-screenshots/."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -41,8 +42,11 @@ def ana_token(federation: Any) -> str:
 
 
 def test_gwas_in_the_browser__hover_shows_the_variant_click_shows_its_row(
-    federation: Any, ana_token: str, page: Any, shoot: Any
+    federation: Any, ana_token: str, page: Any, shoot: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
     cookie = portal_cookie(federation, ana_token)[COOKIE_NAME]
     page.context.add_cookies([{"name": COOKIE_NAME, "value": cookie, "url": federation.hub}])
     page.goto(f"{federation.hub}/analysis")
@@ -82,6 +86,13 @@ def test_gwas_in_the_browser__hover_shows_the_variant_click_shows_its_row(
         "v => document.getElementById('selected-title').textContent.endsWith(v)", arg=variant
     )
     assert page.console_errors == []  # no CSP violation, no script error
+    # the passports the portal fetched for every call (JWTs) and the DAC session token are in
+    # no URL the browser asked for and in no log line of hub or node (both in this process)
+    jwt = re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}")
+    assert len(urls) > 5 and not any(jwt.search(u) or ana_token in u for u in urls)
+    for record in caplog.records:
+        message = record.getMessage()
+        assert ana_token not in message and not jwt.search(message), message
 
 
 def test_custodian_audit_search_in_the_browser(federation: Any, page: Any, shoot: Any) -> None:

@@ -170,6 +170,8 @@ def test_portal__apply_approve_records_withdraw_revoke(
     mark.get_by_label("Reason for revoking").fill("audit finding")
     mark.get_by_role("button", name="Revoke access").click()
     assert mark.locator("#state").inner_text() == "revoked"
+    mark.goto(f"{hub}/committee")  # the grant history keeps it, as revoked
+    assert "revoked" in mark.locator("tr", has_text="Cardiometabolic genetics").inner_text()
     _ask(rita, hub)
     assert _records(rita) == []
     assert "(record)" not in _answer(rita, "cohort1")

@@ -126,6 +126,9 @@ def test_participant__token_only_in_a_post_body(federation: WebFederation) -> No
         assert token not in signed.headers.get("set-cookie", "")
         shown = client.get("/participant")
         assert "Your data at nl-node" in shown.text and token not in shown.text
+        copy = client.get("/participant/export")  # "download my data"
+        assert copy.headers["content-disposition"].startswith("attachment;")
+        assert copy.json()["individual_id"] == "SIM000003" and copy.json()["datasets"]
 
 
 def test_keyboard__log_in_without_a_mouse(federation: WebFederation, page: Any) -> None:
@@ -151,7 +154,25 @@ def test_phone_width__no_sideways_scrolling(federation: WebFederation, browser: 
     context = browser.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=2)
     try:
         tab = context.new_page()
-        for path in ["/", "/discover", "/register", "/login", "/participant"]:
+        pages = ["/", "/discover", "/register", "/login", "/participant"]
+        pat = ("pat", "Flow-Cytometer-Desk-2291")
+        made = federation.hub_http.post("/dac/register", json={
+            "username": pat[0], "password": pat[1], "country": "NL", "accept_terms": True,
+        })  # fmt: skip
+        assert made.status_code == 201, made.text
+        applied = federation.hub_http.post("/dac/applications", headers=federation.login(*pat), json={
+            "title": "Phone width", "datasets": [{"node": "nl-node", "dataset_id": "cohort1"}],
+            "purpose": {"category": "health_medical", "country": "NL"}, "accepted_terms": True,
+            "submit": True,
+        })  # fmt: skip
+        review = f"/committee/applications/{applied.json()['id']}"  # shows long dataset URLs
+        for path in [*pages, "signed in", "/account", "/committee", review]:
+            if path == "signed in":
+                tab.goto(f"{federation.hub}/login")
+                tab.get_by_label("Username").fill(MEMBER[0])
+                tab.get_by_label("Password").fill(MEMBER[1])
+                tab.get_by_role("button", name="Log in").click()
+                continue
             tab.goto(f"{federation.hub}{path}")
             width = tab.evaluate("document.documentElement.clientWidth")
             scroll = tab.evaluate("document.documentElement.scrollWidth")
@@ -256,3 +277,34 @@ def test_application__changes_requested_then_sent_again(federation: WebFederatio
         assert sent.status_code == 303
         again = client.get(f"/applications/{number}").text
     assert 'id="state">submitted' in again and "Second go" in again
+
+
+def test_errors__html_pages_in_words_for_bad_or_unknown_ids(federation: WebFederation) -> None:
+    with closing(_client(federation, MEMBER)) as client:
+        unknown = client.get("/applications/987654")
+        bad = client.get("/applications/not-a-number")
+        huge = client.get(f"/applications/{2**70}")
+    assert unknown.status_code == 404 and "no application 987654" in unknown.text
+    for response in (unknown, bad, huge):
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Traceback" not in response.text and "<h1>" in response.text
+    assert bad.status_code == 400 and huge.status_code == 400
+
+
+def test_discover__catalogue_filters(federation: WebFederation) -> None:
+    def rows(**params: str) -> int:
+        with closing(_client(federation)) as client:
+            response = client.get("/discover", params=params)
+        assert response.status_code == 200, response.text[:500]
+        table = response.text.split('<table id="catalogue">')[1].split("</table>")[0]
+        return table.count("<tr>") - 1  # less the header row
+
+    assert rows() == 2
+    assert rows(duo="DUO:0000006 HMB (DUO:0000006, health or medical)") == 2  # a suggestion
+    assert rows(duo="DUO:0000007") == 0  # disease-specific: not these datasets' terms
+    assert rows(country="NL") == 2 and rows(country="GB") == 0
+    assert rows(data_type="genotypes", min_size="60") == 2
+    assert rows(min_size="61") == 0
+    with closing(_client(federation)) as client:
+        page = client.get("/discover").text
+    assert '<option value="DUO:0000006">HMB (DUO:0000006' in page  # DUO suggestions

@@ -11,11 +11,13 @@ count is shown as suppressed, never as a number.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi.responses import Response
 
 from genomesh.core.errors import GenomeshError
+from genomesh.ontology.duo import get_duo
 from genomesh.web.hub.auth import context, dac, signed_in
 from genomesh.web.pages import Page, PageDep, PageRouter
 
@@ -26,6 +28,15 @@ DATA_TYPES = [("genotypes", "Genotypes (variants)"), ("phenotypes", "Phenotypes 
 QUERY_FIELDS = ("entry", "assembly", "reference", "start", "end", "ref", "alt", "gene",
                 "filters", "granularity")  # fmt: skip
 GRANULARITIES = [("boolean", "Yes / no"), ("count", "Counts"), ("record", "Records")]
+
+
+@functools.cache
+def duo_options() -> tuple[tuple[str, str], ...]:
+    """(code, "HMB (DUO:0000006, health or medical ...)") of every current DUO permission and
+    modifier: the DUO field's suggestions, rendered in the page (no script needed)."""
+    duo = get_duo()
+    terms = [*duo.permissions(), *duo.modifiers()]
+    return tuple((t.id, t.display) for t in terms if not t.obsolete)
 
 
 def _size(entry: dict[str, Any]) -> int | None:
@@ -50,6 +61,8 @@ async def _catalogue(
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     errors: dict[str, str] = {}
     params = {k: values[k] for k in ("q", "country", "duo") if values.get(k)}
+    if "duo" in params:  # a suggestion reads "DUO:0000006 HMB ..."; the code is enough
+        params["duo"] = params["duo"].split()[0]
     min_size = None
     if values.get("min_size"):
         if values["min_size"].isdigit():
@@ -162,6 +175,7 @@ async def discover(page: PageDep) -> Response:
         "hub/discover.html", status=status, values=values, entries=entries,
         errors={**cat_errors, **query_errors}, answer=answer, note=note,
         data_types=DATA_TYPES, granularities=GRANULARITIES, kinds=data_types,
+        duo_options=duo_options(),
         **context(page),
     )  # fmt: skip
 

@@ -75,6 +75,9 @@ async def test_custodian__needs_the_operator_token(node) -> None:
     client, app = node
     first = await client.get("/portal/custodian")
     assert first.status_code == 303 and first.headers["location"] == "/portal/custodian/login"
+    form = await client.get("/portal/custodian/login")
+    token_file = app.state.settings.node_dir / "operator.token"  # made for the operator to read
+    assert form.status_code == 200 and token_file.stat().st_mode & 0o777 == 0o600
     wrong = await _sign_in(client, "gso_not-the-token")
     assert wrong.status_code == 400
     assert 'aria-invalid="true"' in wrong.text

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from genomesh.audit.search import MAX_PAGE, AuditQuery
 from genomesh.core.errors import AuthenticationError, InvalidInputError
-from genomesh.node.operator import TOKEN_FILE, is_operator
+from genomesh.node.operator import TOKEN_FILE, is_operator, operator_token
 from genomesh.web.custodian_data import (
     audit_view,
     datasets_overview,
@@ -63,6 +63,7 @@ def _render(page: Page, template: str, **context: Any) -> HTMLResponse:
 
 @router.get("/custodian/login")
 def login_form(page: PageDep) -> HTMLResponse:
+    operator_token(_state(page).settings)  # made now (if not configured), for the operator to read
     return _render(page, "custodian/login.html", token_file=TOKEN_FILE)
 
 

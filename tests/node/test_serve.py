@@ -53,6 +53,9 @@ def test_node_serve__uvicorn_subprocess_answers_info(cineca_node) -> None:  # ty
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()["paths"][
             "/g_variants"
         ]
+        # the custodian view is served too (genomesh.web.app.create_node_app)
+        custodian = httpx.get(f"http://127.0.0.1:{port}/portal/custodian/login", timeout=10)
+        assert custodian.status_code == 200 and "Operator token" in custodian.text
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -117,6 +117,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebFederati
             query_budget=1_000_000,
             hub_url=hub_url,
             hub_secret=secret,
+            hub_key=_hub_key(hub_settings),  # the node accepts the hub's signed analysis rounds
         )
         fed.node_app = create_node_app(fed.node_settings)
         servers.append(serve(fed.node_app, port=node_port))
@@ -126,6 +127,12 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebFederati
         hub_http.close()
         for server in reversed(servers):
             server.stop()
+
+
+def _hub_key(settings: HubSettings) -> str:
+    from genomesh.hub.signing import load_or_create_key, public_key_text
+
+    return public_key_text(load_or_create_key(settings.hub_dir))
 
 
 def _register(fed: WebFederation, admin: dict[str, str]) -> None:

@@ -353,12 +353,14 @@ def _panel(fed: Federation) -> Panel:
         f"             API docs {fed.hub_url}/docs · catalogue {fed.hub_url}/catalogue",
     ]
     for node in NODES:
-        where = "dial-out (no open port)" if node.dial_out else fed.node_url(node.name)
+        url = fed.node_url(node.name)
+        where = "dial-out (no open port)" if node.dial_out else f"{url}   custodian {url}/portal"
         lines.append(f"[bold]{node.name:<11}[/] {node.country}  {where}")
     lines += [
         "",
         f"admin token: {fed.root / 'hub' / 'admin.token'} · DAC admin password: "
         f"{fed.root / 'hub' / 'dac-admin-password'} · logs: {fed.logs}",
+        f"custodian view: sign in with {fed.root / 'nodes' / '<node>' / 'operator.token'}",
         "CINECA UK1: CC-BY, CINECA project (EC H2020 grant 825775). Ctrl-C stops everything.",
     ]
     return Panel("\n".join(lines), title="genomesh demo federation", border_style="green")

@@ -65,7 +65,8 @@ def serve(
 
     from genomesh.cli.serving import UVICORN_OPTIONS
     from genomesh.core.settings import NodeSettings
-    from genomesh.node.app import create_app, preflight
+    from genomesh.node.app import preflight
+    from genomesh.web.app import create_node_app  # the node's API with its custodian view
 
     if not 0 < port < 65536:
         raise InvalidInputError(f"port must be 1-65535, got {port}", field="port")
@@ -87,7 +88,7 @@ def serve(
         typer.secho(f"warning: {warning}", fg="yellow", err=True)
     typer.echo(f"genomesh node {settings.name!r} serving {node_dir} on http://{host}:{port}")
     if workers == 1:
-        app = create_app(settings)
+        app = create_node_app(settings)
         uvicorn.run(
             app, host=host, port=port, log_level=log_level, access_log=False, **UVICORN_OPTIONS
         )
@@ -96,7 +97,7 @@ def serve(
     os.environ["GENOMESH_NODE_DIR"] = str(Path(node_dir).resolve())
     os.environ.setdefault("GENOMESH_BASE_URL", settings.base_url)
     uvicorn.run(
-        "genomesh.node.app:create_app_from_env",
+        "genomesh.web.app:create_node_app_from_env",
         factory=True,
         host=host,
         port=port,

@@ -187,6 +187,11 @@ class NodeSettings(BaseSettings):
         description="addresses/networks of reverse proxies whose X-Forwarded-For is believed; "
         "default none: the socket peer is the caller (genomesh.core.clients)",
     )
+    operator_token: str | None = Field(
+        default=None,
+        description="bearer token of the node's custodian view; default: generated into "
+        "NODE_DIR/operator.token (genomesh.node.operator)",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

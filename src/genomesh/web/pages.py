@@ -198,6 +198,21 @@ def error_page(page: Page, exc: BaseException) -> Response:
     return page.render("error.html", status=status, status_code=status, message=message)
 
 
+def _session(portal: Portal, request: Request) -> Session:
+    """This portal's session. A hub and a node on one host (ports do not separate cookies)
+    both send a `genomesh_portal` cookie; the one this portal signed is the one to use."""
+    values = [
+        part.split("=", 1)[1].strip()
+        for part in request.headers.get("cookie", "").split(";")
+        if part.strip().startswith(f"{COOKIE_NAME}=")
+    ]
+    for value in values:
+        session = portal.sessions.load(value)
+        if not session.new:
+            return session
+    return portal.sessions.load(None)
+
+
 class PageRoute(APIRoute):
     """Route class of every portal page: loads the session, checks CSRF on unsafe methods,
     renders errors as the error page, sets the cookie and the security headers."""
@@ -207,7 +222,7 @@ class PageRoute(APIRoute):
 
         async def run(request: Request) -> Response:
             portal = portal_of(request.app)
-            session = portal.sessions.load(request.cookies.get(COOKIE_NAME))
+            session = _session(portal, request)
             form: dict[str, str] = {}
             page = Page(request, portal, session, form)
             request.state.portal_page = page

@@ -10,8 +10,10 @@ from fastapi import APIRouter
 
 def node_pages() -> tuple[list[APIRouter], list[tuple[str, str]]]:
     """(routers, navigation entries (label, path)) of a node's portal."""
-    routers: list[APIRouter] = []
-    nav: list[tuple[str, str]] = [("API docs", "/docs")]
+    from genomesh.web.node import custodian
+
+    routers: list[APIRouter] = [custodian.router]
+    nav: list[tuple[str, str]] = [("Custodian view", "/custodian"), ("API docs", "/docs")]
     return routers, nav
 
 

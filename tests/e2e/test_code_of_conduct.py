@@ -12,6 +12,7 @@ from a recognised institution.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -499,6 +500,23 @@ def test_community__committee_approval_alone_leaves_the_community_out(fed: Fed) 
     assert body["publications"] == [
         {**body["publications"][0], "title": "Heart genes", "application": app["id"]}
     ]
+    # every answer the node gave from the community's data, per recipient: only rita's
+    # record query after the community approved (cora's and the anonymous ones left them out)
+    [node] = body["nodes"]
+    assert node["status"] == "ok" and node["node"] == "se-node"
+    [group] = node["groups"]
+    assert group["group"] == "reindeer-herders" and group["participants"] == len(fed.group)
+    [used] = group["results"]
+    assert used["answers"] == 1 and used["participants"] == len(fed.group)
+    assert used["what"] == ["beacon/individuals"]
+    assert mine[app["id"]]["results"] == [
+        {"node": "se-node", "dataset_id": "biobank", "group": "reindeer-herders", **used}
+    ]
+    assert mine[capp["id"]]["results"] == []
+    custodian = fed.node.get(f"/admin/communities/{COMMUNITY}/report", headers=NODE_ADMIN)
+    assert custodian.json()["groups"] == node["groups"]
+    outsider = fed.hub.get(f"/dac/communities/{COMMUNITY}/report", headers=rita)
+    assert outsider.status_code == 403
 
 
 def test_node__forged_or_misaddressed_flags_are_refused(fed: Fed, tmp_path: Path) -> None:
@@ -513,3 +531,51 @@ def test_node__forged_or_misaddressed_flags_are_refused(fed: Fed, tmp_path: Path
     malformed = sign_message(payload, hub_key, iss="hub", aud="se-node")
     response = fed.node.post("/findings", json=malformed)
     assert response.status_code == 400, response.text
+
+
+def test_cli__auto_approval_register_flag_review_deliver(
+    fed: Fed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from genomesh.cli.main import main
+
+    hub = str(fed.hub.base_url).rstrip("/")
+    hank = fed.researcher("hank")["Authorization"].removeprefix("Bearer ")
+    capsys.readouterr()
+    assert main(["dac", "apply", "--hub", hub, "--token", hank, "--title", "Frequencies",
+                 "--dataset", "se-node/open1", "--category", "general", "--aggregates-only",
+                 "--ethics", "EPM-2026-0200", "--institution", "uni.example.org",
+                 "--lay-summary", "Counting variants for a Nordic reference panel.",
+                 "--accept-terms", "--will-publish"]) == 0  # fmt: skip
+    shown = capsys.readouterr().out
+    assert "review: automatic" in shown and "approved" in shown
+    app_id = int(shown.split("application ", 1)[1].split(":", 1)[0])
+    assert main(["dac", "data-use", "se-node/open1", "--hub", hub]) == 0
+    assert "Counting variants for a Nordic reference panel." in capsys.readouterr().out
+
+    person = sorted(set(open_node(fed.node_dir).dataset("open1").consents()) - set(fed.group))[9]
+    node_dir = str(fed.node_dir)
+    assert main(["node", "findings-preferences", node_dir, "--individual", person,
+                 "--category", "everything"]) != 0  # fmt: skip
+    assert "--category" in capsys.readouterr().err
+    assert main(["node", "findings-preferences", node_dir, "--individual", person,
+                 "--category", "pharmacogenomic", "--via", "clinician"]) == 0  # fmt: skip
+    assert "return pharmacogenomic, through the clinician" in capsys.readouterr().out
+    assert main(["dac", "flag-finding", "--hub", hub, "--token", hank, "--application",
+                 str(app_id), "--dataset", "se-node/open1", "--individual", person,
+                 "--category", "pharmacogenomic", "--summary", "CYP2C19 poor metaboliser",
+                 "--json"]) == 0  # fmt: skip
+    finding = json.loads(capsys.readouterr().out)
+    assert finding["state"] == "pending_review"
+    assert main(["node", "findings", node_dir, "--state", "pending_review", "--json"]) == 0
+    assert finding["id"] in [f["id"] for f in json.loads(capsys.readouterr().out)]
+    assert (
+        main(["node", "finding-review", node_dir, str(finding["id"]), "--decision", "decline"]) != 0
+    )
+    assert "say why" in capsys.readouterr().err
+    assert main(["node", "finding-review", node_dir, str(finding["id"]),
+                 "--decision", "accept"]) == 0  # fmt: skip
+    assert main(["node", "finding-deliver", node_dir, str(finding["id"])]) == 0
+    assert "delivered" in capsys.readouterr().out
+    page = fed.node.get("/participants/me/findings", headers=participant(fed, person)).json()
+    assert [f["summary"] for f in page["findings"]] == ["CYP2C19 poor metaboliser"]
+    assert page["findings"][0]["via"] == "clinician"

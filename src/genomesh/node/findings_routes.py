@@ -117,6 +117,37 @@ def receive_flag(
     )  # fmt: skip
 
 
+def _usage(request: Request, gate: Gate, community: str) -> dict[str, Any]:
+    from genomesh.participants.community_report import community_usage
+
+    return community_usage(
+        gate.state, gate.settings, list(gate.node.dataset_ids()),
+        lambda d: gate.guard.facts(gate.node.dataset(d)).individuals, community,
+    )  # fmt: skip
+
+
+@router.post("/communities/report", responses=error_responses(400, 401))
+def community_report(message: SignedFinding, request: Request, gate: GateDep) -> dict[str, Any]:
+    """For the hub (signed): every answer that used a community's members' data."""
+    from genomesh.node.analysis_routes import hub_verifier
+    from genomesh.participants.community_report import REPORT_MESSAGE
+
+    payload = hub_verifier(request).verify(message.model_dump())
+    community = payload.get("community")
+    if payload.get("type") != REPORT_MESSAGE or not isinstance(community, str) or not community:
+        raise InvalidInputError(f"expected a {REPORT_MESSAGE!r} message naming a community")
+    return _usage(request, gate, community)
+
+
+@router.get("/admin/communities/{community}/report", responses=error_responses(401))
+def admin_community_report(
+    community: Annotated[str, Path(min_length=2, max_length=63)],
+    request: Request, gate: GateDep, _who: Custodian,
+) -> dict[str, Any]:  # fmt: skip
+    """The custodian's view of the same report."""
+    return _usage(request, gate, community)
+
+
 # -- the participant's page ------------------------------------------------------------
 @router.get("/participants/me/findings", responses=error_responses(401, 404))
 def my_findings(request: Request, gate: GateDep, queue: Queue, me: Participant) -> dict[str, Any]:

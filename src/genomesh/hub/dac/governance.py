@@ -265,6 +265,49 @@ class Governance:
             ],
         }
 
+    def community_nodes(self, slug: str) -> list[str]:
+        """The nodes holding data of the community."""
+        with self.database.transaction() as session:
+            comm.get_community(session, slug)
+            rows = session.scalars(
+                select(Dataset.node)
+                .join(comm.CommunityData, comm.CommunityData.dataset_url == Dataset.url)
+                .where(comm.CommunityData.community == slug)
+            )
+            return sorted(set(rows))
+
+    async def node_usage(self, state: Any, slug: str) -> list[dict[str, Any]]:
+        """Each node's report of the answers that used the community's data (hub-signed
+        request; a node that cannot be asked is listed with the reason)."""
+        from genomesh.hub.client import NodeRequest
+        from genomesh.hub.signing import sign_message
+
+        store, client, dialout = (getattr(state, k, None) for k in ("store", "client", "dialout"))
+        out: list[dict[str, Any]] = []
+        for name in self.community_nodes(slug):
+            if store is None or client is None or dialout is None:
+                out.append(
+                    {"node": name, "status": "error", "reason": "no node client at this hub"}
+                )
+                continue
+            try:
+                node = store.node(name)
+            except NotFoundError as exc:
+                out.append({"node": name, "status": "error", "reason": exc.message})
+                continue
+            message = sign_message(
+                {"type": "community-report", "community": slug}, dialout.key, iss="hub", aud=name
+            )
+            reply = await client.send(
+                node, NodeRequest("POST", "/communities/report", body=message),
+                timeout=self.service.settings.node_timeout_seconds,
+            )  # fmt: skip
+            if reply.status == "ok":
+                out.append({"node": name, "status": "ok", **dict(reply.body)})
+            else:
+                out.append({"node": name, "status": reply.status, "reason": reply.reason})
+        return out
+
     def require_dataset(self, node: str, dataset_id: str) -> Dataset:
         with self.database.transaction() as session:
             row = find_dataset(session, DatasetRef(node=node, dataset_id=dataset_id))

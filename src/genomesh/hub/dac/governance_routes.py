@@ -149,9 +149,22 @@ def community_decision(
 
 
 @router.get(P + "/communities/{slug}/report")
-def community_report(slug: Slug, gov: Gov, user: User) -> dict[str, Any]:
-    """Every project that touched the community's data: who, what, when, publications."""
-    return gov.community_report(user, slug)
+async def community_report(slug: Slug, request: Request, gov: Gov, user: User) -> dict[str, Any]:
+    """Every project that touched the community's data (who, what, when, publications), and
+    every answer the nodes gave from it, per recipient (`nodes`; each application lists the
+    answers its applicant received as `results`)."""
+    report = gov.community_report(user, slug)  # checks the caller sits on the governance body
+    nodes = await gov.node_usage(request.app.state, slug)
+    report["nodes"] = nodes
+    for application in report["applications"]:
+        application["results"] = [
+            {"node": n["node"], "dataset_id": g["dataset_id"], "group": g["group"], **r}
+            for n in nodes
+            for g in n.get("groups", [])
+            for r in g["results"]
+            if r["recipient"] == application["applicant_subject"]
+        ]
+    return report
 
 
 __all__ = ["router"]

@@ -286,6 +286,22 @@ def test_findings__flag_review_deliver_with_every_refusal(fed: Fed) -> None:
     assert asked.json()["state"] == "confirmation_requested", asked.text
     early = fed.node.post(f"/admin/findings/{fid}/deliver", headers=NODE_ADMIN)
     assert early.status_code == 409 and "only accepted findings" in early.text
+    # the researcher sees the request through the hub, and confirms: back in the queue
+    seen = fed.hub.get(f"/dac/findings/se-node/{fid}", headers=fiona)
+    assert seen.json()["state"] == "confirmation_requested", seen.text
+    assert seen.json()["history"][-1]["comment"] == "Sanger please"
+    assert "individual_id" not in seen.json()
+    assert fed.hub.get(f"/dac/findings/se-node/{fid}", headers=fed.login("sam")).status_code == 404
+    confirmed = fed.hub.post(
+        f"/dac/findings/se-node/{fid}/confirmation",
+        headers=fiona,
+        json={"evidence": "Sanger-confirmed in an accredited lab"},
+    )
+    assert confirmed.json()["state"] == "pending_review", confirmed.text
+    again = fed.hub.post(
+        f"/dac/findings/se-node/{fid}/confirmation", headers=fiona, json={"evidence": "twice"}
+    )
+    assert again.status_code == 409
     accepted = fed.node.post(
         f"/admin/findings/{fid}/review", headers=NODE_ADMIN, json={"decision": "accept"}
     )
@@ -313,7 +329,7 @@ def test_findings__flag_review_deliver_with_every_refusal(fed: Fed) -> None:
     steps = [(e["what"]["operation"], e["outcome"]) for e in findings_audit(fed)]
     assert steps.count(("flag", "refused")) == 3
     for step in [("preferences", "recorded"), ("flag", "recorded"), ("review", "recorded"),
-                 ("deliver", "recorded")]:  # fmt: skip
+                 ("confirm", "recorded"), ("deliver", "recorded")]:  # fmt: skip
         assert step in steps
     reasons = [e["refused"]["open1"] for e in findings_audit(fed) if e["outcome"] == "refused"]
     assert any("withdrawn" in r for r in reasons)

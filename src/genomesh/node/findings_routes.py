@@ -2,6 +2,9 @@
 
     POST /findings                                  a hub-signed flag (`type` "finding"), only
                                                     from the hub: queued, or refused with why
+    POST /findings/updates                          hub-signed: the flag's state for its
+                                                    researcher, or their confirmation
+    POST /communities/report                        hub-signed: answers that used a community's data
     GET  /participants/me/findings                  the participant's delivered findings
     GET  /participants/me/findings-preferences      their preferences (null: none recorded)
     PUT  /participants/me/findings-preferences      set them (categories, via, contact)
@@ -115,6 +118,26 @@ def receive_flag(
         flag, sender, individuals=facts.individuals,
         withdrawn=_withdrawn(gate, flag.dataset_id, flag.individual_id),
     )  # fmt: skip
+
+
+@router.post("/findings/updates", responses=error_responses(400, 401, 404, 409))
+def finding_update(message: SignedFinding, request: Request, queue: Queue) -> dict[str, Any]:
+    """For the hub (signed): a researcher asks the state of their flag
+    (`finding-status`) or sends the confirmation the custodian asked for
+    (`finding-confirmation`, with `evidence`)."""
+    from genomesh.node.analysis_routes import hub_verifier
+
+    payload = hub_verifier(request).verify(message.model_dump())
+    finding, subject = payload.get("finding"), payload.get("subject")
+    if not isinstance(finding, int) or isinstance(finding, bool) or not isinstance(subject, str):
+        raise InvalidInputError("a finding update names the finding (an id) and the researcher")
+    if payload.get("type") == "finding-status":
+        return queue.status(finding, subject)
+    if payload.get("type") == "finding-confirmation":
+        return queue.confirm(finding, subject, evidence=str(payload.get("evidence") or ""))
+    raise InvalidInputError(
+        "expected a 'finding-status' or 'finding-confirmation' message", field="type"
+    )
 
 
 def _usage(request: Request, gate: Gate, community: str) -> dict[str, Any]:

@@ -310,6 +310,42 @@ class Findings:
                     detail={"finding": row.id, "via": prefs.via})  # fmt: skip
         return self.view(self.get(finding_id))
 
+    # -- the researcher's side (through the hub) ----------------------------------------
+    def _senders(self, finding_id: int, subject: str) -> FindingRow:
+        """The finding, if `subject` flagged it (NotFoundError otherwise: no probing)."""
+        try:
+            row = self.get(finding_id)
+        except NotFoundError:
+            row = None
+        if row is None or row.sender.get("subject") != subject:
+            raise NotFoundError(f"no finding {finding_id} of yours at this node", field="finding")
+        return row
+
+    def status(self, finding_id: int, subject: str) -> dict[str, Any]:
+        """What the flagging researcher may know: state and the custodian's comments."""
+        row = self._senders(finding_id, subject)
+        return {
+            "id": row.id, "state": row.state, "dataset_id": row.dataset_id,
+            "category": row.category,
+            "history": [{k: e.get(k) for k in ("at", "action", "comment")} for e in row.history],
+        }  # fmt: skip
+
+    def confirm(self, finding_id: int, subject: str, *, evidence: str) -> dict[str, Any]:
+        """The researcher's confirmation, asked for by the custodian: back to the queue."""
+        if not evidence.strip():
+            raise InvalidInputError("say how the finding was confirmed", field="evidence")
+        row = self._senders(finding_id, subject)
+        actor = f"hub|{subject}"
+        self._move(
+            row, ("confirmation_requested",), "pending_review",
+            {"by": actor, "action": "confirm", "comment": evidence},
+        )  # fmt: skip
+        self._audit(
+            "confirm", actor=actor, dataset_id=row.dataset_id, individual_id=row.individual_id,
+            outcome="recorded", detail={"finding": row.id},
+        )  # fmt: skip
+        return self.status(finding_id, subject)
+
     def delivered_to(self, individual_id: str) -> list[dict[str, Any]]:
         """What the participant's page shows: their delivered findings."""
         with self._session() as s:

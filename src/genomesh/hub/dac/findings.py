@@ -134,4 +134,33 @@ async def forward(state: Any, service: Any, username: str, body: FindingIn) -> d
     return {"node": node.name, **answer}
 
 
-__all__ = ["FINDINGS_PATH", "FindingIn", "forward", "prepare"]
+async def update(
+    state: Any, service: Any, username: str, node_name: str, finding: int, *,
+    evidence: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The state of a flag the user sent (`evidence` None), or their confirmation of it; the
+    node answers only the researcher who flagged it."""
+    from genomesh.hub.client import NodeRequest
+    from genomesh.hub.signing import sign_message
+
+    store, client, dialout = (getattr(state, k, None) for k in ("store", "client", "dialout"))
+    if store is None or client is None or dialout is None:
+        raise StoreError("findings need the full hub (registry and node client)")
+    with service.database.transaction() as session:
+        subject = acc.get_account(session, username).subject
+    node = store.node(node_name)
+    body: dict[str, Any] = {"type": "finding-status", "finding": finding, "subject": subject}
+    if evidence is not None:
+        body = {**body, "type": "finding-confirmation", "evidence": evidence}
+    message = sign_message(body, dialout.key, iss="hub", aud=node.name)
+    reply = await client.send(
+        node, NodeRequest("POST", FINDINGS_PATH + "/updates", body=message),
+        timeout=service.settings.node_timeout_seconds,
+    )  # fmt: skip
+    if reply.status != "ok":
+        error = _BY_STATUS.get(reply.http_status or 0, UpstreamError)
+        raise error(f"node {node.name}: {reply.reason}", details={"node": node.name})
+    return {"node": node.name, **dict(reply.body)}
+
+
+__all__ = ["FINDINGS_PATH", "FindingIn", "forward", "prepare", "update"]

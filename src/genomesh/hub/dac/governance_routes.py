@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from genomesh.hub.dac.datasets import DatasetRef
-from genomesh.hub.dac.findings import FindingIn, forward
+from genomesh.hub.dac.findings import FindingIn, forward, update
 from genomesh.hub.dac.governance import Governance
 from genomesh.hub.dac.register import PublicationIn
 from genomesh.hub.dac.service import DacService
@@ -104,6 +104,31 @@ async def flag_finding(
     """Flag a finding about a participant: checked against your approval, then sent to the
     custodian's node only, which queues it for review (or refuses it, with the reason)."""
     return await forward(request.app.state, service, user, body)
+
+
+FindingNo = Annotated[int, Path(ge=1, le=MAX_ID, description="the node's finding id")]
+
+
+class ConfirmationIn(_In):
+    evidence: str = Field(min_length=1, max_length=5_000, description="how it was confirmed")
+
+
+@router.get(P + "/findings/{node}/{finding_id}")
+async def finding_status(
+    node: str, finding_id: FindingNo, request: Request,
+    service: Annotated[DacService, Depends(_get_service)], user: User,
+) -> dict[str, Any]:  # fmt: skip
+    """The state of a finding you flagged, with the custodian's comments (asked of the node)."""
+    return await update(request.app.state, service, user, node, finding_id)
+
+
+@router.post(P + "/findings/{node}/{finding_id}/confirmation")
+async def finding_confirmation(
+    node: str, finding_id: FindingNo, body: ConfirmationIn, request: Request,
+    service: Annotated[DacService, Depends(_get_service)], user: User,
+) -> dict[str, Any]:  # fmt: skip
+    """Send the confirmation the custodian asked for: the finding goes back to their queue."""
+    return await update(request.app.state, service, user, node, finding_id, evidence=body.evidence)
 
 
 @router.get(P + "/communities")

@@ -418,6 +418,8 @@ def test_review__aggregate_only_gru_auto_approved_with_record_and_register(fed: 
     assert project["review"] == "automatic" and project["approved_at"] and project["approved_until"]
     assert project["publications"][0]["doi"] == "10.1234/sweden.2026"
     assert "applicant" not in project and "summary" not in project
+    missing = fed.hub.get("/dac/data-use-register/se-node/no-such-dataset")
+    assert missing.status_code == 404 and "unknown dataset" in missing.text
     # ... and in the catalogue
     entry = fed.hub.get("/catalogue/se-node/open1").json()
     assert entry["dataUseRegister"]["approvedProjects"] >= 1

@@ -84,30 +84,51 @@ class Governance:
         return row
 
     def register(self, node: str, dataset_id: str) -> dict[str, Any]:
-        """The public register of one dataset (no login)."""
+        """The public register of one dataset (no login; writes nothing: a dataset the DAC
+        has not recorded yet but the catalogue lists has an empty register)."""
         self.service._refresh_expiry()
         with self.database.transaction() as session:
-            dataset = self._dataset(session, node, dataset_id)
+            ref = DatasetRef(node=node, dataset_id=dataset_id)
+            dataset = find_dataset(session, ref)
+            if dataset is None:
+                entry = self.service.catalogue.lookup(ref) if self.service.catalogue else None
+                if entry is None:
+                    raise NotFoundError(f"unknown dataset {node}/{dataset_id}", field="dataset")
+                return {
+                    "dataset": entry.url, "node": node, "dataset_id": dataset_id,
+                    "name": entry.name, "consent": [t.model_dump(mode="json") for t in entry.duo],
+                    "count": 0, "projects": [], "communities": [],
+                }  # fmt: skip
             out = reg.register(session, dataset)
             out["communities"] = self._communities_of(session, dataset)
             return out
 
-    def catalogue_extras(self, node: str, dataset_id: str) -> dict[str, Any] | None:
-        """What the catalogue shows from the DAC for one dataset (None if the DAC lacks it)."""
+    def catalogue_extras(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """What the catalogue shows from the DAC, per (node, dataset id): register link and
+        count, communities with their labels, review route (a few queries for all)."""
         with self.database.transaction() as session:
-            dataset = find_dataset(session, DatasetRef(node=node, dataset_id=dataset_id))
-            if dataset is None:
-                return None
-            return {
-                "dataUseRegister": {
-                    "url": f"/dac/data-use-register/{node}/{dataset_id}",
-                    "approvedProjects": reg.approved_count(session, dataset.url),
-                },
-                "communities": self._communities_of(session, dataset),
-                "review": "automatic for some applications"
-                if (dataset.review_policy or {}).get("automatic")
-                else "committee",
-            }
+            counts = reg.approved_counts(session)
+            marks: dict[str, list[dict[str, Any]]] = {}
+            names = {c.slug: c.name for c in session.scalars(select(Community))}
+            for data in session.scalars(select(comm.CommunityData).order_by(comm.CommunityData.id)):
+                marks.setdefault(data.dataset_url, []).append(
+                    {"community": data.community, "name": names.get(data.community, data.community),
+                     "group": data.group or None, "labels": comm.label_view(data.labels or [])}
+                )  # fmt: skip
+            out = {}
+            for dataset in session.scalars(select(Dataset)):
+                node, dataset_id = dataset.node, dataset.dataset_id
+                out[(node, dataset_id)] = {
+                    "dataUseRegister": {
+                        "url": f"/dac/data-use-register/{node}/{dataset_id}",
+                        "approvedProjects": counts.get(dataset.url, 0),
+                    },
+                    "communities": marks.get(dataset.url, []),
+                    "review": "automatic for some applications"
+                    if (dataset.review_policy or {}).get("automatic")
+                    else "committee",
+                }
+            return out
 
     def report_publication(
         self, username: str, application_id: int, body: reg.PublicationIn
@@ -321,19 +342,10 @@ def enrich_catalogue(state: Any, entries: list[dict[str, Any]]) -> list[dict[str
     (link and number of approved projects), its communities with their Biocultural Labels and
     Notices, and its review route. Unchanged when the hub runs without a DAC."""
     service = getattr(state, "dac", None)
-    if service is None:
+    if service is None or not entries:
         return entries
-    gov = Governance(service)
-    out = []
-    for entry in entries:
-        node, dataset_id = entry.get("node"), entry.get("datasetId")
-        extras = (
-            gov.catalogue_extras(node, dataset_id)
-            if isinstance(node, str) and isinstance(dataset_id, str)
-            else None
-        )
-        out.append({**entry, **extras} if extras else entry)
-    return out
+    extras = Governance(service).catalogue_extras()
+    return [{**e, **extras.get((e.get("node"), e.get("datasetId")), {})} for e in entries]  # type: ignore[arg-type]
 
 
 __all__ = ["Governance", "enrich_catalogue", "route_submitted"]

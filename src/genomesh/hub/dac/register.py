@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from genomesh.core.errors import AccessDeniedError, ConflictError
@@ -111,17 +111,15 @@ def register(session: Session, dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def approved_count(session: Session, dataset_url: str) -> int:
-    return len(
-        session.scalars(
-            select(Application.id)
-            .join(ApplicationDataset, ApplicationDataset.application_id == Application.id)
-            .where(
-                ApplicationDataset.dataset_url == dataset_url,
-                Application.state.in_(PUBLIC_STATES),
-            )
-        ).all()
+def approved_counts(session: Session) -> dict[str, int]:
+    """Per dataset URL, how many projects the register lists (one query for the catalogue)."""
+    rows = session.execute(
+        select(ApplicationDataset.dataset_url, func.count(Application.id))
+        .join(Application, ApplicationDataset.application_id == Application.id)
+        .where(Application.state.in_(PUBLIC_STATES))
+        .group_by(ApplicationDataset.dataset_url)
     )
+    return {url: int(n) for url, n in rows}
 
 
 def report_publication(
@@ -145,7 +143,7 @@ def report_publication(
 __all__ = [
     "PURPOSE_DUO",
     "PublicationIn",
-    "approved_count",
+    "approved_counts",
     "entry",
     "purpose_terms",
     "register",

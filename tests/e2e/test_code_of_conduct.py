@@ -590,6 +590,15 @@ def test_cli__auto_approval_register_flag_review_deliver(
         main(["node", "finding-review", node_dir, str(finding["id"]), "--decision", "decline"]) != 0
     )
     assert "say why" in capsys.readouterr().err
+    assert main(["node", "finding-review", node_dir, str(finding["id"]), "--decision",
+                 "ask_confirmation", "--comment", "genotype again"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["dac", "finding-status", "se-node", str(finding["id"]), "--hub", hub,
+                 "--token", hank]) == 0  # fmt: skip
+    assert "confirmation_requested" in capsys.readouterr().out
+    assert main(["dac", "finding-confirm", "se-node", str(finding["id"]), "--hub", hub,
+                 "--token", hank, "--evidence", "repeat genotyping agrees"]) == 0  # fmt: skip
+    assert "pending_review" in capsys.readouterr().out
     assert main(["node", "finding-review", node_dir, str(finding["id"]),
                  "--decision", "accept"]) == 0  # fmt: skip
     assert main(["node", "finding-deliver", node_dir, str(finding["id"])]) == 0

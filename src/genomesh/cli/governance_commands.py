@@ -4,6 +4,7 @@ and communities (`genomesh dac community ...`). All over HTTP, like the rest of 
     genomesh dac data-use NODE/DATASET                 the public data-use register
     genomesh dac publication APP --title T --doi D     report a publication
     genomesh dac flag-finding --application N --dataset NODE/DS --individual ID --category C --summary S
+    genomesh dac finding-status NODE ID / finding-confirm NODE ID --evidence E
     genomesh dac community create|add-member|mark|list|applications|decide|report
 """
 
@@ -137,6 +138,39 @@ def flag_finding(
             f"finding {out['id']} at node {out['node']}: {out['state']} (the custodian reviews it)"
         )
     )
+
+
+@dac_app.command("finding-status")
+def finding_status(
+    node: str, finding: int, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """The state of a finding you flagged, with the custodian's comments."""
+    out = call(hub, "GET", f"/dac/findings/{node}/{finding}", token=_token(hub, token))
+    if as_json:
+        _dump(out)
+        return
+    console.print(escape(f"finding {out['id']} at node {out['node']}: {out['state']}"))
+    for step in out["history"]:
+        console.print(
+            escape(f"  {utc_text(step['at'])} {step['action']} {step.get('comment') or ''}")
+        )
+
+
+@dac_app.command("finding-confirm")
+def finding_confirm(
+    node: str,
+    finding: int,
+    evidence: Annotated[str, typer.Option(help="how the finding was confirmed")],
+    hub: HubOpt = DEFAULT_HUB,
+    token: TokenOpt = None,
+) -> None:
+    """Send the confirmation the custodian asked for (the finding returns to their queue)."""
+    out = call(
+        hub, "POST", f"/dac/findings/{node}/{finding}/confirmation", token=_token(hub, token),
+        json_body={"evidence": evidence},
+    )  # fmt: skip
+    console.print(escape(f"finding {out['id']} at node {out['node']}: {out['state']}"))
 
 
 @community_app.command("create")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from genomesh.cli import dac_commands  # noqa: F401  (registers the commands)
+from genomesh.cli import dac_commands, governance_commands  # noqa: F401  (register the commands)
 from genomesh.cli.apps import dac_app
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "dac-guide.md"

@@ -34,6 +34,10 @@ def test_operator_guide__example_config_loads_with_the_documented_meaning(
     assert strict.tiers.registered == "boolean"
     assert strict.tiers.controlled == "count"
     assert settings.policy_for("another").tiers.controlled == "record"
+    [community] = strict.communities
+    assert community.community == "example-nation" and community.individuals == ["P0007", "P0012"]
+    assert "BC Non-Commercial" in community.labels
+    assert settings.custodian_contact.startswith("Example Biobank") and settings.admin_token is None
 
 
 def test_operator_guide__environment_overrides_the_file(tmp_path: Path, monkeypatch) -> None:

@@ -36,6 +36,9 @@ RESEARCHER_STATUS = "ResearcherStatus"
 CONTROLLED_ACCESS_GRANTS = "ControlledAccessGrants"
 LINKED_IDENTITIES = "LinkedIdentities"
 RESEARCH_PURPOSE = "genomesh.ResearchPurpose"
+#: A community's approval of the holder's use of its members' data (value = the community's
+#: slug at the hub); nodes leave community-governed participants out without it.
+COMMUNITY_APPROVAL = "genomesh.CommunityApproval"
 
 STANDARD_TYPES = frozenset(
     {
@@ -46,7 +49,7 @@ STANDARD_TYPES = frozenset(
         LINKED_IDENTITIES,
     }
 )
-KNOWN_TYPES = STANDARD_TYPES | {RESEARCH_PURPOSE}
+KNOWN_TYPES = STANDARD_TYPES | {RESEARCH_PURPOSE, COMMUNITY_APPROVAL}
 URL_VALUE_TYPES = frozenset(
     {ACCEPTED_TERMS_AND_POLICIES, RESEARCHER_STATUS, CONTROLLED_ACCESS_GRANTS}
 )
@@ -212,6 +215,7 @@ def conditions_met(visa: VisaObject, others: Sequence[VisaObject]) -> bool:
 __all__ = [
     "ACCEPTED_TERMS_AND_POLICIES",
     "AFFILIATION_AND_ROLE",
+    "COMMUNITY_APPROVAL",
     "CONTROLLED_ACCESS_GRANTS",
     "KNOWN_TYPES",
     "LINKED_IDENTITIES",

@@ -363,13 +363,17 @@ class NodeState:
         """Every disclosure of data derived from this participant (oldest first)."""
         t = _table(LedgerRow)
         with self.engine.connect() as conn:
-            rosters = self._rosters.containing(conn, individual_id, dataset_id)
+            # A roster is shared by every dataset with the same members (stored once, under
+            # the dataset that first used it): select rosters by member, rows by dataset.
+            rosters = self._rosters.containing(conn, individual_id, None)
             if not rosters:
                 return []
             q = select(
                 t.c.roster_id, t.c.members, t.c.dataset_id, t.c.recipient_key,
                 t.c.recipient_subject, t.c.audit_seq, t.c.kind, t.c.created_at,
             ).where(t.c.roster_id.in_(list(rosters))).order_by(t.c.id)  # fmt: skip
+            if dataset_id is not None:
+                q = q.where(t.c.dataset_id == dataset_id)
             return [
                 LedgerEntry(ds, individual_id, key, subject, seq, kind, at)
                 for rid, bitmap, ds, key, subject, seq, kind, at in conn.execute(q)

@@ -148,6 +148,12 @@ def _show_application(app: dict[str, Any]) -> None:
     console.print(escape(f"purpose {json.dumps(purpose)}"))
     if app.get("approved_until"):
         console.print(f"approved until {app['approved_until']}")
+    if app.get("review_route"):
+        console.print(escape(f"review: {app['review_route']}"))
+        for reason in app.get("review_reasons") or []:
+            console.print(escape(f"  - {reason}"))
+    for decision in app.get("communities") or []:
+        console.print(escape(f"community {decision['community']}: {decision['state']}"))
     precheck = app.get("precheck")
     if precheck:
         rows = []
@@ -332,6 +338,13 @@ def apply(
     hub: HubOpt = DEFAULT_HUB,
     token: TokenOpt = None,
     summary: str = "",
+    lay_summary: Annotated[
+        str, typer.Option(help="the project in plain language (public data-use register)")
+    ] = "",
+    aggregates_only: Annotated[
+        bool,
+        typer.Option(help="only aggregates wanted (may be auto-approved; nodes cap at counts)"),
+    ] = False,
     category: Annotated[
         str,
         typer.Option(
@@ -367,7 +380,7 @@ def apply(
     refs = [DatasetRef.parse(d).model_dump(exclude_none=True) for d in dataset]
     extra = {
         "commercial": commercial or None, "ethics_approval": ethics, "project_id": project,
-        "institution": institution, "country": country,
+        "institution": institution, "country": country, "aggregates_only": aggregates_only or None,
     }  # fmt: skip
     purpose = _purpose(category, list(disease or []), purpose_file, extra)
     if "will_publish" not in purpose or will_publish is not None:
@@ -375,6 +388,7 @@ def apply(
     body = {
         "title": title,
         "summary": summary,
+        "lay_summary": lay_summary,
         "datasets": refs,
         "purpose": purpose,
         "documents": _documents(list(document or [])),
@@ -653,8 +667,20 @@ def add_dataset(
     duo: Annotated[Path | None, typer.Option(help="JSON list of DataUseTerm")] = None,
     terms_url: str | None = None,
     committee: str | None = None,
+    jurisdiction: Annotated[str | None, typer.Option(help="ISO country of the node")] = None,
+    review_policy: Annotated[
+        Path | None, typer.Option(help='JSON review policy, e.g. {"automatic": {...}}')
+    ] = None,
 ) -> None:
-    """Hub admin: register a dataset (URL, DUO terms, committee) with the DAC."""
+    """Hub admin: register a dataset (URL, DUO terms, committee, review policy) with the DAC."""
+    policy = None
+    if review_policy is not None:
+        try:
+            policy = json.loads(review_policy.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(
+                f"cannot read the review policy: {exc}", file=str(review_policy)
+            ) from exc
     terms: list[Any] = []
     if duo is not None:
         try:
@@ -663,7 +689,8 @@ def add_dataset(
             raise InvalidInputError(f"cannot read DUO terms: {exc}", file=str(duo)) from exc
     body = {
         "node": node, "dataset_id": dataset_id, "base_url": base_url, "url": url, "duo": terms,
-        "terms_url": terms_url, "committee": committee,
+        "terms_url": terms_url, "committee": committee, "jurisdiction": jurisdiction,
+        "review_policy": policy,
     }  # fmt: skip
     out = call(hub, "PUT", "/dac/datasets", token=_token(hub, token), json_body=body)
     console.print(escape(f"dataset {out['url']} registered ({len(out['duo'])} DUO terms)"))

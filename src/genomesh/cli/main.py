@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "genomesh.cli.match_commands",
     "genomesh.cli.analysis_commands",
     "genomesh.cli.join_commands",
+    "genomesh.cli.governance_commands",  # data-use register, findings, communities
+    "genomesh.cli.findings_commands",  # the custodian's findings queue
 )
 
 

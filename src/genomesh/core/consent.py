@@ -8,6 +8,7 @@ each participant (from ingest).
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,4 +31,38 @@ class DataUseTerm(BaseModel):
     topics: tuple[str, ...] = Field(default=(), description="research topics for RS")
 
 
-__all__ = ["DataUseTerm"]
+FindingCategory = Literal[
+    "medically_actionable",  # a variant with an established intervention (e.g. ACMG SF list)
+    "carrier_status",  # carrier of a recessive condition (reproductive relevance)
+    "pharmacogenomic",  # a variant that changes the response to a medicine
+    "vus",  # a variant of unknown significance
+    "other",  # anything else a researcher thinks the participant should know
+]
+FINDING_CATEGORIES: tuple[str, ...] = FindingCategory.__args__  # type: ignore[attr-defined]
+ReturnChannel = Literal["custodian", "clinician", "genetic_counsellor"]
+
+
+class FindingsPreferences(BaseModel):
+    """A participant's consent to the return of individual findings: which categories they
+    want returned, and through whom. Absent preferences mean: return nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    categories: tuple[FindingCategory, ...] = Field(
+        default=(), description="categories of findings the participant wants returned"
+    )
+    via: ReturnChannel = Field(
+        default="custodian", description="who gives the finding to the participant"
+    )
+    contact: str = Field(
+        default="", max_length=300, description="the clinician or counsellor, when named"
+    )
+
+
+__all__ = [
+    "FINDING_CATEGORIES",
+    "DataUseTerm",
+    "FindingCategory",
+    "FindingsPreferences",
+    "ReturnChannel",
+]

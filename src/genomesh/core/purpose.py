@@ -39,6 +39,11 @@ class ResearchPurpose(BaseModel):
     collaborate_with_investigators: bool = False
     return_derived_data: bool = False
     end_date: date | None = Field(default=None, description="when the use ends")
+    aggregates_only: bool = Field(
+        default=False,
+        description="only aggregate answers (counts, summary statistics) are wanted: nodes cap "
+        "this purpose at count granularity (what proportionate review may auto-approve)",
+    )
 
 
 __all__ = ["PurposeCategory", "ResearchPurpose"]

@@ -31,8 +31,28 @@ class TierCaps(BaseModel):
     controlled: Granularity = "record"
 
 
+class CommunityGroup(BaseModel):
+    """Participants of a dataset governed collectively by a community (registered at the hub
+    under `community`): none of them counts in an answer to a caller without that community's
+    approval (a `genomesh.CommunityApproval` visa), and the machine-readable conditions of
+    their Biocultural Labels are enforced like DUO modifiers (BC Non-Commercial)."""
+
+    community: str = Field(min_length=2, max_length=63, description="the community's id at the hub")
+    group: str = Field(default="", max_length=128, description="name of the group; empty = all")
+    individuals: list[str] = Field(
+        default_factory=list, description="the group's individual ids; empty = the whole dataset"
+    )
+    labels: list[str] = Field(
+        default_factory=list, description="Local Contexts BC Labels/Notices, e.g. BC Non-Commercial"
+    )
+
+
 class DatasetPolicy(BaseModel):
     """Per-dataset disclosure and access policy set by the custodian."""
+
+    communities: list[CommunityGroup] = Field(
+        default_factory=list, description="community-governed participants (data sovereignty)"
+    )
 
     tiers: TierCaps = Field(default_factory=TierCaps)
     min_count: int = Field(
@@ -203,6 +223,19 @@ class NodeSettings(BaseSettings):
         default=20,
         ge=0,
         description="earlier answers per identity and dataset compared against (0 = rule off)",
+    )
+    admin_token: str | None = Field(
+        default=None,
+        description="bearer token of the node's admin API (/admin: the custodian's findings "
+        "queue); unset = the admin API is off (the CLI works on the node folder directly)",
+    )
+    custodian_contact: str = Field(
+        default="",
+        description="how participants reach the custodian (shown with every returned finding)",
+    )
+    genetic_counselling: str = Field(
+        default="",
+        description="the genetic counselling offered with a returned finding (who, how to book)",
     )
     hub_key: str | None = Field(
         default=None,
@@ -395,6 +428,7 @@ class HubSettings(BaseSettings):
 
 __all__ = [
     "SHARED_AUDIENCE",
+    "CommunityGroup",
     "DatasetPolicy",
     "Granularity",
     "HubSettings",

@@ -8,7 +8,10 @@ Per dataset, in this order:
    a dataset with no recorded consent terms gets the anonymous cap only;
 3. jurisdiction rules (`genomesh.access.jurisdiction.apply_jurisdiction`) may lower or refuse;
 4. individuals = everyone in the dataset minus the withdrawn; at the controlled tier only those
-   whose own consent approves the identity's purpose (`match_purpose(...).decision == "approve"`).
+   whose own consent approves the identity's purpose (`match_purpose(...).decision == "approve"`);
+   an aggregate-only purpose (`purpose.aggregates_only`) caps the granularity at count;
+5. minus the community-governed participants the caller has no community approval for, or
+   whose Biocultural Labels' conditions the purpose breaks (genomesh.gate.communities).
 
 A Matchmaker Exchange peer (identity from `matchmaker_identity`, surface `matchmaker`) gets
 record granularity over the non-withdrawn individuals; the matchmaker narrows that to the
@@ -33,6 +36,7 @@ from genomesh.audit.state import NodeState
 from genomesh.core.consent import DataUseTerm
 from genomesh.core.errors import NotFoundError
 from genomesh.core.settings import DatasetPolicy, Granularity, NodeSettings
+from genomesh.gate.communities import community_exclusions
 from genomesh.gate.contract import DatasetAccess, GateRequest, min_granularity
 
 if TYPE_CHECKING:
@@ -260,7 +264,11 @@ class Guard:
             if not withdrawals:
                 withdrawals.append(self.state.withdrawals_version())
             individuals = self._not_withdrawn(facts, withdrawals[0])
-            return DatasetAccess(dataset_id, "record", individuals, tier="matchmaker")
+            policy = self.settings.policy_for(dataset_id)
+            individuals, notes = self._communities(
+                policy, identity, facts, withdrawals[0], individuals
+            )
+            return DatasetAccess(dataset_id, "record", individuals, tier="matchmaker", notes=notes)
 
         policy = self.settings.policy_for(dataset_id)
         notes: list[str] = []
@@ -278,6 +286,10 @@ class Guard:
         granularity = min_granularity(request.requested_granularity, _cap(policy, tier))
         if policy.aggregates_only:
             granularity = min_granularity(granularity, "count")
+        if identity.purpose is not None and identity.purpose.aggregates_only:
+            # an aggregate-only approval (e.g. one auto-approved under proportionate review)
+            granularity = min_granularity(granularity, "count")
+            notes.append("the approved purpose is aggregate-only: at most counts")
         if not facts.has_consent_terms:
             if tier != "anonymous":
                 notes.append("no recorded consent terms: anonymous-tier answers only")
@@ -309,7 +321,32 @@ class Guard:
                     f"{excluded} individuals excluded: their consent does not approve the stated purpose"
                 )
             individuals = consenting
+        individuals, left_out = self._communities(
+            policy, identity, facts, withdrawals[0], individuals
+        )
+        notes.extend(left_out)
         return DatasetAccess(dataset_id, granularity, individuals, tier=tier, notes=tuple(notes))
+
+    def _communities(
+        self,
+        policy: DatasetPolicy,
+        identity: Identity,
+        facts: DatasetFacts,
+        withdrawals: tuple[int, int],
+        individuals: frozenset[str],
+    ) -> tuple[frozenset[str], tuple[str, ...]]:
+        """`individuals` minus the community-governed participants this caller may not see
+        (genomesh.gate.communities), cached so the same set object comes back each time."""
+        if not policy.communities:
+            return individuals, ()
+        out, notes = community_exclusions(policy.communities, identity, facts.individuals)
+        if not out & individuals:
+            return individuals, notes
+        key = (facts.dataset_id, facts.version, withdrawals, "communities", individuals, out)
+        kept = self._allowed.get(key)
+        if kept is None:
+            kept = self._remember(key, individuals - out)
+        return kept, notes
 
     def _not_withdrawn(self, facts: DatasetFacts, withdrawals: tuple[int, int]) -> frozenset[str]:
         """The dataset's individuals minus the withdrawn, as of `withdrawals` (cached)."""

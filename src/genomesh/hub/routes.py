@@ -16,6 +16,7 @@ from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.admin import AdminOnly
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.catalogue import search_catalogue, sync_catalogue, validate_search
+from genomesh.hub.dac.governance import enrich_catalogue
 from genomesh.hub.invitations import InvitationCreate, JoinRequest, invite, redeem
 from genomesh.hub.registry import HubStore, NodeCreate, NodePublic
 
@@ -215,6 +216,7 @@ async def catalogue(
         phenotype=phenotype,
         country=country,
     )
+    entries = enrich_catalogue(request.app.state, entries)  # register, community labels
     return {"count": len(entries), "datasets": entries}
 
 
@@ -227,7 +229,7 @@ async def catalogue(
 async def catalogue_entry(node: str, dataset_id: str, request: Request) -> dict[str, Any]:
     for entry in _store(request).catalogue():
         if entry["node"] == node and entry["datasetId"] == dataset_id:
-            return entry
+            return enrich_catalogue(request.app.state, [entry])[0]
     raise NotFoundError(f"no dataset {dataset_id!r} on node {node!r} in the catalogue")
 
 

@@ -74,6 +74,9 @@ def _verifier(request: Request) -> HubVerifier:
     return verifier
 
 
+hub_verifier = _verifier  # the same verifier (one nonce cache) for every hub-signed route
+
+
 def runner_of(app: Any) -> Any:
     """The app's AnalysisRunner (created on first use; closed by the node app's lifespan)."""
     from genomesh.analysis.runner import AnalysisRunner
@@ -117,4 +120,4 @@ async def run_round(message: SignedRound, request: Request) -> dict[str, Any]:
     }
 
 
-__all__ = ["HubVerifier", "hub_public_key", "router", "runner_of"]
+__all__ = ["HubVerifier", "hub_public_key", "hub_verifier", "router", "runner_of"]

@@ -93,12 +93,14 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     from genomesh.node.analysis_routes import router as analysis_router
     from genomesh.node.compelled_routes import admin as compelled_admin
     from genomesh.node.compelled_routes import public as transparency_router
+    from genomesh.node.findings_routes import router as findings_router
     from genomesh.participants.routes import router as participants_router
 
     app.include_router(analysis_router)
     app.include_router(participants_router)
     app.include_router(compelled_admin)  # compelled-disclosure register (node admin token)
     app.include_router(transparency_router)  # /transparency/{year}
+    app.include_router(findings_router)  # return of findings (hub-signed flags, admin queue)
     app.include_router(matchmaker_router)
     app.include_router(beacon_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -81,6 +81,7 @@ class CatalogueEntry:
     name: str = ""
     duo: Sequence[DataUseTerm] = field(default_factory=tuple)
     terms_url: str | None = None
+    jurisdiction: str | None = None  # ISO country of the node (whose rules apply)
 
 
 @runtime_checkable
@@ -134,6 +135,8 @@ def upsert_dataset(
     row.name = entry.name or row.name or entry.dataset_id
     row.duo = [term.model_dump(mode="json") for term in entry.duo]
     row.terms_url = entry.terms_url
+    if entry.jurisdiction:
+        row.jurisdiction = entry.jurisdiction.upper()
     if committee is not None:
         row.committee = committee
     session.flush()
@@ -229,9 +232,11 @@ class HubCatalogue:
             if (ref.url is not None and ref.url == url) or (
                 ref.url is None and (ref.node, ref.dataset_id) == (node, dataset_id)
             ):
+                country = entry.get("country") or entry.get("jurisdiction")
                 return CatalogueEntry(
                     node=node, dataset_id=dataset_id, url=url, name=str(entry.get("name") or dataset_id),
                     duo=tuple(terms_from_catalogue(entry.get("duo") or [])),
+                    jurisdiction=country if isinstance(country, str) and len(country) == 2 else None,
                 )  # fmt: skip
         return None
 

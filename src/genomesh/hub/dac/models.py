@@ -104,6 +104,11 @@ class Dataset(Base):
     duo: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     terms_url: Mapped[str | None] = mapped_column(String(255), nullable=True)
     committee: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Proportionate review (genomesh.hub.dac.review): which applications are approved
+    # automatically with a record; None = the committee reviews every one.
+    review_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # ISO country of the dataset's node: whose jurisdiction profile applies (auto-approval)
+    jurisdiction: Mapped[str | None] = mapped_column(String(2), nullable=True)
 
     __table_args__ = (UniqueConstraint("node", "dataset_id", name="uq_dac_dataset_node_id"),)
 
@@ -141,6 +146,13 @@ class Application(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     approved_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     renewal_of: Mapped[int | None] = mapped_column(ForeignKey("dac_applications.id"), nullable=True)
+    # The public data-use register (genomesh.hub.dac.register): a summary for lay readers and
+    # the publications the applicant reported back ([{title, doi, url, year, reported_at}]).
+    lay_summary: Mapped[str] = mapped_column(Text, default="")
+    publications: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Proportionate review: "automatic" or "committee", and why (genomesh.hub.dac.review)
+    review_route: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    review_reasons: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     applicant: Mapped[Account] = relationship(foreign_keys=[applicant_id])
     datasets: Mapped[list[ApplicationDataset]] = relationship(
@@ -239,6 +251,69 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class Community(Base):
+    """A community that governs its members' data collectively (e.g. an Indigenous nation),
+    with its governance body (`CommunityMember`): genomesh.hub.dac.communities."""
+
+    __tablename__ = "dac_communities"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    governance_body: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CommunityMember(Base):
+    """A member of a community's governance body (decides applications for the community)."""
+
+    __tablename__ = "dac_community_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community: Mapped[str] = mapped_column(ForeignKey("dac_communities.slug", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("dac_accounts.id", ondelete="CASCADE"))
+
+    __table_args__ = (UniqueConstraint("community", "account_id", name="uq_dac_community_member"),)
+
+
+class CommunityData(Base):
+    """A dataset, or a named group of its participants (`group`, defined at the node), marked
+    as a community's, with its Local Contexts Biocultural Labels and Notices."""
+
+    __tablename__ = "dac_community_data"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community: Mapped[str] = mapped_column(ForeignKey("dac_communities.slug", ondelete="CASCADE"))
+    dataset_url: Mapped[str] = mapped_column(ForeignKey("dac_datasets.url"))
+    group: Mapped[str] = mapped_column(String(128), default="")  # "" = the whole dataset
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (
+        UniqueConstraint("community", "dataset_url", "group", name="uq_dac_community_data"),
+    )
+
+
+class CommunityDecision(Base):
+    """A community's decision on one application touching its data: pending, approved or
+    declined (a compare-and-set, like the committee's)."""
+
+    __tablename__ = "dac_community_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("dac_applications.id", ondelete="CASCADE")
+    )
+    community: Mapped[str] = mapped_column(ForeignKey("dac_communities.slug", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "community", name="uq_dac_community_decision"),
+    )
+
+
 __all__ = [
     "APPLICATION_STATES",
     "ROLES",
@@ -247,6 +322,10 @@ __all__ = [
     "ApplicationDataset",
     "ApplicationEvent",
     "Base",
+    "Community",
+    "CommunityData",
+    "CommunityDecision",
+    "CommunityMember",
     "Dataset",
     "IssuedVisa",
     "Membership",

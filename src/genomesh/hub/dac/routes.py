@@ -28,6 +28,7 @@ from genomesh.core.body_limit import BodySizeLimit
 from genomesh.core.errors import AuthenticationError, GenomeshError, InvalidInputError, StoreError
 from genomesh.core.settings import HubSettings
 from genomesh.hub.dac.datasets import HubCatalogue
+from genomesh.hub.dac.governance_routes import router as governance_router
 from genomesh.hub.dac.schemas import (
     AccountOut,
     ApplicationEdit,
@@ -125,6 +126,8 @@ def _share_revocations(state: Any, service: DacService) -> None:
 
 
 router = APIRouter(tags=["dac"], lifespan=_lifespan)
+# the code-of-conduct parts: data-use register, findings, communities (governance_routes)
+router.include_router(governance_router)
 
 
 def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:

@@ -13,6 +13,7 @@ from genomesh.core.errors import InvalidInputError
 from genomesh.core.purpose import ResearchPurpose
 from genomesh.hub.dac.datasets import DatasetRef
 from genomesh.hub.dac.models import Account, Application, Dataset, Notification
+from genomesh.hub.dac.review import ReviewPolicy
 
 CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
@@ -120,6 +121,12 @@ class DatasetIn(_In):
     duo: list[DataUseTerm] = Field(default_factory=list, max_length=100)
     terms_url: str | None = Field(default=None, max_length=255)
     committee: str | None = Field(default=None, min_length=1, max_length=128)
+    review_policy: ReviewPolicy | None = Field(
+        default=None, description="proportionate review: which applications are auto-approved"
+    )
+    jurisdiction: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="ISO country of the dataset's node"
+    )
 
 
 class DatasetOut(BaseModel):
@@ -130,6 +137,8 @@ class DatasetOut(BaseModel):
     duo: list[dict[str, Any]]
     terms_url: str | None
     committee: str | None
+    review_policy: dict[str, Any] | None = None
+    jurisdiction: str | None = None
 
     @classmethod
     def of(cls, row: Dataset) -> DatasetOut:
@@ -141,6 +150,8 @@ class DatasetOut(BaseModel):
             duo=list(row.duo or []),
             terms_url=row.terms_url,
             committee=row.committee,
+            review_policy=row.review_policy,
+            jurisdiction=row.jurisdiction,
         )
 
 
@@ -153,6 +164,11 @@ class MemberIn(_In):
 class ApplicationIn(_In):
     title: str = Field(min_length=1, max_length=300)
     summary: str = Field(default="", max_length=20_000)
+    lay_summary: str = Field(
+        default="",
+        max_length=5_000,
+        description="the project in plain language, published in the data-use register",
+    )
     datasets: list[DatasetRef] = Field(min_length=1, max_length=100)
     purpose: ResearchPurpose
     documents: list[dict[str, str]] = Field(
@@ -167,6 +183,7 @@ class ApplicationIn(_In):
 class ApplicationEdit(_In):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     summary: str | None = Field(default=None, max_length=20_000)
+    lay_summary: str | None = Field(default=None, max_length=5_000)
     datasets: list[DatasetRef] | None = Field(default=None, min_length=1, max_length=100)
     purpose: ResearchPurpose | None = None
     documents: list[dict[str, str]] | None = Field(default=None, max_length=50)
@@ -206,6 +223,7 @@ class ApplicationOut(BaseModel):
     applicant_subject: str
     title: str
     summary: str
+    lay_summary: str = ""
     datasets: list[str]
     purpose: dict[str, Any]
     documents: list[dict[str, Any]]
@@ -217,10 +235,24 @@ class ApplicationOut(BaseModel):
     renewal_of: int | None
     events: list[EventOut]
     visas: list[dict[str, Any]] = Field(default_factory=list)
+    review_route: str | None = None
+    review_reasons: list[str] = Field(default_factory=list)
+    publications: list[dict[str, Any]] = Field(default_factory=list)
+    communities: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, app: Application, visas: list[dict[str, Any]] | None = None) -> ApplicationOut:
+    def of(
+        cls,
+        app: Application,
+        visas: list[dict[str, Any]] | None = None,
+        communities: list[dict[str, Any]] | None = None,
+    ) -> ApplicationOut:
         return cls(
+            lay_summary=app.lay_summary or "",
+            review_route=app.review_route,
+            review_reasons=list(app.review_reasons or []),
+            publications=list(app.publications or []),
+            communities=communities or [],
             id=app.id,
             state=app.state,
             applicant=app.applicant.username,

@@ -24,7 +24,7 @@ from genomesh.core.errors import (
 from genomesh.core.settings import HubSettings
 from genomesh.hub.dac import accounts as acc
 from genomesh.hub.dac import applications as apps
-from genomesh.hub.dac import grants
+from genomesh.hub.dac import communities, grants
 from genomesh.hub.dac import notifications as notes
 from genomesh.hub.dac.datasets import (
     CatalogueEntry,
@@ -233,11 +233,14 @@ class DacService:
         url = body.url or dataset_url(base or "", body.dataset_id)
         entry = CatalogueEntry(
             node=body.node, dataset_id=body.dataset_id, url=url, name=body.name,
-            duo=tuple(body.duo), terms_url=body.terms_url,
+            duo=tuple(body.duo), terms_url=body.terms_url, jurisdiction=body.jurisdiction,
         )  # fmt: skip
         with self.database.transaction() as session:
             acc.require_admin(acc.get_account(session, actor))
-            return DatasetOut.of(upsert_dataset(session, entry, committee=body.committee))
+            row = upsert_dataset(session, entry, committee=body.committee)
+            if body.review_policy is not None:
+                row.review_policy = body.review_policy.model_dump(mode="json")
+            return DatasetOut.of(row)
 
     def datasets(self) -> list[DatasetOut]:
         with self.database.transaction() as session:
@@ -252,7 +255,14 @@ class DacService:
              "revoked": v.revoked_at is not None}
             for v in grants.application_visas(session, app)
         ]  # fmt: skip
-        return ApplicationOut.of(app, visas)
+        return ApplicationOut.of(app, visas, communities.decisions_view(session, app))
+
+    def _after_submit(self, session: Any, app: Any) -> None:
+        """Open the communities' decisions, then route the application (proportionate
+        review): approved automatically with a record, or left for the committee."""
+        from genomesh.hub.dac.governance import route_submitted
+
+        route_submitted(session, app, clock=self.clock, dac_source=self.dac_source)
 
     def _refresh_expiry(self) -> None:
         with self.database.transaction() as session:
@@ -267,11 +277,13 @@ class DacService:
             ]
             app = apps.create_application(
                 session, account, title=body.title, summary=body.summary, purpose=body.purpose,
+                lay_summary=body.lay_summary,
                 datasets=datasets, documents=body.documents, accepted_terms=body.accepted_terms,
                 clock=self.clock,
             )  # fmt: skip
             if body.submit:
                 apps.submit_application(session, app, account, clock=self.clock)
+                self._after_submit(session, app)
             return self._out(session, app)
 
     def edit(self, username: str, application_id: int, body: ApplicationEdit) -> ApplicationOut:
@@ -300,6 +312,7 @@ class DacService:
             app = apps.get_application(session, application_id)
             apps.require_view(session, app, account)
             apps.submit_application(session, app, account, clock=self.clock, comment=comment)
+            self._after_submit(session, app)
             return self._out(session, app)
 
     def show(self, username: str, application_id: int) -> ApplicationOut:
@@ -340,6 +353,9 @@ class DacService:
             )
             if decision == "approve":
                 grants.grant_visas(session, app, dac_source=self.dac_source, at=self.clock())
+                communities.grant_community_visas(
+                    session, app, dac_source=self.dac_source, at=self.clock()
+                )
             return self._out(session, app)
 
     def revoke(self, username: str, application_id: int, *, reason: str) -> ApplicationOut:
@@ -363,6 +379,7 @@ class DacService:
             renewal = apps.renew_application(
                 session, app, account, clock=self.clock, comment=comment
             )
+            self._after_submit(session, renewal)
             return self._out(session, renewal)
 
     # -- passports -------------------------------------------------------------------

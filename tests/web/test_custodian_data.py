@@ -13,7 +13,7 @@ from genomesh.audit.records import Disclosure
 from genomesh.audit.search import AuditQuery
 from genomesh.core.consent import DataUseTerm
 from genomesh.core.settings import NodeSettings
-from genomesh.node.operator import TOKEN_FILE, is_operator, operator_token
+from genomesh.node.admin import TOKEN_FILE, is_node_admin, node_admin_token
 from genomesh.node.state import NodeState
 from genomesh.participants.withdrawal import withdraw
 from genomesh.store import ingest_dataset, init_node, open_node
@@ -114,12 +114,12 @@ def test_audit_and_withdrawal__status_flags_and_delivery(world) -> None:
 def test_operator_token__generated_once_private_and_checked(tmp_path: Path) -> None:
     init_node(tmp_path / "n", name="n", jurisdiction="NL")
     settings = NodeSettings.load(tmp_path / "n")
-    token = operator_token(settings)
+    token = node_admin_token(settings)
     path = tmp_path / "n" / TOKEN_FILE
     assert path.stat().st_mode & 0o777 == 0o600
-    assert operator_token(settings) == token  # the same on every call
-    assert is_operator(settings, token) and is_operator(settings, f" {token}\n")
-    assert not is_operator(settings, token[:-1]) and not is_operator(settings, None)
-    fixed = NodeSettings.load(tmp_path / "n", operator_token="configured-token-123")
-    assert operator_token(fixed) == "configured-token-123"
-    assert not is_operator(fixed, token)
+    assert node_admin_token(settings) == token  # the same on every call
+    assert is_node_admin(settings, token) and is_node_admin(settings, f" {token}\n")
+    assert not is_node_admin(settings, token[:-1]) and not is_node_admin(settings, None)
+    fixed = NodeSettings.load(tmp_path / "n", admin_token="configured-token-123")
+    assert node_admin_token(fixed) == "configured-token-123"
+    assert not is_node_admin(fixed, token)

@@ -1,5 +1,5 @@
 """The custodian view at a real node app (in process, httpx over ASGI, with its lifespan):
-the operator token guards it, the pages show the node's own records, and the rules hold
+the node admin token guards it, the pages show the node's own records, and the rules hold
 (CSRF on the sign-in form, errors next to the field, the token never echoed)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from genomesh.core.consent import DataUseTerm
 from genomesh.core.settings import DatasetPolicy, NodeSettings
-from genomesh.node.operator import operator_token
+from genomesh.node.admin import node_admin_token
 from genomesh.store import ingest_dataset, init_node
 from genomesh.testing.cohorts import shared_cohort
 
@@ -71,21 +71,21 @@ async def _sign_in(client: httpx.AsyncClient, token: str) -> httpx.Response:
     )
 
 
-async def test_custodian__needs_the_operator_token(node) -> None:
+async def test_custodian__needs_the_node_admin_token(node) -> None:
     client, app = node
     first = await client.get("/portal/custodian")
     assert first.status_code == 303 and first.headers["location"] == "/portal/custodian/login"
     form = await client.get("/portal/custodian/login")
-    token_file = app.state.settings.node_dir / "operator.token"  # made for the operator to read
+    token_file = app.state.settings.node_dir / "admin.token"  # made for the operator to read
     assert form.status_code == 200 and token_file.stat().st_mode & 0o777 == 0o600
     wrong = await _sign_in(client, "gso_not-the-token")
     assert wrong.status_code == 400
     assert 'aria-invalid="true"' in wrong.text
-    assert "this is not the operator token of this node" in wrong.text
+    assert "this is not the admin token of this node" in wrong.text
     assert "gso_not-the-token" not in wrong.text  # never echoed back
     no_csrf = await client.post("/portal/custodian/login", data={"token": "x"})
     assert no_csrf.status_code == 403
-    token = operator_token(app.state.settings)
+    token = node_admin_token(app.state.settings)
     ok = await _sign_in(client, token)
     assert ok.status_code == 303 and ok.headers["location"] == "/portal/custodian"
     assert token not in ok.headers["location"]
@@ -106,7 +106,7 @@ async def test_audit_page__search_status_and_tampering(node) -> None:
         answer = await client.post("/individuals", json={"meta": {"apiVersion": "v2.0"},
                                    "query": {"requestedGranularity": "boolean"}})  # fmt: skip
         assert answer.status_code == 200, answer.text
-    await _sign_in(client, operator_token(app.state.settings))
+    await _sign_in(client, node_admin_token(app.state.settings))
     page = await client.get("/portal/custodian/audit")
     assert page.status_code == 200
     assert "Verified: audit log intact: 2 entries" in page.text
@@ -138,7 +138,7 @@ async def test_withdrawals_and_recipients_pages(node) -> None:
     gone = await client.post("/participants/me/withdraw", json={"reason": "moved"},
                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert gone.status_code == 200, gone.text
-    await _sign_in(client, operator_token(app.state.settings))
+    await _sign_in(client, node_admin_token(app.state.settings))
     page = await client.get("/portal/custodian/withdrawals")
     assert page.status_code == 200 and person in page.text and "moved" in page.text
     assert token not in page.text

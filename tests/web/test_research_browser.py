@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from genomesh.node.operator import operator_token
+from genomesh.node.admin import node_admin_token
 from genomesh.web.sessions import COOKIE_NAME
 from tests.web.conftest import ADMIN_PASSWORD, MEMBER
 from tests.web.research import BMI, RESEARCHER, approved_researcher, portal_cookie
@@ -101,7 +101,7 @@ def test_custodian_audit_search_in_the_browser(federation: Any, page: Any, shoot
     assert asked.status_code == 200, asked.text
     page.goto(f"{federation.node}/portal/custodian")
     assert page.url.endswith("/portal/custodian/login")
-    page.fill("#token", operator_token(federation.node_settings))
+    page.fill("#token", node_admin_token(federation.node_settings))
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/portal/custodian$"))
     assert "simulated cohort1" in page.inner_text("main")
@@ -119,6 +119,6 @@ def test_custodian_audit_search_in_the_browser(federation: Any, page: Any, shoot
         assert "cohort1" in cells.nth(5).inner_text()
         assert cells.nth(6).inner_text().startswith("answered")
         assert cells.nth(7).inner_text().startswith("verified")
-    assert operator_token(federation.node_settings) not in page.url
+    assert node_admin_token(federation.node_settings) not in page.url
     shoot(page, "custodian-audit")
     assert page.console_errors == []

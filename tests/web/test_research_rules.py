@@ -1,6 +1,6 @@
 """The portal's rules on the analysis, matchmaking and custodian pages: a label on every
 field, a CSRF token in every POST form, no sideways scrolling at phone width, and the
-operator token never in a URL, a link or a cookie. Each assertion fails when a page breaks
+node admin token never in a URL, a link or a cookie. Each assertion fails when a page breaks
 its rule."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from genomesh.node.operator import operator_token
+from genomesh.node.admin import node_admin_token
 from genomesh.web.sessions import COOKIE_NAME
 from tests.web.conftest import ADMIN_PASSWORD, MEMBER, PHONE
 from tests.web.research import RESEARCHER, approved_researcher, portal_cookie
@@ -41,7 +41,7 @@ def _operator(fed: Any) -> httpx.Client:
     client = httpx.Client(base_url=fed.node, timeout=30)
     form = client.get("/portal/custodian/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    token = operator_token(fed.node_settings)
+    token = node_admin_token(fed.node_settings)
     done = client.post("/portal/custodian/login", data={"token": token, "csrf_token": csrf})
     assert done.status_code == 303
     assert token not in done.headers.get("set-cookie", "") and token not in done.headers["location"]
@@ -68,7 +68,7 @@ def test_pages__labels_csrf_and_no_operator_token_in_links(
             response = hub.get(path)
             assert response.status_code == 200, (path, response.text[:300])
             checked += _check(path, response.text)
-    token = operator_token(federation.node_settings)
+    token = node_admin_token(federation.node_settings)
     with closing(_operator(federation)) as node:
         for path in ["/portal/custodian/login", *NODE_PAGES]:
             response = node.get(path)
@@ -87,7 +87,7 @@ def test_phone_width__no_sideways_scrolling(
     try:
         tab = context.new_page()
         tab.goto(f"{federation.node}/portal/custodian/login")
-        tab.fill("#token", operator_token(federation.node_settings))
+        tab.fill("#token", node_admin_token(federation.node_settings))
         tab.keyboard.press("Enter")
         tab.wait_for_url(re.compile(r"/portal/custodian$"))
         urls = [f"{federation.hub}{p}" for p in HUB_PAGES]

@@ -360,7 +360,7 @@ def _panel(fed: Federation) -> Panel:
         "",
         f"admin token: {fed.root / 'hub' / 'admin.token'} · DAC admin password: "
         f"{fed.root / 'hub' / 'dac-admin-password'} · logs: {fed.logs}",
-        f"custodian view: sign in with {fed.root / 'nodes' / '<node>' / 'operator.token'}",
+        f"custodian view: sign in with {fed.root / 'nodes' / '<node>' / 'admin.token'}",
         "CINECA UK1: CC-BY, CINECA project (EC H2020 grant 825775). Ctrl-C stops everything.",
     ]
     return Panel("\n".join(lines), title="genomesh demo federation", border_style="green")

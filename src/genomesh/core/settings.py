@@ -207,11 +207,6 @@ class NodeSettings(BaseSettings):
         description="addresses/networks of reverse proxies whose X-Forwarded-For is believed; "
         "default none: the socket peer is the caller (genomesh.core.clients)",
     )
-    operator_token: str | None = Field(
-        default=None,
-        description="bearer token of the node's custodian view; default: generated into "
-        "NODE_DIR/operator.token (genomesh.node.operator)",
-    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -226,8 +221,9 @@ class NodeSettings(BaseSettings):
     )
     admin_token: str | None = Field(
         default=None,
-        description="bearer token of the node's admin API (/admin: the custodian's findings "
-        "queue); unset = the admin API is off (the CLI works on the node folder directly)",
+        description="the custodian's bearer token: the node's admin API (/admin: compelled "
+        "disclosures, the findings queue) and the portal's custodian view; default: generated "
+        "into NODE_DIR/admin.token (genomesh.node.admin)",
     )
     custodian_contact: str = Field(
         default="",

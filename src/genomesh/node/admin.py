@@ -1,8 +1,10 @@
-"""Who may use the node's admin API: the holder of the node admin token.
+"""The node's one custodian credential: the admin token.
 
-`Authorization: Bearer <token>`. The token is generated on first use into
-`NODE_DIR/admin.token` (mode 0600), so the custodian on the machine can read it and nobody
-else can guess it; `genomesh node admin-token DIR` prints it.
+It guards the node's admin API (the compelled-disclosure register, the findings queue) and the
+custodian view of the portal. `settings.admin_token` (`GENOMESH_ADMIN_TOKEN`) when set,
+otherwise a random token generated on first use into `NODE_DIR/admin.token` (mode 0600), so
+the custodian on the machine can read it and nobody else can guess it; `genomesh node
+admin-token DIR` prints it. Compared in constant time; never logged.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ TOKEN_FILE = "admin.token"
 
 
 def node_admin_token(settings: NodeSettings) -> str:
-    """The node's admin token (created once, readable only by the node's user)."""
+    """The configured admin token, or the one kept in NODE_DIR/admin.token (made once)."""
+    if settings.admin_token:
+        return settings.admin_token
     path = Path(settings.node_dir) / TOKEN_FILE
     if path.is_file():
         return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
     token = "gsa_" + secrets.token_urlsafe(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -34,8 +39,16 @@ def node_admin_token(settings: NodeSettings) -> str:
     return token
 
 
-def require_node_admin(request: Request) -> None:
-    """FastAPI dependency: the caller presented the node admin token."""
+def is_node_admin(settings: NodeSettings, presented: str | None) -> bool:
+    """True if `presented` is the node's admin token (constant-time comparison)."""
+    if not presented or not presented.strip():
+        return False
+    expected = node_admin_token(settings)
+    return secrets.compare_digest(presented.strip().encode(), expected.encode())
+
+
+def require_node_admin(request: Request) -> str:
+    """FastAPI dependency: the caller presented the node admin token; returns "admin"."""
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -43,9 +56,9 @@ def require_node_admin(request: Request) -> None:
             "the node's admin API needs its admin token (Authorization: Bearer ...; "
             "`genomesh node admin-token DIR` prints it)"
         )
-    expected = node_admin_token(request.app.state.settings)
-    if not secrets.compare_digest(token.strip().encode(), expected.encode()):
+    if not is_node_admin(request.app.state.settings, token):
         raise AccessDeniedError("the node admin token is not valid")
+    return "admin"
 
 
-__all__ = ["TOKEN_FILE", "node_admin_token", "require_node_admin"]
+__all__ = ["TOKEN_FILE", "is_node_admin", "node_admin_token", "require_node_admin"]

@@ -13,27 +13,27 @@
     POST /admin/findings/{id}/deliver               to the participant's page
     PUT  /admin/participants/{id}/findings-preferences   recorded from the enrolment form
 
-The admin routes take `Authorization: Bearer <NodeSettings.admin_token>`; without a token
-configured they answer 401 saying so (the CLI, `genomesh node findings ...`, works on the
-node folder). The participant routes take the participant's token, as the rest of
+The admin routes take `Authorization: Bearer <the node admin token>` (genomesh.node.admin:
+`admin_token` in genomesh.toml, or NODE_DIR/admin.token; the CLI, `genomesh node findings ...`,
+works on the node folder). The participant routes take the participant's token, as the rest of
 /participants.
 """
 
 from __future__ import annotations
 
-import hmac
 import threading
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from genomesh.core.api_errors import error_responses
 from genomesh.core.consent import FindingsPreferences
-from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
+from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.core.findings import FINDING_MESSAGE, FindingFlag, FindingSender
 from genomesh.gate import DatasetAccess, DatasetResult, Gate
+from genomesh.node.admin import require_node_admin
 from genomesh.participants.findings import Findings, Review
 from genomesh.participants.rights import _run
 from genomesh.participants.routes import Participant, get_gate
@@ -63,20 +63,7 @@ Queue = Annotated[Findings, Depends(findings_of)]
 GateDep = Annotated[Gate, Depends(get_gate)]
 
 
-def custodian(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    """The custodian behind the admin token (401 when absent, wrong, or not configured)."""
-    expected = request.app.state.settings.admin_token
-    if not expected:
-        raise AuthenticationError(
-            "this node's admin API is off: set admin_token in genomesh.toml (or use the CLI)"
-        )
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
-        raise AuthenticationError("admin token required: 'Authorization: Bearer <admin_token>'")
-    return "admin"
-
-
-Custodian = Annotated[str, Depends(custodian)]
+Custodian = Annotated[str, Depends(require_node_admin)]
 
 
 def _datasets_of(gate: Gate, individual_id: str) -> list[str]:
@@ -270,4 +257,4 @@ def record_preferences(
     return {"individual_id": individual_id, "preferences": body.model_dump()}
 
 
-__all__ = ["custodian", "findings_of", "router"]
+__all__ = ["findings_of", "router"]

@@ -1,7 +1,7 @@
 """The custodian's view at a node (under the node portal's `/portal` prefix).
 
-    GET  /custodian/login        the operator signs in with the node's operator token
-    POST /custodian/login        (genomesh.node.operator: NODE_DIR/operator.token)
+    GET  /custodian/login        the custodian signs in with the node admin token
+    POST /custodian/login        (genomesh.node.admin: NODE_DIR/admin.token)
     POST /custodian/logout
     GET  /custodian              datasets and their consent
     GET  /custodian/audit        the audit log, searchable, each entry's verification status
@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from genomesh.audit.search import MAX_PAGE, AuditQuery
 from genomesh.core.errors import AuthenticationError, InvalidInputError
-from genomesh.node.operator import TOKEN_FILE, is_operator, operator_token
+from genomesh.node.admin import TOKEN_FILE, is_node_admin, node_admin_token
 from genomesh.web.custodian_data import (
     audit_view,
     datasets_overview,
@@ -44,7 +44,7 @@ def _state(page: Page) -> Any:
 def _require_operator(page: Page) -> None:
     if not page.session.get(OPERATOR):
         raise AuthenticationError(
-            "the custodian view is for the node's operator: sign in with the operator token"
+            "the custodian view is for the node's operator: sign in with the node admin token"
         )
 
 
@@ -63,7 +63,9 @@ def _render(page: Page, template: str, **context: Any) -> HTMLResponse:
 
 @router.get("/custodian/login")
 def login_form(page: PageDep) -> HTMLResponse:
-    operator_token(_state(page).settings)  # made now (if not configured), for the operator to read
+    node_admin_token(
+        _state(page).settings
+    )  # made now (if not configured), for the operator to read
     return _render(page, "custodian/login.html", token_file=TOKEN_FILE)
 
 
@@ -71,9 +73,9 @@ def login_form(page: PageDep) -> HTMLResponse:
 def login(page: PageDep) -> Response:
     token = page.form.get("token", "")
     if not token.strip():
-        errors = {"token": "enter the operator token"}
-    elif not is_operator(_state(page).settings, token):
-        errors = {"token": "this is not the operator token of this node"}
+        errors = {"token": "enter the node admin token"}
+    elif not is_node_admin(_state(page).settings, token):
+        errors = {"token": "this is not the admin token of this node"}
     else:
         page.session.rotate()
         page.session.set(OPERATOR, True)

@@ -265,10 +265,12 @@ class Guard:
                 withdrawals.append(self.state.withdrawals_version())
             individuals = self._not_withdrawn(facts, withdrawals[0])
             policy = self.settings.policy_for(dataset_id)
-            individuals, notes = self._communities(
+            individuals, community_notes = self._communities(
                 policy, identity, facts, withdrawals[0], individuals
             )
-            return DatasetAccess(dataset_id, "record", individuals, tier="matchmaker", notes=notes)
+            return DatasetAccess(
+                dataset_id, "record", individuals, tier="matchmaker", notes=community_notes
+            )
 
         policy = self.settings.policy_for(dataset_id)
         notes: list[str] = []

@@ -122,9 +122,9 @@ class Findings:
             if row is None:
                 return None
             return FindingsPreferences(
-                categories=tuple(row.categories),
-                via=row.via,
-                contact=row.contact,  # type: ignore[arg-type]
+                categories=tuple(row.categories),  # type: ignore[arg-type]  # validated on write
+                via=row.via,  # type: ignore[arg-type]
+                contact=row.contact,
             )
 
     def set_preferences(

@@ -98,7 +98,7 @@ def _check(
     name = f"{dataset.node}/{dataset.dataset_id}"
     unmet: list[str] = []
     met: list[str] = []
-    codes = {term.get("id") for term in dataset.duo or []}
+    codes = {str(term.get("id")) for term in dataset.duo or []}
     if codes & set(rule.consent):
         met.append(f"{name}: consent {', '.join(sorted(codes & set(rule.consent)))}")
     else:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -134,7 +135,7 @@ def _wald(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
 
 
 def local_logistic_fits(
-    data: Any, dataset_id: str, params: GwasParams, union: dict[str, int], present: np.ndarray
+    data: Any, dataset_id: str, params: GwasParams, union: Mapping[str, int], present: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`meta` mode: this dataset's own logistic fit of every variant it may disclose
     (`present`, over the hub's variants), by batched Newton steps over a chunk of variants

@@ -25,6 +25,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
+from genomesh.analysis.dosage import dosage_block
 from genomesh.core.errors import InvalidInputError
 from genomesh.store.individuals import AGE_ASSAY, age_in_years
 
@@ -57,10 +58,7 @@ def _age(document: str | None, measured: float | None) -> float:
 def _dosage_block(block: np.ndarray) -> np.ndarray:
     """Alt-allele count per call (variants x samples x ploidy -> variants x samples), -1 when
     no allele of the call was observed; the same rule as `DatasetStore.genotypes`."""
-    alt = (block == 1).sum(axis=2, dtype=np.int8)
-    called = (block >= 0).any(axis=2)
-    alt[~called] = -1
-    return alt
+    return dosage_block(block)
 
 
 class StoreLocalData:

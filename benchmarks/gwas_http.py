@@ -121,6 +121,9 @@ class LoopbackFederation:
                 f"hub_url = {json.dumps(self.hub_url)}", f"hub_key = {json.dumps(hub_key)}",
                 "anti_differencing_answers = 0", "query_budget = 1000000000",
                 "analysis_min_mac = 0",  # as plink2: every variant (the default floor is 5)
+                # dosages kept uncompressed after the warm-up run reads them (plink2 reads its
+                # own pgen; converting to it is not timed either)
+                "analysis_dosage_cache = true",
                 f"analysis_chunk_variants = {self.chunk}",
                 "", "[default_policy]", "min_count = 5",
                 "", "[[trusted_issuers]]", f"iss = {json.dumps(self.hub_url)}",
@@ -156,6 +159,15 @@ class LoopbackFederation:
         ]
         visas.append(issuer.research_purpose("rita", purpose=ResearchPurpose(**PURPOSE)))
         self.token = issuer.passport("rita", visas, audience=settings.hub_audience, lifetime=3600)
+
+    def cpu(self) -> float:
+        """User + system CPU seconds used so far by the hub and node processes."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for proc in self.procs.values():
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return total
 
     def gwas(self, params: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         """Submit, wait, fetch: (seconds from submit to result in hand, result body)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,15 @@ class VariantIndex(Mapping[str, int]):
             return np.arange(len(keys), dtype=np.int64)
         index = self._lookup()
         return np.array([index.get(key, -1) for key in keys], dtype=np.int64)
+
+
+def dataset_keys(data: Any, dataset_id: str) -> list[str]:
+    """A dataset's variant keys: the node's cached list when its `LocalData` keeps one
+    (`StoreLocalData.variant_keys`), else built from `variants()`. Do not modify it."""
+    cached = getattr(data, "variant_keys", None)
+    if callable(cached):
+        return list(cached(dataset_id))
+    return variant_keys(data.variants(dataset_id))
 
 
 def column_names(params: GwasParams, sites: Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from genomesh.analysis.gwas import disclosure, kernel, pcs
-from genomesh.analysis.gwas.design import Design, VariantIndex, build_design, variant_keys
+from genomesh.analysis.gwas.design import Design, VariantIndex, build_design, dataset_keys
 from genomesh.analysis.gwas.params import GwasParams
 from genomesh.core.errors import AccessDeniedError, InvalidInputError
 
@@ -65,7 +65,7 @@ def dataset_design(
         assert isinstance(reference, Mapping)  # checked just above
         scores, _ = pcs.project(
             data.dosages(dataset_id),
-            node_keys=variant_keys(data.variants(dataset_id)),
+            node_keys=dataset_keys(data, dataset_id),
             reference=reference,
             n_pcs=params.n_pcs,
             compute=data.compute,
@@ -136,7 +136,7 @@ def aligned_stats(
     R, Q, w = right_hand_side(design, params, null_fit)
     k = design.C.shape[1]
     if keys is None:
-        keys = variant_keys(data.variants(dataset_id))
+        keys = dataset_keys(data, dataset_id)
     if isinstance(union, VariantIndex):
         pos = union.positions(keys)
     elif len(keys) == len(union) and keys == list(union):  # same sites, same order

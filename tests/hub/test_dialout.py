@@ -205,3 +205,25 @@ def test_dialout__node_that_hangs_up_is_reported_at_once(hub: RunningHub, tmp_pa
         [report] = http.get("/individuals").json()["info"]["network"]["nodes"]
     assert report["status"] == "error" and "not connected" in report["reason"]
     assert time.monotonic() - started < 1.0  # not the 1.5 s node timeout
+
+
+def test_dialout__large_answer_travels_in_signed_parts(
+    hub: RunningHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # parts of 200 characters: the Beacon answer (about 1 kB) needs several; the hub
+    # joins them and the answer equals a push node's
+    monkeypatch.setattr("genomesh.node.dialout.ANSWER_PART_BYTES", 200)
+    client = _client(hub, tmp_path, "au-parts", standin_app("twin"))
+    hub.register("au-parts", "dial-out", "AU", public_key=node_public_key_text(client.key))
+    sent: list[int] = []
+    parts = client.parts
+    monkeypatch.setattr(client, "parts", lambda answer: sent.append(len(p := parts(answer))) or p)
+    with serving(standin_app("twin")) as push, dialing_out(client):
+        hub.register("nl-twin", push.url, "NL")
+        with hub.client() as http:
+            body = http.get("/g_variants", params={"referenceName": "22", "start": "1"}).json()
+    reports = {n["node"]: n for n in body["info"]["network"]["nodes"]}
+    assert reports["au-parts"]["status"] == "ok", reports["au-parts"]
+    same = ("status", "exists", "numTotalResults", "httpStatus")
+    assert {k: reports["au-parts"][k] for k in same} == {k: reports["nl-twin"][k] for k in same}
+    assert max(sent) > 2  # the answer really went in parts

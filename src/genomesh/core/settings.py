@@ -248,6 +248,12 @@ class NodeSettings(BaseSettings):
         ge=1,
         description="variants per genotype chunk streamed by analyses (memory ~ chunk x individuals)",
     )
+    analysis_dosage_cache: bool = Field(
+        default=False,
+        description="keep each dataset version's dosages uncompressed (1 byte per genotype, "
+        "NODE_DIR/analysis-cache) after the first analysis reads them: later analyses read a "
+        "memory map instead of decompressing the Zarr calls (~0.15 s per 10^8 genotypes)",
+    )
     analysis_min_mac: int = Field(
         default=5,
         ge=0,

@@ -5,12 +5,16 @@ the hub answers with the signed requests queued for that node (or an empty list 
 poll times out). The node runs each request against its own app and posts a signed answer
 to `POST /dialout/answer`, which resolves the waiting fan-out call. Every message both ways
 is signed (Ed25519; keys registered with the other side) and carries a nonce and timestamp
-(see `genomesh.hub.signing`), so forged and replayed messages are refused.
+(see `genomesh.hub.signing`), so forged and replayed messages are refused. An answer too
+large for one message (`max_answer_bytes`) arrives as signed `answer-part` messages with the
+SHA-256 of the whole, joined here (for requests still waiting only).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +38,7 @@ from genomesh.hub.signing import (
 )
 
 HUB_PRINCIPAL = "hub"
+MAX_ANSWER_PARTS = 256  # parts of one answer (each bounded by max_answer_bytes)
 DISCONNECT_CHECK_SECONDS = 0.5
 
 
@@ -65,6 +70,8 @@ class DialoutBroker:
         self._channels: dict[str, _Channel] = {}
         self.on_connect: Callable[[str], None] | None = None  # e.g. sync the node's catalogue
         self._pending: dict[str, tuple[str, asyncio.Future[tuple[int, Any]]]] = {}
+        # answers in parts, for pending requests only: id -> (count, sha256, texts)
+        self._parts: dict[str, tuple[int, str, list[str | None]]] = {}
 
     @property
     def public_key(self) -> str:
@@ -98,6 +105,7 @@ class DialoutBroker:
             return await future
         finally:
             self._pending.pop(request_id, None)
+            self._parts.pop(request_id, None)
 
     def _verify_from_node(self, message: Any) -> tuple[NodePublic, dict[str, Any]]:
         claimed = message.get("payload", {}).get("iss") if isinstance(message, dict) else None
@@ -165,9 +173,11 @@ class DialoutBroker:
     def answer(self, message: Any) -> None:
         """Resolve the fan-out call waiting for this signed answer."""
         node, payload = self._verify_from_node(message)
-        if payload.get("type") != "answer":
+        kind = payload.get("type")
+        if kind not in ("answer", "answer-part"):
             raise InvalidInputError("expected an answer message", field="type")
-        pending = self._pending.get(str(payload.get("id")))
+        request_id = str(payload.get("id"))
+        pending = self._pending.get(request_id)
         if pending is None:
             return  # the caller timed out already; a late answer is simply dropped
         owner, future = pending
@@ -176,8 +186,43 @@ class DialoutBroker:
         status = payload.get("status")
         if not isinstance(status, int):
             raise InvalidInputError("answer has no HTTP status", field="status")
+        body = payload.get("body")
+        if kind == "answer-part":
+            body = self._join(request_id, payload)
+            if body is _INCOMPLETE:
+                return
         if not future.done():
-            future.set_result((status, payload.get("body")))
+            future.set_result((status, body))
+
+    def _join(self, request_id: str, payload: dict[str, Any]) -> Any:
+        """Keep one part of a parted answer; the whole body once every part is in."""
+        index, count = payload.get("index"), payload.get("count")
+        digest, text = payload.get("sha256"), payload.get("text")
+        if not (isinstance(count, int) and 1 <= count <= MAX_ANSWER_PARTS):
+            raise InvalidInputError(
+                f"an answer comes in 1 to {MAX_ANSWER_PARTS} parts", field="count"
+            )
+        if not (isinstance(index, int) and 0 <= index < count):
+            raise InvalidInputError("answer part index out of range", field="index")
+        if not isinstance(digest, str) or not isinstance(text, str):
+            raise InvalidInputError("answer part needs sha256 and text", field="text")
+        held = self._parts.setdefault(request_id, (count, digest, [None] * count))
+        if held[0] != count or held[1] != digest:
+            raise InvalidInputError("answer parts disagree on count or digest", field="count")
+        held[2][index] = text
+        if any(piece is None for piece in held[2]):
+            return _INCOMPLETE
+        self._parts.pop(request_id, None)
+        whole = "".join(piece or "" for piece in held[2])
+        if hashlib.sha256(whole.encode()).hexdigest() != digest:
+            raise InvalidInputError("joined answer does not match its SHA-256", field="sha256")
+        try:
+            return json.loads(whole)
+        except ValueError as exc:
+            raise InvalidInputError(f"joined answer is not JSON: {exc}", field="text") from exc
+
+
+_INCOMPLETE = object()
 
 
 class SignedMessage(BaseModel):

@@ -15,6 +15,10 @@ same wire format as `genomesh.hub.signing`; hub and node share the format, not t
 A hub message that is not signed by the pinned hub key, is addressed to another node, is
 outside the clock-skew window, or reuses a nonce is refused and never executed.
 
+An answer larger than `ANSWER_PART_BYTES` (a GWAS statistics reply over hundreds of thousands
+of variants) is posted as several signed `answer-part` messages with the SHA-256 of the
+whole; the hub joins them, so no single message exceeds its `max_answer_bytes`.
+
 Keys: the node's key is `NODE_DIR/dialout_ed25519.pem` (created on first use; register its
 public key with the hub). The hub's public key is given explicitly, or pinned on first
 contact into `NODE_DIR/dialout_hub.key` (trust on first use; compare it with
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -47,6 +52,9 @@ log = logging.getLogger(__name__)
 NODE_KEY_FILE = "dialout_ed25519.pem"
 HUB_KEY_FILE = "dialout_hub.key"
 HUB = "hub"
+# an answer body longer than this (JSON characters) goes in several signed parts: well
+# below the hub's default max_answer_bytes (16 MB), which bounds each message
+ANSWER_PART_BYTES = 4_000_000
 
 
 def _b64url(data: bytes) -> str:
@@ -216,12 +224,39 @@ class DialoutClient:
             {"type": "answer", "id": payload.get("id"), "status": status, "body": body}
         )
 
+    def parts(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+        """The signed answer as one message, or, when its body is larger than
+        `ANSWER_PART_BYTES`, as signed `answer-part` messages the hub joins again (it bounds
+        each message by its `max_answer_bytes`; a large GWAS statistics reply exceeds that)."""
+        payload = answer["payload"]
+        text = json.dumps(payload.get("body"), separators=(",", ":"))
+        size = ANSWER_PART_BYTES
+        if len(text) <= size:
+            return [answer]
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        return [
+            self.sign(
+                {
+                    "type": "answer-part",
+                    "id": payload.get("id"),
+                    "status": payload.get("status"),
+                    "index": i,
+                    "count": len(pieces),
+                    "sha256": digest,
+                    "text": piece,
+                }
+            )
+            for i, piece in enumerate(pieces)
+        ]
+
     # -- loop --------------------------------------------------------------------------------
     async def _answer(self, hub: httpx.AsyncClient, node: httpx.AsyncClient, message: Any) -> None:
         answer = await self.handle(node, message)
         if answer is not None:
             with contextlib.suppress(httpx.HTTPError):
-                await hub.post(f"{self.hub_url}/dialout/answer", json=answer, timeout=30)
+                for part in self.parts(answer):
+                    await hub.post(f"{self.hub_url}/dialout/answer", json=part, timeout=30)
 
     async def run(
         self, *, stop: asyncio.Event | None = None, on_connect: Callable[[], None] | None = None

@@ -45,6 +45,7 @@ class InMemoryLocalData:
         self._chunk = chunk_variants
         self._scheduler = scheduler
         self._arrays: dict[tuple[str, tuple[int, int]], Any] = {}
+        self._keys: dict[str, list[str]] = {}
 
     def individuals(self, dataset_id: str, *, genotyped: bool = True) -> pd.DataFrame:
         """Everyone held here has genotypes, so `genotyped` changes nothing."""
@@ -52,6 +53,14 @@ class InMemoryLocalData:
 
     def variants(self, dataset_id: str) -> pd.DataFrame:
         return self._data[dataset_id][1].reset_index(drop=True)
+
+    def variant_keys(self, dataset_id: str) -> list[str]:
+        """`chrom:pos:ref:alt` per variant, kept like a real node's (do not modify)."""
+        if dataset_id not in self._keys:
+            from genomesh.analysis.gwas.design import variant_keys
+
+            self._keys[dataset_id] = variant_keys(self.variants(dataset_id))
+        return self._keys[dataset_id]
 
     def dosages(self, dataset_id: str, *, chunk_variants: int | None = None) -> Any:
         import dask.array as da

@@ -1,4 +1,5 @@
-"""The streaming kernel: sparse and dense paths equal a naive float64 computation."""
+"""The streaming kernel: sparse and dense chunks, with and without missing calls and weights,
+equal a naive float64 computation."""
 
 from __future__ import annotations
 
@@ -29,10 +30,3 @@ def test_chunk_stats__equal_naive(density: float, missing: float, weighted: bool
     rows = np.flatnonzero((g < 0).any(axis=1))
     np.testing.assert_array_equal(got.miss_rows, rows)
     np.testing.assert_allclose(got.miss_Q, (g[rows] < 0).astype(float) @ Q, rtol=1e-12, atol=1e-11)
-
-
-def test_nonzeros__positions_and_values_in_order() -> None:
-    g = np.zeros((3, 11), np.int8)
-    g[0, 3], g[1, 10], g[2, 9], g[2, 10] = 2, -1, 1, 1
-    flat, vals = kernel.nonzeros(g)
-    assert flat.tolist() == [3, 21, 31, 32] and vals.tolist() == [2, -1, 1, 1]

@@ -9,6 +9,7 @@ from scipy import stats
 
 from genomesh.analysis.gwas import GWAS, layout, nodesets, secure
 from genomesh.analysis.gwas.node_stats import aligned_stats
+from genomesh.analysis.wire import decode_array
 from genomesh.core.errors import AccessDeniedError, ConflictError, InvalidInputError
 from genomesh.testing.federation import run_rounds
 from genomesh.testing.gwas import design_matrix, naive_linear, pooled, split_nodes
@@ -36,20 +37,29 @@ def _check(rows: pd.DataFrame, ref: dict, full: np.ndarray | None = None) -> Non
 
 def test_secure__equals_naive_float64_reference(nodes) -> None:
     record: list = []
-    result, _ = run_rounds(GWAS, SECURE, nodes, record=record)
+    result, state = run_rounds(GWAS, SECURE, nodes, record=record)
     people, G, sites = pooled(nodes)
     C = design_matrix(people, sites, ["sex", "age"], None)
     _check(pd.DataFrame(result["rows"]), naive_linear(G, C, people.quantitative.to_numpy(float)))
-    # the hub received only masked vectors (and the contributes flags) in the stats round
-    stats_replies = [r for rnd, _, r in record if rnd == 1]
+    # the hub received only masked vectors: the flags round, then the stats round (and the
+    # contributes flags), which has no correction rows when no genotype is missing
+    assert all(set(r.arrays) == {"masked"} for rnd, _, r in record if rnd == 1)
+    stats_replies = [r for rnd, _, r in record if rnd == 2]
     assert all(set(r.arrays) == {"masked", "contributes"} for r in stats_replies)
+    assert state["n_corr_rows"] == 0
+    k, V = 5, len(state["variants"])
+    assert all(len(r.arrays["masked"]) == k * (k + 1) // 2 + k + 1 + V * (k + 2)
+               for r in stats_replies)  # fmt: skip
 
 
 def test_secure_with_missing_genotypes__equals_reference(cohort: Cohort) -> None:
     dosages = cohort.dosages.copy()
-    dosages[np.random.default_rng(2).random(dosages.shape) < 0.03] = -1
+    half = dosages[: len(dosages) // 2]  # missing calls in the first half of the variants only
+    half[np.random.default_rng(2).random(half.shape) < 0.03] = -1
     nodes, _ = split_nodes(cohort.individuals, cohort.variants, dosages)
-    result, _ = run_rounds(GWAS, SECURE, nodes)
+    result, state = run_rounds(GWAS, SECURE, nodes)
+    # corrections travel for exactly the variants with a missing call at some node
+    assert state["n_corr_rows"] == int((half < 0).any(axis=1).sum()) < len(dosages)
     rows = pd.DataFrame(result["rows"])
     people, G, sites = pooled(nodes)
     C = design_matrix(people, sites, ["sex", "age"], None)
@@ -60,11 +70,12 @@ def test_secure_with_missing_genotypes__equals_reference(cohort: Cohort) -> None
 def test_hub_recording_everything__cannot_recover_one_nodes_CG(nodes, cohort: Cohort) -> None:
     record: list = []
     _, state = run_rounds(GWAS, SECURE, nodes, record=record, task_id="spy")
-    masked = {node: r.arrays["masked"] for rnd, node, r in record if rnd == 1}
+    masked = {node: r.arrays["masked"] for rnd, node, r in record if rnd == 2}
     # each node's true fixed-point vector, computed as the node does before masking
     sites, union = state["sites"], {k: i for i, k in enumerate(state["variants"])}
     V, k = len(union), len(sites) + 2
-    segs = layout.segments(k, V, cb=1000.0, yb=10_000.0, n_max=500_000)
+    rows = np.flatnonzero(np.unpackbits(decode_array(state["corr_rows"]), count=V))
+    segs = layout.segments(k, V, cb=1000.0, yb=10_000.0, n_max=500_000, r=len(rows))
     from genomesh.analysis.gwas.params import parse_params
 
     p = parse_params(SECURE)
@@ -72,7 +83,7 @@ def test_hub_recording_everything__cannot_recover_one_nodes_CG(nodes, cohort: Co
     for node, data in nodes.items():
         (ds,) = data.dataset_ids
         true[node] = layout.secure_vector(
-            aligned_stats(data, ds, params=p, sites=sites, union=union), segs
+            aligned_stats(data, ds, params=p, sites=sites, union=union), segs, rows
         )
     start = sum(s.size for s in segs[:3])
     cg = slice(start, start + V * k)  # the C'G segment

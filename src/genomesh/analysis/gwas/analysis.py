@@ -2,12 +2,16 @@
 
 Rounds (each node answers every round):
 
-    pooled / secure, linear    setup -> stats
+    pooled, linear             setup -> stats
+    secure, linear             setup -> flags -> stats
     meta, linear               setup -> meta
     pooled, logistic           setup -> null x (Newton steps) -> score -> wald x (top hits)
 
 `setup` learns each dataset's size and variant keys (and, in secure mode, the nodes' public
-keys), so every later reply is aligned to one variant list. The state is JSON-able.
+keys), so every later reply is aligned to one variant list. In secure mode `flags` tells the
+hub, masked, how many nodes need a complete-case correction at each variant, so the `stats`
+round carries corrections only for those variants (none, when no genotype is missing),
+instead of k(k+1)/2 + 2k + 2 masked numbers for every variant. The state is JSON-able.
 """
 
 from __future__ import annotations
@@ -23,12 +27,23 @@ from genomesh.analysis.gwas.node_round import local_round, variants_digest
 from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_rows
 from genomesh.analysis.gwas.params import GwasParams, parse_params
 from genomesh.analysis.protocol import Analysis, LocalData, LocalReply, RoundRequest
+from genomesh.analysis.wire import decode_array, encode_array
 from genomesh.core.errors import ConflictError, InvalidInputError
 
 
 def _sort_key(key: str) -> tuple[int, str, int, str, str]:
     chrom, pos, ref, alt = key.split(":")
     return (int(chrom) if chrom.isdigit() else 1000, chrom, int(pos), ref, alt)
+
+
+def _key_text(keys: Any, node: str) -> str:
+    """A dataset's variant keys from a setup reply: one newline-joined string (a list is
+    accepted too)."""
+    if isinstance(keys, list) and all(isinstance(key, str) for key in keys):
+        return "\n".join(keys)
+    if not isinstance(keys, str):
+        raise ConflictError(f"node {node!r} sent no variant keys in its setup reply")
+    return keys
 
 
 class GwasAnalysis(Analysis):
@@ -72,7 +87,7 @@ class GwasAnalysis(Analysis):
 
     def expected_rounds(self, state: dict) -> int:
         if state["params"]["model"] == "linear" or state["params"]["mode"] == "meta":
-            return 2
+            return 3 if state["params"]["mode"] == "secure" else 2
         return 3 + state["params"].get("max_iter", 25) // 4 + state.get("wald_rounds", 0)
 
     def next_round(self, state: dict) -> dict[str, dict[str, Any]] | None:
@@ -82,12 +97,14 @@ class GwasAnalysis(Analysis):
         base = {**state["params"], "phase": phase}
         if phase != "setup":
             base["sites"] = state["sites"]
-        if phase in ("stats", "meta", "score"):
+        if phase in ("flags", "stats", "meta", "score"):
             # every dataset reported the same sites: a digest instead of the list keeps round
             # requests small (nodes bound request bodies)
             base["variants"] = state.get("variants_digest") or state["variants"]
         if phase in ("null", "score", "wald"):
             base.update(logistic_hub.round_params(state))
+        if phase == "stats" and "corr_rows" in state:
+            base["corr_rows"] = state["corr_rows"]
         out = {}
         for node in state["parties"]:
             out[node] = {**base, "party": node}
@@ -105,6 +122,8 @@ class GwasAnalysis(Analysis):
             )
         if phase == "setup":
             self._after_setup(state, replies)
+        elif phase == "flags":
+            self._after_flags(state, replies)
         elif phase == "stats":
             self._after_stats(state, replies)
         elif phase == "meta":
@@ -118,7 +137,7 @@ class GwasAnalysis(Analysis):
     def _after_setup(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
         p = parse_params(state["params"])
         sizes: dict[str, int] = {}
-        lists: list[list[str]] = []
+        texts: list[str] = []
         for node, reply in replies.items():
             info = reply.values.get("datasets", {})
             for ds, entry in info.items():
@@ -127,13 +146,15 @@ class GwasAnalysis(Analysis):
                         f"node {node!r} answered for dataset {ds!r} it was not asked"
                     )
                 sizes[ds] = int(entry["n"])
-                lists.append(list(entry["variants"]))
+                texts.append(_key_text(entry.get("variants"), node))
         state["sizes"] = sizes
-        first = lists[0] if lists else []
-        if all(keys == first for keys in lists[1:]) and len(set(first)) == len(first):
-            state["variants"] = first  # the common case: every dataset has the same sites
-            state["variants_digest"] = variants_digest(first)
-        else:
+        if texts and all(text == texts[0] for text in texts[1:]):
+            first = texts[0].split("\n") if texts[0] else []
+            if len(set(first)) == len(first):
+                state["variants"] = first  # the common case: every dataset has the same sites
+                state["variants_digest"] = variants_digest(first)
+        if "variants_digest" not in state:
+            lists = [text.split("\n") if text else [] for text in texts]
             state["variants"] = sorted(set().union(*lists), key=_sort_key)
         if p.mode == "secure":
             total = sum(sizes.values())
@@ -148,21 +169,41 @@ class GwasAnalysis(Analysis):
             state["phase"] = "meta"
         else:
             state["phase"] = "stats" if p.model == "linear" else "null"
+            if p.model == "linear" and p.mode == "secure":
+                state["phase"] = "flags"
         if p.model == "logistic" and p.mode != "meta":
             logistic_hub.start(state)
+
+    def _after_flags(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
+        """The variants where some node has a correction (from the masked flags' sum)."""
+        V = len(state["variants"])
+        segment = layout.flag_segment(V)
+        total = secure.unmask(
+            {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
+        )
+        (counts,) = secure.decode(total, [segment])
+        needed = counts > 0
+        state["corr_rows"] = encode_array(np.packbits(needed))
+        state["n_corr_rows"] = int(needed.sum())
+        state["phase"] = "stats"
 
     def _after_stats(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
         p = parse_params(state["params"])
         V, k = len(state["variants"]), len(state["sites"]) + len(p.covariates) + p.n_pcs
         site_columns = len(state["sites"])
         if p.mode == "secure":
+            rows = None
+            if "corr_rows" in state:
+                packed = decode_array(state["corr_rows"], field="corr_rows")
+                rows = np.flatnonzero(np.unpackbits(packed, count=V))
             segs = layout.segments(
-                k, V, cb=p.covariate_bound, yb=p.trait_bound, n_max=p.max_participants
-            )
+                k, V, cb=p.covariate_bound, yb=p.trait_bound, n_max=p.max_participants,
+                r=None if rows is None else len(rows),
+            )  # fmt: skip
             total = secure.unmask(
                 {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
             )
-            sums = layout.pool_secure(total, segs, k=k, V=V, site_columns=site_columns)
+            sums = layout.pool_secure(total, segs, k=k, V=V, site_columns=site_columns, rows=rows)
         else:
             sums = layout.pool_plain(
                 {n: r.arrays for n, r in replies.items()}, site_columns=site_columns

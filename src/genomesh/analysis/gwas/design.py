@@ -9,8 +9,9 @@ or covariate is left out of the whole analysis.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,45 @@ def variant_keys(variants: pd.DataFrame) -> list[str]:
     pos = variants["pos"].astype(np.int64).tolist()
     ref, alt = variants["ref"].tolist(), variants["alt"].tolist()
     return [f"{c}:{p}:{r}:{a}" for c, p, r, a in zip(chrom, pos, ref, alt, strict=True)]
+
+
+class VariantIndex(Mapping[str, int]):
+    """The hub's variant list as key -> position. When a dataset has exactly these sites in
+    this order (the common case) positions are a range and no dict of keys is ever built."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self._index: dict[str, int] | None = None
+
+    def _lookup(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = {key: i for i, key in enumerate(self.keys)}
+        return self._index
+
+    def __getitem__(self, key: str) -> int:
+        return self._lookup()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def positions(self, keys: list[str]) -> np.ndarray:
+        """Position of each of `keys` in this list (-1: not in it)."""
+        if keys is self.keys or keys == self.keys:
+            return np.arange(len(keys), dtype=np.int64)
+        index = self._lookup()
+        return np.array([index.get(key, -1) for key in keys], dtype=np.int64)
+
+
+def dataset_keys(data: Any, dataset_id: str) -> list[str]:
+    """A dataset's variant keys: the node's cached list when its `LocalData` keeps one
+    (`StoreLocalData.variant_keys`), else built from `variants()`. Do not modify it."""
+    cached = getattr(data, "variant_keys", None)
+    if callable(cached):
+        return list(cached(dataset_id))
+    return variant_keys(data.variants(dataset_id))
 
 
 def column_names(params: GwasParams, sites: Sequence[str]) -> list[str]:

@@ -14,9 +14,10 @@ sums plink2 uses for that variant (it drops a sample from a variant's regression
 genotype is missing). The packed missing masks come back too, for the disclosure check that
 no two missing sets differ by fewer than the minimum count.
 
-Dosages are small integers, so G0 is converted to float64 chunk by chunk and multiplied by
-BLAS (dgemm): the products are exact and the sums are float64, so results agree with a
-float64 reference to rounding. Memory is bounded by a few chunk-sized buffers per thread.
+Dosages are small integers and the sums are float64, so results agree with a float64
+reference to rounding. The pass over the dosages is compiled (`genomesh.analysis.gwas.scan`)
+and touches only the non-zero calls; memory is bounded by the chunk and its p + 3 numbers per
+variant.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from genomesh.analysis.gwas.scan import scan
 
 
 @dataclass
@@ -66,29 +69,6 @@ def correction_width(k: int) -> int:
     return k + 1 + k * (k + 1) // 2 + k + 1
 
 
-DENSE_FRACTION = 0.12  # above this share of non-zero dosages a chunk takes the dense path
-
-
-def nonzeros(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat positions and values of the non-zero entries of an int8 block, in order.
-
-    Scans the block as 8-byte words first (one comparison per 8 dosages), then looks
-    inside the non-zero words only: most dosages of most variants are 0 (REF/REF).
-    """
-    flat_g = np.ascontiguousarray(g).reshape(-1)
-    body = len(flat_g) // 8 * 8
-    words = np.flatnonzero(flat_g[:body].view(np.uint64))
-    octets = flat_g[:body].reshape(-1, 8)[words]
-    inner = np.flatnonzero(octets)
-    flat = words[inner // 8] * 8 + inner % 8
-    vals = octets.reshape(-1)[inner]
-    tail = np.flatnonzero(flat_g[body:])
-    if len(tail):
-        flat = np.concatenate([flat, tail + body])
-        vals = np.concatenate([vals, flat_g[body:][tail]])
-    return flat, vals
-
-
 def chunk_stats(
     block: np.ndarray,
     *,
@@ -99,58 +79,15 @@ def chunk_stats(
 ) -> ChunkStats:
     """The kernel on one chunk; `columns` selects the analysed individuals (None: all).
 
-    Sparse path (most chunks): only the non-zero dosages are touched, G0 R is a CSR
-    product in float64. Dense path (chunks of mostly common variants): G0 as float64 and
-    one BLAS product. Both are exact up to float64 summation order.
+    One compiled pass (`scan`) touches each non-zero dosage once; the corrections for the
+    (few) variants with missing calls follow in NumPy.
     """
     g = np.asarray(block)
     if columns is not None:
         g = g[:, columns]
-    m, n = g.shape
-    flat, vals = nonzeros(g)
-    if len(flat) > DENSE_FRACTION * g.size:
-        return _dense(g, R=R, Q=Q, w=w)
-    from scipy import sparse
-
-    rows = flat // n
-    cols = flat - rows * n
-    neg = vals < 0
-    miss_rows = np.unique(rows[neg]) if neg.any() else np.zeros(0, np.int64)
-    nobs = n - np.bincount(rows[neg], minlength=m).astype(np.int64)
-    if len(miss_rows):
-        rows, cols, vals = rows[~neg], cols[~neg], vals[~neg]
-    v = vals.astype(np.float64)
-    indptr = np.searchsorted(rows, np.arange(m + 1))
-    G0 = sparse.csr_matrix((v, cols, indptr), shape=(m, n))
-    # one sparse product gives G0 R and the allele counts (a column of ones appended to R)
-    GRa = np.asarray(G0 @ np.column_stack([R, np.ones(n)]))
-    GR = GRa[:, :-1]
-    ac = np.rint(GRa[:, -1]).astype(np.int64)
-    if w is None and (not len(vals) or vals.max() <= 2):
-        gwg = (3 * ac - 2 * np.diff(indptr)).astype(np.float64)  # v² = 3v - 2 for v in {1, 2}
-    else:
-        sq = v * v if w is None else v * v * w[cols]
-        gwg = np.bincount(rows, weights=sq, minlength=m)
-    return _with_missing(g, GR, gwg, ac, nobs, miss_rows, Q)
-
-
-def _dense(g: np.ndarray, *, R: np.ndarray, Q: np.ndarray, w: np.ndarray | None) -> ChunkStats:
-    miss = g < 0
-    miss_rows = np.flatnonzero(miss.any(axis=1))
-    G0 = g.astype(np.float64)
-    if len(miss_rows):
-        G0[miss] = 0.0
-    # one BLAS pass gives G0 R and the allele counts (a column of ones appended to R)
-    GRa = G0 @ np.column_stack([R, np.ones(R.shape[0])])
-    ac = np.rint(GRa[:, -1]).astype(np.int64)
-    if w is None:  # g² = g + 2·[g = 2] for dosages 0/1/2: counted on the int8 block
-        gwg = (ac + 2 * np.count_nonzero(g == 2, axis=1)).astype(np.float64)
-    else:
-        gwg = (G0 * G0) @ w
-    nobs = np.full(g.shape[0], g.shape[1], dtype=np.int64)
-    if len(miss_rows):
-        nobs[miss_rows] -= miss[miss_rows].sum(axis=1)
-    return _with_missing(g, GRa[:, :-1], gwg, ac, nobs, miss_rows, Q)
+    GR, gwg, ac, nmiss = scan(g, R, w)
+    miss_rows = np.flatnonzero(nmiss)
+    return _with_missing(g, GR, gwg, ac, g.shape[1] - nmiss, miss_rows, Q)
 
 
 def _with_missing(

@@ -3,8 +3,10 @@ fixed-point segments, and the pooling of plain replies.
 
 Plain (`pooled`) replies carry float64 arrays: CC, Cy, yy, cg (V x k), gy, gg, and the
 corrections as sparse rows (corr_idx, corr). Secure replies carry one uint64 vector `masked`
-with the same values in fixed point (corrections dense, so every node's vector has the same
-length), in the order of `segments`.
+with the same values in fixed point, in the order of `segments`. Every node's vector must have
+the same length, so the corrections come for the rows the hub names: those where the masked
+`flags` round showed that some node has a correction (`flag_segment`), or for every row when
+the hub names none (the logistic score round).
 """
 
 from __future__ import annotations
@@ -19,23 +21,33 @@ from genomesh.analysis.gwas.node_stats import AlignedStats
 from genomesh.analysis.gwas.secure import Segment, decode, encode, fraction_bits
 
 
-def segments(k: int, V: int, *, cb: float, yb: float, n_max: int) -> list[Segment]:
-    """The fixed-point segments of a statistics reply (k covariates, V variants).
+def segments(
+    k: int, V: int, *, cb: float, yb: float, n_max: int, r: int | None = None
+) -> list[Segment]:
+    """The fixed-point segments of a statistics reply (k covariates, V variants, corrections
+    for r of them; None: all V).
 
     Per-person bounds: |c| ≤ cb (site and sex columns are 0/1), |y| ≤ yb, 0 ≤ g ≤ 2.
     """
+    r = V if r is None else r
     cb = max(cb, 1.0)
     nc = k * (k + 1) // 2
     spec = [
         ("CC", nc, cb * cb), ("Cy", k, cb * yb), ("yy", 1, yb * yb),
         ("cg", V * k, 2 * cb), ("gy", V, 2 * yb), ("gg", V, 4.0),
-        ("corr.C", V * k, cb), ("corr.y", V, yb), ("corr.CC", V * nc, cb * cb),
-        ("corr.Cy", V * k, cb * yb), ("corr.yy", V, yb * yb),
+        ("corr.C", r * k, cb), ("corr.y", r, yb), ("corr.CC", r * nc, cb * cb),
+        ("corr.Cy", r * k, cb * yb), ("corr.yy", r, yb * yb),
     ]  # fmt: skip
     return [
         Segment(name, size, bound, fraction_bits(n_max, bound, name=name))
         for name, size, bound in spec
     ]
+
+
+def flag_segment(V: int) -> Segment:
+    """The `flags` round's reply: 1 per variant where this node has a correction (a missing
+    genotype, or a dataset without the variant); summed, the hub sees only how many nodes do."""
+    return Segment("corr.flag", V, 1.0, 0)
 
 
 def logistic_segments(phase: str, k: int, T: int, *, cb: float, n_max: int) -> list[Segment]:
@@ -77,10 +89,14 @@ def plain_arrays(stats: AlignedStats) -> dict[str, np.ndarray]:
     }  # fmt: skip
 
 
-def secure_vector(stats: AlignedStats, segs: list[Segment]) -> np.ndarray:
+def secure_vector(
+    stats: AlignedStats, segs: list[Segment], rows: np.ndarray | None = None
+) -> np.ndarray:
+    """The statistics in fixed point, corrections for `rows` only (None: every variant)."""
     iu = np.triu_indices(stats.k)
     values = [stats.CC[iu], stats.Cy, np.array([stats.yy]), stats.cg, stats.gy, stats.gg]
-    return encode(values + _corr_parts(stats.corr, stats.k), segs)
+    corr = stats.corr if rows is None else stats.corr[rows]
+    return encode(values + _corr_parts(corr, stats.k), segs)
 
 
 def pool_plain(replies: Mapping[str, Mapping[str, np.ndarray]], *, site_columns: int) -> PooledSums:
@@ -107,20 +123,28 @@ def pool_plain(replies: Mapping[str, Mapping[str, np.ndarray]], *, site_columns:
 
 
 def pool_secure(
-    total: np.ndarray, segs: list[Segment], *, k: int, V: int, site_columns: int
+    total: np.ndarray,
+    segs: list[Segment],
+    *,
+    k: int,
+    V: int,
+    site_columns: int,
+    rows: np.ndarray | None = None,
 ) -> PooledSums:
-    """PooledSums from the unmasked fixed-point total."""
+    """PooledSums from the unmasked fixed-point total (corrections for `rows`; None: all)."""
     parts = decode(total, segs)
     CC = np.zeros((k, k))
     iu = np.triu_indices(k)
     CC[iu] = parts[0]
     CC[(iu[1], iu[0])] = parts[0]
+    index = np.arange(V) if rows is None else np.asarray(rows, dtype=np.int64)
+    r = len(index)
     corr = np.column_stack(
-        [parts[6].reshape(V, k), parts[7], parts[8].reshape(V, -1), parts[9].reshape(V, k),
+        [parts[6].reshape(r, k), parts[7], parts[8].reshape(r, k * (k + 1) // 2), parts[9].reshape(r, k),
          parts[10]]
     )  # fmt: skip
-    rows = np.flatnonzero(np.abs(corr).sum(axis=1) > 0)
+    nonzero = np.abs(corr).sum(axis=1) > 0
     return PooledSums(
         CC=CC, Cy=parts[1], yy=float(parts[2][0]), cg=parts[3].reshape(V, k), gy=parts[4],
-        gg=parts[5], corr_idx=rows, corr=corr[rows], site_columns=site_columns,
+        gg=parts[5], corr_idx=index[nonzero], corr=corr[nonzero], site_columns=site_columns,
     )  # fmt: skip

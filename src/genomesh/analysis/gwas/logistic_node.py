@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from genomesh.analysis.gwas import disclosure, kernel
-from genomesh.analysis.gwas.design import variant_keys
+from genomesh.analysis.gwas.design import dataset_keys
 from genomesh.analysis.gwas.node_stats import dataset_design, min_mac_for
 from genomesh.analysis.gwas.params import GwasParams
 from genomesh.analysis.protocol import LocalReply, RoundRequest
@@ -99,7 +100,7 @@ def _wald(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
             raise InvalidInputError(
                 "per-variant coefficients do not match the design", field="coefs"
             )
-        where = {key: row for row, key in enumerate(variant_keys(data.variants(ds)))}
+        where = {key: row for row, key in enumerate(dataset_keys(data, ds))}
         rows = [where.get(key, -1) for key in top]
         use = [t for t in range(T) if rows[t] >= 0 and ds in allowed[t]]
         if not use:
@@ -134,7 +135,7 @@ def _wald(data: Any, params: GwasParams, datasets: list[str], sites: list[str]) 
 
 
 def local_logistic_fits(
-    data: Any, dataset_id: str, params: GwasParams, union: dict[str, int], present: np.ndarray
+    data: Any, dataset_id: str, params: GwasParams, union: Mapping[str, int], present: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`meta` mode: this dataset's own logistic fit of every variant it may disclose
     (`present`, over the hub's variants), by batched Newton steps over a chunk of variants
@@ -151,7 +152,7 @@ def local_logistic_fits(
             break
     V = len(union)
     beta, se, nobs = np.full(V, np.nan), np.full(V, np.nan), np.zeros(V, np.int64)
-    keys = variant_keys(data.variants(dataset_id))
+    keys = dataset_keys(data, dataset_id)
     pos = np.array([union.get(key, -1) for key in keys], dtype=np.int64)
     rows = np.flatnonzero((pos >= 0) & present[np.maximum(pos, 0)])
     dosages = data.dosages(dataset_id, chunk_variants=params.chunk_variants)

@@ -12,12 +12,13 @@ wald    per-variant logistic (or Firth) pieces for the top hits
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any
 
 import numpy as np
 
 from genomesh.analysis.gwas import layout, logistic_node, secure
-from genomesh.analysis.gwas.design import build_design, variant_keys
+from genomesh.analysis.gwas.design import VariantIndex, build_design, dataset_keys
 from genomesh.analysis.gwas.linear import solve_linear
 from genomesh.analysis.gwas.node_stats import (
     AlignedStats,
@@ -27,7 +28,8 @@ from genomesh.analysis.gwas.node_stats import (
 )
 from genomesh.analysis.gwas.params import GwasParams, parse_params
 from genomesh.analysis.protocol import LocalReply, RoundRequest
-from genomesh.core.errors import InvalidInputError
+from genomesh.analysis.wire import decode_array
+from genomesh.core.errors import ConflictError, InvalidInputError
 
 
 def local_round(data: Any, request: RoundRequest) -> LocalReply:
@@ -53,21 +55,21 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
             reply.arrays = {"masked": _mask(vector, request, params)}
             reply.values = {}  # a node's own log-likelihood would leave unmasked
         return reply
-    union = _union(params, data, datasets)
+    keys = {ds: dataset_keys(data, ds) for ds in datasets}
+    union = _union(params, keys[datasets[0]])
     if phase == "meta":
         return _meta(data, params, datasets, union)
-    if phase in ("stats", "score"):
+    if phase in ("flags", "stats", "score"):
         null_fit = params.extra.get("null") if phase == "score" else None
-        total: AlignedStats | None = None
-        for ds in datasets:
-            part = aligned_stats(
-                data, ds, params=params, sites=sites, union=union, null_fit=null_fit
-            )
-            if total is None:
-                total = part
-            else:
-                total.add(part)
-        assert total is not None
+        total = _held_totals(data, request, params, datasets, sites, union, keys, null_fit)
+        if phase == "flags":  # secure linear: which variants need corrections, masked
+            _check_bounds(total, params)
+            flags = np.zeros(len(union))
+            flags[sorted(total.corr_rows)] = 1.0
+            vector = secure.encode([flags], [layout.flag_segment(len(union))])
+            reply = LocalReply(contributors=total.contributors)
+            reply.arrays["masked"] = _mask(vector, request, params)
+            return reply
         reply = LocalReply(contributors=total.contributors, suppressed=total.suppressed)
         reply.values["datasets"] = sorted(total.contributes)
         reply.arrays["contributes"] = np.vstack(
@@ -76,16 +78,83 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
         if params.mode == "secure":
             _check_bounds(total, params)
             yb = params.trait_bound if params.model == "linear" else 1.0
+            rows = _correction_rows(params, total, len(union))
             segs = layout.segments(
-                total.k, len(union), cb=params.covariate_bound, yb=yb, n_max=params.max_participants
-            )
+                total.k, len(union), cb=params.covariate_bound, yb=yb,
+                n_max=params.max_participants, r=None if rows is None else len(rows),
+            )  # fmt: skip
             # the key stays (bounded by secure.MAX_KEYS) so a re-asked round, e.g. after a
             # lost reply, gets the same masked vector instead of failing the task
-            reply.arrays["masked"] = _mask(layout.secure_vector(total, segs), request, params)
+            vector = layout.secure_vector(total, segs, rows)
+            reply.arrays["masked"] = _mask(vector, request, params)
         else:
             reply.arrays.update(layout.plain_arrays(total))
         return reply
     raise InvalidInputError(f"unknown GWAS phase {phase!r}", field="phase")
+
+
+# the secure `flags` round's statistics, kept for the `stats` round that follows it (a node
+# restart or a change of the allowed people recomputes them); a few tasks at most
+MAX_HELD = 4
+_held: dict[tuple[str, str], tuple[frozenset[str], AlignedStats]] = {}
+_held_lock = threading.Lock()
+
+
+def _held_totals(
+    data: Any,
+    request: RoundRequest,
+    params: GwasParams,
+    datasets: list[str],
+    sites: list[str],
+    union: VariantIndex,
+    keys: dict[str, list[str]],
+    null_fit: Any,
+) -> AlignedStats:
+    """This node's statistics over its datasets: computed, or (secure `stats` round) the
+    ones its `flags` round computed for the same task and the same visible people."""
+    phase = params.extra.get("phase")
+    key = (request.task_id, str(params.extra.get("party")))
+    visible = frozenset(
+        pid for ds in datasets for pid in data.individuals(ds)["individual_id"].tolist()
+    )
+    if phase == "stats":
+        with _held_lock:
+            held = _held.pop(key, None)
+        if held is not None and held[0] == visible:
+            return held[1]
+    total: AlignedStats | None = None
+    for ds in datasets:
+        part = aligned_stats(
+            data, ds, params=params, sites=sites, union=union, null_fit=null_fit, keys=keys[ds]
+        )
+        if total is None:
+            total = part
+        else:
+            total.add(part)
+    assert total is not None
+    if phase == "flags":
+        with _held_lock:
+            _held[key] = (visible, total)
+            while len(_held) > MAX_HELD:
+                _held.pop(next(iter(_held)))
+    return total
+
+
+def _correction_rows(params: GwasParams, total: AlignedStats, V: int) -> np.ndarray | None:
+    """The variants the hub asks corrections for (None: all), checked to cover this node's."""
+    raw = params.extra.get("corr_rows")
+    if raw is None:
+        return None
+    packed = decode_array(raw, field="corr_rows")
+    if packed.dtype != np.uint8 or packed.shape != ((V + 7) // 8,):
+        raise InvalidInputError("corr_rows must be V bits, packed", field="corr_rows")
+    rows = np.flatnonzero(np.unpackbits(packed, count=V))
+    if not total.corr_rows <= set(rows.tolist()):
+        raise ConflictError(
+            "this node has corrections for variants the hub did not ask for; its data changed "
+            "since the flags round, so the task must start again"
+        )
+    return rows
 
 
 def _mask(vector: np.ndarray, request: RoundRequest, params: GwasParams) -> np.ndarray:
@@ -117,17 +186,18 @@ def _local_null(design: Any, params: GwasParams) -> list[float]:
     return coef.tolist()
 
 
-def _union(params: GwasParams, data: Any, datasets: list[str]) -> dict[str, int]:
+def _union(params: GwasParams, first_keys: list[str]) -> VariantIndex:
+    """The hub's variant list; a digest stands for the first dataset's own keys."""
     keys = params.extra.get("variants")
     if isinstance(keys, dict):  # a digest: the hub saw the same sites in every dataset
-        keys = variant_keys(data.variants(datasets[0]))
+        keys = first_keys
         if variants_digest(keys) != params.extra["variants"]:
             raise InvalidInputError(
                 "this dataset's variants changed since the setup round", field="variants"
             )
-    if not isinstance(keys, list):
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
         raise InvalidInputError("the hub sent no variant list", field="variants")
-    return {key: i for i, key in enumerate(keys)}
+    return VariantIndex(keys)
 
 
 def _setup(data: Any, request: RoundRequest, params: GwasParams, datasets: list[str]) -> LocalReply:
@@ -138,7 +208,8 @@ def _setup(data: Any, request: RoundRequest, params: GwasParams, datasets: list[
         min_count = max(int(data.min_count(ds)), params.min_individuals or 0, 1)
         design = build_design(data.individuals(ds), params=no_pcs, dataset_id=ds, sites=[ds])
         check_group_sizes(design, params, min_count)
-        info[ds] = {"n": design.n, "variants": variant_keys(data.variants(ds))}
+        # one newline-joined string: ~20x cheaper to encode and parse than a JSON list
+        info[ds] = {"n": design.n, "variants": "\n".join(dataset_keys(data, ds))}
         reply.contributors |= set(design.individual_ids)
     reply.values["datasets"] = info
     if params.mode == "secure":
@@ -169,7 +240,7 @@ def _check_bounds(total: AlignedStats, params: GwasParams) -> None:
         )
 
 
-def _meta(data: Any, params: GwasParams, datasets: list[str], union: dict[str, int]) -> LocalReply:
+def _meta(data: Any, params: GwasParams, datasets: list[str], union: VariantIndex) -> LocalReply:
     """Each dataset's own per-variant fit (its own intercept and covariates)."""
     reply = LocalReply()
     for ds in datasets:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from genomesh.analysis.gwas import disclosure, kernel, pcs
-from genomesh.analysis.gwas.design import Design, build_design, variant_keys
+from genomesh.analysis.gwas.design import Design, VariantIndex, build_design, dataset_keys
 from genomesh.analysis.gwas.params import GwasParams
 from genomesh.core.errors import AccessDeniedError, InvalidInputError
 
@@ -65,7 +65,7 @@ def dataset_design(
         assert isinstance(reference, Mapping)  # checked just above
         scores, _ = pcs.project(
             data.dosages(dataset_id),
-            node_keys=variant_keys(data.variants(dataset_id)),
+            node_keys=dataset_keys(data, dataset_id),
             reference=reference,
             n_pcs=params.n_pcs,
             compute=data.compute,
@@ -128,13 +128,18 @@ def aligned_stats(
     sites: Sequence[str],
     union: Mapping[str, int],
     null_fit: Mapping[str, Any] | None = None,
+    keys: list[str] | None = None,
 ) -> AlignedStats:
-    """Design, kernel, disclosure screen and alignment for one dataset."""
+    """Design, kernel, disclosure screen and alignment for one dataset (`keys`: its variant
+    keys when the caller has them already)."""
     design, min_count = dataset_design(data, dataset_id, params, sites)
     R, Q, w = right_hand_side(design, params, null_fit)
     k = design.C.shape[1]
-    keys = variant_keys(data.variants(dataset_id))
-    if len(keys) == len(union) and keys == list(union):  # same sites, same order
+    if keys is None:
+        keys = dataset_keys(data, dataset_id)
+    if isinstance(union, VariantIndex):
+        pos = union.positions(keys)
+    elif len(keys) == len(union) and keys == list(union):  # same sites, same order
         pos = np.arange(len(keys), dtype=np.int64)
     else:
         pos = np.array([union.get(key, -1) for key in keys], dtype=np.int64)

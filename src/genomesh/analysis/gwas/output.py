@@ -42,7 +42,11 @@ def build_rows(
 ) -> list[dict[str, Any]]:
     """One dict per variant (JSON-able; NaN becomes None)."""
     V = len(keys)
-    parts = [key.split(":") for key in keys]
+    fields = ":".join(keys).split(":")  # one split for all keys: chrom, pos, ref, alt
+    if len(fields) != 4 * V:
+        raise ValueError("variant keys must be chrom:pos:ref:alt")
+    chrom, ref, alt = fields[0::4], fields[2::4], fields[3::4]
+    pos = list(map(int, fields[1::4]))
     names = sorted(datasets)
     flags = np.vstack([datasets[d] for d in names]) if names else np.zeros((0, V), bool)
     # one label per distinct pattern of contributing datasets (few patterns, many variants)
@@ -65,21 +69,24 @@ def build_rows(
             out[i] = None
         return out
 
-    columns = {
-        "CHROM": [q[0] for q in parts], "POS": [int(q[1]) for q in parts], "ID": list(keys),
-        "REF": [q[2] for q in parts], "ALT": [q[3] for q in parts], "A1": [q[3] for q in parts],
-        "TEST": ["ADD"] * V, "OBS_CT": np.asarray(obs_ct, dtype=np.int64).tolist(),
-        "BETA": floats(beta), "SE": floats(se), stat_name: floats(stat), "P": floats(p),
-        "ERRCODE": list(errcode),
-        "METHOD": [method] * V if isinstance(method, str) else list(method),
-        "DATASETS": contributing,
-    }  # fmt: skip
-    names_ = list(columns)
-    # tens of thousands of small dicts: without the cyclic GC pausing to scan them all
+    methods = [method] * V if isinstance(method, str) else list(method)
+    columns = (
+        chrom, pos, list(keys), ref, alt, np.asarray(obs_ct, dtype=np.int64).tolist(),
+        floats(beta), floats(se), floats(stat), floats(p), list(errcode), methods, contributing,
+    )  # fmt: skip
+    if any(len(column) != V for column in columns):
+        raise ValueError("every result column needs one value per variant")
+    # tens of thousands of small dicts: built by a dict display (faster than dict(zip(...)))
+    # and without the cyclic GC pausing to scan them all
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [dict(zip(names_, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        return [
+            {"CHROM": c, "POS": po, "ID": i, "REF": r, "ALT": a, "A1": a, "TEST": "ADD",
+             "OBS_CT": o, "BETA": b, "SE": se_, stat_name: st, "P": pv, "ERRCODE": e,
+             "METHOD": m, "DATASETS": d}
+            for c, po, i, r, a, o, b, se_, st, pv, e, m, d in zip(*columns, strict=True)
+        ]  # fmt: skip
     finally:
         if enabled:
             gc.enable()

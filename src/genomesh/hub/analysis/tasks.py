@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -81,12 +82,25 @@ def _hook(value: dict[str, Any]) -> Any:
 
 
 def dump_state(state: Any) -> str:
-    """An analysis state as JSON; NumPy arrays exactly (dtype, shape, bytes)."""
-    return json.dumps(state, default=_default, allow_nan=True)
+    """An analysis state as JSON; NumPy arrays exactly (dtype, shape, bytes). orjson first
+    (a GWAS state or result is tens of thousands of values, written after every round; NaN,
+    which states never hold and results show as null anyway, becomes null); the standard
+    library for anything orjson refuses (e.g. integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(state, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, OverflowError, orjson.JSONEncodeError):
+        return json.dumps(state, default=_default, allow_nan=True)
 
 
 def load_state(text: str | None) -> Any:
-    return None if text is None else json.loads(text, object_hook=_hook)
+    if text is None:
+        return None
+    if '"__ndarray__"' not in text:  # no arrays: no hook on every dict (a GWAS result has
+        try:  # one dict per variant); NaN written by older versions needs the standard library
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text)
+    return json.loads(text, object_hook=_hook)
 
 
 def _utc(value: Any) -> datetime:

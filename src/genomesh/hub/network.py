@@ -50,12 +50,14 @@ async def fan_out(
     `caller(node)` gives each node the signed assertion of who the caller is."""
 
     def for_node(node: NodePublic) -> NodeRequest:
-        mine = request
+        if authorize is None and caller is None:
+            return request
+        changes: dict[str, str | None] = {}  # one copy per node, not one per field
         if authorize is not None:
-            mine = dataclasses.replace(mine, authorization=authorize(node))
+            changes["authorization"] = authorize(node)
         if caller is not None:
-            mine = dataclasses.replace(mine, caller=caller(node))
-        return mine
+            changes["caller"] = caller(node)
+        return dataclasses.replace(request, **changes)
 
     return list(
         await asyncio.gather(

@@ -227,3 +227,26 @@ def test_workers__one_worker_drives_each_analysis_task(tmp_path: Path) -> None:
         assert not tasks.claim(task.id, "worker-d", seconds=30)  # finished: nobody drives it
     finally:
         store.close()
+
+
+def test_workers__failed_logins_at_one_worker_count_at_the_other(tmp_path: Path) -> None:
+    from genomesh.hub.dac.throttle import LoginThrottledError
+    from genomesh.hub.dac.throttle_sql import SqlLoginThrottle
+    from genomesh.hub.registry import HubStore
+
+    store = HubStore(f"sqlite:///{tmp_path / 'hub.sqlite'}", hub_dir=tmp_path)
+    try:
+        a, b = SqlLoginThrottle(store.engine, free=3), SqlLoginThrottle(store.engine, free=3)
+        keys = ["user:alice", "addr:192.0.2.7"]
+        for throttle in (a, b, a):  # three failures, spread over both workers
+            throttle.check(keys)
+            throttle.failed(keys)
+        with pytest.raises(LoginThrottledError, match="too many failed logins"):
+            b.check(keys)
+        with pytest.raises(LoginThrottledError):
+            a.check(["user:alice"])
+        a.check(["user:bob"])  # others are not held back
+        b.succeeded("user:alice")  # a right password at B clears the name at A too
+        a.check(["user:alice"])
+    finally:
+        store.close()

@@ -187,6 +187,10 @@ def create_app(
     app.state.announce_nonces = app.state.dac_nonces = SqlNonceCache(
         store.engine, settings.dialout_max_skew_seconds * 2
     )
+    # failed DAC logins counted in the database: N workers do not give N times the attempts
+    from genomesh.hub.dac.throttle_sql import SqlLoginThrottle
+
+    app.state.dac_login_throttle = SqlLoginThrottle(store.engine)
 
     # one body limit on every route, before any parsing (issue 12 part 4)
     app.add_middleware(

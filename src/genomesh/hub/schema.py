@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 
 from genomesh.hub import anchors, dialout_relay, invitations, registry, shared
 from genomesh.hub.analysis import ledger, tasks
+from genomesh.hub.dac import throttle_sql
 from genomesh.hub.dac.models import Base
 
 
@@ -26,6 +27,7 @@ def target_metadata() -> list[MetaData]:
         shared.metadata,
         dialout_relay.metadata,
         Base.metadata,
+        throttle_sql.metadata,
     ]
 
 

@@ -118,3 +118,20 @@ def test_migrations__cli_stamps_an_old_database_then_finds_it_current(
     assert f"to revision {head()}" in first
     assert main(["hub", "migrate", "--dir", str(hub_dir)]) == 0
     assert f"already at revision {head()}" in " ".join(capsys.readouterr().out.split())
+
+
+def test_migrations__a_model_column_no_revision_makes_is_named(tmp_path: Path) -> None:
+    from genomesh.core.errors import StoreError
+    from genomesh.hub.migrate import missing_from_revisions
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    upgrade(engine)
+    missing_from_revisions(engine)  # at head: nothing missing
+    with engine.begin() as conn:  # as if a model grew a column and nobody wrote its revision
+        conn.execute(text("ALTER TABLE hub_nodes DROP COLUMN audience"))
+        conn.execute(text("DROP TABLE dac_login_failures"))
+    with pytest.raises(
+        StoreError, match=r"column hub_nodes\.audience, table dac_login_failures, which no"
+    ):
+        missing_from_revisions(engine)
+    engine.dispose()

@@ -22,6 +22,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Engine
 
+from genomesh.core.errors import StoreError
+from genomesh.hub.schema import target_metadata
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL = "0001"
@@ -56,13 +59,40 @@ def legacy(engine: Engine) -> bool:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
-    """Bring the database to `revision` (default: the head); (revision before, after)."""
+    """Bring the database to `revision` (default: the head); (revision before, after).
+
+    After an upgrade to the head, a table or column that a model has and no revision made
+    is an error naming it (StoreError), not an obscure SQL failure later."""
     before = current(engine)
     if before is None and legacy(engine):
         log.warning("hub database has no migration stamp: bringing it to revision %s", INITIAL)
     if before != head() or revision != "head":
         command.upgrade(config(engine), revision)
+        if revision == "head":
+            missing_from_revisions(engine)
     return before, current(engine) or ""
+
+
+def missing_from_revisions(engine: Engine) -> None:
+    """StoreError naming every model table or column the migrated database lacks (names
+    only: the full comparison is tests/hub/test_migrations.py's, too slow for every start)."""
+    found = inspect(engine)
+    tables = set(found.get_table_names())
+    missing = []
+    for metadata in target_metadata():
+        for table in metadata.tables.values():
+            if table.name not in tables:
+                missing.append(f"table {table.name}")
+                continue
+            have = {c["name"] for c in found.get_columns(table.name)}
+            missing += [
+                f"column {table.name}.{c.name}" for c in table.columns if c.name not in have
+            ]
+    if missing:
+        raise StoreError(
+            f"the models have {', '.join(missing)}, which no migration revision creates: add a "
+            "revision in genomesh/hub/migrations/versions (docs/hub.md, Schema migrations)"
+        )
 
 
 def upgrade_url(url: str, revision: str = "head") -> tuple[str | None, str]:

@@ -40,6 +40,36 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[RunningHub, RunningHub]]:
         b.server.stop()
 
 
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    from tests.audit.pg import postgres_database
+
+    with postgres_database("genomesh_hub_workers") as url:
+        yield url
+
+
+def test_workers__on_postgresql_dialout_relay_and_replays_hold_across_workers(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    a = start_hub(tmp_path, state_url=postgres_url)
+    b = start_hub(tmp_path, state_url=postgres_url)
+    try:
+        client = _dial_out(a, tmp_path, "au-dial")
+        a.register("au-dial", "dial-out", "AU", public_key=node_public_key_text(client.key))
+        with dialing_out(client), b.client() as http:
+            body = http.get("/g_variants", params=QUERY).json()
+        [report] = body["info"]["network"]["nodes"]
+        assert report["status"] == "ok", report
+        poll = sign_for_hub({"type": "poll", "wait": 0}, client.key, name="au-dial")
+        with a.client() as at_a, b.client() as at_b:
+            assert at_a.post("/dialout/poll", json=poll).status_code == 200
+            replay = at_b.post("/dialout/poll", json=poll)
+        assert replay.status_code == 401 and "replayed" in replay.text
+    finally:
+        a.server.stop()
+        b.server.stop()
+
+
 def _dial_out(worker: RunningHub, node_dir: Path, name: str) -> DialoutClient:
     hub_key = (worker.hub_dir / "hub_ed25519.pem").read_bytes()
     assert hub_key  # one key for both workers: they share the folder

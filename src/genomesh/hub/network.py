@@ -52,12 +52,12 @@ async def fan_out(
     def for_node(node: NodePublic) -> NodeRequest:
         if authorize is None and caller is None:
             return request
-        changes: dict[str, str | None] = {}  # one copy per node, not one per field
-        if authorize is not None:
-            changes["authorization"] = authorize(node)
-        if caller is not None:
-            changes["caller"] = caller(node)
-        return dataclasses.replace(request, **changes)
+        # one copy per node, not one per field
+        return dataclasses.replace(
+            request,
+            authorization=authorize(node) if authorize is not None else request.authorization,
+            caller=caller(node) if caller is not None else request.caller,
+        )
 
     return list(
         await asyncio.gather(

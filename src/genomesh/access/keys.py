@@ -267,6 +267,13 @@ class KeyStore:
             self._save()
         return token
 
+    def stamp(self) -> tuple[Any, ...]:
+        """Changes whenever the key set does (rotation here or by another process, a removal):
+        what a cache of `jwks()` is keyed on, at the cost of one stat of keys.json."""
+        self._refresh()
+        self.rotate_if_due()
+        return (self._mtime, self._active, tuple(self._records))
+
     def jwks(self, *, now: int | None = None) -> dict[str, Any]:
         """The public JWK Set: the active key plus retired keys with unexpired tokens."""
         self._refresh()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,7 +35,7 @@ MAX_LIST_BYTES = 5_000_000
 class RevocationList(Protocol):
     """The issuer's set of revoked token ids (jti)."""
 
-    def revoked(self) -> set[str]: ...
+    def revoked(self) -> AbstractSet[str]: ...  # read-only: callers only look
 
 
 class InMemoryRevocationList:

@@ -65,13 +65,20 @@ def serve(
     node_timeout: Annotated[
         float | None, typer.Option(help="seconds to wait for each node (default 5)")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(help="worker processes sharing the hub database (one per core)")
+    ] = 1,
 ) -> None:
     """Run the hub: Beacon network at the root, /nodes, /catalogue, /dialout, DAC."""
     import uvicorn
 
     from genomesh.cli.serving import UVICORN_OPTIONS
     from genomesh.core.settings import HubSettings
+    from genomesh.hub.app import prepare
     from genomesh.web.app import create_hub_app
+
+    if workers < 1:
+        raise InvalidInputError(f"workers must be at least 1, got {workers}", field="workers")
 
     overrides: dict[str, Any] = {"hub_dir": directory}
     if "GENOMESH_HUB_BASE_URL" not in os.environ:
@@ -81,16 +88,59 @@ def serve(
     if node_timeout is not None:
         overrides["node_timeout_seconds"] = node_timeout
     settings = HubSettings(**overrides)
-    app = create_hub_app(settings)  # the hub's API with the web portal at /
     console.print(
         f"hub [bold]{escape(settings.name)}[/] on {escape(settings.base_url)} "
-        f"(state in {escape(str(directory))}); portal: {escape(settings.base_url)}/"
+        f"(state in {escape(str(directory))}, {workers} worker{'s' if workers > 1 else ''}); "
+        f"portal: {escape(settings.base_url)}/"
     )
+    if workers > 1:
+        prepare(settings)  # migrations, keys and token once, before the workers start
+        # the workers build their settings from the environment (genomesh.hub.app)
+        for name, value in overrides.items():
+            os.environ[f"GENOMESH_HUB_{name.upper()}"] = str(value)
+        uvicorn.run(
+            "genomesh.web.app:create_hub_app_from_env", factory=True, host=host, port=port,
+            workers=workers, log_level="warning", timeout_graceful_shutdown=2,
+            **UVICORN_OPTIONS,
+        )  # fmt: skip
+        return
+    app = create_hub_app(settings)  # the hub's API with the web portal at /
     # long-polls of dial-out nodes must not hold a shutdown for a whole poll period
     uvicorn.run(
         app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2,
         **UVICORN_OPTIONS,
     )  # fmt: skip
+
+
+@hub_app.command("migrate")
+def migrate(
+    directory: DirOption = Path("hub"),
+    revision: Annotated[str, typer.Option(help="revision to upgrade to")] = "head",
+) -> None:
+    """Bring the hub database (hub and DAC tables) to the newest schema revision.
+
+    The hub also does this when it starts; run it on its own before starting several
+    workers or hub machines on one database, or to see what would change. A database made
+    before migrations existed is brought to the initial revision and stamped with it."""
+    from genomesh.core.settings import HubSettings
+    from genomesh.hub.migrate import INITIAL, legacy, upgrade
+
+    settings = HubSettings(hub_dir=directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    from sqlalchemy import create_engine
+
+    engine = create_engine(settings.state_database_url)
+    try:
+        was_legacy = legacy(engine)
+        before, after = upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    if was_legacy:
+        console.print(f"database made before migrations: stamped with revision {INITIAL}")
+    if before == after:
+        console.print(f"hub database already at revision {after}")
+    else:
+        console.print(f"hub database upgraded from {before or 'empty'} to revision {after}")
 
 
 @hub_app.command("key")

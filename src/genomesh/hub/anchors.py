@@ -63,7 +63,8 @@ from genomesh.core.errors import (
 )
 from genomesh.hub.dialout import HUB_PRINCIPAL, SignedMessage
 from genomesh.hub.registry import HubStore
-from genomesh.hub.signing import NonceCache, load_public_key, verify_message
+from genomesh.hub.shared import SqlNonceCache
+from genomesh.hub.signing import load_public_key, verify_message
 
 log = logging.getLogger(__name__)
 HEAD_TYPE = "audit_head"
@@ -110,8 +111,7 @@ class AuditHeads:
         self.store = store
         self.engine: Engine = store.engine
         self.max_skew = max_skew
-        self.nonces = NonceCache(max_skew * 2)
-        metadata.create_all(self.engine)
+        self.nonces = SqlNonceCache(self.engine, max_skew * 2)  # shared by all workers
 
     def verify(self, name: str, message: dict[str, Any]) -> Head:
         """The head signed by node `name`, or raise (401 forged/unknown, 400 malformed)."""

@@ -38,6 +38,7 @@ from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
 from genomesh.hub.dialout import DialoutBroker
 from genomesh.hub.registry import HubStore
+from genomesh.hub.shared import SqlNonceCache
 from genomesh.hub.signing import load_or_create_key
 from genomesh.hub.wire import error_body
 
@@ -158,6 +159,7 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError, GenomeshError):
                         await pending
             await client.aclose()
+            await app.state.dialout.aclose()
             app.state.store.close()
 
     app = FastAPI(
@@ -181,6 +183,14 @@ def create_app(
         poll_seconds=settings.dialout_poll_seconds,
         max_skew=settings.dialout_max_skew_seconds,
     )
+    # nonces of signed announcements and withdrawal notices, seen by every worker
+    app.state.announce_nonces = app.state.dac_nonces = SqlNonceCache(
+        store.engine, settings.dialout_max_skew_seconds * 2
+    )
+    # failed DAC logins counted in the database: N workers do not give N times the attempts
+    from genomesh.hub.dac.throttle_sql import SqlLoginThrottle
+
+    app.state.dac_login_throttle = SqlLoginThrottle(store.engine)
 
     # one body limit on every route, before any parsing (issue 12 part 4)
     app.add_middleware(
@@ -244,9 +254,28 @@ def create_app(
     return app
 
 
+def prepare(settings: HubSettings) -> None:
+    """Make what every worker shares before several start: the database at the head
+    revision, the dial-out key, the passport keys and the admin token (each created once,
+    so workers starting together do not race to create them)."""
+    hub_dir = Path(settings.hub_dir)
+    HubStore(settings.state_database_url, hub_dir=hub_dir).close()
+    load_or_create_key(hub_dir)
+    admin_token(settings)
+    from genomesh.hub.broker import BrokerState
+
+    BrokerState.from_settings(settings)
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory for `uvicorn --factory` (`genomesh hub serve --workers N`): settings from
+    the `GENOMESH_HUB_*` environment variables, which `hub serve` sets for its workers."""
+    return create_app(HubSettings())
+
+
 def hub_state(app: FastAPI) -> Any:
     """The app's shared state (store, broker, client, settings), for embedding code."""
     return app.state
 
 
-__all__ = ["create_app", "hub_state"]
+__all__ = ["create_app", "create_app_from_env", "hub_state", "prepare"]

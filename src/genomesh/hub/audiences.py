@@ -22,11 +22,11 @@ most a few minutes; a node that revokes by the original `jti` refuses its derive
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
 from genomesh.access.caller import CALLER_SECONDS, CALLER_TYP, caller_claims
 from genomesh.access.jwks import TrustedKeys
@@ -60,7 +60,7 @@ def node_audience(node: NodePublic, hub_base_url: str) -> str:
 class _RevokedSnapshot(RevocationChecker):
     """The hub's own revocation list, read once per verification."""
 
-    def __init__(self, issuer: str, revoked: set[str]) -> None:
+    def __init__(self, issuer: str, revoked: AbstractSet[str]) -> None:
         super().__init__([])
         self._issuer = issuer
         self._revoked = revoked
@@ -86,26 +86,28 @@ class PassportDeriver:
         self.settings = settings
         self._clock = clock
         self.leeway = leeway
-        self._trusted: tuple[str, TrustedKeys] | None = None
+        self._trusted: tuple[tuple[object, ...], TrustedKeys] | None = None
         self._signatures = SignatureCache()
         self._derived: OrderedDict[tuple[str, str, int], tuple[str, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.derived_count = 0  # passports signed (not served from the cache), for tests
 
     def _keys(self) -> TrustedKeys:
-        """The hub's own public keys as a trusted issuer (rebuilt when the JWKS changes)."""
-        jwks = self.broker.keys.jwks()
-        stamp = json.dumps(jwks, sort_keys=True)
+        """The hub's own public keys as a trusted issuer, rebuilt when the key set changes
+        (KeyStore.stamp: one stat per request, not a JWKS built and serialised)."""
+        stamp = self.broker.keys.stamp()
         trusted = self._trusted
         if trusted is None or trusted[0] != stamp:
-            issuer = TrustedIssuer(iss=self.broker.issuer, jwks=jwks)
+            issuer = TrustedIssuer(iss=self.broker.issuer, jwks=self.broker.keys.jwks())
             trusted = self._trusted = (stamp, TrustedKeys([issuer]))
         return trusted[1]
 
-    def _revoked(self) -> set[str]:
-        return set(self.broker.revocations.revoked())
+    def _revoked(self) -> AbstractSet[str]:
+        """The hub's revocation list as it is now (the SQL list re-reads it only when any
+        worker changed it: genomesh.hub.dac.changes), so a revocation counts at once."""
+        return self.broker.revocations.revoked()
 
-    def verify(self, authorization: str | None) -> tuple[VerifiedPassport, set[str]] | None:
+    def verify(self, authorization: str | None) -> tuple[VerifiedPassport, AbstractSet[str]] | None:
         """The researcher's verified passport (and the revoked jtis seen), None if anonymous;
         AuthenticationError (401) naming the problem otherwise."""
         token = bearer_token(authorization)
@@ -156,7 +158,7 @@ class PassportDeriver:
                 self._derived.popitem(last=False)
         return token
 
-    def bearer_for(self, verified: tuple[VerifiedPassport, set[str]], audience: str) -> str:
+    def bearer_for(self, verified: tuple[VerifiedPassport, AbstractSet[str]], audience: str) -> str:
         """`Bearer <derived passport>` for one node's `audience` (cached while fresh)."""
         passport, revoked = verified
         claims = passport.claims

@@ -7,15 +7,24 @@ to `POST /dialout/answer`, which resolves the waiting fan-out call. Every messag
 is signed (Ed25519; keys registered with the other side) and carries a nonce and timestamp
 (see `genomesh.hub.signing`), so forged and replayed messages are refused. An answer too
 large for one message (`max_answer_bytes`) arrives as signed `answer-part` messages with the
-SHA-256 of the whole, joined here (for requests still waiting only).
+SHA-256 of the whole, joined by the worker whose call waits for it.
+
+With several hub workers the node's poll, the query and the node's answer (or its parts) may
+each reach a different worker: what crosses workers goes through the hub database
+(`genomesh.hub.dialout_relay`), and the nonces seen are shared there too
+(`genomesh.hub.shared.SqlNonceCache`), so a message replayed to another worker is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import logging
+import os
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,18 +37,28 @@ from pydantic import BaseModel
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 from genomesh.hub.client import NodeRequest, NodeUnavailableError
+from genomesh.hub.dialout_relay import DialoutRelay
 from genomesh.hub.registry import HubStore, NodePublic
+from genomesh.hub.shared import SqlNonceCache
 from genomesh.hub.signing import (
-    NonceCache,
     load_public_key,
     public_key_text,
     sign_message,
     verify_message,
 )
 
+log = logging.getLogger(__name__)
 HUB_PRINCIPAL = "hub"
 MAX_ANSWER_PARTS = 256  # parts of one answer (each bounded by max_answer_bytes)
+PART_SUFFIX = ":part:"  # relay id of a part that reached another worker: id + suffix + index
 DISCONNECT_CHECK_SECONDS = 0.5
+RELAY_TICK_SECONDS = 0.02  # how often a worker looks for other workers' requests and answers
+REQUEST_TTL_SECONDS = 120.0  # a relayed request nobody claimed by then is not delivered
+
+
+def worker_id() -> str:
+    """This hub process, as the relay tables name it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @dataclass
@@ -66,12 +85,16 @@ class DialoutBroker:
         self.key = key
         self.poll_seconds = poll_seconds
         self.max_skew = max_skew
-        self.nonces = NonceCache(max_skew * 2)
+        self.nonces = SqlNonceCache(store.engine, max_skew * 2)  # shared by all workers
+        self.relay = DialoutRelay(store.engine, worker_id())
+        self.relay._grace = poll_seconds + 5
         self._channels: dict[str, _Channel] = {}
         self.on_connect: Callable[[str], None] | None = None  # e.g. sync the node's catalogue
         self._pending: dict[str, tuple[str, asyncio.Future[tuple[int, Any]]]] = {}
         # answers in parts, for pending requests only: id -> (count, sha256, texts)
         self._parts: dict[str, tuple[int, str, list[str | None]]] = {}
+        self._pump: asyncio.Task[None] | None = None
+        self._relayed: set[str] = set()  # ids claimed from other workers, not yet handed over
 
     @property
     def public_key(self) -> str:
@@ -80,15 +103,20 @@ class DialoutBroker:
     def _channel(self, node: str) -> _Channel:
         return self._channels.setdefault(node, _Channel())
 
-    def connected(self, node: str) -> bool:
-        """Polling now, or polled recently enough to be back within a poll cycle."""
+    def _polling_here(self, node: str) -> bool:
         channel = self._channels.get(node)
-        if channel is None:
-            return False
-        return channel.active_polls > 0 or time.time() - channel.last_seen < self.poll_seconds + 5
+        return channel is not None and channel.active_polls > 0
+
+    def connected(self, node: str) -> bool:
+        """Polling now (at this worker or another), or polled recently enough to be back
+        within a poll cycle."""
+        return self._polling_here(node) or self.relay.connected(node)
 
     async def send(self, node: NodePublic, request: NodeRequest) -> tuple[int, Any]:
-        """Queue a signed request for `node` and wait for its answer (caller sets the timeout)."""
+        """Queue a signed request for `node` and wait for its answer (caller sets the timeout).
+
+        If this worker holds the node's poll, the request goes into that poll's queue;
+        otherwise into the relay table, for the worker that holds it."""
         if not self.connected(node.name):
             raise NodeUnavailableError("dial-out node is not connected")
         request_id = secrets.token_hex(12)
@@ -100,12 +128,81 @@ class DialoutBroker:
             iss=HUB_PRINCIPAL,
             aud=node.name,
         )
-        self._channel(node.name).queue.put_nowait(message)
+        relayed = not self._polling_here(node.name)
         try:
+            if relayed:
+                self.relay.put_request(node.name, request_id, message, ttl=REQUEST_TTL_SECONDS)
+            else:
+                self._channel(node.name).queue.put_nowait(message)
+            self._ensure_pump()  # the answer may reach another worker
             return await future
         finally:
             self._pending.pop(request_id, None)
             self._parts.pop(request_id, None)
+            if relayed:
+                self.relay.drop_request(request_id)
+
+    def _ensure_pump(self) -> None:
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_running_loop().create_task(
+                self._run_pump(), name="dialout-relay"
+            )
+
+    async def _run_pump(self) -> None:
+        """While this worker holds polls or waits for answers: hand requests other workers
+        queued to the polls held here, and resolve answers other workers received."""
+        while self._pending or any(c.active_polls for c in self._channels.values()):
+            await asyncio.sleep(RELAY_TICK_SECONDS)
+            try:
+                if not self.relay.changed():
+                    continue
+                self._deliver(self.relay.claim(self._polled_nodes()))
+                for request_id, node, status, body in self.relay.collect(list(self._pending)):
+                    self._resolve(request_id, node, status, body)
+                for part_id, node, status, part in self.relay.collect_parts(list(self._pending)):
+                    self._relayed_part(part_id.split(PART_SUFFIX)[0], node, status, part)
+            except Exception:  # a database hiccup must not stop the relay for good
+                log.exception("dial-out relay tick failed")
+
+    def _relayed_part(self, request_id: str, node: str, status: int, part: Any) -> None:
+        """A part another worker received for a call waiting here (checked when it came in)."""
+        pending = self._pending.get(request_id)
+        if pending is None or pending[0] != node or not isinstance(part, dict):
+            return
+        try:
+            body = self._join(request_id, part)
+        except InvalidInputError as exc:  # a bad part fails the call it belongs to
+            if not pending[1].done():
+                pending[1].set_result((502, {"error": {"errorMessage": str(exc)}}))
+            return
+        if body is not _INCOMPLETE:
+            self._resolve(request_id, node, status, body)
+
+    def _polled_nodes(self) -> list[str]:
+        return [name for name, c in self._channels.items() if c.active_polls]
+
+    def _deliver(self, claimed: list[tuple[str, dict[str, Any]]]) -> None:
+        for node, message in claimed:
+            self._relayed.add(message["payload"]["id"])
+            self._channel(node).queue.put_nowait(message)
+
+    def _resolve(self, request_id: str, node: str, status: int, body: Any) -> bool:
+        """Resolve a waiting call of this worker; False if none waits here."""
+        pending = self._pending.get(request_id)
+        if pending is None:
+            return False
+        owner, future = pending
+        if owner != node:
+            raise AuthenticationError("answer for a request sent to another node")
+        if not future.done():
+            future.set_result((status, body))
+        return True
+
+    async def aclose(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
 
     def _verify_from_node(self, message: Any) -> tuple[NodePublic, dict[str, Any]]:
         claimed = message.get("payload", {}).get("iss") if isinstance(message, dict) else None
@@ -142,12 +239,15 @@ class DialoutBroker:
         wait = max(
             0.0, min(float(wait) if isinstance(wait, int | float) else 0.0, self.poll_seconds)
         )
-        was_connected = self.connected(node.name)
+        was_connected = self.relay.polling(node.name, until=time.time() + wait + 1.0)
         channel = self._channel(node.name)
+        was_connected = was_connected or channel.active_polls > 0
         channel.active_polls += 1
         if not was_connected and self.on_connect is not None:
             self.on_connect(node.name)
         channel.last_seen = time.time()
+        self._deliver(self.relay.claim([node.name]))  # queued by other workers meanwhile
+        self._ensure_pump()
         hung_up = False
         try:
             messages: list[dict[str, Any]] = []
@@ -163,12 +263,23 @@ class DialoutBroker:
                         return []
             while not channel.queue.empty():
                 messages.append(channel.queue.get_nowait())
-            # drop requests whose caller has already given up
-            return [m for m in messages if m["payload"]["id"] in self._pending]
+            # drop requests whose caller (at this worker) has already given up
+            return [m for m in messages if self._wanted(m)]
         finally:
             channel.active_polls -= 1
             # a node that hung up is not coming back within a poll cycle: say so at once
             channel.last_seen = 0.0 if hung_up else time.time()
+            if not channel.active_polls:
+                self.relay.poll_ended(node.name, hung_up=hung_up)
+
+    def _wanted(self, message: dict[str, Any]) -> bool:
+        """Still awaited: by a caller here, or relayed from another worker (its caller
+        removes the request when it gives up, so a claimed one was wanted just now)."""
+        request_id = message["payload"]["id"]
+        if request_id in self._relayed:
+            self._relayed.discard(request_id)
+            return True
+        return request_id in self._pending
 
     def answer(self, message: Any) -> None:
         """Resolve the fan-out call waiting for this signed answer."""
@@ -176,23 +287,28 @@ class DialoutBroker:
         kind = payload.get("type")
         if kind not in ("answer", "answer-part"):
             raise InvalidInputError("expected an answer message", field="type")
-        request_id = str(payload.get("id"))
-        pending = self._pending.get(request_id)
-        if pending is None:
-            return  # the caller timed out already; a late answer is simply dropped
-        owner, future = pending
-        if owner != node.name:
-            raise AuthenticationError("answer for a request sent to another node")
         status = payload.get("status")
         if not isinstance(status, int):
             raise InvalidInputError("answer has no HTTP status", field="status")
-        body = payload.get("body")
+        request_id = str(payload.get("id"))
         if kind == "answer-part":
+            if request_id not in self._pending:  # waited for at another worker: relay the part
+                index = payload.get("index")
+                if not isinstance(index, int) or not 0 <= index < MAX_ANSWER_PARTS:
+                    raise InvalidInputError("answer part index out of range", field="index")
+                self.relay.put_answer(
+                    f"{request_id}{PART_SUFFIX}{index}", node.name, status, payload
+                )
+                return
             body = self._join(request_id, payload)
             if body is _INCOMPLETE:
                 return
-        if not future.done():
-            future.set_result((status, body))
+        else:
+            body = payload.get("body")
+        if not self._resolve(request_id, node.name, status, body):
+            # waited for at another worker (or its caller timed out already: then the row
+            # is dropped after a while, unread)
+            self.relay.put_answer(request_id, node.name, status, body)
 
     def _join(self, request_id: str, payload: dict[str, Any]) -> Any:
         """Keep one part of a parted answer; the whole body once every part is in."""

@@ -50,12 +50,14 @@ async def fan_out(
     `caller(node)` gives each node the signed assertion of who the caller is."""
 
     def for_node(node: NodePublic) -> NodeRequest:
-        mine = request
-        if authorize is not None:
-            mine = dataclasses.replace(mine, authorization=authorize(node))
-        if caller is not None:
-            mine = dataclasses.replace(mine, caller=caller(node))
-        return mine
+        if authorize is None and caller is None:
+            return request
+        # one copy per node, not one per field
+        return dataclasses.replace(
+            request,
+            authorization=authorize(node) if authorize is not None else request.authorization,
+            caller=caller(node) if caller is not None else request.caller,
+        )
 
     return list(
         await asyncio.gather(

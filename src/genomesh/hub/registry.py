@@ -29,9 +29,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -39,6 +37,7 @@ from sqlalchemy.pool import StaticPool
 
 from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError
 from genomesh.core.settings import SHARED_AUDIENCE
+from genomesh.hub.shared import sqlite_pragmas
 from genomesh.hub.signing import load_public_key
 
 DIAL_OUT = "dial-out"
@@ -156,7 +155,7 @@ class NodePublic(BaseModel):
 class HubStore:
     """Registry and catalogue persistence behind one small interface."""
 
-    def __init__(self, url: str, *, hub_dir: Path | None = None) -> None:
+    def __init__(self, url: str, *, hub_dir: Path | None = None, migrate: bool = True) -> None:
         if url.startswith("sqlite") and hub_dir is not None:
             hub_dir.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {}
@@ -165,8 +164,11 @@ class HubStore:
         elif url.startswith("sqlite"):
             kwargs = {"connect_args": {"check_same_thread": False}}
         self.engine: Engine = create_engine(url, **kwargs)
-        metadata.create_all(self.engine)
-        self._migrate()
+        sqlite_pragmas(self.engine)  # WAL + busy timeout: several workers share the file
+        if migrate:
+            from genomesh.hub.migrate import upgrade
+
+            upgrade(self.engine)  # every hub and DAC table, at the head revision
         self._nodes: tuple[float, list[NodePublic]] | None = None  # (read at, nodes)
 
     NODE_CACHE_SECONDS = 2.0  # other hub processes' registry changes show up this fast
@@ -182,13 +184,6 @@ class HubStore:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def _migrate(self) -> None:
-        """Add columns newer than an existing database (the `audience` of QA F23)."""
-        columns = {c["name"] for c in inspect(self.engine).get_columns("hub_nodes")}
-        if "audience" not in columns:
-            with self.engine.begin() as conn:
-                conn.execute(text("ALTER TABLE hub_nodes ADD COLUMN audience VARCHAR(512)"))
 
     def _check_audience(self, conn: Connection, node: NodeCreate) -> None:
         """Two nodes must not expect the same audience (a passport for one would work at the

@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -96,8 +96,15 @@ def sign_message(
     return {"payload": body, "sig": b64url(key.sign(canonical_json(body)))}
 
 
+class Nonces(Protocol):
+    """Where a receiver remembers the nonces it has seen (this process's `NonceCache`, or
+    the hub database's `genomesh.hub.shared.SqlNonceCache`, shared by every worker)."""
+
+    def check_and_add(self, nonce: str, *, now: float | None = None) -> bool: ...
+
+
 class NonceCache:
-    """Nonces seen within the skew window; a second sighting is a replay."""
+    """Nonces seen within the skew window, in this process; a second sighting is a replay."""
 
     def __init__(self, window_seconds: float) -> None:
         self.window = window_seconds
@@ -123,7 +130,7 @@ def verify_message(
     *,
     iss: str,
     aud: str,
-    nonces: NonceCache,
+    nonces: Nonces,
     max_skew: float,
 ) -> dict[str, Any]:
     """Check signature, sender, recipient, time and nonce; return the payload or raise."""
@@ -153,6 +160,7 @@ def verify_message(
 
 __all__ = [
     "NonceCache",
+    "Nonces",
     "canonical_json",
     "load_or_create_key",
     "load_public_key",

@@ -132,6 +132,12 @@ def create_hub_app(settings: HubSettings, **options: Any) -> FastAPI:
     return app
 
 
+def create_hub_app_from_env() -> FastAPI:
+    """`uvicorn --factory` entry of each worker of `genomesh hub serve --workers N`: the hub
+    (settings from the GENOMESH_HUB_* environment `hub serve` sets) with its portal."""
+    return create_hub_app(HubSettings())
+
+
 def create_node_app(settings: NodeSettings, **options: Any) -> FastAPI:
     """A node (genomesh.node.app.create_app) with its custodian portal at `/portal`."""
     from genomesh.node.app import create_app
@@ -168,6 +174,7 @@ __all__ = [
     "HOME_PATH",
     "HtmlRoot",
     "create_hub_app",
+    "create_hub_app_from_env",
     "create_node_app",
     "create_node_app_from_env",
     "mount_portal",

@@ -41,10 +41,12 @@ from genomesh.hub.analysis.ledger import SqlNodeSetLedger
 from genomesh.hub.analysis.tasks import ACTIVE, Task, TaskStore
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.client import NodeRequest
+from genomesh.hub.dialout import worker_id
 from genomesh.hub.registry import NodePublic
 from genomesh.hub.signing import sign_message
 
 log = logging.getLogger(__name__)
+LEASE_SECONDS = 30.0  # a worker that stops renewing loses its tasks to another this soon
 ROUND_PATH = "/analysis/rounds"
 ROUND_MESSAGE = "analysis-round"
 HUB = "hub"
@@ -134,6 +136,9 @@ class Coordinator:
         # secure GWAS reruns are checked against every earlier run, across hub restarts
         nodesets.set_ledger(SqlNodeSetLedger(app.state.store.engine))
         self._running: dict[str, asyncio.Task[None]] = {}
+        # with several hub workers each task is driven by one: the worker holding its lease
+        self.worker = worker_id()
+        self._keeper: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ submission
     def submit(self, body: Mapping[str, Any], authorization: str | None) -> Task:
@@ -189,19 +194,35 @@ class Coordinator:
         return self.tasks.list(submitter=f"{passport.issuer}|{passport.subject}")
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, task_id: str) -> None:
+    def start(self, task_id: str) -> bool:
+        """Drive the task here, unless it runs already (here, or at another worker whose
+        lease on it is live); True if this worker now drives it."""
         if task_id in self._running and not self._running[task_id].done():
-            return
+            return True
+        if not self.tasks.claim(task_id, self.worker, seconds=LEASE_SECONDS):
+            return False
         job = asyncio.get_running_loop().create_task(self.drive(task_id))
         self._running[task_id] = job
         job.add_done_callback(lambda _: self._running.pop(task_id, None))
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.get_running_loop().create_task(self._keep_leases())
+        return True
 
     def resume_all(self) -> int:
-        """Start every queued or running task again (after a hub restart)."""
-        active = self.tasks.list(states=ACTIVE)
-        for task in active:
-            self.start(task.id)
-        return len(active)
+        """Start every queued or running task nobody drives (after a hub restart, or the
+        tasks of a worker that died); how many this worker took."""
+        return sum(self.start(task.id) for task in self.tasks.list(states=ACTIVE))
+
+    async def _keep_leases(self) -> None:
+        """Renew this worker's leases while it drives tasks, and take over tasks whose
+        runner stopped renewing (a worker that died)."""
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 3)
+            try:
+                self.tasks.renew(self.worker, list(self._running), seconds=LEASE_SECONDS)
+                self.resume_all()
+            except Exception:  # the database was busy: try again next time
+                log.exception("renewing analysis leases failed")
 
     async def cancel(self, task: Task) -> Task:
         if not self.tasks.update(task.id, state="cancelled", reason="cancelled by the submitter"):
@@ -214,12 +235,14 @@ class Coordinator:
         return self.tasks.get(task.id)
 
     async def close(self) -> None:
-        jobs = list(self._running.values())
+        jobs = [*self._running.values(), *([self._keeper] if self._keeper else [])]
         for job in jobs:
             job.cancel()
         for job in jobs:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await job
+        with contextlib.suppress(Exception):  # a restart resumes them at once
+            self.tasks.release(self.worker)
 
     # ------------------------------------------------------------------ running
     async def drive(self, task_id: str) -> None:

@@ -32,7 +32,6 @@ class SqlNodeSetLedger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def runs(self, definition: str) -> list[frozenset[str]]:
         query = select(runs_table.c.units).where(runs_table.c.definition == definition)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,12 +26,14 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Float,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     insert,
+    or_,
     select,
     update,
 )
@@ -62,6 +65,10 @@ tasks_table = Table(
     Column("result", Text, nullable=True),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("updated", DateTime(timezone=True), nullable=False),
+    # which hub worker drives the task, until when (renewed while it runs): with several
+    # workers exactly one drives each task, and a dead worker's tasks are taken over
+    Column("runner", String(128), nullable=True),
+    Column("lease_until", Float, nullable=True),
 )
 
 
@@ -177,7 +184,6 @@ class TaskStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def create(
         self,
@@ -242,6 +248,44 @@ class TaskStore:
             query = query.where(tasks_table.c.state.in_(ACTIVE))
         with self.engine.begin() as conn:
             return conn.execute(query.values(**values)).rowcount == 1
+
+    def claim(self, task_id: str, worker: str, *, seconds: float) -> bool:
+        """Make `worker` the task's runner for `seconds` if it is active and nobody else
+        holds a live lease on it (compare-and-set); True if `worker` may drive it now."""
+        now = time.time()
+        t = tasks_table
+        query = (
+            update(t)
+            .where(
+                t.c.id == task_id,
+                t.c.state.in_(ACTIVE),
+                or_(t.c.runner.is_(None), t.c.runner == worker, t.c.lease_until < now),
+            )
+            .values(runner=worker, lease_until=now + seconds)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+    def renew(self, worker: str, task_ids: Sequence[str], *, seconds: float) -> None:
+        """Extend `worker`'s leases on `task_ids` (it is still driving them)."""
+        if not task_ids:
+            return
+        t = tasks_table
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(task_ids), t.c.runner == worker)
+                .values(lease_until=time.time() + seconds)
+            )
+
+    def release(self, worker: str) -> None:
+        """Give up `worker`'s leases (it stops): another worker, or the next start, resumes
+        its tasks at once instead of after the lease ran out."""
+        t = tasks_table
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t).where(t.c.runner == worker).values(runner=None, lease_until=None)
+            )
 
     def set_node_status(self, task_id: str, node: str, status: dict[str, Any]) -> None:
         with self.engine.begin() as conn:

@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from genomesh.hub.dac.changes import track_revocation_changes
 from genomesh.hub.dac.models import Base
+from genomesh.hub.shared import sqlite_pragmas
 
 Clock = Callable[[], datetime]
 
@@ -34,15 +36,12 @@ def open_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False}
     engine = create_engine(url, **kwargs)
-    if url.startswith("sqlite"):
+    # foreign keys, a busy timeout and WAL: several hub workers share the file
+    sqlite_pragmas(engine, foreign_keys=True)
+    from genomesh.hub.migrate import upgrade
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
-
+    upgrade(engine)  # the hub database at the head revision (genomesh.hub.migrations)
+    # tables of models newer than any revision (tests/hub/test_migrations.py flags them)
     Base.metadata.create_all(engine)
     return engine
 
@@ -53,6 +52,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
+        # caches of the revocation list in every worker see each change (genomesh.hub.dac.changes)
+        track_revocation_changes(self._factory)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

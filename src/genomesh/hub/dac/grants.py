@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,8 +36,10 @@ from genomesh.access.visas import (
 from genomesh.core.errors import ConflictError
 from genomesh.core.purpose import ResearchPurpose
 from genomesh.core.settings import HubSettings
+from genomesh.hub.dac.changes import COUNTER as REVOCATIONS
 from genomesh.hub.dac.db import Clock, Database, open_engine, utcnow
 from genomesh.hub.dac.models import Account, Application, IssuedVisa, RevokedJti
+from genomesh.hub.shared import read_version
 
 
 def affiliation_value(account: Account) -> str:
@@ -249,6 +252,10 @@ class SqlRevocationList:
     def __init__(self, database: Database, *, clock: Clock = utcnow) -> None:
         self.database = database
         self.clock = clock
+        # (change counter, valid until, the list): rebuilt when any worker changed what it
+        # depends on (genomesh.hub.dac.changes) or when one of its entries expires
+        self._cache: tuple[int, datetime | None, frozenset[str]] | None = None
+        self.rebuilds = 0  # how often the list was read from its tables, for tests
 
     @classmethod
     def from_settings(cls, settings: HubSettings) -> SqlRevocationList:
@@ -276,16 +283,34 @@ class SqlRevocationList:
                 return True
             return jti in _withdrawn(session, now=self.clock(), jti=jti)
 
-    def revoked(self) -> set[str]:
+    def revoked(self) -> AbstractSet[str]:
         """The revoked jtis whose visa has not yet expired (what nodes poll), with the unexpired
         visas of applications that are not approved now (none unless a decision race left
         some, before transitions were compare-and-set): a passport that carries them is
-        refused by nodes, and the hub leaves them out of the per-node passports it derives."""
+        refused by nodes, and the hub leaves them out of the per-node passports it derives.
+
+        Every hub request that carries a passport asks for this list; it is read from its
+        tables only when the `revocations` counter moved (one primary-key read otherwise),
+        so a revocation in any worker counts at the next request in every worker."""
         now = self.clock()
+        with self.database.engine.connect() as conn:
+            version = read_version(conn, REVOCATIONS)
+        cached = self._cache
+        if cached is not None and cached[0] == version and (cached[1] is None or now < cached[1]):
+            return cached[2]
         with self.database.transaction() as session:
-            rows = session.scalars(select(RevokedJti))
-            listed = {r.jti for r in rows if r.expires_at is None or r.expires_at > now}
-            return listed | _withdrawn(session, now=now)
+            listed = session.execute(select(RevokedJti.jti, RevokedJti.expires_at)).all()
+            withdrawn = session.execute(
+                select(IssuedVisa.jti, IssuedVisa.expires_at)
+                .join(Application, IssuedVisa.application_id == Application.id)
+                .where(IssuedVisa.expires_at > now, Application.state != "approved")
+            ).all()
+        live = [(j, e) for j, e in (*listed, *withdrawn) if e is None or e > now]
+        ends = [e for _, e in live if e is not None]
+        out = frozenset(j for j, _ in live)
+        self._cache = (version, min(ends) if ends else None, out)
+        self.rebuilds += 1
+        return out
 
     def __contains__(self, jti: object) -> bool:
         return isinstance(jti, str) and self.is_revoked(jti)

@@ -239,7 +239,7 @@ def dosage_cache(node_dir: Path, store: DatasetStore) -> np.ndarray:
             )
             step = max(1, int(calls.chunks[0]))
             for start in range(0, calls.shape[0], step):
-                out[start : start + step] = dosage_block(calls[start : start + step])
+                out[start : start + step] = dosage_block(np.asarray(calls[start : start + step]))
             out.flush()
             del out
             os.replace(tmp, path)

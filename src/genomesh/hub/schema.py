@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from genomesh.hub import anchors, dialout_relay, invitations, registry, shared
-from genomesh.hub.analysis import ledger, tasks
+from genomesh.hub.analysis import ledger, stale, tasks
 from genomesh.hub.dac import throttle_sql
 from genomesh.hub.dac.models import Base
 
@@ -24,6 +24,7 @@ def target_metadata() -> list[MetaData]:
         anchors.metadata,
         tasks.metadata,
         ledger.metadata,
+        stale.metadata,
         shared.metadata,
         dialout_relay.metadata,
         Base.metadata,

@@ -37,26 +37,26 @@ class VariantIndex(Mapping[str, int]):
     this order (the common case) positions are a range and no dict of keys is ever built."""
 
     def __init__(self, keys: list[str]) -> None:
-        self.keys = keys
+        self.key_list = keys
         self._index: dict[str, int] | None = None
 
     def _lookup(self) -> dict[str, int]:
         if self._index is None:
-            self._index = {key: i for i, key in enumerate(self.keys)}
+            self._index = {key: i for i, key in enumerate(self.key_list)}
         return self._index
 
     def __getitem__(self, key: str) -> int:
         return self._lookup()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.keys)
+        return iter(self.key_list)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.key_list)
 
     def positions(self, keys: list[str]) -> np.ndarray:
         """Position of each of `keys` in this list (-1: not in it)."""
-        if keys is self.keys or keys == self.keys:
+        if keys is self.key_list or keys == self.key_list:
             return np.arange(len(keys), dtype=np.int64)
         index = self._lookup()
         return np.array([index.get(key, -1) for key in keys], dtype=np.int64)

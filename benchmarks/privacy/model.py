@@ -55,7 +55,9 @@ class Narrowing:
             return False
         if k < self.min_count:
             return False
-        if self.charge is None or k >= self.free:
+        if self.charge is None:
+            return True
+        if k >= self.free:
             return True
         key = c.tobytes()
         if key in self.memo:
@@ -126,8 +128,8 @@ def utility(world: World, model: Narrowing, *, n_queries: int, seed: int) -> dic
 def rules() -> dict[str, Charge | None]:
     return {
         "off": None,
-        "beacon-frequency charge (before)": exposure.charge_at_beacon_frequency,
-        "expected LLR charge (after)": exposure.charge,
+        "beacon-frequency charge (the default)": exposure.charge,
+        "expected charge (exposure_charge = expected)": exposure.expected_charge,
     }
 
 

@@ -1,11 +1,9 @@
 """Real client identity and per-participant budgets over HTTP: direct, through the hub (push
 and dial-out), with spoofed proxy headers.
 
-A 10-person node whose alleles each have three carriers, S1 among them. With N = 10 each
-answer charges its carriers charge(3) = 0.18 nats (genomesh.disclosure.exposure), more than
-the default budget of 0.1, so the tests that follow a budget through the hub give the dataset
-a budget of 0.4 (BUDGET): S1 fits in two answers; a third answer about S1 is computed without
-S1 (and S6, S7 alone are then too few).
+A 10-person node whose alleles each have three carriers, S1 among them: with N = 10 each
+answer charges its carriers charge(3) = 0.040 nats, so S1 fits in two answers of the default
+0.1 budget; a third answer about S1 is computed without S1 (and S6, S7 alone are then too few).
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from tests.hub.standin import free_port, serving
 from tests.hub.test_dialout import dialing_out
 
 SAMPLES = [f"S{i}" for i in range(1, 11)]
-BUDGET = 0.4
 ALLELES = {  # pos -> carriers
     100: {"S1", "S2", "S3"},
     200: {"S1", "S4", "S5"},
@@ -140,7 +137,6 @@ def network(node_dir: Path, tmp_path: Path) -> Iterator[tuple[RunningHub, str, N
         settings = NodeSettings.load(
             node_dir, base_url=url, trusted_issuers=[hub.trusted()],
             state_url=f"sqlite:///{tmp_path / 'node.sqlite'}",
-            dataset_policies={"cohort": DatasetPolicy(exposure_budget=BUDGET)},
         )  # fmt: skip
         app = create_node_app(settings)
         with serving(app, port=port):
@@ -177,7 +173,7 @@ def test_hub__nodes_key_on_the_original_caller_and_budgets_survive_the_hop(
     ]
     assert keys[:3] == ["anonymous|127.0.0.1", "anonymous|203.0.113.50", "anonymous|203.0.113.51"]
     spent = state.exposure.spent("cohort", ["S1", "S6"])
-    assert spent["S1"] <= BUDGET and spent["S6"] == 0.0
+    assert spent["S1"] <= 0.1 and spent["S6"] == 0.0
 
 
 def test_hub__a_forged_caller_assertion_is_refused(
@@ -279,6 +275,7 @@ def test_hub__the_catalogue_states_each_datasets_epsilon_and_exposure_budget(
             "hiddenBelowCarriers": 1,
             "exposureBudgetNats": 0.2,
             "exposureFreeCarriers": 10,
+            "exposureCharge": "beacon_frequency",
             "dpEpsilon": 1.5,
             "dpMechanism": "truncated geometric + Bayes-optimal remap (Cho et al. 2020)",
         }

@@ -1,12 +1,9 @@
 """Per-participant exposure accounting and indistinguishable narrowing, through the real gate.
 
-The cohort has 10 people (tests/gate/conftest.py). With N = 10 the charges (the expected
-likelihood-ratio gain of a "yes", genomesh.disclosure.exposure) are charge(1) = 0.96,
-charge(2) = 0.42, charge(3) = 0.18, charge(4) = 0.077, charge(5) = 0.031, charge(6) = 0.012
-nats. The default budget of 0.1 therefore hides every allele with fewer than four carriers
-in a cohort this small; the tests of the mechanics use a budget of 0.4 (BUDGET), with which a
-participant can be one of three carriers in two distinct answers before a third is computed
-without them, and two carriers alone are never enough.
+The cohort has 10 people (tests/gate/conftest.py). With N = 10 the charges are
+charge(1) = 0.44, charge(2) = 0.13, charge(3) = 0.040, charge(6) = 0.0008 nats, against the
+default budget of 0.1: a singleton is never answered, and a participant can be one of three
+carriers in two distinct answers before a third is computed without them.
 """
 
 from __future__ import annotations
@@ -19,14 +16,12 @@ import pytest
 from scipy import stats
 
 from genomesh.core.settings import DatasetPolicy
-from genomesh.disclosure.exposure import DEFAULT_BUDGET, charge, charge_at_beacon_frequency
+from genomesh.disclosure.exposure import DEFAULT_BUDGET, charge, expected_charge
 from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest
 from tests.gate.conftest import anonymous, carriers_at, researcher
 
 N = 10
 OFF = {"cohort": DatasetPolicy(exposure_budget=None)}
-BUDGET = 0.4
-MECHANICS = {"cohort": DatasetPolicy(exposure_budget=BUDGET)}
 
 
 def people(chosen: set[str]) -> Callable[[Sequence[DatasetAccess]], list[DatasetResult]]:
@@ -67,35 +62,62 @@ def at(gate: Gate, pos: int, who, granularity: str = "boolean"):  # type: ignore
     return gate.run(request, carriers_at(gate.node, pos)).results[0]
 
 
-def _yes_llr(f: np.ndarray, n: int) -> np.ndarray:
-    """The Shringarpure-Bustamante yes-LLR log((1 - δ D_{N-1}) / (1 - D_N)), δ -> 0, with
-    D_N from scipy's binomial (independent of genomesh's closed form)."""
-    d_n = stats.binom.pmf(0, 2 * n, f)
-    d_n1 = stats.binom.pmf(0, 2 * (n - 1), f)
-    delta = 1e-12
-    return np.log((1 - delta * d_n1) / (1 - d_n))
-
-
-def test_charge_at_beacon_frequency__is_the_sb_likelihood_ratio_of_a_yes() -> None:
+def test_charge__is_the_sb_likelihood_ratio_of_a_yes() -> None:
+    # Independent reference: P(no carrier among N non-victims) from scipy's binomial, and the
+    # Shringarpure-Bustamante yes-LLR log((1 - δ D_{N-1}) / (1 - D_N)) as δ -> 0.
     for k, n in [(1, 10), (2, 10), (3, 400), (10, 400), (1, 5000)]:
-        expected = _yes_llr(np.array([k / (2 * n)]), n)[0]
-        assert charge_at_beacon_frequency(k, n) == pytest.approx(expected, rel=1e-9)
+        f = k / (2 * n)
+        d_n = stats.binom.pmf(0, 2 * n, f)
+        d_n1 = stats.binom.pmf(0, 2 * (n - 1), f)
+        delta = 1e-12
+        assert charge(k, n) == pytest.approx(np.log((1 - delta * d_n1) / (1 - d_n)), rel=1e-9)
+    assert charge(10, 400) < 5e-5 < DEFAULT_BUDGET / 2000 * 1.2
+    assert charge(1, 400) > DEFAULT_BUDGET and charge(2, 400) > DEFAULT_BUDGET
+    assert charge(0, 10) == 0.0
 
 
-def test_charge__is_the_expected_sb_likelihood_ratio_for_a_panel_attacker() -> None:
-    """The charge is E[yes-LLR at f = (c + 0.5) / (2N + 1)] over the panel count c ~
-    Binomial(2N, (k - 1) / (2(N - 1))): what an attacker with a reference panel as large as
-    the dataset gains on average from a "yes" about one of the k carriers."""
+def test_expected_charge__is_the_expected_sb_likelihood_ratio_for_a_panel_attacker() -> None:
+    """E[yes-LLR at f = (c + 0.5) / (2N + 1)] over the panel count c ~ Binomial(2N,
+    (k - 1) / (2(N - 1))), with scipy's binomial for both the weights and D_N: what an attacker
+    with a reference panel as large as the dataset gains on average from a "yes"."""
+    delta = 1e-12
     for k, n in [(1, 10), (3, 10), (2, 400), (5, 400), (9, 400), (3, 5000)]:
         c = np.arange(2 * n + 1)
+        f = (c + 0.5) / (2 * n + 1)
+        d_n = stats.binom.pmf(0, 2 * n, f)
+        d_n1 = stats.binom.pmf(0, 2 * (n - 1), f)
         weights = stats.binom.pmf(c, 2 * n, (k - 1) / (2 * (n - 1)))
-        expected = float(np.sum(weights * _yes_llr((c + 0.5) / (2 * n + 1), n)))
-        assert charge(k, n) == pytest.approx(expected, rel=1e-9)
-    # far above what the beacon's own frequency says, for the rare alleles that leak
-    assert charge(3, 400) > 4 * charge_at_beacon_frequency(3, 400)
-    assert charge(1, 400) > charge(2, 400) > charge(3, 400) > DEFAULT_BUDGET > charge(5, 400)
-    assert charge(10, 400) < DEFAULT_BUDGET / 40
-    assert charge(0, 10) == 0.0
+        expected = float(np.sum(weights * np.log((1 - delta * d_n1) / (1 - d_n))))
+        assert expected_charge(k, n) == pytest.approx(expected, rel=1e-9)
+    # four to ten times the beacon-frequency charge on the rare alleles
+    assert expected_charge(3, 400) > 4 * charge(3, 400)
+    assert expected_charge(4, 400) > DEFAULT_BUDGET > expected_charge(5, 400)
+    assert expected_charge(10, 400) < DEFAULT_BUDGET / 40
+    assert expected_charge(0, 10) == 0.0
+
+
+def test_exposure__the_expected_charge_binds_before_the_first_rare_yes(
+    make_gate: Callable[..., Gate],
+) -> None:
+    """`exposure_charge = "expected"`, N = 10, budget 0.1: an allele of three carriers is
+    never answered (0.18 nats; the default charge, 0.040, answers it twice); one of five
+    carriers is, three times (0.031 each), and a fourth is computed without S1."""
+    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(exposure_charge="expected")})
+    assert ask(gate, {"S1", "S2", "S3"}).exists is False
+    fives = [{"S1", "S2", "S3", "S4", "S5"}, {"S1", "S6", "S7", "S8", "S9"},
+             {"S1", "S2", "S6", "S7", "S10"}, {"S1", "S3", "S4", "S8", "S10"}]  # fmt: skip
+    assert [ask(gate, five).exists for five in fives[:3]] == [True, True, True]
+    spent = gate.state.exposure.spent("cohort", ["S1"])["S1"]
+    assert spent == pytest.approx(3 * expected_charge(5, N))
+    # The fourth would take S1 past 0.1: S1 is withheld, and the other four with them
+    # (expected_charge(4) = 0.077 on top of the 0.031 each has spent): a true absence.
+    assert ask(gate, fives[3]).exists is False
+    last = gate.state.audit_entries()[-1].body["datasets"][0]["exposure"]
+    assert gate.state.pseudonym("cohort", "S1") in last["withheld"]
+    assert last["charge"] == 0.0
+    default = make_gate(dataset_policies={"cohort": DatasetPolicy()})  # same state database
+    assert ask(default, {"S5", "S9", "S10"}).exists is True  # 0.031 + 0.040 fits in 0.1
+    assert ask(gate, {"S5", "S8", "S9"}).exists is False  # 0.031 + 0.18 does not
 
 
 def test_exposure__a_singleton_is_answered_as_a_true_absence_at_every_granularity(
@@ -113,7 +135,7 @@ def test_exposure__a_singleton_is_answered_as_a_true_absence_at_every_granularit
 def test_exposure__a_participants_budget_survives_new_identities(
     make_gate: Callable[..., Gate],
 ) -> None:
-    gate = make_gate(dataset_policies=MECHANICS)
+    gate = make_gate()
     c3 = charge(3, N)
     assert ask(gate, {"S1", "S2", "S3"}, anonymous("10.0.0.1")).exists is True
     assert ask(gate, {"S1", "S4", "S5"}, researcher("bob")).exists is True
@@ -130,12 +152,12 @@ def test_exposure__a_participants_budget_survives_new_identities(
     # The audit log records the budget, the charge and the switch (by pseudonym only).
     entries = gate.state.audit_entries()
     exposure = [e.body["datasets"][0].get("exposure") for e in entries]
-    assert exposure[0]["charge"] == pytest.approx(c3) and exposure[0]["budget"] == BUDGET
+    assert exposure[0]["charge"] == pytest.approx(c3) and exposure[0]["budget"] == 0.1
     assert exposure[2]["withheld"] == sorted(
         gate.state.pseudonym("cohort", p) for p in ("S1", "S5", "S6")
     )
     assert exposure[3] is None  # nobody carries it: nobody to charge
-    assert exposure[4] == {"repeat": True, "budget": BUDGET}
+    assert exposure[4] == {"repeat": True, "budget": 0.1}
     assert "S1" not in str(exposure)
     # Switched off, the third allele is answered: the budget is what hid it.
     off = make_gate(dataset_policies=OFF)
@@ -145,12 +167,12 @@ def test_exposure__a_participants_budget_survives_new_identities(
 def test_exposure__survives_a_restart_and_holds_across_two_workers(
     make_gate: Callable[..., Gate],
 ) -> None:
-    one, two = make_gate(dataset_policies=MECHANICS), make_gate(dataset_policies=MECHANICS)
+    one, two = make_gate(), make_gate()  # two workers on one state database
     assert ask(one, {"S1", "S2", "S3"}).exists is True
     assert ask(two, {"S1", "S4", "S5"}).exists is True
     one.state.close()
     two.state.close()
-    restarted = make_gate(dataset_policies=MECHANICS)  # the same state database
+    restarted = make_gate()
     assert restarted.state.exposure.spent("cohort", ["S1"])["S1"] == pytest.approx(2 * charge(3, N))
     assert ask(restarted, {"S1", "S5", "S6"}).exists is False
     assert ask(restarted, {"S1", "S2", "S3"}).exists is True  # the earlier answer, unchanged
@@ -159,7 +181,7 @@ def test_exposure__survives_a_restart_and_holds_across_two_workers(
 def test_exposure__concurrent_answers_never_overspend_a_participant(
     make_gate: Callable[..., Gate],
 ) -> None:
-    gates = [make_gate(dataset_policies=MECHANICS), make_gate(dataset_policies=MECHANICS)]
+    gates = [make_gate(), make_gate()]
     others = ["S2", "S3", "S4", "S5", "S6"]
     pairs = [{a, b} for i, a in enumerate(others) for b in others[i + 1 :]]
     answers: list[bool] = []
@@ -178,15 +200,15 @@ def test_exposure__concurrent_answers_never_overspend_a_participant(
         t.join()
     assert len(answers) == len(pairs)
     spent = gates[0].state.exposure.spent("cohort", ["S1"])["S1"]
-    assert spent <= BUDGET
-    assert sum(answers) == 2  # charge(3) fits twice in 0.4 nats, then S1 is withheld
+    assert spent <= DEFAULT_BUDGET
+    assert sum(answers) == 2  # charge(3) fits twice in 0.1 nats, then S1 is withheld
     assert gates[0].state.verify().ok
 
 
 def test_exposure__answers_from_ten_or_more_carriers_stay_exact_after_a_budget_is_spent(
     make_gate: Callable[..., Gate],
 ) -> None:
-    gate = make_gate(dataset_policies=MECHANICS)
+    gate = make_gate()
     assert ask(gate, {"S1", "S2", "S3"}).exists and ask(gate, {"S1", "S4", "S5"}).exists
     assert ask(gate, {"S1", "S5", "S6"}).exists is False  # S1 spent
     everyone = {f"S{i}" for i in range(1, 11)}
@@ -194,27 +216,7 @@ def test_exposure__answers_from_ten_or_more_carriers_stay_exact_after_a_budget_i
         exact = ask(gate, everyone, researcher(f"r{caller}"), granularity="count")
         assert (exact.exists, exact.count) == (True, 10)  # S1 still counted: nothing withheld
     nine = ask(gate, everyone - {"S10"}, researcher(), granularity="count")
-    assert nine.count == 9  # below the free threshold, but S1 is one of many: charge(9) < 1e-3
-
-
-def test_exposure__the_default_budget_binds_before_the_first_rare_yes(
-    make_gate: Callable[..., Gate],
-) -> None:
-    """With the default 0.1 nats and N = 10: an allele of three carriers is never answered
-    (charge(3) = 0.18: before the expected charge it cost 0.040 and was answered twice, the
-    early answers the early-stopping attacker used); one of five carriers is, three times."""
-    gate = make_gate()
-    assert ask(gate, {"S1", "S2", "S3"}).exists is False
-    fives = [{"S1", "S2", "S3", "S4", "S5"}, {"S1", "S6", "S7", "S8", "S9"},
-             {"S1", "S2", "S6", "S7", "S10"}, {"S1", "S3", "S4", "S8", "S10"}]  # fmt: skip
-    assert [ask(gate, five).exists for five in fives[:3]] == [True, True, True]
-    assert gate.state.exposure.spent("cohort", ["S1"])["S1"] == pytest.approx(3 * charge(5, N))
-    # A fourth would take S1 past 0.1: S1 is withheld, and the other four (charge(4) = 0.077
-    # on top of the 0.031 each has spent) with them: the answer is a true absence.
-    assert ask(gate, fives[3]).exists is False
-    last = gate.state.audit_entries()[-1].body["datasets"][0]["exposure"]
-    assert gate.state.pseudonym("cohort", "S1") in last["withheld"]
-    assert gate.state.exposure.spent("cohort", ["S1"])["S1"] <= DEFAULT_BUDGET
+    assert nine.count == 9  # below the free threshold, but S1 is one of many: charge(9) < 1e-4
 
 
 def test_exposure__off_switch_in_toml_and_environment_text() -> None:

@@ -18,17 +18,6 @@ from tests.gate.conftest import (
     researcher,
 )
 
-# These tests are about tiers, consent, small counts and audit on a 10-person cohort whose
-# rare allele (pos 100) has 3 carriers; the per-participant exposure budget would hide that
-# allele at the open tiers (charge(3, 10) > 0.1 nats), so it is off here and tested on its
-# own in test_exposure.py.
-NO_EXPOSURE = DatasetPolicy(exposure_budget=None)
-
-
-@pytest.fixture
-def gate(make_gate: Callable[..., Gate]) -> Gate:
-    return make_gate(dataset_policies={"cohort": NO_EXPOSURE})
-
 
 def ask(gate: Gate, identity, pos: int = 200, granularity: str = "record", datasets=("cohort",)):  # type: ignore[no-untyped-def]
     request = GateRequest(
@@ -122,9 +111,7 @@ def test_gate__grant_by_node_dataset_url(make_gate: Callable[..., Gate]) -> None
 
 
 def test_gate__policy_caps_and_aggregates_only(make_gate: Callable[..., Gate]) -> None:
-    policy = DatasetPolicy(
-        tiers=TierCaps(anonymous="count"), aggregates_only=True, min_count=2, exposure_budget=None
-    )
+    policy = DatasetPolicy(tiers=TierCaps(anonymous="count"), aggregates_only=True, min_count=2)
     gate = make_gate(dataset_policies={"cohort": policy})
     anon = ask(gate, anonymous(), pos=100).results[0]
     assert (anon.granularity, anon.count) == ("count", 3)  # min_count 2 lets 3 through

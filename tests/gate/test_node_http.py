@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genomesh.core.settings import DatasetPolicy, NodeSettings
+from genomesh.core.settings import NodeSettings
 from tests.gate.serve import app_gate, serve_node
 
 
 def test_node_http__every_entry_answer_is_audited_and_capped(
     node_dir: Path, tmp_path: Path
 ) -> None:
-    # the 3-carrier allele at pos 100 would be hidden by the exposure budget (charge(3, 10) =
-    # 0.18 nats > 0.1): this test is about the audit, so the budget is off
-    settings = NodeSettings.load(
-        node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
-        dataset_policies={"cohort": DatasetPolicy(exposure_budget=None)},
-    )  # fmt: skip
+    settings = NodeSettings.load(node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}")
     with serve_node(settings) as (client, app):
         state = app_gate(app).state
         assert client.get("/info").status_code == 200

@@ -194,6 +194,7 @@ def test_catalogue__disclosure_rules_keep_only_known_keys_of_the_right_type() ->
         "minCount": 5,
         "hiddenBelowCarriers": 3,
         "exposureBudgetNats": None,
+        "exposureCharge": None,
         "dpMechanism": "m" * 200,
     }
     assert disclosure_of({"id": "d"}) is None

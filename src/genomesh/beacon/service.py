@@ -104,6 +104,7 @@ class BeaconService:
                 "hiddenBelowCarriers": policy.boolean_min_count,
                 "exposureBudgetNats": policy.exposure_budget,
                 "exposureFreeCarriers": policy.exposure_free_carriers,
+                "exposureCharge": policy.exposure_charge,
                 "dpEpsilon": policy.dp_epsilon,  # per answer; None: exact answers
                 "dpMechanism": None if policy.dp_epsilon is None else noise.MECHANISM,
             }

@@ -8,54 +8,54 @@ ratio of "the victim is in the beacon" against "the victim is not".
 For an allele of frequency f in a beacon of N people, with D_n = (1 - f)^(2n) the chance that
 none of n people carries it, a "yes" adds
 
-    LLR_yes(f) = log( (1 - δ·D_{N-1}) / (1 - D_N) )   -> -log(1 - (1 - f)^(2N))  as δ -> 0
+    LLR_yes = log( (1 - δ·D_{N-1}) / (1 - D_N) )
 
-(δ: the attacker's allowance for genotyping error). The attacker's f is not the beacon's: it
-comes from a reference panel of other people, and asking rarest first picks exactly the
-alleles the panel shows least. So the charge for one of the k carriers of an answer is the
-*expected* gain of a "yes" for an attacker whose panel is as large as the dataset (2N
-haplotypes) and drawn from the same population, and who adds half a count for alleles it
-lacks (as the published attacks do):
+(δ: the attacker's allowance for genotyping error). As δ -> 0 this is -log(1 - D_N): the
+surprise of "someone in the beacon carries it" for a non-member. The node knows the allele's
+carriers: k of its N people (the answer's contributors). With f = k / 2N (the frequency the
+beacon itself shows, which is what an unbiased reference panel estimates), the charge is
 
-    charge(k, N) = E[ LLR_yes((c + 0.5) / (2N + 1)) ],   c ~ Binomial(2N, (k - 1) / (2(N - 1)))
+    charge(k, N) = -log(1 - (1 - k/2N)^(2N))   ≈ -log(1 - e^-k) for large N.
 
-(k - 1: the other carriers, the allele's frequency among everybody but this one).
-
-    k        1      2      3      4      5      6      7      10
-    charge   0.93   0.45   0.22   0.11   0.057  0.029  0.015  0.0021   (N = 400)
-
-Before this, the charge used the frequency the beacon itself shows, f = k / 2N
-(`charge_at_beacon_frequency`: 0.459, 0.145, 0.051, 0.018, 0.0068, ... at N = 400). That is
-what an attacker who knows the beacon's frequencies gains, and a fifth to a tenth of what a
-panel attacker gains on a rare allele: a participant could be one of three or four carriers
-in a few answers and of five to nine in dozens, and an attacker who stopped after the
-victim's 30 rarest alleles reached power 0.15-0.18 at 5 % false positives where the goal is
-0.10 (docs/disclosure-control.md). With the expected charge the default budget binds before
-the first such answer: alleles of three or four carriers are never answered "yes" at the
-open tiers (N = 400), and a participant is one of five carriers in one answer, of six in
-three, of seven in six. The account itself is Raisaro et al.'s per-individual budget of the
-test's LLR contributions (JAMIA 2017); pricing each contribution by what the attacker's
-test gains, rather than by the beacon's own counts, is also how Wan et al. (BMC Med
-Genomics 2017, the strategic privacy-preserving beacon) measure an answer's risk.
+    k        1      2      3      4       5       10
+    charge   0.459  0.145  0.051  0.0185  0.0068  4.5e-5   (N = 400)
 
 Every one of the k carriers is charged: each is "one of the few carriers that make the answer
-true". The charge falls off quickly with k, and answers with at least `free_carriers`
-contributors (default 10: charge < 0.0021, 1/50 of the default budget) are neither charged
-nor narrowed, so alleles of ten or more carriers are always answered truly. Count and record
-answers are charged the same: each also tells whether the allele exists. (What an exact
-count adds about allele *frequency* - Homer et al. 2008 - is not charged; `min_count` and
-the tiers guard it.)
+true". The charge falls off as e^-k, so carriers of common alleles pay almost nothing, and
+answers with at least `free_carriers` contributors (default 10: charge < 5e-5, < 1/2000 of the
+default budget) are neither charged nor narrowed. Count and record answers are charged the
+same: each also tells whether the allele exists. (What an exact count adds about allele
+*frequency* - Homer et al. 2008 - is not charged; `min_count` and the tiers guard it.)
 
 When an answer would take a participant past the dataset's budget, that participant is
 withheld: the answer is computed as if they were absent, which changes k for the rest (and so
 their charge), so the rule is applied until nobody else is withheld. Asking again returns the
-same answer (the gate remembers who was withheld from each distinct answer). An ε-DP answer
-(`dp_epsilon`) charges at most ε (`answer_charge`).
+same answer (the gate remembers who was withheld from each distinct answer).
 
-Default budget (0.1 nats per participant and dataset, over every caller): below charge(4),
-so with N = 400 no answer from four or fewer carriers is ever given; a participant may then be
-revealed in an answer or so about an allele five or six people carry, or a handful at 7-9.
+Default budget (0.1 nats per participant and dataset, over every caller): below charge(2),
+so no answer from one or two carriers is ever given (with N >= 10); a participant may then be
+revealed in one or two answers about an allele three people carry, or a handful at 4-9.
 After that, answers about their rarest alleles are "no", as for a non-member.
+
+The expected charge (`exposure_charge = "expected"`, not the default). The attacker's f is
+not the beacon's: it comes from a reference panel of other people, and asking rarest first
+picks the alleles the panel shows least. `expected_charge` is the gain of a "yes" averaged
+over what a panel as large as the dataset (2N haplotypes, same population) says, with half
+a count added for alleles it lacks, as the published attacks do:
+
+    expected_charge(k, N) = E[ LLR_yes((c + 0.5) / (2N + 1)) ],
+                            c ~ Binomial(2N, (k - 1) / (2(N - 1)))
+
+    k        1      2      3      4      5      6      7      10
+    charge   0.93   0.45   0.22   0.11   0.057  0.029  0.015  0.0021   (N = 400)
+
+four to ten times the default charge on rare alleles, so the budget binds before the first
+answer about an allele of three or four carriers. Measured (benchmarks/privacy/model.py,
+docs/disclosure-control.md): it stops the early-stopping attacker that the default lets
+reach power 0.15-0.18 after 30 queries, but over a 1,000-query attack it does worse than
+the default (members' budgets run out early, and the carrier-count boundary at
+`free_carriers` is then a sharp cliff that the member's own copy crosses), and it answers
+fewer 3-9-carrier alleles. Hence an option, not the default.
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ DEFAULT_FREE_CARRIERS = 10
 PSEUDO_COUNT = 0.5  # the attacker's for alleles its panel lacks (benchmarks/privacy/attacks.py)
 
 
-def charge_at_beacon_frequency(k: int, n: int) -> float:
-    """The yes-LLR at the frequency the beacon itself shows, f = k / 2N (the rule before
-    the expected charge; kept to compare them, benchmarks/privacy/model.py)."""
+def charge(k: int, n: int) -> float:
+    """The membership LLR (nats) a "yes" from k carriers among n people gives, at the
+    frequency the beacon itself shows, f = k / 2N (the default charge)."""
     if k <= 0:
         return 0.0
     n = max(n, k)
@@ -89,9 +89,9 @@ def yes_llr(f: float, n: int) -> float:
 
 
 @lru_cache(maxsize=4096)
-def charge(k: int, n: int) -> float:
-    """What a "yes" from k carriers among n people is expected to give the attacker about
-    each carrier's membership, in nats (see the module docstring: the expected LLR)."""
+def expected_charge(k: int, n: int) -> float:
+    """What a "yes" from k carriers among n people is expected to give a panel attacker about
+    each carrier's membership, in nats (module docstring; `exposure_charge = "expected"`)."""
     if k <= 0:
         return 0.0
     n = max(n, k, 2)
@@ -125,10 +125,16 @@ class Withholding:
     per_carrier: float  # the charge each remaining carrier pays
 
 
-def answer_charge(k: int, n: int, *, epsilon: float | None = None) -> float:
-    """What each of k carriers is charged for a "yes": charge(k, n), or at most ε when the
-    answer is ε-differentially private (no such answer reveals more than ε nats)."""
-    each = charge(k, n)
+CHARGES = {"beacon_frequency": charge, "expected": expected_charge}
+
+
+def answer_charge(
+    k: int, n: int, *, kind: str = "beacon_frequency", epsilon: float | None = None
+) -> float:
+    """What each of k carriers is charged for a "yes" under the dataset's `exposure_charge`
+    rule, or at most ε when the answer is ε-differentially private (no such answer reveals
+    more than ε nats)."""
+    each = CHARGES[kind](k, n)
     return each if epsilon is None else min(each, epsilon)
 
 
@@ -138,20 +144,22 @@ def over_budget(
     n: int,
     spent: Mapping[str, float],
     budget: float,
+    kind: str = "beacon_frequency",
     epsilon: float | None = None,
 ) -> frozenset[str]:
     """The carriers this answer would take past the budget (they are to be withheld)."""
-    cost = answer_charge(len(carriers), n, epsilon=epsilon)
+    cost = answer_charge(len(carriers), n, kind=kind, epsilon=epsilon)
     return frozenset(p for p in carriers if spent.get(p, 0.0) + cost > budget + 1e-12)
 
 
 __all__ = [
+    "CHARGES",
     "DEFAULT_BUDGET",
     "DEFAULT_FREE_CARRIERS",
     "Withholding",
     "answer_charge",
     "charge",
-    "charge_at_beacon_frequency",
+    "expected_charge",
     "over_budget",
     "yes_llr",
 ]

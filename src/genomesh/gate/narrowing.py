@@ -98,6 +98,7 @@ def narrow(
 
     # ε-DP answers charge at most ε, so the budget rule weighs them at that (Cho et al. 2020)
     epsilon = policy.dp_epsilon if narrowable else None
+    kind = policy.exposure_charge
     spent: dict[str, float] = {}
     withheld: frozenset[str] = frozenset()
     current = result
@@ -111,7 +112,7 @@ def narrow(
             continue
         spent.update(exposure.spent(facts.dataset_id, carriers - spent.keys()))
         over = (
-            over_budget(carriers, n=n, spent=spent, budget=budget, epsilon=epsilon)
+            over_budget(carriers, n=n, spent=spent, budget=budget, kind=kind, epsilon=epsilon)
             if narrowable
             else set()
         )
@@ -120,7 +121,7 @@ def narrow(
         withheld |= over
         current = without(withheld)
     made_by = frozenset(current.contributors)
-    each = answer_charge(len(made_by), n, epsilon=epsilon) if made_by else 0.0
+    each = answer_charge(len(made_by), n, kind=kind, epsilon=epsilon) if made_by else 0.0
     charges = {p: each for p in made_by}
     decision = ExposureCharge(
         dataset_id=facts.dataset_id, fingerprint=fp, read=spent, charges=charges, withheld=withheld

@@ -87,7 +87,7 @@ def _counts(record: dict[str, Any]) -> dict[str, Any]:
 
 # The disclosure rules a node states per dataset in /info (genomesh.beacon.service), kept in
 # the catalogue so a researcher sees what an answer may hide before asking: numbers (or null,
-# "off") under these keys, and the name of the DP mechanism.
+# "off") under these keys, and the names of the exposure charge and the DP mechanism.
 DISCLOSURE_NUMBERS = (
     "minCount",
     "hiddenBelowCarriers",
@@ -110,8 +110,9 @@ def disclosure_of(record: dict[str, Any]) -> dict[str, Any] | None:
         value = stated.get(key)
         if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
             out[key] = value
-    mechanism = stated.get("dpMechanism")
-    out["dpMechanism"] = mechanism[:MAX_MECHANISM] if isinstance(mechanism, str) else None
+    for key in ("exposureCharge", "dpMechanism"):  # names: the charging rule, the mechanism
+        text = stated.get(key)
+        out[key] = text[:MAX_MECHANISM] if isinstance(text, str) else None
     return out
 
 

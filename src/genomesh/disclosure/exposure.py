@@ -145,10 +145,9 @@ def over_budget(
     spent: Mapping[str, float],
     budget: float,
     kind: str = "beacon_frequency",
-    epsilon: float | None = None,
 ) -> frozenset[str]:
     """The carriers this answer would take past the budget (they are to be withheld)."""
-    cost = answer_charge(len(carriers), n, kind=kind, epsilon=epsilon)
+    cost = CHARGES[kind](len(carriers), n)
     return frozenset(p for p in carriers if spent.get(p, 0.0) + cost > budget + 1e-12)
 
 

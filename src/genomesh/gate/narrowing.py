@@ -96,7 +96,7 @@ def narrow(
             again, kept = _settle(without(kept), kept, policy, without)
         return Narrowed(again, audit={"repeat": True, "budget": budget}, withheld=kept)
 
-    # ε-DP answers charge at most ε, so the budget rule weighs them at that (Cho et al. 2020)
+    # withholding weighs the full charge; an ε-DP answer then charges at most ε (its bound)
     epsilon = policy.dp_epsilon if narrowable else None
     kind = policy.exposure_charge
     spent: dict[str, float] = {}
@@ -112,7 +112,7 @@ def narrow(
             continue
         spent.update(exposure.spent(facts.dataset_id, carriers - spent.keys()))
         over = (
-            over_budget(carriers, n=n, spent=spent, budget=budget, kind=kind, epsilon=epsilon)
+            over_budget(carriers, n=n, spent=spent, budget=budget, kind=kind)
             if narrowable
             else set()
         )

@@ -246,3 +246,41 @@ def test_dialout__the_node_keys_on_the_original_caller(node_dir: Path, tmp_path:
         assert keys == ["anonymous|203.0.113.60", "anonymous|203.0.113.61"]
     finally:
         hub.server.stop()
+
+
+def test_hub__the_catalogue_states_each_datasets_epsilon_and_exposure_budget(
+    node_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a node's /info says about its disclosure rules reaches the hub's catalogue and
+    `genomesh catalogue search` (issue 13: "state ε in /info and the catalogue")."""
+    from genomesh.cli.main import main
+
+    hub = start_hub(tmp_path, node_timeout_seconds=10.0)
+    try:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        settings = NodeSettings.load(
+            node_dir, base_url=url, state_url=f"sqlite:///{tmp_path / 'node.sqlite'}",
+            dataset_policies={"cohort": DatasetPolicy(dp_epsilon=1.5, exposure_budget=0.2)},
+        )  # fmt: skip
+        with serving(create_node_app(settings), port=port):
+            hub.register("caller-node", url, "GB")
+            with hub.client() as c:
+                assert c.post("/catalogue/sync", headers=hub.admin()).json()["nodes"] == {
+                    "caller-node": "ok"
+                }
+                entry = c.get("/catalogue/caller-node/cohort").json()
+        assert entry["disclosure"] == {
+            "minCount": 5,
+            "hiddenBelowCarriers": 1,
+            "exposureBudgetNats": 0.2,
+            "exposureFreeCarriers": 10,
+            "exposureCharge": "beacon_frequency",
+            "dpEpsilon": 1.5,
+            "dpMechanism": "truncated geometric + Bayes-optimal remap (Cho et al. 2020)",
+        }
+        assert main(["catalogue", "search", "--hub", hub.url]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "ε 1.5 per answer" in out and "exposure ≤ 0.2 nats per person" in out
+    finally:
+        hub.server.stop()

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 from genomesh.core.settings import DatasetPolicy
-from genomesh.disclosure.exposure import DEFAULT_BUDGET, charge
+from genomesh.disclosure.exposure import DEFAULT_BUDGET, charge, expected_charge
 from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest
 from tests.gate.conftest import anonymous, carriers_at, researcher
 
@@ -74,6 +74,50 @@ def test_charge__is_the_sb_likelihood_ratio_of_a_yes() -> None:
     assert charge(10, 400) < 5e-5 < DEFAULT_BUDGET / 2000 * 1.2
     assert charge(1, 400) > DEFAULT_BUDGET and charge(2, 400) > DEFAULT_BUDGET
     assert charge(0, 10) == 0.0
+
+
+def test_expected_charge__is_the_expected_sb_likelihood_ratio_for_a_panel_attacker() -> None:
+    """E[yes-LLR at f = (c + 0.5) / (2N + 1)] over the panel count c ~ Binomial(2N,
+    (k - 1) / (2(N - 1))), with scipy's binomial for both the weights and D_N: what an attacker
+    with a reference panel as large as the dataset gains on average from a "yes"."""
+    delta = 1e-12
+    for k, n in [(1, 10), (3, 10), (2, 400), (5, 400), (9, 400), (3, 5000)]:
+        c = np.arange(2 * n + 1)
+        f = (c + 0.5) / (2 * n + 1)
+        d_n = stats.binom.pmf(0, 2 * n, f)
+        d_n1 = stats.binom.pmf(0, 2 * (n - 1), f)
+        weights = stats.binom.pmf(c, 2 * n, (k - 1) / (2 * (n - 1)))
+        expected = float(np.sum(weights * np.log((1 - delta * d_n1) / (1 - d_n))))
+        assert expected_charge(k, n) == pytest.approx(expected, rel=1e-9)
+    # four to ten times the beacon-frequency charge on the rare alleles
+    assert expected_charge(3, 400) > 4 * charge(3, 400)
+    assert expected_charge(4, 400) > DEFAULT_BUDGET > expected_charge(5, 400)
+    assert expected_charge(10, 400) < DEFAULT_BUDGET / 40
+    assert expected_charge(0, 10) == 0.0
+
+
+def test_exposure__the_expected_charge_binds_before_the_first_rare_yes(
+    make_gate: Callable[..., Gate],
+) -> None:
+    """`exposure_charge = "expected"`, N = 10, budget 0.1: an allele of three carriers is
+    never answered (0.18 nats; the default charge, 0.040, answers it twice); one of five
+    carriers is, three times (0.031 each), and a fourth is computed without S1."""
+    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(exposure_charge="expected")})
+    assert ask(gate, {"S1", "S2", "S3"}).exists is False
+    fives = [{"S1", "S2", "S3", "S4", "S5"}, {"S1", "S6", "S7", "S8", "S9"},
+             {"S1", "S2", "S6", "S7", "S10"}, {"S1", "S3", "S4", "S8", "S10"}]  # fmt: skip
+    assert [ask(gate, five).exists for five in fives[:3]] == [True, True, True]
+    spent = gate.state.exposure.spent("cohort", ["S1"])["S1"]
+    assert spent == pytest.approx(3 * expected_charge(5, N))
+    # The fourth would take S1 past 0.1: S1 is withheld, and the other four with them
+    # (expected_charge(4) = 0.077 on top of the 0.031 each has spent): a true absence.
+    assert ask(gate, fives[3]).exists is False
+    last = gate.state.audit_entries()[-1].body["datasets"][0]["exposure"]
+    assert gate.state.pseudonym("cohort", "S1") in last["withheld"]
+    assert last["charge"] == 0.0
+    default = make_gate(dataset_policies={"cohort": DatasetPolicy()})  # same state database
+    assert ask(default, {"S5", "S9", "S10"}).exists is True  # 0.031 + 0.040 fits in 0.1
+    assert ask(gate, {"S5", "S8", "S9"}).exists is False  # 0.031 + 0.18 does not
 
 
 def test_exposure__a_singleton_is_answered_as_a_true_absence_at_every_granularity(

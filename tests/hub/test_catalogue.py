@@ -174,3 +174,35 @@ def test_catalogue__cli_shows_whole_citations_and_explains_an_empty_search(
     assert "taken as GB" in out and long_id in out
     assert main(["catalogue", "search", "--country", "NL", "--hub", hub.url]) == 0
     assert "no dataset in the catalogue matches all of: country NL" in capsys.readouterr().out
+
+
+def test_catalogue__disclosure_rules_keep_only_known_keys_of_the_right_type() -> None:
+    """A node's /info is untrusted: only the known rules, as numbers or null, are kept."""
+    from genomesh.hub.catalogue import disclosure_of, disclosure_text
+
+    stated = {
+        "minCount": 5,
+        "hiddenBelowCarriers": 3,
+        "exposureBudgetNats": None,  # "off"
+        "exposureFreeCarriers": True,  # not a number
+        "dpEpsilon": "1.0",  # text, not a number
+        "dpMechanism": "m" * 500,
+        "script": "<script>",
+    }
+    kept = disclosure_of({"id": "d", "disclosure": stated})
+    assert kept == {
+        "minCount": 5,
+        "hiddenBelowCarriers": 3,
+        "exposureBudgetNats": None,
+        "exposureCharge": None,
+        "dpMechanism": "m" * 200,
+    }
+    assert disclosure_of({"id": "d"}) is None
+    assert disclosure_of({"id": "d", "disclosure": ["x"]}) is None
+    assert disclosure_text(kept) == (
+        "exact answers (no DP); no per-person exposure budget; alleles of < 3 carriers hidden"
+    )
+    assert disclosure_text(None) == "not stated"
+    assert disclosure_text({"dpEpsilon": 0.5, "exposureBudgetNats": 0.1}) == (
+        "ε 0.5 per answer; exposure ≤ 0.1 nats per person"
+    )

@@ -22,6 +22,7 @@ from genomesh.beacon.responses import collections_response, result_response
 from genomesh.beacon.variants import VariantQuery, id_query, parse_variant_query
 from genomesh.core.errors import NotFoundError
 from genomesh.core.settings import NodeSettings
+from genomesh.gate import noise
 from genomesh.gate.contract import GateRequest
 
 DATASET_LIST_SECONDS = 2.0
@@ -103,7 +104,9 @@ class BeaconService:
                 "hiddenBelowCarriers": policy.boolean_min_count,
                 "exposureBudgetNats": policy.exposure_budget,
                 "exposureFreeCarriers": policy.exposure_free_carriers,
+                "exposureCharge": policy.exposure_charge,
                 "dpEpsilon": policy.dp_epsilon,  # per answer; None: exact answers
+                "dpMechanism": None if policy.dp_epsilon is None else noise.MECHANISM,
             }
             out.append(
                 {

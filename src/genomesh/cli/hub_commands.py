@@ -380,6 +380,8 @@ def search(
         if v
     }
     found = hub_request("GET", f"{hub_url(hub)}/catalogue", params=params)
+    from genomesh.hub.catalogue import disclosure_text
+
     if as_json:
         print(json.dumps(found, indent=2))
         return
@@ -399,13 +401,17 @@ def search(
                 str(counts.get("individuals", "–")),
                 duo_text,
                 str(entry.get("name") or ""),  # node-provided: literal, never markup
+                disclosure_text(entry.get("disclosure")),  # ε, exposure budget: what may hide
                 # the citation users are asked to give: whole, never cut
                 str(entry.get("citation") or ""),
             ]
         )
     print_rows(
         console,
-        ["node", "dataset", "country", "assembly", "individuals", "DUO", "name", "citation"],
+        [
+            *("node", "dataset", "country", "assembly", "individuals"),
+            *("DUO", "name", "privacy", "citation"),
+        ],
         rows,
         title=f"{found['count']} dataset(s)",
         keep=["node", "dataset", "country", "assembly", "individuals"],

@@ -95,6 +95,12 @@ class DatasetPolicy(BaseModel):
     dp_false_positive_cost: float = Field(
         default=1.0, gt=0, description="DP membership: the loss of a false 'yes'"
     )
+    exposure_charge: Literal["beacon_frequency", "expected"] = Field(
+        default="beacon_frequency",
+        description="what an answer charges each carrier (genomesh.disclosure.exposure): the "
+        "S&B yes-LLR at the beacon's own frequency k/2N, or the expected gain of an attacker "
+        "with a reference panel (higher for rare alleles; docs/disclosure-control.md)",
+    )
     exposure_free_carriers: int = Field(
         default=10,
         ge=1,

@@ -36,6 +36,26 @@ Default budget (0.1 nats per participant and dataset, over every caller): below 
 so no answer from one or two carriers is ever given (with N >= 10); a participant may then be
 revealed in one or two answers about an allele three people carry, or a handful at 4-9.
 After that, answers about their rarest alleles are "no", as for a non-member.
+
+The expected charge (`exposure_charge = "expected"`, not the default). The attacker's f is
+not the beacon's: it comes from a reference panel of other people, and asking rarest first
+picks the alleles the panel shows least. `expected_charge` is the gain of a "yes" averaged
+over what a panel as large as the dataset (2N haplotypes, same population) says, with half
+a count added for alleles it lacks, as the published attacks do:
+
+    expected_charge(k, N) = E[ LLR_yes((c + 0.5) / (2N + 1)) ],
+                            c ~ Binomial(2N, (k - 1) / (2(N - 1)))
+
+    k        1      2      3      4      5      6      7      10
+    charge   0.93   0.45   0.22   0.11   0.057  0.029  0.015  0.0021   (N = 400)
+
+four to ten times the default charge on rare alleles, so the budget binds before the first
+answer about an allele of three or four carriers. Measured (benchmarks/privacy/model.py,
+docs/disclosure-control.md): it stops the early-stopping attacker that the default lets
+reach power 0.15-0.18 after 30 queries, but over a 1,000-query attack it does worse than
+the default (members' budgets run out early, and the carrier-count boundary at
+`free_carriers` is then a sharp cliff that the member's own copy crosses), and it answers
+fewer 3-9-carrier alleles. Hence an option, not the default.
 """
 
 from __future__ import annotations
@@ -43,19 +63,57 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from functools import lru_cache
 
 DEFAULT_BUDGET = 0.1
 DEFAULT_FREE_CARRIERS = 10
+PSEUDO_COUNT = 0.5  # the attacker's for alleles its panel lacks (benchmarks/privacy/attacks.py)
 
 
 def charge(k: int, n: int) -> float:
-    """The membership log-likelihood ratio (nats) a "yes" from k carriers among n people gives."""
+    """The membership LLR (nats) a "yes" from k carriers among n people gives, at the
+    frequency the beacon itself shows, f = k / 2N (the default charge)."""
     if k <= 0:
         return 0.0
     n = max(n, k)
     f = min(k / (2 * n), 0.5)
     none = (1.0 - f) ** (2 * n)
     return -math.log1p(-none) if none < 1.0 else math.inf
+
+
+def yes_llr(f: float, n: int) -> float:
+    """The Shringarpure-Bustamante LLR of a "yes" about an allele of frequency f in a beacon
+    of n people, as the error rate δ -> 0: -log(1 - (1 - f)^(2n))."""
+    none = (1.0 - f) ** (2 * n)
+    return -math.log1p(-none) if none < 1.0 else math.inf
+
+
+@lru_cache(maxsize=4096)
+def expected_charge(k: int, n: int) -> float:
+    """What a "yes" from k carriers among n people is expected to give a panel attacker about
+    each carrier's membership, in nats (module docstring; `exposure_charge = "expected"`)."""
+    if k <= 0:
+        return 0.0
+    n = max(n, k, 2)
+    haplotypes = 2 * n  # a reference panel as large as the dataset
+    f_others = (k - 1) / (2 * (n - 1))  # the allele among everybody but this carrier
+    total = 0.0
+    seen = 0.0
+    log_f = math.log(f_others) if f_others > 0 else -math.inf
+    log_not = math.log1p(-f_others)
+    for c in range(haplotypes + 1):
+        if f_others == 0.0:
+            p = 1.0 if c == 0 else 0.0
+        else:
+            p = math.exp(
+                math.lgamma(haplotypes + 1) - math.lgamma(c + 1) - math.lgamma(haplotypes - c + 1)
+                + c * log_f + (haplotypes - c) * log_not
+            )  # fmt: skip
+        total += p * yes_llr((c + PSEUDO_COUNT) / (haplotypes + 1), n)
+        seen += p
+        if seen > 1.0 - 1e-12 and c > haplotypes * f_others:
+            break
+    return total
 
 
 @dataclass(frozen=True)
@@ -67,18 +125,40 @@ class Withholding:
     per_carrier: float  # the charge each remaining carrier pays
 
 
+CHARGES = {"beacon_frequency": charge, "expected": expected_charge}
+
+
+def answer_charge(
+    k: int, n: int, *, kind: str = "beacon_frequency", epsilon: float | None = None
+) -> float:
+    """What each of k carriers is charged for a "yes" under the dataset's `exposure_charge`
+    rule, or at most ε when the answer is ε-differentially private (no such answer reveals
+    more than ε nats)."""
+    each = CHARGES[kind](k, n)
+    return each if epsilon is None else min(each, epsilon)
+
+
 def over_budget(
-    carriers: Set[str], *, n: int, spent: Mapping[str, float], budget: float
+    carriers: Set[str],
+    *,
+    n: int,
+    spent: Mapping[str, float],
+    budget: float,
+    kind: str = "beacon_frequency",
 ) -> frozenset[str]:
     """The carriers this answer would take past the budget (they are to be withheld)."""
-    cost = charge(len(carriers), n)
+    cost = CHARGES[kind](len(carriers), n)
     return frozenset(p for p in carriers if spent.get(p, 0.0) + cost > budget + 1e-12)
 
 
 __all__ = [
+    "CHARGES",
     "DEFAULT_BUDGET",
     "DEFAULT_FREE_CARRIERS",
     "Withholding",
+    "answer_charge",
     "charge",
+    "expected_charge",
     "over_budget",
+    "yes_llr",
 ]

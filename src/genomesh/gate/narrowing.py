@@ -31,7 +31,7 @@ from typing import Any
 from genomesh.audit.exposure import ExposureCharge, ExposureStore
 from genomesh.core.settings import DatasetPolicy
 from genomesh.disclosure.budget import BUDGETED_TIERS
-from genomesh.disclosure.exposure import charge, over_budget
+from genomesh.disclosure.exposure import answer_charge, over_budget
 from genomesh.gate.contract import DatasetAccess, DatasetResult
 from genomesh.gate.guard import DatasetFacts
 
@@ -96,6 +96,9 @@ def narrow(
             again, kept = _settle(without(kept), kept, policy, without)
         return Narrowed(again, audit={"repeat": True, "budget": budget}, withheld=kept)
 
+    # withholding weighs the full charge; an ε-DP answer then charges at most ε (its bound)
+    epsilon = policy.dp_epsilon if narrowable else None
+    kind = policy.exposure_charge
     spent: dict[str, float] = {}
     withheld: frozenset[str] = frozenset()
     current = result
@@ -108,15 +111,17 @@ def narrow(
             current = without(withheld)
             continue
         spent.update(exposure.spent(facts.dataset_id, carriers - spent.keys()))
-        over = over_budget(carriers, n=n, spent=spent, budget=budget) if narrowable else set()
+        over = (
+            over_budget(carriers, n=n, spent=spent, budget=budget, kind=kind)
+            if narrowable
+            else set()
+        )
         if not over:
             break
         withheld |= over
         current = without(withheld)
     made_by = frozenset(current.contributors)
-    each = charge(len(made_by), n) if made_by else 0.0
-    if policy.dp_epsilon is not None and narrowable:
-        each = min(each, policy.dp_epsilon)  # ε-DP: no answer reveals more than ε nats
+    each = answer_charge(len(made_by), n, kind=kind, epsilon=epsilon) if made_by else 0.0
     charges = {p: each for p in made_by}
     decision = ExposureCharge(
         dataset_id=facts.dataset_id, fingerprint=fp, read=spent, charges=charges, withheld=withheld

@@ -36,6 +36,9 @@ from genomesh.gate.contract import DatasetAccess, DatasetResult
 from genomesh.gate.guard import DatasetFacts
 from genomesh.gate.narrowing import fingerprint
 
+# how /info and the hub's catalogue name the mechanism (with the dataset's ε)
+MECHANISM = "truncated geometric + Bayes-optimal remap (Cho et al. 2020)"
+
 
 @dataclass(frozen=True)
 class Noised:
@@ -84,4 +87,4 @@ def noised(
     return Noised(max(result.count, 1) if mechanism.answer(k, rng=rng) else 0)
 
 
-__all__ = ["Noised", "applies", "noised"]
+__all__ = ["MECHANISM", "Noised", "applies", "noised"]

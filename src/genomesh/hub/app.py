@@ -172,8 +172,11 @@ def create_app(
     install_api_docs(app)
     store = HubStore(settings.state_database_url, hub_dir=hub_dir)
     app.state.settings = settings
-    app.state.caller_budget = CallerBudget(
-        settings.caller_budget, settings.caller_budget_window_seconds, settings.trusted_proxies
+    app.state.caller_budget = CallerBudget(  # in the hub database: shared by workers
+        store.engine,
+        settings.caller_budget,
+        settings.caller_budget_window_seconds,
+        settings.trusted_proxies,
     )
     app.state.store = store
     app.state.admin_token = admin_token(settings)

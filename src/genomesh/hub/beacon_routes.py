@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from genomesh.core.api_errors import error_responses
 from genomesh.core.beacon_model import CROSS_PATHS, GET_QUERY_PARAMETERS
@@ -232,7 +233,7 @@ async def _network(
     budget: CallerBudget = state.caller_budget
     subject = (verified[0].issuer, verified[0].subject) if verified is not None else None
     who = caller_of(request, budget.proxies, subject)
-    budget.charge(who)
+    await run_in_threadpool(budget.charge, who)  # a database transaction (hub workers share it)
 
     def caller(node: NodePublic) -> str | None:
         if deriver is None:

@@ -85,6 +85,60 @@ def _counts(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# The disclosure rules a node states per dataset in /info (genomesh.beacon.service), kept in
+# the catalogue so a researcher sees what an answer may hide before asking: numbers (or null,
+# "off") under these keys, and the names of the exposure charge and the DP mechanism.
+DISCLOSURE_NUMBERS = (
+    "minCount",
+    "hiddenBelowCarriers",
+    "exposureBudgetNats",
+    "exposureFreeCarriers",
+    "dpEpsilon",
+)
+MAX_MECHANISM = 200
+
+
+def disclosure_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The dataset's stated disclosure rules (`disclosure` of its /info summary), keeping
+    only the known keys with values of the right type (node answers are untrusted); None
+    when the node states none (an older node)."""
+    stated = record.get("disclosure")
+    if not isinstance(stated, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key in DISCLOSURE_NUMBERS:
+        value = stated.get(key)
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            out[key] = value
+    for key in ("exposureCharge", "dpMechanism"):  # names: the charging rule, the mechanism
+        text = stated.get(key)
+        out[key] = text[:MAX_MECHANISM] if isinstance(text, str) else None
+    return out
+
+
+def disclosure_text(disclosure: dict[str, Any] | None) -> str:
+    """One line for people: "ε 1 per answer (mechanism); exposure ≤ 0.1 nats per person"."""
+    if not disclosure:
+        return "not stated"
+    epsilon = disclosure.get("dpEpsilon")
+    parts = [
+        "exact answers (no DP)"
+        if epsilon is None
+        else f"ε {epsilon:g} per answer"
+        + (f" ({disclosure['dpMechanism']})" if disclosure.get("dpMechanism") else "")
+    ]
+    budget = disclosure.get("exposureBudgetNats")
+    parts.append(
+        "no per-person exposure budget"
+        if budget is None
+        else f"exposure ≤ {budget:g} nats per person"
+    )
+    hidden = disclosure.get("hiddenBelowCarriers")
+    if isinstance(hidden, int | float) and hidden > 1:
+        parts.append(f"alleles of < {hidden:g} carriers hidden")
+    return "; ".join(parts)
+
+
 def catalogue_entry(
     record: dict[str, Any],
     *,
@@ -125,6 +179,7 @@ def catalogue_entry(
         "version": record.get("version"),
         "duo": duo,
         "counts": _counts(record),
+        "disclosure": disclosure_of(record),
         "phenotypes": [t for t in term_ids if t.startswith(PHENOTYPE_PREFIXES)],
         "diseases": [t for t in term_ids if t.startswith(DISEASE_PREFIXES)],
         "termLabels": {t["id"]: t.get("label") for t in terms if t.get("label")},
@@ -304,6 +359,8 @@ def search_catalogue(
 
 __all__ = [
     "catalogue_entry",
+    "disclosure_of",
+    "disclosure_text",
     "fetch_node_catalogue",
     "search_catalogue",
     "sync_catalogue",

@@ -1,0 +1,187 @@
+"""An offline model of the node's narrowing, to compare exposure-charging rules in seconds.
+
+    python benchmarks/privacy/model.py --members 400 --length 30e6 --queries 300
+
+The live harness (run.py) is the measurement; this is the design tool beside it. It replays
+scenario (a) of the harness - member and non-member victims interleaved, four at a time,
+each asking its own alleles rarest first - against a model of `genomesh.gate.narrowing` on
+the harness's world (same cohort, split and seed): an answer from k < `free` carriers
+charges each of them `charge(k, N)`; a carrier the answer would take past the budget is
+withheld and the answer recomputed without them; the same answer (same carriers) asked again
+is narrowed as before and charged nothing. Boolean answers only; identities do not matter to
+this defence, so scenarios (b) and (c) behave the same here. It prints power at 5% false
+positives after 10/30/100/300 queries, and the share of true answers by carrier bin for a
+utility workload asked after the attack (as a legitimate user meets the spent budgets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "src"))
+
+import attacks  # noqa: E402
+import numpy as np  # noqa: E402
+from cohort import World, load_world, simulate  # noqa: E402
+from scenarios import CARRIER_BINS, bin_label, utility_workload  # noqa: E402
+
+from genomesh.disclosure import exposure  # noqa: E402
+
+Charge = Callable[[int, int], float]
+
+
+class Narrowing:
+    """The node's rule on one dataset (see genomesh.gate.narrowing), over member rows."""
+
+    def __init__(self, carriers: list[np.ndarray], n: int, *, charge: Charge | None,
+                 budget: float, free: int, min_count: int = 1) -> None:  # fmt: skip
+        self.carriers, self.n = carriers, n
+        self.charge, self.budget, self.free, self.min_count = charge, budget, free, min_count
+        self.spent = np.zeros(n)
+        self.memo: dict[bytes, frozenset[int]] = {}
+
+    def answer(self, j: int) -> bool:
+        c = self.carriers[j]
+        k = len(c)
+        if k == 0:
+            return False
+        if k < self.min_count:
+            return False
+        if self.charge is None:
+            return True
+        if k >= self.free:
+            return True
+        key = c.tobytes()
+        if key in self.memo:
+            return len(set(c.tolist()) - self.memo[key]) >= self.min_count
+        withheld: set[int] = set()
+        current = c
+        while len(current):
+            if len(current) < self.min_count:
+                withheld |= set(current.tolist())
+                current = current[:0]
+                break
+            cost = self.charge(len(current), self.n)
+            over = current[self.spent[current] + cost > self.budget + 1e-12]
+            if not len(over):
+                break
+            withheld |= set(over.tolist())
+            current = np.array([p for p in current if p not in withheld], dtype=c.dtype)
+        if len(current):
+            self.spent[current] += self.charge(len(current), self.n)
+        self.memo[key] = frozenset(withheld)
+        return bool(len(current))
+
+
+def attack(
+    world: World, model: Narrowing, *, queries: int, concurrent: int = 4
+) -> dict[int, float]:
+    f = attacks.panel_frequencies(world.panel_haplotypes)
+    yes, no = attacks.lrt_terms(f, len(world.members))
+    victims: list[tuple[int, bool]] = []
+    members = [(int(i), True) for i in world.member_victims]
+    outsiders = [(int(i), False) for i in world.outsiders]
+    for k in range(max(len(members), len(outsiders))):
+        victims += members[k : k + 1] + outsiders[k : k + 1]
+    prefixes = [p for p in (10, 30, 100, 300, 1000) if p <= queries]
+    stats: list[tuple[bool, dict[int, float]]] = []
+    for start in range(0, len(victims), concurrent):
+        block = victims[start : start + concurrent]
+        plans = [attacks.query_order(world.dosage[v], f, limit=queries) for v, _ in block]
+        answers = [np.full(len(p), -1, dtype=np.int8) for p in plans]
+        for q in range(queries):
+            for b, plan in enumerate(plans):
+                if q < len(plan):
+                    answers[b][q] = 1 if model.answer(int(plan[q])) else 0
+        for (_, member), plan, ans in zip(block, plans, answers, strict=True):
+            stats.append(
+                (member, {p: attacks.lrt_statistic(plan[:p], ans[:p], yes, no) for p in prefixes})
+            )
+    power = {}
+    for p in prefixes:
+        null = np.array([s[p] for m, s in stats if not m])
+        hit = np.array([s[p] for m, s in stats if m])
+        power[p] = attacks.threshold_and_power(null, hit)[1]
+    return power
+
+
+def utility(world: World, model: Narrowing, *, n_queries: int, seed: int) -> dict[str, float]:
+    carriers = world.member_carriers
+    work = utility_workload(world, n_queries=n_queries, n_callers=1, seed=seed)
+    done = [(j, model.answer(j) == (carriers[j] > 0)) for _, j in work]
+    out = {}
+    for lo, hi in CARRIER_BINS:
+        ok = [good for j, good in done if lo <= carriers[j] <= hi]
+        if ok:
+            out[bin_label(lo, hi)] = float(np.mean(ok))
+    return out
+
+
+def rules() -> dict[str, Charge | None]:
+    return {
+        "off": None,
+        "beacon-frequency charge (the default)": exposure.charge,
+        "expected charge (exposure_charge = expected)": exposure.expected_charge,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--members", type=int, default=400)
+    p.add_argument("--panel", type=int, default=400)
+    p.add_argument("--outsiders", type=int, default=30)
+    p.add_argument("--member-victims", type=int, default=30)
+    p.add_argument("--length", type=float, default=30e6)
+    p.add_argument("--queries", type=int, default=300)
+    p.add_argument("--seed", type=int, default=2015)
+    p.add_argument("--budget", type=float, nargs="+", default=[exposure.DEFAULT_BUDGET])
+    p.add_argument("--free", type=int, default=exposure.DEFAULT_FREE_CARRIERS)
+    p.add_argument("--utility-queries", type=int, default=10_000)
+    p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work" / "privacy")
+    args = p.parse_args(argv)
+    n_total = args.members + args.panel + args.outsiders
+    tag = f"{n_total}x{int(args.length)}-{args.seed}"
+    t0 = time.perf_counter()
+    cached = args.work / f"world-{tag}-{args.members}-{args.panel}-{args.outsiders}.pickle"
+    if cached.is_file():  # reading the VCF takes minutes at full scale
+        world = pickle.loads(cached.read_bytes())
+    else:
+        cohort = simulate(args.work / f"cohort-{tag}", n=n_total, length=args.length,
+                          seed=args.seed)  # fmt: skip
+        world = load_world(
+            cohort, n_members=args.members, n_panel=args.panel, n_outsiders=args.outsiders,
+            n_member_victims=args.member_victims, seed=args.seed,
+        )  # fmt: skip
+        cached.write_bytes(pickle.dumps(world))
+    held = world.dosage[world.members] > 0
+    carriers = [np.flatnonzero(held[:, j]).astype(np.int32) for j in range(held.shape[1])]
+    print(f"world ready in {time.perf_counter() - t0:.0f} s", flush=True)
+    for budget in args.budget:
+        for name, rule in rules().items():
+
+            def fresh(rule: Charge | None = rule, budget: float = budget) -> Narrowing:
+                return Narrowing(carriers, len(world.members), charge=rule, budget=budget,
+                                 free=args.free)  # fmt: skip
+
+            model = fresh()
+            power = attack(world, model, queries=args.queries)
+            before = utility(world, fresh(), n_queries=args.utility_queries, seed=args.seed)
+            after = utility(world, model, n_queries=args.utility_queries, seed=args.seed)
+            shown = " ".join(f"{q}q {v:.2f}" for q, v in power.items())
+            print(f"budget {budget:g}, {name}: power {shown}")
+            for when, used in (("fresh node", before), ("after the attack", after)):
+                print(f"    true answers, {when}: " + " ".join(
+                    f"{b}: {v:.0%}" for b, v in used.items()), flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The offline model of narrowing (benchmarks/privacy/model.py) answers as the real gate does.
+
+The model is what the docs' attack-length table rests on, so it is checked against the gate
+on one random sequence of answers - rare and common alleles, repeats, spent budgets - under
+both charging rules.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genomesh.core.settings import DatasetPolicy
+from genomesh.disclosure.exposure import CHARGES, DEFAULT_BUDGET, DEFAULT_FREE_CARRIERS
+from genomesh.gate import Gate
+from tests.gate.test_exposure import ask
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "privacy"))
+
+import model  # benchmarks/privacy/model.py (on the path above)
+
+PEOPLE = [f"S{i}" for i in range(1, 11)]
+
+
+@pytest.mark.parametrize("kind", sorted(CHARGES))
+def test_model__answers_like_the_gate(make_gate: Callable[..., Gate], kind: str) -> None:
+    rng = np.random.default_rng(7)
+    alleles = [
+        np.sort(rng.choice(10, size=int(rng.integers(1, 11)), replace=False)) for _ in range(25)
+    ]
+    carriers = [a.astype(np.int32) for a in alleles]
+    replay = model.Narrowing(
+        carriers, 10, charge=CHARGES[kind], budget=DEFAULT_BUDGET, free=DEFAULT_FREE_CARRIERS
+    )
+    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(exposure_charge=kind)})
+    asked = rng.integers(0, len(alleles), size=80)  # repeats included
+    by_gate = [bool(ask(gate, {PEOPLE[p] for p in alleles[j]}).exists) for j in asked]
+    by_model = [replay.answer(int(j)) for j in asked]
+    assert by_model == by_gate
+    assert 0 < sum(by_gate) < len(by_gate)  # some hidden, some answered
+    spent = gate.state.exposure.spent("cohort", PEOPLE)
+    np.testing.assert_allclose([spent[p] for p in PEOPLE], replay.spent, rtol=1e-9, atol=1e-12)

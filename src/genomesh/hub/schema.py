@@ -1,6 +1,6 @@
 """Every table of the hub database, in one place: what the migrations describe.
 
-The hub's own tables (registry, catalogue, invitations, audit heads, analysis tasks, secure
+The hub's own tables (registry, catalogue, invitations, per-caller budget, audit heads, analysis tasks, secure
 runs, shared worker state, dial-out relay) and the DAC's (`dac_*`) share one database.
 `TARGET_METADATA` lists their SQLAlchemy metadata for Alembic
 (genomesh.hub.migrations): a test checks that the head revision creates exactly these.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from genomesh.hub import anchors, dialout_relay, invitations, registry, shared
+from genomesh.hub import anchors, callers, dialout_relay, invitations, registry, shared
 from genomesh.hub.analysis import ledger, stale, tasks
 from genomesh.hub.dac import throttle_sql
 from genomesh.hub.dac.models import Base
@@ -19,6 +19,7 @@ from genomesh.hub.dac.models import Base
 def target_metadata() -> list[MetaData]:
     """The metadata of every hub and DAC table (invitations share the registry's)."""
     assert invitations.invitations_table.metadata is registry.metadata
+    assert callers.callers_table.metadata is registry.metadata
     return [
         registry.metadata,
         anchors.metadata,

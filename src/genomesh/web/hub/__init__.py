@@ -10,12 +10,13 @@ from fastapi import APIRouter
 
 def hub_pages() -> tuple[list[APIRouter], list[tuple[str, str]]]:
     """(routers, navigation entries (label, path)) of the hub's portal."""
-    from genomesh.web.hub import access, account, committee, discover, participant
+    from genomesh.web.hub import access, account, committee, discover, participant, register
     from genomesh.web.hub.research import research_pages  # analyses, matchmaking
 
     research, research_nav = research_pages()
     routers: list[APIRouter] = [
         discover.router, account.router, access.router, committee.router, participant.router,
+        register.router,
         *research,
     ]  # fmt: skip
     nav: list[tuple[str, str]] = [

@@ -1,0 +1,138 @@
+"""The code-of-conduct parts in the hub's portal, over real HTTP against the session's
+federation: the lay summary on the Apply form, the review route and the community's decision
+on the application and committee pages, the public data-use register page and the catalogue's
+register link, count and Local Contexts labels."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.web.conftest import ADMIN_PASSWORD, MEMBER, WebFederation
+from tests.web.research import PURPOSE
+
+pytestmark = pytest.mark.slow
+CORA = ("cora", "Community-Minded-Lab-27")
+LAY = "We look for genes that change body weight, to understand obesity better."
+COMMUNITY = "kaitiaki-example"
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def _client(fed: WebFederation, user: tuple[str, str] | None = None) -> httpx.Client:
+    client = httpx.Client(base_url=fed.hub, timeout=30, headers={"Accept": "text/html"})
+    if user is not None:
+        token = _csrf(client.get("/login").text)
+        done = client.post(
+            "/login", data={"username": user[0], "password": user[1], "csrf_token": token}
+        )
+        assert done.status_code == 303, done.text
+    return client
+
+
+@pytest.fixture(scope="module")
+def coc(federation: WebFederation) -> dict[str, Any]:
+    """A community governing a participant group of cohort1 (BC labels), and `cora`, a
+    vouched-for researcher, signed in to the portal."""
+    hub, admin = federation.hub_http, federation.login("admin", ADMIN_PASSWORD)
+    made = hub.post("/dac/communities", headers=admin, json={
+        "slug": COMMUNITY, "name": "Kaitiaki Example", "governance_body": "Example board",
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    marked = hub.post(f"/dac/communities/{COMMUNITY}/data", headers=admin, json={
+        "dataset": {"node": "nl-node", "dataset_id": "cohort1"}, "group": "whanau-1",
+        "labels": ["BC Provenance", "BC Non-Commercial"],
+    })  # fmt: skip
+    assert marked.status_code == 200, marked.text
+    registered = hub.post("/dac/register", json={
+        "username": CORA[0], "password": CORA[1], "full_name": "Cora Munity",
+        "email": "cora@uni.example.org", "institution": "uni.example.org", "country": "NL",
+        "affiliation_role": "faculty", "accept_terms": True,
+    })  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    verified = hub.post(f"/dac/researchers/{CORA[0]}/verify", headers=admin, json={})
+    assert verified.status_code == 200, verified.text
+    client = _client(federation, CORA)
+    yield {"client": client}
+    client.close()
+
+
+def _apply(client: httpx.Client, **fields: str) -> httpx.Response:
+    form = client.get("/apply")
+    assert form.status_code == 200, form.text[:300]
+    data = {
+        "csrf_token": _csrf(form.text), "datasets": "nl-node/cohort1", "title": "Weight genes",
+        "category": "health_medical", "institution": PURPOSE["institution"], "country": "NL",
+        "ethics_approval": "METC-2026-031", "will_publish": "yes", "accepted_terms": "yes",
+        "action": "submit", **fields,
+    }  # fmt: skip
+    return client.post("/apply", data=data)
+
+
+def test_apply__lay_summary_too_long_is_an_error_next_to_the_field(
+    federation: WebFederation, coc: dict[str, Any]
+) -> None:
+    form = coc["client"].get("/apply").text
+    assert '<label for="lay_summary">' in form and 'name="lay_summary"' in form
+    refused = _apply(coc["client"], lay_summary="x" * 5001)
+    assert refused.status_code == 400
+    field = refused.text.split('id="lay_summary"')[1].split("</div>")[0]
+    assert 'aria-invalid="true"' in refused.text.split('id="lay_summary"')[1][:200]
+    assert "5000 characters" in field or "5,000" in field, field
+
+
+def test_apply_review_register__route_community_and_public_register(
+    federation: WebFederation, coc: dict[str, Any]
+) -> None:
+    client = coc["client"]
+    sent = _apply(client, lay_summary=LAY)
+    assert sent.status_code == 303, sent.text[:500]
+    app_id = int(sent.headers["location"].rsplit("/", 1)[-1])
+    page = client.get(f"/applications/{app_id}").text
+    assert LAY in page
+    assert "Reviewed by the data access committee." in page.split('id="review-route"')[1]
+    reasons = page.split('id="review-reasons"')[1].split("</ul>")[0]
+    assert "policy has every application reviewed by the committee" in reasons
+    decisions = page.split('id="community-decisions"')[1].split("</ul>")[0]
+    assert COMMUNITY in decisions and "waiting for the community" in decisions
+
+    with closing(_client(federation, MEMBER)) as member:
+        queue = member.get("/committee").text
+        row = queue.split(f"/committee/applications/{app_id}")[1].split("</tr>")[0]
+        assert "reviewed by the data access committee" in row
+        assert f"{COMMUNITY}: waiting for the community" in row
+        review = member.get(f"/committee/applications/{app_id}").text
+        assert "waiting for the community" in review.split('id="community-decisions"')[1]
+        form = _csrf(review)
+        until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+        done = member.post(f"/committee/applications/{app_id}/decision",
+                           data={"csrf_token": form, "decision": "approve", "until": until})  # fmt: skip
+        assert done.status_code == 303, done.text[:500]
+
+    with closing(_client(federation)) as anyone:  # public: no login
+        catalogue = anyone.get("/discover").text.split('<table id="catalogue">')[1]
+        row = catalogue.split("(cohort1)")[1].split("</tr>")[0]
+        assert "BC Provenance" in row and "BC Non-Commercial" in row and "Kaitiaki Example" in row
+        link = re.search(r'href="(/data-use-register/nl-node/cohort1)">(\d+) in the register', row)
+        assert link and int(link.group(2)) >= 1
+        register = anyone.get(link.group(1))
+        assert register.status_code == 200
+        project = register.text.split(f'id="project-{app_id}"')[1].split("</article>")[0]
+        assert "Weight genes" in project and LAY in project and "uni.example.org" in project
+        assert "health or medical or biomedical research" in project
+        assert "non-commercial use only" in project and "access now" in project
+        assert "reviewed by the data access committee" in project
+        assert "none reported yet" in project
+        assert "BC Provenance" in register.text.split('id="communities"')[1]
+        missing = anyone.get("/data-use-register/nl-node/nope")
+        assert missing.status_code == 404 and "unknown dataset nl-node/nope" in missing.text
+        assert "Traceback" not in missing.text

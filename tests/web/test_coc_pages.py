@@ -136,3 +136,77 @@ def test_apply_review_register__route_community_and_public_register(
         missing = anyone.get("/data-use-register/nl-node/nope")
         assert missing.status_code == 404 and "unknown dataset nl-node/nope" in missing.text
         assert "Traceback" not in missing.text
+
+
+def _participant(fed: WebFederation, individual: str) -> httpx.Client:
+    client = _client(fed)
+    token = fed.participant_token(individual)
+    signed = client.post("/participant/sign-in", data={
+        "node": "nl-node", "token": token, "csrf_token": _csrf(client.get("/participant").text),
+    })  # fmt: skip
+    assert signed.status_code == 303, signed.text[:300]
+    return client
+
+
+def test_participant__findings_preferences_and_a_returned_finding(
+    federation: WebFederation,
+) -> None:
+    """The participant opts in through the form (PUT to the node); the custodian accepts and
+    delivers a flagged finding (their queue at the node); the page shows it with the
+    counselling offer and the custodian's contact."""
+    from genomesh.core.findings import FindingFlag, FindingSender
+    from genomesh.node.state import NodeState
+    from genomesh.participants.findings import Findings
+
+    person = "SIM000021"
+    with closing(_participant(federation, person)) as me:
+        page = me.get("/participant").text
+        assert "No finding has been returned to you." in page
+        form = page.split('id="findings-preferences"')[1]
+        for code in ("medically_actionable", "carrier_status", "pharmacogenomic", "vus", "other"):
+            assert f'<label for="cat-{code}">' in form
+        assert not re.search(r'name="categories" type="checkbox" value="\w+" checked', form)
+        csrf = _csrf(page)
+        refused = me.post("/participant/findings-preferences", data={
+            "csrf_token": csrf, "categories": "medically_actionable", "via": "genetic_counsellor",
+        })  # fmt: skip
+        assert refused.status_code == 400
+        assert re.search(r'id="contact-error">name your clinician or counsellor', refused.text)
+        assert (
+            me.post(
+                "/participant/findings-preferences",
+                data={"categories": "medically_actionable", "via": "custodian"},
+            ).status_code
+            == 403
+        )
+        saved = me.post("/participant/findings-preferences", data={
+            "csrf_token": csrf, "categories": ["medically_actionable", "pharmacogenomic"],
+            "via": "genetic_counsellor", "contact": "Dr Vos, clinical genetics, UMC",
+        })  # fmt: skip
+        assert saved.status_code == 303, saved.text[:300]
+        state = NodeState.open(federation.node_settings)
+        queue = Findings(state, custodian_contact="custodian@nl-node.example.org",
+                         genetic_counselling="Free counselling: call 020 555 0101.")  # fmt: skip
+        prefs = queue.preferences(person)
+        assert prefs is not None and set(prefs.categories) == {"medically_actionable",
+                                                               "pharmacogenomic"}  # fmt: skip
+        flagged = queue.flag(
+            FindingFlag(dataset_id="cohort1", individual_id=person,
+                        category="medically_actionable", summary="A BRCA2 variant that "
+                        "raises the risk of breast cancer", gene="BRCA2",
+                        variant="13-32338000-C-T"),
+            FindingSender(subject="sub-cora", username="cora", institution="uni.example.org",
+                          application=1),
+            individuals=frozenset({person}), withdrawn=False,
+        )  # fmt: skip
+        queue.review(flagged["id"], "accept", by="custodian")
+        queue.deliver(flagged["id"], by="custodian", withdrawn=False, message="Please call us.")
+        page = me.get("/participant").text
+    card = page.split(f'id="finding-{flagged["id"]}"')[1].split("</article>")[0]
+    assert "Findings a doctor can act on" in card and "BRCA2" in card
+    assert "Free counselling: call 020 555 0101." in card
+    assert "custodian@nl-node.example.org" in card and "Please call us." in card
+    assert "a genetic counsellor (Dr Vos, clinical genetics, UMC)" in card
+    assert "uni.example.org" in card
+    form = page.split('id="findings-preferences"')[1]
+    assert 'value="medically_actionable" checked' in form and 'value="vus" checked' not in form

@@ -191,3 +191,31 @@ def test_stale_result__marked_rerun_button_and_change_summary(
     change = re.search(r'id="rerun-change">([^<]+)<', original)
     assert change and change.group(1) == summary.group(1)
     assert f"/analysis/{new_id}" in original
+
+
+def test_participant_withdraws__analysis_listed_as_out_of_date(
+    federation: Any, ana: httpx.Client
+) -> None:
+    """An analysis used a participant's data; they withdraw through the portal; their page
+    lists that analysis as out of date, in words, with its id."""
+    sent = _submit(ana, type="allele-frequency", datasets="nl-node/cohort1",
+                   region="1:1-100000000")  # fmt: skip
+    task_id = sent.headers["location"].rsplit("/", 1)[-1]
+    assert _wait(ana, task_id)["state"] == "done"
+    token = federation.participant_token("SIM000031")
+    with httpx.Client(base_url=federation.hub, timeout=60) as me:
+        csrf = _csrf(me.get("/participant").text)
+        signed = me.post("/participant/sign-in", data={"node": "nl-node", "token": token,
+                                                       "csrf_token": csrf})  # fmt: skip
+        assert signed.status_code == 303, signed.text
+        before = me.get("/participant").text
+        assert "now out of date" not in before
+        done = me.post("/participant/withdraw", data={
+            "csrf_token": _csrf(before), "confirm": "yes", "dataset_id": "cohort1"})  # fmt: skip
+        assert done.status_code == 303, done.text
+        after = me.get("/participant").text
+    stale = after.split('class="stale-results"')[1].split("</div>")[0]
+    assert "now out of date" in stale and "a statistical analysis" in stale
+    assert f"(analysis {task_id})" in stale
+    marked = ana.get(f"/analysis/{task_id}").text  # the node's notice reached the hub
+    assert 'id="stale"' in marked and "Re-run without withdrawn participants" in marked

@@ -210,3 +210,35 @@ def test_participant__findings_preferences_and_a_returned_finding(
     assert "uni.example.org" in card
     form = page.split('id="findings-preferences"')[1]
     assert 'value="medically_actionable" checked' in form and 'value="vus" checked' not in form
+
+
+def test_transparency__network_report_public_page(federation: WebFederation) -> None:
+    """A custodian records a police demand and refuses it; the public page shows it in the
+    network's counts and the node's row; a bad year is an error next to the field."""
+    from genomesh.gate import Gate
+    from genomesh.node.state import NodeState
+    from genomesh.participants.compelled import decide, record_request
+    from genomesh.store import open_node
+
+    gate = Gate(settings=federation.node_settings, node=open_node(federation.node_dir),
+                state=NodeState.open(federation.node_settings))  # fmt: skip
+    year = datetime.now(UTC).year
+    made = record_request(
+        gate, requester="Regional police", requester_kind="police", legal_basis="Art. 126nf Sv",
+        dataset_id="cohort2", individual_ids=["SIM000041"], purpose="an investigation",
+        received=datetime.now(UTC).date(),
+    )  # fmt: skip
+    decide(gate, made.request_id, decision="refused", reason="no legal basis for research data")
+    with closing(_client(federation)) as anyone:
+        page = anyone.get("/transparency-report", params={"year": str(year)})
+        assert page.status_code == 200, page.text[:300]
+        police = page.text.split('<th scope="row">Police</th>')[1].split("</tr>")[0]
+        cells = re.findall(r"<td>(\d+)</td>", police)
+        assert cells[0] == "1" and cells[2] == "1"  # one demand; refused (after "not decided")
+        assert "1 of 1 organisation reported" in page.text
+        row = page.text.split('class="node-reported"')[1].split("</tr>")[0]
+        assert "nl-node" in row
+        bad = anyone.get("/transparency-report", params={"year": "last year"})
+        assert bad.status_code == 400
+        assert re.search(r'id="year-error">give the year as four digits', bad.text)
+        assert "Transparency" in anyone.get("/").text  # in the navigation

@@ -122,7 +122,9 @@ def test_apply_review_register__route_community_and_public_register(
         catalogue = anyone.get("/discover").text.split('<table id="catalogue">')[1]
         row = catalogue.split("(cohort1)")[1].split("</tr>")[0]
         assert "BC Provenance" in row and "BC Non-Commercial" in row and "Kaitiaki Example" in row
-        link = re.search(r'href="(/data-use-register/nl-node/cohort1)">(\d+) in the register', row)
+        link = re.search(
+            r'href="(/data-use-register/nl-node/cohort1)">(\d+) approved projects?<', row
+        )
         assert link and int(link.group(2)) >= 1
         register = anyone.get(link.group(1))
         assert register.status_code == 200

@@ -118,6 +118,11 @@ def test_apply_review_register__route_community_and_public_register(
                            data={"csrf_token": form, "decision": "approve", "until": until})  # fmt: skip
         assert done.status_code == 303, done.text[:500]
 
+    reported = federation.hub_http.post(
+        f"/dac/applications/{app_id}/publications", headers=federation.login(*CORA),
+        json={"title": "Weight loci in Dutch cohorts", "doi": "10.1234/wg.2026.1", "year": 2026},
+    )  # fmt: skip
+    assert reported.status_code == 201, reported.text
     with closing(_client(federation)) as anyone:  # public: no login
         catalogue = anyone.get("/discover").text.split('<table id="catalogue">')[1]
         row = catalogue.split("(cohort1)")[1].split("</tr>")[0]
@@ -133,7 +138,11 @@ def test_apply_review_register__route_community_and_public_register(
         assert "health or medical or biomedical research" in project
         assert "non-commercial use only" in project and "access now" in project
         assert "reviewed by the data access committee" in project
-        assert "none reported yet" in project
+        assert (
+            '<a href="https://doi.org/10.1234/wg.2026.1">Weight loci in Dutch cohorts</a>'
+            in project
+        )
+        assert "(2026)" in project
         assert "BC Provenance" in register.text.split('id="communities"')[1]
         missing = anyone.get("/data-use-register/nl-node/nope")
         assert missing.status_code == 404 and "unknown dataset nl-node/nope" in missing.text

@@ -148,3 +148,74 @@ def test_failed_analysis__the_page_says_why(ana: httpx.Client) -> None:
     reason = re.search(r'id="task-reason">([^<]+)<', page.text)
     assert reason and "no trait column 'no_such_trait'" in reason.group(1).replace("&#39;", "'")
     assert 'id="manhattan"' not in page.text and "result.tsv" not in page.text
+
+
+def test_stale_result__marked_rerun_button_and_change_summary(
+    federation: Any, ana: httpx.Client
+) -> None:
+    """A node's withdrawal notice names the task (recorded by the hub's own notice handler):
+    its page says it is out of date and offers the re-run (CSRF-protected); the re-run's page
+    says what changed, and so does the original once the re-run is done."""
+    from genomesh.hub.analysis.stale import mark_from_notice
+
+    sent = _submit(ana, type="allele-frequency", datasets="nl-node/cohort1",
+                   region="1:1-100000000")  # fmt: skip
+    task_id = sent.headers["location"].rsplit("/", 1)[-1]
+    assert _wait(ana, task_id)["state"] == "done"
+    fresh = ana.get(f"/analysis/{task_id}").text
+    assert 'id="stale"' not in fresh and "Re-run without" not in fresh
+    marked = mark_from_notice(federation.hub_app, {
+        "node": "nl-node", "dataset_id": "cohort1", "individual_pseudonym": "p-1",
+        "withdrawn_at": "2026-01-02T03:04:05Z", "stale_tasks": [task_id],
+    })  # fmt: skip
+    assert marked == [task_id]
+    page = ana.get(f"/analysis/{task_id}").text
+    notice = page.split('id="stale"')[1].split("</section>")[0]
+    assert "1 participant whose data it used" in notice and "nl-node/cohort1" in notice
+    assert "Re-run without withdrawn participants" in notice
+    home = ana.get("/analysis").text
+    assert (
+        "out of date: participants withdrew" in home.split(f">{task_id}</a>")[1].split("</tr>")[0]
+    )
+    refused = ana.post(f"/analysis/{task_id}/rerun", data={})
+    assert refused.status_code == 403
+    rerun = ana.post(f"/analysis/{task_id}/rerun", data={"csrf_token": _csrf(page)})
+    assert rerun.status_code == 303, rerun.text
+    new_id = rerun.headers["location"].rsplit("/", 1)[-1]
+    assert new_id != task_id and _wait(ana, new_id)["state"] == "done"
+    again = ana.get(f"/analysis/{new_id}").text
+    assert "A re-run of" in again and f"/analysis/{task_id}" in again
+    summary = re.search(r'id="rerun-summary">([^<]+)<', again)
+    assert summary and "rows" in summary.group(1)
+    original = ana.get(f"/analysis/{task_id}").text
+    change = re.search(r'id="rerun-change">([^<]+)<', original)
+    assert change and change.group(1) == summary.group(1)
+    assert f"/analysis/{new_id}" in original
+
+
+def test_participant_withdraws__analysis_listed_as_out_of_date(
+    federation: Any, ana: httpx.Client
+) -> None:
+    """An analysis used a participant's data; they withdraw through the portal; their page
+    lists that analysis as out of date, in words, with its id."""
+    sent = _submit(ana, type="allele-frequency", datasets="nl-node/cohort1",
+                   region="1:1-100000000")  # fmt: skip
+    task_id = sent.headers["location"].rsplit("/", 1)[-1]
+    assert _wait(ana, task_id)["state"] == "done"
+    token = federation.participant_token("SIM000031")
+    with httpx.Client(base_url=federation.hub, timeout=60) as me:
+        csrf = _csrf(me.get("/participant").text)
+        signed = me.post("/participant/sign-in", data={"node": "nl-node", "token": token,
+                                                       "csrf_token": csrf})  # fmt: skip
+        assert signed.status_code == 303, signed.text
+        before = me.get("/participant").text
+        assert "now out of date" not in before
+        done = me.post("/participant/withdraw", data={
+            "csrf_token": _csrf(before), "confirm": "yes", "dataset_id": "cohort1"})  # fmt: skip
+        assert done.status_code == 303, done.text
+        after = me.get("/participant").text
+    stale = after.split('class="stale-results"')[1].split("</div>")[0]
+    assert "now out of date" in stale and "a statistical analysis" in stale
+    assert f"(analysis {task_id})" in stale
+    marked = ana.get(f"/analysis/{task_id}").text  # the node's notice reached the hub
+    assert 'id="stale"' in marked and "Re-run without withdrawn participants" in marked

@@ -17,7 +17,7 @@ from tests.web.conftest import MEMBER, PHONE, WebFederation
 
 pytestmark = pytest.mark.slow
 PUBLIC = ["/", "/discover", "/discover?ask=1&entry=individuals&granularity=count", "/register",
-          "/login", "/participant"]  # fmt: skip
+          "/login", "/participant", "/data-use-register/nl-node/cohort1", "/transparency-report"]  # fmt: skip
 SIGNED_IN = ["/account", "/apply", "/committee"]
 
 

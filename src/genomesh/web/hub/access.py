@@ -27,7 +27,7 @@ CATEGORIES = [
     ("population_ancestry", "Population origins or ancestry (POA)"),
     ("methods_development", "Methods development (MDS)"),
 ]
-TEXT = ("title", "summary", "category", "diseases", "institution", "country",
+TEXT = ("title", "summary", "lay_summary", "category", "diseases", "institution", "country",
         "ethics_approval", "end_date")  # fmt: skip
 FLAGS = ("commercial", "methods_development", "population_research", "will_publish",
          "return_derived_data", "accepted_terms")  # fmt: skip
@@ -119,6 +119,7 @@ def apply(page: PageDep) -> Response:
         body = ApplicationIn(
             title=values["title"],
             summary=values["summary"],
+            lay_summary=values["lay_summary"],
             datasets=[DatasetRef.model_validate(c) for c in chosen],
             purpose=purpose,
             documents=[{"kind": "ethics", "reference": values["ethics_approval"]}]

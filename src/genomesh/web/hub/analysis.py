@@ -9,6 +9,7 @@
     GET  /analysis/{id}/row.json?variant=  one variant's row (a click on the plot)
     GET  /analysis/{id}/result.tsv         the result as TSV (plink2 columns for a GWAS)
     POST /analysis/{id}/cancel
+    POST /analysis/{id}/rerun              again, without participants who withdrew since
 
 Everything goes through the hub's analysis API (`/analysis/tasks`) with a passport the DAC
 issues for the signed-in researcher per call (`genomesh.web.hub.researcher`), so the portal
@@ -264,6 +265,23 @@ async def cancel(task_id: str, page: PageDep) -> Response:
     except ApiError as exc:
         return page.redirect(f"/analysis/{task_id}", flash=exc.message)
     return page.redirect(f"/analysis/{task_id}", flash="Cancelled.")
+
+
+@router.post("/analysis/{task_id}/rerun")
+async def rerun(task_id: str, page: PageDep) -> Response:
+    """A stale result run again (the nodes leave out everyone who has withdrawn)."""
+    if not signed_in(page):
+        return _login_redirect(page)
+    try:
+        new = await call(
+            page, "POST", f"/analysis/tasks/{task_id}/rerun", bearer=await passport(page)
+        )
+    except ApiError as exc:
+        return page.redirect(f"/analysis/{task_id}", flash=exc.message)
+    return page.redirect(
+        f"/analysis/{new['id']}",
+        flash=f"Running {task_id} again without the participants who withdrew.",
+    )
 
 
 __all__ = ["router"]

@@ -16,6 +16,7 @@ from genomesh.core.errors import AuthenticationError, GenomeshError
 from genomesh.hub.dac.routes import get_service
 from genomesh.hub.dac.schemas import AccountOut
 from genomesh.hub.dac.service import DacService
+from genomesh.web.hub.words import words_context
 from genomesh.web.pages import Page
 
 USER = "dac_user"
@@ -70,7 +71,7 @@ def field_errors(exc: Exception, *, default: str = "form") -> dict[str, str]:
 def context(page: Page, **extra: Any) -> dict[str, Any]:
     """What the hub's templates expect besides their own values: the signed-in account."""
     me = account(page)
-    return {"me": me, "member": is_member(me), **extra}
+    return {"me": me, "member": is_member(me), **words_context(), **extra}
 
 
 __all__ = ["TOKEN", "USER", "account", "context", "dac", "field_errors", "is_member", "signed_in"]

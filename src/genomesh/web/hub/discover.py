@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from genomesh.core.errors import GenomeshError
 from genomesh.ontology.duo import get_duo
 from genomesh.web.hub.auth import context, dac, signed_in
+from genomesh.web.hub.register import register_path
 from genomesh.web.pages import Page, PageDep, PageRouter
 
 router = PageRouter()
@@ -175,7 +176,7 @@ async def discover(page: PageDep) -> Response:
         "hub/discover.html", status=status, values=values, entries=entries,
         errors={**cat_errors, **query_errors}, answer=answer, note=note,
         data_types=DATA_TYPES, granularities=GRANULARITIES, kinds=data_types,
-        duo_options=duo_options(),
+        duo_options=duo_options(), register_path=register_path,
         **context(page),
     )  # fmt: skip
 

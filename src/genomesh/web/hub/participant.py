@@ -11,6 +11,7 @@ node's own API.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,6 +22,20 @@ from genomesh.web.pages import Page, PageDep, PageRouter
 
 router = PageRouter()
 KEY = "participant"  # session key: {"node": name, "token": ...}
+FINDING_WORDS = [
+    (
+        "medically_actionable",
+        "Findings a doctor can act on (e.g. a high risk of a treatable disease)",
+    ),
+    ("carrier_status", "Carrier status (matters when having children)"),
+    ("pharmacogenomic", "How you may respond to medicines"),
+    ("vus", "Variants whose meaning is not yet known"),
+    ("other", "Anything else the researchers think you should know"),
+]
+STALE_WORDS = {"beacon": "an answer to a search", "analysis": "a statistical analysis",
+               "export": "a copy of your data", "matchmaker": "a rare-disease match"}  # fmt: skip
+CHANNELS = [("custodian", "Your data custodian"), ("clinician", "Your clinician"),
+            ("genetic_counsellor", "A genetic counsellor")]  # fmt: skip
 
 
 def _nodes(page: Page) -> list[Any]:
@@ -67,6 +82,14 @@ async def participant(page: PageDep) -> Response:
     me = page.session.get(KEY)
     if not me:
         return _sign_in_form(page)
+    return await _my_data(page, me)
+
+
+async def _my_data(
+    page: Page, me: dict[str, str], *, status: int = 200, values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:  # fmt: skip
+    """The participant's page: access report, findings and the preferences form."""
     try:
         response = await _call(page, "GET", "access-report", **me)
     except (LookupError, httpx.HTTPError):
@@ -82,9 +105,85 @@ async def participant(page: PageDep) -> Response:
     subjects = {
         r.get("recipient") for d in report.get("datasets", []) for r in d.get("recipients", [])
     }
+    subjects |= {
+        s.get("recipient") for d in report.get("datasets", []) for s in d.get("stale_results", [])
+    }
     return page.render(
-        "hub/participant.html", node=me["node"], report=report, names=_names(page, subjects)
-    )
+        "hub/participant.html", status=status, node=me["node"], report=report,
+        names=_names(page, subjects), **await findings_context(page, me, values, errors),
+    )  # fmt: skip
+
+
+async def findings_context(
+    page: Page, me: dict[str, str], values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The participant's returned findings and their preferences, asked of the node (a node
+    without the findings API, or that cannot answer, leaves the section with a note)."""
+    out: dict[str, Any] = {"findings": None, "preferences": None, "findings_note": None}
+    try:
+        found = await _call(page, "GET", "findings", **me)
+        prefs = await _call(page, "GET", "findings-preferences", **me)
+    except httpx.HTTPError:
+        out["findings_note"] = "The node could not tell us about findings now."
+        return out
+    if found.status_code == 200:
+        out["findings"] = [_dated(f) for f in found.json().get("findings") or []]
+    else:
+        out["findings_note"] = _message(found)
+    if prefs.status_code == 200:
+        out["preferences"] = prefs.json().get("preferences")
+    stored = out["preferences"] or {}
+    out["prefs_values"] = values or {
+        "categories": list(stored.get("categories") or []),
+        "via": stored.get("via") or "custodian",
+        "contact": stored.get("contact") or "",
+    }
+    out["prefs_errors"] = errors or {}
+    out["categories"] = FINDING_WORDS
+    out["category_words"] = dict(FINDING_WORDS)
+    out["channels"] = CHANNELS
+    out["stale_words"] = STALE_WORDS
+    return out
+
+
+def _dated(finding: dict[str, Any]) -> dict[str, Any]:
+    """A finding with its delivery time (epoch seconds at the node) as a UTC date."""
+    at = finding.get("delivered_at")
+    if isinstance(at, int | float):
+        finding["delivered_on"] = datetime.fromtimestamp(at, UTC).date().isoformat()
+    return finding
+
+
+@router.post("/participant/findings-preferences")
+async def findings_preferences(page: PageDep) -> Response:
+    """Which findings I want returned, and through whom (PUT to the node)."""
+    me = page.session.get(KEY)
+    if not me:
+        return page.redirect("/participant")
+    chosen = page.form_all("categories")
+    values = {"categories": chosen, "via": page.form.get("via", ""),
+              "contact": page.form.get("contact", "").strip()}  # fmt: skip
+    errors: dict[str, str] = {}
+    if any(c not in dict(FINDING_WORDS) for c in chosen):
+        errors["categories"] = "choose among the kinds of findings listed"
+    if values["via"] not in dict(CHANNELS):
+        errors["via"] = "choose who should give you a finding"
+    if values["via"] in ("clinician", "genetic_counsellor") and not values["contact"]:
+        errors["contact"] = "name your clinician or counsellor and how to reach them"
+    if len(values["contact"]) > 300:
+        errors["contact"] = "at most 300 characters"
+    if not errors:
+        response = await _call(page, "PUT", "findings-preferences", body=values, **me)
+        if response.status_code == 200:
+            kinds = len(chosen)
+            return page.redirect(
+                "/participant#findings",
+                flash="Saved: " + (f"{kinds} kind(s) of findings may be returned to you."
+                                   if kinds else "no findings will be returned to you."),
+            )  # fmt: skip
+        errors["categories"] = _message(response)
+    return await _my_data(page, me, status=400, values=values, errors=errors)
 
 
 def _names(page: Page, subjects: set[Any]) -> dict[str, str]:

@@ -61,7 +61,7 @@ fewer 3-9-carrier alleles. Hence an option, not the default.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,7 +125,10 @@ class Withholding:
     per_carrier: float  # the charge each remaining carrier pays
 
 
-CHARGES = {"beacon_frequency": charge, "expected": expected_charge}
+CHARGES: dict[str, Callable[[int, int], float]] = {
+    "beacon_frequency": charge,
+    "expected": expected_charge,
+}
 
 
 def answer_charge(

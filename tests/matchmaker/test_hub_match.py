@@ -191,3 +191,24 @@ def test_node_hub_match__refuses_a_message_not_signed_by_the_hub(
     node_url = next(s.url for s in matchnet.servers[1:2])
     response = httpx.post(f"{node_url}/match/hub", json=forged, timeout=30)
     assert response.status_code == 401 and "signature" in response.text
+
+
+def test_match_submit_cli__through_the_hub_names_sources_and_the_hpo_release(
+    matchnet: MatchNet,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from genomesh.cli.main import main
+    from genomesh.ontology.hpo import get_hpo
+
+    monkeypatch.setenv("COLUMNS", "200")
+    patient = tmp_path / "patient.json"
+    patient.write_text(json.dumps(query_like(matchnet, "mm-c", 1, new_id="Q-CLI")))
+    code = main(["match", "submit", str(patient), "--url", matchnet.url,
+                 "--token", matchnet.clinic_token])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"{matchnet.patients['mm-c'][1]['id']}  at node mm-c" in out
+    assert "node:mm-b: refused" in out and "peer:dead: error" in out
+    assert f"Human Phenotype Ontology (version {get_hpo().version})" in out

@@ -207,7 +207,8 @@ class HubMatchmaker:
         ranked = ranked[: self.max_results]
         patient = request["patient"]
         is_test = bool(patient.get("test") or request.get("test"))
-        new = 0 if is_test else self._record(patient, requester, ranked)
+        # one transaction, off the event loop (a database write must not hold other requests)
+        new = 0 if is_test else await asyncio.to_thread(self._record, patient, requester, ranked)
         versions = sorted({r.hpo_version for r in replies if r.hpo_version})
         answered = sum(r.status == "ok" for r in replies)
         extra: dict[str, Any] = {
@@ -224,7 +225,7 @@ class HubMatchmaker:
 
     def _record(self, patient: dict[str, Any], requester: str, ranked: list[dict]) -> int:
         query = Side(f"peer:{requester}", str(patient["id"]), dict(patient.get("contact") or {}))
-        new = 0
+        pairs = []
         for result in ranked:
             found = result["patient"]
             source = result["_source"]
@@ -237,9 +238,8 @@ class HubMatchmaker:
             genes = result["score"].get("_sharedGenes") or []
             shared = f"; shared genes {', '.join(map(str, genes))}" if genes else ""
             shared = shared.replace("{", "{{").replace("}", "}}")
-            message = NOTICE.format(score=f"{score:.3f}", genes=shared)
-            new += self.store.record(query, match, score=score, message=message)
-        return new
+            pairs.append((match, score, NOTICE.format(score=f"{score:.3f}", genes=shared)))
+        return self.store.record_many(query, pairs)
 
 
 def parse_body(raw: bytes) -> Any:

@@ -218,48 +218,61 @@ class MatchmakerStore:
     # ------------------------------------------------------------------ pairs
     def record(self, query: Side, match: Side, *, score: float, message: str) -> bool:
         """Record a matched pair; True (and both submitters notified) the first time only."""
-        key, now = pair_key(query, match), datetime.now(UTC)
-        try:
-            with self.engine.begin() as conn:
-                match_id = conn.execute(
-                    insert(matches_table).values(
-                        pair_key=key,
-                        query_source=query.source,
-                        query_patient=query.patient_id,
-                        match_source=match.source,
-                        match_patient=match.patient_id,
-                        score=score,
-                        first_seen=now,
-                        last_seen=now,
-                        times=1,
-                    )
-                ).inserted_primary_key[0]
-                for own, other in ((query, match), (match, query)):
+        return bool(self.record_many(query, [(match, score, message)]))
+
+    def record_many(self, query: Side, matches: list[tuple[Side, float, str]]) -> int:
+        """Record the pairs of one answer in one transaction; how many were new. A pair seen
+        before (or recorded concurrently) is counted, and nobody is notified again."""
+        now, new = datetime.now(UTC), 0
+        with self.engine.begin() as conn:
+            for match, score, message in matches:
+                key = pair_key(query, match)
+                try:
+                    with conn.begin_nested():
+                        self._insert(conn, key, query, match, score, message, now)
+                    new += 1
+                except IntegrityError:
                     conn.execute(
-                        insert(notifications_table).values(
-                            match_id=match_id,
-                            recipient=recipient_of(own.contact),
-                            via=own.source,
-                            patient=own.patient_id,
-                            message=message.format(
-                                own=own.patient_id,
-                                own_source=own.source,
-                                other=other.patient_id,
-                                other_source=other.source,
-                                other_contact=_contact_text(other.contact),
-                            ),
-                            created=now,
-                        )
+                        update(matches_table)
+                        .where(matches_table.c.pair_key == key)
+                        .values(last_seen=now, times=matches_table.c.times + 1)
                     )
-            return True
-        except IntegrityError:  # seen before (or recorded concurrently): count it only
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(matches_table)
-                    .where(matches_table.c.pair_key == key)
-                    .values(last_seen=now, times=matches_table.c.times + 1)
+        return new
+
+    @staticmethod
+    def _insert(
+        conn: Any, key: str, query: Side, match: Side, score: float, message: str, now: datetime
+    ) -> None:
+        match_id = conn.execute(
+            insert(matches_table).values(
+                pair_key=key,
+                query_source=query.source,
+                query_patient=query.patient_id,
+                match_source=match.source,
+                match_patient=match.patient_id,
+                score=score,
+                first_seen=now,
+                last_seen=now,
+                times=1,
+            )
+        ).inserted_primary_key[0]
+        for own, other in ((query, match), (match, query)):
+            conn.execute(
+                insert(notifications_table).values(
+                    match_id=match_id,
+                    recipient=recipient_of(own.contact),
+                    via=own.source,
+                    patient=own.patient_id,
+                    message=message.format(
+                        own=own.patient_id,
+                        own_source=own.source,
+                        other=other.patient_id,
+                        other_source=other.source,
+                        other_contact=_contact_text(other.contact),
+                    ),
+                    created=now,
                 )
-            return False
+            )
 
     def matches(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

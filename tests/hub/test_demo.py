@@ -105,7 +105,7 @@ def _run_readme_tour(root: Path, port: int) -> None:
     env = {**os.environ, "GENOMESH_HUB_URL": f"http://127.0.0.1:{port}", "HOME": str(root),
            "PYTHON": sys.executable, "COLUMNS": "200"}  # fmt: skip
     done = subprocess.run(
-        ["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=400,
+        ["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=600,
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

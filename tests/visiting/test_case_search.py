@@ -226,3 +226,13 @@ def test_case_search__from_the_command_line_with_its_plots(
     assert main(["analysis", "submit", "case-search", *datasets, "--population",
                  "nl-c/nl-c-ds", "--window", "10000"]) == 2  # fmt: skip
     assert "--phenotype" in capsys.readouterr().err
+
+
+def test_case_search__a_phenotype_unrelated_to_the_genome_finds_nothing(fed: Federation) -> None:
+    """The null: cases defined by a background finding drawn independently of genotype
+    (hypertension, 18 % of everyone) give no significant region, the planted one included."""
+    result = run(fed, {"window": 10_000, "max_af": 0.01,
+                       "case": {"phenotypes": ["HP:0000822"]}})  # fmt: skip
+    assert result["cases"] >= 10
+    assert not [r for r in result["rows"] if r["significant"]]
+    assert min(r["p"] for r in result["rows"]) > 0.05 / len(result["rows"])

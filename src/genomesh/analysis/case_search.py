@@ -12,7 +12,8 @@ a **one-sided Fisher exact test** (scipy, `alternative="greater"`) on
     population      c               N - c
 
 so zero carriers in a large population is itself evidence. The result lists, per region, the
-counts, the odds ratio, the p-value, whether it passes Bonferroni over the regions tested, and
+counts, the odds ratio (null when it is infinite or undefined: no non-carrying case, or no
+carrier in the population), the p-value, whether it passes Bonferroni over the regions tested, and
 which node/datasets contributed case carriers; `notes` say what the nodes suppressed.
 
     params: see `genomesh.analysis.case_search_params`
@@ -143,7 +144,7 @@ class CaseSearch(Analysis):
                     "region": name, "chrom": chrom, "start": start, "end": end,
                     "case_carriers": k, "cases": n, "pop_carriers": c, "population": big_n,
                     "pop_AC": row["pop_AC"], "pop_AN": row["pop_AN"],
-                    "odds_ratio": None if np.isnan(odds) else odds, "p": p,
+                    "odds_ratio": odds if np.isfinite(odds) else None, "p": p,
                     "contributors": ";".join(row["contributors"]),
                 }
             )  # fmt: skip

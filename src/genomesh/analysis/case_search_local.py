@@ -62,7 +62,7 @@ def scan(variants: pd.DataFrame, params: Mapping[str, Any]) -> tuple[list[str], 
                 cols.append(hit)
         rows = np.unique(np.concatenate(cols)) if cols else np.zeros(0, dtype=np.int64)
         where = {int(r): i for i, r in enumerate(rows)}
-        i_idx = np.concatenate([np.full(c.size, n) for n, c in enumerate(cols)]) if cols else []
+        i_idx: list[int] = [n for n, c in enumerate(cols) for _ in range(c.size)]
         j_idx = [where[int(r)] for c in cols for r in c]
     else:
         window = int(params["window"])

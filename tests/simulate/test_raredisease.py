@@ -74,3 +74,22 @@ def test_plant__a_window_without_the_region_is_refused(tmp_path: Path) -> None:
         plant_rare_disease(cohort, tmp_path / "planted", n_cases=3)
     with pytest.raises(InvalidInputError, match="n_cases"):
         plant_rare_disease(small_cohort(tmp_path / "b2", **WINDOW), tmp_path / "p2", n_cases=0)
+
+
+def test_plant_cli__reads_a_simulated_folder_and_plants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from genomesh.cli.main import main
+
+    cohort = small_cohort(tmp_path / "base", **WINDOW)
+    eligible = tmp_path / "eligible.txt"
+    eligible.write_text("\n".join(cohort.sample_ids[:20]) + "\n")
+    out = tmp_path / "planted"
+    code = main(["plant-rare-disease", str(cohort.out_dir), str(out), "--cases", "5",
+                 "--eligible", str(eligible), "--seed", "4"])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    assert "ReNU syndrome (OMIM:620851, RNU4-2) in 5 cases" in capsys.readouterr().out
+    truth = json.loads((out / "truth.json").read_text())["rare_disease"]
+    assert set(truth["cases"]) <= set(cohort.sample_ids[:20]) and truth["seed"] == 4
+    assert main(["plant-rare-disease", str(tmp_path / "nowhere"), str(out)]) == 2
+    assert "not a simulated cohort" in capsys.readouterr().err

@@ -134,6 +134,36 @@ def _vcf_rows(path: Path, new: dict[tuple[int, str, str], set[str]]) -> tuple[li
     return [*lines[: header_at + 1], *merged], len(records)
 
 
+def read_cohort(folder: str | Path) -> CohortFiles:
+    """The `CohortFiles` of a cohort `genomesh simulate` wrote (InvalidInputError otherwise)."""
+    out = Path(folder)
+    truth_path = out / "truth.json"
+    try:
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        params = truth["parameters"]
+        vcf = out / "cohort.vcf.gz"
+        with gzip.open(vcf, "rt", encoding="utf-8") as handle:
+            header = next(line for line in handle if line.startswith("#CHROM"))
+        traits = out / "traits.tsv"
+        rows = [line.split("\t") for line in traits.read_text().splitlines()[1:]]
+    except (OSError, ValueError, KeyError, StopIteration) as exc:
+        raise InvalidInputError(
+            f"not a simulated cohort (cohort.vcf.gz, traits.tsv, truth.json): {exc}",
+            file=str(out),
+        ) from None
+    index = vcf.with_name(vcf.name + ".tbi")
+    return CohortFiles(
+        out_dir=out, vcf=vcf, vcf_index=index if index.is_file() else None,
+        phenopackets=out / "phenopackets", individuals=out / "individuals.json",
+        consent=out / "consent.tsv", traits=traits, truth=truth_path,
+        manifest=out / "manifest.json", seed=int(truth["seed"]), assembly=params["assembly"],
+        chromosome=str(params["chromosome"]), country=params.get("country"),
+        sample_ids=tuple(header.rstrip("\n").split("\t")[9:]),
+        populations=tuple(r[1] for r in rows if len(r) > 1),
+        n_variants=int(truth.get("variants", {}).get("n_sites", 0)),
+    )  # fmt: skip
+
+
 def plant_rare_disease(
     cohort: CohortFiles,
     out_dir: str | Path,
@@ -245,4 +275,4 @@ def plant_rare_disease(
     )  # fmt: skip
 
 
-__all__ = ["RENU", "RareDiseaseProfile", "load_profile", "plant_rare_disease"]
+__all__ = ["RENU", "RareDiseaseProfile", "load_profile", "plant_rare_disease", "read_cohort"]

@@ -48,7 +48,7 @@ def matchmaker_store(app: Any) -> MatchmakerStore:
 
 def hub_matchmaker(app: Any) -> HubMatchmaker:
     found = getattr(app.state, "hub_matchmaker", None)
-    if found is None:
+    if found is None or found.client is not app.state.client:  # built per app start
         settings = app.state.settings
         found = app.state.hub_matchmaker = HubMatchmaker(
             matchmaker_store(app),

@@ -27,7 +27,7 @@ from genomesh.matchmaker.scoring import (
     Weighting,
     genomic_keys,
     prepare,
-    score,
+    score_many,
 )
 from genomesh.matchmaker.wire import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TYPE
 
@@ -97,15 +97,18 @@ class Matchmaker:
             results = []
             for access in accesses:
                 rows: list[tuple[float, str, dict[str, Any]]] = []
-                for candidate in by_dataset.get(access.dataset_id, []):
-                    if candidate.individual_id not in access.allowed_individuals:
-                        continue
-                    s = score(
-                        query,
-                        self._candidate(candidate),
-                        phenotype_method=options.phenotype_method,
-                        weighting=options.weighting,
-                    )
+                allowed = [
+                    c
+                    for c in by_dataset.get(access.dataset_id, [])
+                    if c.individual_id in access.allowed_individuals
+                ]
+                scores = score_many(
+                    query,
+                    [self._candidate(c) for c in allowed],
+                    phenotype_method=options.phenotype_method,
+                    weighting=options.weighting,
+                )
+                for candidate, s in zip(allowed, scores, strict=True):
                     if s.patient > options.min_score:
                         item = {"score": s.to_mme(), "patient": candidate.patient}
                         rows.append((s.patient, candidate.individual_id, item))

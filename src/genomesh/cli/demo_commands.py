@@ -207,6 +207,7 @@ class Federation:
                 self._wait(f"{self.node_url(node.name)}/info", node.name)
         self._wait_dial_out()
         self._sync(headers)
+        register_clinic(self.root, self.hub_url)  # the tour's clinic submits to the hub's /match
 
     def _configure_node(self, node_dir: Path, node: DemoNode, base_url: str, hub_key: str) -> None:
         """Write the demo's wiring (hub, trusted issuer, addresses) into the node's genomesh.toml."""
@@ -446,7 +447,6 @@ def demo(
     try:
         with console.status("starting hub and nodes"):
             fed.start()
-            register_clinic(root, fed.hub_url)  # the tour's clinic submits to the hub's /match
         console.print(_panel(fed))
         print("try:")
         for command in try_commands(fed):

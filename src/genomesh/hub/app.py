@@ -237,9 +237,9 @@ def create_app(
     app.include_router(beacon_routes.router)
     app.include_router(routes.router)
     app.include_router(anchors.router)
+    app.include_router(matchmaker_routes.router)  # the hub's Matchmaker Exchange /match
     app.include_router(dialout.router)
     app.include_router(analysis_routes.router)
-    app.include_router(matchmaker_routes.router)
     _optional_routers(app)
     hub_openapi.install(app)
     return app

@@ -91,12 +91,13 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     from genomesh.beacon.routes import router as beacon_router
     from genomesh.matchmaker.routes import router as matchmaker_router
     from genomesh.node.analysis_routes import router as analysis_router
-    from genomesh.node.match_routes import router as hub_match_router
     from genomesh.participants.routes import router as participants_router
 
     app.include_router(analysis_router)
     app.include_router(participants_router)
     app.include_router(matchmaker_router)
+    from genomesh.node.match_routes import router as hub_match_router  # /match/hub, hub-signed
+
     app.include_router(hub_match_router)
     app.include_router(beacon_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

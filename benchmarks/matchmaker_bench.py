@@ -10,8 +10,13 @@ The reference level for phenotype-only Resnik best-match average on this set is 
 89 % top-10 (design notes). Speed: patient pairs scored per second by genomesh's scorer vs
 hpo3's batch similarity (`pyhpo.helper.batch_set_similarity`), on the same pairs.
 
-Usage: python benchmarks/matchmaker_bench.py [--queries 100] [--seed 7]
-Writes docs/bench/matchmaker.md.
+Latency (issue 15): one node holding 10,000 enrolled patients (phenopacket-store cases), served
+by uvicorn on loopback with a hub in front of it; the p50/p95 wall time of one `POST /match`
+at the node (X-Auth-Token) and through the hub (signed fan-out), for held-out cases, with the
+comparisons per second it implies next to hpo3's batch similarity on as many pairs.
+
+Usage: python benchmarks/matchmaker_bench.py [--queries 100] [--seed 7] [--latency-only]
+Writes docs/bench/matchmaker.md (realism and speed) and docs/bench/matchmaker-latency.md.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT.parent / "shared" / "reference" / "phenopacket-store" / "all_phenopackets.jsonl.gz"
 OUT = ROOT / "docs" / "bench" / "matchmaker.md"
+OUT_LATENCY = ROOT / "docs" / "bench" / "matchmaker-latency.md"
 CONTACT = {"name": "benchmark", "href": "mailto:benchmark@example.org"}
 
 
@@ -172,10 +178,19 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pairs", type=int, default=20_000)
+    parser.add_argument("--patients", type=int, default=10_000, help="enrolled (latency)")
+    parser.add_argument("--latency-queries", type=int, default=30)
+    parser.add_argument("--latency-only", action="store_true", help="only the /match latency")
     args = parser.parse_args()
     if not STORE.is_file():
         print(f"phenopacket-store not found at {STORE}", file=sys.stderr)
         return 1
+    from match_latency import latency_report
+
+    if args.latency_only:
+        OUT_LATENCY.write_text(latency_report(load_cases(), args), encoding="utf-8")
+        print(OUT_LATENCY.read_text())
+        return 0
     started = time.perf_counter()
     cases = load_cases()
     nodes: dict[int, int] = defaultdict(int)
@@ -217,6 +232,8 @@ def main() -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    OUT_LATENCY.write_text(latency_report(cases, args), encoding="utf-8")
+    print(OUT_LATENCY.read_text())
     return 0
 
 

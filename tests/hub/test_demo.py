@@ -89,22 +89,30 @@ def _run_readme_tour(root: Path, port: int) -> None:
     import re
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    tour = readme[readme.index("**3. Ask for access.**") : readme.index("**6. ")]
+    tour = readme[readme.index("**3. Ask for access.**") : readme.index("**7. ")]
     lines = "\n".join(re.findall(r"```bash\n(.*?)```", tour, flags=re.S)).replace("\\\n", "")
     assert "analysis submit gwas" in lines and "--manhattan bmi.png" in lines
-    lines = lines.replace("--wait", "--wait | tee submitted.txt").replace(
-        "plot ID", "plot $(grep -o 'as analysis [0-9a-f]*' submitted.txt | cut -d' ' -f3)"
+    assert "analysis submit case-search" in lines and "match submit" in lines
+    last_id = "$(grep -o 'as analysis [0-9a-f]*' submitted.txt | cut -d' ' -f3)"
+    lines = (
+        lines.replace("--wait", "--wait | tee submitted.txt")
+        .replace("plot ID", f"plot {last_id}")
+        .replace("result ID", f"result {last_id}")
+        .replace("http://127.0.0.1:8000", "$GENOMESH_HUB_URL")
     )
     script = root / "tour.sh"
     script.write_text(SHIM + lines + "\n")
     env = {**os.environ, "GENOMESH_HUB_URL": f"http://127.0.0.1:{port}", "HOME": str(root),
            "PYTHON": sys.executable, "COLUMNS": "200"}  # fmt: skip
     done = subprocess.run(
-        ["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=400,
+        ["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=600,
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "(gwas): done" in done.stdout
+    assert "(case-search): done" in done.stdout
+    assert "120290001" in done.stdout  # the window holding the planted RNU4-2 variants
+    assert "at node au-rd" in done.stdout  # the NL patient's match at the AU node
     assert (root / "bmi.png").read_bytes()[:4] == b"\x89PNG"
     assert (root / "bmi-qq.png").stat().st_size > 5_000
 
@@ -157,13 +165,14 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert f"  genomesh catalogue search --country AU {hub_flag}\n" in output  # pasteable
         # QA F2: the catalogue is complete when "up" is printed, no node left to a later sync
         catalogue = httpx.get(f"http://127.0.0.1:{port}/catalogue", timeout=10).json()
-        assert catalogue["count"] == 7  # 3 cohorts + CINECA UK1 + the GWAS study's 3 parts
-        assert {f"{n}-bmi" for n in ("nl-umc", "gb-biobank", "au-rd")} <= {
+        # 3 cohorts + CINECA UK1 + the GWAS study's 3 parts + the rare-disease study's 3
+        assert catalogue["count"] == 10
+        assert {f"{n}-{s}" for n in ("nl-umc", "gb-biobank", "au-rd") for s in ("bmi", "renu")} <= {
             d["datasetId"] for d in catalogue["datasets"]
         }
         assert {d["node"] for d in catalogue["datasets"]} == {"nl-umc", "gb-biobank", "au-rd"}
         au = httpx.get(f"http://127.0.0.1:{port}/catalogue", params={"country": "AU"}, timeout=10)
-        assert au.json()["count"] == 2
+        assert au.json()["count"] == 3
         nodes = httpx.get(f"http://127.0.0.1:{port}/nodes", timeout=10).json()
         assert {n["name"]: n["dial_out"] for n in nodes} == {
             "au-rd": True,

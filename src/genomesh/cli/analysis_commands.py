@@ -420,5 +420,7 @@ def types(hub: HubOption = None) -> None:
 
 __all__ = ["analysis_app", "follow", "parse_params", "submit_analysis", "submit_app"]
 
-# the GWAS commands (submit gwas, plot, compare) register themselves on the apps above
+# the GWAS commands (submit gwas, plot, compare) and case search (submit case-search,
+# case-plot) register themselves on the apps above
+import genomesh.cli.case_search_commands  # noqa: E402
 import genomesh.cli.gwas_commands  # noqa: E402, F401

@@ -34,6 +34,7 @@ from rich.panel import Panel
 
 from genomesh.cli.apps import app
 from genomesh.cli.demo_gwas import prepare_gwas_study
+from genomesh.cli.demo_rare import prepare_rare_study, register_clinic
 from genomesh.cli.query_commands import console, hub_request, print_network_answer
 from genomesh.core.errors import ConflictError, GenomeshError, UpstreamError
 
@@ -105,6 +106,8 @@ def prepare_nodes(root: Path) -> None:
             console.print(f"[green]✓[/] {node.name}: {CINECA_ID}")
     # the GWAS study: one simulated population with a planted trait, a third at each node
     prepare_gwas_study(root, NODES, console=console)
+    # the rare disease: ReNU syndrome planted at AU and NL, GB as the population cohort
+    prepare_rare_study(root, NODES, console=console)
 
 
 class Federation:
@@ -204,6 +207,7 @@ class Federation:
                 self._wait(f"{self.node_url(node.name)}/info", node.name)
         self._wait_dial_out()
         self._sync(headers)
+        register_clinic(self.root, self.hub_url)  # the tour's clinic submits to the hub's /match
 
     def _configure_node(self, node_dir: Path, node: DemoNode, base_url: str, hub_key: str) -> None:
         """Write the demo's wiring (hub, trusted issuer, addresses) into the node's genomesh.toml."""

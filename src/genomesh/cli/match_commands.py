@@ -208,11 +208,26 @@ def submit(
     for n, r in enumerate(results, 1):
         s, p = r.get("score", {}), r.get("patient", {})
         contact = p.get("contact", {})
+        source = r.get("_source") or {}  # results through the hub say where they came from
+        where = f"  at {source.get('kind')} {source.get('name')}" if source.get("name") else ""
         console.print(
-            f"{n}. [bold]{escape(str(p.get('id')))}[/]  score {s.get('patient', 0):.3f}"
+            f"{n}. [bold]{escape(str(p.get('id')))}[/]{escape(where)}  score "
+            f"{s.get('patient', 0):.3f}"
             f"  (phenotype {s.get('_phenotype', '-')}, genotype {s.get('_genotype', '-')})\n"
             f"   shared genes: {escape(', '.join(s.get('_sharedGenes', [])) or '-')}; "
             f"shared terms: {len(s.get('_sharedTerms', []))}\n"
             f"   contact: {escape(str(contact.get('name')))} {escape(str(contact.get('href')))}",
             soft_wrap=True,
         )
+    extra = data.get("_genomesh") or {}
+    for report in extra.get("sources") or []:  # the hub's per-source status
+        if report.get("status") != "ok":
+            console.print(
+                f"   {escape(str(report.get('source')))}: {report.get('status')} "
+                f"({escape(str(report.get('reason')))})",
+                soft_wrap=True,
+            )
+    if extra.get("hpoVersion"):
+        from genomesh.ontology.hpo import HPO_ACKNOWLEDGEMENT
+
+        console.print(HPO_ACKNOWLEDGEMENT.format(version=extra["hpoVersion"]), soft_wrap=True)

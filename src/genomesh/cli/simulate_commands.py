@@ -192,3 +192,39 @@ def simulate(
 
 
 __all__ = ["parse_populations", "simulate"]
+
+
+@app.command("plant-rare-disease")
+def plant_rare_disease_command(
+    cohort: Annotated[Path, typer.Argument(help="a cohort `genomesh simulate` wrote")],
+    out: Annotated[Path, typer.Argument(help="folder for the planted copy (replaced)")],
+    cases: Annotated[int, typer.Option("--cases", min=1, help="number of cases to plant")] = 20,
+    eligible: Annotated[
+        Path | None,
+        typer.Option(
+            help="file of sample ids the cases are drawn from, one per line (default all)"
+        ),
+    ] = None,
+    population_carriers: Annotated[
+        int, typer.Option(min=0, help="others given one private variant of the region each")
+    ] = 1,
+    seed: Annotated[int, typer.Option(min=0, help="random seed (recorded in truth.json)")] = 1,
+) -> None:
+    """Plant ReNU syndrome (RNU4-2) in a simulated chr12 GRCh38 cohort around 120.29 Mb."""
+    from genomesh.simulate.raredisease import plant_rare_disease, read_cohort
+
+    ids = None
+    if eligible is not None:
+        try:
+            ids = [x.strip() for x in eligible.read_text().splitlines() if x.strip()]
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {eligible}: {exc}", field="--eligible") from None
+    planted = plant_rare_disease(
+        read_cohort(cohort), out, n_cases=cases, eligible=ids,
+        population_carriers=population_carriers, seed=seed,
+    )  # fmt: skip
+    truth = planted.read_truth()["rare_disease"]
+    Console().print(
+        f"planted {truth['disease']['label']} ({truth['disease']['id']}, {truth['gene']}) in "
+        f"{len(truth['cases'])} cases, region {truth['region']}; truth in {planted.truth}"
+    )

@@ -37,6 +37,7 @@ from genomesh.hub.callers import CallerBudget
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
 from genomesh.hub.dialout import DialoutBroker
+from genomesh.hub.matchmaker import routes as matchmaker_routes
 from genomesh.hub.registry import HubStore
 from genomesh.hub.shared import SqlNonceCache
 from genomesh.hub.signing import load_or_create_key
@@ -249,6 +250,7 @@ def create_app(
     app.include_router(beacon_routes.router)
     app.include_router(routes.router)
     app.include_router(anchors.router)
+    app.include_router(matchmaker_routes.router)  # the hub's Matchmaker Exchange /match
     app.include_router(dialout.router)
     app.include_router(analysis_routes.router)
     app.include_router(transparency.router)  # the network's yearly transparency report

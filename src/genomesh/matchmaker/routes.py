@@ -15,45 +15,27 @@ match-peer add`). The node app sets `app.state.matchmaker` (a `Matchmaker`).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from genomesh.core.errors import AuthenticationError, GenomeshError
-from genomesh.matchmaker.service import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TYPE, Matchmaker
+from genomesh.matchmaker.service import Matchmaker
+from genomesh.matchmaker.wire import (
+    ACCEPTED_TYPES,
+    ERROR_STATUSES,
+    MME_VERSION,
+    SUPPORTED_VERSIONS,
+    MatchmakerError,
+    check_accept,
+    check_content_type,
+    error_response,
+    mme_response,
+)
 
 router = APIRouter(tags=["matchmaker"])
-_MME_TYPE = re.compile(r"^application/vnd\.ga4gh\.matchmaker\.v(\d+)\.(\d+)\+json$")
-SUPPORTED_VERSIONS = ["1.0", "1.1"]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "body is not JSON"},
-    401: {"description": "X-Auth-Token missing or unknown"},
-    406: {"description": "unsupported API version"},
-    415: {"description": "missing or unsupported content type"},
-    422: {"description": "not a valid MME request (the field is named)"},
-    429: {"description": "this peer's query budget is spent"},
-}
-
-
-class MatchmakerError(Exception):
-    """An MME error response (status, message, extra body fields)."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
-
-
-def mme_response(body: dict[str, Any], status: int = 200, **headers: str) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=RESPONSE_TYPE, headers=headers)
-
-
-def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
-    headers = {"Content-Type": RESPONSE_TYPE}
-    if status == 401:
-        headers["WWW-Authenticate"] = "X-Auth-Token"
-    return JSONResponse({"message": message, **extra}, status_code=status, headers=headers)
+_ERRORS = ERROR_STATUSES
 
 
 def _matchmaker(request: Request) -> Matchmaker:
@@ -68,38 +50,6 @@ def _peer(request: Request) -> str:
     if peer is None:
         raise MatchmakerError(401, "unknown X-Auth-Token")
     return peer
-
-
-def _check_content_type(request: Request) -> None:
-    raw = request.headers.get("content-type", "")
-    media = raw.split(";")[0].strip().lower()
-    if not media:
-        raise MatchmakerError(
-            415, f"Content-Type required: {RESPONSE_TYPE}", supportedVersions=SUPPORTED_VERSIONS
-        )
-    found = _MME_TYPE.match(media)
-    if found:
-        if found.group(1) != "1":
-            raise MatchmakerError(
-                406, "unsupported API version", supportedVersions=SUPPORTED_VERSIONS
-            )
-        return
-    if media != "application/json":
-        raise MatchmakerError(
-            415,
-            f"unsupported Content-Type {media!r}: send {RESPONSE_TYPE}",
-            supportedVersions=SUPPORTED_VERSIONS,
-        )
-
-
-def _check_accept(request: Request) -> None:
-    """406 when the caller accepts only matchmaker types of another major version."""
-    accept = request.headers.get("accept", "")
-    types = [t.split(";")[0].strip().lower() for t in accept.split(",") if t.strip()]
-    if not types or any(not t.startswith("application/vnd.ga4gh.matchmaker.") for t in types):
-        return
-    if not any((m := _MME_TYPE.match(t)) and m.group(1) == "1" for t in types):
-        raise MatchmakerError(406, "unsupported API version", supportedVersions=SUPPORTED_VERSIONS)
 
 
 async def _handle(request: Request, work: Any) -> JSONResponse:
@@ -121,8 +71,8 @@ async def _handle(request: Request, work: Any) -> JSONResponse:
 async def match(request: Request) -> JSONResponse:
     async def work() -> JSONResponse:
         peer = _peer(request)
-        _check_content_type(request)
-        _check_accept(request)
+        check_content_type(request.headers)
+        check_accept(request.headers)
         raw = await request.body()
         try:
             body = json.loads(raw)

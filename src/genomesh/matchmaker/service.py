@@ -27,15 +27,9 @@ from genomesh.matchmaker.scoring import (
     Weighting,
     genomic_keys,
     prepare,
-    score,
+    score_many,
 )
-
-MME_VERSION = "1.1"
-ACCEPTED_TYPES = (
-    "application/vnd.ga4gh.matchmaker.v1.0+json",
-    "application/vnd.ga4gh.matchmaker.v1.1+json",
-)
-RESPONSE_TYPE = "application/vnd.ga4gh.matchmaker.v1.1+json"
+from genomesh.matchmaker.wire import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TYPE
 
 
 @dataclass
@@ -44,6 +38,13 @@ class MatchOptions:
     min_score: float = 0.0  # results must score above this
     phenotype_method: PhenotypeMethod = "resnik-jc"
     weighting: Weighting = "genomesh"
+
+
+def hpo_version() -> str:
+    """The release of the HPO the scores were computed with (shown with every answer)."""
+    from genomesh.ontology.hpo import get_hpo
+
+    return get_hpo().version
 
 
 class Matchmaker:
@@ -72,9 +73,15 @@ class Matchmaker:
         return hit
 
     def match(
-        self, body: Any, *, peer: str, client_address: str | None = None
+        self,
+        body: Any,
+        *,
+        peer: str,
+        client_address: str | None = None,
+        on_behalf_of: str | None = None,
     ) -> tuple[dict[str, Any], int | None]:
-        """The MME response for one request, and the audit entry of the answer."""
+        """The MME response for one request, and the audit entry of the answer.
+        `on_behalf_of` names who the peer relays for (the hub: its requesting peer), audited."""
         request = validate_request(body)
         query_patient = request["patient"]
         is_test = bool(query_patient.get("test") or request.get("test"))
@@ -90,15 +97,18 @@ class Matchmaker:
             results = []
             for access in accesses:
                 rows: list[tuple[float, str, dict[str, Any]]] = []
-                for candidate in by_dataset.get(access.dataset_id, []):
-                    if candidate.individual_id not in access.allowed_individuals:
-                        continue
-                    s = score(
-                        query,
-                        self._candidate(candidate),
-                        phenotype_method=options.phenotype_method,
-                        weighting=options.weighting,
-                    )
+                allowed = [
+                    c
+                    for c in by_dataset.get(access.dataset_id, [])
+                    if c.individual_id in access.allowed_individuals
+                ]
+                scores = score_many(
+                    query,
+                    [self._candidate(c) for c in allowed],
+                    phenotype_method=options.phenotype_method,
+                    weighting=options.weighting,
+                )
+                for candidate, s in zip(allowed, scores, strict=True):
                     if s.patient > options.min_score:
                         item = {"score": s.to_mme(), "patient": candidate.patient}
                         rows.append((s.patient, candidate.individual_id, item))
@@ -120,6 +130,8 @@ class Matchmaker:
             "genes": [k.gene_label for k in genomic_keys(query_patient)],
             "test": is_test,
         }
+        if on_behalf_of:
+            parameters["on_behalf_of"] = on_behalf_of
         # Always one gate run, even with nothing enrolled: every answer has its audit entry.
         answer = self.gate.run(
             GateRequest(
@@ -149,7 +161,11 @@ class Matchmaker:
                 "Matches are for research and clinical follow-up between the contacts named; "
                 "confirm any finding clinically before acting on it."
             ),
-            "_genomesh": {"node": self.gate.settings.name, "auditId": audit_id},
+            "_genomesh": {
+                "node": self.gate.settings.name,
+                "auditId": audit_id,
+                "hpoVersion": hpo_version(),
+            },
         }
         return response, audit_id
 

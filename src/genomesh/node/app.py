@@ -102,6 +102,9 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
     app.include_router(transparency_router)  # /transparency/{year}
     app.include_router(findings_router)  # return of findings (hub-signed flags, admin queue)
     app.include_router(matchmaker_router)
+    from genomesh.node.match_routes import router as hub_match_router  # /match/hub, hub-signed
+
+    app.include_router(hub_match_router)
     app.include_router(beacon_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,138 @@
+"""`genomesh analysis submit case-search` and `genomesh analysis case-plot`.
+
+    genomesh analysis submit case-search -d au/rare -d nl/rare -d gb/biobank \\
+        --population gb/biobank --phenotype HP:0012759 --window 100000 --wait
+    genomesh analysis submit case-search ... --disease OMIM:620851 --region 12:120291816-120291899
+    genomesh analysis case-plot ID --manhattan scan.png --qq scan-qq.png
+
+See `genomesh.analysis.case_search` for what the nodes send and the test the hub runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from genomesh.cli.analysis_commands import (
+    DatasetOption,
+    ParamOption,
+    WaitOption,
+    analysis_app,
+    parse_params,
+    submit_analysis,
+    submit_app,
+)
+from genomesh.cli.query_commands import (
+    HubOption,
+    JsonOption,
+    PassportOption,
+    console,
+    hub_request,
+    hub_url,
+    passport_header,
+)
+from genomesh.core.errors import InvalidInputError
+
+
+@submit_app.command("case-search")
+def submit_case_search(
+    dataset: DatasetOption,
+    population: Annotated[
+        list[str],
+        typer.Option("--population", help="NODE/DATASET used as population/control (repeatable)"),
+    ],
+    phenotype: Annotated[
+        list[str] | None,
+        typer.Option("--phenotype", help="case HPO term, with its descendants (repeatable)"),
+    ] = None,
+    disease: Annotated[
+        str | None, typer.Option("--disease", help="case disease id (OMIM:, ORPHA:, MONDO:)")
+    ] = None,
+    exact_terms: Annotated[
+        bool, typer.Option("--exact-terms", help="the HPO terms only, not their descendants")
+    ] = False,
+    max_af: Annotated[
+        float, typer.Option("--max-af", help="rarity threshold in the population")
+    ] = 0.001,
+    region: Annotated[
+        list[str] | None, typer.Option("--region", help="CHROM:START-END to test (repeatable)")
+    ] = None,
+    window: Annotated[
+        int | None, typer.Option("--window", help="scan the genome in windows of this many bp")
+    ] = None,
+    within: Annotated[
+        str | None, typer.Option("--within", help="limit a window scan to CHROM:START-END")
+    ] = None,
+    param: ParamOption = None,
+    wait: WaitOption = False,
+    hub: HubOption = None,
+    passport: PassportOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Regions where cases carry rare variants a population cohort lacks (one-sided test)."""
+    params: dict[str, Any] = parse_params(param)
+    if bool(phenotype) == bool(disease):
+        raise InvalidInputError(
+            "define the cases by --phenotype HP:... (repeatable) or by --disease ID",
+            field="--phenotype",
+        )
+    params["case"] = (
+        {"phenotypes": list(phenotype or []), "descendants": not exact_terms}
+        if phenotype
+        else {"disease": disease}
+    )
+    params["population"] = list(population)
+    params["max_af"] = max_af
+    if region:
+        params["regions"] = list(region)
+    if window is not None:
+        params["window"] = window
+    if within:
+        params["region"] = within
+    submit_analysis(
+        "case-search", params, dataset, hub=hub, passport=passport, wait=wait, as_json=as_json
+    )
+
+
+def scan_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A case-search result's regions as the rows the GWAS plots draw (CHROM, POS, P, ID)."""
+    if body.get("analysis") != "case-search" or not isinstance(body.get("rows"), list):
+        raise InvalidInputError("that analysis is not a case search", field="id")
+    return [
+        {"CHROM": r["chrom"], "POS": (r["start"] + r["end"]) // 2, "P": r["p"], "ID": r["region"]}
+        for r in body["rows"]
+    ]
+
+
+@analysis_app.command("case-plot")
+def case_plot(
+    task_id: Annotated[str, typer.Argument(help="the id of a finished case search")],
+    manhattan: Annotated[
+        Path | None, typer.Option("--manhattan", help="write the Manhattan plot (PNG) here")
+    ] = None,
+    qq: Annotated[Path | None, typer.Option("--qq", help="write the QQ plot (PNG) here")] = None,
+    hub: HubOption = None,
+    passport: PassportOption = None,
+) -> None:
+    """Manhattan plot (-log10 p per region, Bonferroni line) and QQ plot of a case search."""
+    from genomesh.analysis.gwas.plots import manhattan_png, qq_png
+
+    if manhattan is None and qq is None:
+        raise InvalidInputError("name --manhattan FILE and/or --qq FILE", field="--manhattan")
+    url = f"{hub_url(hub)}/analysis/tasks/{task_id}/result"
+    rows = scan_rows(hub_request("GET", url, headers=passport_header(passport)))
+    top = [r["ID"] for r in sorted(rows, key=lambda r: r["P"])[:1]]
+    threshold = 0.05 / max(len(rows), 1)
+    if manhattan is not None:
+        title = f"case search: {len(rows)} regions (Bonferroni line at {threshold:.2g})"
+        manhattan.write_bytes(manhattan_png(rows, title=title, threshold=threshold, highlight=top))
+        console.print(f"wrote {escape(str(manhattan))}")
+    if qq is not None:
+        qq.write_bytes(qq_png(rows, title="case search: observed vs expected p"))
+        console.print(f"wrote {escape(str(qq))}")
+
+
+__all__ = ["case_plot", "scan_rows", "submit_case_search"]

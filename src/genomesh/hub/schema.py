@@ -1,7 +1,7 @@
 """Every table of the hub database, in one place: what the migrations describe.
 
 The hub's own tables (registry, catalogue, invitations, per-caller budget, audit heads, analysis tasks, secure
-runs, shared worker state, dial-out relay) and the DAC's (`dac_*`) share one database.
+runs, shared worker state, dial-out relay, matchmaker peers, matches and notices) and the DAC's (`dac_*`) share one database.
 `TARGET_METADATA` lists their SQLAlchemy metadata for Alembic
 (genomesh.hub.migrations): a test checks that the head revision creates exactly these.
 """
@@ -14,6 +14,7 @@ from genomesh.hub import anchors, callers, dialout_relay, invitations, registry,
 from genomesh.hub.analysis import ledger, stale, tasks
 from genomesh.hub.dac import throttle_sql
 from genomesh.hub.dac.models import Base
+from genomesh.hub.matchmaker import store as mme_store
 
 
 def target_metadata() -> list[MetaData]:
@@ -30,6 +31,7 @@ def target_metadata() -> list[MetaData]:
         dialout_relay.metadata,
         Base.metadata,
         throttle_sql.metadata,
+        mme_store.metadata,
     ]
 
 

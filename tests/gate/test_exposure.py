@@ -225,3 +225,24 @@ def test_exposure__off_switch_in_toml_and_environment_text() -> None:
     assert DatasetPolicy().exposure_budget == DEFAULT_BUDGET
     with pytest.raises(ValueError, match="exposure_budget"):
         DatasetPolicy(exposure_budget="lots")  # type: ignore[arg-type]
+
+
+def test_exposure__a_matchmaking_peer_still_finds_a_patient_whose_budget_is_spent(
+    make_gate: Callable[..., Gate],
+) -> None:
+    """Matchmaking answers are charged but never narrowed: the peer sees only patients the
+    custodian enrolled with their consent to be matched, and one patient is the usual match."""
+    from genomesh.gate import matchmaker_identity
+
+    gate = make_gate()
+    for i, who in enumerate((anonymous("10.0.0.1"), researcher("bob"), anonymous("10.0.0.2"))):
+        ask(gate, {"S1", f"S{i + 2}", f"S{i + 5}"}, who)  # S1's budget is spent by now
+    assert ask(gate, {"S1"}).exists is False  # to an anonymous caller: a true absence
+    request = GateRequest(
+        matchmaker_identity("peer-clinic"), "matchmaker", "match", {"patient": "p1"},
+        ("cohort",), "record",
+    )  # fmt: skip
+    found = gate.run(request, people({"S1"})).results[0]
+    assert found.exists is True and found.count == 1
+    spent_before = gate.state.exposure.spent("cohort", ["S1"])["S1"]
+    assert spent_before > DEFAULT_BUDGET  # the match was still charged to S1's account

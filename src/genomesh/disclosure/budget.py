@@ -17,6 +17,15 @@ from __future__ import annotations
 
 BUDGETED_TIERS: frozenset[str] = frozenset({"anonymous", "registered", "matchmaker"})
 
+# Tiers whose answers are narrowed (rare hits hidden, participants past their exposure budget
+# withheld). Not "controlled" (the committee granted the data) and not "matchmaker": the guard
+# gives a matchmaking peer only patients the custodian enrolled with their consent to
+# matchmaking and contact, so being found is the point; a single-patient match would
+# otherwise be withheld by the budget meant for anonymous membership inference. Both are
+# still charged to the participants' exposure, audited and in the disclosure ledger, and a
+# matchmaking peer's queries are still counted against its query budget.
+NARROWED_TIERS: frozenset[str] = frozenset({"anonymous", "registered"})
+
 
 def is_charged(effective_tiers: set[str], *, self_service: bool = False) -> bool:
     """Whether a query answered at these per-dataset tiers uses up budget."""
@@ -25,4 +34,4 @@ def is_charged(effective_tiers: set[str], *, self_service: bool = False) -> bool
     return bool(effective_tiers & BUDGETED_TIERS)
 
 
-__all__ = ["BUDGETED_TIERS", "is_charged"]
+__all__ = ["BUDGETED_TIERS", "NARROWED_TIERS", "is_charged"]

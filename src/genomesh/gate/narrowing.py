@@ -10,8 +10,9 @@ dataset - at boolean, count and record granularity alike. Nothing in it says who
 2. Exposure (`exposure_budget`, genomesh.disclosure.exposure): an answer from fewer than
    `exposure_free_carriers` people charges each of them what it reveals about their
    membership; a participant the answer would take past the budget is withheld (anonymous
-   and registered tiers; controlled-tier answers are charged but never narrowed, the grant
-   being the custodian's decision to disclose). The account is per participant and
+   and registered tiers; controlled-tier and matchmaking answers are charged but never
+   narrowed: the grant is the custodian's decision to disclose, and a matchmaking peer sees
+   only patients enrolled with their consent to be matched and contacted). The account is per participant and
    dataset, over every caller, tier and surface, the hub's network included.
 
 Consistency: who was withheld from each distinct answer (its fingerprint: the dataset
@@ -30,7 +31,7 @@ from typing import Any
 
 from genomesh.audit.exposure import ExposureCharge, ExposureStore
 from genomesh.core.settings import DatasetPolicy
-from genomesh.disclosure.budget import BUDGETED_TIERS
+from genomesh.disclosure.budget import NARROWED_TIERS
 from genomesh.disclosure.exposure import answer_charge, over_budget
 from genomesh.gate.contract import DatasetAccess, DatasetResult
 from genomesh.gate.guard import DatasetFacts
@@ -57,7 +58,7 @@ class Narrowed:
 
 def fingerprint(result: DatasetResult, access: DatasetAccess, facts: DatasetFacts) -> str:
     """Who and how much made this answer, in this dataset version, under this tier rule."""
-    narrowable = access.tier in BUDGETED_TIERS
+    narrowable = access.tier in NARROWED_TIERS
     text = json.dumps(
         [facts.dataset_id, facts.version, narrowable, result.count, sorted(result.contributors)],
         separators=(",", ":"),
@@ -76,7 +77,7 @@ def narrow(
 ) -> Narrowed:
     """Apply rare-hit hiding and the exposure budget to one dataset's answer (see module)."""
     k = len(result.contributors)
-    narrowable = access.tier in BUDGETED_TIERS
+    narrowable = access.tier in NARROWED_TIERS
     if k == 0:
         return Narrowed(result)
     if narrowable and k < policy.boolean_min_count:

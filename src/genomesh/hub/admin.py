@@ -7,7 +7,6 @@ is not set, a random one is generated on first start into `HUB_DIR/admin.token` 
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from fastapi import Depends, Request
 
 from genomesh.core.errors import AccessDeniedError, AuthenticationError, GenomeshError
 from genomesh.core.settings import HubSettings
+from genomesh.core.token_files import private_token
 
 TOKEN_FILE = "admin.token"
 
@@ -24,18 +24,7 @@ def admin_token(settings: HubSettings) -> str:
     """The configured admin token, or the one kept in HUB_DIR/admin.token (created once)."""
     if settings.admin_token:
         return settings.admin_token
-    path = Path(settings.hub_dir) / TOKEN_FILE
-    if path.is_file():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-    return token
+    return private_token(Path(settings.hub_dir) / TOKEN_FILE)
 
 
 def require_admin(request: Request) -> None:

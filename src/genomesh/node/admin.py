@@ -9,7 +9,6 @@ admin-token DIR` prints it. Compared in constant time; never logged.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from fastapi import Request
 
 from genomesh.core.errors import AccessDeniedError, AuthenticationError
 from genomesh.core.settings import NodeSettings
+from genomesh.core.token_files import private_token
 
 TOKEN_FILE = "admin.token"
 
@@ -25,18 +25,7 @@ def node_admin_token(settings: NodeSettings) -> str:
     """The configured admin token, or the one kept in NODE_DIR/admin.token (made once)."""
     if settings.admin_token:
         return settings.admin_token
-    path = Path(settings.node_dir) / TOKEN_FILE
-    if path.is_file():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = "gsa_" + secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-    return token
+    return private_token(Path(settings.node_dir) / TOKEN_FILE, prefix="gsa_")
 
 
 def is_node_admin(settings: NodeSettings, presented: str | None) -> bool:

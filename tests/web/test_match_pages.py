@@ -114,3 +114,29 @@ def test_match_in_the_browser__ranked_explained_with_contact(
     assert "Human Phenotype Ontology (version" in page.inner_text("#hpo-ack")
     shoot(page, "match-results")
     assert page.console_errors == []
+
+
+def test_match_from_the_portal__notice_in_the_account_inbox(
+    federation: Any, enrolled: str, ana_token: str
+) -> None:
+    """The hub notifies both submitters of a new pair; the portal submitter's notice (the
+    account's own mailto: contact) shows in its inbox as a match, with score and contact."""
+    with httpx.Client(base_url=federation.hub, cookies=portal_cookie(federation, ana_token)) as c:
+        form = c.get("/matchmaking")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        sent = c.post(
+            "/matchmaking",
+            data={"csrf_token": csrf, "label": "ana-inbox-1", "features": "HP:0001250",
+                  "genes": "KCNQ2"},
+        )  # fmt: skip
+        assert sent.status_code == 200 and PATIENT["id"] in sent.text
+        page = c.get("/account")
+    assert page.status_code == 200
+    rows = re.findall(r'<tr class="notification match">(.*?)</tr>', page.text, re.S)
+    mine = [r for r in rows if "ana-inbox-1" in r]
+    assert len(mine) == 1, rows
+    row = mine[0]
+    assert "<td>match</td>" in row and PATIENT["id"] in row
+    assert re.search(r"Score (0\.\d{3}|1\.000)\.", row)
+    assert "shared genes KCNQ2" in row
+    assert "mailto:genetics@umc.example.org" in row and "Dr Node" in row

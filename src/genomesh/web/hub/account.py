@@ -1,5 +1,5 @@
-"""Account pages: register, log in and out, the researcher's overview (applications, inbox,
-passport download)."""
+"""Account pages: register, log in and out, the researcher's overview (applications, inbox
+of withdrawal and match notices, passport download)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from genomesh.core.errors import AuthenticationError, GenomeshError
 from genomesh.hub.dac.routes import _throttle
 from genomesh.hub.dac.schemas import RegisterIn
 from genomesh.web.hub.auth import TOKEN, USER, context, dac, field_errors, signed_in
+from genomesh.web.hub.inbox import match_notices
 from genomesh.web.pages import PageDep, PageRouter
 
 router = PageRouter()
@@ -106,9 +107,11 @@ def overview(page: PageDep) -> Response:
     service = dac(page)
     applications = service.list_applications(user, mine=True)
     notes = service.notifications(user)
+    matches = match_notices(page, service.me(user).email)
     return page.render(
-        "hub/account.html", applications=applications, notifications=notes, **context(page)
-    )
+        "hub/account.html", applications=applications, notifications=notes,
+        match_notices=matches, **context(page),
+    )  # fmt: skip
 
 
 @router.post("/account/inbox/read")

@@ -359,6 +359,91 @@ def test_findings__opting_out_before_delivery_cancels_it(fed: Fed) -> None:
     assert fed.node.get("/participants/me/findings", headers=me).json()["findings"] == []
 
 
+def test_findings__each_review_is_a_notice_in_the_flagging_researchers_inbox(fed: Fed) -> None:
+    settings = fed.node_app.state.gate.settings
+    admin = fed.login("admin", ADMIN_PASSWORD)
+    secret = fed.hub.post("/dac/nodes/se-node/secret", headers=admin).json()["secret"]
+    hana = fed.researcher("hana")
+    app = fed.apply(hana, "open1", PURPOSE, title="Cardiomyopathy panel")
+    fed.approve(app["id"])
+    person = sorted(set(open_node(fed.node_dir).dataset("open1").consents()) - set(fed.group))[6]
+    me = participant(fed, person)
+    fed.node.put("/participants/me/findings-preferences", headers=me,
+                 json={"categories": ["medically_actionable"]})  # fmt: skip
+    flagged = fed.hub.post("/dac/findings", headers=hana, json={
+        "application": app["id"], "dataset": "se-node/open1", "individual_id": person,
+        "category": "medically_actionable", "summary": "MYBPC3 truncating variant",
+    })  # fmt: skip
+    assert flagged.status_code == 202, flagged.text
+    fid = flagged.json()["id"]
+
+    def inbox(headers: dict[str, str]) -> list[dict[str, Any]]:
+        return [
+            n for n in fed.hub.get("/dac/me/notifications", headers=headers).json()
+            if n["individual_pseudonym"].startswith(f"finding {fid} ")
+        ]  # fmt: skip
+
+    settings.hub_url, settings.hub_secret = str(fed.hub.base_url).rstrip("/"), secret
+    try:
+        asked = fed.node.post(
+            f"/admin/findings/{fid}/review",
+            headers=NODE_ADMIN,
+            json={"decision": "ask_confirmation", "comment": "Sanger first"},
+        )
+        assert asked.json()["hub_notice"] == "delivered", asked.text
+        [told] = inbox(hana)
+        assert told["node"] == "se-node" and told["dataset_id"] == "open1" and not told["read"]
+        assert f"your finding {fid} (medically_actionable)" in told["message"]
+        assert "now confirmation_requested" in told["message"]
+        assert "comment: Sanger first" in told["message"]
+        assert person not in str(told)  # never the participant's id
+        confirmed = fed.hub.post(f"/dac/findings/se-node/{fid}/confirmation", headers=hana,
+                                 json={"evidence": "Sanger-confirmed"})  # fmt: skip
+        assert confirmed.status_code == 200, confirmed.text
+        fed.node.post(
+            f"/admin/findings/{fid}/review",
+            headers=NODE_ADMIN,
+            json={"decision": "accept", "comment": "clinically actionable"},
+        )
+        delivered = fed.node.post(
+            f"/admin/findings/{fid}/deliver",
+            headers=NODE_ADMIN,
+            json={"message": "private note for the participant"},
+        )
+        assert delivered.json()["hub_notice"] == "delivered", delivered.text
+        newest, accepted, _asked = inbox(hana)
+        assert "now accepted; comment: clinically actionable" in accepted["message"]
+        assert "delivered to the participant" in newest["message"]
+        assert "private note" not in newest["message"]  # the participant's note stays theirs
+        # only the researcher who flagged it is told
+        assert inbox(fed.researcher("ivan")) == []
+        # a notice without the node's credentials is refused, and stores nothing
+        forged = {
+            "kind": "finding",
+            "node": "se-node",
+            "finding": fid,
+            "state": "declined",
+            "dataset_id": "open1",
+            "recipient": "x",
+            "at": "2026-12-01T00:00:00Z",
+        }
+        assert fed.hub.post("/notifications", json=forged).status_code == 401
+        bad = fed.hub.post("/notifications", json={**forged, "state": "lost"},
+                           headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+        assert bad.status_code == 400 and "unknown finding state" in bad.text
+    finally:
+        settings.hub_url, settings.hub_secret = None, None
+    # with no hub configured the review stands, and says the hub was not told
+    other = fed.hub.post("/dac/findings", headers=hana, json={
+        "application": app["id"], "dataset": "se-node/open1", "individual_id": person,
+        "category": "medically_actionable", "summary": "second look",
+    })  # fmt: skip
+    declined = fed.node.post(f"/admin/findings/{other.json()['id']}/review", headers=NODE_ADMIN,
+                             json={"decision": "decline", "comment": "benign"})  # fmt: skip
+    assert declined.json()["state"] == "declined"
+    assert declined.json()["hub_notice"] == "local_only"
+
+
 # -- parts 5 and 6: proportionate review and the public data-use register ---------------
 def test_review__aggregate_only_gru_auto_approved_with_record_and_register(fed: Fed) -> None:
     vera = fed.researcher("vera")

@@ -136,6 +136,24 @@ def test_withdrawal__marks_the_analysis_stale_and_rerun_reports_the_change(
     assert "max |Δbeta|/SE" in again["rerun_change"] and "top hits changed" in again["rerun_change"]
     assert main(["analysis", "status", rerun["id"], *hub]) == 0
     assert f"re-run of {first['id']}: individuals" in capsys.readouterr().out
+    # the researcher's hub inbox says the re-run finished, and by how much the result moved
+    with fed.http() as http:
+        account = {"username": "rita", "password": "Sturdy-Rerunner-42",
+                   "email": "rita@uni.example", "accept_terms": True}  # fmt: skip
+        assert http.post("/dac/register", json=account).status_code == 201, "register"
+        login = http.post("/dac/login", json={k: account[k] for k in ("username", "password")})
+        inbox = http.get(
+            "/dac/me/notifications", headers={"Authorization": f"Bearer {login.json()['token']}"}
+        ).json()
+    [told] = [n for n in inbox if n["individual_pseudonym"] == f"rerun {rerun['id']}"]
+    words = told["message"]
+    assert f"the re-run {rerun['id']} of analysis {first['id']}" in words
+    assert "without 1 withdrawn participant(s) finished" in words
+    assert f"max |Δbeta|/SE = {float(shift.max()):.3g}" in words
+    assert f"{len(top_a - top_b)} of the top 10 hits changed" in words
+    n0 = change["n_individuals_before"]
+    assert f"individuals {n0} -> {n0 - 1}" in words
+    assert not told["read"]
 
 
 def _json_tail(text: str) -> dict[str, Any]:

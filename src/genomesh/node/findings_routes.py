@@ -35,6 +35,7 @@ from genomesh.core.findings import FINDING_MESSAGE, FindingFlag, FindingSender
 from genomesh.gate import DatasetAccess, DatasetResult, Gate
 from genomesh.node.admin import require_node_admin
 from genomesh.participants.findings import Findings, Review
+from genomesh.participants.findings_notice import tell_hub
 from genomesh.participants.rights import _run
 from genomesh.participants.routes import Participant, get_gate
 
@@ -222,8 +223,13 @@ def queue_list(
 
 
 @router.post("/admin/findings/{finding_id}/review", responses=error_responses(400, 401, 404, 409))
-def review(finding_id: FindingId, body: ReviewIn, queue: Queue, who: Custodian) -> dict[str, Any]:
-    return queue.review(finding_id, body.decision, by=who, comment=body.comment)
+def review(
+    finding_id: FindingId, body: ReviewIn, gate: GateDep, queue: Queue, who: Custodian
+) -> dict[str, Any]:
+    """The decision, recorded; the flagging researcher is told in their hub inbox."""
+    out = queue.review(finding_id, body.decision, by=who, comment=body.comment)
+    out["hub_notice"] = tell_hub(gate.settings, out)
+    return out
 
 
 @router.post("/admin/findings/{finding_id}/deliver", responses=error_responses(401, 404, 409))
@@ -235,10 +241,12 @@ def deliver(
     body: DeliverIn | None = None,
 ) -> dict[str, Any]:
     row = queue.get(finding_id)
-    return queue.deliver(
+    out = queue.deliver(
         finding_id, by=who, withdrawn=_withdrawn(gate, row.dataset_id, row.individual_id),
         message=body.message if body else "",
     )  # fmt: skip
+    out["hub_notice"] = tell_hub(gate.settings, out)
+    return out
 
 
 @router.put(

@@ -268,6 +268,7 @@ class Coordinator:
                     self.tasks.update(
                         task_id, state="done", result=result, rounds_expected=round_no
                     )
+                    self._finished(task_id)
                     return
                 replies = await self._round(task, round_no, asks)
                 state = analysis.aggregate(state, replies)
@@ -290,6 +291,15 @@ class Coordinator:
             self.tasks.update(
                 task_id, state="failed", reason=f"internal error: {type(exc).__name__}"
             )
+
+    def _finished(self, task_id: str) -> None:
+        """A done re-run tells its submitter, in their hub inbox, how much the result moved."""
+        from genomesh.hub.analysis.stale import notify_rerun_finished
+
+        try:
+            notify_rerun_finished(self.app, self.tasks.get(task_id))
+        except Exception:  # the notice is a courtesy: the result stands without it
+            log.exception("notice of re-run %s failed", task_id)
 
     async def _round(
         self, task: Task, round_no: int, asks: Mapping[str, Mapping[str, Any]]

@@ -171,6 +171,57 @@ def mark_from_notice(app: Any, body: Any) -> list[str]:
     )
 
 
+def notify_rerun_finished(app: Any, task: Any) -> bool:
+    """When a re-run is done, put a notice in its submitter's hub inbox (dac_notifications):
+    which analysis, how many withdrawn participants it left out, and how much the result
+    moved. False (nothing stored) when the task is no re-run or the hub has no DAC."""
+    store = stale_store(app)
+    original_id = store.rerun_of(task.id)
+    if original_id is None:
+        return False
+    from genomesh.core.errors import StoreError
+    from genomesh.hub.analysis.routes import coordinator_of
+    from genomesh.hub.dac.models import Notification
+    from genomesh.hub.dac.routes import _ensure_service
+
+    try:
+        dac = _ensure_service(app.state)
+    except StoreError:  # a hub without its data access committee keeps no inboxes
+        return False
+
+    original = coordinator_of(app).tasks.get(original_id)
+    if original.state != "done" or task.state != "done":
+        return False
+    change = result_change(original.result, task.result)
+    withdrawn = (store.stale(original_id) or {}).get("withdrawals", 0)
+    words = [f"the re-run {task.id} of analysis {original_id} ({task.analysis}) without "
+             f"{withdrawn} withdrawn participant(s) finished"]  # fmt: skip
+    if "n_individuals_before" in change:
+        words.append(
+            f"individuals {change['n_individuals_before']} -> {change['n_individuals_after']}"
+        )
+    if "max_abs_delta_beta_over_se" in change:
+        words.append(f"max |Δbeta|/SE = {change['max_abs_delta_beta_over_se']:.3g}")
+        words.append(f"{change['top_hits_changed']} of the top {change['top_hits']} hits changed")
+    if "max_abs_delta_af" in change:
+        words.append(f"max |ΔAF| = {change['max_abs_delta_af']:.3g}")
+    nodes = sorted(task.nodes)
+    now = datetime.now(UTC)
+    with dac.database.transaction() as session:
+        session.add(
+            Notification(
+                recipient=task.submitter.split("|", 1)[-1],
+                node=",".join(nodes)[:128] or "hub",
+                dataset_id=f"analysis {original_id}"[:128],
+                individual_pseudonym=f"rerun {task.id}"[:128],  # no participant: a re-run
+                withdrawn_at=now,
+                message=": ".join([words[0], ", ".join(words[1:])]) if words[1:] else words[0],
+                received_at=now,
+            )
+        )
+    return True
+
+
 def _key(row: dict[str, Any]) -> str:
     if "ID" in row:
         return str(row["ID"])
@@ -260,6 +311,7 @@ __all__ = [
     "StaleStore",
     "describe_change",
     "mark_from_notice",
+    "notify_rerun_finished",
     "reruns_table",
     "result_change",
     "stale_store",

@@ -54,6 +54,83 @@ class NotificationIn(BaseModel):
     message: str = Field(default="", max_length=4000)
 
 
+FINDING_STATES = {
+    "accepted": "accepted",
+    "declined": "declined",
+    "confirmation_requested": "asked you to confirm",
+    "pending_review": "put back in review",
+    "delivered": "delivered to the participant",
+}
+
+
+class FindingNoticeIn(BaseModel):
+    """A node's word that its custodian reviewed a researcher's finding flag (`kind`
+    "finding"; genomesh.participants.findings_notice). It names no participant."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    node: str = Field(min_length=1, max_length=128)
+    finding: int = Field(ge=1, le=2**63 - 1)
+    state: str = Field(min_length=1, max_length=32)
+    comment: str = Field(default="", max_length=4000)
+    dataset_id: str = Field(min_length=1, max_length=128)
+    category: str = Field(default="", max_length=64)
+    recipient: str = Field(min_length=1, max_length=128)
+    at: datetime
+
+
+def store_finding_notice(
+    session: Session, note: FindingNoticeIn, *, clock: Clock
+) -> list[Notification]:
+    """One row for the flagging researcher, in words (the same review told twice: one row)."""
+    if note.at.tzinfo is None:
+        raise InvalidInputError("at needs a time zone (e.g. Z)", field="at")
+    if note.state not in FINDING_STATES:
+        raise InvalidInputError(f"unknown finding state {note.state!r}", field="state")
+    key = f"finding {note.finding} {note.state} {note.at.timestamp():.0f}"[:128]
+    existing = session.scalar(
+        select(Notification).where(
+            Notification.recipient == note.recipient,
+            Notification.node == note.node,
+            Notification.individual_pseudonym == key,
+        )
+    )
+    if existing is not None:
+        return [existing]
+    kind = f" ({note.category})" if note.category else ""
+    words = (
+        f"the custodian at node {note.node} {FINDING_STATES[note.state]} your finding "
+        f"{note.finding}{kind} in dataset {note.dataset_id}: now {note.state}"
+    )
+    if note.comment.strip():
+        words += f"; comment: {note.comment.strip()}"
+    row = Notification(
+        recipient=note.recipient, node=note.node, dataset_id=note.dataset_id,
+        individual_pseudonym=key,  # no participant: the node's finding id and its new state
+        withdrawn_at=note.at, message=words[:4000], received_at=clock(),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return [row]
+
+
+def parse_node_notice(payload: Any) -> NotificationIn | FindingNoticeIn:
+    """A node notice: a finding review (`kind` "finding") or a withdrawal (ValidationError
+    naming the bad field otherwise)."""
+    if isinstance(payload, dict) and payload.get("kind") == "finding":
+        return FindingNoticeIn.model_validate(payload)
+    return NotificationIn.model_validate(payload)
+
+
+def store_node_notice(
+    session: Session, note: NotificationIn | FindingNoticeIn, *, clock: Clock
+) -> int:
+    """Store an authenticated node notice; returns the rows stored."""
+    if isinstance(note, FindingNoticeIn):
+        return len(store_finding_notice(session, note, clock=clock))
+    return len(store_notification(session, note, clock=clock))
+
+
 def issue_node_secret(session: Session, node: str, *, clock: Clock) -> str:
     """A fresh shared secret for `node` (replacing any earlier one); shown once."""
     if not node or len(node) > 128:
@@ -155,13 +232,18 @@ def mark_read(session: Session, account: Account, *, at: datetime) -> int:
 
 
 __all__ = [
+    "FINDING_STATES",
     "HUB_AUDIENCE",
+    "FindingNoticeIn",
     "NodeKeyLookup",
     "NotificationIn",
     "check_node_secret",
     "issue_node_secret",
     "mark_read",
     "notifications_for",
+    "parse_node_notice",
+    "store_finding_notice",
+    "store_node_notice",
     "store_notification",
     "verify_node_signature",
 ]

@@ -439,7 +439,8 @@ class DacService:
             return notes.issue_node_secret(session, node, clock=self.clock)
 
     def receive_notification(self, body: Any, *, bearer: str | None, nonces: Any = None) -> int:
-        """Store a node's withdrawal notification after checking it comes from that node."""
+        """Store a node's notice (a withdrawal, or a custodian's review of a finding flag) after
+        checking it comes from that node."""
         if isinstance(body, dict) and "payload" in body and "sig" in body:
             payload = notes.verify_node_signature(
                 body,
@@ -447,15 +448,15 @@ class DacService:
                 nonces=nonces,
                 max_skew=self.settings.dialout_max_skew_seconds,
             )
-            note = notes.NotificationIn.model_validate(payload)
+            note = notes.parse_node_notice(payload)
             if note.node != payload.get("iss"):
                 raise AuthenticationError("notification `node` differs from the signer")
             with self.database.transaction() as session:
-                return len(notes.store_notification(session, note, clock=self.clock))
-        note = notes.NotificationIn.model_validate(body)
+                return notes.store_node_notice(session, note, clock=self.clock)
+        note = notes.parse_node_notice(body)
         with self.database.transaction() as session:
             notes.check_node_secret(session, note.node, bearer)
-            return len(notes.store_notification(session, note, clock=self.clock))
+            return notes.store_node_notice(session, note, clock=self.clock)
 
     def notifications(
         self, username: str, *, unread_only: bool = False, mark_read: bool = False

@@ -211,6 +211,7 @@ def notify_rerun_finished(app: Any, task: Any) -> bool:
         session.add(
             Notification(
                 recipient=task.submitter.split("|", 1)[-1],
+                kind="rerun",
                 node=",".join(nodes)[:128] or "hub",
                 dataset_id=f"analysis {original_id}"[:128],
                 individual_pseudonym=f"rerun {task.id}"[:128],  # no participant: a re-run

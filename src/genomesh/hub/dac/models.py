@@ -236,12 +236,16 @@ class NodeCredential(Base):
 
 
 class Notification(Base):
-    """A withdrawal notification from a node, addressed to one researcher (by subject)."""
+    """A notice to one researcher (by subject): a participant's withdrawal from a node, a
+    finished re-run without withdrawn participants, or a custodian's review of a flagged
+    finding (`kind`; for the latter two `individual_pseudonym` holds the event's key, not a
+    participant)."""
 
     __tablename__ = "dac_notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recipient: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="withdrawal", server_default="withdrawal")
     node: Mapped[str] = mapped_column(String(128))
     dataset_id: Mapped[str] = mapped_column(String(128))
     individual_pseudonym: Mapped[str] = mapped_column(String(128))

@@ -105,7 +105,7 @@ def store_finding_notice(
     if note.comment.strip():
         words += f"; comment: {note.comment.strip()}"
     row = Notification(
-        recipient=note.recipient, node=note.node, dataset_id=note.dataset_id,
+        recipient=note.recipient, kind="finding", node=note.node, dataset_id=note.dataset_id,
         individual_pseudonym=key,  # no participant: the node's finding id and its new state
         withdrawn_at=note.at, message=words[:4000], received_at=clock(),
     )  # fmt: skip

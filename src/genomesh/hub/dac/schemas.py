@@ -292,6 +292,7 @@ class PassportOut(BaseModel):
 
 class NotificationOut(BaseModel):
     id: int
+    kind: str  # "withdrawal", "rerun" or "finding"
     node: str
     dataset_id: str
     individual_pseudonym: str
@@ -304,6 +305,7 @@ class NotificationOut(BaseModel):
     def of(cls, row: Notification) -> NotificationOut:
         return cls(
             id=row.id,
+            kind=row.kind or "withdrawal",
             node=row.node,
             dataset_id=row.dataset_id,
             individual_pseudonym=row.individual_pseudonym,

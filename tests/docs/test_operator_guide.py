@@ -33,6 +33,8 @@ def test_operator_guide__example_config_loads_with_the_documented_meaning(
     assert strict.record_countries == ["GB"]
     assert strict.tiers.registered == "boolean"
     assert strict.tiers.controlled == "count"
+    assert strict.cohort_role == "cases"
+    assert settings.policy_for("another").cohort_role is None
     assert settings.policy_for("another").tiers.controlled == "record"
     [community] = strict.communities
     assert community.community == "example-nation" and community.individuals == ["P0007", "P0012"]

@@ -206,3 +206,21 @@ def test_catalogue__disclosure_rules_keep_only_known_keys_of_the_right_type() ->
     assert disclosure_text({"dpEpsilon": 0.5, "exposureBudgetNats": 0.1}) == (
         "ε 0.5 per answer; exposure ≤ 0.1 nats per person"
     )
+
+
+def test_catalogue__cohort_role_keeps_only_the_known_roles() -> None:
+    """A node's `cohortRole` is untrusted: only population/control/cases are kept."""
+    from genomesh.hub.catalogue import cohort_role_of, population_datasets
+
+    assert cohort_role_of({"id": "d", "cohortRole": "control"}) == "control"
+    for sent in ("admin", ["population"], 1, None):
+        assert cohort_role_of({"id": "d", "cohortRole": sent}) is None
+    assert cohort_role_of({"id": "d"}) is None
+    entries = [
+        {"node": "a", "datasetId": "pop", "cohortRole": "population"},
+        {"node": "a", "datasetId": "ctl", "cohortRole": "control"},
+        {"node": "b", "datasetId": "pop", "cohortRole": "cases"},
+    ]
+    nodes = {"a": ["pop", "ctl"], "b": ["pop"]}
+    assert population_datasets(entries, nodes) == ["a/ctl", "a/pop"]
+    assert population_datasets(entries, {"b": ["pop"]}) == []

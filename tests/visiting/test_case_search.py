@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from genomesh.core.settings import DatasetPolicy
 from genomesh.ontology.hpo import get_hpo
 from genomesh.simulate.cohort import CohortFiles
 from genomesh.simulate.raredisease import plant_rare_disease
@@ -41,7 +42,11 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> CohortFiles:
 
 @pytest.fixture(scope="module")
 def fed(planted: CohortFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    federation = start_federation(tmp_path_factory.mktemp("case-search"), planted)
+    federation = start_federation(  # the custodian of nl-c marks it as a population cohort
+        tmp_path_factory.mktemp("case-search"),
+        planted,
+        policies={POPULATION: DatasetPolicy(min_count=MIN_COUNT, cohort_role="population")},
+    )
     try:
         yield federation
     finally:
@@ -236,3 +241,50 @@ def test_case_search__a_phenotype_unrelated_to_the_genome_finds_nothing(fed: Fed
     assert result["cases"] >= 10
     assert not [r for r in result["rows"] if r["significant"]]
     assert min(r["p"] for r in result["rows"]) > 0.05 / len(result["rows"])
+
+
+def test_case_search__population_defaults_to_the_catalogues_population_datasets(
+    fed: Federation,
+    planted: CohortFiles,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """nl-c's custodian marked it `cohort_role = "population"`: /info carries it, the
+    catalogue shows and filters by it, and a case search naming no population uses it."""
+    with fed.http() as http:
+        marked = http.get("/catalogue", params={"role": "population"}).json()["datasets"]
+        assert [(e["node"], e["cohortRole"]) for e in marked] == [(POPULATION, "population")]
+        assert {e["cohortRole"] for e in http.get("/catalogue").json()["datasets"]} == {
+            "population",
+            None,
+        }
+        bad = http.get("/catalogue", params={"role": "controls"})
+        assert bad.status_code == 400 and "'controls'" in bad.text
+    region = planted.read_truth()["rare_disease"]["region"]
+    named = run(fed, {"regions": [region]})
+    submitted = fed.submit("case-search", {"case": CASE, "regions": [region]})
+    assert submitted.status_code == 201, submitted.text
+    status = fed.wait(submitted.json()["id"])
+    assert status["state"] == "done", status
+    default = fed.result(status["id"]).json()
+    assert default["rows"] == named["rows"] and default["population"] > 0
+    # no submitted dataset is marked: refused, naming the problem
+    refused = fed.submit("case-search", {"case": CASE, "regions": [region]}, NODES[:2])
+    assert refused.status_code == 400, refused.text
+    message = refused.json()["error"]["errorMessage"]
+    assert message.startswith("field 'population':") and "cohort_role" in message
+    from genomesh.cli.main import main
+
+    monkeypatch.setenv("GENOMESH_HUB_URL", fed.url)
+    monkeypatch.setenv("GENOMESH_PASSPORT", fed.bearer()["Authorization"].removeprefix("Bearer "))
+    monkeypatch.setenv("COLUMNS", "200")
+    capsys.readouterr()
+    assert main(["catalogue", "search", "--role", "population"]) == 0
+    out = capsys.readouterr().out
+    assert "nl-c-ds" in out and "nl-a-ds" not in out
+    datasets = [arg for n in NODES for arg in ("--dataset", f"{n}/{n}-ds")]
+    code = main(["analysis", "submit", "case-search", *datasets, "--phenotype", "HP:0012759",
+                 "--region", region, "--wait", "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert json.loads(out)["state"] == "done"

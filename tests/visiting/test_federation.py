@@ -174,8 +174,15 @@ def _dial_out(fed: Federation) -> None:
     assert connected.wait(15), "dial-out node never reached the hub"
 
 
-def start_federation(root: Path, cohort: Any, **hub_options: Any) -> Federation:
+def start_federation(
+    root: Path,
+    cohort: Any,
+    *,
+    policies: dict[str, DatasetPolicy] | None = None,
+    **hub_options: Any,
+) -> Federation:
     """A hub and the three nodes (two push, one dial-out), each with a third of `cohort`;
+    `policies` (node name -> its dataset's policy) replace the default one there,
     `hub_options` override the hub's settings."""
     from genomesh.node.app import create_app as create_node
 
@@ -208,6 +215,7 @@ def start_federation(root: Path, cohort: Any, **hub_options: Any) -> Federation:
         settings = NodeSettings.load(
             node_dir, name=name, base_url=base, jurisdiction="NL", trusted_issuers=[trusted],
             default_policy=DatasetPolicy(min_count=3), anti_differencing_answers=0,
+            dataset_policies={f"{name}-ds": p for p in [(policies or {}).get(name)] if p},
             query_budget=1_000_000, hub_key=None if name == DIAL_OUT else hub_key,
             analysis_chunk_variants=200,
         )  # fmt: skip

@@ -114,6 +114,8 @@ class BeaconService:
                     "name": info.name,
                     "assemblyId": info.assembly,
                     "disclosure": disclosure,
+                    # the custodian's declaration: population / control / cases, or None
+                    "cohortRole": policy.cohort_role,
                 }
             )
         return out

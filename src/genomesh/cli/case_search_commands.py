@@ -2,6 +2,8 @@
 
     genomesh analysis submit case-search -d au/rare -d nl/rare -d gb/biobank \\
         --population gb/biobank --phenotype HP:0012759 --window 100000 --wait
+    genomesh analysis submit case-search -d au/rare -d gb/biobank --phenotype HP:0012759 \\
+        --window 100000     # population: the datasets the catalogue marks population/control
     genomesh analysis submit case-search ... --disease OMIM:620851 --region 12:120291816-120291899
     genomesh analysis case-plot ID --manhattan scan.png --qq scan-qq.png
 
@@ -41,9 +43,13 @@ from genomesh.core.errors import InvalidInputError
 def submit_case_search(
     dataset: DatasetOption,
     population: Annotated[
-        list[str],
-        typer.Option("--population", help="NODE/DATASET used as population/control (repeatable)"),
-    ],
+        list[str] | None,
+        typer.Option(
+            "--population",
+            help="NODE/DATASET used as population/control (repeatable); default: the "
+            "datasets the catalogue marks as population or control cohorts",
+        ),
+    ] = None,
     phenotype: Annotated[
         list[str] | None,
         typer.Option("--phenotype", help="case HPO term, with its descendants (repeatable)"),
@@ -84,7 +90,8 @@ def submit_case_search(
         if phenotype
         else {"disease": disease}
     )
-    params["population"] = list(population)
+    if population:  # else the hub takes the catalogue's population/control datasets
+        params["population"] = list(population)
     params["max_af"] = max_af
     if region:
         params["regions"] = list(region)

@@ -358,6 +358,9 @@ def search(
     disease: Annotated[str | None, typer.Option(help="disease term or words")] = None,
     phenotype: Annotated[str | None, typer.Option(help="HPO term or words")] = None,
     country: Annotated[str | None, typer.Option(help="ISO country code")] = None,
+    role: Annotated[
+        str | None, typer.Option(help="cohort role: population, control or cases")
+    ] = None,
     hub: HubOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -376,6 +379,7 @@ def search(
             "disease": disease,
             "phenotype": phenotype,
             "country": country,
+            "role": role,
         }.items()
         if v
     }
@@ -398,6 +402,7 @@ def search(
                 entry["datasetId"],
                 entry.get("country") or "",
                 entry.get("assembly") or "",
+                entry.get("cohortRole") or "",
                 str(counts.get("individuals", "–")),
                 duo_text,
                 str(entry.get("name") or ""),  # node-provided: literal, never markup
@@ -409,7 +414,7 @@ def search(
     print_rows(
         console,
         [
-            *("node", "dataset", "country", "assembly", "individuals"),
+            *("node", "dataset", "country", "assembly", "role", "individuals"),
             *("DUO", "name", "privacy", "citation"),
         ],
         rows,

@@ -69,6 +69,12 @@ class DatasetPolicy(BaseModel):
         "s.251 decision); jurisdiction profiles that allow waivers accept it",
     )
     handovers: list[dict[str, Any]] = Field(default_factory=list)
+    cohort_role: Literal["population", "control", "cases"] | None = Field(
+        default=None,
+        description="the dataset's role in case/control work, published in /info and the hub "
+        "catalogue: a case search takes 'population' and 'control' datasets as its population "
+        "when none is named; unset = not declared",
+    )
     boolean_min_count: int = Field(
         default=1,
         ge=1,

@@ -3,12 +3,14 @@
 Entries hold only what a node publishes to anonymous callers (so counts are those the node's
 disclosure rules allow), plus what the registry knows (country, how to reach the node).
 Search: free text, DUO term (with DUO hierarchy when the ontology is available), disease,
-phenotype (HPO descendants included), country.
+phenotype (HPO descendants included), country, cohort role (population / control / cases,
+declared by the custodian in the node's dataset policy).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from genomesh.core.errors import InvalidInputError, UnknownTermError, UpstreamError
@@ -116,6 +118,39 @@ def disclosure_of(record: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+COHORT_ROLES = ("population", "control", "cases")
+# the roles a case search takes as its population when none is named
+POPULATION_ROLES = ("population", "control")
+
+
+def cohort_role_of(record: dict[str, Any]) -> str | None:
+    """The dataset's declared cohort role (`cohortRole` of its /info summary), or None when
+    the custodian declared none or the node sent something else (node answers are untrusted)."""
+    role = record.get("cohortRole")
+    return role if role in COHORT_ROLES else None
+
+
+def validate_role(role: str | None) -> None:
+    """Refuse a cohort role filter that can never match (a typo must not read as "none")."""
+    if role is not None and role not in COHORT_ROLES:
+        raise InvalidInputError(
+            f"role {role!r} is not a cohort role (one of {', '.join(COHORT_ROLES)})",
+            field="role",
+        )
+
+
+def population_datasets(
+    entries: list[dict[str, Any]], nodes: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """NODE/DATASET of the given datasets the catalogue marks as population or control."""
+    marked = {
+        f"{e.get('node')}/{e.get('datasetId')}"
+        for e in entries
+        if e.get("cohortRole") in POPULATION_ROLES
+    }
+    return sorted(f"{n}/{d}" for n, ds in nodes.items() for d in ds if f"{n}/{d}" in marked)
+
+
 def disclosure_text(disclosure: dict[str, Any] | None) -> str:
     """One line for people: "ε 1 per answer (mechanism); exposure ≤ 0.1 nats per person"."""
     if not disclosure:
@@ -180,6 +215,7 @@ def catalogue_entry(
         "duo": duo,
         "counts": _counts(record),
         "disclosure": disclosure_of(record),
+        "cohortRole": cohort_role_of(record),
         "phenotypes": [t for t in term_ids if t.startswith(PHENOTYPE_PREFIXES)],
         "diseases": [t for t in term_ids if t.startswith(DISEASE_PREFIXES)],
         "termLabels": {t["id"]: t.get("label") for t in terms if t.get("label")},
@@ -310,6 +346,7 @@ def search_catalogue(
     disease: str | None = None,
     phenotype: str | None = None,
     country: str | None = None,
+    role: str | None = None,
 ) -> list[dict[str, Any]]:
     """Entries matching every given criterion (all optional; none = everything)."""
     out = []
@@ -317,6 +354,8 @@ def search_catalogue(
     phenotype_ids = _expand(phenotype, "hp") if phenotype and ":" in phenotype else set()
     disease_ids = _expand(disease, "disease") if disease and ":" in disease else set()
     for entry in entries:
+        if role and entry.get("cohortRole") != role:
+            continue
         if country and country.upper() not in {entry.get("country"), entry.get("jurisdiction")}:
             continue
         if duo and not duo_ids & {d["id"] for d in entry.get("duo", [])}:
@@ -358,11 +397,15 @@ def search_catalogue(
 
 
 __all__ = [
+    "COHORT_ROLES",
     "catalogue_entry",
+    "cohort_role_of",
     "disclosure_of",
     "disclosure_text",
     "fetch_node_catalogue",
+    "population_datasets",
     "search_catalogue",
     "sync_catalogue",
+    "validate_role",
     "validate_search",
 ]

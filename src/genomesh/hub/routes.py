@@ -15,13 +15,18 @@ from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import InvalidInputError, NotFoundError
 from genomesh.hub.admin import AdminOnly
 from genomesh.hub.audiences import node_audience
-from genomesh.hub.catalogue import search_catalogue, sync_catalogue, validate_search
+from genomesh.hub.catalogue import (
+    search_catalogue,
+    sync_catalogue,
+    validate_role,
+    validate_search,
+)
 from genomesh.hub.dac.governance import enrich_catalogue
 from genomesh.hub.invitations import InvitationCreate, JoinRequest, invite, redeem
 from genomesh.hub.registry import HubStore, NodeCreate, NodePublic
 
 router = APIRouter()
-SEARCH_PARAMS = ("q", "duo", "disease", "phenotype", "country")
+SEARCH_PARAMS = ("q", "duo", "disease", "phenotype", "country", "role")
 
 
 def _store(request: Request) -> HubStore:
@@ -199,6 +204,7 @@ async def catalogue(
     disease: str | None = Query(None, description="disease term id or label text"),
     phenotype: str | None = Query(None, description="HPO term (descendants match) or label text"),
     country: str | None = Query(None, description="ISO country code of the node"),
+    role: str | None = Query(None, description="cohort role: population, control or cases"),
 ) -> dict[str, Any]:
     unknown = sorted(set(request.query_params) - set(SEARCH_PARAMS))
     if unknown:
@@ -208,6 +214,7 @@ async def catalogue(
             field=unknown[0],
         )
     validate_search(duo=duo, phenotype=phenotype)
+    validate_role(role)
     entries = search_catalogue(
         _store(request).catalogue(),
         q=q,
@@ -215,6 +222,7 @@ async def catalogue(
         disease=disease,
         phenotype=phenotype,
         country=country,
+        role=role,
     )
     entries = enrich_catalogue(request.app.state, entries)  # register, community labels
     return {"count": len(entries), "datasets": entries}

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from genomesh.access.passports import TokenError, unverified_parts
@@ -40,6 +40,7 @@ from genomesh.core.errors import (
 from genomesh.hub.analysis.ledger import SqlNodeSetLedger
 from genomesh.hub.analysis.tasks import ACTIVE, Task, TaskStore
 from genomesh.hub.audiences import node_audience
+from genomesh.hub.catalogue import population_datasets
 from genomesh.hub.client import NodeRequest
 from genomesh.hub.dialout import worker_id
 from genomesh.hub.registry import NodePublic
@@ -127,6 +128,20 @@ def check_visas(
                 )
 
 
+def _catalogue_population(store: Any, nodes: Mapping[str, Sequence[str]]) -> list[str]:
+    """A case search named no population: the submitted datasets the catalogue marks as
+    population or control cohorts (their custodians' `cohort_role`), or a clear error."""
+    marked = population_datasets(store.catalogue(), nodes)
+    if not marked:
+        raise InvalidInputError(
+            "no population named and none of the submitted datasets is marked as a "
+            "population or control cohort in the catalogue (a custodian sets cohort_role in "
+            "the node's dataset policy): name one with population NODE/DATASET",
+            field="population",
+        )
+    return marked
+
+
 class Coordinator:
     """Submits, drives, resumes and cancels analysis tasks for one hub app."""
 
@@ -162,6 +177,8 @@ class Coordinator:
         nodes = parse_datasets(body.get("datasets"), state.store.catalogue())
         registry = {n.name: n for n in state.store.nodes()}
         check_visas(passport.visas, nodes, registry, hub_url=state.settings.base_url)
+        if analysis.name == "case-search" and "population" not in params:
+            params = {**params, "population": _catalogue_population(state.store, nodes)}
         analysis.configure(params, nodes)  # validate now: bad params are the caller's to fix
         task = self.tasks.create(
             analysis=analysis.name,

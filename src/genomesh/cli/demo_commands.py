@@ -34,7 +34,7 @@ from rich.panel import Panel
 
 from genomesh.cli.apps import app
 from genomesh.cli.demo_gwas import prepare_gwas_study
-from genomesh.cli.demo_rare import prepare_rare_study, register_clinic
+from genomesh.cli.demo_rare import cohort_roles, prepare_rare_study, register_clinic
 from genomesh.cli.query_commands import console, hub_request, print_network_answer
 from genomesh.core.errors import ConflictError, GenomeshError, UpstreamError
 
@@ -234,6 +234,12 @@ class Federation:
             # without it nodes never learn of revoked visas (QA F8)
             f"revocations_url = {json.dumps(self.hub_url + '/ga4gh/revocations')}",
         ]
+        for dataset, role in cohort_roles(node.name).items():  # the catalogue's cohort role
+            lines += [
+                "",
+                f"[dataset_policies.{json.dumps(dataset)}]",
+                f"cohort_role = {json.dumps(role)}",
+            ]
         config.write_text("\n".join(lines) + "\n")
 
     def _sync(self, headers: dict[str, str]) -> None:

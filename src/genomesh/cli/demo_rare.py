@@ -128,6 +128,13 @@ def prepare_rare_study(root: Path, nodes: Sequence[_Node], *, console: Console) 
     (data_dir / QUERY_FILE).write_text(json.dumps(query, indent=1) + "\n")
 
 
+def cohort_roles(node: str) -> dict[str, str]:
+    """The rare-disease study's cohort role at `node`, for the node's dataset policies: the
+    catalogue then marks the GB part as the population (a case search naming no population
+    takes it)."""
+    return {dataset_id(node): "cases" if node in CASE_NODES else "population"}
+
+
 def query_patient(planted: CohortFiles, part_ids: set[str]) -> dict[str, Any]:
     """The first planted case among `part_ids`, as its clinic would submit it to the hub."""
     from genomesh.matchmaker.phenopacket import phenopacket_to_patient

@@ -119,7 +119,7 @@ def drill_rows(
             rows[(node, str(d.get("id")))] = {
                 "node": node, "dataset": str(d.get("id")), "granularity": d.get("granularity"),
                 "exists": d.get("exists"), "count": d.get("count"),
-                "reason": "; ".join(str(x) for x in reasons + list(d.get("notes") or []) if x),
+                "reason": "; ".join(dict.fromkeys(str(x) for x in reasons + (d.get("notes") or []) if x)),
             }  # fmt: skip
         for d in n.get("refusedDatasets", []):
             code = f" [{d['code']}]" if d.get("code") else ""

@@ -422,5 +422,6 @@ __all__ = ["analysis_app", "follow", "parse_params", "submit_analysis", "submit_
 
 # the GWAS commands (submit gwas, plot, compare) and case search (submit case-search,
 # case-plot) register themselves on the apps above
+import genomesh.cli.case_drill  # noqa: E402
 import genomesh.cli.case_search_commands  # noqa: E402
 import genomesh.cli.gwas_commands  # noqa: E402, F401

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from genomesh.access.keys import KeyStore
+from genomesh.access.keys import EXP_GRANULARITY, KeyStore
 from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from genomesh.testing.passports import decode_part
 
@@ -26,7 +26,8 @@ def test_key_store__persists_with_private_files_0600(tmp_path: Path) -> None:
     assert reopened.active_kid == kid
     assert reopened.jwks() == store.jwks()
     assert decode_part(token.split(".")[0])["kid"] == kid
-    assert reopened.record(kid).max_exp == decode_part(token.split(".")[1])["exp"]
+    exp = decode_part(token.split(".")[1])["exp"]
+    assert exp <= reopened.record(kid).max_exp < exp + EXP_GRANULARITY  # rounded up
 
 
 def test_key_store__open_without_create_names_the_folder(tmp_path: Path) -> None:
@@ -50,9 +51,14 @@ def test_key_store__rotation_keeps_old_public_key_until_its_tokens_expire(tmp_pa
     new = store.rotate()
     assert store.active_kid == new
     assert [k["kid"] for k in store.jwks(now=now)["keys"]] == [new, old]
-    # after the old key's last token expired it leaves the JWKS, and prune deletes it
-    assert [k["kid"] for k in store.jwks(now=now + 101)["keys"]] == [new]
-    assert store.prune(now=now + 101) == [old]
+    # it stays while its last token is valid (the expiry is recorded rounded up to the
+    # minute: never early, at most EXP_GRANULARITY late) ...
+    assert [k["kid"] for k in store.jwks(now=now + 100)["keys"]] == [new, old]
+    assert store.prune(now=now + 100) == []
+    # ... then it leaves the JWKS, and prune deletes it
+    gone = now + 101 + EXP_GRANULARITY
+    assert [k["kid"] for k in store.jwks(now=gone)["keys"]] == [new]
+    assert store.prune(now=gone) == [old]
     assert not (tmp_path / "keys" / f"{old}.pem").exists()
     assert KeyStore.open(tmp_path / "keys").kids() == [new]
 

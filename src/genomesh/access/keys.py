@@ -3,8 +3,8 @@
 A `KeyStore` holds ES256 (default) or RS256 keys, each with a `kid` (its RFC 7638
 thumbprint). Exactly one key is *active* and signs new tokens. `rotate()` makes a fresh key
 active; the old key stops signing but its public half stays in `jwks()` until the last token
-it signed has expired (the store records the latest `exp` each key signed), so tokens in
-flight keep verifying while nodes pick up the new key. `remove()` drops a key at once (for
+it signed has expired (the store records the latest `exp` each key signed, rounded up to
+the minute), so tokens in flight keep verifying while nodes pick up the new key. `remove()` drops a key at once (for
 a compromised key: every token it signed stops verifying on the next JWKS refresh).
 
 On disk (`KeyStore.open(folder)`):
@@ -12,16 +12,27 @@ On disk (`KeyStore.open(folder)`):
     folder/                 mode 0700
       keys.json             metadata: active kid, per key alg / created / retired / max_exp
       <kid>.pem             PKCS#8 private key, mode 0600
+      .keys.lock            flock'd around every change of keys.json
+
+Several processes (hub workers, the CLI) may share one folder: every read-modify-write of
+keys.json holds an exclusive `fcntl.flock` on `.keys.lock`, re-reads keys.json under it,
+and replaces the file atomically (temporary file, fsync, `os.replace`), so concurrent
+rotations and expiry records never lose one another. A signature rewrites keys.json only
+when its `exp` passes the recorded (minute-rounded) latest expiry: about once a minute
+under steady signing, not once per token.
 
 `KeyStore.ephemeral()` keeps everything in memory (tests, demos).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +45,11 @@ from genomesh.core.errors import ConflictError, InvalidInputError, NotFoundError
 SigningAlg = Literal["ES256", "RS256"]
 SIGNING_ALGORITHMS: tuple[SigningAlg, ...] = ("ES256", "RS256")
 METADATA_NAME = "keys.json"
+LOCK_NAME = ".keys.lock"
+# `max_exp` is recorded rounded up to this many seconds, so a stream of tokens with a fixed
+# lifetime rewrites keys.json once per EXP_GRANULARITY, not once per token. Rounding *up*
+# keeps a retired key in the JWKS (and unpruned) at least until its last token expires.
+EXP_GRANULARITY = 60
 AnyKey = ECKey | RSAKey
 
 
@@ -46,6 +62,10 @@ class KeyRecord:
     created: int
     retired: int | None = None  # when it stopped signing
     max_exp: int = 0  # the latest `exp` of any token it signed
+
+
+def _round_up_exp(exp: int) -> int:
+    return -(-exp // EXP_GRANULARITY) * EXP_GRANULARITY
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -88,6 +108,7 @@ class KeyStore:
         self._active: str | None = None
         self._lock = threading.RLock()
         self._mtime: tuple[int, int] | None = None  # keys.json (inode, mtime) last seen
+        self._depth = 0  # nesting of `_transaction` in the thread holding `_lock`
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -119,10 +140,43 @@ class KeyStore:
         elif create:
             folder.mkdir(parents=True, exist_ok=True)
             os.chmod(folder, 0o700)
-            store.rotate(alg=alg)
+            with store._transaction():  # another process may be creating it right now
+                if store._active is None:
+                    store._rotate(alg)
         else:
             raise NotFoundError(f"no key store at {folder} (missing {METADATA_NAME})")
         return store
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Hold the thread lock and (for a folder) the cross-process flock, re-reading
+        keys.json on entry: the body's read-modify-write cannot lose another's write."""
+        with self._lock:
+            if self.folder is None or self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot lock the key store: {exc}", file=str(self.folder)
+                ) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                meta = self.folder / METADATA_NAME
+                if meta.is_file():
+                    self._load(meta)  # always: a (inode, mtime) stamp can repeat within a tick
+                self._depth = 1
+                try:
+                    yield
+                finally:
+                    self._depth = 0
+            finally:
+                os.close(fd)  # releases the flock
 
     def _load(self, meta: Path) -> None:
         records: dict[str, KeyRecord] = {}
@@ -133,9 +187,12 @@ class KeyStore:
             active = data["active"]
             for raw in data["keys"]:
                 record = KeyRecord(**raw)
+                records[record.kid] = record
+                if record.kid in self._keys:  # a kid is the key's thumbprint: same key
+                    keys[record.kid] = self._keys[record.kid]
+                    continue
                 pem = (meta.parent / f"{record.kid}.pem").read_bytes()
                 cls = ECKey if record.alg == "ES256" else RSAKey
-                records[record.kid] = record
                 keys[record.kid] = cls.import_key(pem, {"kid": record.kid})
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"key store unreadable: {exc}", file=str(meta)) from exc
@@ -156,11 +213,16 @@ class KeyStore:
             self._load(meta)
 
     def _save(self) -> None:
+        """Write keys.json atomically; callers hold `_transaction()`."""
         if self.folder is None:
             return
+        assert self._depth, "keys.json is written only inside _transaction()"
         data = {"active": self._active, "keys": [asdict(r) for r in self._records.values()]}
-        tmp = self.folder / f".{METADATA_NAME}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(data, indent=2))
+        tmp = self.folder / f".{METADATA_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "w") as fh:
+            fh.write(json.dumps(data, indent=2))
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, self.folder / METADATA_NAME)
         self._mtime = _stamp(self.folder / METADATA_NAME)
 
@@ -197,11 +259,10 @@ class KeyStore:
 
     def rotate(self, *, alg: SigningAlg | None = None) -> str:
         """Make a fresh key active (same algorithm unless given); returns its kid."""
-        with self._lock:
+        with self._transaction():
             return self._rotate(alg)
 
     def _rotate(self, alg: SigningAlg | None) -> str:
-        self._refresh()
         alg = alg or (self.active_alg if self._active else "ES256")
         key = generate_key(alg)
         kid = key.kid
@@ -218,24 +279,26 @@ class KeyStore:
 
     def remove(self, kid: str) -> None:
         """Drop a retired key now (e.g. compromised): its tokens stop verifying."""
-        if kid == self._active:
-            raise ConflictError("cannot remove the active key; rotate first")
-        self.record(kid)
-        del self._records[kid], self._keys[kid]
-        if self.folder is not None:
-            (self.folder / f"{kid}.pem").unlink(missing_ok=True)
-        self._save()
+        with self._transaction():
+            if kid == self._active:
+                raise ConflictError("cannot remove the active key; rotate first")
+            self.record(kid)
+            del self._records[kid], self._keys[kid]
+            self._save()  # before the .pem goes, so no reader finds a kid without its key
+            if self.folder is not None:
+                (self.folder / f"{kid}.pem").unlink(missing_ok=True)
 
     def prune(self, *, now: int | None = None) -> list[str]:
         """Remove retired keys whose every signed token has expired; returns their kids."""
         now = int(time.time()) if now is None else now
-        gone = [
-            kid
-            for kid, rec in self._records.items()
-            if kid != self._active and rec.retired is not None and rec.max_exp < now
-        ]
-        for kid in gone:
-            self.remove(kid)
+        with self._transaction():
+            gone = [
+                kid
+                for kid, rec in self._records.items()
+                if kid != self._active and rec.retired is not None and rec.max_exp < now
+            ]
+            for kid in gone:
+                self.remove(kid)
         return gone
 
     def sign(self, claims: dict[str, Any], *, header: dict[str, Any] | None = None) -> str:
@@ -251,9 +314,12 @@ class KeyStore:
         with self._lock:
             if now - self._records[self.active_kid].created < self.rotate_after:
                 return None
-            kid = self._rotate(None)
-            self.prune(now=now)
-            return kid
+            with self._transaction():  # re-read: another worker may have just rotated
+                if now - self._records[self.active_kid].created < self.rotate_after:
+                    return None
+                kid = self._rotate(None)
+                self.prune(now=now)
+                return kid
 
     def _sign(self, claims: dict[str, Any], header: dict[str, Any] | None) -> str:
         self.rotate_if_due()
@@ -263,9 +329,18 @@ class KeyStore:
         token = jwt.encode(full_header, claims, self._keys[kid], algorithms=[record.alg])
         exp = claims.get("exp")
         if isinstance(exp, int) and exp > record.max_exp:
-            record.max_exp = exp
-            self._save()
+            self._record_exp(kid, exp)
         return token
+
+    def _record_exp(self, kid: str, exp: int) -> None:
+        """Raise `kid`'s recorded latest expiry to cover `exp` (rounded up to the minute)."""
+        with self._transaction():
+            record = self._records.get(kid)
+            if record is None:  # removed meanwhile (compromised): nothing to keep published
+                return
+            if exp > record.max_exp:
+                record.max_exp = _round_up_exp(exp)
+                self._save()
 
     def stamp(self) -> tuple[Any, ...]:
         """Changes whenever the key set does (rotation here or by another process, a removal):
@@ -295,6 +370,7 @@ class KeyStore:
 
 
 __all__ = [
+    "EXP_GRANULARITY",
     "SIGNING_ALGORITHMS",
     "KeyRecord",
     "KeyStore",

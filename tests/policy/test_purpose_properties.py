@@ -101,3 +101,17 @@ def test_match_purpose__decision_is_the_worst_reason(
     result = match_purpose(purpose, permissions + modifiers, today=TODAY)
     assert result.decision == max((r.decision for r in result.reasons), key=RANK.__getitem__)
     assert len(result.reasons) >= len(set(t.id for t in modifiers))
+
+
+def test_match_purpose__a_denying_permission_beside_one_under_review_does_not_deny() -> None:
+    """Found by the property above: methods work under HMB + NMDS needs review; adding a
+    disease-specific permission that denies it must not turn that into a denial (permissions
+    are alternatives)."""
+    purpose = ResearchPurpose(category="methods_development")
+    terms = [DataUseTerm(id="DUO:0000006"), DataUseTerm(id="DUO:0000015")]
+    extra = DataUseTerm(id="DUO:0000007", diseases=("ICD10:F31",))
+    before = match_purpose(purpose, terms, today=TODAY)
+    after = match_purpose(purpose, [extra, *terms], today=TODAY)
+    assert before.decision == after.decision == "needs_review"
+    ds = next(r for r in after.reasons if r.code == "DS")
+    assert ds.decision == "needs_review" and "HMB may allow it" in ds.reason

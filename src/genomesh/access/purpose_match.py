@@ -315,11 +315,20 @@ def _evaluate(
             decision, text = _modifier(purpose, term, duo_term, today)
             reasons.append(_reason(duo_term, decision, text))
     if permissions:
+        # Permissions are alternatives: the use is consented if any of them allows it, so
+        # the best one decides and a worse one never tightens the outcome.
         best = min(_ORDER[d] for _, d, _ in permissions)
         for duo_term, decision, text in permissions:
-            if best == 0 and decision != "approve":
-                covering = next(t for t, d, _ in permissions if d == "approve")
-                decision, text = "approve", f"not needed ({text}): {covering.shorthand} covers it"
+            if _ORDER[decision] > best:
+                covering = next(t for t, d, _ in permissions if _ORDER[d] == best)
+                if best == 0:
+                    decision, text = (
+                        "approve",
+                        f"not needed ({text}): {covering.shorthand} covers it",
+                    )
+                else:
+                    decision = "needs_review"
+                    text = f"{text}; {covering.shorthand} may allow it: committee to judge"
             reasons.insert(0, _reason(duo_term, decision, text))
     else:
         reasons.insert(

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from genomesh.analysis.case_search_params import parse_region
 from genomesh.cli.analysis_commands import analysis_app
 from genomesh.cli.query_commands import (
     HubOption,
@@ -195,6 +194,8 @@ def drill_command(
     if as_json:
         print(json.dumps(out, indent=2))
         return
+    from genomesh.analysis.case_search_params import parse_region  # numpy: not at startup
+
     chrom = parse_region(out["region"])[0]
     console.print(
         f"[bold]region {escape(out['region'])}[/] (rank {out['rank']}, p {out['p']:.3g}); "

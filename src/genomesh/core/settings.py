@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from genomesh.core.clients import parse_networks
@@ -21,6 +21,15 @@ NODE_CONFIG_NAME = "genomesh.toml"
 # The audience every node used to share (QA F23): a passport for it could be replayed at any
 # node. Nodes now expect their own audience (their base_url); this value is refused.
 SHARED_AUDIENCE = "genomesh"
+
+
+def _networks(value: list[str]) -> list[str]:
+    parse_networks(value)  # ValueError naming the bad entry
+    return value
+
+
+# proxy addresses/networks, checked when the settings load (node and hub alike)
+TrustedProxies = Annotated[list[str], AfterValidator(_networks)]
 
 
 class TierCaps(BaseModel):
@@ -214,17 +223,11 @@ class NodeSettings(BaseSettings):
         description="shared secret the hub issued this node (`genomesh dac node-secret`); sent as "
         "`Authorization: Bearer` with withdrawal notifications",
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: TrustedProxies = Field(
         default_factory=list,
         description="addresses/networks of reverse proxies whose X-Forwarded-For is believed; "
         "default none: the socket peer is the caller (genomesh.core.clients)",
     )
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _proxies(cls, value: list[str]) -> list[str]:
-        parse_networks(value)  # ValueError naming the bad entry
-        return value
 
     anti_differencing_answers: int = Field(
         default=20,
@@ -410,17 +413,11 @@ class HubSettings(BaseSettings):
     analysis_retry_seconds: float = Field(
         default=2.0, ge=0, description="wait before re-sending a failed round (doubles each time)"
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: TrustedProxies = Field(
         default_factory=list,
         description="addresses/networks of reverse proxies whose X-Forwarded-For is believed; "
         "default none: the socket peer is the caller (genomesh.core.clients)",
     )
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _proxies(cls, value: list[str]) -> list[str]:
-        parse_networks(value)  # ValueError naming the bad entry
-        return value
 
     caller_budget: int = Field(
         default=1000,

@@ -31,7 +31,8 @@ from pydantic import BaseModel
 from genomesh.analysis.wire import decode_request, encode_reply
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import AuthenticationError, InvalidInputError
-from genomesh.node.dialout import HUB_KEY_FILE, HubVerifier, _unb64url
+from genomesh.core.hub_envelope import unb64url
+from genomesh.node.dialout import HUB_KEY_FILE, HubVerifier
 
 MAX_SKEW_SECONDS = 120.0
 ROUND_MESSAGE = "analysis-round"
@@ -51,7 +52,7 @@ def hub_public_key(settings: Any) -> Ed25519PublicKey:
             "genomesh.toml to the output of `genomesh hub key`)"
         )
     try:
-        return Ed25519PublicKey.from_public_bytes(_unb64url(text.strip()))
+        return Ed25519PublicKey.from_public_bytes(unb64url(text.strip()))
     except ValueError as exc:
         raise InvalidInputError(
             f"hub_key is not an Ed25519 public key: {exc}", field="hub_key"

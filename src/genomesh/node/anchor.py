@@ -29,7 +29,6 @@ keeping only those whose signature verifies with the node's own key.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -46,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from genomesh.audit.anchor import ACKNOWLEDGED, FAILED, REFUSED, Anchor, AnchorRecords
 from genomesh.audit.state import NodeState
 from genomesh.core.errors import UpstreamError
+from genomesh.core.hub_envelope import hub_reason, unb64url
 from genomesh.core.settings import NodeSettings
 from genomesh.node.dialout import node_key, sign_for_hub
 
@@ -201,7 +201,7 @@ class AnchorSender:
             return FAILED, f"{type(exc).__name__}: {exc}"
         if response.status_code in (200, 201):
             return ACKNOWLEDGED, None
-        reason = f"HTTP {response.status_code}: {_hub_reason(response)}"
+        reason = f"HTTP {response.status_code}: {hub_reason(response)}"
         return (REFUSED if 400 <= response.status_code < 500 else FAILED), reason
 
     async def send_if_due(self, *, force: bool = False) -> str | None:
@@ -241,18 +241,6 @@ async def anchoring(state: NodeState, settings: NodeSettings) -> Any:
             await asyncio.wait_for(sender.send_if_due(force=True), SHUTDOWN_SEND_SECONDS)
 
 
-def _hub_reason(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-        return str(body["error"]["errorMessage"])[:500]
-    except (ValueError, KeyError, TypeError):
-        return response.text[:200]
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _signed_by(envelope: Any, key: Ed25519PublicKey, *, name: str, head: dict[str, Any]) -> bool:
     """Whether the hub's stored envelope is this node's signature over this head."""
     if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), dict):
@@ -260,7 +248,7 @@ def _signed_by(envelope: Any, key: Ed25519PublicKey, *, name: str, head: dict[st
     payload = envelope["payload"]
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     try:
-        key.verify(_unb64url(str(envelope.get("sig"))), canonical.encode())
+        key.verify(unb64url(str(envelope.get("sig"))), canonical.encode())
     except (InvalidSignature, ValueError):
         return False
     return (
@@ -289,7 +277,7 @@ def fetch_hub_anchors(
     if response.status_code != 200:
         raise UpstreamError(
             f"cannot read audit heads from {url}: HTTP {response.status_code}: "
-            f"{_hub_reason(response)}"
+            f"{hub_reason(response)}"
         )
     body = response.json()
     anchors, warnings = [], []

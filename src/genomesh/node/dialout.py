@@ -28,13 +28,11 @@ contact into `NODE_DIR/dialout_hub.key` (trust on first use; compare it with
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import json
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -47,32 +45,17 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from genomesh.core.errors import AuthenticationError, InvalidInputError
+from genomesh.core.hub_envelope import NODE_KEY_FILE, sign_for_hub
+from genomesh.core.hub_envelope import b64url as _b64url
+from genomesh.core.hub_envelope import canonical as _canonical
+from genomesh.core.hub_envelope import unb64url as _unb64url
 
 log = logging.getLogger(__name__)
-NODE_KEY_FILE = "dialout_ed25519.pem"
 HUB_KEY_FILE = "dialout_hub.key"
 HUB = "hub"
 # an answer body longer than this (JSON characters) goes in several signed parts: well
 # below the hub's default max_answer_bytes (16 MB), which bounds each message
 ANSWER_PART_BYTES = 4_000_000
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _canonical(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def sign_for_hub(payload: dict[str, Any], key: Ed25519PrivateKey, *, name: str) -> dict[str, Any]:
-    """`payload` from node `name` to the hub, in the hub's signed-message envelope."""
-    body = {**payload, "iss": name, "aud": HUB, "iat": time.time(), "nonce": secrets.token_hex(16)}
-    return {"payload": body, "sig": _b64url(key.sign(_canonical(body)))}
 
 
 def node_key(node_dir: Path | str) -> Ed25519PrivateKey:

@@ -36,7 +36,7 @@ from genomesh.gate import DatasetAccess, DatasetResult, Gate
 from genomesh.node.admin import require_node_admin
 from genomesh.participants.findings import Findings, Review
 from genomesh.participants.findings_notice import tell_hub
-from genomesh.participants.rights import _run
+from genomesh.participants.rights import run_for_participant
 from genomesh.participants.routes import Participant, get_gate
 
 router = APIRouter(tags=["findings"])
@@ -178,7 +178,7 @@ def my_findings(request: Request, gate: GateDep, queue: Queue, me: Participant) 
         ]  # fmt: skip
 
     client = request.client.host if request.client else None
-    out = _run(gate, me, "findings", execute, client)
+    out = run_for_participant(gate, me, "findings", execute, client)
     out["findings"] = [f for d in out.pop("datasets") for f in d["findings"]]
     return out
 

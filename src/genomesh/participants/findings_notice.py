@@ -2,7 +2,7 @@
 
 After the custodian accepts, declines, asks for confirmation of, or delivers a finding, the node
 POSTs a notice to `{hub_url}/notifications`, authenticated as withdrawal notices are (the hub
-secret, or the node's dial-out key: genomesh.participants.withdrawal._authenticated):
+secret, or the node's dial-out key: genomesh.participants.withdrawal.authenticated_for_hub):
 
     {"kind": "finding", "node", "finding": id, "state", "comment", "dataset_id",
      "category", "recipient": the researcher's passport subject, "at": ISO time}
@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from genomesh.participants.withdrawal import _authenticated, _hub_reason
+from genomesh.core.hub_envelope import hub_reason
+from genomesh.participants.withdrawal import authenticated_for_hub
 
 log = logging.getLogger(__name__)
 FINDING_NOTICE = "finding"
@@ -53,7 +54,7 @@ def tell_hub(settings: Any, view: dict[str, Any], *, client: httpx.Client | None
         return "none"
     if not settings.hub_url:
         return "local_only"
-    payload, headers = _authenticated(settings, body)
+    payload, headers = authenticated_for_hub(settings, body)
     url = settings.hub_url.rstrip("/") + "/notifications"
     try:
         if client is not None:
@@ -65,7 +66,7 @@ def tell_hub(settings: Any, view: dict[str, Any], *, client: httpx.Client | None
         log.warning("finding %s: telling the hub failed: %s", body["finding"], exc)
         return f"failed: {type(exc).__name__}"
     if response.status_code >= 300:
-        reason = f"hub answered {response.status_code}: {_hub_reason(response)}"
+        reason = f"hub answered {response.status_code}: {hub_reason(response)}"
         log.warning("finding %s: %s", body["finding"], reason)
         return f"failed: {reason}"
     return "delivered"

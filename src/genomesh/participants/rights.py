@@ -26,9 +26,11 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-def _run(
+def run_for_participant(
     gate: Gate, individual_id: str, operation: str, execute: Any, client_address: str | None
 ) -> dict[str, Any]:
+    """One participant-rights operation through the gate (surface "participants", record
+    granularity, audited); `execute` gives each dataset's record. 404 when no dataset holds them."""
     request = GateRequest(
         identity=participant_identity(individual_id, client_address=client_address),
         surface="participants",
@@ -131,7 +133,7 @@ def access_report(
             )
         return out
 
-    return _run(gate, individual_id, "access_report", execute, client_address)
+    return run_for_participant(gate, individual_id, "access_report", execute, client_address)
 
 
 def export_data(
@@ -151,7 +153,7 @@ def export_data(
             for a in accesses
         ]
 
-    return _run(gate, individual_id, "export", execute, client_address)
+    return run_for_participant(gate, individual_id, "export", execute, client_address)
 
 
 def _rows(con: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:

@@ -11,29 +11,21 @@ Anonymous recipients cannot be reached; their notices are recorded as `not_deliv
 
 from __future__ import annotations
 
-import base64
-import json
-import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from genomesh.audit.state import NodeState, Recipient
 from genomesh.core.errors import NotFoundError
+from genomesh.core.hub_envelope import existing_node_key, hub_reason, sign_for_hub
 from genomesh.core.settings import NodeSettings
 from genomesh.gate.guard import COMPELLED_ISSUER, Guard
 
 if TYPE_CHECKING:
     from genomesh.store import NodeStore
 
-NODE_KEY_FILE = "dialout_ed25519.pem"  # the node's Ed25519 key, as genomesh.node.dialout keeps it
-HUB_AUDIENCE = "hub"
 MESSAGE = (
     "A participant whose data contributed to results you received from dataset {dataset} at node "
     "{node} has withdrawn consent (at {at}). Do not use those results further where you can avoid "
@@ -233,13 +225,13 @@ def _deliver(
         state.set_delivery(ids, status="local_only", detail="no hub_url configured")
         return "local_only", None
     url = settings.hub_url.rstrip("/") + "/notifications"
-    payload, headers = _authenticated(settings, body)
+    payload, headers = authenticated_for_hub(settings, body)
     own = client is None
     http = client or httpx.Client(timeout=10.0)
     try:
         response = http.post(url, json=payload, headers=headers)
         if response.status_code >= 300:
-            detail = f"hub answered {response.status_code}: {_hub_reason(response)}"
+            detail = f"hub answered {response.status_code}: {hub_reason(response)}"
             state.set_delivery(ids, status="failed", detail=detail)
             return "failed", detail
         state.set_delivery(ids, status="delivered", detail=f"hub answered {response.status_code}")
@@ -253,49 +245,22 @@ def _deliver(
             http.close()
 
 
-def _hub_reason(response: httpx.Response) -> str:
-    """The hub's own words for a refusal: its errorMessage, else the start of the body."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and error.get("errorMessage"):
-        return str(error["errorMessage"])[:500]
-    if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return body["detail"][:500]
-    return response.text[:200]
-
-
-def _authenticated(
+def authenticated_for_hub(
     settings: NodeSettings, body: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """How the hub knows the notice is from this node.
+    """How the hub knows a notice (withdrawal, finding) is from this node.
 
     With `hub_secret` set: the plain body and `Authorization: Bearer <hub_secret>`. Otherwise,
     when the node has its dial-out key (`NODE_DIR/dialout_ed25519.pem`, registered at the hub):
-    the body wrapped in the hub's signed-message envelope (Ed25519, `iss` = node name,
-    `aud` = "hub", time and nonce against replay). Otherwise the plain body (the hub refuses it
-    and the notice stays `failed` until credentials are configured and it is re-sent).
+    the body in the hub's signed-message envelope (`genomesh.core.hub_envelope`). Otherwise the
+    plain body (the hub refuses it and the notice stays `failed` until credentials are
+    configured and it is re-sent).
     """
     if settings.hub_secret:
         return body, {"Authorization": f"Bearer {settings.hub_secret}"}
-    key_file = Path(settings.node_dir) / NODE_KEY_FILE
-    if key_file.is_file():
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-        if isinstance(key, Ed25519PrivateKey):
-            signed = {
-                **body,
-                "iss": settings.name,
-                "aud": HUB_AUDIENCE,
-                "iat": time.time(),
-                "nonce": secrets.token_hex(16),
-            }
-            canonical = json.dumps(
-                signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            )
-            sig = base64.urlsafe_b64encode(key.sign(canonical.encode())).rstrip(b"=").decode()
-            return {"payload": signed, "sig": sig}, {}
+    key = existing_node_key(settings.node_dir)
+    if key is not None:
+        return sign_for_hub(body, key, name=settings.name), {}
     return body, {}
 
 

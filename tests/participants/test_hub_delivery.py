@@ -217,3 +217,47 @@ def test_cli_withdraw__says_notified_only_when_the_hub_got_it(
     assert main([*argv, "--individual", "S2"]) == 0
     out, err = capsys.readouterr()
     assert "earlier recipients (notified through the hub)" in out and not err
+
+
+def test_cli_finding_review__tells_the_researcher_through_the_hub(
+    hub: tuple[str, str], node_dir: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The custodian's CLI review reaches the flagging researcher's inbox, as the API's does
+    (it used to record the decision only)."""
+    import shutil
+
+    from genomesh.cli.main import main
+    from genomesh.core.consent import FindingsPreferences
+    from genomesh.core.findings import FindingFlag, FindingSender
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.state import NodeState
+    from genomesh.participants.findings import Findings
+
+    url, alice = hub
+    node = tmp_path / "node"
+    shutil.copytree(node_dir, node)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        r = client.post("/dac/nodes/gate-test-node/secret", headers=_login(client, "admin", ADMIN))
+        monkeypatch.setenv("GENOMESH_HUB_URL", url)
+        monkeypatch.setenv("GENOMESH_HUB_SECRET", r.json()["secret"])
+        with NodeState.open(NodeSettings.load(node)) as state:
+            queue = Findings(state, custodian_contact="data office", genetic_counselling="yes")
+            prefs = FindingsPreferences(categories=("carrier_status",), via="custodian")
+            queue.set_preferences("S1", prefs, set_by="custodian", datasets=["cohort"])
+            flag = FindingFlag(
+                dataset_id="cohort", individual_id="S1", category="carrier_status",
+                summary="CFTR carrier",
+            )  # type: ignore[arg-type]  # fmt: skip
+            sender = FindingSender(
+                subject=alice, username="alice", institution="uni", application=1
+            )
+            fid = queue.flag(flag, sender, individuals=frozenset({"S1"}), withdrawn=False)["id"]
+
+        argv = ["node", "finding-review", str(node), str(fid), "--decision", "decline"]
+        assert main([*argv, "--comment", "not confirmed in an accredited lab"]) == 0
+        out, err = capsys.readouterr()
+        assert "declined" in out and "told in their hub inbox" in out and not err
+
+        notes = client.get("/dac/me/notifications", headers=_login(client, "alice", ALICE)).json()
+    [note] = [n for n in notes if n.get("kind") == "finding"]
+    assert note["node"] == "gate-test-node" and "accredited lab" in str(note)

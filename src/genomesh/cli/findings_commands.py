@@ -26,6 +26,7 @@ from genomesh.cli.participant_commands import _gate, _when
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
 console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 def _queue(node_dir: Path) -> tuple[Any, Any]:
@@ -38,6 +39,20 @@ def _queue(node_dir: Path) -> tuple[Any, Any]:
         custodian_contact=settings.custodian_contact,
         genetic_counselling=settings.genetic_counselling,
     )
+
+
+def _tell_researcher(settings: Any, view: dict[str, Any]) -> None:
+    """Tell the flagging researcher through the hub, as the node's API does; a failure is
+    reported (the review stands) with how to reach them."""
+    from genomesh.participants.findings_notice import tell_hub
+
+    outcome = tell_hub(settings, view)
+    if outcome == "delivered":
+        console.print("the researcher was told in their hub inbox")
+    elif outcome == "local_only":
+        console.print("no hub configured (GENOMESH_HUB_URL): the researcher was not told")
+    elif outcome != "none":
+        err_console.print(f"the researcher was NOT told: {outcome}")
 
 
 def _show(finding: dict[str, Any]) -> None:
@@ -97,8 +112,10 @@ def finding_review(
         raise InvalidInputError(
             f"--decision {decision!r}: accept, decline or ask_confirmation", field="--decision"
         )
-    _, queue = _queue(node_dir)
-    _show(queue.review(finding_id, decision, by=by, comment=comment))  # type: ignore[arg-type]
+    gate, queue = _queue(node_dir)
+    out = queue.review(finding_id, decision, by=by, comment=comment)  # type: ignore[arg-type]
+    _show(out)
+    _tell_researcher(gate.settings, out)
 
 
 @node_app.command("finding-deliver")
@@ -112,7 +129,9 @@ def finding_deliver(
     gate, queue = _queue(node_dir)
     row = queue.get(finding_id)
     withdrawn = row.individual_id in gate.state.withdrawn(row.dataset_id)
-    _show(queue.deliver(finding_id, by=by, withdrawn=withdrawn, message=message))
+    out = queue.deliver(finding_id, by=by, withdrawn=withdrawn, message=message)
+    _show(out)
+    _tell_researcher(gate.settings, out)
 
 
 @node_app.command("findings-preferences")

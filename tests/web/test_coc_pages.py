@@ -118,11 +118,22 @@ def test_apply_review_register__route_community_and_public_register(
                            data={"csrf_token": form, "decision": "approve", "until": until})  # fmt: skip
         assert done.status_code == 303, done.text[:500]
 
-    reported = federation.hub_http.post(
-        f"/dac/applications/{app_id}/publications", headers=federation.login(*CORA),
-        json={"title": "Weight loci in Dutch cohorts", "doi": "10.1234/wg.2026.1", "year": 2026},
-    )  # fmt: skip
-    assert reported.status_code == 201, reported.text
+    # the applicant reports the publication on the application's page (a bad DOI first)
+    page = client.get(f"/applications/{app_id}").text
+    assert '<label for="doi">' in page.split('id="publication-form"')[1]
+    action = f"/applications/{app_id}/publications"
+    bad = client.post(action, data={"csrf_token": _csrf(page), "title": "Weight loci",
+                                    "doi": "not-a-doi", "year": "2026"})  # fmt: skip
+    assert bad.status_code == 400
+    assert 'aria-invalid="true"' in bad.text.split('id="doi"')[1][:300]
+    assert "Weight loci" in bad.text.split('id="title"')[1][:200]  # what was typed stays
+    reported = client.post(action, data={
+        "csrf_token": _csrf(page), "title": "Weight loci in Dutch cohorts",
+        "doi": "10.1234/wg.2026.1", "url": "", "year": "2026",
+    })  # fmt: skip
+    assert reported.status_code == 303, reported.text[:500]
+    shown = client.get(f"/applications/{app_id}").text.split('id="publications"')[1]
+    assert "Weight loci in Dutch cohorts (2026)" in shown.split("</ul>")[0]
     with closing(_client(federation)) as anyone:  # public: no login
         catalogue = anyone.get("/discover").text.split('<table id="catalogue">')[1]
         row = catalogue.split("(cohort1)")[1].split("</tr>")[0]

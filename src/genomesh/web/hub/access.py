@@ -14,6 +14,8 @@ from genomesh.core.consent import DataUseTerm
 from genomesh.core.errors import GenomeshError
 from genomesh.core.purpose import ResearchPurpose
 from genomesh.hub.dac.datasets import DatasetRef
+from genomesh.hub.dac.governance import Governance
+from genomesh.hub.dac.register import PublicationIn
 from genomesh.hub.dac.routes import AppId
 from genomesh.hub.dac.schemas import ApplicationEdit, ApplicationIn, DatasetOut
 from genomesh.web.hub.auth import context, dac, field_errors, signed_in
@@ -31,6 +33,7 @@ TEXT = ("title", "summary", "lay_summary", "category", "diseases", "institution"
         "ethics_approval", "end_date")  # fmt: skip
 FLAGS = ("commercial", "methods_development", "population_research", "will_publish",
          "return_derived_data", "accepted_terms")  # fmt: skip
+PUBLICATION_FIELDS = ("title", "doi", "url", "year")
 DECISION_WORDS = {
     "approve": "fits the consent",
     "needs_review": "needs the committee's judgement",
@@ -181,6 +184,40 @@ def renew(page: PageDep, application_id: AppId) -> Response:
         return page.redirect("/login")
     made = dac(page).renew(user, application_id, comment=page.form.get("comment", "").strip())
     return page.redirect(f"/applications/{made.id}", flash="Renewal submitted.")
+
+
+@router.post("/applications/{application_id}/publications")
+def report_publication(page: PageDep, application_id: AppId) -> Response:
+    """The applicant reports a publication of an approved project: it appears in the dataset's
+    public data-use register (the API's `POST /dac/applications/{id}/publications`)."""
+    user = signed_in(page)
+    if user is None:
+        return page.redirect("/login")
+    values = {k: page.form.get(k, "").strip() for k in PUBLICATION_FIELDS}
+    errors: dict[str, str] = {}
+    try:
+        year = int(values["year"]) if values["year"] else None
+    except ValueError:
+        errors["year"] = "a year, like 2027"
+        year = None
+    if not errors:
+        try:
+            publication = PublicationIn(
+                title=values["title"], doi=values["doi"] or None, url=values["url"] or None,
+                year=year,
+            )  # fmt: skip
+            Governance(dac(page)).report_publication(user, application_id, publication)
+        except (ValidationError, GenomeshError) as exc:
+            errors = field_errors(exc, default="title")
+    if errors:
+        app = dac(page).show(user, application_id)
+        return page.render(
+            "hub/application.html", status=400, app=app, words=DECISION_WORDS,
+            publication=values, errors=errors, **context(page),
+        )  # fmt: skip
+    return page.redirect(
+        f"/applications/{application_id}", flash="Publication reported: it is in the register."
+    )
 
 
 __all__ = ["CATEGORIES", "DECISION_WORDS", "precheck_preview", "router"]

@@ -621,6 +621,30 @@ def test_community__committee_approval_alone_leaves_the_community_out(fed: Fed) 
     outsider = fed.hub.get(f"/dac/communities/{COMMUNITY}/report", headers=rita)
     assert outsider.status_code == 403
 
+    # the community withdraws its approval (a reason is required; only an approval can be
+    # withdrawn): the community visa is revoked and its participants count no more
+    withdraw = {"decision": "withdraw", "comment": "the board reviewed the use again"}
+    assert fed.hub.post(decide, headers=aili, json={"decision": "withdraw"}).status_code == 400
+    assert fed.hub.post(decide, headers=rita, json=withdraw).status_code == 403
+    granted = {v["type"]: v for v in fed.hub.get(f"/dac/applications/{app['id']}",
+                                                 headers=rita).json()["visas"]}  # fmt: skip
+    assert "genomesh.CommunityApproval" in granted
+    before = fed.passport(rita, app["id"])
+    done = fed.hub.post(decide, headers=aili, json=withdraw)
+    assert done.status_code == 200, done.text
+    assert done.json()["community_decision"]["state"] == "withdrawn"
+    twice = fed.hub.post(decide, headers=aili, json=withdraw)
+    assert twice.status_code == 409 and "only an approval can be withdrawn" in twice.text
+    _, ids = fed.records(fed.passport(rita, app["id"]), "biobank")
+    assert ids == everyone - set(fed.group) and ids
+    revoked = fed.hub.get("/ga4gh/revocations").json()["revoked"]
+    assert granted["genomesh.CommunityApproval"]["jti"] in revoked
+    _, ids = fed.records(before, "biobank")  # a passport issued before: its visa is revoked
+    assert ids == everyone - set(fed.group)
+    history = fed.hub.get(f"/dac/applications/{app['id']}", headers=rita).json()["events"]
+    assert history[-1]["action"] == "community_withdraw"
+    assert history[-1]["comment"] == "the board reviewed the use again"
+
 
 def test_node__forged_or_misaddressed_flags_are_refused(fed: Fed, tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

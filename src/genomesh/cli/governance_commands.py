@@ -270,12 +270,15 @@ def applications(
 def decide(
     slug: str,
     application: int,
-    decision: Annotated[str, typer.Option(help="approve or decline")],
-    comment: Annotated[str, typer.Option(help="why (needed to decline)")] = "",
+    decision: Annotated[
+        str, typer.Option(help="approve or decline a request; withdraw an approval given")
+    ],
+    comment: Annotated[str, typer.Option(help="why (needed to decline or withdraw)")] = "",
     hub: HubOpt = DEFAULT_HUB,
     token: TokenOpt = None,
 ) -> None:
-    """Governance body: approve or decline an application for the community."""
+    """Governance body: approve or decline an application for the community, or withdraw
+    the community's approval (its visa is revoked)."""
     out = call(
         hub, "POST", f"/dac/communities/{slug}/applications/{application}/decision",
         token=_token(hub, token), json_body={"decision": decision, "comment": comment},

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from genomesh.access.visas import COMMUNITY_APPROVAL
 from genomesh.core.errors import AccessDeniedError, ConflictError, InvalidInputError, NotFoundError
+from genomesh.hub.dac.grants import revoke_visas
 from genomesh.hub.dac.models import (
     Account,
     Application,
@@ -56,7 +57,7 @@ LABELS: dict[str, str | None] = {
     "BC Notice": None,
 }
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-CommunityVerdict = Literal["approve", "decline"]
+CommunityVerdict = Literal["approve", "decline", "withdraw"]
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
@@ -197,7 +198,10 @@ def decide(
     comment: str,
     at: datetime,
 ) -> CommunityDecision:
-    """A governance-body member's decision for the community (compare-and-set on pending)."""
+    """A governance-body member's decision for the community: approve or decline a pending
+    request, or withdraw an approval given (its CommunityApproval visas are revoked; the
+    committee's approval stands, the community's participants count in no further answer).
+    Each is a compare-and-set on the state the member saw."""
     if not is_governor(session, community.slug, member):
         raise AccessDeniedError(
             f"{member.username} is not on the governance body of community {community.slug}"
@@ -213,20 +217,45 @@ def decide(
             f"application {app.id} does not touch data of community {community.slug}",
             field="application",
         )
-    if verdict == "decline" and not comment.strip():
-        raise InvalidInputError("a community's refusal needs a reason", field="comment")
-    state = "approved" if verdict == "approve" else "declined"
+    if verdict in ("decline", "withdraw") and not comment.strip():
+        raise InvalidInputError(
+            f"a community's {'refusal' if verdict == 'decline' else 'withdrawal'} needs a reason",
+            field="comment",
+        )
+    # approve/decline decide a pending request; withdraw ends an approval the community gave
+    state, before = {"approve": ("approved", "pending"), "decline": ("declined", "pending"),
+                     "withdraw": ("withdrawn", "approved")}[verdict]  # fmt: skip
     result = session.execute(
         update(CommunityDecision)
-        .where(CommunityDecision.id == row.id, CommunityDecision.state == "pending")
+        .where(CommunityDecision.id == row.id, CommunityDecision.state == before)
         .values(state=state, decided_by=member.username, decided_at=at, comment=comment)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(row)
+        if verdict == "withdraw":
+            raise ConflictError(
+                f"community {community.slug} has not approved application {app.id} "
+                f"(its decision is {row.state}): only an approval can be withdrawn",
+                details={"state": row.state},
+            )
         raise ConflictError(
             f"community {community.slug} has already decided application {app.id}: {row.state}",
             details={"state": row.state},
+        )
+    if verdict == "withdraw":
+        revoke_visas(
+            session,
+            session.scalars(
+                select(IssuedVisa).where(
+                    IssuedVisa.application_id == app.id,
+                    IssuedVisa.type == COMMUNITY_APPROVAL,
+                    IssuedVisa.value == community.slug,
+                )
+            ),
+            at=at,
+            reason=f"community {community.slug} withdrew its approval of application {app.id}: "
+            f"{comment}",
         )
     session.refresh(row)
     app.events.append(

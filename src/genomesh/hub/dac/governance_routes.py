@@ -9,7 +9,7 @@ GET  /dac/communities/{slug}                    one community, its body and its 
 POST /dac/communities/{slug}/members            hub admin adds a governance-body member
 POST /dac/communities/{slug}/data               hub admin marks a dataset/group + labels
 GET  /dac/communities/{slug}/applications       governance body: applications touching it
-POST /dac/communities/{slug}/applications/{id}/decision   approve / decline for the community
+POST /dac/communities/{slug}/applications/{id}/decision   approve / decline / withdraw for the community
 GET  /dac/communities/{slug}/report             governance body: who used what, when, publications
 """
 
@@ -77,7 +77,10 @@ class CommunityDataIn(_In):
 
 
 class CommunityDecisionIn(_In):
-    decision: Literal["approve", "decline"]
+    decision: Literal["approve", "decline", "withdraw"] = Field(
+        description="approve or decline a pending request; withdraw an approval given (a "
+        "reason is needed to decline or withdraw)"
+    )
     comment: str = Field(default="", max_length=10_000)
 
 

@@ -57,14 +57,18 @@ def test_localdata__dosages_equal_the_store_reader_for_allowed_individuals(
     (got,) = data.compute(dosages)
     np.testing.assert_array_equal(got, reference[:, columns])
     assert data.read["part0"] == allowed
-    # the node's uncompressed dosage cache gives the same values (built on first use)
+    # the node's sparse dosage cache gives the same values (built on first use)
     cached = StoreLocalData(
         node, {"part0": frozenset(allowed)}, chunk_variants=100,
         settings=analysis_node.settings.model_copy(update={"analysis_dosage_cache": True}),
     )  # fmt: skip
     (again,) = cached.compute(cached.dosages("part0"))
     np.testing.assert_array_equal(again, reference[:, columns])
-    assert list((analysis_node.node_dir / "analysis-cache" / "part0").glob("*.dosages.npy"))
+    assert list((analysis_node.node_dir / "analysis-cache" / "part0").glob("*.sparse"))
+    sparse = cached.sparse_dosages("part0")
+    assert sparse is not None and sparse.source.folder is not None  # memory-mapped from disk
+    (chunks,) = cached.compute(sparse.to_dask())
+    np.testing.assert_array_equal(chunks, reference[:, columns])
 
 
 def test_allele_frequency__equals_pooled_numpy(

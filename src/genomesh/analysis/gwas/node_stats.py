@@ -120,6 +120,18 @@ def right_hand_side(
     return R, Q, w
 
 
+def genotypes(data: Any, dataset_id: str, chunk_variants: int | None) -> Any:
+    """The dataset's dosages for the kernel: sparse (`SparseDosages`) when the node's
+    `LocalData` keeps them so (`sparse_dosages`, e.g. its dosage cache), else the dense
+    dask array of `dosages()`."""
+    sparse = getattr(data, "sparse_dosages", None)
+    if callable(sparse):
+        found = sparse(dataset_id, chunk_variants=chunk_variants)
+        if found is not None:
+            return found
+    return data.dosages(dataset_id, chunk_variants=chunk_variants)
+
+
 def aligned_stats(
     data: Any,
     dataset_id: str,
@@ -145,8 +157,8 @@ def aligned_stats(
         pos = np.array([union.get(key, -1) for key in keys], dtype=np.int64)
     columns = None if design.keep.all() else np.flatnonzero(design.keep)
     raw = kernel.stream_stats(
-        data.dosages(dataset_id, chunk_variants=params.chunk_variants),
-        compute=data.compute, columns=columns, R=R, Q=Q, w=w,
+        genotypes(data, dataset_id, params.chunk_variants),
+        compute=data.compute, columns=columns, R=R, Q=Q, w=w, keep=design.keep,
     )  # fmt: skip
     screen = disclosure.screen_variants(
         raw,

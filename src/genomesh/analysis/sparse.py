@@ -139,15 +139,16 @@ class SparseSource:
         return int(self.parts["ptr"][-1])
 
     def block(self, start: int, stop: int) -> SparseBlock:
-        """Variants [start, stop) as a block with its own offsets (copied out of the map)."""
+        """Variants [start, stop) as a block with its own offsets; the index arrays are views
+        (of the memory map: pages are read as the kernel touches them)."""
         ptr, mptr = self.parts["ptr"][start : stop + 1], self.parts["mptr"][start : stop + 1]
         a, b, c, d = int(ptr[0]), int(ptr[-1]), int(mptr[0]), int(mptr[-1])
         return SparseBlock(
             ptr=np.asarray(ptr, dtype=np.int64) - a,
-            idx=np.array(self.parts["idx"][a:b]),
-            val=np.array(self.parts["val"][a:b]),
+            idx=np.asarray(self.parts["idx"][a:b]),
+            val=np.asarray(self.parts["val"][a:b]),
             mptr=np.asarray(mptr, dtype=np.int64) - c,
-            midx=np.array(self.parts["midx"][c:d]),
+            midx=np.asarray(self.parts["midx"][c:d]),
             n=self.n,
         )
 

@@ -44,7 +44,8 @@ def test_sparse_chunk_stats__equal_dense(density: float, missing: float, weighte
     g[rng.random(shape) < missing] = -1
     keep = rng.random(shape[1]) < 0.8
     n = int(keep.sum())
-    R, Q, w = rng.normal(size=(n, 4)), rng.normal(size=(n, 9)), rng.random(n)
+    p = 11 if weighted else 4  # more than 8 columns: two passes of eight accumulators
+    R, Q, w = rng.normal(size=(n, p)), rng.normal(size=(n, 9)), rng.random(n)
     dense = kernel.chunk_stats(g, columns=np.flatnonzero(keep), R=R, Q=Q, w=w if weighted else None)
     block = sparse.sparsify(g)
     np.testing.assert_array_equal(block.dense(), g)

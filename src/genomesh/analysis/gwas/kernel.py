@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from genomesh.analysis.gwas.scan import scan, scan_sparse
+from genomesh.analysis.gwas.scan import padded, scan, scan_sparse
 from genomesh.analysis.sparse import SparseBlock, SparseDosages, SparseSource
 
 
@@ -120,9 +120,11 @@ def sparse_chunk_stats(
     R: np.ndarray,
     Q: np.ndarray,
     w: np.ndarray | None = None,
+    p: int | None = None,
 ) -> ChunkStats:
     """The kernel on one sparse chunk; `colmap` maps the block's samples to rows of R
-    (-1: not analysed). The same numbers as `chunk_stats` on the dense chunk."""
+    (-1: not analysed; R may be padded, its first `p` columns real). The same numbers as
+    `chunk_stats` on the dense chunk."""
     GR, gwg, ac, nmiss, miss_rows, miss_Q, packed = scan_sparse(block, colmap, R.shape[0], R, Q, w)
     return ChunkStats(GR, gwg, ac, R.shape[0] - nmiss, miss_rows, miss_Q, packed)
 
@@ -130,8 +132,8 @@ def sparse_chunk_stats(
 def _sparse_range(
     source: SparseSource, start: int, stop: int, inputs: tuple[Any, ...]
 ) -> ChunkStats:
-    colmap, R, Q, w = inputs
-    return sparse_chunk_stats(source.block(start, stop), colmap=colmap, R=R, Q=Q, w=w)
+    colmap, R8, p, Q, w = inputs
+    return sparse_chunk_stats(source.block(start, stop), colmap=colmap, R=R8, Q=Q, w=w, p=p)
 
 
 def stream_stats(
@@ -156,7 +158,9 @@ def stream_stats(
 
     if isinstance(dosages, SparseDosages):
         # one delayed for the per-person inputs, so dask hashes them once, not per chunk
-        inputs = dask.delayed((dosages.column_map(keep), R, Q, w), pure=True, traverse=False)
+        inputs = dask.delayed(
+            (dosages.column_map(keep), padded(R), R.shape[1], Q, w), pure=True, traverse=False
+        )
         tasks = [
             dask.delayed(_sparse_range, pure=True)(dosages.source, a, b, inputs)
             for a, b in dosages.ranges()

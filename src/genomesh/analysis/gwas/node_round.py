@@ -190,11 +190,11 @@ def _union(params: GwasParams, first_keys: list[str]) -> VariantIndex:
     """The hub's variant list; a digest stands for the first dataset's own keys."""
     keys = params.extra.get("variants")
     if isinstance(keys, dict):  # a digest: the hub saw the same sites in every dataset
-        keys = first_keys
-        if variants_digest(keys) != params.extra["variants"]:
+        if variants_digest(first_keys) != keys:
             raise InvalidInputError(
                 "this dataset's variants changed since the setup round", field="variants"
             )
+        return VariantIndex(first_keys)  # the node's own keys: no need to check their type
     if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
         raise InvalidInputError("the hub sent no variant list", field="variants")
     return VariantIndex(keys)

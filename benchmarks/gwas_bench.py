@@ -177,7 +177,7 @@ def _genomesh(nodes, mode: str, threads: int) -> tuple[float, float, int, pd.Dat
         run_rounds(GWAS, params, nodes, task_id=f"bench-{mode}-mem", json_state=False)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return wall, cpu, peak, pd.DataFrame(result["rows"])
+    return wall, cpu, peak, pd.DataFrame(result["table"])
 
 
 def _http(
@@ -197,7 +197,7 @@ def _http(
         for mode in ("pooled", "secure"):
             cpu0 = fed.cpu()
             wall, body = fed.gwas({**params, "mode": mode})
-            out.append((mode, wall, fed.cpu() - cpu0, pd.DataFrame(body["rows"])))
+            out.append((mode, wall, fed.cpu() - cpu0, pd.DataFrame(body["table"])))
     finally:
         fed.stop()
     return out

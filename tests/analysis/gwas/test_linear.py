@@ -26,7 +26,7 @@ PARAMS = {"trait": "quantitative", "covariates": ["sex", "age"], "min_mac": 0}
 
 
 def _frame(result: dict) -> pd.DataFrame:
-    return pd.DataFrame(result["rows"])
+    return pd.DataFrame(result["table"])
 
 
 def _reference(nodes, covariates=("sex", "age"), pcs=None, trait="quantitative"):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from genomesh.analysis.gwas import GWAS, nodesets, reference_loadings
+from genomesh.analysis.results import result_rows
 from genomesh.core.errors import InvalidInputError
 from genomesh.testing.federation import InMemoryLocalData, run_rounds
 from genomesh.testing.gwas import split_nodes
@@ -17,7 +18,7 @@ PARAMS = {"trait": "quantitative", "covariates": ["sex", "age"], "min_mac": 0}
 
 def _rows(nodes) -> pd.DataFrame:
     result, _ = run_rounds(GWAS, PARAMS, nodes)
-    return pd.DataFrame(result["rows"])
+    return pd.DataFrame(result["table"])
 
 
 def test_withdrawn_participant__changes_the_next_result(cohort) -> None:
@@ -95,7 +96,7 @@ def test_different_variant_sets__union_with_absent_datasets_left_out(cohort) -> 
     )
     result, state = run_rounds(GWAS, PARAMS, nodes)
     assert "variants_digest" not in state  # the sites differ: the hub sent the union
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     assert len(rows) == len(variants)
     absent = rows.iloc[::10]
     assert (absent.DATASETS == "ds-1,ds-2").all()
@@ -121,4 +122,4 @@ def test_logistic_trait_from_a_phenotype_term(cohort) -> None:
         for terms in d.individuals(d.dataset_ids[0]).phenotypes
     )
     assert 5 < cases < 1495
-    assert len(result["rows"]) == len(cohort.variants)
+    assert len(result_rows(result)) == len(cohort.variants)

@@ -40,7 +40,7 @@ def test_secure__equals_naive_float64_reference(nodes) -> None:
     result, state = run_rounds(GWAS, SECURE, nodes, record=record)
     people, G, sites = pooled(nodes)
     C = design_matrix(people, sites, ["sex", "age"], None)
-    _check(pd.DataFrame(result["rows"]), naive_linear(G, C, people.quantitative.to_numpy(float)))
+    _check(pd.DataFrame(result["table"]), naive_linear(G, C, people.quantitative.to_numpy(float)))
     # the hub received only masked vectors: the flags round, then the stats round (and the
     # contributes flags), which has no correction rows when no genotype is missing
     assert all(set(r.arrays) == {"masked"} for rnd, _, r in record if rnd == 1)
@@ -60,7 +60,7 @@ def test_secure_with_missing_genotypes__equals_reference(cohort: Cohort) -> None
     result, state = run_rounds(GWAS, SECURE, nodes)
     # corrections travel for exactly the variants with a missing call at some node
     assert state["n_corr_rows"] == int((half < 0).any(axis=1).sum()) < len(dosages)
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     people, G, sites = pooled(nodes)
     C = design_matrix(people, sites, ["sex", "age"], None)
     ref = naive_linear(G, C, people.quantitative.to_numpy(float))
@@ -141,7 +141,7 @@ def test_secure_logistic__equals_pooled_logistic(nodes) -> None:
     plain, _ = run_rounds(GWAS, params, nodes)
     record: list = []
     masked, _ = run_rounds(GWAS, {**params, "mode": "secure"}, nodes, record=record)
-    a, b = pd.DataFrame(plain["rows"]), pd.DataFrame(masked["rows"])
+    a, b = pd.DataFrame(plain["table"]), pd.DataFrame(masked["table"])
     assert (a.METHOD == b.METHOD).all() and (b.METHOD == "wald").sum() == 5
     ok = a.BETA.notna()
     np.testing.assert_allclose(b.BETA[ok], a.BETA[ok], rtol=1e-6, atol=1e-9)

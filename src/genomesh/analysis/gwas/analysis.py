@@ -24,7 +24,7 @@ import numpy as np
 from genomesh.analysis.gwas import layout, logistic_hub, meta, nodesets, pcs, secure
 from genomesh.analysis.gwas.linear import solve_linear
 from genomesh.analysis.gwas.node_round import local_round, variants_digest
-from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_rows
+from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_table
 from genomesh.analysis.gwas.params import GwasParams, parse_params
 from genomesh.analysis.protocol import Analysis, LocalData, LocalReply, RoundRequest
 from genomesh.analysis.wire import decode_array, encode_array
@@ -210,7 +210,7 @@ class GwasAnalysis(Analysis):
             )
         fit = solve_linear(sums)
         state["result"] = {
-            "rows": build_rows(
+            "table": build_table(
                 state["variants"], stat_name="T_STAT", beta=fit.beta, se=fit.se, stat=fit.t,
                 p=fit.p, obs_ct=fit.obs_ct, errcode=fit.errcode, method="ols",
                 datasets=contributions(replies, V),

@@ -241,8 +241,26 @@ class SparseDosages:
         return (self.source.V, len(self.columns))
 
     def ranges(self) -> list[tuple[int, int]]:
+        """Variant ranges of `chunk` variants (the dense view's chunks)."""
         V, step = self.source.V, max(1, int(self.chunk))
         return [(a, min(a + step, V)) for a in range(0, V, step)]
+
+    def sparse_ranges(self, max_variants: int = 1 << 16) -> list[tuple[int, int]]:
+        """Variant ranges for the sparse kernel, each holding about the bytes of one dense
+        chunk (`chunk` variants x n samples, at 5 bytes per stored call) and at most
+        `max_variants` variants: memory stays bounded by the chunk size, and a cohort of
+        mostly rare variants needs far fewer tasks than dense chunks would."""
+        V = self.source.V
+        budget = max(1, int(self.chunk)) * max(1, self.source.n) // 5
+        ptr = np.asarray(self.source.parts["ptr"])
+        out, start = [], 0
+        while start < V:
+            # the last variant whose calls still fit the budget (at least one variant)
+            stop = int(np.searchsorted(ptr, ptr[start] + budget, side="right")) - 1
+            stop = min(max(stop, start + 1), start + max_variants, V)
+            out.append((start, stop))
+            start = stop
+        return out
 
     def column_map(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Per source sample, its row in the analysis (-1: not analysed); `keep` selects the

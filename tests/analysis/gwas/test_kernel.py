@@ -79,3 +79,17 @@ def test_sparse_source__on_disk_equals_in_memory(tmp_path) -> None:
     np.testing.assert_array_equal(view.compute(), g[:, columns])
     memory = sparse.from_dense(g, name="m", step=33)
     np.testing.assert_array_equal(memory.block(0, 300).dense(), g)
+
+
+def test_sparse_ranges__cover_every_variant_within_the_chunk_budget() -> None:
+    rng = np.random.default_rng(5)
+    g = ((rng.random((500, 40)) < 0.05) * 1).astype(np.int8)
+    g[100:110] = 2  # dense variants: one range holds only a few of them
+    source = sparse.from_dense(g, name="r")
+    view = sparse.SparseDosages(source, np.arange(40), chunk=10)  # budget: 10 x 40 / 5 = 80
+    ranges = view.sparse_ranges()
+    assert ranges[0][0] == 0 and ranges[-1][1] == 500
+    assert all(a < b and b == c for (a, b), (c, _) in zip(ranges, ranges[1:], strict=False))
+    ptr = source.parts["ptr"]
+    assert all(ptr[b] - ptr[a] <= 80 or b - a == 1 for a, b in ranges)
+    assert len(ranges) < len(view.ranges())  # rare variants: fewer, longer ranges

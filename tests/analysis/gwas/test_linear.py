@@ -252,3 +252,26 @@ def test_bad_params__refused_by_field() -> None:
         GWAS.configure({"trait": "y", "n_pcs": 2}, {"n": ["d"]})
     with pytest.raises(InvalidInputError, match="a dataset id appears at two nodes"):
         GWAS.configure({"trait": "y"}, {"a": ["d"], "b": ["d"]})
+
+
+def test_plain_reply__compact_and_pooled_back_exactly() -> None:
+    """A node's plain reply leaves out all-zero C'g columns and sends integer sums as int32;
+    the hub's pooled sums are bit for bit those of the full float64 arrays."""
+    from genomesh.analysis.gwas import layout
+    from genomesh.analysis.gwas.node_stats import AlignedStats
+
+    rng = np.random.default_rng(2)
+    V, k = 50, 4
+    cg = np.zeros((V, k))
+    cg[:, 1] = rng.integers(0, 90, V)  # this node's site intercept: allele counts
+    cg[:, 3] = rng.normal(size=V) * 40  # age: not integers
+    stats = AlignedStats(
+        k=k, CC=np.eye(k), Cy=rng.normal(size=k), yy=3.0, cg=cg, gy=rng.normal(size=V),
+        gg=rng.integers(0, 200, V).astype(float), corr=np.zeros((V, 20)),
+    )  # fmt: skip
+    arrays = layout.plain_arrays(stats)
+    assert arrays["cg_cols"].tolist() == [1, 3] and arrays["gg"].dtype == np.int32
+    sums = layout.pool_plain({"a": arrays, "b": arrays}, site_columns=2)
+    np.testing.assert_array_equal(sums.cg, 2 * cg)
+    np.testing.assert_array_equal(sums.gg, 2 * stats.gg)
+    np.testing.assert_array_equal(sums.gy, 2 * stats.gy)

@@ -163,7 +163,7 @@ def stream_stats(
         )
         tasks = [
             dask.delayed(_sparse_range, pure=True)(dosages.source, a, b, inputs)
-            for a, b in dosages.ranges()
+            for a, b in dosages.sparse_ranges()
         ]
     else:
         tasks = [

@@ -120,6 +120,10 @@ def right_hand_side(
     return R, Q, w
 
 
+def _is_range(pos: np.ndarray) -> bool:
+    return len(pos) == 0 or (pos[0] == 0 and bool((np.diff(pos) == 1).all()))
+
+
 def genotypes(data: Any, dataset_id: str, chunk_variants: int | None) -> Any:
     """The dataset's dosages for the kernel: sparse (`SparseDosages`) when the node's
     `LocalData` keeps them so (`sparse_dosages`, e.g. its dosage cache), else the dense
@@ -180,15 +184,19 @@ def aligned_stats(
         gg=np.zeros(V),
         corr=np.zeros((V, Q.shape[1])),
     )
-    rows = np.flatnonzero(ok)
-    out.cg[pos[rows]] = raw.GR[rows, :k]
-    out.gy[pos[rows]] = raw.GR[rows, k]
-    out.gg[pos[rows]] = raw.gwg[rows]
     miss_ok = ok[raw.miss_rows]
     out.corr[pos[raw.miss_rows[miss_ok]]] = raw.miss_Q[miss_ok]
-    present = np.zeros(V, dtype=bool)
-    present[pos[rows]] = True
-    out.corr[~present] = total_Q
+    if len(ok) == V and ok.all() and _is_range(pos):  # the common case: no fancy indexing
+        out.cg, out.gy, out.gg = raw.GR[:, :k].copy(), raw.GR[:, k].copy(), raw.gwg
+        present = np.ones(V, dtype=bool)
+    else:
+        rows = np.flatnonzero(ok)
+        out.cg[pos[rows]] = raw.GR[rows, :k]
+        out.gy[pos[rows]] = raw.GR[rows, k]
+        out.gg[pos[rows]] = raw.gwg[rows]
+        present = np.zeros(V, dtype=bool)
+        present[pos[rows]] = True
+        out.corr[~present] = total_Q
     out.corr_rows = set(pos[raw.miss_rows[miss_ok]].tolist()) | set(
         np.flatnonzero(~present).tolist()
     )

@@ -301,3 +301,33 @@ def test_dialout__rounds_are_addressed_to_the_registered_name(analysis_node: Ana
         app = client.node_app
 
     assert _verifier(_Request()).name == "nl-registered"  # type: ignore[arg-type]
+
+
+def test_gwas_statistics__sparse_dosage_cache_equals_the_zarr_read(
+    analysis_node: AnalysisNode,
+) -> None:
+    """The GWAS kernel over the node's sparse dosage cache (allowed people only, a subset of
+    the samples) gives the statistics of the dense Zarr read."""
+    from genomesh.analysis.gwas.design import VariantIndex, dataset_keys
+    from genomesh.analysis.gwas.node_stats import aligned_stats
+    from genomesh.analysis.gwas.params import parse_params
+
+    node = open_node(analysis_node.node_dir)
+    allowed = {"part0": frozenset(analysis_node.allowed("part0"))}
+    params = parse_params({"trait": "LOINC:39156-5", "covariates": ["sex", "age"], "min_mac": 0})
+    out = []
+    for cache in (False, True):
+        settings = analysis_node.settings.model_copy(update={"analysis_dosage_cache": cache})
+        data = StoreLocalData(node, allowed, settings=settings, chunk_variants=100)
+        assert (data.sparse_dosages("part0") is not None) == cache
+        keys = dataset_keys(data, "part0")
+        out.append(aligned_stats(data, "part0", params=params, sites=["part0"],
+                                 union=VariantIndex(keys)))  # fmt: skip
+    zarr, cached = out
+    assert zarr.contributors == cached.contributors
+    source = data.sparse_dosages("part0")
+    assert source is not None and len(source.columns) < source.source.n  # a subset
+    for name in ("cg", "gy", "gg", "CC"):
+        np.testing.assert_allclose(getattr(cached, name), getattr(zarr, name), rtol=1e-12)
+    assert zarr.corr_rows == cached.corr_rows
+    np.testing.assert_allclose(cached.corr, zarr.corr, rtol=1e-12, atol=1e-9)

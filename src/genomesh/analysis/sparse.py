@@ -210,7 +210,12 @@ def write_source(folder: Path, blocks: Any, n: int) -> None:
         for f in files.values():
             f.close()
     (tmp / "meta.json").write_text(json.dumps({"V": V, "n": int(n), "nnz": nnz, "nmiss": nmiss}))
-    os.replace(tmp, folder)
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process wrote the same version first: keep its copy
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (folder / "meta.json").is_file():
+            raise
 
 
 def open_source(folder: Path) -> SparseSource:

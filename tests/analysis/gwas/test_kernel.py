@@ -95,3 +95,12 @@ def test_sparse_ranges__cover_every_variant_within_the_chunk_budget() -> None:
     ptr = source.parts["ptr"]
     assert all(ptr[b] - ptr[a] <= 80 or b - a == 1 for a, b in ranges)
     assert len(ranges) < len(view.ranges())  # rare variants: fewer, longer ranges
+
+
+def test_write_source__a_second_writer_keeps_the_first_copy(tmp_path) -> None:
+    g = np.eye(5, dtype=np.int8)
+    folder = tmp_path / "v1.sparse"
+    sparse.write_source(folder, [sparse.sparsify(g)], 5)
+    sparse.write_source(folder, [sparse.sparsify(2 * g)], 5)  # e.g. another node process
+    np.testing.assert_array_equal(sparse.open_source(folder).block(0, 5).dense(), g)
+    assert [p.name for p in tmp_path.iterdir()] == ["v1.sparse"]  # no temporary left behind

@@ -275,3 +275,17 @@ def test_plain_reply__compact_and_pooled_back_exactly() -> None:
     np.testing.assert_array_equal(sums.cg, 2 * cg)
     np.testing.assert_array_equal(sums.gg, 2 * stats.gg)
     np.testing.assert_array_equal(sums.gy, 2 * stats.gy)
+
+
+def test_solve_many__equals_numpy_and_a_singular_system_gives_nan_alone() -> None:
+    from genomesh.analysis.gwas.batched import solve_many
+
+    rng = np.random.default_rng(9)
+    G = rng.normal(size=(40, 5, 9))
+    A = G @ G.transpose(0, 2, 1)  # Gram matrices, like a variant's complete-case C'C
+    B = rng.normal(size=(40, 5, 2))
+    A[7, 3, :] = A[7, :, 3] = 0.0  # a covariate column with nobody left: singular
+    X = solve_many(A, B)
+    ok = np.arange(40) != 7
+    np.testing.assert_allclose(X[ok], np.linalg.solve(A[ok], B[ok]), rtol=1e-10, atol=1e-12)
+    assert np.isnan(X[7]).all()

@@ -167,3 +167,21 @@ def test_reasked_round__same_masked_vector_but_a_changed_party_set_is_refused() 
         secure.mask(vector, task_id=task, round_=1, party="a", peers=fewer)
     with pytest.raises(ConflictError, match="different set of parties"):
         secure.mask(vector, task_id=task, round_=2, party="a", peers=fewer)
+
+
+def test_flags__packed_eight_per_word_and_summed_lane_by_lane() -> None:
+    """The flags round's words: summed mod 2^64 over up to 255 nodes (with masks that cancel),
+    each variant's lane holds how many nodes flagged it."""
+    from genomesh.analysis.gwas import layout
+
+    rng = np.random.default_rng(1)
+    V, nodes = 45, 255
+    flags = rng.random((nodes, V)) < 0.5
+    flags[:, 3] = True  # every node: the lane reaches 255 without carrying
+    words = [layout.pack_flags(f) for f in flags]
+    assert all(w.dtype == np.uint64 and len(w) == 6 for w in words)
+    masks = rng.integers(0, 2**63, size=(nodes, 6), dtype=np.uint64)
+    masks[-1] = -masks[:-1].sum(axis=0, dtype=np.uint64)  # pairwise-style: they cancel
+    with np.errstate(over="ignore"):
+        total = sum((w + m for w, m in zip(words, masks, strict=True)), np.zeros(6, np.uint64))
+    np.testing.assert_array_equal(layout.unpack_flags(total, V), flags.sum(axis=0))

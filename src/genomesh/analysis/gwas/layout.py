@@ -5,7 +5,7 @@ Plain (`pooled`) replies carry float64 arrays: CC, Cy, yy, cg (V x k), gy, gg, a
 corrections as sparse rows (corr_idx, corr). Secure replies carry one uint64 vector `masked`
 with the same values in fixed point, in the order of `segments`. Every node's vector must have
 the same length, so the corrections come for the rows the hub names: those where the masked
-`flags` round showed that some node has a correction (`flag_segment`), or for every row when
+`flags` round showed that some node has a correction (`pack_flags`), or for every row when
 the hub names none (the logistic score round).
 """
 
@@ -45,10 +45,25 @@ def segments(
     ]
 
 
-def flag_segment(V: int) -> Segment:
+MAX_FLAG_PARTIES = 255  # a flags lane is 8 bits: the count of nodes per variant must fit
+
+
+def pack_flags(flags: np.ndarray) -> np.ndarray:
     """The `flags` round's reply: 1 per variant where this node has a correction (a missing
-    genotype, or a dataset without the variant); summed, the hub sees only how many nodes do."""
-    return Segment("corr.flag", V, 1.0, 0)
+    genotype, or a dataset without the variant), eight variants per 64-bit word in 8-bit
+    lanes. Summed over at most 255 nodes no lane carries into the next, so the hub sees only
+    how many nodes flag each variant; 1/8 of one word per variant."""
+    lanes = np.zeros(-(-len(flags) // 8) * 8, dtype=np.uint8)
+    lanes[: len(flags)] = np.asarray(flags, dtype=bool)
+    return lanes.view("<u8").astype(np.uint64)
+
+
+def unpack_flags(total: np.ndarray, V: int) -> np.ndarray:
+    """Per variant, how many nodes flagged it, from the unmasked sum of `pack_flags` words."""
+    words = np.asarray(total, dtype=np.uint64)
+    if len(words) != -(-V // 8):
+        raise ConflictError(f"the flags sum has {len(words)} words, {V} variants need {-(-V // 8)}")
+    return words.astype("<u8").view(np.uint8)[:V].astype(np.int64)
 
 
 def logistic_segments(phase: str, k: int, T: int, *, cb: float, n_max: int) -> list[Segment]:

@@ -64,9 +64,9 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
         total = _held_totals(data, request, params, datasets, sites, union, keys, null_fit)
         if phase == "flags":  # secure linear: which variants need corrections, masked
             _check_bounds(total, params)
-            flags = np.zeros(len(union))
-            flags[sorted(total.corr_rows)] = 1.0
-            vector = secure.encode([flags], [layout.flag_segment(len(union))])
+            flags = np.zeros(len(union), dtype=bool)
+            flags[sorted(total.corr_rows)] = True
+            vector = layout.pack_flags(flags)
             reply = LocalReply(contributors=total.contributors)
             reply.arrays["masked"] = _mask(vector, request, params)
             return reply

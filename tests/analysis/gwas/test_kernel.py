@@ -104,3 +104,14 @@ def test_write_source__a_second_writer_keeps_the_first_copy(tmp_path) -> None:
     sparse.write_source(folder, [sparse.sparsify(2 * g)], 5)  # e.g. another node process
     np.testing.assert_array_equal(sparse.open_source(folder).block(0, 5).dense(), g)
     assert [p.name for p in tmp_path.iterdir()] == ["v1.sparse"]  # no temporary left behind
+
+
+def test_stream_stats__sparse_gives_p_columns() -> None:
+    """Through dask, with R padded for the compiled pass: still exactly p columns out."""
+    g = np.array([[0, 1, 2, -1], [1, 0, 0, 0]], dtype=np.int8)
+    R, Q = np.arange(12.0).reshape(4, 3), np.ones((4, 2))
+    view = sparse.SparseDosages(sparse.from_dense(g, name="p"), np.arange(4), chunk=1)
+    got = kernel.stream_stats(view, compute=lambda *t: tuple(d.compute() for d in t),
+                              columns=None, R=R, Q=Q)  # fmt: skip
+    np.testing.assert_array_equal(got.GR, np.where(g < 0, 0, g) @ R)
+    np.testing.assert_array_equal(got.nobs, [3, 4])

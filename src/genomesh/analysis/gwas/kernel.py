@@ -125,7 +125,9 @@ def sparse_chunk_stats(
     """The kernel on one sparse chunk; `colmap` maps the block's samples to rows of R
     (-1: not analysed; R may be padded, its first `p` columns real). The same numbers as
     `chunk_stats` on the dense chunk."""
-    GR, gwg, ac, nmiss, miss_rows, miss_Q, packed = scan_sparse(block, colmap, R.shape[0], R, Q, w)
+    GR, gwg, ac, nmiss, miss_rows, miss_Q, packed = scan_sparse(
+        block, colmap, R.shape[0], R, Q, w, p
+    )
     return ChunkStats(GR, gwg, ac, R.shape[0] - nmiss, miss_rows, miss_Q, packed)
 
 

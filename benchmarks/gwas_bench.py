@@ -72,13 +72,15 @@ NODES = ["node-1", "node-2", "node-3"]
 ABOUT = """\
 genomesh in process = `run_rounds` (the in-process driver that does what the hub coordinator
 and node runners do: configure, setup round, statistics round(s), the hub's per-variant solve,
-result rows) over three in-memory nodes, nodes one after another, every request and reply
-through the wire encoding; no HTTP transport and no state store. genomesh over HTTP (`--http`)
+the result table) over three in-memory nodes, nodes one after another, every request and reply
+through the wire encoding; no HTTP transport and no state store. The in-memory nodes keep
+their dosages in the sparse layout of a node's dosage cache (converted by the warm-up run, not
+timed, like plink2's conversion to pgen). genomesh over HTTP (`--http`)
 = a real hub and three real node processes on loopback (`genomesh hub serve`, `genomesh node
 serve`, push nodes), each node reading its part from its own store (VCF Zarr + Parquet); timed
 from submitting the task to the result body in hand (signed rounds, guard, audit, the hub's
 state stored after every round); nodes compute concurrently, each with `--threads` threads,
-and read their dosages from the node's uncompressed cache (`analysis_dosage_cache`, built by
+and read their dosages from the node's sparse dosage cache (`analysis_dosage_cache`, built by
 a warm-up run; not timed, like plink2's conversion to pgen); CPU = hub + node processes.
 plink2 = `plink2 --glm omit-ref hide-covar` on the pooled data in its pgen format. Same model
 on both sides: trait ~ site intercepts + sex + age + genotype, complete-case per variant; same
@@ -177,7 +179,7 @@ def _genomesh(nodes, mode: str, threads: int) -> tuple[float, float, int, pd.Dat
         run_rounds(GWAS, params, nodes, task_id=f"bench-{mode}-mem", json_state=False)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return wall, cpu, peak, pd.DataFrame(result["rows"])
+    return wall, cpu, peak, pd.DataFrame(result["table"])
 
 
 def _http(
@@ -197,7 +199,7 @@ def _http(
         for mode in ("pooled", "secure"):
             cpu0 = fed.cpu()
             wall, body = fed.gwas({**params, "mode": mode})
-            out.append((mode, wall, fed.cpu() - cpu0, pd.DataFrame(body["rows"])))
+            out.append((mode, wall, fed.cpu() - cpu0, pd.DataFrame(body["table"])))
     finally:
         fed.stop()
     return out

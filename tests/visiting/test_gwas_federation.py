@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from genomesh.analysis.gwas import nodesets
+from genomesh.analysis.results import result_rows
 from genomesh.hub.analysis.ledger import SqlNodeSetLedger
 from genomesh.simulate.traits import BinaryTraitSpec, QuantitativeTraitSpec
 from genomesh.store import open_node
@@ -115,7 +116,9 @@ def test_pooled_and_secure_linear__equal_the_pooled_reference(
     params = {"trait": BMI, "covariates": ["sex", "age"]}
     pooled = run(gwas_fed, {**params, "mode": "pooled"})
     secure = run(gwas_fed, {**params, "mode": "secure"})
-    assert compare_to_reference(pooled["rows"], ref) == compare_to_reference(secure["rows"], ref)
+    assert compare_to_reference(result_rows(pooled), ref) == compare_to_reference(
+        result_rows(secure), ref
+    )
     assert pooled["columns"][:12] == ["CHROM", "POS", "ID", "REF", "ALT", "A1", "TEST", "OBS_CT",
                                       "BETA", "SE", "T_STAT", "P"]  # fmt: skip
     if shutil.which("plink2"):  # and plink2 --glm on the pooled data (it prints 6 digits)
@@ -126,7 +129,7 @@ def test_pooled_and_secure_linear__equal_the_pooled_reference(
             tmp_path, genotypes=vcf, people=people, y=people["quantitative"].to_numpy(float),
             covariates=C[:, 1:], covariate_names=[f"S{i}" for i in range(1, C.shape[1])],
         )  # fmt: skip
-        rows = pd.DataFrame(secure["rows"])
+        rows = pd.DataFrame(secure["table"])
         full = rows[(rows["DATASETS"] == ",".join(f"{n}-ds" for n in NODES)) & rows["BETA"].notna()]
         both = full.merge(plink, on="POS", suffixes=("", "_pl"))
         assert len(both) == len(full) >= 100
@@ -134,7 +137,7 @@ def test_pooled_and_secure_linear__equal_the_pooled_reference(
             np.testing.assert_allclose(both[col], both[f"{col}_pl"], rtol=1e-5, err_msg=col)
         np.testing.assert_array_equal(both["OBS_CT"], both["OBS_CT_pl"])
     # the planted variant is found: the strongest planted effect is the network's top hit
-    best = min((r for r in pooled["rows"] if r["P"] is not None), key=lambda r: r["P"])
+    best = min((r for r in result_rows(pooled) if r["P"] is not None), key=lambda r: r["P"])
     assert best["ID"] in planted("quantitative") and best["P"] < 1e-6, best
     # attribution: every dataset with its node and its catalogue citation
     for body in (pooled, secure):
@@ -171,13 +174,13 @@ def test_binary_and_meta__run_with_score_wald_and_comparison(gwas_fed: Federatio
 
     binary = run(gwas_fed, {"trait": "HP:0005978", "model": "logistic", "covariates": ["sex"],
                             "top_p": 0.01, "top_max": 5})  # fmt: skip
-    methods = {r["METHOD"] for r in binary["rows"]}
+    methods = {r["METHOD"] for r in result_rows(binary)}
     assert "score" in methods and methods & {"wald", "firth"}, methods
     assert "Z_STAT" in binary["columns"]
     meta = run(gwas_fed, {"trait": BMI, "covariates": ["sex", "age"], "mode": "meta"})
-    assert {r["METHOD"] for r in meta["rows"] if r["BETA"] is not None} == {"ivw"}
+    assert {r["METHOD"] for r in result_rows(meta) if r["BETA"] is not None} == {"ivw"}
     pooled = run(gwas_fed, {"trait": BMI, "covariates": ["sex", "age"], "mode": "pooled"})
-    report = compare_modes(meta["rows"], pooled["rows"], threshold=1e-5)
+    report = compare_modes(result_rows(meta), result_rows(pooled), threshold=1e-5)
     assert report["variants"] >= 100
     assert report["beta_correlation"] > 0.8 and report["log10p_correlation"] > 0.8, report
 
@@ -194,7 +197,7 @@ def test_withdrawal__changes_the_next_result(gwas_fed: Federation) -> None:
     after = run(gwas_fed, params)
     assert after["n_individuals"] == before["n_individuals"] - 1
     ref, _ = reference(gwas_fed)  # the reference without the withdrawn participant
-    compare_to_reference(after["rows"], ref)
+    compare_to_reference(result_rows(after), ref)
 
 
 def test_cli__submit_result_tsv_plot_compare(
@@ -223,10 +226,10 @@ def test_cli__submit_result_tsv_plot_compare(
                            "SE", "T_STAT", "P"]  # fmt: skip
     table = pd.read_csv(target, sep="\t", na_values=["NA"])
     body = gwas_fed.result(task["id"]).json()
-    assert len(table) == len(body["rows"])
+    assert len(table) == len(result_rows(body))
     np.testing.assert_allclose(
         table["BETA"].to_numpy(dtype=float),
-        [np.nan if r["BETA"] is None else r["BETA"] for r in body["rows"]],
+        [np.nan if r["BETA"] is None else r["BETA"] for r in result_rows(body)],
         rtol=1e-12,
     )
     capsys.readouterr()
@@ -263,7 +266,7 @@ def test_cli__submit_result_tsv_plot_compare(
     assert code == 0, out
     with_pcs = gwas_fed.result(json.loads(out)["id"]).json()
     assert with_pcs["covariates"][-2:] == ["PC1", "PC2"]
-    assert sum(r["BETA"] is not None for r in with_pcs["rows"]) >= 100
+    assert sum(r["BETA"] is not None for r in result_rows(with_pcs)) >= 100
     # bad input: a clear error, no traceback
     assert main(["analysis", "submit", "gwas", "--trait", BMI, "--covariates", "sex,pcs",
                  *datasets]) == 2  # fmt: skip
@@ -280,8 +283,10 @@ def test_min_mac__a_request_cannot_lower_the_nodes_floor(gwas_fed: Federation) -
     at_floor = run(gwas_fed, {**params, "min_mac": floor})
     asked_lower = run(gwas_fed, {**params, "min_mac": 0})
     everyone = ",".join(f"{n}-ds" for n in NODES)
-    partial = [r["ID"] for r in at_floor["rows"] if r["DATASETS"] != everyone]
+    partial = [r["ID"] for r in result_rows(at_floor) if r["DATASETS"] != everyone]
     assert len(partial) >= 20  # rare variants: the floor keeps some datasets out of them
-    assert [r["DATASETS"] for r in asked_lower["rows"]] == [r["DATASETS"] for r in at_floor["rows"]]
+    assert [r["DATASETS"] for r in result_rows(asked_lower)] == [
+        r["DATASETS"] for r in result_rows(at_floor)
+    ]
     higher = run(gwas_fed, {**params, "min_mac": 20})  # raising it is the researcher's right
-    assert sum(r["DATASETS"] != everyone for r in higher["rows"]) > len(partial)
+    assert sum(r["DATASETS"] != everyone for r in result_rows(higher)) > len(partial)

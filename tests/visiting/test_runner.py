@@ -57,14 +57,18 @@ def test_localdata__dosages_equal_the_store_reader_for_allowed_individuals(
     (got,) = data.compute(dosages)
     np.testing.assert_array_equal(got, reference[:, columns])
     assert data.read["part0"] == allowed
-    # the node's uncompressed dosage cache gives the same values (built on first use)
+    # the node's sparse dosage cache gives the same values (built on first use)
     cached = StoreLocalData(
         node, {"part0": frozenset(allowed)}, chunk_variants=100,
         settings=analysis_node.settings.model_copy(update={"analysis_dosage_cache": True}),
     )  # fmt: skip
     (again,) = cached.compute(cached.dosages("part0"))
     np.testing.assert_array_equal(again, reference[:, columns])
-    assert list((analysis_node.node_dir / "analysis-cache" / "part0").glob("*.dosages.npy"))
+    assert list((analysis_node.node_dir / "analysis-cache" / "part0").glob("*.sparse"))
+    sparse = cached.sparse_dosages("part0")
+    assert sparse is not None and sparse.source.folder is not None  # memory-mapped from disk
+    (chunks,) = cached.compute(sparse.to_dask())
+    np.testing.assert_array_equal(chunks, reference[:, columns])
 
 
 def test_allele_frequency__equals_pooled_numpy(
@@ -297,3 +301,33 @@ def test_dialout__rounds_are_addressed_to_the_registered_name(analysis_node: Ana
         app = client.node_app
 
     assert _verifier(_Request()).name == "nl-registered"  # type: ignore[arg-type]
+
+
+def test_gwas_statistics__sparse_dosage_cache_equals_the_zarr_read(
+    analysis_node: AnalysisNode,
+) -> None:
+    """The GWAS kernel over the node's sparse dosage cache (allowed people only, a subset of
+    the samples) gives the statistics of the dense Zarr read."""
+    from genomesh.analysis.gwas.design import VariantIndex, dataset_keys
+    from genomesh.analysis.gwas.node_stats import aligned_stats
+    from genomesh.analysis.gwas.params import parse_params
+
+    node = open_node(analysis_node.node_dir)
+    allowed = {"part0": frozenset(analysis_node.allowed("part0"))}
+    params = parse_params({"trait": "LOINC:39156-5", "covariates": ["sex", "age"], "min_mac": 0})
+    out = []
+    for cache in (False, True):
+        settings = analysis_node.settings.model_copy(update={"analysis_dosage_cache": cache})
+        data = StoreLocalData(node, allowed, settings=settings, chunk_variants=100)
+        assert (data.sparse_dosages("part0") is not None) == cache
+        keys = dataset_keys(data, "part0")
+        out.append(aligned_stats(data, "part0", params=params, sites=["part0"],
+                                 union=VariantIndex(keys)))  # fmt: skip
+    zarr, cached = out
+    assert zarr.contributors == cached.contributors
+    source = data.sparse_dosages("part0")
+    assert source is not None and len(source.columns) < source.source.n  # a subset
+    for name in ("cg", "gy", "gg", "CC"):
+        np.testing.assert_allclose(getattr(cached, name), getattr(zarr, name), rtol=1e-12)
+    assert zarr.corr_rows == cached.corr_rows
+    np.testing.assert_allclose(cached.corr, zarr.corr, rtol=1e-12, atol=1e-9)

@@ -112,8 +112,8 @@ def test_withdrawal__marks_the_analysis_stale_and_rerun_reports_the_change(
     change = rerun["rerun_of"]["change"]
     assert change["n_individuals_after"] == change["n_individuals_before"] - 1
     # the reported change, computed again here from the two results
-    a = pd.DataFrame(fed.result(first["id"]).json()["rows"]).set_index("ID")
-    b = pd.DataFrame(fed.result(rerun["id"]).json()["rows"]).set_index("ID")
+    a = pd.DataFrame(fed.result(first["id"]).json()["table"]).set_index("ID")
+    b = pd.DataFrame(fed.result(rerun["id"]).json()["table"]).set_index("ID")
     both = a.index.intersection(b.index)
     a, b = a.loc[both], b.loc[both]
     ok = a["BETA"].notna() & b["BETA"].notna() & (a["SE"].astype(float) > 0)

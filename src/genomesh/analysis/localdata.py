@@ -4,7 +4,11 @@ Only the individuals the guard allowed for a dataset are visible: `individuals()
 them, `dosages()` has one column per allowed individual with genotypes, in that order.
 Genotypes stream from the dataset's VCF Zarr `call_genotype` as a dask array chunked along
 variants, so memory is bounded by `chunk_variants x individuals`, not by the number of
-variants. `compute()` runs dask collections on the node's scheduler: the local threaded
+variants. With `analysis_dosage_cache` the node keeps each dataset version's dosages in a
+sparse layout on disk (`dosage_cache`: per variant the non-zero and the missing calls, like
+plink2's pgen difflists); `sparse_dosages()` hands those chunks to the GWAS kernel, which
+then touches only the non-zero calls, and `dosages()` reads its dense chunks from them.
+`compute()` runs dask collections on the node's scheduler: the local threaded
 scheduler by default, or a `distributed` cluster (`NodeSettings.dask_scheduler`).
 
 Everything an analysis reads is remembered per dataset (`read`), so the runner can record
@@ -14,7 +18,7 @@ who shaped a reply when the analysis does not say so itself.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -27,6 +31,13 @@ import numpy as np
 import pandas as pd
 
 from genomesh.analysis.dosage import dosage_block
+from genomesh.analysis.sparse import (
+    SparseDosages,
+    SparseSource,
+    open_source,
+    sparsify,
+    write_source,
+)
 from genomesh.core.errors import InvalidInputError
 from genomesh.store.individuals import AGE_ASSAY, age_in_years
 
@@ -128,19 +139,36 @@ class StoreLocalData:
         return int(self.settings.analysis_min_mac)
 
     # ------------------------------------------------------------------ genotypes
-    def dosages(self, dataset_id: str, *, chunk_variants: int | None = None) -> da.Array:
-        """int8 dosages (variants x allowed genotyped individuals), -1 missing, lazily read
-        from Zarr in chunks of `chunk_variants` variants (a multiple of the store's chunk)."""
+    def _columns(self, dataset_id: str) -> tuple[DatasetStore, np.ndarray]:
+        """The store and the sample indices of the allowed genotyped individuals, in order."""
         store = self._store(dataset_id)
         people = _people(store)
         people = people[
             _member(people["individual_id"], self.allowed[dataset_id])
             & (people["sample_index"] >= 0)
         ].sort_values(["sample_index", "individual_id"])
-        columns = people["sample_index"].to_numpy(dtype=np.intp)
         self._note(dataset_id, people["individual_id"].tolist())
-        if getattr(self.settings, "analysis_dosage_cache", False):
-            return self._cached_dosages(store, columns, chunk_variants)
+        return store, people["sample_index"].to_numpy(dtype=np.intp)
+
+    def sparse_dosages(
+        self, dataset_id: str, *, chunk_variants: int | None = None
+    ) -> SparseDosages | None:
+        """The dosages of the allowed genotyped individuals as sparse chunks (non-zero and
+        missing calls per variant) from the node's dosage cache; None without the cache."""
+        if not getattr(self.settings, "analysis_dosage_cache", False):
+            return None
+        store, columns = self._columns(dataset_id)
+        source = dosage_cache(Path(self.settings.node_dir), store)
+        return SparseDosages(source, columns, max(1, int(chunk_variants or self.chunk_variants)))
+
+    def dosages(self, dataset_id: str, *, chunk_variants: int | None = None) -> da.Array:
+        """int8 dosages (variants x allowed genotyped individuals), -1 missing, lazily read
+        from Zarr in chunks of `chunk_variants` variants (a multiple of the store's chunk),
+        or from the node's sparse dosage cache when it keeps one."""
+        cached = self.sparse_dosages(dataset_id, chunk_variants=chunk_variants)
+        if cached is not None:
+            return cached.to_dask()
+        store, columns = self._columns(dataset_id)
         calls = da.from_zarr(str(store.zarr_path), component="call_genotype")
         stored = calls.chunksize[0]
         step = max(1, int(chunk_variants or self.chunk_variants))
@@ -149,21 +177,6 @@ class StoreLocalData:
         if columns.size != calls.shape[1] or not np.array_equal(columns, np.arange(calls.shape[1])):
             calls = calls[:, columns, :]
         return calls.map_blocks(_dosage_block, drop_axis=2, dtype=np.int8)
-
-    def _cached_dosages(
-        self, store: DatasetStore, columns: np.ndarray, chunk_variants: int | None
-    ) -> da.Array:
-        """The dosages from the node's uncompressed cache of this dataset version (built on
-        first use), as a dask array over a memory map: same values, no decompression."""
-        source = dosage_cache(Path(self.settings.node_dir), store)
-        step = max(1, int(chunk_variants or self.chunk_variants))
-        # an explicit name: dask would otherwise hash the whole memory map to name it
-        dosages = da.from_array(source, chunks=(step, -1), name=f"dosages-{store.path}-{step}")
-        if columns.size != source.shape[1] or not np.array_equal(
-            columns, np.arange(source.shape[1])
-        ):
-            dosages = dosages[:, columns]
-        return dosages
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         if hasattr(self.scheduler, "compute") and hasattr(self.scheduler, "gather"):
@@ -220,33 +233,42 @@ def _people_cached(path: str) -> pd.DataFrame:
 _cache_lock = threading.Lock()
 
 
-def dosage_cache(node_dir: Path, store: DatasetStore) -> np.ndarray:
-    """int8 dosages of every sample of a dataset version (variants x samples), memory-mapped
-    from NODE_DIR/analysis-cache/<dataset>/<version>.dosages.npy; written on first use, chunk
-    by chunk from the Zarr calls (atomically: a temporary file renamed), older versions'
-    files removed. A version folder never changes, so neither does its cache."""
+def dosage_cache(node_dir: Path, store: DatasetStore) -> SparseSource:
+    """The sparse dosages of every sample of a dataset version (`genomesh.analysis.sparse`:
+    per variant the non-zero and the missing calls), memory-mapped from
+    NODE_DIR/analysis-cache/<dataset>/<version>.sparse/; written on first use, chunk by chunk
+    from the Zarr calls (atomically: a temporary folder renamed), older versions' caches
+    removed. A version folder never changes, so neither does its cache."""
     import zarr
 
     folder = node_dir / "analysis-cache" / store.info.id
-    path = folder / f"{store.path.name}.dosages.npy"
+    path = folder / f"{store.path.name}.sparse"
     with _cache_lock:
-        if not path.is_file():
+        if not (path / "meta.json").is_file():
             folder.mkdir(parents=True, exist_ok=True)
             calls = zarr.open_array(str(store.zarr_path), path="call_genotype", mode="r")
-            tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-            out = np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.int8, shape=tuple(calls.shape[:2])
-            )
             step = max(1, int(calls.chunks[0]))
-            for start in range(0, calls.shape[0], step):
-                out[start : start + step] = dosage_block(np.asarray(calls[start : start + step]))
-            out.flush()
-            del out
-            os.replace(tmp, path)
-            for old in folder.glob("*.dosages.npy"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-    return np.load(path, mmap_mode="r")
+            blocks = (
+                sparsify(dosage_block(np.asarray(calls[start : start + step])))
+                for start in range(0, calls.shape[0], step)
+            )
+            write_source(path, blocks, int(calls.shape[1]))
+            for old in folder.iterdir():
+                if old != path and old.name.endswith((".sparse", ".dosages.npy")):
+                    if old.is_dir():
+                        shutil.rmtree(old, ignore_errors=True)
+                    else:
+                        old.unlink(missing_ok=True)
+        source = _sources.get(str(path))
+        if source is None:
+            source = open_source(path)
+            if len(_sources) >= 32:
+                _sources.pop(next(iter(_sources)))
+            _sources[str(path)] = source
+    return source
+
+
+_sources: dict[str, SparseSource] = {}
 
 
 def _member(ids: pd.Series, allowed: frozenset[str]) -> np.ndarray:

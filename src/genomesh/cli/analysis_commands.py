@@ -303,7 +303,9 @@ def result(
     if as_json:
         console.print_json(data=body)
         return
-    rows = body.get("rows") or []
+    from genomesh.analysis.results import result_rows  # when run: the CLI starts without NumPy
+
+    rows = result_rows(body)
     if rows:
         table = LiteralTable(
             title=f"{body.get('analysis')} ({len(rows)} rows)", title_justify="left"

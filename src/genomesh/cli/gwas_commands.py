@@ -129,7 +129,7 @@ def _gwas_result(task_id: str, *, hub: str | None, passport: str | None) -> dict
     )
     if body.get("analysis", "gwas") != "gwas" and "columns" not in body:
         raise InvalidInputError(f"analysis {task_id} is not a GWAS", field="id")
-    if not isinstance(body.get("rows"), list):
+    if not isinstance(body.get("rows"), list) and not isinstance(body.get("table"), dict):
         raise InvalidInputError(f"analysis {task_id} has no GWAS rows", field="id")
     return body
 
@@ -146,6 +146,7 @@ def plot(
 ) -> None:
     """Manhattan and QQ plots of a GWAS result, as PNG files."""
     from genomesh.analysis.gwas.plots import manhattan_png, qq_png
+    from genomesh.analysis.results import result_rows
 
     if manhattan is None and qq is None:
         raise InvalidInputError("name --manhattan FILE and/or --qq FILE", field="--manhattan")
@@ -153,7 +154,7 @@ def plot(
     title = f"{body.get('trait', '')} ({body.get('mode', '')}, {body.get('model', '')})"
     for path, draw in ((manhattan, manhattan_png), (qq, qq_png)):
         if path is not None:
-            path.write_bytes(draw(body["rows"], title=title))
+            path.write_bytes(draw(result_rows(body), title=title))
             console.print(f"wrote {escape(str(path))}")
 
 
@@ -182,6 +183,7 @@ def compare(
     The report: correlation of betas and of -log10 P over the shared variants, and the loci
     found by one mode only (the All of Us + UK Biobank comparison)."""
     from genomesh.analysis.gwas.compare import compare_modes
+    from genomesh.analysis.results import result_rows
 
     rows: dict[str, list[dict[str, Any]]] = {}
     ids: dict[str, str] = {}
@@ -204,7 +206,7 @@ def compare(
             raise ConflictError(
                 f"the {mode} run {task_id} ended {task['state']}: {task.get('reason')}"
             )
-        rows[mode] = _gwas_result(task_id, hub=hub, passport=passport)["rows"]
+        rows[mode] = result_rows(_gwas_result(task_id, hub=hub, passport=passport))
     report = {"meta": ids["meta"], "pooled": ids["pooled"],
               **compare_modes(rows["meta"], rows["pooled"], threshold=threshold)}  # fmt: skip
     if as_json:

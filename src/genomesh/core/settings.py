@@ -265,9 +265,10 @@ class NodeSettings(BaseSettings):
     )
     analysis_dosage_cache: bool = Field(
         default=False,
-        description="keep each dataset version's dosages uncompressed (1 byte per genotype, "
-        "NODE_DIR/analysis-cache) after the first analysis reads them: later analyses read a "
-        "memory map instead of decompressing the Zarr calls (~0.15 s per 10^8 genotypes)",
+        description="keep each dataset version's dosages in a sparse layout (per variant the "
+        "non-zero and missing calls: ~5 bytes per non-REF/REF call, NODE_DIR/analysis-cache) "
+        "after the first analysis reads them: later analyses read a memory map instead of "
+        "decompressing the Zarr calls, and the GWAS kernel touches only the non-zero calls",
     )
     analysis_min_mac: int = Field(
         default=5,

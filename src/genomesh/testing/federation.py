@@ -14,6 +14,7 @@ every round, so anything not JSON-able shows up.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ class InMemoryLocalData:
         min_mac: int = 0,
         chunk_variants: int = 1_000,
         scheduler: str = "threads",
+        sparse: bool = True,
     ) -> None:
         for ds, (individuals, variants, dosages) in datasets.items():
             if dosages.shape != (len(variants), len(individuals)) or dosages.dtype != np.int8:
@@ -46,6 +48,8 @@ class InMemoryLocalData:
         self._scheduler = scheduler
         self._arrays: dict[tuple[str, tuple[int, int]], Any] = {}
         self._keys: dict[str, list[str]] = {}
+        self._sparse = sparse
+        self._sources: dict[str, Any] = {}
 
     def individuals(self, dataset_id: str, *, genotyped: bool = True) -> pd.DataFrame:
         """Everyone held here has genotypes, so `genotyped` changes nothing."""
@@ -73,6 +77,22 @@ class InMemoryLocalData:
                 dosages, chunks=chunks, name=f"dosages-{id(dosages)}-{chunks[0]}"
             )
         return self._arrays[key]
+
+    def sparse_dosages(self, dataset_id: str, *, chunk_variants: int | None = None) -> Any:
+        """The dosages as sparse chunks (`genomesh.analysis.sparse`), converted once per
+        dataset like a real node's dosage cache; None when built with `sparse=False`."""
+        if not self._sparse:
+            return None
+        from genomesh.analysis import sparse
+
+        dosages = self._data[dataset_id][2]
+        if dataset_id not in self._sources:
+            self._sources[dataset_id] = sparse.from_dense(
+                dosages, name=f"{dataset_id}-{uuid.uuid4().hex}"
+            )
+        return sparse.SparseDosages(
+            self._sources[dataset_id], np.arange(dosages.shape[1]), chunk_variants or self._chunk
+        )
 
     def min_count(self, dataset_id: str) -> int:
         return self._min_count

@@ -74,6 +74,7 @@ def split_nodes(
     seed: int = 1,
     min_count: int = 5,
     chunk_variants: int = 500,
+    sparse: bool = True,
 ) -> tuple[dict[str, InMemoryLocalData], np.ndarray | None]:
     """Nodes `node-1..n` with one dataset `ds-i` each (random split), and the reference
     panel's dosages (the first `panel` people of a random order) or None."""
@@ -91,6 +92,7 @@ def split_nodes(
             },
             min_count=min_count,
             chunk_variants=chunk_variants,
+            sparse=sparse,
         )
     return nodes, (dosages[:, np.sort(panel_idx)] if panel else None)
 

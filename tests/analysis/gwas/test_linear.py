@@ -26,7 +26,7 @@ PARAMS = {"trait": "quantitative", "covariates": ["sex", "age"], "min_mac": 0}
 
 
 def _frame(result: dict) -> pd.DataFrame:
-    return pd.DataFrame(result["rows"])
+    return pd.DataFrame(result["table"])
 
 
 def _reference(nodes, covariates=("sex", "age"), pcs=None, trait="quantitative"):
@@ -252,3 +252,40 @@ def test_bad_params__refused_by_field() -> None:
         GWAS.configure({"trait": "y", "n_pcs": 2}, {"n": ["d"]})
     with pytest.raises(InvalidInputError, match="a dataset id appears at two nodes"):
         GWAS.configure({"trait": "y"}, {"a": ["d"], "b": ["d"]})
+
+
+def test_plain_reply__compact_and_pooled_back_exactly() -> None:
+    """A node's plain reply leaves out all-zero C'g columns and sends integer sums as int32;
+    the hub's pooled sums are bit for bit those of the full float64 arrays."""
+    from genomesh.analysis.gwas import layout
+    from genomesh.analysis.gwas.node_stats import AlignedStats
+
+    rng = np.random.default_rng(2)
+    V, k = 50, 4
+    cg = np.zeros((V, k))
+    cg[:, 1] = rng.integers(0, 90, V)  # this node's site intercept: allele counts
+    cg[:, 3] = rng.normal(size=V) * 40  # age: not integers
+    stats = AlignedStats(
+        k=k, CC=np.eye(k), Cy=rng.normal(size=k), yy=3.0, cg=cg, gy=rng.normal(size=V),
+        gg=rng.integers(0, 200, V).astype(float), corr=np.zeros((V, 20)),
+    )  # fmt: skip
+    arrays = layout.plain_arrays(stats)
+    assert arrays["cg_cols"].tolist() == [1, 3] and arrays["gg"].dtype == np.int32
+    sums = layout.pool_plain({"a": arrays, "b": arrays}, site_columns=2)
+    np.testing.assert_array_equal(sums.cg, 2 * cg)
+    np.testing.assert_array_equal(sums.gg, 2 * stats.gg)
+    np.testing.assert_array_equal(sums.gy, 2 * stats.gy)
+
+
+def test_solve_many__equals_numpy_and_a_singular_system_gives_nan_alone() -> None:
+    from genomesh.analysis.gwas.batched import solve_many
+
+    rng = np.random.default_rng(9)
+    G = rng.normal(size=(40, 5, 9))
+    A = G @ G.transpose(0, 2, 1)  # Gram matrices, like a variant's complete-case C'C
+    B = rng.normal(size=(40, 5, 2))
+    A[7, 3, :] = A[7, :, 3] = 0.0  # a covariate column with nobody left: singular
+    X = solve_many(A, B)
+    ok = np.arange(40) != 7
+    np.testing.assert_allclose(X[ok], np.linalg.solve(A[ok], B[ok]), rtol=1e-10, atol=1e-12)
+    assert np.isnan(X[7]).all()

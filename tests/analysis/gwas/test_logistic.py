@@ -31,7 +31,7 @@ LOGIT = {"trait": "binary", "model": "logistic", "covariates": ["sex", "age"], "
 @pytest.fixture(scope="module")
 def logistic(nodes) -> pd.DataFrame:
     result, _ = run_rounds(GWAS, {**LOGIT, "top_p": 1e-4, "top_max": 20}, nodes)
-    return pd.DataFrame(result["rows"])
+    return pd.DataFrame(result["table"])
 
 
 def _plink2(tmp_path: Path, nodes, variants, extra=()) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def test_wald_for_top_hits__equals_plink2_logistic(
 @requires_plink2
 def test_firth__equals_plink2_firth(tmp_path, nodes, cohort: Cohort) -> None:
     result, _ = run_rounds(GWAS, {**LOGIT, "top_p": 1e-6, "top_max": 5, "firth": "always"}, nodes)
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     fits = _assert_fits(rows, _plink2(tmp_path, nodes, cohort.variants, extra=["firth"]), "firth")
     assert len(fits) == 5
 
@@ -110,7 +110,7 @@ def test_separation__falls_back_to_firth_like_plink2(tmp_path, cohort: Cohort) -
     dosages[v, carriers] = 1
     nodes, _ = split_nodes(cohort.individuals, cohort.variants, dosages)
     result, _ = run_rounds(GWAS, {**LOGIT, "top_p": 1e-6, "top_max": 30}, nodes)
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     assert rows.METHOD.iloc[v] == "firth"
     plink = _plink2(tmp_path, nodes, cohort.variants)
     assert plink["FIRTH?"].iloc[v] == "Y"

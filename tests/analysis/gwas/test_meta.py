@@ -9,6 +9,7 @@ from scipy import stats
 
 from genomesh.analysis.gwas import GWAS
 from genomesh.analysis.gwas.compare import compare_modes
+from genomesh.analysis.results import result_rows
 from genomesh.testing.federation import run_rounds
 from genomesh.testing.gwas import design_matrix, naive_linear
 
@@ -43,7 +44,7 @@ def test_meta__equals_metal_formulas(nodes, meta_result) -> None:
     p = 2 * stats.norm.cdf(-np.abs(z))
     Q = (w * (B - beta) ** 2).sum(0)
     I2 = np.clip((Q - 2) / Q, 0, None)
-    rows = pd.DataFrame(meta_result["rows"])[ok]
+    rows = pd.DataFrame(meta_result["table"])[ok]
     np.testing.assert_allclose(rows.BETA, beta, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(rows.SE, se, rtol=1e-6)
     np.testing.assert_allclose(rows.Z_STAT, z, rtol=1e-6, atol=1e-9)
@@ -51,7 +52,7 @@ def test_meta__equals_metal_formulas(nodes, meta_result) -> None:
     np.testing.assert_allclose(rows.Q, Q, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(rows.I2, I2, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(rows.OBS_CT, np.array(ns)[:, ok].sum(0))
-    all_z = pd.DataFrame(meta_result["rows"]).Z_STAT.dropna().to_numpy()
+    all_z = pd.DataFrame(meta_result["table"]).Z_STAT.dropna().to_numpy()
     lam = np.median(all_z**2) / stats.chi2.ppf(0.5, 1)
     assert meta_result["lambda_gc"] == pytest.approx(lam, rel=1e-9)
     assert set(rows.METHOD) == {"ivw"}
@@ -59,7 +60,7 @@ def test_meta__equals_metal_formulas(nodes, meta_result) -> None:
 
 def test_meta_vs_pooled__agree_closely_and_report_differences(nodes, meta_result) -> None:
     pooled_result, _ = run_rounds(GWAS, PARAMS, nodes)
-    report = compare_modes(meta_result["rows"], pooled_result["rows"])
+    report = compare_modes(result_rows(meta_result), result_rows(pooled_result))
     assert report["variants"] > 1000
     assert report["beta_correlation"] > 0.95
     assert report["log10p_correlation"] > 0.95
@@ -74,7 +75,7 @@ def test_meta_logistic__equals_statsmodels_per_dataset_then_metal(nodes) -> None
 
     params = {"trait": "binary", "model": "logistic", "covariates": ["sex", "age"], "mode": "meta"}
     result, _ = run_rounds(GWAS, params, nodes)
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     assert set(rows.METHOD) == {"ivw"}
     full = rows[rows.DATASETS == "ds-1,ds-2,ds-3"]
     assert len(full) >= 100, len(full)

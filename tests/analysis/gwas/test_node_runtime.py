@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from genomesh.analysis.gwas import GWAS, nodesets, reference_loadings
+from genomesh.analysis.results import result_rows
 from genomesh.core.errors import InvalidInputError
 from genomesh.testing.federation import InMemoryLocalData, run_rounds
 from genomesh.testing.gwas import split_nodes
@@ -17,7 +18,7 @@ PARAMS = {"trait": "quantitative", "covariates": ["sex", "age"], "min_mac": 0}
 
 def _rows(nodes) -> pd.DataFrame:
     result, _ = run_rounds(GWAS, PARAMS, nodes)
-    return pd.DataFrame(result["rows"])
+    return pd.DataFrame(result["table"])
 
 
 def test_withdrawn_participant__changes_the_next_result(cohort) -> None:
@@ -47,6 +48,22 @@ def test_distributed_scheduler__same_numbers(cohort) -> None:
             data._scheduler = client.get
         on_cluster = _rows(nodes)
     pd.testing.assert_frame_equal(threads, on_cluster, check_exact=False, rtol=1e-12)
+
+
+def test_sparse_and_dense_dosages__same_numbers(cohort) -> None:
+    """The kernel over the sparse layout (non-zero and missing calls per variant) gives the
+    dense layout's results, with missing genotypes and people left out for a missing age."""
+    rng = np.random.default_rng(4)
+    dosages = cohort.dosages.copy()
+    dosages[rng.random(dosages.shape) < 0.002] = -1
+    people = cohort.individuals.copy()
+    people.loc[people.index[rng.random(len(people)) < 0.05], "age"] = np.nan
+    frames = []
+    for sparse in (True, False):
+        nodes, _ = split_nodes(people, cohort.variants, dosages, sparse=sparse)
+        frames.append(_rows(nodes))
+    assert (frames[0].OBS_CT.max() > frames[0].OBS_CT).any()  # missing calls were used
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=False, rtol=1e-12)
 
 
 def test_pc_scores_beyond_the_secure_bound__refused(cohort) -> None:
@@ -79,7 +96,7 @@ def test_different_variant_sets__union_with_absent_datasets_left_out(cohort) -> 
     )
     result, state = run_rounds(GWAS, PARAMS, nodes)
     assert "variants_digest" not in state  # the sites differ: the hub sent the union
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     assert len(rows) == len(variants)
     absent = rows.iloc[::10]
     assert (absent.DATASETS == "ds-1,ds-2").all()
@@ -105,4 +122,4 @@ def test_logistic_trait_from_a_phenotype_term(cohort) -> None:
         for terms in d.individuals(d.dataset_ids[0]).phenotypes
     )
     assert 5 < cases < 1495
-    assert len(result["rows"]) == len(cohort.variants)
+    assert len(result_rows(result)) == len(cohort.variants)

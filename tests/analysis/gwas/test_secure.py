@@ -40,7 +40,7 @@ def test_secure__equals_naive_float64_reference(nodes) -> None:
     result, state = run_rounds(GWAS, SECURE, nodes, record=record)
     people, G, sites = pooled(nodes)
     C = design_matrix(people, sites, ["sex", "age"], None)
-    _check(pd.DataFrame(result["rows"]), naive_linear(G, C, people.quantitative.to_numpy(float)))
+    _check(pd.DataFrame(result["table"]), naive_linear(G, C, people.quantitative.to_numpy(float)))
     # the hub received only masked vectors: the flags round, then the stats round (and the
     # contributes flags), which has no correction rows when no genotype is missing
     assert all(set(r.arrays) == {"masked"} for rnd, _, r in record if rnd == 1)
@@ -60,7 +60,7 @@ def test_secure_with_missing_genotypes__equals_reference(cohort: Cohort) -> None
     result, state = run_rounds(GWAS, SECURE, nodes)
     # corrections travel for exactly the variants with a missing call at some node
     assert state["n_corr_rows"] == int((half < 0).any(axis=1).sum()) < len(dosages)
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     people, G, sites = pooled(nodes)
     C = design_matrix(people, sites, ["sex", "age"], None)
     ref = naive_linear(G, C, people.quantitative.to_numpy(float))
@@ -141,7 +141,7 @@ def test_secure_logistic__equals_pooled_logistic(nodes) -> None:
     plain, _ = run_rounds(GWAS, params, nodes)
     record: list = []
     masked, _ = run_rounds(GWAS, {**params, "mode": "secure"}, nodes, record=record)
-    a, b = pd.DataFrame(plain["rows"]), pd.DataFrame(masked["rows"])
+    a, b = pd.DataFrame(plain["table"]), pd.DataFrame(masked["table"])
     assert (a.METHOD == b.METHOD).all() and (b.METHOD == "wald").sum() == 5
     ok = a.BETA.notna()
     np.testing.assert_allclose(b.BETA[ok], a.BETA[ok], rtol=1e-6, atol=1e-9)
@@ -167,3 +167,21 @@ def test_reasked_round__same_masked_vector_but_a_changed_party_set_is_refused() 
         secure.mask(vector, task_id=task, round_=1, party="a", peers=fewer)
     with pytest.raises(ConflictError, match="different set of parties"):
         secure.mask(vector, task_id=task, round_=2, party="a", peers=fewer)
+
+
+def test_flags__packed_eight_per_word_and_summed_lane_by_lane() -> None:
+    """The flags round's words: summed mod 2^64 over up to 255 nodes (with masks that cancel),
+    each variant's lane holds how many nodes flagged it."""
+    from genomesh.analysis.gwas import layout
+
+    rng = np.random.default_rng(1)
+    V, nodes = 45, 255
+    flags = rng.random((nodes, V)) < 0.5
+    flags[:, 3] = True  # every node: the lane reaches 255 without carrying
+    words = [layout.pack_flags(f) for f in flags]
+    assert all(w.dtype == np.uint64 and len(w) == 6 for w in words)
+    masks = rng.integers(0, 2**63, size=(nodes, 6), dtype=np.uint64)
+    masks[-1] = -masks[:-1].sum(axis=0, dtype=np.uint64)  # pairwise-style: they cancel
+    with np.errstate(over="ignore"):
+        total = sum((w + m for w, m in zip(words, masks, strict=True)), np.zeros(6, np.uint64))
+    np.testing.assert_array_equal(layout.unpack_flags(total, V), flags.sum(axis=0))

@@ -24,7 +24,7 @@ import numpy as np
 from genomesh.analysis.gwas import layout, logistic_hub, meta, nodesets, pcs, secure
 from genomesh.analysis.gwas.linear import solve_linear
 from genomesh.analysis.gwas.node_round import local_round, variants_digest
-from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_rows
+from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_table
 from genomesh.analysis.gwas.params import GwasParams, parse_params
 from genomesh.analysis.protocol import Analysis, LocalData, LocalReply, RoundRequest
 from genomesh.analysis.wire import decode_array, encode_array
@@ -72,6 +72,10 @@ class GwasAnalysis(Analysis):
                     layout.logistic_segments(
                         phase, k, 1, cb=p.covariate_bound, n_max=p.max_participants
                     )
+            if len(nodes) > layout.MAX_FLAG_PARTIES:
+                raise InvalidInputError(
+                    f"secure mode takes at most {layout.MAX_FLAG_PARTIES} nodes", field="datasets"
+                )
             units = frozenset(f"{node}/{d}" for node, ds in nodes.items() for d in ds)
             nodesets.check_and_record(p.definition_key(), units)
         definition = p.to_json()
@@ -177,12 +181,10 @@ class GwasAnalysis(Analysis):
     def _after_flags(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
         """The variants where some node has a correction (from the masked flags' sum)."""
         V = len(state["variants"])
-        segment = layout.flag_segment(V)
         total = secure.unmask(
             {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
         )
-        (counts,) = secure.decode(total, [segment])
-        needed = counts > 0
+        needed = layout.unpack_flags(total, V) > 0
         state["corr_rows"] = encode_array(np.packbits(needed))
         state["n_corr_rows"] = int(needed.sum())
         state["phase"] = "stats"
@@ -210,7 +212,7 @@ class GwasAnalysis(Analysis):
             )
         fit = solve_linear(sums)
         state["result"] = {
-            "rows": build_rows(
+            "table": build_table(
                 state["variants"], stat_name="T_STAT", beta=fit.beta, se=fit.se, stat=fit.t,
                 p=fit.p, obs_ct=fit.obs_ct, errcode=fit.errcode, method="ols",
                 datasets=contributions(replies, V),

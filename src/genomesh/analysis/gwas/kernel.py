@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from genomesh.analysis.gwas.scan import scan
+from genomesh.analysis.gwas.scan import padded, scan, scan_sparse
+from genomesh.analysis.sparse import SparseBlock, SparseDosages, SparseSource
 
 
 @dataclass
@@ -112,6 +113,31 @@ def _with_missing(
     )
 
 
+def sparse_chunk_stats(
+    block: SparseBlock,
+    *,
+    colmap: np.ndarray,
+    R: np.ndarray,
+    Q: np.ndarray,
+    w: np.ndarray | None = None,
+    p: int | None = None,
+) -> ChunkStats:
+    """The kernel on one sparse chunk; `colmap` maps the block's samples to rows of R
+    (-1: not analysed; R may be padded, its first `p` columns real). The same numbers as
+    `chunk_stats` on the dense chunk."""
+    GR, gwg, ac, nmiss, miss_rows, miss_Q, packed = scan_sparse(
+        block, colmap, R.shape[0], R, Q, w, p
+    )
+    return ChunkStats(GR, gwg, ac, R.shape[0] - nmiss, miss_rows, miss_Q, packed)
+
+
+def _sparse_range(
+    source: SparseSource, start: int, stop: int, inputs: tuple[Any, ...]
+) -> ChunkStats:
+    colmap, R8, p, Q, w = inputs
+    return sparse_chunk_stats(source.block(start, stop), colmap=colmap, R=R8, Q=Q, w=w, p=p)
+
+
 def stream_stats(
     dosages: Any,
     *,
@@ -120,19 +146,32 @@ def stream_stats(
     R: np.ndarray,
     Q: np.ndarray,
     w: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
 ) -> ChunkStats:
-    """The kernel over every chunk of a dask array (variants x individuals), concatenated.
+    """The kernel over every chunk of the dosages (variants x individuals), concatenated.
 
-    Each chunk is one task on the node's scheduler (threads by default, or a distributed
-    cluster): only chunk-sized buffers are alive per worker, and the per-variant results
-    are small (p + 4 numbers per variant, plus corrections for variants with missing calls).
+    `dosages` is a dask array (dense int8; `columns` selects the analysed individuals) or a
+    `SparseDosages` (`keep` selects the analysed among its visible columns). Each chunk is
+    one task on the node's scheduler (threads by default, or a distributed cluster): only
+    chunk-sized buffers are alive per worker, and the per-variant results are small (p + 4
+    numbers per variant, plus corrections for variants with missing calls).
     """
     import dask
 
-    tasks = [
-        dask.delayed(chunk_stats)(block, columns=columns, R=R, Q=Q, w=w)
-        for block in dosages.to_delayed().ravel()
-    ]
+    if isinstance(dosages, SparseDosages):
+        # one delayed for the per-person inputs, so dask hashes them once, not per chunk
+        inputs = dask.delayed(
+            (dosages.column_map(keep), padded(R), R.shape[1], Q, w), pure=True, traverse=False
+        )
+        tasks = [
+            dask.delayed(_sparse_range, pure=True)(dosages.source, a, b, inputs)
+            for a, b in dosages.sparse_ranges()
+        ]
+    else:
+        tasks = [
+            dask.delayed(chunk_stats)(block, columns=columns, R=R, Q=Q, w=w)
+            for block in dosages.to_delayed().ravel()
+        ]
     parts: list[ChunkStats] = list(compute(*tasks)) if tasks else []
     return concat(parts, p=R.shape[1], q=Q.shape[1], n=R.shape[0])
 

@@ -5,7 +5,7 @@ Plain (`pooled`) replies carry float64 arrays: CC, Cy, yy, cg (V x k), gy, gg, a
 corrections as sparse rows (corr_idx, corr). Secure replies carry one uint64 vector `masked`
 with the same values in fixed point, in the order of `segments`. Every node's vector must have
 the same length, so the corrections come for the rows the hub names: those where the masked
-`flags` round showed that some node has a correction (`flag_segment`), or for every row when
+`flags` round showed that some node has a correction (`pack_flags`), or for every row when
 the hub names none (the logistic score round).
 """
 
@@ -19,6 +19,7 @@ from genomesh.analysis.gwas.kernel import correction_width
 from genomesh.analysis.gwas.linear import PooledSums
 from genomesh.analysis.gwas.node_stats import AlignedStats
 from genomesh.analysis.gwas.secure import Segment, decode, encode, fraction_bits
+from genomesh.core.errors import ConflictError
 
 
 def segments(
@@ -44,10 +45,25 @@ def segments(
     ]
 
 
-def flag_segment(V: int) -> Segment:
+MAX_FLAG_PARTIES = 255  # a flags lane is 8 bits: the count of nodes per variant must fit
+
+
+def pack_flags(flags: np.ndarray) -> np.ndarray:
     """The `flags` round's reply: 1 per variant where this node has a correction (a missing
-    genotype, or a dataset without the variant); summed, the hub sees only how many nodes do."""
-    return Segment("corr.flag", V, 1.0, 0)
+    genotype, or a dataset without the variant), eight variants per 64-bit word in 8-bit
+    lanes. Summed over at most 255 nodes no lane carries into the next, so the hub sees only
+    how many nodes flag each variant; 1/8 of one word per variant."""
+    lanes = np.zeros(-(-len(flags) // 8) * 8, dtype=np.uint8)
+    lanes[: len(flags)] = np.asarray(flags, dtype=bool)
+    return lanes.view("<u8").astype(np.uint64)
+
+
+def unpack_flags(total: np.ndarray, V: int) -> np.ndarray:
+    """Per variant, how many nodes flagged it, from the unmasked sum of `pack_flags` words."""
+    words = np.asarray(total, dtype=np.uint64)
+    if len(words) != -(-V // 8):
+        raise ConflictError(f"the flags sum has {len(words)} words, {V} variants need {-(-V // 8)}")
+    return words.astype("<u8").view(np.uint8)[:V].astype(np.int64)
 
 
 def logistic_segments(phase: str, k: int, T: int, *, cb: float, n_max: int) -> list[Segment]:
@@ -81,11 +97,25 @@ def _corr_parts(corr: np.ndarray, k: int) -> list[np.ndarray]:
     ]  # fmt: skip
 
 
+def compact(values: np.ndarray) -> np.ndarray:
+    """float64 values as int32 when every one is an integer that fits (exact either way:
+    half the bytes on the wire for allele counts, g'g and sums over 0/1 covariates)."""
+    if values.size and np.abs(values).max() < 2**31 and np.array_equal(values, np.rint(values)):
+        return values.astype(np.int32)
+    return values
+
+
 def plain_arrays(stats: AlignedStats) -> dict[str, np.ndarray]:
+    """A plain statistics reply. C'g only for the covariate columns where it is not all zero
+    (`cg_cols`: another site's intercept is zero for every one of this node's people), and
+    integer-valued arrays as int32: a smaller reply, the same numbers."""
     rows = np.array(sorted(stats.corr_rows), dtype=np.int64)
+    cols = np.flatnonzero(np.any(stats.cg != 0, axis=0))
     return {
-        "CC": stats.CC, "Cy": stats.Cy, "yy": np.array([stats.yy]), "cg": stats.cg,
-        "gy": stats.gy, "gg": stats.gg, "corr_idx": rows, "corr": stats.corr[rows],
+        "CC": stats.CC, "Cy": stats.Cy, "yy": np.array([stats.yy]),
+        "cg_cols": cols, "cg": compact(np.ascontiguousarray(stats.cg[:, cols])),
+        "gy": compact(stats.gy), "gg": compact(stats.gg), "corr_idx": rows,
+        "corr": stats.corr[rows],
     }  # fmt: skip
 
 
@@ -102,15 +132,22 @@ def secure_vector(
 def pool_plain(replies: Mapping[str, Mapping[str, np.ndarray]], *, site_columns: int) -> PooledSums:
     """Sum the nodes' plain arrays."""
     first = next(iter(replies.values()))
-    CC, Cy = np.zeros_like(first["CC"]), np.zeros_like(first["Cy"])
-    cg, gy, gg = np.zeros_like(first["cg"]), np.zeros_like(first["gy"]), np.zeros_like(first["gg"])
+    k, V = len(first["Cy"]), len(first["gy"])
+    CC, Cy = np.zeros((k, k)), np.zeros(k)
+    cg, gy, gg = np.zeros((V, k)), np.zeros(V), np.zeros(V)
     yy = 0.0
     idx, corr = [], []
     for arrays in replies.values():
         CC += arrays["CC"]
         Cy += arrays["Cy"]
         yy += float(arrays["yy"][0])
-        cg += arrays["cg"]
+        if "cg_cols" in arrays:  # only the columns the node has non-zero sums in
+            cols = np.asarray(arrays["cg_cols"], dtype=np.int64)
+            if len(cols) and (cols.min() < 0 or cols.max() >= k):
+                raise ConflictError("a node's reply names covariate columns the model lacks")
+            cg[:, cols] += np.asarray(arrays["cg"], dtype=np.float64).reshape(V, len(cols))
+        else:
+            cg += arrays["cg"]
         gy += arrays["gy"]
         gg += arrays["gg"]
         idx.append(np.asarray(arrays["corr_idx"], dtype=np.int64))

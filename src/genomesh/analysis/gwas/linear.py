@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from genomesh.analysis.gwas.batched import solve_many
 from genomesh.analysis.gwas.kernel import unpack_upper
 
 MAX_VIF = 50.0
-BLOCK = 4096
+BLOCK = 32768
 
 
 @dataclass
@@ -131,7 +132,7 @@ def _fill(
         cgAiCy = cg @ AiCy
     else:
         rhs = np.concatenate([Cy[:, :, None], cg[:, :, None]], axis=2)  # r x k x 2
-        X = np.linalg.solve(A, rhs)
+        X = solve_many(A, rhs)  # compiled; a singular system gives NaN for its variant only
         AiCy, AiCg = X[:, :, 0], X[:, :, 1]
         yMy = yy - np.einsum("bi,bi->b", Cy, AiCy)
         cgAiCy = np.einsum("bi,bi->b", cg, AiCy)

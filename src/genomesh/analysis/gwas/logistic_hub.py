@@ -23,7 +23,7 @@ from scipy import stats
 
 from genomesh.analysis.gwas import layout, secure
 from genomesh.analysis.gwas.linear import PooledSums, split_corrections
-from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_rows
+from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_table
 from genomesh.analysis.gwas.params import parse_params
 from genomesh.analysis.protocol import LocalReply
 from genomesh.core.errors import ConflictError
@@ -252,7 +252,7 @@ def _finish(state: dict) -> None:
         z[v] = beta[v] / se[v]
         pval[v] = 2.0 * stats.norm.sf(abs(z[v]))
     state["result"] = {
-        "rows": build_rows(
+        "table": build_table(
             state["variants"], stat_name="Z_STAT", beta=beta, se=se, stat=z, p=pval,
             obs_ct=np.array(s["obs"]), errcode=errcode, method=method,
             datasets={d: np.array(f, dtype=bool) for d, f in s["datasets"].items()},

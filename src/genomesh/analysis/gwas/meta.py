@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_rows
+from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_table, floats
 from genomesh.analysis.protocol import LocalReply
 
 CHI2_MEDIAN = float(stats.chi2.ppf(0.5, 1))
@@ -76,13 +76,10 @@ def combine(state: dict, replies: Mapping[str, LocalReply]) -> dict[str, Any]:
     N = np.vstack(ns) if ns else np.zeros((0, V), np.int64)
     res = ivw(B, S, N)
     present = np.isfinite(B) & np.isfinite(S)
-    rows = build_rows(
+    table = build_table(
         state["variants"], stat_name="Z_STAT", beta=res.beta, se=res.se, stat=res.z, p=res.p,
         obs_ct=res.n, errcode=["." if k else "NO_STUDY" for k in res.n_studies], method="ivw",
         datasets={d: present[i] for i, d in enumerate(names)},
     )  # fmt: skip
-    for row, q, i2, hp in zip(rows, res.Q, res.I2, res.het_p, strict=True):
-        row["Q"] = float(q) if np.isfinite(q) else None
-        row["I2"] = float(i2) if np.isfinite(i2) else None
-        row["HET_P"] = float(hp) if np.isfinite(hp) else None
-    return {"rows": rows, "columns": META_COLUMNS, "lambda_gc": res.lambda_gc}
+    table.update(Q=floats(res.Q), I2=floats(res.I2), HET_P=floats(res.het_p))
+    return {"table": table, "columns": META_COLUMNS, "lambda_gc": res.lambda_gc}

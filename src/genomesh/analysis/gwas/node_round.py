@@ -64,9 +64,9 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
         total = _held_totals(data, request, params, datasets, sites, union, keys, null_fit)
         if phase == "flags":  # secure linear: which variants need corrections, masked
             _check_bounds(total, params)
-            flags = np.zeros(len(union))
-            flags[sorted(total.corr_rows)] = 1.0
-            vector = secure.encode([flags], [layout.flag_segment(len(union))])
+            flags = np.zeros(len(union), dtype=bool)
+            flags[sorted(total.corr_rows)] = True
+            vector = layout.pack_flags(flags)
             reply = LocalReply(contributors=total.contributors)
             reply.arrays["masked"] = _mask(vector, request, params)
             return reply
@@ -190,11 +190,11 @@ def _union(params: GwasParams, first_keys: list[str]) -> VariantIndex:
     """The hub's variant list; a digest stands for the first dataset's own keys."""
     keys = params.extra.get("variants")
     if isinstance(keys, dict):  # a digest: the hub saw the same sites in every dataset
-        keys = first_keys
-        if variants_digest(keys) != params.extra["variants"]:
+        if variants_digest(first_keys) != keys:
             raise InvalidInputError(
                 "this dataset's variants changed since the setup round", field="variants"
             )
+        return VariantIndex(first_keys)  # the node's own keys: no need to check their type
     if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
         raise InvalidInputError("the hub sent no variant list", field="variants")
     return VariantIndex(keys)

@@ -120,6 +120,22 @@ def right_hand_side(
     return R, Q, w
 
 
+def _is_range(pos: np.ndarray) -> bool:
+    return len(pos) == 0 or (pos[0] == 0 and bool((np.diff(pos) == 1).all()))
+
+
+def genotypes(data: Any, dataset_id: str, chunk_variants: int | None) -> Any:
+    """The dataset's dosages for the kernel: sparse (`SparseDosages`) when the node's
+    `LocalData` keeps them so (`sparse_dosages`, e.g. its dosage cache), else the dense
+    dask array of `dosages()`."""
+    sparse = getattr(data, "sparse_dosages", None)
+    if callable(sparse):
+        found = sparse(dataset_id, chunk_variants=chunk_variants)
+        if found is not None:
+            return found
+    return data.dosages(dataset_id, chunk_variants=chunk_variants)
+
+
 def aligned_stats(
     data: Any,
     dataset_id: str,
@@ -145,8 +161,8 @@ def aligned_stats(
         pos = np.array([union.get(key, -1) for key in keys], dtype=np.int64)
     columns = None if design.keep.all() else np.flatnonzero(design.keep)
     raw = kernel.stream_stats(
-        data.dosages(dataset_id, chunk_variants=params.chunk_variants),
-        compute=data.compute, columns=columns, R=R, Q=Q, w=w,
+        genotypes(data, dataset_id, params.chunk_variants),
+        compute=data.compute, columns=columns, R=R, Q=Q, w=w, keep=design.keep,
     )  # fmt: skip
     screen = disclosure.screen_variants(
         raw,
@@ -168,15 +184,19 @@ def aligned_stats(
         gg=np.zeros(V),
         corr=np.zeros((V, Q.shape[1])),
     )
-    rows = np.flatnonzero(ok)
-    out.cg[pos[rows]] = raw.GR[rows, :k]
-    out.gy[pos[rows]] = raw.GR[rows, k]
-    out.gg[pos[rows]] = raw.gwg[rows]
     miss_ok = ok[raw.miss_rows]
     out.corr[pos[raw.miss_rows[miss_ok]]] = raw.miss_Q[miss_ok]
-    present = np.zeros(V, dtype=bool)
-    present[pos[rows]] = True
-    out.corr[~present] = total_Q
+    if len(ok) == V and ok.all() and _is_range(pos):  # the common case: no fancy indexing
+        out.cg, out.gy, out.gg = raw.GR[:, :k].copy(), raw.GR[:, k].copy(), raw.gwg
+        present = np.ones(V, dtype=bool)
+    else:
+        rows = np.flatnonzero(ok)
+        out.cg[pos[rows]] = raw.GR[rows, :k]
+        out.gy[pos[rows]] = raw.GR[rows, k]
+        out.gg[pos[rows]] = raw.gwg[rows]
+        present = np.zeros(V, dtype=bool)
+        present[pos[rows]] = True
+        out.corr[~present] = total_Q
     out.corr_rows = set(pos[raw.miss_rows[miss_ok]].tolist()) | set(
         np.flatnonzero(~present).tolist()
     )

@@ -1,4 +1,4 @@
-"""The compiled inner loop of the node kernel: one pass over an int8 dosage chunk.
+"""The compiled inner loops of the node kernel: one pass over a dosage chunk, dense or sparse.
 
 Most dosages of most variants are 0 (REF/REF), so the chunk is read as 8-byte words and
 only the non-zero words are looked into; each non-zero dosage v of individual c adds
@@ -7,12 +7,19 @@ missing call (-1) is counted. One pass, no temporary arrays: the chunk is read o
 per-variant results are p + 3 numbers. Summation runs in individual order in float64, like a
 CSR or BLAS product, so results agree with a float64 reference to rounding.
 
+`_scan_sparse` does the same over a sparse chunk (`genomesh.analysis.sparse`: per variant
+the non-zero calls and the missing calls, as plink2's difflists), so it touches only those
+entries and never reads the zeros at all; it also sums the correction rows over the missing
+people and packs their masks, in the same pass structure.
+
 Compiled with numba (`cache=True`: the machine code is kept next to this file, or in numba's
 user cache, so only the first process ever pays the compile). `nogil` lets the dask threads
 of one node scan chunks in parallel.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -75,3 +82,115 @@ def scan(
     R = np.ascontiguousarray(R, dtype=np.float64)
     weights = np.ascontiguousarray(w, dtype=np.float64) if w is not None else np.zeros(0)
     return _scan(flat, words, m, n, R, weights, w is not None)  # type: ignore[no-any-return]
+
+
+@njit(cache=True, nogil=True)
+def _scan_sparse(
+    ptr: np.ndarray,
+    idx: np.ndarray,
+    val: np.ndarray,
+    mptr: np.ndarray,
+    midx: np.ndarray,
+    colmap: np.ndarray,
+    n: int,
+    R8: np.ndarray,
+    p: int,
+    w: np.ndarray,
+    weighted: bool,
+    Q: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    m = len(ptr) - 1
+    q = Q.shape[1]
+    GR = np.zeros((m, p))
+    gwg = np.zeros(m)
+    ac = np.zeros(m, np.int64)
+    nmiss = np.zeros(m, np.int64)
+    for i in range(m):
+        # R8 has its columns padded to a multiple of 8: eight accumulators in registers per
+        # pass over the variant's non-zero calls (~1.6x the speed of a loop over p)
+        for block in range(0, R8.shape[1], 8):
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+            count, squares = 0, 0.0
+            for e in range(ptr[i], ptr[i + 1]):
+                c = colmap[idx[e]]
+                if c < 0:
+                    continue
+                v = val[e]
+                fv = float(v)
+                if block == 0:
+                    count += v
+                    squares += fv * fv * w[c] if weighted else fv * fv
+                r = R8[c, block : block + 8]
+                a0 += fv * r[0]
+                a1 += fv * r[1]
+                a2 += fv * r[2]
+                a3 += fv * r[3]
+                a4 += fv * r[4]
+                a5 += fv * r[5]
+                a6 += fv * r[6]
+                a7 += fv * r[7]
+            acc = (a0, a1, a2, a3, a4, a5, a6, a7)
+            for t in range(min(8, p - block)):
+                GR[i, block + t] = acc[t]
+            if block == 0:
+                ac[i] = count
+                gwg[i] = squares
+        missing = 0
+        for e in range(mptr[i], mptr[i + 1]):
+            if colmap[midx[e]] >= 0:
+                missing += 1
+        nmiss[i] = missing
+    r = 0
+    for i in range(m):
+        if nmiss[i] > 0:
+            r += 1
+    miss_rows = np.empty(r, np.int64)
+    miss_Q = np.zeros((r, q))
+    packed = np.zeros((r, (n + 7) // 8), np.uint8)
+    j = 0
+    for i in range(m):
+        if nmiss[i] == 0:
+            continue
+        miss_rows[j] = i
+        for e in range(mptr[i], mptr[i + 1]):
+            c = colmap[midx[e]]
+            if c < 0:
+                continue
+            for t in range(q):
+                miss_Q[j, t] += Q[c, t]
+            packed[j, c >> 3] |= np.uint8(128 >> (c & 7))
+        j += 1
+    return GR, gwg, ac, nmiss, miss_rows, miss_Q, packed
+
+
+def padded(R: np.ndarray) -> np.ndarray:
+    """R (n x p) as float64 with its columns padded by zeros to a multiple of 8."""
+    n, p = R.shape
+    out = np.zeros((n, max(8, -(-p // 8) * 8)))
+    out[:, :p] = R
+    return out
+
+
+def scan_sparse(
+    block: Any,
+    colmap: np.ndarray,
+    n: int,
+    R: np.ndarray,
+    Q: np.ndarray,
+    w: np.ndarray | None,
+    p: int | None = None,
+) -> tuple[np.ndarray, ...]:
+    """The same sums over a `SparseBlock`, touching only its non-zero and missing calls:
+    (G0 R, Σ w g², allele counts, missing counts, rows with a missing call, their sums of Q
+    over the missing people, packed missing masks). `colmap` maps each sample of the block to
+    its row of R and Q (-1: not analysed); n analysed people. R may come padded already
+    (`padded`), with its first `p` columns the real ones."""
+    p = R.shape[1] if p is None else p
+    R8 = R if R.shape[1] % 8 == 0 and R.dtype == np.float64 else padded(R)
+    Q = np.ascontiguousarray(Q, dtype=np.float64)
+    weights = np.ascontiguousarray(w, dtype=np.float64) if w is not None else np.zeros(0)
+    return _scan_sparse(  # type: ignore[no-any-return]
+        block.ptr, block.idx, block.val, block.mptr, block.midx,
+        np.ascontiguousarray(colmap, dtype=np.int64), int(n), np.ascontiguousarray(R8), p,
+        weights, w is not None, Q,
+    )  # fmt: skip

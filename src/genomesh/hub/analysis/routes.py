@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from genomesh.analysis import registered
+from genomesh.analysis.results import table_columns, table_tsv
 from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import ConflictError, InvalidInputError
 from genomesh.hub.analysis.coordinator import Coordinator
@@ -155,7 +156,12 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
         raise ConflictError(f"analysis {task_id} is {task.state}, no result{why}", field="state")
     if format == "tsv":
         declared = task.result.get("columns")
-        text = _tsv(task.result.get("rows") or [], declared if isinstance(declared, list) else None)
+        if isinstance(task.result.get("table"), dict):  # a result by columns (GWAS)
+            text = table_tsv(task.result["table"], table_columns(task.result))
+        else:
+            text = _tsv(
+                task.result.get("rows") or [], declared if isinstance(declared, list) else None
+            )
         stale = stale_store(request.app).stale(task_id)
         headers = {"X-Genomesh-Stale": stale["reason"]} if stale else None
         return Response(text, media_type="text/tab-separated-values", headers=headers)

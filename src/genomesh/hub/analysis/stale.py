@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from genomesh.analysis.results import result_rows
 from genomesh.core.errors import NotFoundError
 
 TOP_HITS = 10
@@ -250,8 +251,8 @@ def result_change(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
     run), where it is, and how many of the first run's top hits (smallest P) are no longer
     among the re-run's. Frequency rows (AF): the largest |ΔAF|. Always: row counts, rows
     only in one run, and the change in the number of individuals when both report it."""
-    a = {_key(r): r for r in before.get("rows") or []}
-    b = {_key(r): r for r in after.get("rows") or []}
+    a = {_key(r): r for r in result_rows(before)}
+    b = {_key(r): r for r in result_rows(after)}
     common = [k for k in a if k in b]
     out: dict[str, Any] = {
         "rows_before": len(a), "rows_after": len(b),

@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
+from genomesh.analysis.results import result_rows
 from genomesh.core.errors import GenomeshError, InvalidInputError
 from genomesh.web.hub.analysis_form import MODELS, MODES, TYPES, form_field, parse_form
 from genomesh.web.hub.researcher import (
@@ -176,7 +177,7 @@ async def compare(page: PageDep) -> Response:
 
         meta = await _result(page, ids["meta"])
         pooled = await _result(page, ids["pooled"])
-        report = compare_modes(meta["rows"], pooled["rows"], threshold=threshold)
+        report = compare_modes(result_rows(meta), result_rows(pooled), threshold=threshold)
     return page.render("analysis/compare.html", tasks=tasks, report=report, **account_context(page))
 
 
@@ -188,14 +189,14 @@ async def task_page(task_id: str, page: PageDep) -> Response:
     context: dict[str, Any] = {"task": task, "result": None, **account_context(page)}
     if task["state"] == "done":
         result = await _result(page, task_id)
-        rows = result.get("rows") or []
+        rows = result_rows(result)
         context["result"] = result
+        context["n_rows"] = len(rows)
         if task["analysis"] == "gwas":
             context["top"] = top_rows(rows, limit=TOP_HITS)
             context["columns"] = list(result.get("columns") or [])
             return page.render("analysis/gwas.html", inline_styles=True, **context)
         context["rows"] = rows[:AF_ROWS]
-        context["n_rows"] = len(rows)
     return page.render("analysis/task.html", **context)
 
 
@@ -221,7 +222,7 @@ async def plots_json(task_id: str, page: PageDep) -> JSONResponse:
         task = await _status(page, task_id)
         if task["state"] != "done" or task["analysis"] != "gwas":
             raise InvalidInputError(f"analysis {task_id} has no GWAS result to plot", field="id")
-        return JSONResponse(plot_payload((await _result(page, task_id)).get("rows") or []))
+        return JSONResponse(plot_payload(result_rows(await _result(page, task_id))))
     except GenomeshError as exc:
         return _json_error(exc)
 
@@ -236,7 +237,7 @@ async def row_json(task_id: str, page: PageDep) -> JSONResponse:
         if task["state"] != "done":
             raise InvalidInputError(f"analysis {task_id} has no result yet", field="id")
         result = await _result(page, task_id)
-        row = find_row(result.get("rows") or [], variant)
+        row = find_row(result_rows(result), variant)
         if row is None:
             return JSONResponse({"message": f"no variant {variant} in this result"}, 404)
         columns = [c for c in result.get("columns") or list(row) if c in row]

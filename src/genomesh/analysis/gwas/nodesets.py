@@ -73,16 +73,14 @@ def isolatable(runs: Iterable[frozenset[str]]) -> list[str]:
     return out
 
 
-def check_and_record(
-    definition: str, units: frozenset[str], *, ledger: NodeSetLedger | None = None
-) -> None:
-    """Refuse a run that would let one unit be differenced out; otherwise record it."""
+def check(definition: str, units: frozenset[str], *, ledger: NodeSetLedger | None = None) -> None:
+    """Refuse a run that would let one unit be differenced out (nothing recorded)."""
     ledger = ledger or _ledger
     if len(units) < 2:
         raise AccessDeniedError("secure mode needs at least two datasets: one would be its own sum")
     previous = ledger.runs(definition)
     if units in previous:
-        return  # the same set again reveals nothing new
+        return
     exposed = isolatable([*previous, units])
     if exposed:
         raise AccessDeniedError(
@@ -90,4 +88,13 @@ def check_and_record(
             f"{len(previous)} other dataset set(s), this set would let the hub recover "
             f"the sums of {', '.join(exposed)} by differencing"
         )
-    ledger.record(definition, units)
+
+
+def check_and_record(
+    definition: str, units: frozenset[str], *, ledger: NodeSetLedger | None = None
+) -> None:
+    """Refuse a run that would let one unit be differenced out; otherwise record it."""
+    ledger = ledger or _ledger
+    check(definition, units, ledger=ledger)
+    if units not in ledger.runs(definition):  # the same set again reveals nothing new
+        ledger.record(definition, units)

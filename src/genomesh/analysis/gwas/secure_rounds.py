@@ -95,6 +95,7 @@ def after_shares(state: dict, replies: Mapping[str, LocalReply]) -> None:
             raise ConflictError(f"node {node!r} sent no share for every other node")
         sa["shares"][node] = {str(v): str(ct) for v, ct in shares.items()}
     sa["alive"] = senders
+    state["dropped"] = sorted(set(state["parties"]) - set(senders))
     state["phase"] = "flags"
 
 

@@ -196,8 +196,10 @@ def _key_round(
         reply.values = secure_rounds.node_unmask(
             keys, request.task_id, party, request.round, params.extra
         )
-    for ds in datasets:  # the shares open sums over these people
-        reply.contributors |= set(data.individuals(ds)["individual_id"].tolist())
+    no_pcs = GwasParams(**{**params.__dict__, "n_pcs": 0})
+    for ds in datasets:  # the shares open sums over the analysed people (as in setup)
+        design = build_design(data.individuals(ds), params=no_pcs, dataset_id=ds, sites=[ds])
+        reply.contributors |= set(design.individual_ids)
     return reply
 
 

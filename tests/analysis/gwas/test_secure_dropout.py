@@ -61,6 +61,9 @@ def test_node_dropping__survivors_exact_pooled_result(nodes, round_: int, stage:
     after = [r for rnd, _, r in record if rnd in (FLAGS_UNMASK, STATS_UNMASK) and rnd > round_]
     assert after and all("node-2" not in r.values["self"] for r in after)
     assert any("node-2" in r.values["pair"] for r in after) == (stage != "shares")
+    # the survivors' totals are on the ledger: a rerun on all three would isolate node-2
+    with pytest.raises(AccessDeniedError, match="recover the sums of node-2/ds-2"):
+        GWAS.configure(SECURE, {n: list(d.dataset_ids) for n, d in nodes.items()})
 
 
 class _Spy(GwasAnalysis):

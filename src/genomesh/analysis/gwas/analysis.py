@@ -73,10 +73,11 @@ class GwasAnalysis(Analysis):
                         phase, k, 1, cb=p.covariate_bound, n_max=p.max_participants
                     )
             units = frozenset(f"{node}/{d}" for node, ds in nodes.items() for d in ds)
-            if p.model == "logistic":
-                nodesets.check_and_record(p.definition_key(), units)
-            else:  # checked now, recorded per quantity when its total is revealed
-                nodesets.check(p.definition_key(), units)  # runs recorded before that rule
+            # recorded as configured (conservative: whether or not the run finishes); a
+            # linear run is also recorded per quantity when its total is unmasked, over the
+            # nodes still in (a dropout: the survivors; `secure_rounds`)
+            nodesets.check_and_record(p.definition_key(), units)
+            if p.model == "linear":
                 for label in secure_rounds.LABELS:
                     nodesets.check(secure_rounds.quantity_key(p.definition_key(), label), units)
         definition = p.to_json()
@@ -96,6 +97,11 @@ class GwasAnalysis(Analysis):
             return 6 if state["params"]["mode"] == "secure" else 2
         flags = 1 if state["params"]["mode"] == "secure" else 0
         return 3 + flags + state["params"].get("max_iter", 25) // 4 + state.get("wald_rounds", 0)
+
+    def tolerates_dropout(self, state: dict) -> bool:
+        """Secure linear rounds after setup go on without a node that stopped answering
+        (`secure_rounds`); the coordinator then hands `aggregate` the others' replies."""
+        return "secagg" in state
 
     def next_round(self, state: dict) -> dict[str, dict[str, Any]] | None:
         phase = state["phase"]

@@ -154,6 +154,10 @@ def test_node_reveals_one_share_per_peer__never_both() -> None:
         secure_rounds.node_unmask(
             keys["a"], task, "a", 6, {**ask, "senders": ["a", "b"], "dropped": ["c"]}
         )
+    # shares are made for one party set and key set only
+    fake = {**enc, "c": keys["b"].public_hex(task, "b", "shares")}
+    with pytest.raises(ConflictError, match="other parties or share keys"):
+        secure_rounds.node_shares(keys["a"], task, "a", {"enc_peers": fake, "threshold": t})
     # and a node reveals nothing when too few vectors arrived
     with pytest.raises(ConflictError, match="split the parties"):
         secure_rounds.node_unmask(keys["a"], task, "a", 7, {**ask, "senders": ["a"]})

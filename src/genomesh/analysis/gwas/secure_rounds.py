@@ -215,6 +215,7 @@ def node_shares(keys: NodeSecrets, task_id: str, party: str, params: Mapping[str
         raise InvalidInputError("this node is not among the task's parties", field="enc_peers")
     if enc_peers[party] != keys.public_hex(task_id, party, "shares"):
         raise ConflictError(f"the hub's copy of {party!r}'s share key is not this node's")
+    _pin_parties(keys, task_id, party, enc_peers)
     t = _threshold(params, len(enc_peers))
     labels = [str(label) for label in params.get("labels") or LABELS]
     return {"shares": secure_shares.encrypt_shares(keys, task_id, party, enc_peers, t, labels)}
@@ -228,6 +229,7 @@ def node_unmask(
     senders = [str(n) for n in params.get("senders") or []]
     dropped = [str(n) for n in params.get("dropped") or []]
     enc_peers = _mapping(params.get("enc_peers"), "enc_peers")
+    _pin_parties(keys, task_id, party, enc_peers)
     t = _threshold(params, len(enc_peers))
     masked = keys.records.get(task_id, party, f"peers:{label}")
     if masked is None:
@@ -268,6 +270,15 @@ def node_unmask(
         )
         out[kind][owner] = hex(got[label][kind])
     return out
+
+
+def _pin_parties(keys: NodeSecrets, task_id: str, party: str, enc_peers: dict[str, str]) -> None:
+    """One party set and share keys per task: shares re-made for another set (other
+    evaluation points, or keys the hub chose) would give the hub more than t - 1 of them."""
+    if keys.pin_peers(task_id, party, enc_peers, label="shares") != dict(sorted(enc_peers.items())):
+        raise ConflictError(
+            f"the hub sent other parties or share keys for task {task_id} than before; refused"
+        )
 
 
 def _mapping(value: Any, field: str) -> dict[str, str]:

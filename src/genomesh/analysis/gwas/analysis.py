@@ -3,15 +3,18 @@
 Rounds (each node answers every round):
 
     pooled, linear             setup -> stats
-    secure, linear             setup -> flags -> stats
+    secure, linear             setup -> shares -> flags -> unmask -> stats -> unmask
     meta, linear               setup -> meta
     pooled, logistic           setup -> null x (Newton steps) -> score -> wald x (top hits)
+    secure, logistic           setup -> null x -> flags -> score -> wald x
 
 `setup` learns each dataset's size and variant keys (and, in secure mode, the nodes' public
 keys), so every later reply is aligned to one variant list. In secure mode `flags` tells the
 hub, masked, how many nodes need a complete-case correction at each variant, so the `stats`
-round carries corrections only for those variants (none, when no genotype is missing),
-instead of k(k+1)/2 + 2k + 2 masked numbers for every variant. The state is JSON-able.
+(or logistic `score`) round carries corrections only for those variants (none, when no
+genotype is missing), instead of k(k+1)/2 + 2k + 2 masked numbers for every variant. Secure
+linear rounds are dropout-tolerant (`secure_rounds`: after a node drops out, the survivors
+are asked on, and the result is theirs). The state is JSON-able.
 """
 
 from __future__ import annotations

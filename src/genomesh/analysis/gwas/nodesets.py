@@ -6,6 +6,12 @@ dataset's sums. More generally, any dataset whose indicator vector lies in the s
 recorded runs' indicator vectors can be isolated by a linear combination of their totals.
 A new run is refused when adding it would make that possible for any dataset.
 
+A run is recorded under its definition when configured. A secure linear run is also
+recorded per quantity (`secure_rounds.quantity_key`: its `flags` and `stats` totals) when
+that total is unmasked, over the nodes still in, so a run a node dropped out of counts as a
+run of the survivors for what was revealed after the dropout, and the survivors' set is
+checked against those records before anything is unmasked.
+
 The ledger is an interface (`NodeSetLedger`); the default keeps records in memory for the
 process, and the hub installs a persistent one with `set_ledger`.
 """

@@ -33,6 +33,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,15 @@ class NodeSecrets:
     def __init__(self, secret: bytes, records: RoundRecords) -> None:
         self._secret = secret
         self.records = records
+        self._nonces: dict[tuple[str, str], bytes] = {}  # a task's nonce never changes
+
+    def nonce(self, task_id: str, party: str) -> bytes:
+        key = (task_id, party)
+        if key not in self._nonces:
+            while len(self._nonces) >= 1024:
+                self._nonces.pop(next(iter(self._nonces)))
+            self._nonces[key] = self.records.nonce(task_id, party)
+        return self._nonces[key]
 
     @classmethod
     def at(cls, node_dir: Path | str) -> NodeSecrets:
@@ -236,7 +246,7 @@ class NodeSecrets:
         return HKDF(
             algorithm=hashes.SHA256(),
             length=length,
-            salt=self.records.nonce(task_id, party),
+            salt=self.nonce(task_id, party),
             info=f"genomesh-secagg|{purpose}|{task_id}|{party}".encode(),
         ).derive(self._secret)
 
@@ -271,7 +281,7 @@ class NodeSecrets:
 
 
 _open: dict[str, NodeSecrets] = {}
-_memory: dict[int, tuple[Any, NodeSecrets]] = {}
+_memory: weakref.WeakKeyDictionary[Any, NodeSecrets] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -285,7 +295,6 @@ def secrets_for(data: Any) -> NodeSecrets:
             if key not in _open:
                 _open[key] = NodeSecrets.at(key)
             return _open[key]
-        entry = _memory.get(id(data))
-        if entry is None or entry[0] is not data:
-            entry = _memory[id(data)] = (data, NodeSecrets.in_memory())
-        return entry[1]
+        if data not in _memory:
+            _memory[data] = NodeSecrets.in_memory()
+        return _memory[data]

@@ -121,7 +121,6 @@ def finish(state: dict, replies: Mapping[str, LocalReply]) -> tuple[str, np.ndar
     sa = state["secagg"]
     pending = sa.pop("pending")
     label, senders, dropped = pending["label"], pending["senders"], pending["dropped"]
-    record(state, label)
     t = sa["t"]
     answered = sorted(n for n in senders if n in replies)
     if len(answered) < t:
@@ -130,6 +129,7 @@ def finish(state: dict, replies: Mapping[str, LocalReply]) -> tuple[str, np.ndar
             f"{label!r} ({', '.join(sorted(set(senders) - set(answered)))} did not), fewer "
             f"than the threshold {t}; nothing was unmasked"
         )
+    record(state, label)  # the total is about to be revealed
     parties = sorted(state["parties"])
     shares: dict[str, dict[str, dict[int, int]]] = {"self": {}, "pair": {}}
     for node in answered:

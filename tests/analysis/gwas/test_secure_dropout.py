@@ -133,6 +133,12 @@ def test_node_dropping_in_the_unmask_round__threshold_still_met(nodes) -> None:
     assert "dropped_nodes" not in result
 
 
+def test_too_few_answers_to_an_unmask_round__refused(nodes) -> None:
+    with pytest.raises(ConflictError, match=r"only 1 node\(s\) answered the unmask round"):
+        run_rounds(GWAS, SECURE, nodes, task_id="unmask-two-drop",
+                   drop=lambda rnd, node: rnd == STATS_UNMASK and node != "node-1")  # fmt: skip
+
+
 def test_node_reveals_one_share_per_peer__never_both() -> None:
     """A hub that first says everyone's vector arrived, then that node c dropped, would get
     c's self-mask seed and its pairwise key: the node refuses the second reveal."""

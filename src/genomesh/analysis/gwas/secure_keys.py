@@ -58,6 +58,8 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import QueuePool
 
@@ -135,15 +137,24 @@ class RoundRecords:
         return cls(engine)
 
     def _first(self, table: Table, key: dict[str, Any], values: dict[str, Any], column: str) -> Any:
+        """Insert unless present (INSERT ... ON CONFLICT DO NOTHING), then read: one
+        transaction, and whichever worker inserted first decides the value."""
         where = [table.c[name] == value for name, value in key.items()]
-        with self.engine.begin() as con:
-            found = con.execute(select(table.c[column]).where(*where)).scalar()
-            if found is not None:
-                return found
-        try:
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            statement: Any = sqlite_insert(table).on_conflict_do_nothing()
+        elif dialect == "postgresql":
+            statement = postgresql_insert(table).on_conflict_do_nothing()
+        else:
+            statement = None
+        if statement is not None:
+            with self.engine.begin() as con:
+                con.execute(statement.values(**key, **values))
+                return con.execute(select(table.c[column]).where(*where)).scalar_one()
+        try:  # another database: insert, and let the key's uniqueness refuse a second one
             with self.engine.begin() as con:
                 con.execute(insert(table).values(**key, **values))
-        except IntegrityError:  # another worker was first
+        except IntegrityError:
             pass
         with self.engine.begin() as con:
             return con.execute(select(table.c[column]).where(*where)).scalar_one()

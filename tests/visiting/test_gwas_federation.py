@@ -152,7 +152,8 @@ def test_pooled_and_secure_linear__equal_the_pooled_reference(
             and e.body["outcome"] == "answered"
         ]  # fmt: skip
         assert sorted(rounds) == list(range(status["progress"]["rounds_done"])), name
-        assert status["progress"]["rounds_done"] == 3  # setup, flags, stats
+        # setup, shares, flags, unmask, stats, unmask
+        assert status["progress"]["rounds_done"] == 6
 
 
 def test_secure_rerun_on_a_subset__refused_across_a_hub_restart(gwas_fed: Federation) -> None:

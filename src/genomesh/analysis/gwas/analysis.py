@@ -3,15 +3,18 @@
 Rounds (each node answers every round):
 
     pooled, linear             setup -> stats
-    secure, linear             setup -> flags -> stats
+    secure, linear             setup -> shares -> flags -> unmask -> stats -> unmask
     meta, linear               setup -> meta
     pooled, logistic           setup -> null x (Newton steps) -> score -> wald x (top hits)
+    secure, logistic           setup -> null x -> flags -> score -> wald x
 
 `setup` learns each dataset's size and variant keys (and, in secure mode, the nodes' public
 keys), so every later reply is aligned to one variant list. In secure mode `flags` tells the
 hub, masked, how many nodes need a complete-case correction at each variant, so the `stats`
-round carries corrections only for those variants (none, when no genotype is missing),
-instead of k(k+1)/2 + 2k + 2 masked numbers for every variant. The state is JSON-able.
+(or logistic `score`) round carries corrections only for those variants (none, when no
+genotype is missing), instead of k(k+1)/2 + 2k + 2 masked numbers for every variant. Secure
+linear rounds are dropout-tolerant (`secure_rounds`: after a node drops out, the survivors
+are asked on, and the result is theirs). The state is JSON-able.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from genomesh.analysis.gwas import layout, logistic_hub, meta, nodesets, pcs, secure
+from genomesh.analysis.gwas import layout, logistic_hub, meta, nodesets, pcs, secure, secure_rounds
 from genomesh.analysis.gwas.linear import solve_linear
 from genomesh.analysis.gwas.node_round import local_round, variants_digest
 from genomesh.analysis.gwas.output import LINEAR_COLUMNS, LOGISTIC_COLUMNS, build_table
@@ -77,7 +80,13 @@ class GwasAnalysis(Analysis):
                     f"secure mode takes at most {layout.MAX_FLAG_PARTIES} nodes", field="datasets"
                 )
             units = frozenset(f"{node}/{d}" for node, ds in nodes.items() for d in ds)
+            # recorded as configured (conservative: whether or not the run finishes); a
+            # linear run is also recorded per quantity when its total is unmasked, over the
+            # nodes still in (a dropout: the survivors; `secure_rounds`)
             nodesets.check_and_record(p.definition_key(), units)
+            if p.model == "linear":
+                for label in secure_rounds.LABELS:
+                    nodesets.check(secure_rounds.quantity_key(p.definition_key(), label), units)
         definition = p.to_json()
         if p.n_pcs:
             definition["pcs_reference"] = p.extra["pcs_reference"]
@@ -87,12 +96,19 @@ class GwasAnalysis(Analysis):
             "sites": sorted(all_ds),
             "phase": "setup",
             "round": 0,
+            "definition": p.definition_key(),
         }
 
     def expected_rounds(self, state: dict) -> int:
         if state["params"]["model"] == "linear" or state["params"]["mode"] == "meta":
-            return 3 if state["params"]["mode"] == "secure" else 2
-        return 3 + state["params"].get("max_iter", 25) // 4 + state.get("wald_rounds", 0)
+            return 6 if state["params"]["mode"] == "secure" else 2
+        flags = 1 if state["params"]["mode"] == "secure" else 0
+        return 3 + flags + state["params"].get("max_iter", 25) // 4 + state.get("wald_rounds", 0)
+
+    def tolerates_dropout(self, state: dict) -> bool:
+        """Secure linear rounds after setup go on without a node that stopped answering
+        (`secure_rounds`); the coordinator then hands `aggregate` the others' replies."""
+        return "secagg" in state
 
     def next_round(self, state: dict) -> dict[str, dict[str, Any]] | None:
         phase = state["phase"]
@@ -105,27 +121,45 @@ class GwasAnalysis(Analysis):
             # every dataset reported the same sites: a digest instead of the list keeps round
             # requests small (nodes bound request bodies)
             base["variants"] = state.get("variants_digest") or state["variants"]
-        if phase in ("null", "score", "wald"):
+        if phase in ("null", "flags", "score", "wald") and state["params"]["model"] == "logistic":
             base.update(logistic_hub.round_params(state))
-        if phase == "stats" and "corr_rows" in state:
+        if phase in ("stats", "score") and "corr_rows" in state:
             base["corr_rows"] = state["corr_rows"]
         out = {}
-        for node in state["parties"]:
+        tolerant = "secagg" in state  # secure linear: dropout-tolerant rounds
+        for node in secure_rounds.asked(state) if tolerant else state["parties"]:
             out[node] = {**base, "party": node}
-            if phase != "setup" and state["params"]["mode"] == "secure":
+            if tolerant:
+                out[node].update(secure_rounds.round_params(state, node))
+            elif phase != "setup" and state["params"]["mode"] == "secure":
                 out[node]["peers"] = state["public_keys"]
         return out
 
     def aggregate(self, state: dict, replies: Mapping[str, LocalReply]) -> dict:
         phase = state["phase"]
-        expected = list(state["parties"])
+        tolerant = "secagg" in state
+        expected = secure_rounds.asked(state) if tolerant else list(state["parties"])
         missing = sorted(set(expected) - set(replies))
-        if missing and (phase != "setup" or state["params"]["mode"] == "secure"):
+        if missing and not tolerant and (phase != "setup" or state["params"]["mode"] == "secure"):
             raise ConflictError(
                 f"GWAS round {state['round']} ({phase}) aborted: no reply from {', '.join(missing)}"
             )
         if phase == "setup":
             self._after_setup(state, replies)
+        elif phase == "shares":
+            secure_rounds.after_shares(state, replies)
+        elif tolerant and phase == "flags":
+            secure_rounds.collect(state, replies)
+        elif tolerant and phase == "stats":
+            V = len(state["variants"])
+            flags = {d: encode_array(np.packbits(f)) for d, f in contributions(replies, V).items()}
+            secure_rounds.collect(state, replies, keep={"contributes": flags})
+        elif phase == "unmask":
+            label, total, keep = secure_rounds.finish(state, replies)
+            if label == "flags":
+                self._flags_total(state, total)
+            else:
+                self._stats_total(state, total, keep["contributes"])
         elif phase == "flags":
             self._after_flags(state, replies)
         elif phase == "stats":
@@ -168,54 +202,66 @@ class GwasAnalysis(Analysis):
                     f"max_participants {p.max_participants:,}, the bound the fixed point "
                     "was sized for"
                 )
-            state["public_keys"] = {n: str(r.values["public_key"]) for n, r in replies.items()}
         if p.mode == "meta":
             state["phase"] = "meta"
         else:
             state["phase"] = "stats" if p.model == "linear" else "null"
-            if p.model == "linear" and p.mode == "secure":
-                state["phase"] = "flags"
+        if p.mode == "secure" and p.model == "linear":
+            secure_rounds.start(state, replies)  # -> shares -> flags -> unmask -> stats ...
+        elif p.mode == "secure":
+            state["public_keys"] = {n: str(r.values["public_key"]) for n, r in replies.items()}
         if p.model == "logistic" and p.mode != "meta":
             logistic_hub.start(state)
 
     def _after_flags(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
-        """The variants where some node has a correction (from the masked flags' sum)."""
-        V = len(state["variants"])
+        """Secure logistic: the flags' masked sum (every node must answer)."""
         total = secure.unmask(
             {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
         )
-        needed = layout.unpack_flags(total, V) > 0
+        self._flags_total(state, total)
+
+    def _flags_total(self, state: dict, total: np.ndarray) -> None:
+        """The variants where some node has a correction, from the flags' unmasked sum."""
+        needed = layout.unpack_flags(total, len(state["variants"])) > 0
         state["corr_rows"] = encode_array(np.packbits(needed))
         state["n_corr_rows"] = int(needed.sum())
-        state["phase"] = "stats"
+        state["phase"] = "stats" if state["params"]["model"] == "linear" else "score"
 
     def _after_stats(self, state: dict, replies: Mapping[str, LocalReply]) -> None:
+        """Pooled linear: the nodes' plain sums."""
+        sums = layout.pool_plain(
+            {n: r.arrays for n, r in replies.items()}, site_columns=len(state["sites"])
+        )
+        self._solve(state, sums, contributions(replies, len(state["variants"])))
+
+    def _stats_total(self, state: dict, total: np.ndarray, contributes: dict) -> None:
+        """Secure linear: the survivors' unmasked fixed-point total."""
         p = parse_params(state["params"])
         V, k = len(state["variants"]), len(state["sites"]) + len(p.covariates) + p.n_pcs
-        site_columns = len(state["sites"])
-        if p.mode == "secure":
-            rows = None
-            if "corr_rows" in state:
-                packed = decode_array(state["corr_rows"], field="corr_rows")
-                rows = np.flatnonzero(np.unpackbits(packed, count=V))
-            segs = layout.segments(
-                k, V, cb=p.covariate_bound, yb=p.trait_bound, n_max=p.max_participants,
-                r=None if rows is None else len(rows),
-            )  # fmt: skip
-            total = secure.unmask(
-                {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
-            )
-            sums = layout.pool_secure(total, segs, k=k, V=V, site_columns=site_columns, rows=rows)
-        else:
-            sums = layout.pool_plain(
-                {n: r.arrays for n, r in replies.items()}, site_columns=site_columns
-            )
+        rows = None
+        if "corr_rows" in state:
+            packed = decode_array(state["corr_rows"], field="corr_rows")
+            rows = np.flatnonzero(np.unpackbits(packed, count=V))
+        segs = layout.segments(
+            k, V, cb=p.covariate_bound, yb=p.trait_bound, n_max=p.max_participants,
+            r=None if rows is None else len(rows),
+        )  # fmt: skip
+        sums = layout.pool_secure(
+            total, segs, k=k, V=V, site_columns=len(state["sites"]), rows=rows
+        )
+        flags = {
+            d: np.unpackbits(decode_array(f, field="contributes"), count=V).astype(bool)
+            for d, f in contributes.items()
+        }
+        self._solve(state, sums, flags)
+
+    def _solve(self, state: dict, sums: Any, datasets: dict[str, np.ndarray]) -> None:
         fit = solve_linear(sums)
         state["result"] = {
             "table": build_table(
                 state["variants"], stat_name="T_STAT", beta=fit.beta, se=fit.se, stat=fit.t,
                 p=fit.p, obs_ct=fit.obs_ct, errcode=fit.errcode, method="ols",
-                datasets=contributions(replies, V),
+                datasets=datasets,
             ),
             "columns": LINEAR_COLUMNS,
         }  # fmt: skip
@@ -226,13 +272,18 @@ class GwasAnalysis(Analysis):
             raise ConflictError("the GWAS has not finished")
         p = state["params"]
         out = dict(state["result"])
+        dropped = state.get("dropped", [])  # secure linear: nodes that dropped out mid-task
+        gone = {d for n in dropped for d in state["parties"][n]}
         out.update(
             mode=p["mode"], model=p["model"], trait=p["trait"],
             covariates=[*(f"site:{s}" for s in state["sites"]), *p["covariates"],
                         *(f"PC{i + 1}" for i in range(p["n_pcs"]))],
-            datasets=state["sites"], nodes=sorted(state["parties"]),
-            n_individuals=int(sum(state.get("sizes", {}).values())),
+            datasets=[s for s in state["sites"] if s not in gone],
+            nodes=sorted(set(state["parties"]) - set(dropped)),
+            n_individuals=int(sum(n for d, n in state.get("sizes", {}).items() if d not in gone)),
         )  # fmt: skip
+        if dropped:
+            out["dropped_nodes"] = list(dropped)
         if "columns" not in out:
             out["columns"] = LOGISTIC_COLUMNS
         return out

@@ -26,6 +26,7 @@ from genomesh.analysis.gwas.linear import PooledSums, split_corrections
 from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_table
 from genomesh.analysis.gwas.params import parse_params
 from genomesh.analysis.protocol import LocalReply
+from genomesh.analysis.wire import decode_array
 from genomesh.core.errors import ConflictError
 
 MAX_STEP = 5.0  # Newton steps are capped per coefficient (separation otherwise overshoots)
@@ -41,7 +42,7 @@ def round_params(state: dict) -> dict[str, Any]:
     phase = state["phase"]
     if phase == "null":
         return {"coef": state["null"]["coef"]}
-    if phase == "score":
+    if phase in ("flags", "score"):
         return {"null": {"coef": state["null"]["coef"]}}
     fits = state["fits"]
     return {
@@ -119,7 +120,9 @@ def _null_step(state: dict, replies: Mapping[str, LocalReply]) -> None:
         and previous is not None
         and abs(loglik - previous) < 1e-12 * max(1.0, abs(loglik))
     ):
-        state["phase"] = "score"
+        # secure: a masked `flags` round first, so the score round carries corrections only
+        # for the variants where some node has a missing genotype
+        state["phase"] = "flags" if p.mode == "secure" else "score"
     elif null["iter"] >= p.max_iter:
         raise ConflictError(f"the logistic null model did not converge in {p.max_iter} rounds")
 
@@ -147,11 +150,15 @@ def _score(state: dict, replies: Mapping[str, LocalReply]) -> None:
     p = parse_params(state["params"])
     V, k, site_columns = len(state["variants"]), _k(state), len(state["sites"])
     if p.mode == "secure":
-        segs = layout.segments(k, V, cb=p.covariate_bound, yb=1.0, n_max=p.max_participants)
+        packed = decode_array(state["corr_rows"], field="corr_rows")
+        rows = np.flatnonzero(np.unpackbits(packed, count=V))
+        segs = layout.segments(
+            k, V, cb=p.covariate_bound, yb=1.0, n_max=p.max_participants, r=len(rows)
+        )
         total = secure.unmask(
             {n: r.arrays["masked"] for n, r in replies.items()}, list(state["parties"])
         )
-        sums = layout.pool_secure(total, segs, k=k, V=V, site_columns=site_columns)
+        sums = layout.pool_secure(total, segs, k=k, V=V, site_columns=site_columns, rows=rows)
     else:
         sums = layout.pool_plain(
             {n: r.arrays for n, r in replies.items()}, site_columns=site_columns

@@ -1,7 +1,10 @@
 """Node side of every GWAS round: what `GwasAnalysis.local` computes, by phase.
 
 setup   analysed people per dataset (refused below the minimum), the dataset's variant
-        keys, and in secure mode this node's X25519 public key
+        keys, and in secure mode this node's X25519 public keys
+shares  secure linear: Shamir shares of this node's mask secrets, encrypted to each peer
+flags   secure: which variants need missing-genotype corrections, masked
+unmask  secure linear: this node's shares for removing the last round's masks
 stats   the sufficient statistics over the hub's variant list, plain or masked
 meta    per-dataset per-variant estimates (beta, SE, N)
 null    logistic null model: gradient, Hessian and log-likelihood at the hub's coef
@@ -17,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from genomesh.analysis.gwas import layout, logistic_node, secure
+from genomesh.analysis.gwas import layout, logistic_node, secure, secure_rounds
 from genomesh.analysis.gwas.design import VariantIndex, build_design, dataset_keys
 from genomesh.analysis.gwas.linear import solve_linear
 from genomesh.analysis.gwas.node_stats import (
@@ -27,6 +30,7 @@ from genomesh.analysis.gwas.node_stats import (
     dataset_design,
 )
 from genomesh.analysis.gwas.params import GwasParams, parse_params
+from genomesh.analysis.gwas.secure_keys import secrets_for
 from genomesh.analysis.protocol import LocalReply, RoundRequest
 from genomesh.analysis.wire import decode_array
 from genomesh.core.errors import ConflictError, InvalidInputError
@@ -43,6 +47,8 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
     sites = params.extra.get("sites")
     if not isinstance(sites, list) or not set(datasets) <= set(sites):
         raise InvalidInputError("the hub's site list does not cover these datasets", field="sites")
+    if phase in ("shares", "unmask"):  # dropout-tolerant secure rounds: keys, no data
+        return _key_round(data, request, params, datasets)
     if phase in ("null", "wald"):
         reply = logistic_node.local(data, request, params, datasets, sites)
         if params.mode == "secure":
@@ -52,7 +58,7 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
                 phase, k, T, cb=params.covariate_bound, n_max=params.max_participants
             )
             vector = secure.encode([reply.arrays[seg.name] for seg in segs], segs)
-            reply.arrays = {"masked": _mask(vector, request, params)}
+            reply.arrays = {"masked": _mask(vector, request, params, data)}
             reply.values = {}  # a node's own log-likelihood would leave unmasked
         return reply
     keys = {ds: dataset_keys(data, ds) for ds in datasets}
@@ -60,15 +66,16 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
     if phase == "meta":
         return _meta(data, params, datasets, union)
     if phase in ("flags", "stats", "score"):
-        null_fit = params.extra.get("null") if phase == "score" else None
+        logistic = params.model == "logistic"
+        null_fit = params.extra.get("null") if phase == "score" or logistic else None
         total = _held_totals(data, request, params, datasets, sites, union, keys, null_fit)
-        if phase == "flags":  # secure linear: which variants need corrections, masked
+        if phase == "flags":  # secure: which variants need corrections, masked
             _check_bounds(total, params)
             flags = np.zeros(len(union), dtype=bool)
             flags[sorted(total.corr_rows)] = True
             vector = layout.pack_flags(flags)
             reply = LocalReply(contributors=total.contributors)
-            reply.arrays["masked"] = _mask(vector, request, params)
+            reply.arrays["masked"] = _mask(vector, request, params, data)
             return reply
         reply = LocalReply(contributors=total.contributors, suppressed=total.suppressed)
         reply.values["datasets"] = sorted(total.contributes)
@@ -83,10 +90,10 @@ def local_round(data: Any, request: RoundRequest) -> LocalReply:
                 total.k, len(union), cb=params.covariate_bound, yb=yb,
                 n_max=params.max_participants, r=None if rows is None else len(rows),
             )  # fmt: skip
-            # the key stays (bounded by secure.MAX_KEYS) so a re-asked round, e.g. after a
-            # lost reply, gets the same masked vector instead of failing the task
+            # keys are derived, not held: a re-asked round (a lost reply), at any worker,
+            # gets the same masked vector; with other numbers it is refused (secure_keys)
             vector = layout.secure_vector(total, segs, rows)
-            reply.arrays["masked"] = _mask(vector, request, params)
+            reply.arrays["masked"] = _mask(vector, request, params, data)
         else:
             reply.arrays.update(layout.plain_arrays(total))
         return reply
@@ -117,7 +124,7 @@ def _held_totals(
     visible = frozenset(
         pid for ds in datasets for pid in data.individuals(ds)["individual_id"].tolist()
     )
-    if phase == "stats":
+    if phase in ("stats", "score"):
         with _held_lock:
             held = _held.pop(key, None)
         if held is not None and held[0] == visible:
@@ -157,14 +164,43 @@ def _correction_rows(params: GwasParams, total: AlignedStats, V: int) -> np.ndar
     return rows
 
 
-def _mask(vector: np.ndarray, request: RoundRequest, params: GwasParams) -> np.ndarray:
+def _mask(vector: np.ndarray, request: RoundRequest, params: GwasParams, data: Any) -> np.ndarray:
+    """Masked `vector`: linear rounds with a self-mask and keys of their own (dropout-
+    tolerant, `secure_rounds`); logistic rounds with the task's pairwise keys only."""
+    tolerant = params.model == "linear"
     return secure.mask(
         vector,
+        keys=secrets_for(data),
         task_id=request.task_id,
         round_=request.round,
         party=str(params.extra.get("party")),
         peers=params.extra.get("peers") or {},
+        label=str(params.extra.get("phase")) if tolerant else "task",
+        self_mask=tolerant,
     )
+
+
+def _key_round(
+    data: Any, request: RoundRequest, params: GwasParams, datasets: list[str]
+) -> LocalReply:
+    """`shares` (encrypted Shamir shares of this node's mask secrets) or `unmask` (the shares
+    that remove the masks of the round just made)."""
+    if params.mode != "secure" or params.model != "linear":
+        raise InvalidInputError("share rounds belong to secure linear GWAS only", field="phase")
+    party = str(params.extra.get("party"))
+    keys = secrets_for(data)
+    reply = LocalReply()
+    if params.extra.get("phase") == "shares":
+        reply.values = secure_rounds.node_shares(keys, request.task_id, party, params.extra)
+    else:
+        reply.values = secure_rounds.node_unmask(
+            keys, request.task_id, party, request.round, params.extra
+        )
+    no_pcs = GwasParams(**{**params.__dict__, "n_pcs": 0})
+    for ds in datasets:  # the shares open sums over the analysed people (as in setup)
+        design = build_design(data.individuals(ds), params=no_pcs, dataset_id=ds, sites=[ds])
+        reply.contributors |= set(design.individual_ids)
+    return reply
 
 
 def variants_digest(keys: list[str]) -> dict[str, Any]:
@@ -216,7 +252,15 @@ def _setup(data: Any, request: RoundRequest, params: GwasParams, datasets: list[
         party = params.extra.get("party")
         if not isinstance(party, str) or not party:
             raise InvalidInputError("secure mode needs this node's party name", field="party")
-        reply.values["public_key"] = secure.new_public_key(request.task_id, party)
+        keys = secrets_for(data)
+        if params.model == "linear":  # one mask key per masked round, and a share key
+            reply.values["mask_keys"] = {
+                label: keys.public_hex(request.task_id, party, f"mask|{label}")
+                for label in secure_rounds.LABELS
+            }
+            reply.values["share_key"] = keys.public_hex(request.task_id, party, "shares")
+        else:
+            reply.values["public_key"] = keys.public_hex(request.task_id, party, "mask|task")
     return reply
 
 

@@ -6,6 +6,12 @@ dataset's sums. More generally, any dataset whose indicator vector lies in the s
 recorded runs' indicator vectors can be isolated by a linear combination of their totals.
 A new run is refused when adding it would make that possible for any dataset.
 
+A run is recorded under its definition when configured. A secure linear run is also
+recorded per quantity (`secure_rounds.quantity_key`: its `flags` and `stats` totals) when
+that total is unmasked, over the nodes still in, so a run a node dropped out of counts as a
+run of the survivors for what was revealed after the dropout, and the survivors' set is
+checked against those records before anything is unmasked.
+
 The ledger is an interface (`NodeSetLedger`); the default keeps records in memory for the
 process, and the hub installs a persistent one with `set_ledger`.
 """
@@ -73,16 +79,14 @@ def isolatable(runs: Iterable[frozenset[str]]) -> list[str]:
     return out
 
 
-def check_and_record(
-    definition: str, units: frozenset[str], *, ledger: NodeSetLedger | None = None
-) -> None:
-    """Refuse a run that would let one unit be differenced out; otherwise record it."""
+def check(definition: str, units: frozenset[str], *, ledger: NodeSetLedger | None = None) -> None:
+    """Refuse a run that would let one unit be differenced out (nothing recorded)."""
     ledger = ledger or _ledger
     if len(units) < 2:
         raise AccessDeniedError("secure mode needs at least two datasets: one would be its own sum")
     previous = ledger.runs(definition)
     if units in previous:
-        return  # the same set again reveals nothing new
+        return
     exposed = isolatable([*previous, units])
     if exposed:
         raise AccessDeniedError(
@@ -90,4 +94,13 @@ def check_and_record(
             f"{len(previous)} other dataset set(s), this set would let the hub recover "
             f"the sums of {', '.join(exposed)} by differencing"
         )
-    ledger.record(definition, units)
+
+
+def check_and_record(
+    definition: str, units: frozenset[str], *, ledger: NodeSetLedger | None = None
+) -> None:
+    """Refuse a run that would let one unit be differenced out; otherwise record it."""
+    ledger = ledger or _ledger
+    check(definition, units, ledger=ledger)
+    if units not in ledger.runs(definition):  # the same set again reveals nothing new
+        ledger.record(definition, units)

@@ -5,12 +5,13 @@ adds one mask per other node, and sends the result; the hub adds all nodes' vect
 and the masks cancel, leaving exactly the sum of the fixed-point values. One node's vector
 is uniformly distributed to anyone who lacks a key it shares with another node.
 
-Masks. In round 0 every node makes an X25519 key pair and sends its public key through the
-hub. For the pair (a, b), a < b by name, both derive the same shared secret; HKDF-SHA256
-over it (salt: the task id; info: round and pair) gives a 256-bit ChaCha20 key, whose key
-stream is the mask: a adds it, b subtracts it. Seeds are 256 bits, unlike the 32-bit seeds
-that make Flower's SecAgg+ unsuitable, and nothing is quantised lossily beyond the declared
-fixed-point resolution.
+Masks. In round 0 every node sends an X25519 public key through the hub (derived from the
+node's secret and the task: `secure_keys`, so every worker of the node, and the node after a
+restart, has the same key). For the pair (a, b), a < b by name, both derive the same shared
+secret; HKDF-SHA256 over it (salt: the task id; info: the key's label, round and pair) gives
+a 256-bit ChaCha20 key, whose key stream is the mask: a adds it, b subtracts it. Seeds are
+256 bits, unlike the 32-bit seeds that make Flower's SecAgg+ unsuitable, and nothing is
+quantised lossily beyond the declared fixed-point resolution.
 
 Fixed point and the overflow bound. A segment whose per-person terms are bounded by B in
 absolute value (e.g. |age · y| ≤ covariate_bound · trait_bound) sums to at most N · B over N
@@ -22,19 +23,21 @@ has no room and the analysis is refused at configure; a node refuses values beyo
 declared bounds, and the hub refuses a run whose nodes together have more than N_max people,
 all before any masked value is made.
 
-Dropouts. The masks cancel only when every node's vector arrives: a round with a node
-missing is aborted with the node's name (the hub cannot unmask a partial sum).
+Dropouts. The linear rounds are dropout-tolerant (Bonawitz et al. 2017, double masking:
+each node also adds a self-mask, and secret-shares its self-mask seed and its per-round
+mask key with the other nodes; `secure_shares`, `secure_rounds`). The logistic rounds, whose
+number is not known in advance, use pairwise masks only: a round with a node missing is
+aborted with the node's name (the hub cannot unmask a partial sum).
 
-The hub relays public keys; it is trusted not to substitute them (honest-but-curious). Node
-private keys live only in the node process's memory for the task's duration.
+The hub relays public keys; it is trusted not to substitute them (honest-but-curious).
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from cryptography.hazmat.primitives import hashes, serialization
@@ -44,14 +47,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from genomesh.core.errors import ConflictError, InvalidInputError
 
-HEADROOM_BITS = 62
-MAX_KEYS = 256  # key pairs kept per node process (oldest dropped): tasks in flight
+if TYPE_CHECKING:  # the hub imports this module too: only the node derives keys
+    from genomesh.analysis.gwas.secure_keys import NodeSecrets
 
-_keys: dict[tuple[str, str], X25519PrivateKey] = {}
-# the peer set a task's first masked round used: every later round (or a re-asked one) must
-# use the same, or a hub could re-ask a round over fewer peers and unmask a pair's sum
-_peers: dict[tuple[str, str], dict[str, str]] = {}
-_lock = threading.Lock()
+HEADROOM_BITS = 62
 
 
 @dataclass(frozen=True)
@@ -106,77 +105,90 @@ def decode(total: np.ndarray, segments: Sequence[Segment]) -> list[np.ndarray]:
     return out
 
 
-# ------------------------------------------------------------------ keys and masks
-def new_public_key(task_id: str, party: str) -> str:
-    """Make (or reuse) this node's key pair for the task; return the public key as hex."""
-    with _lock:
-        key = _keys.get((task_id, party))
-        if key is None:
-            key = _keys[(task_id, party)] = X25519PrivateKey.generate()
-            while len(_keys) > MAX_KEYS:
-                oldest = next(iter(_keys))
-                _keys.pop(oldest)
-                _peers.pop(oldest, None)
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return raw.hex()
-
-
-def forget_key(task_id: str, party: str) -> None:
-    with _lock:
-        _keys.pop((task_id, party), None)
-        _peers.pop((task_id, party), None)
-
-
-def _pair_stream(shared: bytes, *, task_id: str, round_: int, a: str, b: str, n: int) -> np.ndarray:
+# ------------------------------------------------------------------ masks
+def pair_stream(
+    shared: bytes, *, task_id: str, label: str, round_: int, a: str, b: str, n: int
+) -> np.ndarray:
+    """The pair (a, b)'s mask for one round: ChaCha20 under HKDF(shared secret)."""
     key = HKDF(
         algorithm=hashes.SHA256(),
         length=32,
         salt=task_id.encode(),
-        info=f"genomesh-gwas-mask|round={round_}|{a}|{b}".encode(),
+        info=f"genomesh-gwas-mask|{label}|round={round_}|{a}|{b}".encode(),
     ).derive(shared)
+    return _stream(key, n)
+
+
+def self_stream(seed: bytes, n: int) -> np.ndarray:
+    """A node's self-mask: ChaCha20 under its (secret-shared) 256-bit seed."""
+    return _stream(seed, n)
+
+
+def _stream(key: bytes, n: int) -> np.ndarray:
     cipher = Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor()
     return np.frombuffer(cipher.update(bytes(8 * n)), dtype=np.uint64)
+
+
+def exchange(key: X25519PrivateKey, public_hex: str, *, who: str) -> bytes:
+    try:
+        return key.exchange(X25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)))
+    except ValueError as exc:
+        raise InvalidInputError(f"bad public key for {who!r}: {exc}", field="peers") from exc
+
+
+def public_hex(key: X25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
 
 
 def mask(
     vector: np.ndarray,
     *,
+    keys: NodeSecrets,
     task_id: str,
     round_: int,
     party: str,
     peers: Mapping[str, str],
+    label: str = "task",
+    self_mask: bool = False,
 ) -> np.ndarray:
-    """`vector` plus this party's pairwise masks (mod 2^64); `peers` maps every party
-    (this one included) to its public key hex."""
-    with _lock:
-        key = _keys.get((task_id, party))
-        pinned = _peers.setdefault((task_id, party), dict(peers)) if key is not None else None
-    if pinned is not None and pinned != dict(peers):
+    """`vector` plus this party's pairwise masks (and its self-mask) mod 2^64.
+
+    `peers` maps every party (this one included) to its public mask key (hex) for `label`.
+    The first masked round pins the task's party set; a round is masked at most once per
+    vector (`NodeSecrets.pin_round`)."""
+    key = keys.x25519(task_id, party, f"mask|{label}")
+    if peers.get(party) != public_hex(key):
         raise ConflictError(
-            f"the hub sent a different set of parties for task {task_id} than in its earlier "
-            "rounds; refusing to mask (a changed set could unmask a subset's sums)"
+            f"the hub's copy of {party!r}'s public key is not this node's (the key exchange "
+            "ran before this node's secure-aggregation records were reset); the task must "
+            "start again"
         )
-    if key is None:
-        raise ConflictError(
-            f"no secure-aggregation key for task {task_id} at {party!r}: the key exchange "
-            "round ran elsewhere or this node restarted; the task must start again"
-        )
-    own = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    if peers.get(party) != own.hex():
-        raise ConflictError(f"the hub's copy of {party!r}'s public key is not this node's")
     if len(set(peers.values())) != len(peers):
         raise ConflictError("two parties share a public key; refusing to mask")
+    # every round under one key label goes to the same parties: a hub re-asking over fewer
+    # could otherwise take the difference of two sums (`task`: all pairwise-only rounds)
+    if keys.pin_peers(task_id, party, peers, label=label) != dict(sorted(peers.items())):
+        raise ConflictError(
+            f"the hub sent a different set of parties for task {task_id} than in its "
+            "earlier rounds; refusing to mask (a changed set could unmask a subset's sums)"
+        )
     out = np.array(vector, dtype=np.uint64, copy=True)
-    for other, public in sorted(peers.items()):
-        if other == party:
-            continue
-        try:
-            shared = key.exchange(X25519PublicKey.from_public_bytes(bytes.fromhex(public)))
-        except ValueError as exc:
-            raise InvalidInputError(f"bad public key for {other!r}: {exc}", field="peers") from exc
-        a, b = sorted((party, other))
-        stream = _pair_stream(shared, task_id=task_id, round_=round_, a=a, b=b, n=len(out))
-        with np.errstate(over="ignore"):
+    keys.pin_round(task_id, party, round_, peers, out)
+    with np.errstate(over="ignore"):
+        if self_mask:
+            out = out + self_stream(keys.derive(task_id, party, f"self|{label}"), len(out))
+        for other, public in sorted(peers.items()):
+            if other == party:
+                continue
+            shared = exchange(key, public, who=other)
+            a, b = sorted((party, other))
+            # a labelled round's keys are its own (per task and label): the hub can rebuild
+            # its stream from a dropped node's key alone
+            stream = pair_stream(
+                shared, task_id=task_id if label == "task" else "", label=label,
+                round_=round_ if label == "task" else 0, a=a, b=b, n=len(out),
+            )  # fmt: skip
             out = out + stream if party == a else out - stream
     return out
 
@@ -189,8 +201,16 @@ def unmask(vectors: Mapping[str, np.ndarray], expected: Sequence[str]) -> np.nda
             f"secure round aborted: {', '.join(missing)} dropped out, so the pairwise masks "
             "cannot cancel; nothing was unmasked"
         )
-    total = np.zeros_like(next(iter(vectors.values())), dtype=np.uint64)
+    return add(vectors[party] for party in expected)
+
+
+def add(vectors: Iterable[np.ndarray]) -> np.ndarray:
+    """Sum mod 2^64."""
+    total: np.ndarray | None = None
     with np.errstate(over="ignore"):
-        for party in expected:
-            total = total + np.asarray(vectors[party], dtype=np.uint64)
+        for vector in vectors:
+            v = np.asarray(vector, dtype=np.uint64)
+            total = v.copy() if total is None else total + v
+    if total is None:
+        raise ConflictError("no masked vector arrived")
     return total

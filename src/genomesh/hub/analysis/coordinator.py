@@ -12,6 +12,9 @@ node's reply is decoded and `Analysis.aggregate` folds the round in; the state i
 after every round, so a hub restart resumes at the round in flight. A node that fails or
 times out is asked again (`analysis_retries`, with back-off: a restarting node), a node
 that refuses (no consent, visa, jurisdiction) ends the task as `refused` with its reason.
+A node that still gives no answer ends the task as `failed`, unless the analysis tolerates
+dropouts at that point (`tolerates_dropout(state)`, e.g. a secure linear GWAS after its key
+exchange): then `aggregate` gets the other nodes' replies and decides.
 The result lists every contributing dataset and node with its citation from the catalogue.
 """
 
@@ -68,6 +71,10 @@ class _Stop(Exception):
     def __init__(self, state: str, reason: str) -> None:
         super().__init__(reason)
         self.state, self.reason = state, reason
+
+
+class _NoAnswer(_Stop):
+    """A node gave no answer after every retry (not a refusal): a dropout."""
 
 
 def parse_datasets(items: Any, catalogue: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -280,14 +287,22 @@ class Coordinator:
                 asks = analysis.next_round(state)
                 if asks is None:
                     result = analysis.result(state)
-                    result["attribution"] = self._attribution(task)
+                    dropped = set(result.get("dropped_nodes") or [])  # finished without them
+                    result["attribution"] = [
+                        a for a in self._attribution(task) if a["node"] not in dropped
+                    ]
                     result["task"] = task_id
                     self.tasks.update(
                         task_id, state="done", result=result, rounds_expected=round_no
                     )
                     self._finished(task_id)
                     return
-                replies = await self._round(task, round_no, asks)
+                # an analysis that tolerates dropouts (secure linear GWAS) gets the round's
+                # replies without the nodes that stopped answering, and says what then
+                tolerant = getattr(analysis, "tolerates_dropout", None)
+                replies = await self._round(
+                    task, round_no, asks, tolerate=bool(tolerant and tolerant(state))
+                )
                 state = analysis.aggregate(state, replies)
                 round_no += 1
                 if not self.tasks.update(
@@ -319,19 +334,37 @@ class Coordinator:
             log.exception("notice of re-run %s failed", task_id)
 
     async def _round(
-        self, task: Task, round_no: int, asks: Mapping[str, Mapping[str, Any]]
+        self,
+        task: Task,
+        round_no: int,
+        asks: Mapping[str, Mapping[str, Any]],
+        *,
+        tolerate: bool = False,
     ) -> dict[str, LocalReply]:
         registry = {n.name: n for n in self.app.state.store.nodes()}
         unknown = sorted(set(asks) - set(registry))
         if unknown:
             raise _Stop("failed", f"node {unknown[0]!r} is no longer registered")
+        # without tolerance the first failure ends the round at once (as it always did)
         results = await asyncio.gather(
             *(
                 self._ask(task, round_no, registry[name], dict(params))
                 for name, params in asks.items()
-            )
+            ),
+            return_exceptions=tolerate,
         )
-        return dict(zip(asks, results, strict=True))
+        replies: dict[str, LocalReply] = {}
+        silent: list[_NoAnswer] = []
+        for name, outcome in zip(asks, results, strict=True):
+            if isinstance(outcome, _NoAnswer):
+                silent.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                replies[name] = outcome
+        if silent and not replies:
+            raise silent[0]
+        return replies
 
     def _bearer(self, task: Task, node: NodePublic) -> str:
         state = self.app.state
@@ -426,7 +459,7 @@ class Coordinator:
         self.tasks.set_node_status(
             task.id, node.name, {"status": "failed", "round": round_no, "reason": last}
         )
-        raise _Stop("failed", f"node {node.name} did not answer round {round_no}: {last}")
+        raise _NoAnswer("failed", f"node {node.name} did not answer round {round_no}: {last}")
 
     def _attribution(self, task: Task) -> list[dict[str, Any]]:
         """Every contributing dataset with its node and citation (from the catalogue)."""

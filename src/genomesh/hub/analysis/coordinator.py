@@ -48,6 +48,7 @@ from genomesh.hub.signing import sign_message
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0  # a worker that stops renewing loses its tasks to another this soon
+WATCH_RECHECK = 1.0  # a long poll re-reads a task another worker drives this often
 ROUND_PATH = "/analysis/rounds"
 ROUND_MESSAGE = "analysis-round"
 HUB = "hub"
@@ -154,6 +155,9 @@ class Coordinator:
         # with several hub workers each task is driven by one: the worker holding its lease
         self.worker = worker_id()
         self._keeper: asyncio.Task[None] | None = None
+        # set (and dropped) when a task driven here finishes a round or ends: wakes status
+        # requests waiting for it (`watch`) at once instead of after a polling interval
+        self._events: dict[str, asyncio.Event] = {}
 
     # ------------------------------------------------------------------ submission
     def submit(self, body: Mapping[str, Any], authorization: str | None) -> Task:
@@ -241,9 +245,35 @@ class Coordinator:
             except Exception:  # the database was busy: try again next time
                 log.exception("renewing analysis leases failed")
 
+    def _changed(self, task_id: str) -> None:
+        event = self._events.pop(task_id, None)
+        if event is not None:
+            event.set()
+
+    async def watch(self, task: Task, seconds: float) -> Task:
+        """The task once it has finished a round or ended, or as it is after `seconds` (a
+        long poll: the caller learns of progress when it happens, with no request per
+        interval). A task driven by another hub worker is re-read every WATCH_RECHECK s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        seen = (task.state, task.rounds_done)
+        # no await between reading the task and taking its event: a change made by the drive
+        # (in this event loop) cannot fall between them unseen
+        while task.state in ACTIVE and (remaining := deadline - loop.time()) > 0:
+            event = self._events.setdefault(task.id, asyncio.Event())
+            here = task.id in self._running
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining if here else min(remaining, WATCH_RECHECK)):
+                    await event.wait()
+            task = self.tasks.get(task.id)
+            if (task.state, task.rounds_done) != seen:
+                break
+        return task
+
     async def cancel(self, task: Task) -> Task:
         if not self.tasks.update(task.id, state="cancelled", reason="cancelled by the submitter"):
             return self.tasks.get(task.id)  # already finished: nothing to cancel
+        self._changed(task.id)
         job = self._running.get(task.id)
         if job is not None:
             job.cancel()
@@ -276,20 +306,14 @@ class Coordinator:
                     rounds_expected=max(1, analysis.expected_rounds(state)),
                 )
             round_no = task.rounds_done
-            while True:
-                asks = analysis.next_round(state)
-                if asks is None:
-                    result = analysis.result(state)
-                    result["attribution"] = self._attribution(task)
-                    result["task"] = task_id
-                    self.tasks.update(
-                        task_id, state="done", result=result, rounds_expected=round_no
-                    )
-                    self._finished(task_id)
-                    return
+            asks = analysis.next_round(state)
+            while asks is not None:
                 replies = await self._round(task, round_no, asks)
                 state = analysis.aggregate(state, replies)
                 round_no += 1
+                asks = analysis.next_round(state)
+                if asks is None:  # the last round: the result is stored, not this state
+                    break
                 if not self.tasks.update(
                     task_id,
                     hub_state=state,
@@ -297,6 +321,17 @@ class Coordinator:
                     rounds_expected=max(analysis.expected_rounds(state), round_no),
                 ):
                     return  # cancelled meanwhile
+                self._changed(task_id)
+            result = analysis.result(state)
+            result["attribution"] = self._attribution(task)
+            result["task"] = task_id
+            # a done task is never resumed: its round state (a GWAS' holds the rows too) goes
+            if self.tasks.update(
+                task_id, state="done", result=result, hub_state=None,
+                rounds_done=round_no, rounds_expected=round_no,
+            ):  # fmt: skip
+                self._changed(task_id)
+                self._finished(task_id)
         except asyncio.CancelledError:
             raise
         except _Stop as stop:
@@ -308,6 +343,8 @@ class Coordinator:
             self.tasks.update(
                 task_id, state="failed", reason=f"internal error: {type(exc).__name__}"
             )
+        finally:
+            self._changed(task_id)
 
     def _finished(self, task_id: str) -> None:
         """A done re-run tells its submitter, in their hub inbox, how much the result moved."""

@@ -2,7 +2,9 @@
 
     POST /analysis/tasks                 submit {"type", "params", "datasets": ["NODE/DATASET", ...]}
     GET  /analysis/tasks                 the caller's tasks
-    GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node
+    GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node;
+                                         ?wait=S answers once a round is done or the task
+                                         ended, or after S seconds (a long poll)
     GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
     POST /analysis/tasks/{id}/cancel     cancel a queued or running task
     POST /analysis/tasks/{id}/rerun      the same analysis again, without participants who
@@ -22,7 +24,7 @@ import math
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -34,6 +36,7 @@ from genomesh.hub.analysis.stale import describe_change, result_change, stale_st
 from genomesh.hub.analysis.tasks import Task
 
 router = APIRouter(tags=["analyses"])
+MAX_WAIT_SECONDS = 60.0  # a long poll's limit (proxies and clients time out idle requests)
 
 
 class AnalysisSubmission(BaseModel):
@@ -111,8 +114,22 @@ async def list_tasks(request: Request) -> list[dict[str, Any]]:
     summary="State and progress of an analysis",
     responses=error_responses(400, 401, 403, 404),
 )
-async def status(task_id: str, request: Request) -> dict[str, Any]:
-    return shown(coordinator(request).owned(task_id, _auth(request)), request)
+async def status(
+    task_id: str,
+    request: Request,
+    wait: float = Query(
+        0.0,
+        ge=0.0,
+        le=MAX_WAIT_SECONDS,
+        description="answer once the task finished a round or ended, or after this many "
+        "seconds (a long poll; 0 = at once)",
+    ),
+) -> dict[str, Any]:
+    hub = coordinator(request)
+    task = hub.owned(task_id, _auth(request))
+    if wait > 0:
+        task = await hub.watch(task, wait)
+    return shown(task, request)
 
 
 def finite(value: Any) -> Any:
@@ -141,6 +158,23 @@ def _tsv(rows: list[dict[str, Any]], declared: list[str] | None = None) -> str:
     return out.getvalue()
 
 
+def _splice(stored: str | None, extra: dict[str, Any]) -> bytes | None:
+    """The stored result with `extra`'s keys appended, without parsing it (a GWAS result is
+    a row per variant: parsing and re-encoding it cost more than everything else in the
+    request). None when the text cannot be used as is: not an object written by orjson
+    (stored arrays, NaN from the standard library) or already holding one of the keys."""
+    text = stored.rstrip() if stored else ""
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    if '"__ndarray__"' in text or "NaN" in text or "Infinity" in text:
+        return None
+    if any(f'"{key}"' in text for key in extra):
+        return None
+    head = text[:-1].rstrip()
+    tail = orjson.dumps(extra, option=orjson.OPT_SERIALIZE_NUMPY)[1:]  # '"stale":...}'
+    return head.encode() + (b"" if head.endswith("{") else b",") + tail
+
+
 @router.get(
     "/analysis/tasks/{task_id}/result",
     summary="The result (JSON, or ?format=tsv)",
@@ -160,7 +194,11 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
         headers = {"X-Genomesh-Stale": stale["reason"]} if stale else None
         return Response(text, media_type="text/tab-separated-values", headers=headers)
     meta = shown(task, request)
-    document = {**task.result, "stale": meta["stale"], "rerun_of": meta.get("rerun_of")}
+    extra = {"stale": meta["stale"], "rerun_of": meta.get("rerun_of")}
+    spliced = _splice(task.result_text, extra)
+    if spliced is not None:
+        return Response(spliced, media_type="application/json")
+    document = {**task.result, **extra}
     try:  # orjson writes NaN and infinities as null itself, ~30x faster than walking the rows
         body = orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError:  # something orjson does not know: the general path

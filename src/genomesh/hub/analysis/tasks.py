@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -118,7 +119,11 @@ def _utc(value: Any) -> datetime:
 
 @dataclass
 class Task:
-    """One analysis task as stored."""
+    """One analysis task as stored.
+
+    The analysis' state and the result (a GWAS result is a row per variant) are read from the
+    database and parsed only when used: status polls, listings and lease checks need neither.
+    """
 
     id: str
     analysis: str
@@ -131,11 +136,28 @@ class Task:
     rounds_done: int
     rounds_expected: int
     node_status: dict[str, dict[str, Any]]
-    hub_state: Any
-    result: Any
     created: datetime
     updated: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    # reads a stored text column of this task ("hub_state" / "result"), when first used
+    fetch: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
+
+    def _text(self, column: str) -> str | None:
+        return self.fetch(column) if self.fetch is not None else None
+
+    @cached_property
+    def hub_state(self) -> Any:
+        """The analysis' state after the last completed round (None before the first)."""
+        return load_state(self._text("hub_state"))
+
+    @cached_property
+    def result_text(self) -> str | None:
+        """The result as stored: JSON text (None until the task is done)."""
+        return self._text("result")
+
+    @cached_property
+    def result(self) -> Any:
+        return load_state(self.result_text)
 
     def public(self) -> dict[str, Any]:
         """What `GET /analysis/tasks/{id}` shows (never the passport claims)."""
@@ -159,7 +181,7 @@ class Task:
         }
 
 
-def _task(row: Any) -> Task:
+def _task(row: Any, fetch: Callable[[str], str | None]) -> Task:
     return Task(
         id=row["id"],
         analysis=row["analysis"],
@@ -172,11 +194,14 @@ def _task(row: Any) -> Task:
         rounds_done=row["rounds_done"],
         rounds_expected=row["rounds_expected"],
         node_status=row["node_status"],
-        hub_state=load_state(row["hub_state"]),
-        result=load_state(row["result"]),
         created=_utc(row["created"]),
         updated=_utc(row["updated"]),
+        fetch=fetch,
     )
+
+
+# every column but the two large texts, which a Task reads when first used
+_LISTED = [c for c in tasks_table.c if c.name not in ("hub_state", "result")]
 
 
 class TaskStore:
@@ -220,20 +245,29 @@ class TaskStore:
 
     def get(self, task_id: str) -> Task:
         with self.engine.connect() as conn:
-            row = conn.execute(select(tasks_table).where(tasks_table.c.id == task_id)).mappings()
+            row = conn.execute(select(*_LISTED).where(tasks_table.c.id == task_id)).mappings()
             found = row.first()
         if found is None:
             raise NotFoundError(f"no analysis {task_id!r}", field="id")
-        return _task(found)
+        return _task(found, self._fetcher(task_id))
 
     def list(self, *, submitter: str | None = None, states: tuple[str, ...] = ()) -> list[Task]:
-        query = select(tasks_table).order_by(tasks_table.c.created)
+        query = select(*_LISTED).order_by(tasks_table.c.created)
         if submitter is not None:
             query = query.where(tasks_table.c.submitter == submitter)
         if states:
             query = query.where(tasks_table.c.state.in_(states))
         with self.engine.connect() as conn:
-            return [_task(r) for r in conn.execute(query).mappings()]
+            return [_task(r, self._fetcher(r["id"])) for r in conn.execute(query).mappings()]
+
+    def _fetcher(self, task_id: str) -> Callable[[str], str | None]:
+        def fetch(column: str) -> str | None:
+            with self.engine.connect() as conn:
+                return conn.execute(
+                    select(tasks_table.c[column]).where(tasks_table.c.id == task_id)
+                ).scalar()
+
+        return fetch
 
     def update(self, task_id: str, *, only_if_active: bool = True, **values: Any) -> bool:
         """Change a task; with `only_if_active` (default) a task already finished (e.g.

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from genomesh.core.errors import NotFoundError
-from genomesh.hub.analysis.tasks import TaskStore, dump_state, load_state
+from genomesh.hub.analysis.tasks import TaskStore, dump_result, dump_state, load_state
 from genomesh.hub.registry import HubStore
 from tests.audit.pg import create_database, postgres_server, require_postgres
 
@@ -105,3 +105,11 @@ def test_result_body__the_stored_text_is_served_with_the_extra_keys() -> None:
     assert _splice('{"x": NaN}', extra) is None  # the standard library's NaN
     assert _splice(dump_state({"stale": 1}), extra) is None  # the key is there already
     assert _splice(None, extra) is None
+
+
+def test_result__stored_as_served() -> None:
+    result = {"rows": [{"P": np.float64("nan"), "N": np.int64(3)}], "x": np.arange(2),
+              "stale": "not stored: the route adds it"}  # fmt: skip
+    assert orjson.loads(dump_result(result)) == {"rows": [{"P": None, "N": 3}], "x": [0, 1]}
+    beyond = {"sum": 2**70, "v": float("inf")}  # orjson refuses the integer: the fallback
+    assert orjson.loads(dump_result(beyond)) == {"sum": 2**70, "v": None}

@@ -38,7 +38,7 @@ from genomesh.core.errors import (
     NotFoundError,
 )
 from genomesh.hub.analysis.ledger import SqlNodeSetLedger
-from genomesh.hub.analysis.tasks import ACTIVE, Task, TaskStore
+from genomesh.hub.analysis.tasks import ACTIVE, Task, TaskStore, dump_result
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.catalogue import population_datasets
 from genomesh.hub.client import NodeRequest
@@ -48,6 +48,7 @@ from genomesh.hub.signing import sign_message
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0  # a worker that stops renewing loses its tasks to another this soon
+RESULTS_KEPT = 4  # results kept in memory for the result route (each read from the database else)
 WATCH_RECHECK = 1.0  # a long poll re-reads a task another worker drives this often
 ROUND_PATH = "/analysis/rounds"
 ROUND_MESSAGE = "analysis-round"
@@ -158,6 +159,9 @@ class Coordinator:
         # set (and dropped) when a task driven here finishes a round or ends: wakes status
         # requests waiting for it (`watch`) at once instead of after a polling interval
         self._events: dict[str, asyncio.Event] = {}
+        self._statuses: dict[str, dict[str, Any]] = {}  # node statuses of tasks driven here
+        # the latest results finished here, as stored: a result is usually fetched at once
+        self._results: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ submission
     def submit(self, body: Mapping[str, Any], authorization: str | None) -> Task:
@@ -245,6 +249,10 @@ class Coordinator:
             except Exception:  # the database was busy: try again next time
                 log.exception("renewing analysis leases failed")
 
+    def result_body(self, task_id: str) -> bytes | None:
+        """The stored JSON of a result that finished at this worker lately, if kept."""
+        return self._results.get(task_id)
+
     def _changed(self, task_id: str) -> None:
         event = self._events.pop(task_id, None)
         if event is not None:
@@ -294,6 +302,7 @@ class Coordinator:
     # ------------------------------------------------------------------ running
     async def drive(self, task_id: str) -> None:
         task = self.tasks.get(task_id)
+        self._statuses[task_id] = dict(task.node_status)
         try:
             analysis = get_analysis(task.analysis)
             state = task.hub_state
@@ -325,11 +334,15 @@ class Coordinator:
             result = analysis.result(state)
             result["attribution"] = self._attribution(task)
             result["task"] = task_id
+            body = dump_result(result)  # once: stored, and served as it is
             # a done task is never resumed: its round state (a GWAS' holds the rows too) goes
             if self.tasks.update(
-                task_id, state="done", result=result, hub_state=None,
+                task_id, state="done", result=body, hub_state=None,
                 rounds_done=round_no, rounds_expected=round_no,
             ):  # fmt: skip
+                self._results[task_id] = body
+                while len(self._results) > RESULTS_KEPT:
+                    self._results.pop(next(iter(self._results)))
                 self._changed(task_id)
                 self._finished(task_id)
         except asyncio.CancelledError:
@@ -344,6 +357,7 @@ class Coordinator:
                 task_id, state="failed", reason=f"internal error: {type(exc).__name__}"
             )
         finally:
+            self._statuses.pop(task_id, None)
             self._changed(task_id)
 
     def _finished(self, task_id: str) -> None:
@@ -362,19 +376,34 @@ class Coordinator:
         unknown = sorted(set(asks) - set(registry))
         if unknown:
             raise _Stop("failed", f"node {unknown[0]!r} is no longer registered")
+        revoked = frozenset(self.app.state.broker.revocations.revoked())  # once a round
+        for name in asks:
+            self._set_status(task.id, name, {"status": "running", "round": round_no}, write=False)
+        self.tasks.set_node_statuses(task.id, self._statuses[task.id])  # one write for all
         results = await asyncio.gather(
             *(
-                self._ask(task, round_no, registry[name], dict(params))
+                self._ask(task, round_no, registry[name], dict(params), revoked)
                 for name, params in asks.items()
             )
         )
         return dict(zip(asks, results, strict=True))
 
-    def _bearer(self, task: Task, node: NodePublic) -> str:
+    def _set_status(
+        self, task_id: str, node: str, status: dict[str, Any], *, write: bool = True
+    ) -> None:
+        """A node's status in this task (kept here: only the worker driving a task writes its
+        node statuses, so each write is one UPDATE, without reading the others first)."""
+        statuses = self._statuses.get(task_id)
+        if statuses is None:
+            statuses = self._statuses[task_id] = dict(self.tasks.get(task_id).node_status)
+        statuses[node] = status
+        if write:
+            self.tasks.set_node_statuses(task_id, statuses)
+
+    def _bearer(self, task: Task, node: NodePublic, revoked: frozenset[str]) -> str:
         state = self.app.state
         settings = state.settings
         claims = task.claims
-        revoked = set(state.broker.revocations.revoked())
         if claims.get("jti") in revoked:
             raise _Stop("refused", "the researcher's passport was revoked")
         if int(claims.get("exp", 0)) <= time.time():
@@ -391,8 +420,9 @@ class Coordinator:
         return f"Bearer {token}"
 
     async def _ask(
-        self, task: Task, round_no: int, node: NodePublic, params: dict[str, Any]
-    ) -> LocalReply:
+        self, task: Task, round_no: int, node: NodePublic, params: dict[str, Any],
+        revoked: frozenset[str],
+    ) -> LocalReply:  # fmt: skip
         state = self.app.state
         settings = state.settings
         round_body = {
@@ -410,7 +440,8 @@ class Coordinator:
                 if attempt == 0
                 else f"retrying ({attempt}/{settings.analysis_retries}): {last}"
             )
-            self.tasks.set_node_status(task.id, node.name, {"status": status, "round": round_no})
+            if attempt:  # "running" was written for every node at the start of the round
+                self._set_status(task.id, node.name, {"status": status, "round": round_no})
             message = sign_message(
                 {"type": ROUND_MESSAGE, "round": round_body},
                 state.dialout.key,
@@ -418,7 +449,7 @@ class Coordinator:
                 aud=node.name,
             )
             request = NodeRequest(
-                "POST", ROUND_PATH, body=message, authorization=self._bearer(task, node)
+                "POST", ROUND_PATH, body=message, authorization=self._bearer(task, node, revoked)
             )
             reply = await state.client.send(
                 node, request, timeout=settings.analysis_round_timeout_seconds
@@ -432,7 +463,7 @@ class Coordinator:
                     ) from exc
                 refused = reply.body.get("refused") or {}
                 if refused:  # part of the node's data is refused: no silently partial result
-                    self.tasks.set_node_status(
+                    self._set_status(
                         task.id,
                         node.name,
                         {"status": "refused", "round": round_no, "refused": refused},
@@ -440,17 +471,17 @@ class Coordinator:
                     why = "; ".join(f"{d}: {r}" for d, r in sorted(refused.items()))
                     raise _Stop("refused", f"node {node.name} refused dataset(s): {why}")
                 done = {"status": "done", "round": round_no, "datasets": reply.body.get("datasets")}
-                self.tasks.set_node_status(task.id, node.name, done)
+                self._set_status(task.id, node.name, done)
                 return decoded
             if reply.status == "refused":
-                self.tasks.set_node_status(
+                self._set_status(
                     task.id,
                     node.name,
                     {"status": "refused", "round": round_no, "reason": reply.reason},
                 )
                 raise _Stop("refused", f"node {node.name} refused: {reply.reason}")
             if reply.http_status is not None and 400 <= reply.http_status < 500:
-                self.tasks.set_node_status(
+                self._set_status(
                     task.id,
                     node.name,
                     {"status": "failed", "round": round_no, "reason": reply.reason},
@@ -460,7 +491,7 @@ class Coordinator:
             if attempt < settings.analysis_retries:
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 30.0)
-        self.tasks.set_node_status(
+        self._set_status(
             task.id, node.name, {"status": "failed", "round": round_no, "reason": last}
         )
         raise _Stop("failed", f"node {node.name} did not answer round {round_no}: {last}")

@@ -163,16 +163,21 @@ def _splice(stored: str | None, extra: dict[str, Any]) -> bytes | None:
     a row per variant: parsing and re-encoding it cost more than everything else in the
     request). None when the text cannot be used as is: not an object written by orjson
     (stored arrays, NaN from the standard library) or already holding one of the keys."""
-    text = stored.rstrip() if stored else ""
+    text = stored.strip() if stored else ""
     if not (text.startswith("{") and text.endswith("}")):
         return None
     if '"__ndarray__"' in text or "NaN" in text or "Infinity" in text:
         return None
     if any(f'"{key}"' in text for key in extra):
         return None
-    head = text[:-1].rstrip()
+    return _append(text.encode(), extra)
+
+
+def _append(body: bytes, extra: dict[str, Any]) -> bytes:
+    """A JSON object's text (ending in its `}`) with `extra`'s keys added: one copy."""
     tail = orjson.dumps(extra, option=orjson.OPT_SERIALIZE_NUMPY)[1:]  # '"stale":...}'
-    return head.encode() + (b"" if head.endswith("{") else b",") + tail
+    empty = body.find(b'"') < 0  # an object with a key has a quote, "{}" none
+    return b"".join((memoryview(body)[:-1], b"" if empty else b",", tail))
 
 
 @router.get(
@@ -195,7 +200,8 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
         return Response(text, media_type="text/tab-separated-values", headers=headers)
     meta = shown(task, request)
     extra = {"stale": meta["stale"], "rerun_of": meta.get("rerun_of")}
-    spliced = _splice(task.result_text, extra)
+    kept = coordinator(request).result_body(task_id)  # dump_result's JSON: append at once
+    spliced = _append(kept, extra) if kept is not None else _splice(task.result_text, extra)
     if spliced is not None:
         return Response(spliced, media_type="application/json")
     document = {**task.result, **extra}

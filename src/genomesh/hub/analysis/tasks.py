@@ -13,6 +13,7 @@ States: queued -> running -> done | failed | refused | cancelled.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -98,6 +99,41 @@ def dump_state(state: Any) -> str:
         return orjson.dumps(state, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, OverflowError, orjson.JSONEncodeError):
         return json.dumps(state, default=_default, allow_nan=True)
+
+
+RESULT_EXTRAS = ("stale", "rerun_of")  # keys the result route adds when it serves a result
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in an analysis result")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dump_result(result: Mapping[str, Any]) -> bytes:
+    """A result as the JSON the result route serves (arrays as lists, NaN as null; the keys
+    the route adds left out), so it is served as stored, never parsed and encoded again."""
+    doc = {k: v for k, v in result.items() if k not in RESULT_EXTRAS}
+    try:
+        return orjson.dumps(
+            doc, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+        )
+    except (TypeError, OverflowError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
+        return json.dumps(_finite(doc), default=_plain, allow_nan=False).encode()
 
 
 def load_state(text: str | None) -> Any:
@@ -274,8 +310,10 @@ class TaskStore:
         cancelled meanwhile) is left alone and False is returned: a compare-and-set."""
         if "hub_state" in values:
             values["hub_state"] = dump_state(values["hub_state"])
-        if "result" in values:
-            values["result"] = dump_state(values["result"])
+        if isinstance(values.get("result"), bytes):  # dump_result's JSON
+            values["result"] = values["result"].decode()
+        elif "result" in values:
+            values["result"] = dump_result(values["result"]).decode()
         values["updated"] = datetime.now(UTC)
         query = update(tasks_table).where(tasks_table.c.id == task_id)
         if only_if_active:
@@ -321,6 +359,15 @@ class TaskStore:
                 update(t).where(t.c.runner == worker).values(runner=None, lease_until=None)
             )
 
+    def set_node_statuses(self, task_id: str, statuses: Mapping[str, Any]) -> None:
+        """Replace the task's node statuses (the worker driving it keeps them)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(tasks_table)
+                .where(tasks_table.c.id == task_id)
+                .values(node_status=dict(statuses), updated=datetime.now(UTC))
+            )
+
     def set_node_status(self, task_id: str, node: str, status: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             row = conn.execute(
@@ -336,4 +383,7 @@ class TaskStore:
             )
 
 
-__all__ = ["ACTIVE", "FINAL", "STATES", "Task", "TaskStore", "dump_state", "load_state"]
+__all__ = [
+    "ACTIVE", "FINAL", "RESULT_EXTRAS", "STATES", "Task", "TaskStore", "dump_result",
+    "dump_state", "load_state",
+]  # fmt: skip

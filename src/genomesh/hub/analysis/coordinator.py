@@ -187,15 +187,18 @@ class Coordinator:
         check_visas(passport.visas, nodes, registry, hub_url=state.settings.base_url)
         if analysis.name == "case-search" and "population" not in params:
             params = {**params, "population": _catalogue_population(state.store, nodes)}
-        analysis.configure(params, nodes)  # validate now: bad params are the caller's to fix
+        # configured now: bad params are the caller's to fix; the task starts from this state
+        initial = analysis.configure(params, nodes)
         task = self.tasks.create(
             analysis=analysis.name,
             params=params,
             nodes=nodes,
             submitter=f"{passport.issuer}|{passport.subject}",
             claims=passport.claims,
+            hub_state=initial,
+            rounds_expected=max(1, analysis.expected_rounds(initial)),
         )
-        self.start(task.id)
+        self.start(task.id, task)
         return task
 
     def owned(self, task_id: str, authorization: str | None) -> Task:
@@ -219,14 +222,14 @@ class Coordinator:
         return self.tasks.list(submitter=f"{passport.issuer}|{passport.subject}")
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, task_id: str) -> bool:
+    def start(self, task_id: str, task: Task | None = None) -> bool:
         """Drive the task here, unless it runs already (here, or at another worker whose
         lease on it is live); True if this worker now drives it."""
         if task_id in self._running and not self._running[task_id].done():
             return True
         if not self.tasks.claim(task_id, self.worker, seconds=LEASE_SECONDS):
             return False
-        job = asyncio.get_running_loop().create_task(self.drive(task_id))
+        job = asyncio.get_running_loop().create_task(self.drive(task_id, task))
         self._running[task_id] = job
         job.add_done_callback(lambda _: self._running.pop(task_id, None))
         if self._keeper is None or self._keeper.done():
@@ -300,13 +303,14 @@ class Coordinator:
             self.tasks.release(self.worker)
 
     # ------------------------------------------------------------------ running
-    async def drive(self, task_id: str) -> None:
-        task = self.tasks.get(task_id)
+    async def drive(self, task_id: str, task: Task | None = None) -> None:
+        """Run the task's rounds to its end (`task`: as just created, else read)."""
+        task = task if task is not None else self.tasks.get(task_id)
         self._statuses[task_id] = dict(task.node_status)
         try:
             analysis = get_analysis(task.analysis)
             state = task.hub_state
-            if state is None:
+            if state is None:  # queued without a configured state (by an older hub)
                 state = analysis.configure(task.params, task.nodes)
                 self.tasks.update(
                     task_id,
@@ -314,6 +318,8 @@ class Coordinator:
                     hub_state=state,
                     rounds_expected=max(1, analysis.expected_rounds(state)),
                 )
+            elif task.state == "queued":
+                self.tasks.update(task_id, state="running")
             round_no = task.rounds_done
             asks = analysis.next_round(state)
             while asks is not None:

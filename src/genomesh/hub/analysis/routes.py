@@ -101,7 +101,7 @@ async def types() -> list[dict[str, str]]:
 )
 async def submit(body: AnalysisSubmission, request: Request) -> dict[str, Any]:
     task = coordinator(request).submit(body.model_dump(), _auth(request))
-    return shown(task, request)
+    return {**task.public(), "stale": None}  # new: neither stale nor a re-run (yet)
 
 
 @router.get("/analysis/tasks", summary="The caller's analyses", responses=error_responses(400, 401))

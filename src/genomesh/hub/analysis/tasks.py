@@ -254,30 +254,36 @@ class TaskStore:
         nodes: Mapping[str, list[str]],
         submitter: str,
         claims: Mapping[str, Any],
+        hub_state: Any = None,
+        rounds_expected: int = 1,
     ) -> Task:
+        """A queued task (with the analysis' initial state when the submission configured it:
+        the task then starts from it without configuring again). Returned as stored, without
+        reading it back."""
         now = datetime.now(UTC)
         task_id = secrets.token_hex(8)
+        values: dict[str, Any] = {
+            "id": task_id,
+            "analysis": analysis,
+            "params": dict(params),
+            "nodes": {k: list(v) for k, v in nodes.items()},
+            "submitter": submitter,
+            "claims": dict(claims),
+            "state": "queued",
+            "reason": None,
+            "rounds_done": 0,
+            "rounds_expected": rounds_expected,
+            "node_status": {n: {"status": "queued"} for n in nodes},
+            "created": now,
+            "updated": now,
+        }
+        text = dump_state(hub_state) if hub_state is not None else None
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(tasks_table).values(
-                    id=task_id,
-                    analysis=analysis,
-                    params=dict(params),
-                    nodes={k: list(v) for k, v in nodes.items()},
-                    submitter=submitter,
-                    claims=dict(claims),
-                    state="queued",
-                    reason=None,
-                    rounds_done=0,
-                    rounds_expected=1,
-                    node_status={n: {"status": "queued"} for n in nodes},
-                    hub_state=None,
-                    result=None,
-                    created=now,
-                    updated=now,
-                )
-            )
-        return self.get(task_id)
+            conn.execute(insert(tasks_table).values(**values, hub_state=text, result=None))
+        task = _task(values, self._fetcher(task_id))
+        task.__dict__["hub_state"] = hub_state  # cached_property: no read back
+        task.__dict__["result_text"] = None
+        return task
 
     def get(self, task_id: str) -> Task:
         with self.engine.connect() as conn:

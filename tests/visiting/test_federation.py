@@ -422,6 +422,14 @@ def test_status__a_long_poll_answers_when_a_round_is_done(federation: Federation
     assert too_long.status_code == 400 and "wait" in too_long.text
 
 
+def test_result__waits_for_the_running_task(federation: Federation) -> None:
+    submitted = federation.submit("test-slow-rounds", {"rounds": 2, "sleep": 0.3})
+    answer = federation.result(submitted.json()["id"], wait="60")  # one request, no polling
+    assert answer.status_code == 200, answer.text
+    assert [r["answers"] for r in answer.json()["rows"]] == [3, 3]
+    assert answer.json()["stale"] is None
+
+
 def test_hub_restart__resumes_the_running_task(federation: Federation) -> None:
     submitted = federation.submit("test-slow-rounds", {"rounds": 6, "sleep": 0.3})
     task_id = submitted.json()["id"]

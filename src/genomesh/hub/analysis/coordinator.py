@@ -350,7 +350,8 @@ class Coordinator:
                 while len(self._results) > RESULTS_KEPT:
                     self._results.pop(next(iter(self._results)))
                 self._changed(task_id)
-                self._finished(task_id)
+                # after the requests waiting for the result have been answered
+                asyncio.get_running_loop().call_soon(self._finished, task_id)
         except asyncio.CancelledError:
             raise
         except _Stop as stop:

@@ -5,7 +5,8 @@
     GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node;
                                          ?wait=S answers once a round is done or the task
                                          ended, or after S seconds (a long poll)
-    GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
+    GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV;
+                                         ?wait=S waits up to S seconds for a running task
     POST /analysis/tasks/{id}/cancel     cancel a queued or running task
     POST /analysis/tasks/{id}/rerun      the same analysis again, without participants who
                                          withdrew since (genomesh.hub.analysis.stale)
@@ -21,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from typing import Any
 
 import orjson
@@ -33,7 +35,7 @@ from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import ConflictError, InvalidInputError
 from genomesh.hub.analysis.coordinator import Coordinator
 from genomesh.hub.analysis.stale import describe_change, result_change, stale_store
-from genomesh.hub.analysis.tasks import Task
+from genomesh.hub.analysis.tasks import ACTIVE, Task
 
 router = APIRouter(tags=["analyses"])
 MAX_WAIT_SECONDS = 60.0  # a long poll's limit (proxies and clients time out idle requests)
@@ -185,10 +187,26 @@ def _append(body: bytes, extra: dict[str, Any]) -> bytes:
     summary="The result (JSON, or ?format=tsv)",
     responses=error_responses(400, 401, 403, 404, 409),
 )
-async def result(task_id: str, request: Request, format: str = "json") -> Response:
-    task = coordinator(request).owned(task_id, _auth(request))
+async def result(
+    task_id: str,
+    request: Request,
+    format: str = "json",
+    wait: float = Query(
+        0.0,
+        ge=0.0,
+        le=MAX_WAIT_SECONDS,
+        description="while the task runs, wait up to this many seconds for it to end (a long "
+        "poll: the result comes as soon as it is ready; 409 if still running then)",
+    ),
+) -> Response:
+    hub = coordinator(request)
+    task = hub.owned(task_id, _auth(request))
     if format not in ("json", "tsv"):
         raise InvalidInputError("format must be json or tsv", field="format")
+    if wait > 0:
+        deadline = time.monotonic() + wait
+        while task.state in ACTIVE and (left := deadline - time.monotonic()) > 0:
+            task = await hub.watch(task, left)
     if task.state != "done":
         why = f": {task.reason}" if task.reason else ""
         raise ConflictError(f"analysis {task_id} is {task.state}, no result{why}", field="state")

@@ -65,6 +65,10 @@ def test_localdata__dosages_equal_the_store_reader_for_allowed_individuals(
     (again,) = cached.compute(cached.dosages("part0"))
     np.testing.assert_array_equal(again, reference[:, columns])
     assert list((analysis_node.node_dir / "analysis-cache" / "part0").glob("*.dosages.npy"))
+    # each chunk task reads its rows of the mapped file: the graph holds no copy of the
+    # dosages (dask's from_array copies an array source, which read all of it every round)
+    graph = dict(cached.dosages("part0").__dask_graph__())
+    assert not [v for v in graph.values() if isinstance(v, np.ndarray) and v.dtype == np.int8]
 
 
 def test_allele_frequency__equals_pooled_numpy(

@@ -77,10 +77,12 @@ through the wire encoding; no HTTP transport and no state store. The in-memory n
 their dosages in the sparse layout of a node's dosage cache (converted by the warm-up run, not
 timed, like plink2's conversion to pgen). genomesh over HTTP (`--http`)
 = a real hub and three real node processes on loopback (`genomesh hub serve`, `genomesh node
-serve`, push nodes), each node reading its part from its own store (VCF Zarr + Parquet); timed
-from submitting the task to the result body in hand (signed rounds, guard, audit, the hub's
-state stored after every round); nodes compute concurrently, each with `--threads` threads,
-and read their dosages from the node's sparse dosage cache (`analysis_dosage_cache`, built by
+serve`, push nodes), each node reading its part from its own store (VCF Zarr + Parquet, ingested
+from a per-node BCF split off the cohort's VCF by `bcftools +split`); timed from submitting the
+task to the result's body received (signed rounds, guard, audit, the hub's state stored after
+every round but the last, the result stored; the client waits for the result with a long poll,
+`?wait=`, and parses the body after the clock stops); nodes compute concurrently, each with
+`--threads` threads, and read their dosages from the node's sparse dosage cache (`analysis_dosage_cache`, built by
 a warm-up run; not timed, like plink2's conversion to pgen); CPU = hub + node processes.
 plink2 = `plink2 --glm omit-ref hide-covar` on the pooled data in its pgen format. Same model
 on both sides: trait ~ site intercepts + sex + age + genotype, complete-case per variant; same

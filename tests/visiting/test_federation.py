@@ -402,6 +402,34 @@ def test_cancel__stops_a_running_task(federation: Federation) -> None:
     assert federation.wait(task_id)["progress"]["rounds_done"] == rounds
 
 
+def test_status__a_long_poll_answers_when_a_round_is_done(federation: Federation) -> None:
+    submitted = federation.submit("test-slow-rounds", {"rounds": 3, "sleep": 0.3})
+    task_id, status = submitted.json()["id"], submitted.json()
+    seen = []
+    with federation.http() as http:
+        while status["state"] in ("queued", "running"):
+            status = http.get(
+                f"/analysis/tasks/{task_id}", params={"wait": 60}, headers=federation.bearer()
+            ).json()
+            seen.append((status["state"], status["progress"]["rounds_done"]))
+        too_long = http.get(
+            f"/analysis/tasks/{task_id}", params={"wait": 61}, headers=federation.bearer()
+        )
+    assert status["state"] == "done", status
+    # every answer brought news (a round done, or the end), none the same state again
+    assert len(seen) == len(set(seen)) <= 4, seen
+    assert seen[-1] == ("done", 3)
+    assert too_long.status_code == 400 and "wait" in too_long.text
+
+
+def test_result__waits_for_the_running_task(federation: Federation) -> None:
+    submitted = federation.submit("test-slow-rounds", {"rounds": 2, "sleep": 0.3})
+    answer = federation.result(submitted.json()["id"], wait="60")  # one request, no polling
+    assert answer.status_code == 200, answer.text
+    assert [r["answers"] for r in answer.json()["rows"]] == [3, 3]
+    assert answer.json()["stale"] is None
+
+
 def test_hub_restart__resumes_the_running_task(federation: Federation) -> None:
     submitted = federation.submit("test-slow-rounds", {"rounds": 6, "sleep": 0.3})
     task_id = submitted.json()["id"]

@@ -141,7 +141,7 @@ def test_node_dying_mid_task__survivors_exact_result_over_http(fed: Federation) 
     assert {a["node"] for a in secure["attribution"]} == {"nl-a", "nl-c"}
     assert secure["_status"]["nodes"][GONE]["status"] == "failed"
     pooled = _run(fed, "gwas", {**params, "mode": "pooled"}, ("nl-a", "nl-c"))
-    a, b = pd.DataFrame(pooled["rows"]), pd.DataFrame(secure["rows"])
+    a, b = pd.DataFrame(pooled["table"]), pd.DataFrame(secure["table"])
     assert (a.ID == b.ID).all() and (a.DATASETS == b.DATASETS).all()
     ok = a.BETA.notna()
     assert ok.sum() >= 100 and (b.BETA.notna() == ok).all()
@@ -166,7 +166,7 @@ def test_two_worker_node_restarted_between_rounds__exact(fed: Federation) -> Non
     assert restart.restarts == 1 and "dropped_nodes" not in secure
     assert secure["_status"]["progress"]["rounds_done"] == 6
     pooled = _run(fed, "gwas", {**params, "mode": "pooled"}, (SERVED, "nl-c"))
-    a, b = pd.DataFrame(pooled["rows"]), pd.DataFrame(secure["rows"])
+    a, b = pd.DataFrame(pooled["table"]), pd.DataFrame(secure["table"])
     ok = a.BETA.notna()
     assert ok.sum() >= 100 and (b.BETA.notna() == ok).all()
     scale = np.maximum(a.BETA[ok].abs(), a.SE[ok])

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 
 from genomesh.core.errors import NotFoundError
-from genomesh.hub.analysis.tasks import TaskStore, dump_state, load_state
+from genomesh.hub.analysis.tasks import TaskStore, dump_result, dump_state, load_state
 from genomesh.hub.registry import HubStore
 from tests.audit.pg import create_database, postgres_server, require_postgres
 
@@ -87,3 +88,28 @@ def test_state__round_trips_nested_arrays_and_scalars() -> None:
     back = load_state(dump_state(state))
     assert back["a"] == [2**64 - 1, 0.1]
     assert back["m"]["k"].dtype == np.float32 and back["m"]["k"].tolist() == [[1, 0], [0, 1]]
+
+
+def test_result_body__the_stored_text_is_served_with_the_extra_keys() -> None:
+    from genomesh.hub.analysis.routes import _splice
+
+    extra = {"stale": None, "rerun_of": {"task": "t1"}}
+    result = {"rows": [{"P": float("nan"), "ID": "rs1"}], "columns": ["ID", "P"]}
+    body = _splice(dump_state(result), extra)
+    assert body is not None
+    assert orjson.loads(body) == {"rows": [{"P": None, "ID": "rs1"}], "columns": ["ID", "P"],
+                                  **extra}  # fmt: skip
+    assert orjson.loads(_splice("{}", extra) or b"") == extra
+    # what cannot be served as stored is left to the general path
+    assert _splice(dump_state({"a": np.arange(2)}), extra) is None  # a stored array
+    assert _splice('{"x": NaN}', extra) is None  # the standard library's NaN
+    assert _splice(dump_state({"stale": 1}), extra) is None  # the key is there already
+    assert _splice(None, extra) is None
+
+
+def test_result__stored_as_served() -> None:
+    result = {"rows": [{"P": np.float64("nan"), "N": np.int64(3)}], "x": np.arange(2),
+              "stale": "not stored: the route adds it"}  # fmt: skip
+    assert orjson.loads(dump_result(result)) == {"rows": [{"P": None, "N": 3}], "x": [0, 1]}
+    beyond = {"sum": 2**70, "v": float("inf")}  # orjson refuses the integer: the fallback
+    assert orjson.loads(dump_result(beyond)) == {"sum": 2**70, "v": None}

@@ -109,6 +109,9 @@ def submit_analysis(
     return task
 
 
+FOLLOW_WAIT = 10  # seconds a status request waits at the hub for the next round
+
+
 def follow(
     task_id: str, *, hub: str | None, passport: str | None, quiet: bool = False
 ) -> dict[str, Any]:
@@ -128,8 +131,10 @@ def follow(
             )
             if task["state"] in FINAL:
                 break
-            time.sleep(0.5)
-            task = hub_request("GET", url, headers=headers)
+            before = (task["state"], done)  # a long poll: the hub answers when a round is done
+            task = hub_request("GET", url, params={"wait": FOLLOW_WAIT}, headers=headers)
+            if (task["state"], task["progress"]["rounds_done"]) == before:
+                time.sleep(0.5)  # no news (a hub that does not wait answers at once)
     if not quiet:
         print_status(task)
     return task

@@ -35,7 +35,7 @@ def _reference(nodes: dict, survivors: list[str]) -> dict:
 
 
 def _equal(result: dict, ref: dict) -> None:
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     ok = np.isfinite(ref["beta"])
     assert ok.sum() > 0.8 * len(rows)  # two of three nodes: fewer variants vary
     scale = np.maximum(np.abs(ref["beta"][ok]), ref["se"][ok])
@@ -55,7 +55,7 @@ def test_node_dropping__survivors_exact_pooled_result(nodes, round_: int, stage:
     _equal(result, _reference(nodes, ["node-1", "node-3"]))
     assert result["nodes"] == ["node-1", "node-3"] and result["dropped_nodes"] == ["node-2"]
     assert result["datasets"] == ["ds-1", "ds-3"]
-    assert set(pd.DataFrame(result["rows"]).DATASETS) <= {"ds-1,ds-3", "ds-1", "ds-3", ""}
+    assert set(pd.DataFrame(result["table"]).DATASETS) <= {"ds-1,ds-3", "ds-1", "ds-3", ""}
     # the survivors revealed node-2's pairwise share (it dropped) and never its self share
     # (per round label: before it dropped, its flags self-mask was opened as anyone's)
     after = [r for rnd, _, r in record if rnd in (FLAGS_UNMASK, STATS_UNMASK) and rnd > round_]

@@ -99,7 +99,7 @@ def test_secure__two_worker_processes_and_a_restart__exact(nodes, workers, tmp_p
     people, G, sites = pooled(disk)
     ref = naive_linear(G, design_matrix(people, sites, ["sex", "age"], None),
                        people.quantitative.to_numpy(float))  # fmt: skip
-    rows = pd.DataFrame(result["rows"])
+    rows = pd.DataFrame(result["table"])
     ok = np.isfinite(ref["beta"])
     scale = np.maximum(np.abs(ref["beta"][ok]), ref["se"][ok])
     assert (np.abs(rows.BETA.to_numpy()[ok] - ref["beta"][ok]) <= 1e-6 * scale).all()

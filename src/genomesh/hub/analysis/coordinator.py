@@ -41,7 +41,7 @@ from genomesh.core.errors import (
     NotFoundError,
 )
 from genomesh.hub.analysis.ledger import SqlNodeSetLedger
-from genomesh.hub.analysis.tasks import ACTIVE, Task, TaskStore
+from genomesh.hub.analysis.tasks import ACTIVE, Task, TaskStore, dump_result
 from genomesh.hub.audiences import node_audience
 from genomesh.hub.catalogue import population_datasets
 from genomesh.hub.client import NodeRequest
@@ -51,6 +51,8 @@ from genomesh.hub.signing import sign_message
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0  # a worker that stops renewing loses its tasks to another this soon
+RESULTS_KEPT = 4  # results kept in memory for the result route (each read from the database else)
+WATCH_RECHECK = 1.0  # a long poll re-reads a task another worker drives this often
 ROUND_PATH = "/analysis/rounds"
 ROUND_MESSAGE = "analysis-round"
 HUB = "hub"
@@ -161,6 +163,12 @@ class Coordinator:
         # with several hub workers each task is driven by one: the worker holding its lease
         self.worker = worker_id()
         self._keeper: asyncio.Task[None] | None = None
+        # set (and dropped) when a task driven here finishes a round or ends: wakes status
+        # requests waiting for it (`watch`) at once instead of after a polling interval
+        self._events: dict[str, asyncio.Event] = {}
+        self._statuses: dict[str, dict[str, Any]] = {}  # node statuses of tasks driven here
+        # the latest results finished here, as stored: a result is usually fetched at once
+        self._results: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ submission
     def submit(self, body: Mapping[str, Any], authorization: str | None) -> Task:
@@ -186,15 +194,18 @@ class Coordinator:
         check_visas(passport.visas, nodes, registry, hub_url=state.settings.base_url)
         if analysis.name == "case-search" and "population" not in params:
             params = {**params, "population": _catalogue_population(state.store, nodes)}
-        analysis.configure(params, nodes)  # validate now: bad params are the caller's to fix
+        # configured now: bad params are the caller's to fix; the task starts from this state
+        initial = analysis.configure(params, nodes)
         task = self.tasks.create(
             analysis=analysis.name,
             params=params,
             nodes=nodes,
             submitter=f"{passport.issuer}|{passport.subject}",
             claims=passport.claims,
+            hub_state=initial,
+            rounds_expected=max(1, analysis.expected_rounds(initial)),
         )
-        self.start(task.id)
+        self.start(task.id, task)
         return task
 
     def owned(self, task_id: str, authorization: str | None) -> Task:
@@ -218,14 +229,14 @@ class Coordinator:
         return self.tasks.list(submitter=f"{passport.issuer}|{passport.subject}")
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, task_id: str) -> bool:
+    def start(self, task_id: str, task: Task | None = None) -> bool:
         """Drive the task here, unless it runs already (here, or at another worker whose
         lease on it is live); True if this worker now drives it."""
         if task_id in self._running and not self._running[task_id].done():
             return True
         if not self.tasks.claim(task_id, self.worker, seconds=LEASE_SECONDS):
             return False
-        job = asyncio.get_running_loop().create_task(self.drive(task_id))
+        job = asyncio.get_running_loop().create_task(self.drive(task_id, task))
         self._running[task_id] = job
         job.add_done_callback(lambda _: self._running.pop(task_id, None))
         if self._keeper is None or self._keeper.done():
@@ -248,9 +259,39 @@ class Coordinator:
             except Exception:  # the database was busy: try again next time
                 log.exception("renewing analysis leases failed")
 
+    def result_body(self, task_id: str) -> bytes | None:
+        """The stored JSON of a result that finished at this worker lately, if kept."""
+        return self._results.get(task_id)
+
+    def _changed(self, task_id: str) -> None:
+        event = self._events.pop(task_id, None)
+        if event is not None:
+            event.set()
+
+    async def watch(self, task: Task, seconds: float) -> Task:
+        """The task once it has finished a round or ended, or as it is after `seconds` (a
+        long poll: the caller learns of progress when it happens, with no request per
+        interval). A task driven by another hub worker is re-read every WATCH_RECHECK s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        seen = (task.state, task.rounds_done)
+        # no await between reading the task and taking its event: a change made by the drive
+        # (in this event loop) cannot fall between them unseen
+        while task.state in ACTIVE and (remaining := deadline - loop.time()) > 0:
+            event = self._events.setdefault(task.id, asyncio.Event())
+            here = task.id in self._running
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining if here else min(remaining, WATCH_RECHECK)):
+                    await event.wait()
+            task = self.tasks.get(task.id)
+            if (task.state, task.rounds_done) != seen:
+                break
+        return task
+
     async def cancel(self, task: Task) -> Task:
         if not self.tasks.update(task.id, state="cancelled", reason="cancelled by the submitter"):
             return self.tasks.get(task.id)  # already finished: nothing to cancel
+        self._changed(task.id)
         job = self._running.get(task.id)
         if job is not None:
             job.cancel()
@@ -269,12 +310,14 @@ class Coordinator:
             self.tasks.release(self.worker)
 
     # ------------------------------------------------------------------ running
-    async def drive(self, task_id: str) -> None:
-        task = self.tasks.get(task_id)
+    async def drive(self, task_id: str, task: Task | None = None) -> None:
+        """Run the task's rounds to its end (`task`: as just created, else read)."""
+        task = task if task is not None else self.tasks.get(task_id)
+        self._statuses[task_id] = dict(task.node_status)
         try:
             analysis = get_analysis(task.analysis)
             state = task.hub_state
-            if state is None:
+            if state is None:  # queued without a configured state (by an older hub)
                 state = analysis.configure(task.params, task.nodes)
                 self.tasks.update(
                     task_id,
@@ -282,29 +325,22 @@ class Coordinator:
                     hub_state=state,
                     rounds_expected=max(1, analysis.expected_rounds(state)),
                 )
+            elif task.state == "queued":
+                self.tasks.update(task_id, state="running")
             round_no = task.rounds_done
-            while True:
-                asks = analysis.next_round(state)
-                if asks is None:
-                    result = analysis.result(state)
-                    dropped = set(result.get("dropped_nodes") or [])  # finished without them
-                    result["attribution"] = [
-                        a for a in self._attribution(task) if a["node"] not in dropped
-                    ]
-                    result["task"] = task_id
-                    self.tasks.update(
-                        task_id, state="done", result=result, rounds_expected=round_no
-                    )
-                    self._finished(task_id)
-                    return
-                # an analysis that tolerates dropouts (secure linear GWAS) gets the round's
-                # replies without the nodes that stopped answering, and says what then
-                tolerant = getattr(analysis, "tolerates_dropout", None)
+            asks = analysis.next_round(state)
+            # an analysis that tolerates dropouts (secure linear GWAS) gets the round's
+            # replies without the nodes that stopped answering, and says what then
+            tolerant = getattr(analysis, "tolerates_dropout", None)
+            while asks is not None:
                 replies = await self._round(
                     task, round_no, asks, tolerate=bool(tolerant and tolerant(state))
                 )
                 state = analysis.aggregate(state, replies)
                 round_no += 1
+                asks = analysis.next_round(state)
+                if asks is None:  # the last round: the result is stored, not this state
+                    break
                 if not self.tasks.update(
                     task_id,
                     hub_state=state,
@@ -312,6 +348,25 @@ class Coordinator:
                     rounds_expected=max(analysis.expected_rounds(state), round_no),
                 ):
                     return  # cancelled meanwhile
+                self._changed(task_id)
+            result = analysis.result(state)
+            dropped = set(result.get("dropped_nodes") or [])  # finished without them
+            result["attribution"] = [
+                a for a in self._attribution(task) if a["node"] not in dropped
+            ]
+            result["task"] = task_id
+            body = dump_result(result)  # once: stored, and served as it is
+            # a done task is never resumed: its round state (a GWAS' holds the rows too) goes
+            if self.tasks.update(
+                task_id, state="done", result=body, hub_state=None,
+                rounds_done=round_no, rounds_expected=round_no,
+            ):  # fmt: skip
+                self._results[task_id] = body
+                while len(self._results) > RESULTS_KEPT:
+                    self._results.pop(next(iter(self._results)))
+                self._changed(task_id)
+                # after the requests waiting for the result have been answered
+                asyncio.get_running_loop().call_soon(self._finished, task_id)
         except asyncio.CancelledError:
             raise
         except _Stop as stop:
@@ -323,6 +378,9 @@ class Coordinator:
             self.tasks.update(
                 task_id, state="failed", reason=f"internal error: {type(exc).__name__}"
             )
+        finally:
+            self._statuses.pop(task_id, None)
+            self._changed(task_id)
 
     def _finished(self, task_id: str) -> None:
         """A done re-run tells its submitter, in their hub inbox, how much the result moved."""
@@ -346,9 +404,13 @@ class Coordinator:
         if unknown:
             raise _Stop("failed", f"node {unknown[0]!r} is no longer registered")
         # without tolerance the first failure ends the round at once (as it always did)
+        revoked = frozenset(self.app.state.broker.revocations.revoked())  # once a round
+        for name in asks:
+            self._set_status(task.id, name, {"status": "running", "round": round_no}, write=False)
+        self.tasks.set_node_statuses(task.id, self._statuses[task.id])  # one write for all
         results = await asyncio.gather(
             *(
-                self._ask(task, round_no, registry[name], dict(params))
+                self._ask(task, round_no, registry[name], dict(params), revoked)
                 for name, params in asks.items()
             ),
             return_exceptions=tolerate,
@@ -366,11 +428,22 @@ class Coordinator:
             raise silent[0]
         return replies
 
-    def _bearer(self, task: Task, node: NodePublic) -> str:
+    def _set_status(
+        self, task_id: str, node: str, status: dict[str, Any], *, write: bool = True
+    ) -> None:
+        """A node's status in this task (kept here: only the worker driving a task writes its
+        node statuses, so each write is one UPDATE, without reading the others first)."""
+        statuses = self._statuses.get(task_id)
+        if statuses is None:
+            statuses = self._statuses[task_id] = dict(self.tasks.get(task_id).node_status)
+        statuses[node] = status
+        if write:
+            self.tasks.set_node_statuses(task_id, statuses)
+
+    def _bearer(self, task: Task, node: NodePublic, revoked: frozenset[str]) -> str:
         state = self.app.state
         settings = state.settings
         claims = task.claims
-        revoked = set(state.broker.revocations.revoked())
         if claims.get("jti") in revoked:
             raise _Stop("refused", "the researcher's passport was revoked")
         if int(claims.get("exp", 0)) <= time.time():
@@ -387,8 +460,9 @@ class Coordinator:
         return f"Bearer {token}"
 
     async def _ask(
-        self, task: Task, round_no: int, node: NodePublic, params: dict[str, Any]
-    ) -> LocalReply:
+        self, task: Task, round_no: int, node: NodePublic, params: dict[str, Any],
+        revoked: frozenset[str],
+    ) -> LocalReply:  # fmt: skip
         state = self.app.state
         settings = state.settings
         round_body = {
@@ -406,7 +480,8 @@ class Coordinator:
                 if attempt == 0
                 else f"retrying ({attempt}/{settings.analysis_retries}): {last}"
             )
-            self.tasks.set_node_status(task.id, node.name, {"status": status, "round": round_no})
+            if attempt:  # "running" was written for every node at the start of the round
+                self._set_status(task.id, node.name, {"status": status, "round": round_no})
             message = sign_message(
                 {"type": ROUND_MESSAGE, "round": round_body},
                 state.dialout.key,
@@ -414,7 +489,7 @@ class Coordinator:
                 aud=node.name,
             )
             request = NodeRequest(
-                "POST", ROUND_PATH, body=message, authorization=self._bearer(task, node)
+                "POST", ROUND_PATH, body=message, authorization=self._bearer(task, node, revoked)
             )
             reply = await state.client.send(
                 node, request, timeout=settings.analysis_round_timeout_seconds
@@ -428,7 +503,7 @@ class Coordinator:
                     ) from exc
                 refused = reply.body.get("refused") or {}
                 if refused:  # part of the node's data is refused: no silently partial result
-                    self.tasks.set_node_status(
+                    self._set_status(
                         task.id,
                         node.name,
                         {"status": "refused", "round": round_no, "refused": refused},
@@ -436,17 +511,17 @@ class Coordinator:
                     why = "; ".join(f"{d}: {r}" for d, r in sorted(refused.items()))
                     raise _Stop("refused", f"node {node.name} refused dataset(s): {why}")
                 done = {"status": "done", "round": round_no, "datasets": reply.body.get("datasets")}
-                self.tasks.set_node_status(task.id, node.name, done)
+                self._set_status(task.id, node.name, done)
                 return decoded
             if reply.status == "refused":
-                self.tasks.set_node_status(
+                self._set_status(
                     task.id,
                     node.name,
                     {"status": "refused", "round": round_no, "reason": reply.reason},
                 )
                 raise _Stop("refused", f"node {node.name} refused: {reply.reason}")
             if reply.http_status is not None and 400 <= reply.http_status < 500:
-                self.tasks.set_node_status(
+                self._set_status(
                     task.id,
                     node.name,
                     {"status": "failed", "round": round_no, "reason": reply.reason},
@@ -456,7 +531,7 @@ class Coordinator:
             if attempt < settings.analysis_retries:
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 30.0)
-        self.tasks.set_node_status(
+        self._set_status(
             task.id, node.name, {"status": "failed", "round": round_no, "reason": last}
         )
         raise _NoAnswer("failed", f"node {node.name} did not answer round {round_no}: {last}")

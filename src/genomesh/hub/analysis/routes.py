@@ -2,8 +2,11 @@
 
     POST /analysis/tasks                 submit {"type", "params", "datasets": ["NODE/DATASET", ...]}
     GET  /analysis/tasks                 the caller's tasks
-    GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node
-    GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV
+    GET  /analysis/tasks/{id}            state, reason, progress (rounds done / expected), per node;
+                                         ?wait=S answers once a round is done or the task
+                                         ended, or after S seconds (a long poll)
+    GET  /analysis/tasks/{id}/result     the result (JSON); ?format=tsv for its rows as TSV;
+                                         ?wait=S waits up to S seconds for a running task
     POST /analysis/tasks/{id}/cancel     cancel a queued or running task
     POST /analysis/tasks/{id}/rerun      the same analysis again, without participants who
                                          withdrew since (genomesh.hub.analysis.stale)
@@ -19,10 +22,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -32,9 +36,10 @@ from genomesh.core.api_errors import error_responses
 from genomesh.core.errors import ConflictError, InvalidInputError
 from genomesh.hub.analysis.coordinator import Coordinator
 from genomesh.hub.analysis.stale import describe_change, result_change, stale_store
-from genomesh.hub.analysis.tasks import Task
+from genomesh.hub.analysis.tasks import ACTIVE, Task
 
 router = APIRouter(tags=["analyses"])
+MAX_WAIT_SECONDS = 60.0  # a long poll's limit (proxies and clients time out idle requests)
 
 
 class AnalysisSubmission(BaseModel):
@@ -99,7 +104,7 @@ async def types() -> list[dict[str, str]]:
 )
 async def submit(body: AnalysisSubmission, request: Request) -> dict[str, Any]:
     task = coordinator(request).submit(body.model_dump(), _auth(request))
-    return shown(task, request)
+    return {**task.public(), "stale": None}  # new: neither stale nor a re-run (yet)
 
 
 @router.get("/analysis/tasks", summary="The caller's analyses", responses=error_responses(400, 401))
@@ -112,8 +117,22 @@ async def list_tasks(request: Request) -> list[dict[str, Any]]:
     summary="State and progress of an analysis",
     responses=error_responses(400, 401, 403, 404),
 )
-async def status(task_id: str, request: Request) -> dict[str, Any]:
-    return shown(coordinator(request).owned(task_id, _auth(request)), request)
+async def status(
+    task_id: str,
+    request: Request,
+    wait: float = Query(
+        0.0,
+        ge=0.0,
+        le=MAX_WAIT_SECONDS,
+        description="answer once the task finished a round or ended, or after this many "
+        "seconds (a long poll; 0 = at once)",
+    ),
+) -> dict[str, Any]:
+    hub = coordinator(request)
+    task = hub.owned(task_id, _auth(request))
+    if wait > 0:
+        task = await hub.watch(task, wait)
+    return shown(task, request)
 
 
 def finite(value: Any) -> Any:
@@ -142,15 +161,53 @@ def _tsv(rows: list[dict[str, Any]], declared: list[str] | None = None) -> str:
     return out.getvalue()
 
 
+def _splice(stored: str | None, extra: dict[str, Any]) -> bytes | None:
+    """The stored result with `extra`'s keys appended, without parsing it (a GWAS result is
+    a row per variant: parsing and re-encoding it cost more than everything else in the
+    request). None when the text cannot be used as is: not an object written by orjson
+    (stored arrays, NaN from the standard library) or already holding one of the keys."""
+    text = stored.strip() if stored else ""
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    if '"__ndarray__"' in text or "NaN" in text or "Infinity" in text:
+        return None
+    if any(f'"{key}"' in text for key in extra):
+        return None
+    return _append(text.encode(), extra)
+
+
+def _append(body: bytes, extra: dict[str, Any]) -> bytes:
+    """A JSON object's text (ending in its `}`) with `extra`'s keys added: one copy."""
+    tail = orjson.dumps(extra, option=orjson.OPT_SERIALIZE_NUMPY)[1:]  # '"stale":...}'
+    empty = body.find(b'"') < 0  # an object with a key has a quote, "{}" none
+    return b"".join((memoryview(body)[:-1], b"" if empty else b",", tail))
+
+
 @router.get(
     "/analysis/tasks/{task_id}/result",
     summary="The result (JSON, or ?format=tsv)",
     responses=error_responses(400, 401, 403, 404, 409),
 )
-async def result(task_id: str, request: Request, format: str = "json") -> Response:
-    task = coordinator(request).owned(task_id, _auth(request))
+async def result(
+    task_id: str,
+    request: Request,
+    format: str = "json",
+    wait: float = Query(
+        0.0,
+        ge=0.0,
+        le=MAX_WAIT_SECONDS,
+        description="while the task runs, wait up to this many seconds for it to end (a long "
+        "poll: the result comes as soon as it is ready; 409 if still running then)",
+    ),
+) -> Response:
+    hub = coordinator(request)
+    task = hub.owned(task_id, _auth(request))
     if format not in ("json", "tsv"):
         raise InvalidInputError("format must be json or tsv", field="format")
+    if wait > 0:
+        deadline = time.monotonic() + wait
+        while task.state in ACTIVE and (left := deadline - time.monotonic()) > 0:
+            task = await hub.watch(task, left)
     if task.state != "done":
         why = f": {task.reason}" if task.reason else ""
         raise ConflictError(f"analysis {task_id} is {task.state}, no result{why}", field="state")
@@ -166,7 +223,12 @@ async def result(task_id: str, request: Request, format: str = "json") -> Respon
         headers = {"X-Genomesh-Stale": stale["reason"]} if stale else None
         return Response(text, media_type="text/tab-separated-values", headers=headers)
     meta = shown(task, request)
-    document = {**task.result, "stale": meta["stale"], "rerun_of": meta.get("rerun_of")}
+    extra = {"stale": meta["stale"], "rerun_of": meta.get("rerun_of")}
+    kept = coordinator(request).result_body(task_id)  # dump_result's JSON: append at once
+    spliced = _append(kept, extra) if kept is not None else _splice(task.result_text, extra)
+    if spliced is not None:
+        return Response(spliced, media_type="application/json")
+    document = {**task.result, **extra}
     try:  # orjson writes NaN and infinities as null itself, ~30x faster than walking the rows
         body = orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError:  # something orjson does not know: the general path

@@ -13,11 +13,13 @@ States: queued -> running -> done | failed | refused | cancelled.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -99,6 +101,41 @@ def dump_state(state: Any) -> str:
         return json.dumps(state, default=_default, allow_nan=True)
 
 
+RESULT_EXTRAS = ("stale", "rerun_of")  # keys the result route adds when it serves a result
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in an analysis result")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dump_result(result: Mapping[str, Any]) -> bytes:
+    """A result as the JSON the result route serves (arrays as lists, NaN as null; the keys
+    the route adds left out), so it is served as stored, never parsed and encoded again."""
+    doc = {k: v for k, v in result.items() if k not in RESULT_EXTRAS}
+    try:
+        return orjson.dumps(
+            doc, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+        )
+    except (TypeError, OverflowError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
+        return json.dumps(_finite(doc), default=_plain, allow_nan=False).encode()
+
+
 def load_state(text: str | None) -> Any:
     if text is None:
         return None
@@ -118,7 +155,11 @@ def _utc(value: Any) -> datetime:
 
 @dataclass
 class Task:
-    """One analysis task as stored."""
+    """One analysis task as stored.
+
+    The analysis' state and the result (a GWAS result is a row per variant) are read from the
+    database and parsed only when used: status polls, listings and lease checks need neither.
+    """
 
     id: str
     analysis: str
@@ -131,11 +172,28 @@ class Task:
     rounds_done: int
     rounds_expected: int
     node_status: dict[str, dict[str, Any]]
-    hub_state: Any
-    result: Any
     created: datetime
     updated: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    # reads a stored text column of this task ("hub_state" / "result"), when first used
+    fetch: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
+
+    def _text(self, column: str) -> str | None:
+        return self.fetch(column) if self.fetch is not None else None
+
+    @cached_property
+    def hub_state(self) -> Any:
+        """The analysis' state after the last completed round (None before the first)."""
+        return load_state(self._text("hub_state"))
+
+    @cached_property
+    def result_text(self) -> str | None:
+        """The result as stored: JSON text (None until the task is done)."""
+        return self._text("result")
+
+    @cached_property
+    def result(self) -> Any:
+        return load_state(self.result_text)
 
     def public(self) -> dict[str, Any]:
         """What `GET /analysis/tasks/{id}` shows (never the passport claims)."""
@@ -159,7 +217,7 @@ class Task:
         }
 
 
-def _task(row: Any) -> Task:
+def _task(row: Any, fetch: Callable[[str], str | None]) -> Task:
     return Task(
         id=row["id"],
         analysis=row["analysis"],
@@ -172,11 +230,14 @@ def _task(row: Any) -> Task:
         rounds_done=row["rounds_done"],
         rounds_expected=row["rounds_expected"],
         node_status=row["node_status"],
-        hub_state=load_state(row["hub_state"]),
-        result=load_state(row["result"]),
         created=_utc(row["created"]),
         updated=_utc(row["updated"]),
+        fetch=fetch,
     )
+
+
+# every column but the two large texts, which a Task reads when first used
+_LISTED = [c for c in tasks_table.c if c.name not in ("hub_state", "result")]
 
 
 class TaskStore:
@@ -193,55 +254,72 @@ class TaskStore:
         nodes: Mapping[str, list[str]],
         submitter: str,
         claims: Mapping[str, Any],
+        hub_state: Any = None,
+        rounds_expected: int = 1,
     ) -> Task:
+        """A queued task (with the analysis' initial state when the submission configured it:
+        the task then starts from it without configuring again). Returned as stored, without
+        reading it back."""
         now = datetime.now(UTC)
         task_id = secrets.token_hex(8)
+        values: dict[str, Any] = {
+            "id": task_id,
+            "analysis": analysis,
+            "params": dict(params),
+            "nodes": {k: list(v) for k, v in nodes.items()},
+            "submitter": submitter,
+            "claims": dict(claims),
+            "state": "queued",
+            "reason": None,
+            "rounds_done": 0,
+            "rounds_expected": rounds_expected,
+            "node_status": {n: {"status": "queued"} for n in nodes},
+            "created": now,
+            "updated": now,
+        }
+        text = dump_state(hub_state) if hub_state is not None else None
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(tasks_table).values(
-                    id=task_id,
-                    analysis=analysis,
-                    params=dict(params),
-                    nodes={k: list(v) for k, v in nodes.items()},
-                    submitter=submitter,
-                    claims=dict(claims),
-                    state="queued",
-                    reason=None,
-                    rounds_done=0,
-                    rounds_expected=1,
-                    node_status={n: {"status": "queued"} for n in nodes},
-                    hub_state=None,
-                    result=None,
-                    created=now,
-                    updated=now,
-                )
-            )
-        return self.get(task_id)
+            conn.execute(insert(tasks_table).values(**values, hub_state=text, result=None))
+        task = _task(values, self._fetcher(task_id))
+        task.__dict__["hub_state"] = hub_state  # cached_property: no read back
+        task.__dict__["result_text"] = None
+        return task
 
     def get(self, task_id: str) -> Task:
         with self.engine.connect() as conn:
-            row = conn.execute(select(tasks_table).where(tasks_table.c.id == task_id)).mappings()
+            row = conn.execute(select(*_LISTED).where(tasks_table.c.id == task_id)).mappings()
             found = row.first()
         if found is None:
             raise NotFoundError(f"no analysis {task_id!r}", field="id")
-        return _task(found)
+        return _task(found, self._fetcher(task_id))
 
     def list(self, *, submitter: str | None = None, states: tuple[str, ...] = ()) -> list[Task]:
-        query = select(tasks_table).order_by(tasks_table.c.created)
+        query = select(*_LISTED).order_by(tasks_table.c.created)
         if submitter is not None:
             query = query.where(tasks_table.c.submitter == submitter)
         if states:
             query = query.where(tasks_table.c.state.in_(states))
         with self.engine.connect() as conn:
-            return [_task(r) for r in conn.execute(query).mappings()]
+            return [_task(r, self._fetcher(r["id"])) for r in conn.execute(query).mappings()]
+
+    def _fetcher(self, task_id: str) -> Callable[[str], str | None]:
+        def fetch(column: str) -> str | None:
+            with self.engine.connect() as conn:
+                return conn.execute(
+                    select(tasks_table.c[column]).where(tasks_table.c.id == task_id)
+                ).scalar()
+
+        return fetch
 
     def update(self, task_id: str, *, only_if_active: bool = True, **values: Any) -> bool:
         """Change a task; with `only_if_active` (default) a task already finished (e.g.
         cancelled meanwhile) is left alone and False is returned: a compare-and-set."""
         if "hub_state" in values:
             values["hub_state"] = dump_state(values["hub_state"])
-        if "result" in values:
-            values["result"] = dump_state(values["result"])
+        if isinstance(values.get("result"), bytes):  # dump_result's JSON
+            values["result"] = values["result"].decode()
+        elif "result" in values:
+            values["result"] = dump_result(values["result"]).decode()
         values["updated"] = datetime.now(UTC)
         query = update(tasks_table).where(tasks_table.c.id == task_id)
         if only_if_active:
@@ -287,6 +365,15 @@ class TaskStore:
                 update(t).where(t.c.runner == worker).values(runner=None, lease_until=None)
             )
 
+    def set_node_statuses(self, task_id: str, statuses: Mapping[str, Any]) -> None:
+        """Replace the task's node statuses (the worker driving it keeps them)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(tasks_table)
+                .where(tasks_table.c.id == task_id)
+                .values(node_status=dict(statuses), updated=datetime.now(UTC))
+            )
+
     def set_node_status(self, task_id: str, node: str, status: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             row = conn.execute(
@@ -302,4 +389,7 @@ class TaskStore:
             )
 
 
-__all__ = ["ACTIVE", "FINAL", "STATES", "Task", "TaskStore", "dump_state", "load_state"]
+__all__ = [
+    "ACTIVE", "FINAL", "RESULT_EXTRAS", "STATES", "Task", "TaskStore", "dump_result",
+    "dump_state", "load_state",
+]  # fmt: skip

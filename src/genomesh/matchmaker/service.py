@@ -18,17 +18,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest, matchmaker_identity
 from genomesh.matchmaker.registry import EnrolledPatient, MatchmakerRegistry
 from genomesh.matchmaker.schema import validate_request
 from genomesh.matchmaker.scoring import (
+    CandidatePool,
     PhenotypeMethod,
     PreparedQuery,
     Weighting,
     genomic_keys,
     prepare,
-    score_many,
+    score_pool,
 )
+from genomesh.matchmaker.termspace import ICKind
 from genomesh.matchmaker.wire import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TYPE
 
 
@@ -36,8 +40,9 @@ from genomesh.matchmaker.wire import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TYPE
 class MatchOptions:
     max_results: int = 10
     min_score: float = 0.0  # results must score above this
-    phenotype_method: PhenotypeMethod = "resnik-jc"
+    phenotype_method: PhenotypeMethod = "query-resnik-jc"
     weighting: Weighting = "genomesh"
+    ic: ICKind = "omim"  # the annotation corpus information content comes from
 
 
 def hpo_version() -> str:
@@ -48,7 +53,8 @@ def hpo_version() -> str:
 
 
 class Matchmaker:
-    """Matches for one node; thread-safe (prepared candidates cached per enrolment state)."""
+    """Matches for one node; thread-safe. Each dataset's enrolled patients are laid out for
+    batch scoring once (`CandidatePool`) and reused until its enrolment changes."""
 
     def __init__(
         self, *, gate: Gate, registry: MatchmakerRegistry, options: MatchOptions | None = None
@@ -56,6 +62,7 @@ class Matchmaker:
         self.gate, self.registry = gate, registry
         self.options = options or MatchOptions()
         self._prepared: dict[tuple[str, str], PreparedQuery] = {}
+        self._pools: dict[tuple[str, bool], tuple[tuple[tuple[str, str], ...], CandidatePool]] = {}
         self._lock = threading.Lock()
         self.requests_received = 0
         self.matches_sent = 0
@@ -71,6 +78,17 @@ class Matchmaker:
                     self._prepared.clear()
                 self._prepared[key] = hit
         return hit
+
+    def _pool(self, dataset_id: str, test: bool, enrolled: list[EnrolledPatient]) -> CandidatePool:
+        """The dataset's candidates as a pool, rebuilt only when its enrolment changed."""
+        stamp = tuple((p.id, p.enrolled_at) for p in enrolled)
+        hit = self._pools.get((dataset_id, test))
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        pool = CandidatePool.build([self._candidate(p) for p in enrolled])
+        with self._lock:
+            self._pools[(dataset_id, test)] = (stamp, pool)
+        return pool
 
     def match(
         self,
@@ -96,30 +114,40 @@ class Matchmaker:
         def execute(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
             results = []
             for access in accesses:
-                rows: list[tuple[float, str, dict[str, Any]]] = []
-                allowed = [
-                    c
-                    for c in by_dataset.get(access.dataset_id, [])
-                    if c.individual_id in access.allowed_individuals
-                ]
-                scores = score_many(
+                candidates = by_dataset.get(access.dataset_id, [])
+                if not candidates:
+                    results.append(DatasetResult(access.dataset_id, count=0, records=[]))
+                    continue
+                scores = score_pool(
                     query,
-                    [self._candidate(c) for c in allowed],
+                    self._pool(access.dataset_id, is_test, candidates),
                     phenotype_method=options.phenotype_method,
                     weighting=options.weighting,
+                    ic=options.ic,
                 )
-                for candidate, s in zip(allowed, scores, strict=True):
-                    if s.patient > options.min_score:
-                        item = {"score": s.to_mme(), "patient": candidate.patient}
-                        rows.append((s.patient, candidate.individual_id, item))
-                rows.sort(key=lambda r: -r[0])
-                rows = rows[: options.max_results]
+                allowed = np.fromiter(
+                    (c.individual_id in access.allowed_individuals for c in candidates),
+                    dtype=bool,
+                    count=len(candidates),
+                )
+                keep = np.flatnonzero(allowed & (scores.patient > options.min_score))
+                best = keep[np.argsort(-scores.patient[keep], kind="stable")][: options.max_results]
+                rows = [
+                    (
+                        candidates[i].individual_id,
+                        {
+                            "score": scores.explain(int(i)).to_mme(),
+                            "patient": candidates[i].patient,
+                        },
+                    )
+                    for i in best
+                ]
                 results.append(
                     DatasetResult(
                         access.dataset_id,
                         count=len(rows),
-                        records=[r[2] for r in rows],
-                        contributors={r[1] for r in rows},
+                        records=[r[1] for r in rows],
+                        contributors={r[0] for r in rows},
                     )
                 )
             return results

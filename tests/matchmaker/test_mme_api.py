@@ -178,3 +178,31 @@ def test_results_carry_the_enrolled_record_only(served: Any) -> None:
     enrolled = {p["id"]: p for p in benchmark()}
     for r in post_match(client, token, {"patient": query}).json()["results"]:
         assert r["patient"] == enrolled[r["patient"]["id"]]
+
+
+def test_scoring_is_chosen_in_the_node_settings(mme_node: Any, tmp_path: Any) -> None:
+    """`match_weighting = "patientmatcher"` in genomesh.toml gives patientMatcher's
+    0.75 × genotype + 0.25 × simGIC; an unknown method is refused when the settings load."""
+    from genomesh.core.settings import NodeSettings
+    from genomesh.matchmaker.registry import MatchmakerRegistry
+    from tests.gate.serve import serve_node
+
+    registry = MatchmakerRegistry(mme_node)
+    token = registry.add_peer("pm-peer")
+    state = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    try:
+        settings = NodeSettings.load(mme_node, state_url=state, match_weighting="patientmatcher")
+        with serve_node(settings) as (client, _app):
+            r = post_match(client, token, {"patient": _patient("P0000079")})
+        assert r.status_code == 200, r.text
+        scores = [x["score"] for x in r.json()["results"]]
+        assert len(scores) > 1
+        for s in scores:
+            assert s["patient"] == pytest.approx(
+                0.75 * s["_genotype"] + 0.25 * s["_phenotype"], abs=2e-6
+            )
+        assert any(abs(s["_genotype"] - s["_phenotype"]) > 0.05 for s in scores)
+    finally:
+        registry.remove_peer("pm-peer")
+    with pytest.raises(Exception, match="match_phenotype_method"):
+        NodeSettings.load(mme_node, state_url=state, match_phenotype_method="cosine")

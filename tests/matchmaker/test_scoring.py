@@ -238,3 +238,16 @@ def test_score_pool__equals_scoring_one_pair_at_a_time(
     assert [s.to_mme() for s in score_many(candidates[7], candidates[:5])] == [
         score(candidates[7], c).to_mme() for c in candidates[:5]
     ]
+
+
+def test_node_settings_offer_exactly_the_scoring_methods() -> None:
+    """genomesh.toml names the methods without importing the scorer (the CLI stays light);
+    the two lists must not drift apart."""
+    import typing
+
+    from genomesh.core.settings import NodeSettings
+    from genomesh.matchmaker.scoring import PHENOTYPE_METHODS
+
+    field = NodeSettings.model_fields["match_phenotype_method"]
+    assert typing.get_args(field.annotation) == PHENOTYPE_METHODS
+    assert field.default == "query-resnik-jc"

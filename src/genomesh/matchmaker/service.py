@@ -60,7 +60,12 @@ class Matchmaker:
         self, *, gate: Gate, registry: MatchmakerRegistry, options: MatchOptions | None = None
     ) -> None:
         self.gate, self.registry = gate, registry
-        self.options = options or MatchOptions()
+        settings = gate.settings
+        self.options = options or MatchOptions(
+            phenotype_method=getattr(settings, "match_phenotype_method", "query-resnik-jc"),
+            weighting=getattr(settings, "match_weighting", "genomesh"),
+            ic=getattr(settings, "match_ic", "omim"),
+        )
         self._prepared: dict[tuple[str, str], PreparedQuery] = {}
         self._pools: dict[tuple[str, bool], tuple[tuple[tuple[str, str], ...], CandidatePool]] = {}
         self._lock = threading.Lock()

@@ -206,3 +206,25 @@ def test_scoring_is_chosen_in_the_node_settings(mme_node: Any, tmp_path: Any) ->
         registry.remove_peer("pm-peer")
     with pytest.raises(Exception, match="match_phenotype_method"):
         NodeSettings.load(mme_node, state_url=state, match_phenotype_method="cosine")
+
+
+def test_a_new_enrolment_is_matched_at_once(served: Any, mme_node: Any) -> None:
+    """The node keeps each dataset's candidates laid out for batch scoring between requests;
+    enrolling (or removing) a patient must show in the very next answer."""
+    from genomesh.matchmaker.registry import CONSENT_STATEMENT, MatchmakerRegistry
+
+    client, _app, token = served
+    query = {**_patient("P0000083"), "id": "QUERY-ONLY"}
+    before = post_match(client, token, {"patient": query}).json()["results"]
+    assert before and "GONE1" not in {r["patient"]["id"] for r in before}
+    registry = MatchmakerRegistry(mme_node)
+    twin = {**_patient("P0000083"), "id": "GONE1"}  # an individual of the dataset
+    registry.enrol([twin], dataset_id="mme", known_individuals=frozenset({"GONE1"}),
+                   consent=CONSENT_STATEMENT)  # fmt: skip
+    try:
+        after = post_match(client, token, {"patient": query}).json()["results"]
+        assert "GONE1" in {r["patient"]["id"] for r in after[:2]}
+    finally:
+        registry.remove("GONE1")
+    again = post_match(client, token, {"patient": query}).json()["results"]
+    assert "GONE1" not in {r["patient"]["id"] for r in again}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,22 @@ def hpo_version() -> str:
     return get_hpo().version
 
 
+@dataclass
+class _Pool:
+    """One dataset's enrolled patients, their scoring pool, and each individual's positions."""
+
+    enrolled: list[EnrolledPatient]
+    scoring: CandidatePool
+    individuals: dict[str, list[int]]
+
+    def allowed(self, individuals: AbstractSet[str]) -> np.ndarray:
+        """Mask of the patients whose individual the gate allows (usually all but a few)."""
+        mask = np.ones(len(self.enrolled), dtype=bool)
+        for individual in self.individuals.keys() - individuals:
+            mask[self.individuals[individual]] = False
+        return mask
+
+
 class Matchmaker:
     """Matches for one node; thread-safe. Each dataset's enrolled patients are laid out for
     batch scoring once (`CandidatePool`) and reused until its enrolment changes."""
@@ -67,7 +84,10 @@ class Matchmaker:
             ic=getattr(settings, "match_ic", "omim"),
         )
         self._prepared: dict[tuple[str, str], PreparedQuery] = {}
-        self._pools: dict[tuple[str, bool], tuple[tuple[tuple[str, str], ...], CandidatePool]] = {}
+        self._pools: dict[tuple[str, bool], _Pool] = {}
+        self._grouped: (
+            tuple[list[EnrolledPatient], dict[bool, dict[str, list[EnrolledPatient]]]] | None
+        ) = None
         self._lock = threading.Lock()
         self.requests_received = 0
         self.matches_sent = 0
@@ -84,16 +104,42 @@ class Matchmaker:
                 self._prepared[key] = hit
         return hit
 
-    def _pool(self, dataset_id: str, test: bool, enrolled: list[EnrolledPatient]) -> CandidatePool:
-        """The dataset's candidates as a pool, rebuilt only when its enrolment changed."""
-        stamp = tuple((p.id, p.enrolled_at) for p in enrolled)
+    def _pool(self, dataset_id: str, test: bool, enrolled: list[EnrolledPatient]) -> _Pool:
+        """The dataset's candidates as a pool, rebuilt only when its enrolment changed (the
+        registry hands out the same `EnrolledPatient` objects until its file changes; the
+        cache keeps them alive, so identity is a safe and cheap test)."""
         hit = self._pools.get((dataset_id, test))
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        pool = CandidatePool.build([self._candidate(p) for p in enrolled])
+        if (
+            hit is not None
+            and len(hit.enrolled) == len(enrolled)
+            and all(a is b for a, b in zip(hit.enrolled, enrolled, strict=True))
+        ):
+            return hit
+        individuals: dict[str, list[int]] = {}
+        for i, p in enumerate(enrolled):
+            individuals.setdefault(p.individual_id, []).append(i)
+        pool = _Pool(
+            list(enrolled), CandidatePool.build([self._candidate(p) for p in enrolled]), individuals
+        )
         with self._lock:
-            self._pools[(dataset_id, test)] = (stamp, pool)
+            self._pools[(dataset_id, test)] = pool
         return pool
+
+    def _by_dataset(self, test: bool) -> dict[str, list[EnrolledPatient]]:
+        """Enrolled test (or real) patients per dataset, regrouped only when the registry
+        re-read its file (it hands out the same objects until then)."""
+        patients = self.registry.patients()
+        cached = self._grouped
+        if not (
+            cached is not None
+            and len(cached[0]) == len(patients)
+            and all(a is b for a, b in zip(cached[0], patients, strict=True))
+        ):
+            groups: dict[bool, dict[str, list[EnrolledPatient]]] = {True: {}, False: {}}
+            for p in patients:
+                groups[p.test].setdefault(p.dataset_id, []).append(p)
+            cached = self._grouped = (patients, groups)
+        return cached[1][test]
 
     def match(
         self,
@@ -108,10 +154,7 @@ class Matchmaker:
         request = validate_request(body)
         query_patient = request["patient"]
         is_test = bool(query_patient.get("test") or request.get("test"))
-        enrolled = [p for p in self.registry.patients() if p.test == is_test]
-        by_dataset: dict[str, list[EnrolledPatient]] = {}
-        for p in enrolled:
-            by_dataset.setdefault(p.dataset_id, []).append(p)
+        by_dataset = self._by_dataset(is_test)
         query = prepare(query_patient)
         options = self.options
         scored: list[tuple[float, dict[str, Any]]] = []
@@ -123,18 +166,15 @@ class Matchmaker:
                 if not candidates:
                     results.append(DatasetResult(access.dataset_id, count=0, records=[]))
                     continue
+                pool = self._pool(access.dataset_id, is_test, candidates)
                 scores = score_pool(
                     query,
-                    self._pool(access.dataset_id, is_test, candidates),
+                    pool.scoring,
                     phenotype_method=options.phenotype_method,
                     weighting=options.weighting,
                     ic=options.ic,
                 )
-                allowed = np.fromiter(
-                    (c.individual_id in access.allowed_individuals for c in candidates),
-                    dtype=bool,
-                    count=len(candidates),
-                )
+                allowed = pool.allowed(access.allowed_individuals)
                 keep = np.flatnonzero(allowed & (scores.patient > options.min_score))
                 best = keep[np.argsort(-scores.patient[keep], kind="stable")][: options.max_results]
                 rows = [

@@ -228,3 +228,30 @@ def test_a_new_enrolment_is_matched_at_once(served: Any, mme_node: Any) -> None:
         registry.remove("GONE1")
     again = post_match(client, token, {"patient": query}).json()["results"]
     assert "GONE1" not in {r["patient"]["id"] for r in again}
+
+
+def test_a_warm_node_lays_out_its_candidates_before_the_first_match(
+    mme_node: Any, tmp_path: Any
+) -> None:
+    """Started with warm-up (as `genomesh node serve` does), the node builds each dataset's
+    scoring pool at start, so the first peer's /match only scores; the match then reuses it."""
+    import asyncio
+
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.app import create_app
+
+    settings = NodeSettings.load(mme_node, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}")
+    app = create_app(settings, warm=True)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            matchmaker = app.state.matchmaker
+            pools = dict(matchmaker._pools)
+            assert {key for key in pools} == {("mme", True), ("mme", False)}
+            enrolled = matchmaker.registry.patients()
+            assert sum(len(p.enrolled) for p in pools.values()) == len(enrolled)
+            answer, _ = matchmaker.match({"patient": _patient("P0000083")}, peer="warm-test")
+            assert answer["results"][0]["patient"]["id"] == "P0000083"
+            assert matchmaker._pools[("mme", True)] is pools[("mme", True)]
+
+    asyncio.run(run())

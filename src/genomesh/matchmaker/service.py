@@ -141,6 +141,17 @@ class Matchmaker:
             cached = self._grouped = (patients, groups)
         return cached[1][test]
 
+    def warm(self) -> None:
+        """Lay out every dataset's candidates and compile the scoring kernel now (call at
+        start-up), so the first peer's /match is not the one that waits for it (several seconds
+        for 10,000 patients, longer than the hub's per-node timeout)."""
+        probe = prepare({"features": [{"id": "HP:0000118"}]})
+        for test in (False, True):
+            for dataset_id, enrolled in self._by_dataset(test).items():
+                pool = self._pool(dataset_id, test, enrolled)
+                score_pool(probe, pool.scoring, phenotype_method=self.options.phenotype_method,
+                           weighting=self.options.weighting, ic=self.options.ic)  # fmt: skip
+
     def match(
         self,
         body: Any,

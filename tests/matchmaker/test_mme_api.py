@@ -178,3 +178,80 @@ def test_results_carry_the_enrolled_record_only(served: Any) -> None:
     enrolled = {p["id"]: p for p in benchmark()}
     for r in post_match(client, token, {"patient": query}).json()["results"]:
         assert r["patient"] == enrolled[r["patient"]["id"]]
+
+
+def test_scoring_is_chosen_in_the_node_settings(mme_node: Any, tmp_path: Any) -> None:
+    """`match_weighting = "patientmatcher"` in genomesh.toml gives patientMatcher's
+    0.75 × genotype + 0.25 × simGIC; an unknown method is refused when the settings load."""
+    from genomesh.core.settings import NodeSettings
+    from genomesh.matchmaker.registry import MatchmakerRegistry
+    from tests.gate.serve import serve_node
+
+    registry = MatchmakerRegistry(mme_node)
+    token = registry.add_peer("pm-peer")
+    state = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    try:
+        settings = NodeSettings.load(mme_node, state_url=state, match_weighting="patientmatcher")
+        with serve_node(settings) as (client, _app):
+            r = post_match(client, token, {"patient": _patient("P0000079")})
+        assert r.status_code == 200, r.text
+        scores = [x["score"] for x in r.json()["results"]]
+        assert len(scores) > 1
+        for s in scores:
+            assert s["patient"] == pytest.approx(
+                0.75 * s["_genotype"] + 0.25 * s["_phenotype"], abs=2e-6
+            )
+        assert any(abs(s["_genotype"] - s["_phenotype"]) > 0.05 for s in scores)
+    finally:
+        registry.remove_peer("pm-peer")
+    with pytest.raises(Exception, match="match_phenotype_method"):
+        NodeSettings.load(mme_node, state_url=state, match_phenotype_method="cosine")
+
+
+def test_a_new_enrolment_is_matched_at_once(served: Any, mme_node: Any) -> None:
+    """The node keeps each dataset's candidates laid out for batch scoring between requests;
+    enrolling (or removing) a patient must show in the very next answer."""
+    from genomesh.matchmaker.registry import CONSENT_STATEMENT, MatchmakerRegistry
+
+    client, _app, token = served
+    query = {**_patient("P0000083"), "id": "QUERY-ONLY"}
+    before = post_match(client, token, {"patient": query}).json()["results"]
+    assert before and "GONE1" not in {r["patient"]["id"] for r in before}
+    registry = MatchmakerRegistry(mme_node)
+    twin = {**_patient("P0000083"), "id": "GONE1"}  # an individual of the dataset
+    registry.enrol([twin], dataset_id="mme", known_individuals=frozenset({"GONE1"}),
+                   consent=CONSENT_STATEMENT)  # fmt: skip
+    try:
+        after = post_match(client, token, {"patient": query}).json()["results"]
+        assert "GONE1" in {r["patient"]["id"] for r in after[:2]}
+    finally:
+        registry.remove("GONE1")
+    again = post_match(client, token, {"patient": query}).json()["results"]
+    assert "GONE1" not in {r["patient"]["id"] for r in again}
+
+
+def test_a_warm_node_lays_out_its_candidates_before_the_first_match(
+    mme_node: Any, tmp_path: Any
+) -> None:
+    """Started with warm-up (as `genomesh node serve` does), the node builds each dataset's
+    scoring pool at start, so the first peer's /match only scores; the match then reuses it."""
+    import asyncio
+
+    from genomesh.core.settings import NodeSettings
+    from genomesh.node.app import create_app
+
+    settings = NodeSettings.load(mme_node, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}")
+    app = create_app(settings, warm=True)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            matchmaker = app.state.matchmaker
+            pools = dict(matchmaker._pools)
+            assert {key for key in pools} == {("mme", True), ("mme", False)}
+            enrolled = matchmaker.registry.patients()
+            assert sum(len(p.enrolled) for p in pools.values()) == len(enrolled)
+            answer, _ = matchmaker.match({"patient": _patient("P0000083")}, peer="warm-test")
+            assert answer["results"][0]["patient"]["id"] == "P0000083"
+            assert matchmaker._pools[("mme", True)] is pools[("mme", True)]
+
+    asyncio.run(run())

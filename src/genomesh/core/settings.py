@@ -205,6 +205,12 @@ class NodeSettings(BaseSettings):
         default=1000, ge=1, description="queries per identity per window (anonymous/registered)"
     )
     budget_window_seconds: int = Field(default=86400, ge=1)
+    # the matchmaker's scoring (docs/matchmaker.md#the-score; names as genomesh.matchmaker.scoring)
+    match_phenotype_method: Literal[
+        "query-resnik-jc", "resnik-jc", "resnik-bma", "jc-bma", "simgic"
+    ] = "query-resnik-jc"
+    match_weighting: Literal["genomesh", "patientmatcher"] = "genomesh"
+    match_ic: Literal["omim", "orpha", "gene"] = "omim"
     max_request_bytes: int = Field(
         default=1_000_000,
         ge=1,

@@ -1,43 +1,42 @@
 """How similar two MME patients are: phenotype, genotype, and the combined, explained score.
 
-Phenotype (observed HPO features only; `observed: "no"` is dropped, as patientMatcher does):
-- `resnik-jc` (default): the mean of the two below-named best-match averages, normalised
-  Resnik and Jiang–Conrath. On phenopacket-store it ranks the same-disease case first more
-  often than either alone (docs/benchmarks.md, with a held-out sample).
-- `resnik-bma`: Resnik similarity (information content from OMIM annotations, as
-  packaged with hpo3) combined by best-match average, normalised by the query's own
-  self-similarity: ``BMA(Q, C) / BMA(Q, Q)``, capped at 1. So 1 means "as similar to the
-  query as the query is to itself".
-- `jc-bma`: Jiang–Conrath similarity (hpo3's, in [0, 1]) combined by best-match average.
-- `simgic`: ``ΣIC(anc(Q) ∩ anc(C)) / ΣIC(anc(Q) ∪ anc(C))`` over the ancestor closures
-  (Pesquita 2008), the measure patientMatcher uses.
+Phenotype (observed HPO features only; `observed: "no"` is dropped, as patientMatcher does;
+IC from the OMIM annotations of the HPO release packaged with hpo3 unless `ic` says
+otherwise; the term measures and set combinations are defined in `batch.py`):
+- `query-resnik-jc` (default): ``½·R_Q(Q, C) + ½·JC_BMA(Q, C)``, where
+  ``R_Q = Σ_q max_c Resnik(q, c) / Σ_q Resnik(q, q)`` is the query-to-candidate direction of
+  Resnik, normalised by the query's own (so 1 when every query term has an exact match), and
+  ``JC_BMA`` the Jiang–Conrath best-match average (symmetric, in [0, 1]). Chosen on a tuning
+  split of phenopacket-store, reported on held-out queries (docs/bench/matchmaker.md).
+- `resnik-jc` (the previous default): ``½·min(1, Resnik_BMA / self) + ½·JC_BMA`` with
+  ``self = Resnik_BMA(Q, Q)``.
+- `resnik-bma`: ``min(1, Resnik_BMA(Q, C) / Resnik_BMA(Q, Q))``.
+- `jc-bma`: ``JC_BMA(Q, C)``.
+- `simgic`: ``ΣIC(anc(Q) ∩ anc(C)) / ΣIC(anc(Q) ∪ anc(C))`` (Pesquita 2008), the measure
+  patientMatcher uses.
 
-Genotype: per query genomic feature, the best candidate feature scores 1.0 for the same
-variant (same assembly family, chromosome, 0-based start, bases when both give them), 0.5 for
-the same gene, plus 0.25 when the zygosity also agrees (capped at 1); the genotype score is the
-mean over the query's features. Variants on different assemblies are compared by gene only:
-no liftover data ships offline, so a GRCh37 and a GRCh38 description of one variant match as
-"same gene", never as "same variant".
+Genotype: `genotype.py`. Combined (`genomesh` weighting): ``0.5·phenotype + 0.5·genotype``
+when the query has both kinds of evidence, otherwise the one it has. `patientmatcher`
+weighting: ``0.75·genotype + 0.25·simGIC`` with patientMatcher's genotype shares.
 
-Combined (`genomesh` weighting): ``0.5·phenotype + 0.5·genotype`` when the query has both
-kinds of evidence, otherwise the one it has. `patientmatcher` weighting: ``0.75·genotype +
-0.25·phenotype`` with simGIC and patientMatcher's genotype shares (a full share for the same
-variant, a quarter share for the same gene; zygosity ignored).
+`score` computes one pair with plain loops (`pairwise.py`); `score_pool` all the candidates
+of a node at once (`batch.py`, numpy and numba) and equals `score` to rounding (tested).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
-from genomesh.matchmaker.genes import gene_symbol, normalise_gene
+import numpy as np
 
-PhenotypeMethod = Literal["resnik-jc", "resnik-bma", "jc-bma", "simgic"]
-Weighting = Literal["genomesh", "patientmatcher"]
-_LOCK = threading.Lock()
+from genomesh.matchmaker import batch, pairwise
+from genomesh.matchmaker.genotype import GenomicKey, Weighting, genomic_keys, genotype_score
+from genomesh.matchmaker.termspace import CandidateIndex, ICKind, term_space
+
+PhenotypeMethod = Literal["query-resnik-jc", "resnik-jc", "resnik-bma", "jc-bma", "simgic"]
+PHENOTYPE_METHODS: tuple[str, ...] = PhenotypeMethod.__args__  # type: ignore[attr-defined]
 
 
 def observed_terms(patient: dict[str, Any]) -> list[str]:
@@ -47,142 +46,6 @@ def observed_terms(patient: dict[str, Any]) -> list[str]:
         if feature.get("observed", "yes") != "no" and feature.get("id") not in out:
             out.append(str(feature["id"]))
     return out
-
-
-def _assembly_family(assembly: str) -> str:
-    return str(assembly).split(".")[0].upper()
-
-
-@dataclass(frozen=True)
-class GenomicKey:
-    """One genomic feature reduced to what matching compares."""
-
-    gene: str
-    gene_label: str
-    zygosity: int | None = None
-    variant: tuple[str, str, int, str | None, str | None] | None = None
-
-
-def genomic_keys(patient: dict[str, Any]) -> list[GenomicKey]:
-    keys = []
-    for feature in patient.get("genomicFeatures") or []:
-        gene_id = str((feature.get("gene") or {}).get("id", ""))
-        variant = feature.get("variant")
-        vkey = None
-        if isinstance(variant, dict) and "start" in variant:
-            vkey = (
-                _assembly_family(variant.get("assembly", "")),
-                str(variant.get("referenceName", "")).upper().removeprefix("CHR"),
-                int(variant["start"]),
-                variant.get("referenceBases"),
-                variant.get("alternateBases"),
-            )
-        zygosity = feature.get("zygosity")
-        keys.append(
-            GenomicKey(
-                normalise_gene(gene_id),
-                gene_symbol(gene_id),
-                int(zygosity) if isinstance(zygosity, int) else None,
-                vkey,
-            )
-        )
-    return keys
-
-
-def _same_variant(a: GenomicKey, b: GenomicKey) -> bool:
-    if a.variant is None or b.variant is None:
-        return False
-    (asm_a, chr_a, start_a, ref_a, alt_a), (asm_b, chr_b, start_b, ref_b, alt_b) = (
-        a.variant,
-        b.variant,
-    )
-    if (asm_a, chr_a, start_a) != (asm_b, chr_b, start_b):
-        return False
-    return (ref_a is None or ref_b is None or ref_a == ref_b) and (
-        alt_a is None or alt_b is None or alt_a == alt_b
-    )
-
-
-def genotype_score(
-    query: Sequence[GenomicKey], candidate: Sequence[GenomicKey], *, weighting: Weighting
-) -> tuple[float, list[str]]:
-    """The genotype score in [0, 1] and the shared gene symbols."""
-    if not query:
-        return 0.0, []
-    total, shared = 0.0, []
-    for q in query:
-        best = 0.0
-        for c in candidate:
-            if _same_variant(q, c):
-                best = 1.0
-            elif q.gene == c.gene:
-                if weighting == "patientmatcher":
-                    best = max(best, 0.25)
-                else:
-                    zyg = q.zygosity is not None and q.zygosity == c.zygosity
-                    best = max(best, 0.75 if zyg else 0.5)
-            if q.gene == c.gene and q.gene_label not in shared:
-                shared.append(q.gene_label)
-        total += best
-    return total / len(query), shared
-
-
-class PhenotypeScorer:
-    """Phenotype similarity over the HPO release packaged with hpo3 (offline)."""
-
-    def __init__(self) -> None:
-        from pyhpo import HPOSet, Ontology
-
-        with _LOCK:
-            Ontology()
-        self._Ontology, self._HPOSet = Ontology, HPOSet
-
-    def known(self, terms: Sequence[str]) -> list[str]:
-        out = []
-        for t in terms:
-            try:
-                self._Ontology.hpo(int(t.split(":")[1]))
-            except (KeyError, ValueError, IndexError, NameError, RuntimeError):
-                continue
-            out.append(t)
-        return out
-
-    def hposet(self, terms: Sequence[str]) -> Any:
-        return self._HPOSet.from_queries(self.known(terms))
-
-    def resnik_bma(self, query: Any, candidate: Any, *, self_score: float) -> float:
-        if self_score <= 0:
-            return 0.0
-        raw = float(query.similarity(candidate, kind="omim", method="resnik", combine="BMA"))
-        return min(1.0, raw / self_score)
-
-    def jc_bma(self, query: Any, candidate: Any) -> float:
-        return float(query.similarity(candidate, kind="omim", method="jc", combine="BMA"))
-
-    def self_score(self, query: Any) -> float:
-        return float(query.similarity(query, kind="omim", method="resnik", combine="BMA"))
-
-    @cache  # noqa: B019 - one scorer per process
-    def closure(self, terms: tuple[str, ...]) -> dict[int, float]:
-        """Ancestor closure of the terms with each term's OMIM information content."""
-        out: dict[int, float] = {}
-        for t in self.known(terms):
-            term = self._Ontology.hpo(int(t.split(":")[1]))
-            for node in [term, *term.all_parents]:
-                out[int(node)] = float(node.information_content.omim)
-        return out
-
-    def simgic(self, query: tuple[str, ...], candidate: tuple[str, ...]) -> float:
-        a, b = self.closure(query), self.closure(candidate)
-        union = sum({**a, **b}.values())
-        if union <= 0:
-            return 0.0
-        return sum(ic for k, ic in a.items() if k in b) / union
-
-
-@cache
-def phenotype_scorer() -> PhenotypeScorer:
-    return PhenotypeScorer()
 
 
 @dataclass
@@ -209,127 +72,237 @@ class MatchScore:
 
 @dataclass
 class PreparedQuery:
-    """A query patient with its HPO set and genomic keys computed once for every candidate."""
+    """A patient with its observed terms (as given, and as known term indices) and genomic
+    keys, computed once and reused for every comparison."""
 
     terms: tuple[str, ...]
+    indices: tuple[int, ...]
     genes: list[GenomicKey]
-    hposet: Any
-    self_score: float
 
 
 def prepare(patient: dict[str, Any]) -> PreparedQuery:
-    scorer = phenotype_scorer()
     terms = tuple(observed_terms(patient))
-    hposet = scorer.hposet(terms)
-    return PreparedQuery(terms, genomic_keys(patient), hposet, scorer.self_score(hposet))
+    return PreparedQuery(terms, term_space().indices(terms), genomic_keys(patient))
+
+
+def _phenotype(
+    method: PhenotypeMethod,
+    *,
+    k: int,
+    n: Any,
+    self_sum: float,
+    resnik: tuple[Any, Any] | None = None,
+    jc: tuple[Any, Any] | None = None,
+    simgic: Any = None,
+) -> Any:
+    """The method's formula over its parts (floats for one pair, arrays for a pool):
+    `resnik` and `jc` are (Σ row best, Σ column best), `n` the candidates' term counts."""
+    if method == "simgic":
+        return simgic
+    jc_bma = (jc[0] + jc[1]) / (k + n) if jc is not None else None
+    if method == "jc-bma":
+        return jc_bma
+    assert resnik is not None
+    if method == "query-resnik-jc":
+        r_q = resnik[0] / self_sum if self_sum > 0 else 0.0 * resnik[0]
+        return 0.5 * r_q + 0.5 * jc_bma
+    # Resnik_BMA(Q, Q) = Σ_q Resnik(q, q) / k: each term's best match is itself
+    self_bma = self_sum / k
+    resnik_bma = (resnik[0] + resnik[1]) / (k + n)
+    normalised = np.minimum(1.0, resnik_bma / self_bma) if self_bma > 0 else 0.0 * resnik_bma
+    if method == "resnik-bma":
+        return normalised
+    return 0.5 * normalised + 0.5 * jc_bma
+
+
+def _parts(method: PhenotypeMethod) -> tuple[bool, bool]:
+    """Which term measures the method needs: (Resnik, Jiang–Conrath)."""
+    return method not in ("simgic", "jc-bma"), method not in ("simgic", "resnik-bma")
+
+
+def _combine(pheno: Any, geno: Any, weighting: Weighting) -> Any:
+    if weighting == "patientmatcher":
+        return 0.75 * (0.0 if geno is None else geno) + 0.25 * (0.0 if pheno is None else pheno)
+    if pheno is not None and geno is not None:
+        return 0.5 * pheno + 0.5 * geno
+    return pheno if pheno is not None else (0.0 if geno is None else geno)
 
 
 def score(
     query: PreparedQuery,
     candidate: PreparedQuery,
     *,
-    phenotype_method: PhenotypeMethod = "resnik-jc",
+    phenotype_method: PhenotypeMethod = "query-resnik-jc",
     weighting: Weighting = "genomesh",
+    ic: ICKind = "omim",
 ) -> MatchScore:
     """Score one candidate against a prepared query (see the module docstring)."""
-    scorer = phenotype_scorer()
-    if weighting == "patientmatcher":
-        phenotype_method = "simgic"
+    method: PhenotypeMethod = "simgic" if weighting == "patientmatcher" else phenotype_method
+    space = term_space()
+    values = space.ic[ic]
     pheno: float | None = None
     if query.terms:
-        if phenotype_method == "simgic":
-            pheno = scorer.simgic(query.terms, candidate.terms)
-        elif phenotype_method == "jc-bma":
-            pheno = scorer.jc_bma(query.hposet, candidate.hposet)
+        q, c = query.indices, candidate.indices
+        if not q or not c:
+            pheno = 0.0
         else:
-            pheno = scorer.resnik_bma(query.hposet, candidate.hposet, self_score=query.self_score)
-            if phenotype_method == "resnik-jc":
-                pheno = 0.5 * pheno + 0.5 * scorer.jc_bma(query.hposet, candidate.hposet)
+            need_resnik, need_jc = _parts(method)
+            pheno = float(
+                _phenotype(
+                    method,
+                    k=len(q),
+                    n=len(c),
+                    self_sum=pairwise.self_similarity(space, q, values),
+                    resnik=pairwise.best_matches(space, q, c, values, "resnik")
+                    if need_resnik
+                    else None,
+                    jc=pairwise.best_matches(space, q, c, values, "jc") if need_jc else None,
+                    simgic=pairwise.simgic(space, q, c, values) if method == "simgic" else None,
+                )
+            )
     geno: float | None = None
     shared_genes: list[str] = []
     if query.genes:
         geno, shared_genes = genotype_score(query.genes, candidate.genes, weighting=weighting)
-    if weighting == "patientmatcher":
-        total = 0.75 * (geno or 0.0) + 0.25 * (pheno or 0.0)
-    elif pheno is not None and geno is not None:
-        total = 0.5 * pheno + 0.5 * geno
-    else:
-        total = pheno if pheno is not None else (geno or 0.0)
     shared_terms = sorted(set(query.terms) & set(candidate.terms))
-    return MatchScore(total, pheno, geno, shared_genes, shared_terms)
+    return MatchScore(float(_combine(pheno, geno, weighting)), pheno, geno, shared_genes,
+                      shared_terms)  # fmt: skip
 
 
-def _batch_phenotype(
-    query: PreparedQuery, candidates: Sequence[PreparedQuery], method: PhenotypeMethod
-) -> list[float]:
-    """The phenotype part of `score` for many candidates: hpo3's batch best-match averages
-    (all cores, one call) for the Resnik and JC methods; simGIC pair by pair."""
-    scorer = phenotype_scorer()
+@dataclass
+class CandidatePool:
+    """A node's candidates prepared for batch scoring: their term index and, for genotype,
+    which candidates name each gene and each variant position."""
+
+    prepared: list[PreparedQuery]
+    index: CandidateIndex
+    by_gene: dict[str, list[int]]
+    by_position: dict[tuple[str, str, int], list[int]]
+
+    @classmethod
+    def build(cls, prepared: Sequence[PreparedQuery]) -> CandidatePool:
+        by_gene: dict[str, list[int]] = {}
+        by_position: dict[tuple[str, str, int], list[int]] = {}
+        for i, p in enumerate(prepared):
+            for g in p.genes:
+                by_gene.setdefault(g.gene, []).append(i)
+                if g.variant is not None:
+                    by_position.setdefault(g.variant[:3], []).append(i)
+        index = CandidateIndex.build(term_space(), [p.indices for p in prepared])
+        return cls(list(prepared), index, by_gene, by_position)
+
+    def __len__(self) -> int:
+        return len(self.prepared)
+
+
+@dataclass
+class PoolScores:
+    """Scores of one query against a pool: arrays, and the explanation of any one."""
+
+    query: PreparedQuery
+    pool: CandidatePool
+    patient: np.ndarray
+    phenotype: np.ndarray | None
+    genotype: np.ndarray | None
+    weighting: Weighting
+
+    def explain(self, i: int) -> MatchScore:
+        """Candidate i's `MatchScore` (shared genes and terms are worked out here)."""
+        candidate = self.pool.prepared[i]
+        shared_genes: list[str] = []
+        if self.query.genes:
+            shared_genes = genotype_score(
+                self.query.genes, candidate.genes, weighting=self.weighting
+            )[1]
+        return MatchScore(
+            float(self.patient[i]),
+            None if self.phenotype is None else float(self.phenotype[i]),
+            None if self.genotype is None else float(self.genotype[i]),
+            shared_genes,
+            sorted(set(self.query.terms) & set(candidate.terms)),
+        )
+
+
+def _pool_phenotype(
+    query: PreparedQuery, pool: CandidatePool, method: PhenotypeMethod, ic: ICKind
+) -> np.ndarray:
+    space, index = term_space(), pool.index
+    values = space.ic[ic]
+    q = query.indices
+    if not q:
+        return np.zeros(len(pool))
+    need_resnik, need_jc = _parts(method)
+    resnik = jc = simgic = None
+    if need_resnik or need_jc:
+        rows = batch.resnik_rows(space, index, q, values)
+        if need_resnik:
+            resnik = batch.best_match_sums(rows, index)
+        if need_jc:
+            jc = batch.best_match_sums(batch.jc_from_resnik(rows, index, q, values), index)
     if method == "simgic":
-        return [scorer.simgic(query.terms, c.terms) for c in candidates]
-    from pyhpo import helper
+        simgic = batch.simgic_scores(space, index, q, values)
+    out = _phenotype(method, k=len(q), n=index.counts, self_sum=pairwise.self_similarity(
+        space, q, values), resnik=resnik, jc=jc, simgic=simgic)  # fmt: skip
+    return np.where(index.counts > 0, out, 0.0)
 
-    pairs = [(query.hposet, c.hposet) for c in candidates]
-    jc = (
-        helper.batch_set_similarity(pairs, kind="omim", method="jc", combine="BMA")
-        if method in ("jc-bma", "resnik-jc")
-        else None
-    )
-    if method == "jc-bma":
-        return [float(x) for x in jc]  # type: ignore[union-attr]
-    raw = helper.batch_set_similarity(pairs, kind="omim", method="resnik", combine="BMA")
-    ss = query.self_score
-    resnik = [min(1.0, float(r) / ss) if ss > 0 else 0.0 for r in raw]
-    if method == "resnik-bma":
-        return resnik
-    return [0.5 * r + 0.5 * float(j) for r, j in zip(resnik, jc, strict=True)]  # type: ignore[arg-type]
+
+def score_pool(
+    query: PreparedQuery,
+    pool: CandidatePool,
+    *,
+    phenotype_method: PhenotypeMethod = "query-resnik-jc",
+    weighting: Weighting = "genomesh",
+    ic: ICKind = "omim",
+) -> PoolScores:
+    """`score` for every candidate of the pool at once (what a node's /match runs)."""
+    method: PhenotypeMethod = "simgic" if weighting == "patientmatcher" else phenotype_method
+    pheno = _pool_phenotype(query, pool, method, ic) if query.terms else None
+    geno: np.ndarray | None = None
+    if query.genes:
+        geno = np.zeros(len(pool))
+        touched: set[int] = set()
+        for g in query.genes:
+            touched.update(pool.by_gene.get(g.gene, ()))
+            if g.variant is not None:
+                touched.update(pool.by_position.get(g.variant[:3], ()))
+        for i in touched:  # every other candidate shares no gene and no variant: 0
+            geno[i] = genotype_score(query.genes, pool.prepared[i].genes, weighting=weighting)[0]
+    total = _combine(pheno, geno, weighting)
+    if np.isscalar(total):
+        total = np.full(len(pool), float(total))
+    return PoolScores(query, pool, np.asarray(total, dtype=float), pheno, geno, weighting)
 
 
 def score_many(
     query: PreparedQuery,
     candidates: Sequence[PreparedQuery],
     *,
-    phenotype_method: PhenotypeMethod = "resnik-jc",
+    phenotype_method: PhenotypeMethod = "query-resnik-jc",
     weighting: Weighting = "genomesh",
+    ic: ICKind = "omim",
 ) -> list[MatchScore]:
-    """`score` for every candidate, the phenotype part in one batch (what a node's /match
-    runs; equal to scoring one pair at a time, which the tests check)."""
-    if weighting == "patientmatcher":
-        phenotype_method = "simgic"
+    """`score` for every candidate (one pool, built here), explained."""
     if not candidates:
         return []
-    phenos: list[float | None] = (
-        list(_batch_phenotype(query, candidates, phenotype_method))
-        if query.terms
-        else [None] * len(candidates)
-    )
-    out = []
-    for candidate, pheno in zip(candidates, phenos, strict=True):
-        geno: float | None = None
-        shared_genes: list[str] = []
-        if query.genes:
-            geno, shared_genes = genotype_score(query.genes, candidate.genes, weighting=weighting)
-        if weighting == "patientmatcher":
-            total = 0.75 * (geno or 0.0) + 0.25 * (pheno or 0.0)
-        elif pheno is not None and geno is not None:
-            total = 0.5 * pheno + 0.5 * geno
-        else:
-            total = pheno if pheno is not None else (geno or 0.0)
-        shared_terms = sorted(set(query.terms) & set(candidate.terms))
-        out.append(MatchScore(total, pheno, geno, shared_genes, shared_terms))
-    return out
+    scores = score_pool(query, CandidatePool.build(candidates), phenotype_method=phenotype_method,
+                        weighting=weighting, ic=ic)  # fmt: skip
+    return [scores.explain(i) for i in range(len(candidates))]
 
 
 __all__ = [
+    "PHENOTYPE_METHODS",
+    "CandidatePool",
     "GenomicKey",
     "MatchScore",
-    "PhenotypeScorer",
+    "PhenotypeMethod",
+    "PoolScores",
     "PreparedQuery",
+    "Weighting",
     "genomic_keys",
     "genotype_score",
     "observed_terms",
-    "phenotype_scorer",
     "prepare",
     "score",
     "score_many",
+    "score_pool",
 ]

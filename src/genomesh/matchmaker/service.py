@@ -15,20 +15,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest, matchmaker_identity
 from genomesh.matchmaker.registry import EnrolledPatient, MatchmakerRegistry
 from genomesh.matchmaker.schema import validate_request
 from genomesh.matchmaker.scoring import (
+    CandidatePool,
     PhenotypeMethod,
     PreparedQuery,
     Weighting,
     genomic_keys,
     prepare,
-    score_many,
+    score_pool,
 )
+from genomesh.matchmaker.termspace import ICKind
 from genomesh.matchmaker.wire import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TYPE
 
 
@@ -36,8 +41,9 @@ from genomesh.matchmaker.wire import ACCEPTED_TYPES, MME_VERSION, RESPONSE_TYPE
 class MatchOptions:
     max_results: int = 10
     min_score: float = 0.0  # results must score above this
-    phenotype_method: PhenotypeMethod = "resnik-jc"
+    phenotype_method: PhenotypeMethod = "query-resnik-jc"
     weighting: Weighting = "genomesh"
+    ic: ICKind = "omim"  # the annotation corpus information content comes from
 
 
 def hpo_version() -> str:
@@ -47,15 +53,41 @@ def hpo_version() -> str:
     return get_hpo().version
 
 
+@dataclass
+class _Pool:
+    """One dataset's enrolled patients, their scoring pool, and each individual's positions."""
+
+    enrolled: list[EnrolledPatient]
+    scoring: CandidatePool
+    individuals: dict[str, list[int]]
+
+    def allowed(self, individuals: AbstractSet[str]) -> np.ndarray:
+        """Mask of the patients whose individual the gate allows (usually all but a few)."""
+        mask = np.ones(len(self.enrolled), dtype=bool)
+        for individual in self.individuals.keys() - individuals:
+            mask[self.individuals[individual]] = False
+        return mask
+
+
 class Matchmaker:
-    """Matches for one node; thread-safe (prepared candidates cached per enrolment state)."""
+    """Matches for one node; thread-safe. Each dataset's enrolled patients are laid out for
+    batch scoring once (`CandidatePool`) and reused until its enrolment changes."""
 
     def __init__(
         self, *, gate: Gate, registry: MatchmakerRegistry, options: MatchOptions | None = None
     ) -> None:
         self.gate, self.registry = gate, registry
-        self.options = options or MatchOptions()
+        settings = gate.settings
+        self.options = options or MatchOptions(
+            phenotype_method=getattr(settings, "match_phenotype_method", "query-resnik-jc"),
+            weighting=getattr(settings, "match_weighting", "genomesh"),
+            ic=getattr(settings, "match_ic", "omim"),
+        )
         self._prepared: dict[tuple[str, str], PreparedQuery] = {}
+        self._pools: dict[tuple[str, bool], _Pool] = {}
+        self._grouped: (
+            tuple[list[EnrolledPatient], dict[bool, dict[str, list[EnrolledPatient]]]] | None
+        ) = None
         self._lock = threading.Lock()
         self.requests_received = 0
         self.matches_sent = 0
@@ -72,6 +104,54 @@ class Matchmaker:
                 self._prepared[key] = hit
         return hit
 
+    def _pool(self, dataset_id: str, test: bool, enrolled: list[EnrolledPatient]) -> _Pool:
+        """The dataset's candidates as a pool, rebuilt only when its enrolment changed (the
+        registry hands out the same `EnrolledPatient` objects until its file changes; the
+        cache keeps them alive, so identity is a safe and cheap test)."""
+        hit = self._pools.get((dataset_id, test))
+        if (
+            hit is not None
+            and len(hit.enrolled) == len(enrolled)
+            and all(a is b for a, b in zip(hit.enrolled, enrolled, strict=True))
+        ):
+            return hit
+        individuals: dict[str, list[int]] = {}
+        for i, p in enumerate(enrolled):
+            individuals.setdefault(p.individual_id, []).append(i)
+        pool = _Pool(
+            list(enrolled), CandidatePool.build([self._candidate(p) for p in enrolled]), individuals
+        )
+        with self._lock:
+            self._pools[(dataset_id, test)] = pool
+        return pool
+
+    def _by_dataset(self, test: bool) -> dict[str, list[EnrolledPatient]]:
+        """Enrolled test (or real) patients per dataset, regrouped only when the registry
+        re-read its file (it hands out the same objects until then)."""
+        patients = self.registry.patients()
+        cached = self._grouped
+        if not (
+            cached is not None
+            and len(cached[0]) == len(patients)
+            and all(a is b for a, b in zip(cached[0], patients, strict=True))
+        ):
+            groups: dict[bool, dict[str, list[EnrolledPatient]]] = {True: {}, False: {}}
+            for p in patients:
+                groups[p.test].setdefault(p.dataset_id, []).append(p)
+            cached = self._grouped = (patients, groups)
+        return cached[1][test]
+
+    def warm(self) -> None:
+        """Lay out every dataset's candidates and compile the scoring kernel now (call at
+        start-up), so the first peer's /match is not the one that waits for it (several seconds
+        for 10,000 patients, longer than the hub's per-node timeout)."""
+        probe = prepare({"features": [{"id": "HP:0000118"}]})
+        for test in (False, True):
+            for dataset_id, enrolled in self._by_dataset(test).items():
+                pool = self._pool(dataset_id, test, enrolled)
+                score_pool(probe, pool.scoring, phenotype_method=self.options.phenotype_method,
+                           weighting=self.options.weighting, ic=self.options.ic)  # fmt: skip
+
     def match(
         self,
         body: Any,
@@ -85,10 +165,7 @@ class Matchmaker:
         request = validate_request(body)
         query_patient = request["patient"]
         is_test = bool(query_patient.get("test") or request.get("test"))
-        enrolled = [p for p in self.registry.patients() if p.test == is_test]
-        by_dataset: dict[str, list[EnrolledPatient]] = {}
-        for p in enrolled:
-            by_dataset.setdefault(p.dataset_id, []).append(p)
+        by_dataset = self._by_dataset(is_test)
         query = prepare(query_patient)
         options = self.options
         scored: list[tuple[float, dict[str, Any]]] = []
@@ -96,30 +173,37 @@ class Matchmaker:
         def execute(accesses: Sequence[DatasetAccess]) -> list[DatasetResult]:
             results = []
             for access in accesses:
-                rows: list[tuple[float, str, dict[str, Any]]] = []
-                allowed = [
-                    c
-                    for c in by_dataset.get(access.dataset_id, [])
-                    if c.individual_id in access.allowed_individuals
-                ]
-                scores = score_many(
+                candidates = by_dataset.get(access.dataset_id, [])
+                if not candidates:
+                    results.append(DatasetResult(access.dataset_id, count=0, records=[]))
+                    continue
+                pool = self._pool(access.dataset_id, is_test, candidates)
+                scores = score_pool(
                     query,
-                    [self._candidate(c) for c in allowed],
+                    pool.scoring,
                     phenotype_method=options.phenotype_method,
                     weighting=options.weighting,
+                    ic=options.ic,
                 )
-                for candidate, s in zip(allowed, scores, strict=True):
-                    if s.patient > options.min_score:
-                        item = {"score": s.to_mme(), "patient": candidate.patient}
-                        rows.append((s.patient, candidate.individual_id, item))
-                rows.sort(key=lambda r: -r[0])
-                rows = rows[: options.max_results]
+                allowed = pool.allowed(access.allowed_individuals)
+                keep = np.flatnonzero(allowed & (scores.patient > options.min_score))
+                best = keep[np.argsort(-scores.patient[keep], kind="stable")][: options.max_results]
+                rows = [
+                    (
+                        candidates[i].individual_id,
+                        {
+                            "score": scores.explain(int(i)).to_mme(),
+                            "patient": candidates[i].patient,
+                        },
+                    )
+                    for i in best
+                ]
                 results.append(
                     DatasetResult(
                         access.dataset_id,
                         count=len(rows),
-                        records=[r[2] for r in rows],
-                        contributors={r[1] for r in rows},
+                        records=[r[1] for r in rows],
+                        contributors={r[0] for r in rows},
                     )
                 )
             return results

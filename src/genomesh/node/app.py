@@ -62,6 +62,8 @@ def create_app(settings: NodeSettings, *, warm: bool = True) -> FastAPI:
         if warm:
             service.engine.warm()
             service.vocabulary()
+            if app.state.matchmaker.registry.patients():  # only nodes that offer matching
+                app.state.matchmaker.warm()
         try:
             # with hub_url set: send the signed audit head to the hub (genomesh.node.anchor)
             async with anchoring(state, settings) as sender:

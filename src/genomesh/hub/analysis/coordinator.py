@@ -351,9 +351,7 @@ class Coordinator:
                 self._changed(task_id)
             result = analysis.result(state)
             dropped = set(result.get("dropped_nodes") or [])  # finished without them
-            result["attribution"] = [
-                a for a in self._attribution(task) if a["node"] not in dropped
-            ]
+            result["attribution"] = [a for a in self._attribution(task) if a["node"] not in dropped]
             result["task"] = task_id
             body = dump_result(result)  # once: stored, and served as it is
             # a done task is never resumed: its round state (a GWAS' holds the rows too) goes

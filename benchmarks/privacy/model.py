@@ -42,11 +42,22 @@ class Narrowing:
     """The node's rule on one dataset (see genomesh.gate.narrowing), over member rows."""
 
     def __init__(self, carriers: list[np.ndarray], n: int, *, charge: Charge | None,
-                 budget: float, free: int, min_count: int = 1) -> None:  # fmt: skip
+                 budget: float, free: int, min_count: int = 1, line: tuple[int, int] = (1, 0),
+                 line_seed: int = 0, lines: dict[bytes, int] | None = None) -> None:  # fmt: skip
         self.carriers, self.n = carriers, n
         self.charge, self.budget, self.free, self.min_count = charge, budget, free, min_count
+        self.line_range, self.line_key = line, line_seed.to_bytes(16, "big")
+        self.lines = lines  # given lines (a test replays the gate's, read from its audit log)
         self.spent = np.zeros(n)
         self.memo: dict[bytes, frozenset[int]] = {}
+
+    def line(self, key: bytes) -> int:
+        """The answer's line: `exposure.drawn_line` keyed on who makes it (as the node)."""
+        if self.lines is not None:
+            return max(self.min_count, self.lines.get(key, 1))
+        low, high = self.line_range
+        drawn = exposure.drawn_line(self.line_key, key.hex(), low=low, high=high)
+        return max(self.min_count, drawn)
 
     def answer(self, j: int) -> bool:
         c = self.carriers[j]
@@ -60,12 +71,13 @@ class Narrowing:
         if k >= self.free:
             return True
         key = c.tobytes()
+        line = self.line(key)
         if key in self.memo:
-            return len(set(c.tolist()) - self.memo[key]) >= self.min_count
+            return len(set(c.tolist()) - self.memo[key]) >= line
         withheld: set[int] = set()
         current = c
         while len(current):
-            if len(current) < self.min_count:
+            if len(current) < line:
                 withheld |= set(current.tolist())
                 current = current[:0]
                 break

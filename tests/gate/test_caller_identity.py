@@ -275,7 +275,7 @@ def test_hub__the_catalogue_states_each_datasets_epsilon_and_exposure_budget(
             "hiddenBelowCarriers": 1,
             "exposureBudgetNats": 0.2,
             "exposureFreeCarriers": 10,
-            "exposureCharge": "beacon_frequency",
+            "exposureCharge": "expected",
             "dpEpsilon": 1.5,
             "dpMechanism": "truncated geometric + Bayes-optimal remap (Cho et al. 2020)",
         }

@@ -105,6 +105,7 @@ class BeaconService:
                 "exposureBudgetNats": policy.exposure_budget,
                 "exposureFreeCarriers": policy.exposure_free_carriers,
                 "exposureCharge": policy.exposure_charge,
+                "exposureLineMax": policy.exposure_line_max,  # drawn per answer from 3..this
                 "dpEpsilon": policy.dp_epsilon,  # per answer; None: exact answers
                 "dpMechanism": None if policy.dp_epsilon is None else noise.MECHANISM,
             }

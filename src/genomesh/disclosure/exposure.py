@@ -60,6 +60,8 @@ fewer 3-9-carrier alleles. Hence an option, not the default.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
@@ -116,6 +118,19 @@ def expected_charge(k: int, n: int) -> float:
     return total
 
 
+def drawn_line(key: bytes, fingerprint: str, *, low: int, high: int) -> int:
+    """The fewest carriers this answer needs, drawn uniformly from low..high by a keyed hash
+    of the answer's fingerprint (who and how much made it, in this dataset version).
+
+    Same answer, same line: asking again - in any words, by anyone - cannot re-draw it, and
+    without the node's key nobody can tell which alleles sit above their line. `high` below
+    `low` draws nothing (line 1: only the budget decides)."""
+    if high < low:
+        return 1
+    digest = hmac.new(key, b"exposure-line\x1f" + fingerprint.encode(), hashlib.sha256).digest()
+    return low + int.from_bytes(digest[:8], "big") % (high - low + 1)
+
+
 @dataclass(frozen=True)
 class Withholding:
     """The outcome of the budget rule for one answer."""
@@ -161,6 +176,7 @@ __all__ = [
     "Withholding",
     "answer_charge",
     "charge",
+    "drawn_line",
     "expected_charge",
     "over_budget",
     "yes_llr",

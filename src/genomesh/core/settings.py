@@ -113,8 +113,9 @@ class DatasetPolicy(BaseModel):
     exposure_charge: Literal["beacon_frequency", "expected"] = Field(
         default="expected",
         description="what an answer charges each carrier (genomesh.disclosure.exposure): the "
-        "S&B yes-LLR at the beacon's own frequency k/2N, or the expected gain of an attacker "
-        "with a reference panel (higher for rare alleles; docs/disclosure-control.md)",
+        "expected gain of an attacker with a reference panel (the default; higher for rare "
+        "alleles), or the S&B yes-LLR at the beacon's own frequency k/2N "
+        "(docs/disclosure-control.md)",
     )
     exposure_line_min: int = Field(
         default=4,

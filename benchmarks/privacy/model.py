@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=float, nargs="+", default=[exposure.DEFAULT_BUDGET])
     p.add_argument("--free", type=int, default=exposure.DEFAULT_FREE_CARRIERS)
     p.add_argument("--utility-queries", type=int, default=10_000)
+    p.add_argument("--key", type=int, default=0, help="the model's line key (as a node's secret)")
     p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work" / "privacy")
     args = p.parse_args(argv)
     n_total = args.members + args.panel + args.outsiders
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             def fresh(g: int = 0, rule: Rule = rule, budget: float = budget) -> Narrowing:
                 return Narrowing(carriers, len(world.members), charge=rule.charge,
                                  budget=budget, free=args.free, line=rule.line,
-                                 line_seed=g)  # fmt: skip
+                                 line_seed=args.key + g)  # fmt: skip
 
             worst = 0.0
             lines = []

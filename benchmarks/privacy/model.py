@@ -153,6 +153,7 @@ class Rule:
 
     charge: Charge | None
     line: tuple[int, int] = (1, 0)  # (exposure_line_min, exposure_line_max); (1, 0) = off
+    min_count: int = 1  # boolean_min_count
 
 
 def rules() -> dict[str, Rule]:
@@ -167,6 +168,8 @@ def rules() -> dict[str, Rule]:
             exposure.CHARGES[default.exposure_charge],
             (default.exposure_line_min, default.exposure_line_max),
         ),
+        # the boundary alone: what answering >= 10 carriers exactly costs, with no budget
+        "hide every allele of < 10 carriers, no budget": Rule(None, min_count=10),
     }
 
 
@@ -223,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             def fresh(g: int = 0, rule: Rule = rule, budget: float = budget) -> Narrowing:
                 return Narrowing(carriers, len(world.members), charge=rule.charge,
                                  budget=budget, free=args.free, line=rule.line,
-                                 line_seed=args.key + g)  # fmt: skip
+                                 line_seed=args.key + g,
+                                 min_count=rule.min_count)  # fmt: skip
 
             worst = 0.0
             lines = []

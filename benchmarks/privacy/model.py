@@ -1,17 +1,25 @@
-"""An offline model of the node's narrowing, to compare exposure-charging rules in seconds.
+"""An offline model of the node's narrowing, to compare exposure rules in seconds to minutes.
 
-    python benchmarks/privacy/model.py --members 400 --length 30e6 --queries 300
+    python benchmarks/privacy/model.py                       # the harness's cohort, 30 + 30
+    python benchmarks/privacy/model.py --outsiders 120 --member-victims 120   # 4 replicates
 
 The live harness (run.py) is the measurement; this is the design tool beside it. It replays
 scenario (a) of the harness - member and non-member victims interleaved, four at a time,
 each asking its own alleles rarest first - against a model of `genomesh.gate.narrowing` on
-the harness's world (same cohort, split and seed): an answer from k < `free` carriers
-charges each of them `charge(k, N)`; a carrier the answer would take past the budget is
-withheld and the answer recomputed without them; the same answer (same carriers) asked again
-is narrowed as before and charged nothing. Boolean answers only; identities do not matter to
-this defence, so scenarios (b) and (c) behave the same here. It prints power at 5% false
-positives after 10/30/100/300 queries, and the share of true answers by carrier bin for a
-utility workload asked after the attack (as a legitimate user meets the spent budgets).
+the harness's world (same cohort, split and seed): an answer needs at least its line of
+carriers (drawn per answer from `line`, keyed as the node draws it); one from k < `free`
+carriers charges each of them `charge(k, N)`; a carrier the answer would take past the
+budget is withheld and the answer recomputed without them; the same answer (same carriers)
+asked again is narrowed as before and charged nothing. Boolean answers only; identities do
+not matter to this defence, so scenarios (b) and (c) behave the same here.
+
+Each attack length (--queries, default 30 / 100 / 300 / 1,000 per victim) runs on fresh
+budgets, as a fresh node would, and reports power at 5% false positives at every prefix
+(10 / 30 / 100 / 300 / 1,000) - an attacker may stop anywhere, and how much the others'
+queries have spent depends on the attack's length. With more victims than --group (30), the
+victims are split into disjoint groups of 30 + 30 (replicates of the harness) and power is
+averaged over them: one group of 30 moves power by about +-0.04 by chance. Last, the share
+of true answers by carrier bin for the legitimate workload on a fresh node.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import pickle
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +42,7 @@ import numpy as np  # noqa: E402
 from cohort import World, load_world, simulate  # noqa: E402
 from scenarios import CARRIER_BINS, bin_label, utility_workload  # noqa: E402
 
+from genomesh.core.settings import DatasetPolicy  # noqa: E402
 from genomesh.disclosure import exposure  # noqa: E402
 
 Charge = Callable[[int, int], float]
@@ -42,11 +52,22 @@ class Narrowing:
     """The node's rule on one dataset (see genomesh.gate.narrowing), over member rows."""
 
     def __init__(self, carriers: list[np.ndarray], n: int, *, charge: Charge | None,
-                 budget: float, free: int, min_count: int = 1) -> None:  # fmt: skip
+                 budget: float, free: int, min_count: int = 1, line: tuple[int, int] = (1, 0),
+                 line_seed: int = 0, lines: dict[bytes, int] | None = None) -> None:  # fmt: skip
         self.carriers, self.n = carriers, n
         self.charge, self.budget, self.free, self.min_count = charge, budget, free, min_count
+        self.line_range, self.line_key = line, line_seed.to_bytes(16, "big")
+        self.lines = lines  # given lines (a test replays the gate's, read from its audit log)
         self.spent = np.zeros(n)
         self.memo: dict[bytes, frozenset[int]] = {}
+
+    def line(self, key: bytes) -> int:
+        """The answer's line: `exposure.drawn_line` keyed on who makes it (as the node)."""
+        if self.lines is not None:
+            return max(self.min_count, self.lines.get(key, 1))
+        low, high = self.line_range
+        drawn = exposure.drawn_line(self.line_key, key.hex(), low=low, high=high)
+        return max(self.min_count, drawn)
 
     def answer(self, j: int) -> bool:
         c = self.carriers[j]
@@ -60,12 +81,13 @@ class Narrowing:
         if k >= self.free:
             return True
         key = c.tobytes()
+        line = self.line(key)
         if key in self.memo:
-            return len(set(c.tolist()) - self.memo[key]) >= self.min_count
+            return len(set(c.tolist()) - self.memo[key]) >= line
         withheld: set[int] = set()
         current = c
         while len(current):
-            if len(current) < self.min_count:
+            if len(current) < line:
                 withheld |= set(current.tolist())
                 current = current[:0]
                 break
@@ -125,12 +147,41 @@ def utility(world: World, model: Narrowing, *, n_queries: int, seed: int) -> dic
     return out
 
 
-def rules() -> dict[str, Charge | None]:
+@dataclass(frozen=True)
+class Rule:
+    """One narrowing rule to compare: the charge (None = no accounting) and the drawn line."""
+
+    charge: Charge | None
+    line: tuple[int, int] = (1, 0)  # (exposure_line_min, exposure_line_max); (1, 0) = off
+    min_count: int = 1  # boolean_min_count
+
+
+def rules() -> dict[str, Rule]:
+    default = DatasetPolicy()
     return {
-        "off": None,
-        "beacon-frequency charge (the default)": exposure.charge,
-        "expected charge (exposure_charge = expected)": exposure.expected_charge,
+        "off": Rule(None),
+        "beacon-frequency charge, no line (the default before the line)": Rule(exposure.charge),
+        "expected charge, no line": Rule(exposure.expected_charge),
+        "beacon-frequency charge, line 4..8": Rule(exposure.charge, (4, 8)),
+        "the defaults (expected charge, line "
+        f"{default.exposure_line_min}..{default.exposure_line_max})": Rule(
+            exposure.CHARGES[default.exposure_charge],
+            (default.exposure_line_min, default.exposure_line_max),
+        ),
+        # the boundary alone: what answering >= 10 carriers exactly costs, with no budget
+        "hide every allele of < 10 carriers, no budget": Rule(None, min_count=10),
     }
+
+
+def groups(world: World, size: int) -> list[World]:
+    """Disjoint groups of `size` member and `size` non-member victims (replicates of the
+    harness's 30 + 30): power from one group of 30 moves by +-0.04 from chance alone."""
+    n = min(len(world.member_victims), len(world.outsiders)) // size
+    return [
+        replace(world, member_victims=world.member_victims[g * size : (g + 1) * size],
+                outsiders=world.outsiders[g * size : (g + 1) * size])
+        for g in range(n)
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,12 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--panel", type=int, default=400)
     p.add_argument("--outsiders", type=int, default=30)
     p.add_argument("--member-victims", type=int, default=30)
+    p.add_argument("--group", type=int, default=30, help="victims per group (replicates)")
     p.add_argument("--length", type=float, default=30e6)
-    p.add_argument("--queries", type=int, default=300)
+    p.add_argument("--queries", type=int, nargs="+", default=[30, 100, 300, 1000],
+                   help="attack lengths (queries per victim), each on fresh budgets")  # fmt: skip
     p.add_argument("--seed", type=int, default=2015)
     p.add_argument("--budget", type=float, nargs="+", default=[exposure.DEFAULT_BUDGET])
     p.add_argument("--free", type=int, default=exposure.DEFAULT_FREE_CARRIERS)
     p.add_argument("--utility-queries", type=int, default=10_000)
+    p.add_argument("--key", type=int, default=0, help="the model's line key (as a node's secret)")
     p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work" / "privacy")
     args = p.parse_args(argv)
     n_total = args.members + args.panel + args.outsiders
@@ -163,23 +217,31 @@ def main(argv: list[str] | None = None) -> int:
         cached.write_bytes(pickle.dumps(world))
     held = world.dosage[world.members] > 0
     carriers = [np.flatnonzero(held[:, j]).astype(np.int32) for j in range(held.shape[1])]
-    print(f"world ready in {time.perf_counter() - t0:.0f} s", flush=True)
+    replicates = groups(world, args.group)
+    print(f"world ready in {time.perf_counter() - t0:.0f} s; {len(replicates)} group(s) of "
+          f"{args.group} + {args.group} victims", flush=True)  # fmt: skip
     for budget in args.budget:
         for name, rule in rules().items():
 
-            def fresh(rule: Charge | None = rule, budget: float = budget) -> Narrowing:
-                return Narrowing(carriers, len(world.members), charge=rule, budget=budget,
-                                 free=args.free)  # fmt: skip
+            def fresh(g: int = 0, rule: Rule = rule, budget: float = budget) -> Narrowing:
+                return Narrowing(carriers, len(world.members), charge=rule.charge,
+                                 budget=budget, free=args.free, line=rule.line,
+                                 line_seed=args.key + g,
+                                 min_count=rule.min_count)  # fmt: skip
 
-            model = fresh()
-            power = attack(world, model, queries=args.queries)
-            before = utility(world, fresh(), n_queries=args.utility_queries, seed=args.seed)
-            after = utility(world, model, n_queries=args.utility_queries, seed=args.seed)
-            shown = " ".join(f"{q}q {v:.2f}" for q, v in power.items())
-            print(f"budget {budget:g}, {name}: power {shown}")
-            for when, used in (("fresh node", before), ("after the attack", after)):
-                print(f"    true answers, {when}: " + " ".join(
-                    f"{b}: {v:.0%}" for b, v in used.items()), flush=True)  # fmt: skip
+            worst = 0.0
+            lines = []
+            for length in args.queries:
+                runs = [attack(w, fresh(g), queries=length) for g, w in enumerate(replicates)]
+                mean = {q: float(np.mean([r[q] for r in runs])) for q in runs[0]}
+                worst = max(worst, *mean.values())
+                lines.append(f"    {length} queries: " + " / ".join(
+                    f"{q}q {v:.2f}" for q, v in mean.items()))  # fmt: skip
+            print(f"budget {budget:g}, {name}: worst power {worst:.2f}")
+            print("\n".join(lines))
+            used = utility(world, fresh(), n_queries=args.utility_queries, seed=args.seed)
+            print("    true answers, fresh node: " + " ".join(
+                f"{b}: {v:.0%}" for b, v in used.items()), flush=True)  # fmt: skip
     return 0
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from genomesh.access.identity import Identity, Visa
 from genomesh.core.purpose import ResearchPurpose
-from genomesh.core.settings import NodeSettings
+from genomesh.core.settings import DatasetPolicy, NodeSettings
 from genomesh.gate import DatasetAccess, DatasetResult, Gate
 from genomesh.node.state import NodeState
 from genomesh.store import NodeStore, ingest_dataset, init_node, open_node
@@ -30,6 +30,20 @@ VCF = """##fileformat=VCFv4.2
 CONSENT = "individual_id\tduo\tdiseases\tcountries\texpires\tinstitutions\tprojects\tusers\tmoratorium_until\n"
 CONSENT += "".join(f"S{i}\tDUO:0000042\t\t\t\t\t\t\t\n" for i in range(1, 7))
 CONSENT += "".join(f"S{i}\tDUO:0000007\tMONDO:0005015\t\t\t\t\t\t\n" for i in range(7, 11))
+
+# The exposure account these tests were written against: the beacon-frequency charge and no
+# drawn line. The defaults (expected charge, line drawn from 4..8) never answer an allele of
+# three carriers at the open tiers, which is what many tests below ask about; they test other
+# rules. The defaults themselves: tests/gate/test_exposure_line.py, test_privacy_model.py.
+PLAIN_EXPOSURE: dict[str, Any] = {"exposure_charge": "beacon_frequency", "exposure_line_max": 0}
+
+
+def plain(**fields: Any) -> DatasetPolicy:
+    """A dataset policy with the plain exposure account (see PLAIN_EXPOSURE)."""
+    return DatasetPolicy(**{**PLAIN_EXPOSURE, **fields})
+
+
+PLAIN = {"cohort": plain()}
 
 GENERAL = ResearchPurpose(category="general", institution="Uni", country="GB")
 ISSUER = "https://hub.example"

@@ -23,6 +23,7 @@ from genomesh.node.dialout import DialoutClient, node_key, parse_public_key
 from genomesh.node.dialout import public_key_text as node_public_key_text
 from genomesh.node.state import NodeState
 from genomesh.store import ingest_dataset, init_node
+from tests.gate.conftest import PLAIN
 from tests.gate.serve import serve_node
 from tests.hub.conftest import RunningHub, start_hub
 from tests.hub.standin import free_port, serving
@@ -136,7 +137,7 @@ def network(node_dir: Path, tmp_path: Path) -> Iterator[tuple[RunningHub, str, N
         url = f"http://127.0.0.1:{port}"
         settings = NodeSettings.load(
             node_dir, base_url=url, trusted_issuers=[hub.trusted()],
-            state_url=f"sqlite:///{tmp_path / 'node.sqlite'}",
+            state_url=f"sqlite:///{tmp_path / 'node.sqlite'}", dataset_policies=PLAIN,
         )  # fmt: skip
         app = create_node_app(settings)
         with serving(app, port=port):
@@ -275,7 +276,7 @@ def test_hub__the_catalogue_states_each_datasets_epsilon_and_exposure_budget(
             "hiddenBelowCarriers": 1,
             "exposureBudgetNats": 0.2,
             "exposureFreeCarriers": 10,
-            "exposureCharge": "beacon_frequency",
+            "exposureCharge": "expected",
             "dpEpsilon": 1.5,
             "dpMechanism": "truncated geometric + Bayes-optimal remap (Cho et al. 2020)",
         }

@@ -22,6 +22,12 @@ from tests.gate.conftest import anonymous, carriers_at, researcher
 
 N = 10
 OFF = {"cohort": DatasetPolicy(exposure_budget=None)}
+# The account on its own terms: the beacon-frequency charge and no drawn line (the defaults
+# are the expected charge and a line drawn from 4..8: tests/gate/test_exposure_line.py). The
+# tests below count answers of exactly three carriers, which the defaults never give.
+LINE_OFF = {
+    "cohort": DatasetPolicy(exposure_charge="beacon_frequency", exposure_line_max=0),
+}
 
 
 def people(chosen: set[str]) -> Callable[[Sequence[DatasetAccess]], list[DatasetResult]]:
@@ -102,7 +108,9 @@ def test_exposure__the_expected_charge_binds_before_the_first_rare_yes(
     """`exposure_charge = "expected"`, N = 10, budget 0.1: an allele of three carriers is
     never answered (0.18 nats; the default charge, 0.040, answers it twice); one of five
     carriers is, three times (0.031 each), and a fourth is computed without S1."""
-    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(exposure_charge="expected")})
+    gate = make_gate(
+        dataset_policies={"cohort": DatasetPolicy(exposure_charge="expected", exposure_line_max=0)}
+    )
     assert ask(gate, {"S1", "S2", "S3"}).exists is False
     fives = [{"S1", "S2", "S3", "S4", "S5"}, {"S1", "S6", "S7", "S8", "S9"},
              {"S1", "S2", "S6", "S7", "S10"}, {"S1", "S3", "S4", "S8", "S10"}]  # fmt: skip
@@ -115,7 +123,7 @@ def test_exposure__the_expected_charge_binds_before_the_first_rare_yes(
     last = gate.state.audit_entries()[-1].body["datasets"][0]["exposure"]
     assert gate.state.pseudonym("cohort", "S1") in last["withheld"]
     assert last["charge"] == 0.0
-    default = make_gate(dataset_policies={"cohort": DatasetPolicy()})  # same state database
+    default = make_gate(dataset_policies=LINE_OFF)  # same state database
     assert ask(default, {"S5", "S9", "S10"}).exists is True  # 0.031 + 0.040 fits in 0.1
     assert ask(gate, {"S5", "S8", "S9"}).exists is False  # 0.031 + 0.18 does not
 
@@ -135,7 +143,7 @@ def test_exposure__a_singleton_is_answered_as_a_true_absence_at_every_granularit
 def test_exposure__a_participants_budget_survives_new_identities(
     make_gate: Callable[..., Gate],
 ) -> None:
-    gate = make_gate()
+    gate = make_gate(dataset_policies=LINE_OFF)
     c3 = charge(3, N)
     assert ask(gate, {"S1", "S2", "S3"}, anonymous("10.0.0.1")).exists is True
     assert ask(gate, {"S1", "S4", "S5"}, researcher("bob")).exists is True
@@ -167,12 +175,15 @@ def test_exposure__a_participants_budget_survives_new_identities(
 def test_exposure__survives_a_restart_and_holds_across_two_workers(
     make_gate: Callable[..., Gate],
 ) -> None:
-    one, two = make_gate(), make_gate()  # two workers on one state database
+    one, two = (
+        make_gate(dataset_policies=LINE_OFF),
+        make_gate(dataset_policies=LINE_OFF),
+    )  # two workers on one state database
     assert ask(one, {"S1", "S2", "S3"}).exists is True
     assert ask(two, {"S1", "S4", "S5"}).exists is True
     one.state.close()
     two.state.close()
-    restarted = make_gate()
+    restarted = make_gate(dataset_policies=LINE_OFF)
     assert restarted.state.exposure.spent("cohort", ["S1"])["S1"] == pytest.approx(2 * charge(3, N))
     assert ask(restarted, {"S1", "S5", "S6"}).exists is False
     assert ask(restarted, {"S1", "S2", "S3"}).exists is True  # the earlier answer, unchanged
@@ -181,7 +192,7 @@ def test_exposure__survives_a_restart_and_holds_across_two_workers(
 def test_exposure__concurrent_answers_never_overspend_a_participant(
     make_gate: Callable[..., Gate],
 ) -> None:
-    gates = [make_gate(), make_gate()]
+    gates = [make_gate(dataset_policies=LINE_OFF), make_gate(dataset_policies=LINE_OFF)]
     others = ["S2", "S3", "S4", "S5", "S6"]
     pairs = [{a, b} for i, a in enumerate(others) for b in others[i + 1 :]]
     answers: list[bool] = []
@@ -208,7 +219,7 @@ def test_exposure__concurrent_answers_never_overspend_a_participant(
 def test_exposure__answers_from_ten_or_more_carriers_stay_exact_after_a_budget_is_spent(
     make_gate: Callable[..., Gate],
 ) -> None:
-    gate = make_gate()
+    gate = make_gate(dataset_policies=LINE_OFF)
     assert ask(gate, {"S1", "S2", "S3"}).exists and ask(gate, {"S1", "S4", "S5"}).exists
     assert ask(gate, {"S1", "S5", "S6"}).exists is False  # S1 spent
     everyone = {f"S{i}" for i in range(1, 11)}
@@ -234,7 +245,7 @@ def test_exposure__a_matchmaking_peer_still_finds_a_patient_whose_budget_is_spen
     custodian enrolled with their consent to be matched, and one patient is the usual match."""
     from genomesh.gate import matchmaker_identity
 
-    gate = make_gate()
+    gate = make_gate(dataset_policies=LINE_OFF)
     for i, who in enumerate((anonymous("10.0.0.1"), researcher("bob"), anonymous("10.0.0.2"))):
         ask(gate, {"S1", f"S{i + 2}", f"S{i + 5}"}, who)  # S1's budget is spent by now
     assert ask(gate, {"S1"}).exists is False  # to an anonymous caller: a true absence

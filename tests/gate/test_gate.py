@@ -11,10 +11,12 @@ from genomesh.core.settings import DatasetPolicy, TierCaps
 from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest
 from tests.gate.conftest import (
     CARRIERS,
+    PLAIN,
     anonymous,
     carriers_at,
     controlled,
     everyone_but,
+    plain,
     researcher,
 )
 
@@ -31,7 +33,8 @@ def ask(gate: Gate, identity, pos: int = 200, granularity: str = "record", datas
     return gate.run(request, carriers_at(gate.node, pos))
 
 
-def test_gate__anonymous_gets_boolean_only_and_is_audited(gate: Gate) -> None:
+def test_gate__anonymous_gets_boolean_only_and_is_audited(make_gate: Callable[..., Gate]) -> None:
+    gate = make_gate(dataset_policies=PLAIN)
     response = ask(gate, anonymous(), pos=100)
     (result,) = response.results
     assert response.granularity == "boolean"
@@ -46,7 +49,10 @@ def test_gate__anonymous_gets_boolean_only_and_is_audited(gate: Gate) -> None:
     assert {e.individual_id for e in gate.state.ledger(individual_id="S3")} == {"S3"}
 
 
-def test_gate__registered_counts_with_small_count_suppression_and_zero(gate: Gate) -> None:
+def test_gate__registered_counts_with_small_count_suppression_and_zero(
+    make_gate: Callable[..., Gate],
+) -> None:
+    gate = make_gate(dataset_policies=PLAIN)
     big = ask(gate, researcher(), pos=200).results[0]
     assert (big.granularity, big.count, big.count_suppressed) == ("count", 8, False)
     small = ask(gate, researcher(), pos=100).results[0]
@@ -111,7 +117,7 @@ def test_gate__grant_by_node_dataset_url(make_gate: Callable[..., Gate]) -> None
 
 
 def test_gate__policy_caps_and_aggregates_only(make_gate: Callable[..., Gate]) -> None:
-    policy = DatasetPolicy(tiers=TierCaps(anonymous="count"), aggregates_only=True, min_count=2)
+    policy = plain(tiers=TierCaps(anonymous="count"), aggregates_only=True, min_count=2)
     gate = make_gate(dataset_policies={"cohort": policy})
     anon = ask(gate, anonymous(), pos=100).results[0]
     assert (anon.granularity, anon.count) == ("count", 3)  # min_count 2 lets 3 through
@@ -250,7 +256,7 @@ def test_gate__anti_differencing_catches_a_split_into_two_disjoint_counts(
 ) -> None:
     # QA: "female" = 10, "female & BMI > t" = 5, "female & BMI < t" = 4 → the one woman with
     # BMI == t is isolated by X − Y − Z although every pair differs by >= min_count (here 3).
-    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(min_count=3)})
+    gate = make_gate(dataset_policies={"cohort": plain(min_count=3)})
     everyone = set(
         gate.node.dataset("cohort")
         .connect()
@@ -352,8 +358,10 @@ def test_gate__a_withdrawal_recorded_elsewhere_counts_from_the_next_answer(
 ) -> None:
     """The guard caches the allowed individuals, but a withdrawal recorded by another process
     (another worker, or the CLI) is seen by the very next answer (invariant 3)."""
-    gate = make_gate()
-    other = make_gate()  # its own NodeState: another connection pool, as in another process
+    gate = make_gate(dataset_policies=PLAIN)
+    other = make_gate(
+        dataset_policies=PLAIN
+    )  # its own NodeState: another connection pool, as in another process
     general_consent = {f"S{i}" for i in range(1, 7)}  # S7-S10 consented to diabetes only
     before = ask(gate, controlled(), pos=200)
     assert before.results[0].count == len(CARRIERS[200] & general_consent) == 6

@@ -13,7 +13,7 @@ from genomesh.node.state import NodeState
 from genomesh.participants.withdrawal import withdraw
 from genomesh.store import open_node
 from tests.audit.conftest import _fresh_pg_db, postgres_admin_url
-from tests.gate.conftest import carriers_at, researcher
+from tests.gate.conftest import PLAIN, carriers_at, researcher
 
 __all__ = ["postgres_admin_url"]
 
@@ -52,7 +52,9 @@ def test_gate_postgres__exposure_is_shared_by_two_workers_and_survives_a_restart
 ) -> None:
     from tests.gate.test_exposure import ask as ask_people
 
-    settings = NodeSettings.load(node_dir, state_url=_fresh_pg_db(postgres_admin_url))
+    settings = NodeSettings.load(
+        node_dir, state_url=_fresh_pg_db(postgres_admin_url), dataset_policies=PLAIN
+    )
     states = [NodeState.open(settings), NodeState.open(settings)]
     one, two = (Gate(settings=settings, node=open_node(node_dir), state=s) for s in states)
     assert ask_people(one, {"S1", "S2", "S3"}).exists is True

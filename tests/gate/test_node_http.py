@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from genomesh.core.settings import NodeSettings
+from tests.gate.conftest import PLAIN
 from tests.gate.serve import app_gate, serve_node
 
 
 def test_node_http__every_entry_answer_is_audited_and_capped(
     node_dir: Path, tmp_path: Path
 ) -> None:
-    settings = NodeSettings.load(node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = NodeSettings.load(
+        node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}", dataset_policies=PLAIN
+    )
     with serve_node(settings) as (client, app):
         state = app_gate(app).state
         assert client.get("/info").status_code == 200

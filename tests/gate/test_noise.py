@@ -16,12 +16,12 @@ from genomesh.core.settings import DatasetPolicy
 from genomesh.disclosure.dp import membership_mechanism
 from genomesh.disclosure.exposure import charge
 from genomesh.gate import Gate, GateRequest
-from tests.gate.conftest import anonymous, controlled, researcher
+from tests.gate.conftest import anonymous, controlled, plain, researcher
 from tests.gate.test_exposure import ask, people
 
 
 def _dp(epsilon: float, **extra: object) -> dict[str, DatasetPolicy]:
-    return {"cohort": DatasetPolicy(dp_epsilon=epsilon, **extra)}  # type: ignore[arg-type]
+    return {"cohort": plain(dp_epsilon=epsilon, **extra)}
 
 
 def test_noise__absent_alleles_are_answered_yes_at_the_mechanisms_rate(

@@ -36,11 +36,39 @@ def test_model__answers_like_the_gate(make_gate: Callable[..., Gate], kind: str)
     replay = model.Narrowing(
         carriers, 10, charge=CHARGES[kind], budget=DEFAULT_BUDGET, free=DEFAULT_FREE_CARRIERS
     )
-    gate = make_gate(dataset_policies={"cohort": DatasetPolicy(exposure_charge=kind)})
+    line_off = DatasetPolicy(exposure_charge=kind, exposure_line_max=0)
+    gate = make_gate(dataset_policies={"cohort": line_off})
     asked = rng.integers(0, len(alleles), size=80)  # repeats included
     by_gate = [bool(ask(gate, {PEOPLE[p] for p in alleles[j]}).exists) for j in asked]
     by_model = [replay.answer(int(j)) for j in asked]
     assert by_model == by_gate
     assert 0 < sum(by_gate) < len(by_gate)  # some hidden, some answered
+    spent = gate.state.exposure.spent("cohort", PEOPLE)
+    np.testing.assert_allclose([spent[p] for p in PEOPLE], replay.spent, rtol=1e-9, atol=1e-12)
+
+
+def test_model__answers_like_the_gate_with_the_drawn_line(make_gate: Callable[..., Gate]) -> None:
+    """The defaults (expected charge, line drawn from 4..8): the model, given the lines the
+    gate drew (read from the audit log; the node's key stays in the node), answers alike."""
+    rng = np.random.default_rng(11)
+    alleles = [
+        np.sort(rng.choice(10, size=int(rng.integers(3, 10)), replace=False)) for _ in range(25)
+    ]
+    gate = make_gate()
+    asked = rng.integers(0, len(alleles), size=80)
+    by_gate = [bool(ask(gate, {PEOPLE[p] for p in alleles[j]}).exists) for j in asked]
+    lines: dict[bytes, int] = {}
+    for j, entry in zip(asked, gate.state.audit_entries(), strict=True):
+        drawn = (entry.body["datasets"][0].get("exposure") or {}).get("line")
+        if drawn is not None:
+            lines.setdefault(alleles[j].astype(np.int32).tobytes(), drawn)
+    assert len(set(lines.values())) > 1  # lines were drawn, and differ
+    policy = DatasetPolicy()
+    replay = model.Narrowing(
+        [a.astype(np.int32) for a in alleles], 10, charge=CHARGES[policy.exposure_charge],
+        budget=DEFAULT_BUDGET, free=DEFAULT_FREE_CARRIERS, lines=lines,
+    )  # fmt: skip
+    assert [replay.answer(int(j)) for j in asked] == by_gate
+    assert 0 < sum(by_gate) < len(by_gate)
     spent = gate.state.exposure.spent("cohort", PEOPLE)
     np.testing.assert_allclose([spent[p] for p in PEOPLE], replay.spent, rtol=1e-9, atol=1e-12)

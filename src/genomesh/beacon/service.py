@@ -105,6 +105,9 @@ class BeaconService:
                 "exposureBudgetNats": policy.exposure_budget,
                 "exposureFreeCarriers": policy.exposure_free_carriers,
                 "exposureCharge": policy.exposure_charge,
+                # each rare answer's line is drawn (keyed) from min..max carriers
+                "exposureLineMin": policy.exposure_line_min,
+                "exposureLineMax": policy.exposure_line_max,
                 "dpEpsilon": policy.dp_epsilon,  # per answer; None: exact answers
                 "dpMechanism": None if policy.dp_epsilon is None else noise.MECHANISM,
             }

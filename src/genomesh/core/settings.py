@@ -111,10 +111,25 @@ class DatasetPolicy(BaseModel):
         default=1.0, gt=0, description="DP membership: the loss of a false 'yes'"
     )
     exposure_charge: Literal["beacon_frequency", "expected"] = Field(
-        default="beacon_frequency",
+        default="expected",
         description="what an answer charges each carrier (genomesh.disclosure.exposure): the "
-        "S&B yes-LLR at the beacon's own frequency k/2N, or the expected gain of an attacker "
-        "with a reference panel (higher for rare alleles; docs/disclosure-control.md)",
+        "expected gain of an attacker with a reference panel (the default; higher for rare "
+        "alleles), or the S&B yes-LLR at the beacon's own frequency k/2N "
+        "(docs/disclosure-control.md)",
+    )
+    exposure_line_min: int = Field(
+        default=4,
+        ge=1,
+        description="with the exposure budget on, each anonymous/registered answer from fewer "
+        "than exposure_free_carriers people needs at least L of them, L drawn per answer by a "
+        "keyed hash, uniformly from exposure_line_min to exposure_line_max "
+        "(genomesh.disclosure.exposure.drawn_line)",
+    )
+    exposure_line_max: int = Field(
+        default=8,
+        ge=0,
+        description="the highest drawn line (see exposure_line_min); below exposure_line_min "
+        "= no drawn line (only the budget and boolean_min_count decide)",
     )
     exposure_free_carriers: int = Field(
         default=10,

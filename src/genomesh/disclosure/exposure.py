@@ -32,16 +32,16 @@ withheld: the answer is computed as if they were absent, which changes k for the
 their charge), so the rule is applied until nobody else is withheld. Asking again returns the
 same answer (the gate remembers who was withheld from each distinct answer).
 
-Default budget (0.1 nats per participant and dataset, over every caller): below charge(2),
-so no answer from one or two carriers is ever given (with N >= 10); a participant may then be
-revealed in one or two answers about an allele three people carry, or a handful at 4-9.
-After that, answers about their rarest alleles are "no", as for a non-member.
+The budget (0.1 nats per participant and dataset, over every caller) binds differently
+under the two charges. With the beacon-frequency charge no answer from one or two carriers is
+ever given (charge(2) > 0.1 for N >= 10); a participant may then be revealed in one or two
+answers about an allele three people carry, or a handful at 4-9.
 
-The expected charge (`exposure_charge = "expected"`, not the default). The attacker's f is
-not the beacon's: it comes from a reference panel of other people, and asking rarest first
-picks the alleles the panel shows least. `expected_charge` is the gain of a "yes" averaged
-over what a panel as large as the dataset (2N haplotypes, same population) says, with half
-a count added for alleles it lacks, as the published attacks do:
+The expected charge (`exposure_charge = "expected"`, the default). The attacker's f is not
+the beacon's: it comes from a reference panel of other people, and asking rarest first picks
+the alleles the panel shows least. `expected_charge` is the gain of a "yes" averaged over
+what a panel as large as the dataset (2N haplotypes, same population) says, with half a count
+added for alleles it lacks, as the published attacks do:
 
     expected_charge(k, N) = E[ LLR_yes((c + 0.5) / (2N + 1)) ],
                             c ~ Binomial(2N, (k - 1) / (2(N - 1)))
@@ -49,17 +49,23 @@ a count added for alleles it lacks, as the published attacks do:
     k        1      2      3      4      5      6      7      10
     charge   0.93   0.45   0.22   0.11   0.057  0.029  0.015  0.0021   (N = 400)
 
-four to ten times the default charge on rare alleles, so the budget binds before the first
-answer about an allele of three or four carriers. Measured (benchmarks/privacy/model.py,
-docs/disclosure-control.md): it stops the early-stopping attacker that the default lets
-reach power 0.15-0.18 after 30 queries, but over a 1,000-query attack it does worse than
-the default (members' budgets run out early, and the carrier-count boundary at
-`free_carriers` is then a sharp cliff that the member's own copy crosses), and it answers
-fewer 3-9-carrier alleles. Hence an option, not the default.
+four to ten times the beacon-frequency charge on rare alleles, so the budget binds before the
+first answer about an allele of three or four carriers (N = 400).
+
+The drawn line (`exposure_line_min`..`exposure_line_max`, default 4..8; `drawn_line`). Any
+rule that hides by carrier count leaks at its boundary: a member's own copy lifts their allele
+over it where a non-member's stays under. So each answer also needs at least L carriers, L
+drawn per answer by an HMAC of the answer's fingerprint under the node's secret: the boundary
+is blurred, and asking again (any words, any identity) cannot re-draw it. Measured with
+benchmarks/privacy/model.py and the live harness in docs/disclosure-control.md ("The
+early-stopping attacker"): the two together hold the worst power over attack lengths to
+0.15-0.21 (0.27 with the beacon-frequency charge alone), not to the issue's 0.10.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
@@ -116,6 +122,19 @@ def expected_charge(k: int, n: int) -> float:
     return total
 
 
+def drawn_line(key: bytes, fingerprint: str, *, low: int, high: int) -> int:
+    """The fewest carriers this answer needs, drawn uniformly from low..high by a keyed hash
+    of the answer's fingerprint (who and how much made it, in this dataset version).
+
+    Same answer, same line: asking again - in any words, by anyone - cannot re-draw it, and
+    without the node's key nobody can tell which alleles sit above their line. `high` below
+    `low` draws nothing (line 1: only the budget decides)."""
+    if high < low:
+        return 1
+    digest = hmac.new(key, b"exposure-line\x1f" + fingerprint.encode(), hashlib.sha256).digest()
+    return low + int.from_bytes(digest[:8], "big") % (high - low + 1)
+
+
 @dataclass(frozen=True)
 class Withholding:
     """The outcome of the budget rule for one answer."""
@@ -161,6 +180,7 @@ __all__ = [
     "Withholding",
     "answer_charge",
     "charge",
+    "drawn_line",
     "expected_charge",
     "over_budget",
     "yes_llr",

@@ -294,6 +294,7 @@ class Gate:
             policy=self.settings.policy_for(access.dataset_id),
             exposure=self.state.exposure,
             without=without,
+            line_key=self.state.noise_key,
         )
 
     def _isolates(

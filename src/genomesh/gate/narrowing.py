@@ -32,7 +32,7 @@ from typing import Any
 from genomesh.audit.exposure import ExposureCharge, ExposureStore
 from genomesh.core.settings import DatasetPolicy
 from genomesh.disclosure.budget import NARROWED_TIERS
-from genomesh.disclosure.exposure import answer_charge, over_budget
+from genomesh.disclosure.exposure import answer_charge, drawn_line, over_budget
 from genomesh.gate.contract import DatasetAccess, DatasetResult
 from genomesh.gate.guard import DatasetFacts
 
@@ -74,15 +74,17 @@ def narrow(
     policy: DatasetPolicy,
     exposure: ExposureStore,
     without: Callable[[frozenset[str]], DatasetResult],
+    line_key: bytes | None = None,
 ) -> Narrowed:
-    """Apply rare-hit hiding and the exposure budget to one dataset's answer (see module)."""
+    """Apply rare-hit hiding and the exposure budget to one dataset's answer (see module).
+    `line_key` (the node's secret) draws each answer's line; None = `boolean_min_count`."""
     k = len(result.contributors)
     narrowable = access.tier in NARROWED_TIERS
     if k == 0:
         return Narrowed(result)
     if narrowable and k < policy.boolean_min_count:
         hidden = frozenset(result.contributors)
-        settled, kept = _settle(without(hidden), hidden, policy, without)
+        settled, kept = _settle(without(hidden), hidden, policy.boolean_min_count, without)
         return Narrowed(settled, audit={"rare_hidden": True}, withheld=kept)
     budget = policy.exposure_budget
     if budget is None or k >= policy.exposure_free_carriers:
@@ -90,11 +92,17 @@ def narrow(
 
     n = len(facts.individuals)
     fp = fingerprint(result, access, facts)
+    line = policy.boolean_min_count
+    if narrowable and line_key is not None:
+        line = max(
+            line,
+            drawn_line(line_key, fp, low=policy.exposure_line_min, high=policy.exposure_line_max),
+        )
     remembered = exposure.memo(fp)
     if remembered is not None:  # the same answer again: narrowed as before, charged nothing
         again, kept = result, remembered
         if kept:
-            again, kept = _settle(without(kept), kept, policy, without)
+            again, kept = _settle(without(kept), kept, line, without)
         return Narrowed(again, audit={"repeat": True, "budget": budget}, withheld=kept)
 
     # withholding weighs the full charge; an ε-DP answer then charges at most ε (its bound)
@@ -107,7 +115,7 @@ def narrow(
         carriers = current.contributors
         if not carriers:
             break
-        if narrowable and len(carriers) < policy.boolean_min_count:
+        if narrowable and len(carriers) < line:  # below this answer's line: a true absence
             withheld |= carriers
             current = without(withheld)
             continue
@@ -129,6 +137,7 @@ def narrow(
     )
     audit: dict[str, Any] = {
         "carriers": k,
+        **({"line": line} if line > 1 else {}),
         **({"epsilon": policy.dp_epsilon} if policy.dp_epsilon is not None else {}),
         "budget": budget,
         "charge": round(each, 9),
@@ -141,13 +150,13 @@ def narrow(
 def _settle(
     current: DatasetResult,
     withheld: frozenset[str],
-    policy: DatasetPolicy,
+    line: int,
     without: Callable[[frozenset[str]], DatasetResult],
 ) -> tuple[DatasetResult, frozenset[str]]:
-    """Re-apply rare-hit hiding after people were taken out (fewer may remain)."""
+    """Re-apply the line after people were taken out (fewer may remain)."""
     for _ in range(_ROUNDS):
         carriers = current.contributors
-        if not carriers or len(carriers) >= policy.boolean_min_count:
+        if not carriers or len(carriers) >= line:
             break
         withheld |= carriers
         current = without(withheld)

@@ -18,7 +18,7 @@ answer asked again, in any words, gets the same noise: repeating does not averag
 Answers nobody contributes to are keyed on the question instead (there is nobody to protect).
 
 This runs after narrowing (rare hits, spent budgets): DP adds to the exposure account, it
-does not replace it. Each contributor is charged min(charge(k), ε) - ε-DP bounds what one
+does not replace it. Each contributor is charged min(its charge, ε) - ε-DP bounds what one
 answer reveals about anyone by ε nats. Controlled-tier and record answers are not noised.
 """
 

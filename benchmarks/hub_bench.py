@@ -317,7 +317,9 @@ def goals(work: Path, *, seconds: float, n_seq: int, workers: int = 1) -> dict[s
         hub_port = free_base(1)
         hub_url = f"http://127.0.0.1:{hub_port}"
         env = {**os.environ, "GENOMESH_HUB_ADMIN_TOKEN": "bench",
-               "GENOMESH_HUB_CATALOGUE_SYNC_SECONDS": "0"}  # fmt: skip
+               "GENOMESH_HUB_CATALOGUE_SYNC_SECONDS": "0",
+               # the hub's per-caller budget lifted too (the load generator is one caller)
+               "GENOMESH_HUB_CALLER_BUDGET": "100000000"}  # fmt: skip
         hub = subprocess.Popen(
             [sys.executable, "-m", "genomesh.cli.main", "hub", "serve", "--dir",
              str(work / "hub"), "--port", str(hub_port), "--workers", str(workers)],
@@ -402,6 +404,7 @@ class Federation:
             **os.environ,
             "GENOMESH_HUB_ADMIN_TOKEN": "bench",
             "GENOMESH_HUB_CATALOGUE_SYNC_SECONDS": "0",
+            "GENOMESH_HUB_CALLER_BUDGET": "100000000",  # one caller: lifted for the benchmark
         }
         self.hub = subprocess.Popen(
             [sys.executable, "-m", "genomesh.cli.main", "hub", "serve", "--dir", str(work / "hub"),

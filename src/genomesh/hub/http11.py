@@ -6,10 +6,11 @@ pooled connection with a readability check), about 1 ms per node exchange: more 
 needs to answer (QA issue 12 part 5). The hub's exchanges are narrow — GET or POST of JSON to
 a known node, JSON back — so this client does only that:
 
-* per node (scheme, host, port), a stack of idle keep-alive connections (asyncio streams,
-  TLS with certificate verification for https);
+* per node (scheme, host, port), a stack of idle keep-alive connections (an asyncio
+  Protocol each, not streams: no future per read; TLS with certificate verification for https);
 * the request written as bytes in one call; the response parsed by `httptools` (the C parser
-  uvicorn uses): Content-Length, chunked, or read-until-close bodies;
+  uvicorn uses) as it arrives, in the protocol's callback: Content-Length, chunked, or
+  read-until-close bodies;
 * a reused connection the node had closed (keep-alive expiry) is retried once on a new one,
   when nothing of the answer had arrived;
 * a connection is kept only after a complete answer the node allows to keep alive, so a
@@ -22,7 +23,6 @@ Proxies are not supported: `NodeClient` uses httpx when proxy variables are set.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import ssl
@@ -35,7 +35,6 @@ import httptools
 import orjson
 
 MAX_IDLE = 64  # idle connections kept per node
-READ_SIZE = 256 * 1024
 _SAFE_TARGET = frozenset("".join(chr(c) for c in range(0x21, 0x7F)))
 
 
@@ -96,16 +95,68 @@ class _Answer:
         self.keep_alive = bool(self.parser.should_keep_alive())
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection to a node: at most one exchange at a time, its answer
+    parsed as the bytes arrive; `waiter` is resolved when the answer is complete (or fails)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.answer: _Answer | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.reused = False
+        self.received = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
 
     def usable(self) -> bool:
-        return not self.writer.is_closing() and not self.reader.at_eof()
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    def start(self, answer: _Answer, data: bytes, *, reused: bool) -> asyncio.Future[None]:
+        """Send one request; the future completes with its answer."""
+        assert self.transport is not None
+        self.answer, self.reused, self.received = answer, reused, False
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return self.waiter
+
+    def data_received(self, data: bytes) -> None:
+        answer, waiter = self.answer, self.waiter
+        if answer is None or waiter is None or waiter.done():
+            self.close()  # bytes nobody asked for: this connection cannot be trusted
+            return
+        self.received = True
+        try:
+            answer.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            waiter.set_exception(ExchangeError(f"invalid HTTP answer: {exc}"))
+            return
+        if answer.complete:
+            waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        answer, waiter = self.answer, self.waiter
+        if answer is None or waiter is None or waiter.done():
+            return
+        if answer.headers_done and not answer.length_known:
+            waiter.set_result(None)  # body delimited by the end of the connection
+        elif exc is None:
+            waiter.set_exception(
+                _Stale()
+                if self.reused and not self.received
+                else ExchangeError("the node closed the connection mid-answer")
+            )
+        elif self.reused and not answer.headers_done:
+            waiter.set_exception(_Stale())
+        else:
+            waiter.set_exception(ExchangeError(f"{type(exc).__name__}: {exc}"))
 
     def close(self) -> None:
-        self.writer.close()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
 
 
 class _Stale(Exception):
@@ -147,16 +198,21 @@ class Http11Client:
         return origin
 
     async def _connect(self, origin: Origin) -> _Connection:
+        loop = asyncio.get_running_loop()
         try:
             if origin.scheme == "https":
-                reader, writer = await asyncio.open_connection(
-                    origin.host, origin.port, ssl=self._ssl_context(), server_hostname=origin.host
+                _, connection = await loop.create_connection(
+                    _Connection,
+                    origin.host,
+                    origin.port,
+                    ssl=self._ssl_context(),
+                    server_hostname=origin.host,
                 )
             else:
-                reader, writer = await asyncio.open_connection(origin.host, origin.port)
+                _, connection = await loop.create_connection(_Connection, origin.host, origin.port)
         except (OSError, ssl.SSLError) as exc:
             raise ExchangeError(f"cannot connect to {origin.host}:{origin.port}: {exc}") from exc
-        return _Connection(reader, writer)
+        return connection
 
     def request_bytes(
         self,
@@ -217,28 +273,11 @@ class Http11Client:
         try:
             answer = _Answer()
             parser = answer.parser = httptools.HttpResponseParser(answer)
-            try:
-                connection.writer.write(data)
-                received = False
-                while not answer.complete:
-                    chunk = await connection.reader.read(READ_SIZE)
-                    if not chunk:
-                        if answer.headers_done and not answer.length_known:
-                            break  # body delimited by the end of the connection
-                        if reused and not received:
-                            raise _Stale
-                        raise ExchangeError("the node closed the connection mid-answer")
-                    received = True
-                    parser.feed_data(chunk)
-            except (ConnectionError, OSError) as exc:
-                if reused and not answer.headers_done:
-                    raise _Stale from exc
-                raise ExchangeError(f"{type(exc).__name__}: {exc}") from exc
-            except httptools.HttpParserError as exc:
-                raise ExchangeError(f"invalid HTTP answer: {exc}") from exc
-            keep = answer.complete and answer.keep_alive
+            await connection.start(answer, data, reused=reused)
+            keep = answer.complete and answer.keep_alive and connection.usable()
             return parser.get_status_code(), bytes(answer.body)
         finally:
+            connection.answer = connection.waiter = None
             idle = self._idle.setdefault(origin.key, deque())
             if keep and len(idle) < MAX_IDLE:
                 idle.append(connection)
@@ -249,10 +288,8 @@ class Http11Client:
         pools, self._idle = list(self._idle.values()), {}
         for idle in pools:
             while idle:
-                connection = idle.pop()
-                connection.close()
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    await connection.writer.wait_closed()
+                idle.pop().close()
+        await asyncio.sleep(0)  # let the transports finish closing
 
 
 def loads(body: bytes) -> Any:

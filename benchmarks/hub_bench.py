@@ -283,6 +283,40 @@ async def client_cpu(url: str, query: dict[str, str], *, n: int) -> dict[str, fl
     return {"http11_ms": lean_loop, "httpx_ms": httpx_loop}
 
 
+BARE_APP = """
+import sys, uvicorn
+from genomesh.cli.serving import UVICORN_OPTIONS
+BODY = b'{"meta":{"beaconId":"bare"},"responseSummary":{"exists":true}}'
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]})
+    await send({"type": "http.response.body", "body": BODY})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False, **UVICORN_OPTIONS)
+"""
+
+
+def bare_server_ms(*, seconds: float) -> float:
+    """CPU per request of uvicorn (the hub's server and options) around an ASGI app that
+    only answers, under the same load: what no Python web app on this server can go below."""
+    port = free_base(1)
+    proc = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)], cwd=ROOT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait(url, proc)
+        asyncio.run(load_many([url], [{}], clients=4, seconds=1))
+        before = cpu_seconds(proc.pid)
+        _, latencies, _, _ = asyncio.run(
+            load_many([url], [{}], clients=GOAL_CLIENTS, seconds=seconds)
+        )
+        return (cpu_seconds(proc.pid) - before) / len(latencies) * 1000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def start_real_node(node_dir: Path, work: Path, k: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_base(1)
     env = {
@@ -354,6 +388,16 @@ def goals(work: Path, *, seconds: float, n_seq: int, workers: int = 1) -> dict[s
             load_many([f"{hub_url}/service-info"], [{}], clients=GOAL_CLIENTS, seconds=seconds / 2)
         )
         floor_cpu = tree_cpu(hub.pid) - cpu_before
+        # the network route's own floor: a query the hub refuses before asking any node
+        # (a bad requestedGranularity: received, routed, checked and answered with 400)
+        cpu_before = tree_cpu(hub.pid)
+        floor_net = asyncio.run(
+            load_many([hub_g], [{"requestedGranularity": "none"}], clients=GOAL_CLIENTS,
+                      seconds=seconds / 2)
+        )  # fmt: skip
+        floor_net_cpu = tree_cpu(hub.pid) - cpu_before
+        # the bare server: the same load on an ASGI app that only answers (uvicorn's floor)
+        server_ms = bare_server_ms(seconds=seconds / 2)
         clients = asyncio.run(client_cpu(node_urls[0], queries[0], n=n_seq * 5))
     finally:
         for proc in procs:
@@ -384,7 +428,9 @@ def goals(work: Path, *, seconds: float, n_seq: int, workers: int = 1) -> dict[s
         "load_gap": pct(via_hub[1], 0.95) - slowest_load,
         "queries": len(via_hub[1]),
         "floor_ms": floor_cpu / len(floor[1]) * 1000,
-        "marginal_ms": (hub_cpu / len(via_hub[1]) - floor_cpu / len(floor[1])) / 3 * 1000,
+        "floor_net_ms": floor_net_cpu / len(floor_net[1]) * 1000,
+        "server_ms": server_ms,
+        "marginal_ms": (hub_cpu / len(via_hub[1]) - floor_net_cpu / len(floor_net[1])) / 3 * 1000,
         **clients,
     }
 

@@ -10,9 +10,10 @@ The network handlers read the raw query string and body themselves
 the body limit and every other middleware, so those apply unchanged). For a GET or POST whose
 path matches one of the network routes — matched with those routes' own compiled patterns,
 in their order, and only when FastAPI would pick that route too — it calls the route's handler
-with a Starlette `Request` and the path parameters, and sends its response. A `GenomeshError`
-is answered by the app's own handler for it (same status, body and headers); anything else
-propagates to the server-error middleware, as it did. Every other request goes to FastAPI.
+with a Starlette `Request` and the path parameters, and sends its response. An exception the
+app has a handler for (`GenomeshError` ...) is answered by that handler, as FastAPI's exception
+middleware would (same status, body and headers); anything else propagates to the
+server-error middleware, as it did. Every other request goes to FastAPI.
 The routes stay registered with FastAPI for the OpenAPI document and for HEAD.
 """
 
@@ -28,8 +29,6 @@ from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from genomesh.core.errors import GenomeshError
 
 Handler = Callable[..., Awaitable[Response]]
 
@@ -108,19 +107,27 @@ class NetworkFastPath:
                 request = Request(scope, receive)
                 try:
                     response = await handler(request, **params)
-                except GenomeshError as exc:  # the app's own answer to it
-                    response = await self._handler_of(exc)(request, exc)
+                except Exception as exc:  # the app's handler for it, as FastAPI's routes have
+                    respond = self._handler_of(exc)
+                    if respond is None:
+                        raise  # to the server-error middleware (the app's 500), as before
+                    response = await respond(request, exc)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    def _handler_of(self, exc: Exception) -> Callable[[Request, Exception], Awaitable[Response]]:
-        """The app's exception handler for `exc`, looked up as Starlette does (by class)."""
+    def _handler_of(
+        self, exc: Exception
+    ) -> Callable[[Request, Exception], Awaitable[Response]] | None:
+        """The app's exception handler for `exc`, looked up as Starlette's exception
+        middleware does (by class); None for what only the server-error middleware handles."""
         handlers = self.hub.exception_handlers
         for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None  # the 500 handler belongs to ServerErrorMiddleware
             if cls in handlers:
                 return handlers[cls]  # type: ignore[no-any-return]
-        raise exc
+        return None
 
 
 __all__ = ["NetworkFastPath"]

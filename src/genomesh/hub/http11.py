@@ -97,13 +97,13 @@ class _Answer:
 
 class _Connection(asyncio.Protocol):
     """One keep-alive connection to a node: at most one exchange at a time, its answer
-    parsed as the bytes arrive; `waiter` is resolved when the answer is complete (or fails)."""
+    parsed as the bytes arrive; `waiter` gives (status, body) when the answer is complete."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.answer: _Answer | None = None
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self.reused = False
         self.received = False
 
@@ -113,13 +113,23 @@ class _Connection(asyncio.Protocol):
     def usable(self) -> bool:
         return not self.closed and self.transport is not None and not self.transport.is_closing()
 
-    def start(self, answer: _Answer, data: bytes, *, reused: bool) -> asyncio.Future[None]:
-        """Send one request; the future completes with its answer."""
+    def start(self, data: bytes, *, reused: bool) -> asyncio.Future[tuple[int, bytes]]:
+        """Send one request; the future gives (status, body) of its answer."""
         assert self.transport is not None
-        self.answer, self.reused, self.received = answer, reused, False
+        answer = self.answer = _Answer()
+        answer.parser = httptools.HttpResponseParser(answer)
+        self.reused, self.received = reused, False
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(data)
         return self.waiter
+
+    def keep(self) -> bool:
+        """After an exchange: whether this connection may carry the next one."""
+        answer = self.answer
+        return answer is not None and answer.complete and answer.keep_alive and self.usable()
+
+    def _resolve(self, waiter: asyncio.Future[tuple[int, bytes]], answer: _Answer) -> None:
+        waiter.set_result((answer.parser.get_status_code(), bytes(answer.body)))
 
     def data_received(self, data: bytes) -> None:
         answer, waiter = self.answer, self.waiter
@@ -133,7 +143,7 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(ExchangeError(f"invalid HTTP answer: {exc}"))
             return
         if answer.complete:
-            waiter.set_result(None)
+            self._resolve(waiter, answer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -141,15 +151,15 @@ class _Connection(asyncio.Protocol):
         if answer is None or waiter is None or waiter.done():
             return
         if answer.headers_done and not answer.length_known:
-            waiter.set_result(None)  # body delimited by the end of the connection
+            self._resolve(waiter, answer)  # body delimited by the end of the connection
         elif exc is None:
             waiter.set_exception(
-                _Stale()
+                StaleConnection()
                 if self.reused and not self.received
                 else ExchangeError("the node closed the connection mid-answer")
             )
         elif self.reused and not answer.headers_done:
-            waiter.set_exception(_Stale())
+            waiter.set_exception(StaleConnection())
         else:
             waiter.set_exception(ExchangeError(f"{type(exc).__name__}: {exc}"))
 
@@ -159,8 +169,9 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-class _Stale(Exception):
-    """A reused connection ended before any byte of the answer (the node closed it)."""
+class StaleConnection(ExchangeError):
+    """A reused connection ended before any byte of the answer (the node had closed it while
+    idle): the request can be sent again on a new connection."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -258,12 +269,12 @@ class Http11Client:
                 continue
             try:
                 return await self._exchange(origin, connection, data, reused=True)
-            except _Stale:
+            except StaleConnection:
                 continue  # the node closed it while idle: try the next one, or a new one
         connection = await self._connect(origin)
         try:
             return await self._exchange(origin, connection, data, reused=False)
-        except _Stale as exc:  # only raised for reused connections
+        except StaleConnection as exc:  # only raised for reused connections
             raise ExchangeError("connection closed before the answer") from exc
 
     async def _exchange(
@@ -271,18 +282,54 @@ class Http11Client:
     ) -> tuple[int, bytes]:
         keep = False
         try:
-            answer = _Answer()
-            parser = answer.parser = httptools.HttpResponseParser(answer)
-            await connection.start(answer, data, reused=reused)
-            keep = answer.complete and answer.keep_alive and connection.usable()
-            return parser.get_status_code(), bytes(answer.body)
+            answer = await connection.start(data, reused=reused)
+            keep = connection.keep()
+            return answer
         finally:
-            connection.answer = connection.waiter = None
-            idle = self._idle.setdefault(origin.key, deque())
-            if keep and len(idle) < MAX_IDLE:
-                idle.append(connection)
-            else:
+            self._put_back(origin, connection, keep)
+
+    def begin(
+        self,
+        base_url: str,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes | None = None,
+    ) -> asyncio.Future[tuple[int, bytes]] | None:
+        """Send one request on an idle keep-alive connection to the node, without a task (a
+        fan-out's exchanges then cost no task and no coroutine each): the future gives
+        (status, body), or fails with StaleConnection if the node had closed that connection
+        (send it again with `request`). None when no idle connection is open: use `request`.
+        Cancelling the future closes the connection."""
+        origin = self.origin(base_url)
+        data = self.request_bytes(origin, method, path, params=params, headers=headers, body=body)
+        idle = self._idle.get(origin.key)
+        while idle:
+            connection = idle.pop()
+            if not connection.usable():
                 connection.close()
+                continue
+            future = connection.start(data, reused=True)
+            future.add_done_callback(functools.partial(self._finished, origin, connection))
+            return future
+        return None
+
+    def _finished(
+        self, origin: Origin, connection: _Connection, future: asyncio.Future[tuple[int, bytes]]
+    ) -> None:
+        keep = not future.cancelled() and future.exception() is None and connection.keep()
+        self._put_back(origin, connection, keep)
+
+    def _put_back(self, origin: Origin, connection: _Connection, keep: bool) -> None:
+        """Keep the connection for the next exchange, or close it."""
+        connection.answer = connection.waiter = None
+        idle = self._idle.setdefault(origin.key, deque())
+        if keep and len(idle) < MAX_IDLE:
+            idle.append(connection)
+        else:
+            connection.close()
 
     async def aclose(self) -> None:
         pools, self._idle = list(self._idle.values()), {}
@@ -302,4 +349,4 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
-__all__ = ["ExchangeError", "Http11Client", "Origin", "dumps", "loads"]
+__all__ = ["ExchangeError", "Http11Client", "Origin", "StaleConnection", "dumps", "loads"]

@@ -22,7 +22,6 @@ or refusing is reported, never an error of the whole answer.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -62,11 +61,7 @@ async def fan_out(
             caller=caller(node) if caller is not None else request.caller,
         )
 
-    return list(
-        await asyncio.gather(
-            *(client.send(node, for_node(node), timeout=timeout) for node in nodes)
-        )
-    )
+    return await client.send_all([(node, for_node(node)) for node in nodes], timeout=timeout)
 
 
 def is_id_lookup(path: str) -> bool:

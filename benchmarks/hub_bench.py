@@ -621,7 +621,7 @@ the last three rows are per exchange, measured in the load generator's process a
 | uvicorn with the hub's options around an ASGI app that only answers (the server's floor) | {g["server_ms"]:.3f} |
 | a network query refused before any node is asked (received, routed by the hub's fast path, checked, answered 400): **the network route's floor** | **{g["floor_net_ms"]:.3f}** |
 | a request through FastAPI's routing (`/service-info`, asks no node; the floor this write-up used before) | {g["floor_ms"]:.3f} |
-| **each node asked**, on top of the network route's floor (exchange, per-node bookkeeping, merge) | **{g["marginal_ms"]:.3f}** |
+| **each node asked**, on top of the network route's floor (exchange, per-node bookkeeping, merge, and the per-query work a refused query skips, spread over the three) | **{g["marginal_ms"]:.3f}** |
 | one exchange with the hub's node client alone (`genomesh.hub.http11`, 8 loops) | {g["http11_ms"]:.3f} |
 | one exchange with a bare asyncio protocol: bytes out, answer counted, no HTTP parser, no JSON | {g["raw_ms"]:.3f} |
 | one exchange with httpx, the hub's client before this work | {g["httpx_ms"]:.3f} |

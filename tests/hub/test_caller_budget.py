@@ -153,3 +153,52 @@ def test_hub__the_budget_survives_a_restart_and_is_shared_by_two_hubs(tmp_path: 
             assert c.get("/g_variants", headers=other).status_code == 200
     finally:
         restarted.server.stop()
+
+
+def test_caller_budget__a_frequent_caller_is_charged_from_a_lease(url: str, tmp_path: Path) -> None:
+    """A caller asking many times a second gets charges reserved in bulk (one transaction per
+    lease, not per query); the database never counts fewer than were answered, and the
+    unused reserved charges are deleted when the lease expires or is released."""
+    store = HubStore(url, hub_dir=tmp_path)
+    try:
+        budget = _budget(store, limit=10_000, window=3600)
+        caller = "address:192.0.2.5"
+        for i in range(300):
+            budget.charge(caller, now=1000 + i * 0.001)
+        reserved = budget.used(caller, now=1001)
+        assert 300 < reserved <= 300 + 255  # a lease is open: reserved charges count already
+        assert budget.take(caller, now=1000.4) is not None  # the 301st, from the lease
+        # the lease expires; the next visit deletes what it did not hand out
+        assert budget.charge(caller, now=1020) == 302
+        assert budget.used(caller, now=1020) == 302
+        for i in range(100):
+            budget.charge(caller, now=1021 + i * 0.001)
+        budget.release()  # as the hub does on shutdown
+        assert budget.used(caller, now=1022) == 402
+    finally:
+        store.close()
+
+
+def test_caller_budget__leases_of_two_workers_never_pass_the_limit(
+    url: str, tmp_path: Path
+) -> None:
+    """Two workers charging one caller in turn, many times a second: exactly `limit` queries
+    are answered in all (leases shrink near the limit), and the caller is refused after."""
+    if url == "sqlite://":
+        pytest.skip("two stores share no in-memory database")
+    stores = [HubStore(url, hub_dir=tmp_path) for _ in range(2)]
+    try:
+        budgets = [_budget(s, limit=500, window=3600) for s in stores]
+        caller = "address:192.0.2.6"
+        answered = 0
+        for i in range(1200):
+            try:
+                budgets[i % 2].charge(caller, now=2000 + i * 0.0005)
+                answered += 1
+            except BudgetExhaustedError:
+                pass
+        assert answered == 500
+        assert budgets[0].used(caller, now=2001) == 500
+    finally:
+        for s in stores:
+            s.close()

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import pytest
 
+from genomesh.hub.client import NodeClient, NodeRequest
 from genomesh.hub.http11 import ExchangeError, Http11Client, Origin
+from genomesh.hub.registry import NodePublic
 
 Answer = Callable[[bytes], bytes]
 
@@ -172,5 +175,67 @@ def test_http11__unreachable_node_and_cancelled_exchange() -> None:
                 )
             assert not client._idle[client.origin(slow).key]
         await client.aclose()
+
+    run(main())
+
+
+def _node(name: str, url: str) -> NodePublic:
+    return NodePublic(
+        name=name, base_url=url, dial_out=False, country="NL", contact="", public_key=None,
+        created=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def test_http11__a_fan_out_reuses_idle_connections_without_a_task_each() -> None:
+    """`NodeClient.send_all` writes a fan-out's requests on idle keep-alive connections
+    (`Http11Client.begin`), answers them from the connections' callbacks, and puts the
+    connections back; a node that closed its idle connection is asked again on a new one."""
+
+    async def main() -> None:
+        async with (
+            raw_server(lambda head: json_answer()) as (url, seen),
+            raw_server(lambda head: json_answer(), close_after=1) as (closing, seen_closing),
+        ):
+            client = NodeClient()
+            nodes = [_node("a", url), _node("b", closing)]
+            assert client._http11 is not None
+            assert client._http11.begin(url, "GET", "/g_variants", params=[], headers={}) is None
+            for _ in range(4):
+                replies = await client.send_all(
+                    [(n, NodeRequest("GET", "/g_variants")) for n in nodes], timeout=5
+                )
+                assert [(r.node, r.status, r.body) for r in replies] == [
+                    ("a", "ok", {"ok": True}),
+                    ("b", "ok", {"ok": True}),
+                ]
+            pool = client._http11._idle[client._http11.origin(url).key]
+            assert len(pool) == 1  # the one connection, back after each exchange
+            future = client._http11.begin(url, "GET", "/info", params=[], headers={})
+            assert future is not None and await future == (200, b'{"ok":true}')
+            await asyncio.sleep(0)  # its done callback puts the connection back
+            assert len(pool) == 1
+            await client.aclose()
+        assert seen["connections"] == 1 and len(seen["requests"]) == 5  # type: ignore[arg-type]
+        assert seen_closing["connections"] == 4 and len(seen_closing["requests"]) == 4  # type: ignore[arg-type]
+
+    run(main())
+
+
+def test_http11__a_fan_out_times_out_a_silent_node_and_drops_its_connection() -> None:
+    answers = iter([json_answer(), b""])  # the first request answered, the second never
+
+    async def main() -> None:
+        async with raw_server(lambda head: next(answers)) as (url, _seen):
+            client = NodeClient()
+            node = _node("slow", url)
+            first = await client.send_all([(node, NodeRequest("GET", "/x"))], timeout=5)
+            assert first[0].status == "ok"
+            second = await client.send_all([(node, NodeRequest("GET", "/x"))], timeout=0.2)
+            assert (second[0].status, second[0].reason) == ("timeout", "no answer within 0.2 s")
+            assert second[0].elapsed_ms >= 150
+            await asyncio.sleep(0)
+            assert client._http11 is not None
+            assert not client._http11._idle[client._http11.origin(url).key]
+            await client.aclose()
 
     run(main())

@@ -93,6 +93,8 @@ def serve(
         f"(state in {escape(str(directory))}, {workers} worker{'s' if workers > 1 else ''}); "
         f"portal: {escape(settings.base_url)}/"
     )
+    # access_log off: at log level warning uvicorn would still format each request's client
+    # address and path for an access line it then drops (hub CPU, QA issue 12 part 5)
     if workers > 1:
         prepare(settings)  # migrations, keys and token once, before the workers start
         # the workers build their settings from the environment (genomesh.hub.app)
@@ -101,14 +103,14 @@ def serve(
         uvicorn.run(
             "genomesh.web.app:create_hub_app_from_env", factory=True, host=host, port=port,
             workers=workers, log_level="warning", timeout_graceful_shutdown=2,
-            **UVICORN_OPTIONS,
+            access_log=False, **UVICORN_OPTIONS,
         )  # fmt: skip
         return
     app = create_hub_app(settings)  # the hub's API with the web portal at /
     # long-polls of dial-out nodes must not hold a shutdown for a whole poll period
     uvicorn.run(
         app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2,
-        **UVICORN_OPTIONS,
+        access_log=False, **UVICORN_OPTIONS,
     )  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from genomesh.hub.callers import CallerBudget
 from genomesh.hub.catalogue import sync_catalogue
 from genomesh.hub.client import NodeClient
 from genomesh.hub.dialout import DialoutBroker
+from genomesh.hub.fastpath import NetworkFastPath
 from genomesh.hub.matchmaker import routes as matchmaker_routes
 from genomesh.hub.registry import HubStore
 from genomesh.hub.shared import SqlNonceCache
@@ -161,6 +162,7 @@ def create_app(
                         await pending
             await client.aclose()
             await app.state.dialout.aclose()
+            app.state.caller_budget.release()  # charges reserved and not used (hub.callers)
             app.state.store.close()
 
     app = FastAPI(
@@ -196,6 +198,11 @@ def create_app(
 
     app.state.dac_login_throttle = SqlLoginThrottle(store.engine)
 
+    # the Beacon network routes without FastAPI's per-request machinery (issue 12 part 5),
+    # inside the body limit below
+    app.add_middleware(
+        NetworkFastPath, hub=app, router=beacon_routes.router, fast=beacon_routes.is_fast
+    )
     # one body limit on every route, before any parsing (issue 12 part 4)
     app.add_middleware(
         BodySizeLimit,

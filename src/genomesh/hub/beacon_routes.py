@@ -74,6 +74,18 @@ POST_DOC: dict[str, Any] = {
     },
 }
 NETWORK_ERRORS = error_responses(400, 401, 404, 413)
+# the handlers served by genomesh.hub.fastpath (each returns a Response, reads the raw request)
+FAST_ENDPOINTS: set[Any] = set()
+
+
+def _fast(endpoint: Any) -> Any:
+    FAST_ENDPOINTS.add(endpoint)
+    return endpoint
+
+
+def is_fast(endpoint: Any) -> bool:
+    """Whether `endpoint` is a network handler that genomesh.hub.fastpath may serve."""
+    return endpoint in FAST_ENDPOINTS
 
 
 def _settings(request: Request) -> Any:
@@ -233,7 +245,8 @@ async def _network(
     budget: CallerBudget = state.caller_budget
     subject = (verified[0].issuer, verified[0].subject) if verified is not None else None
     who = caller_of(request, budget.proxies, subject)
-    await run_in_threadpool(budget.charge, who)  # a database transaction (hub workers share it)
+    if budget.take(who) is None:  # this worker's lease of charges (genomesh.hub.callers) is spent
+        await run_in_threadpool(budget.charge, who)  # a database transaction (workers share it)
 
     def caller(node: NodePublic) -> str | None:
         if deriver is None:
@@ -266,6 +279,7 @@ async def _network(
     responses=NETWORK_ERRORS,
     openapi_extra={"parameters": [NODES_PARAMETER]},
 )
+@_fast
 async def filtering_terms(request: Request) -> JSONResponse:
     return await _network(request, "individuals", "/filtering_terms", filtering_terms=True)
 
@@ -277,6 +291,7 @@ async def filtering_terms(request: Request) -> JSONResponse:
     operation_id="network_datasets_by_id_filtering_terms_get",
     openapi_extra={"parameters": [NODES_PARAMETER]},
 )
+@_fast
 async def dataset_filtering_terms(request: Request, id: EntryId) -> JSONResponse:
     path = node_path("datasets", id, "filtering_terms")
     return await _network(request, "datasets", path, filtering_terms=True)
@@ -296,12 +311,12 @@ def _endpoint(entry: str, target: str | None, with_id: bool) -> Any:
         async def by_id(request: Request, id: EntryId) -> JSONResponse:
             return await _network(request, entry, node_path(entry, id, target))
 
-        return by_id
+        return _fast(by_id)
 
     async def root(request: Request) -> JSONResponse:
         return await _network(request, entry, node_path(entry))
 
-    return root
+    return _fast(root)
 
 
 def _unrouted(entry: str) -> Any:
@@ -311,7 +326,7 @@ def _unrouted(entry: str) -> Any:
         raw = request.scope.get("raw_path") or request.url.path.encode()
         raise refuse_unrouted(entry, raw.decode("latin-1"))
 
-    return unrouted
+    return _fast(unrouted)
 
 
 def _add_entry_routes() -> None:
@@ -348,4 +363,4 @@ def _add_entry_routes() -> None:
 
 _add_entry_routes()
 
-__all__ = ["request_summary", "router"]
+__all__ = ["FAST_ENDPOINTS", "is_fast", "request_summary", "router"]

@@ -6,10 +6,11 @@ pooled connection with a readability check), about 1 ms per node exchange: more 
 needs to answer (QA issue 12 part 5). The hub's exchanges are narrow — GET or POST of JSON to
 a known node, JSON back — so this client does only that:
 
-* per node (scheme, host, port), a stack of idle keep-alive connections (asyncio streams,
-  TLS with certificate verification for https);
+* per node (scheme, host, port), a stack of idle keep-alive connections (an asyncio
+  Protocol each, not streams: no future per read; TLS with certificate verification for https);
 * the request written as bytes in one call; the response parsed by `httptools` (the C parser
-  uvicorn uses): Content-Length, chunked, or read-until-close bodies;
+  uvicorn uses) as it arrives, in the protocol's callback: Content-Length, chunked, or
+  read-until-close bodies;
 * a reused connection the node had closed (keep-alive expiry) is retried once on a new one,
   when nothing of the answer had arrived;
 * a connection is kept only after a complete answer the node allows to keep alive, so a
@@ -22,7 +23,6 @@ Proxies are not supported: `NodeClient` uses httpx when proxy variables are set.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import ssl
@@ -35,7 +35,6 @@ import httptools
 import orjson
 
 MAX_IDLE = 64  # idle connections kept per node
-READ_SIZE = 256 * 1024
 _SAFE_TARGET = frozenset("".join(chr(c) for c in range(0x21, 0x7F)))
 
 
@@ -96,20 +95,83 @@ class _Answer:
         self.keep_alive = bool(self.parser.should_keep_alive())
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection to a node: at most one exchange at a time, its answer
+    parsed as the bytes arrive; `waiter` gives (status, body) when the answer is complete."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.answer: _Answer | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.reused = False
+        self.received = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
 
     def usable(self) -> bool:
-        return not self.writer.is_closing() and not self.reader.at_eof()
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    def start(self, data: bytes, *, reused: bool) -> asyncio.Future[tuple[int, bytes]]:
+        """Send one request; the future gives (status, body) of its answer."""
+        assert self.transport is not None
+        answer = self.answer = _Answer()
+        answer.parser = httptools.HttpResponseParser(answer)
+        self.reused, self.received = reused, False
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return self.waiter
+
+    def keep(self) -> bool:
+        """After an exchange: whether this connection may carry the next one."""
+        answer = self.answer
+        return answer is not None and answer.complete and answer.keep_alive and self.usable()
+
+    def _resolve(self, waiter: asyncio.Future[tuple[int, bytes]], answer: _Answer) -> None:
+        waiter.set_result((answer.parser.get_status_code(), bytes(answer.body)))
+
+    def data_received(self, data: bytes) -> None:
+        answer, waiter = self.answer, self.waiter
+        if answer is None or waiter is None or waiter.done():
+            self.close()  # bytes nobody asked for: this connection cannot be trusted
+            return
+        self.received = True
+        try:
+            answer.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            waiter.set_exception(ExchangeError(f"invalid HTTP answer: {exc}"))
+            return
+        if answer.complete:
+            self._resolve(waiter, answer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        answer, waiter = self.answer, self.waiter
+        if answer is None or waiter is None or waiter.done():
+            return
+        if answer.headers_done and not answer.length_known:
+            self._resolve(waiter, answer)  # body delimited by the end of the connection
+        elif exc is None:
+            waiter.set_exception(
+                StaleConnection()
+                if self.reused and not self.received
+                else ExchangeError("the node closed the connection mid-answer")
+            )
+        elif self.reused and not answer.headers_done:
+            waiter.set_exception(StaleConnection())
+        else:
+            waiter.set_exception(ExchangeError(f"{type(exc).__name__}: {exc}"))
 
     def close(self) -> None:
-        self.writer.close()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
 
 
-class _Stale(Exception):
-    """A reused connection ended before any byte of the answer (the node closed it)."""
+class StaleConnection(ExchangeError):
+    """A reused connection ended before any byte of the answer (the node had closed it while
+    idle): the request can be sent again on a new connection."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,16 +209,21 @@ class Http11Client:
         return origin
 
     async def _connect(self, origin: Origin) -> _Connection:
+        loop = asyncio.get_running_loop()
         try:
             if origin.scheme == "https":
-                reader, writer = await asyncio.open_connection(
-                    origin.host, origin.port, ssl=self._ssl_context(), server_hostname=origin.host
+                _, connection = await loop.create_connection(
+                    _Connection,
+                    origin.host,
+                    origin.port,
+                    ssl=self._ssl_context(),
+                    server_hostname=origin.host,
                 )
             else:
-                reader, writer = await asyncio.open_connection(origin.host, origin.port)
+                _, connection = await loop.create_connection(_Connection, origin.host, origin.port)
         except (OSError, ssl.SSLError) as exc:
             raise ExchangeError(f"cannot connect to {origin.host}:{origin.port}: {exc}") from exc
-        return _Connection(reader, writer)
+        return connection
 
     def request_bytes(
         self,
@@ -202,12 +269,12 @@ class Http11Client:
                 continue
             try:
                 return await self._exchange(origin, connection, data, reused=True)
-            except _Stale:
+            except StaleConnection:
                 continue  # the node closed it while idle: try the next one, or a new one
         connection = await self._connect(origin)
         try:
             return await self._exchange(origin, connection, data, reused=False)
-        except _Stale as exc:  # only raised for reused connections
+        except StaleConnection as exc:  # only raised for reused connections
             raise ExchangeError("connection closed before the answer") from exc
 
     async def _exchange(
@@ -215,44 +282,61 @@ class Http11Client:
     ) -> tuple[int, bytes]:
         keep = False
         try:
-            answer = _Answer()
-            parser = answer.parser = httptools.HttpResponseParser(answer)
-            try:
-                connection.writer.write(data)
-                received = False
-                while not answer.complete:
-                    chunk = await connection.reader.read(READ_SIZE)
-                    if not chunk:
-                        if answer.headers_done and not answer.length_known:
-                            break  # body delimited by the end of the connection
-                        if reused and not received:
-                            raise _Stale
-                        raise ExchangeError("the node closed the connection mid-answer")
-                    received = True
-                    parser.feed_data(chunk)
-            except (ConnectionError, OSError) as exc:
-                if reused and not answer.headers_done:
-                    raise _Stale from exc
-                raise ExchangeError(f"{type(exc).__name__}: {exc}") from exc
-            except httptools.HttpParserError as exc:
-                raise ExchangeError(f"invalid HTTP answer: {exc}") from exc
-            keep = answer.complete and answer.keep_alive
-            return parser.get_status_code(), bytes(answer.body)
+            answer = await connection.start(data, reused=reused)
+            keep = connection.keep()
+            return answer
         finally:
-            idle = self._idle.setdefault(origin.key, deque())
-            if keep and len(idle) < MAX_IDLE:
-                idle.append(connection)
-            else:
+            self._put_back(origin, connection, keep)
+
+    def begin(
+        self,
+        base_url: str,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes | None = None,
+    ) -> asyncio.Future[tuple[int, bytes]] | None:
+        """Send one request on an idle keep-alive connection to the node, without a task (a
+        fan-out's exchanges then cost no task and no coroutine each): the future gives
+        (status, body), or fails with StaleConnection if the node had closed that connection
+        (send it again with `request`). None when no idle connection is open: use `request`.
+        Cancelling the future closes the connection."""
+        origin = self.origin(base_url)
+        data = self.request_bytes(origin, method, path, params=params, headers=headers, body=body)
+        idle = self._idle.get(origin.key)
+        while idle:
+            connection = idle.pop()
+            if not connection.usable():
                 connection.close()
+                continue
+            future = connection.start(data, reused=True)
+            future.add_done_callback(functools.partial(self._finished, origin, connection))
+            return future
+        return None
+
+    def _finished(
+        self, origin: Origin, connection: _Connection, future: asyncio.Future[tuple[int, bytes]]
+    ) -> None:
+        keep = not future.cancelled() and future.exception() is None and connection.keep()
+        self._put_back(origin, connection, keep)
+
+    def _put_back(self, origin: Origin, connection: _Connection, keep: bool) -> None:
+        """Keep the connection for the next exchange, or close it."""
+        connection.answer = connection.waiter = None
+        idle = self._idle.setdefault(origin.key, deque())
+        if keep and len(idle) < MAX_IDLE:
+            idle.append(connection)
+        else:
+            connection.close()
 
     async def aclose(self) -> None:
         pools, self._idle = list(self._idle.values()), {}
         for idle in pools:
             while idle:
-                connection = idle.pop()
-                connection.close()
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    await connection.writer.wait_closed()
+                idle.pop().close()
+        await asyncio.sleep(0)  # let the transports finish closing
 
 
 def loads(body: bytes) -> Any:
@@ -265,4 +349,4 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
-__all__ = ["ExchangeError", "Http11Client", "Origin", "dumps", "loads"]
+__all__ = ["ExchangeError", "Http11Client", "Origin", "StaleConnection", "dumps", "loads"]

@@ -22,8 +22,6 @@ or refusing is reported, never an error of the whole answer.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -52,18 +50,18 @@ async def fan_out(
     def for_node(node: NodePublic) -> NodeRequest:
         if authorize is None and caller is None:
             return request
-        # one copy per node, not one per field
-        return dataclasses.replace(
-            request,
+        # one copy per node, built directly (dataclasses.replace costs several times more)
+        return NodeRequest(
+            method=request.method,
+            path=request.path,
+            params=request.params,
+            body=request.body,
             authorization=authorize(node) if authorize is not None else request.authorization,
+            forwarded_for=request.forwarded_for,
             caller=caller(node) if caller is not None else request.caller,
         )
 
-    return list(
-        await asyncio.gather(
-            *(client.send(node, for_node(node), timeout=timeout) for node in nodes)
-        )
-    )
+    return await client.send_all([(node, for_node(node)) for node in nodes], timeout=timeout)
 
 
 def is_id_lookup(path: str) -> bool:

@@ -162,11 +162,13 @@ def test_case_search__named_region_and_disease_definition(
     assert top["pop_carriers"] == MIN_COUNT - 1  # one private carrier, sent as an upper bound
 
 
+@pytest.mark.parametrize("how", ["split", "pooled"])
 def test_case_search__one_carrier_region_looks_like_no_carrier_region(
-    fed: Federation, planted: CohortFiles
+    fed: Federation, planted: CohortFiles, how: str
 ) -> None:
     """A region where one allowed case carries a variant gives exactly what a region where no
-    case carries one gives: nothing about that participant leaves the node."""
+    case carries one gives: nothing about that participant leaves the node (with the pooled
+    filter, whose first round sends case allele counts, too)."""
     records, by_node = truth_table(planted, fed)
     allowed = fed.nodes["nl-a"].allowed("nl-a-ds")
     cases = is_case(planted) & allowed & set(by_node["nl-a"])
@@ -180,7 +182,8 @@ def test_case_search__one_carrier_region_looks_like_no_carrier_region(
         if not in_a and not elsewhere and none is None and any(calls.values()):
             none = pos
     assert one is not None and none is not None
-    result = run(fed, {"regions": [f"12:{one}-{one}", f"12:{none}-{none}"], "max_af": 0.49})
+    result = run(fed, {"regions": [f"12:{one}-{one}", f"12:{none}-{none}"], "max_af": 0.49,
+                       "filter": how})  # fmt: skip
     rows = {r["region"]: r for r in result["rows"]}
     keys = ("case_carriers", "cases", "pop_carriers", "population", "p", "contributors")
     assert {k: rows[f"12:{one}-{one}"][k] for k in keys} == {
@@ -239,6 +242,15 @@ def test_case_search__from_the_command_line_with_its_plots(
     assert main(["analysis", "submit", "case-search", *datasets, "--population",
                  "nl-c/nl-c-ds", "--window", "10000"]) == 2  # fmt: skip
     assert "--phenotype" in capsys.readouterr().err
+    # a gene list (comma-separated, repeatable), resolved by the hub from the gene table
+    code = main(["analysis", "submit", "case-search", *datasets, "--population", "nl-c/nl-c-ds",
+                 "--phenotype", "HP:0012759", "--genes", "RNU4-1,RNU4-2", "--genes", "OAS1",
+                 "--max-af", "0.01", "--wait", "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = fed.result(json.loads(out)["id"]).json()["rows"]
+    assert rows[0]["gene"] == "RNU4-2" and rows[0]["significant"]
+    assert {r["gene"] for r in rows} <= {"RNU4-1", "RNU4-2", "OAS1"}
 
 
 def test_case_search__a_phenotype_unrelated_to_the_genome_finds_nothing(fed: Federation) -> None:

@@ -18,7 +18,7 @@ genes (the packaged GENCODE 43 table, every biotype) plus 100 kb windows. Runs: 
 cases (HP:0012759), and a null phenotype (hypertension, drawn independently of genotype)
 with the default filter (`split`) and with the biased one (`population`), for the QQ plots.
 
-Usage: python benchmarks/case_search_bench.py [--people 6000] [--thin 32] [--window 100000]
+Usage: python benchmarks/case_search_bench.py [--people 6000] [--thin 64] [--window 100000]
 Writes docs/bench/case-search.md, docs/bench/case-search-qq.png and
 docs/bench/case-search-qq-population.png.
 """
@@ -124,7 +124,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=6_000)
     parser.add_argument("--length", type=int, default=1_000_000, help="pool (tile) length")
-    parser.add_argument("--thin", type=int, default=32)
+    parser.add_argument("--thin", type=int, default=64)
     parser.add_argument("--window", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--chromosomes", default=",".join(GRCH38),

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -100,8 +101,7 @@ def _intervals(
 def gene_spans(params: Mapping[str, Any]) -> list[tuple[str, int, int]]:
     """Every gene of the packaged table (the params' assembly) as (chrom, start, end); a node
     whose table is not the one the hub named refuses, so all nodes name the same regions."""
-    from genomesh.core.genome import normalize_chromosome
-    from genomesh.ontology.genes import VERSION, gene_table
+    from genomesh.ontology.genes import VERSION
 
     if params.get("gene_table") != VERSION:
         raise InvalidInputError(
@@ -109,8 +109,17 @@ def gene_spans(params: Mapping[str, Any]) -> list[tuple[str, int, int]]:
             f"{params.get('gene_table')!r}",
             field="gene_table",
         )
-    table = gene_table(params.get("assembly", "GRCh38"))
-    chroms = [normalize_chromosome(c) for c in table["chrom"]]
+    return _gene_spans(str(params.get("assembly", "GRCh38")))
+
+
+@cache
+def _gene_spans(assembly: str) -> list[tuple[str, int, int]]:
+    from genomesh.core.genome import normalize_chromosome
+    from genomesh.ontology.genes import gene_table
+
+    table = gene_table(assembly)
+    names = {c: normalize_chromosome(c) for c in table["chrom"].unique()}
+    chroms = table["chrom"].map(names)
     return sorted(
         {(c, int(s), int(e)) for c, s, e in zip(chroms, table["start"], table["end"], strict=True)
          if c is not None}
@@ -138,16 +147,24 @@ def scan(variants: pd.DataFrame, params: Mapping[str, Any]) -> tuple[list[str], 
     if "window" in params:
         window = int(params["window"])
         index = (pos[candidates] - 1) // window
+        codes, chrom_names = pd.factorize(chrom[candidates])
+        key = codes.astype(np.int64) * (1 << 40) + index
+        windows, inverse = np.unique(key, return_inverse=True)
         labels = [
-            f"{c}:{i * window + 1}-{(i + 1) * window}"
-            for c, i in zip(chrom[candidates], index, strict=False)
+            f"{chrom_names[k >> 40]}:{(k & ((1 << 40) - 1)) * window + 1}-"
+            f"{((k & ((1 << 40) - 1)) + 1) * window}"
+            for k in windows.tolist()
         ]
-        known = set(names)  # a gene exactly one window long is that window
-        fresh = [n for n in dict.fromkeys(labels) if n not in known]
-        names.extend(fresh)
-        code = {n: k for k, n in enumerate(names)}
-        win_i = np.fromiter((code[n] for n in labels), dtype=np.int64, count=len(labels))
-        dup = np.isin(win_i, np.arange(len(kept)))  # already counted via the gene span
+        known = {n: k for k, n in enumerate(names)}  # a gene one window long is that window
+        code = np.empty(len(labels), dtype=np.int64)
+        for w, label in enumerate(labels):
+            if label in known:
+                code[w] = known[label]
+            else:
+                code[w] = len(names)
+                names.append(label)
+        win_i = code[inverse]
+        dup = win_i < len(kept)  # already counted via the gene span
         i_parts.append(win_i[~dup])
         j_parts.append(candidates[~dup])
     i_all = np.concatenate(i_parts)

@@ -218,3 +218,23 @@ def test_case_search__paths(tmp_path: Path) -> None:
     folder = resources.files("genomesh.ontology").joinpath("data", "genes")
     assert {p.name for p in folder.iterdir()} >= {"genes-GRCh38.tsv.gz", "genes-GRCh37.tsv.gz",
                                                    "SOURCE.md"}  # fmt: skip
+
+
+def test_drill__picks_a_region_by_name_rank_or_gene() -> None:
+    from genomesh.cli.case_drill import case_filters, pick_region
+
+    result = {"analysis": "case-search", "rows": [
+        {"region": "12:120291763-120291903", "gene": "RNU4-2", "rank": 1},
+        {"region": "12:120200001-120300000", "gene": None, "rank": 2},
+    ]}  # fmt: skip
+    assert pick_region(result, "rnu4-2")["rank"] == 1
+    assert pick_region(result, "2")["region"] == "12:120200001-120300000"
+    assert pick_region(result, "chr12:120200001-120300000")["rank"] == 2
+    with pytest.raises(InvalidInputError, match="'BRCA1' is not a region"):
+        pick_region(result, "BRCA1")
+    # the case definition as Beacon filters: one query per term (Beacon ANDs filters)
+    assert case_filters({"phenotypes": ["HP:1", "HP:2"], "descendants": False}) == [
+        [{"id": "HP:1", "includeDescendantTerms": False}],
+        [{"id": "HP:2", "includeDescendantTerms": False}],
+    ]
+    assert case_filters({"disease": "OMIM:620851"}) == [[{"id": "OMIM:620851"}]]

@@ -20,6 +20,7 @@ filters on a reference half of the population); the drill uses the whole populat
 
     genomesh analysis drill 3f2c... 1                     # the top-ranked region
     genomesh analysis drill 3f2c... 12:120290001-120300000
+    genomesh analysis drill 3f2c... RNU4-2                # a gene, in a gene scan
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ HOMOZYGOUS = "GENO:GENO_0000136"  # genomesh.beacon.records.ZYGOSITY[2]
 
 
 def pick_region(result: dict[str, Any], region: str) -> dict[str, Any]:
-    """The result row named by its region (`12:120290001-120300000`) or by its rank (`1`)."""
+    """The result row named by its region (`12:120290001-120300000`), its rank (`1`) or, in
+    a gene scan, its gene (`RNU4-2`)."""
     if result.get("analysis") != "case-search" or not isinstance(result.get("rows"), list):
         raise InvalidInputError("that analysis is not a case search", field="task_id")
     rows = result["rows"]
@@ -60,6 +62,9 @@ def pick_region(result: dict[str, Any], region: str) -> dict[str, Any]:
         return dict(rows[rank - 1])
     for row in rows:
         if row["region"] == region.removeprefix("chr"):
+            return dict(row)
+    for row in rows:  # a gene scan's regions are named by their gene too
+        if row.get("gene") and region.upper() in row["gene"].upper().split("/"):
             return dict(row)
     raise InvalidInputError(
         f"{region!r} is not a region of this case search (name one as CHROM:START-END "
@@ -297,7 +302,9 @@ def merge_dataset(merged: dict[tuple[str, str], dict[str, Any]], d: dict[str, An
 @analysis_app.command("drill")
 def drill_command(
     task_id: Annotated[str, typer.Argument(help="the id of a finished case search")],
-    region: Annotated[str, typer.Argument(help="CHROM:START-END from its result, or a rank")],
+    region: Annotated[
+        str, typer.Argument(help="CHROM:START-END from its result, a rank, or a gene")
+    ],
     limit: Annotated[
         int, typer.Option("--limit", min=1, help="records per dataset to ask for")
     ] = 500,

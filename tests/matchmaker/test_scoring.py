@@ -157,7 +157,8 @@ def test_gene_ids__symbols_and_entrez_ids_map_to_one_key() -> None:
     ncbi = normalise_gene("NGLY1")
     assert ncbi.startswith("NCBIGene:")
     assert normalise_gene(ncbi.split(":")[1]) == ncbi
-    assert normalise_gene("ENSG00000151092.5") == "ENSG00000151092"
+    assert normalise_gene("ENSG00000151092.5") == ncbi  # NGLY1's Ensembl id (gene table)
+    assert normalise_gene("ENSG00000000000") == "ENSG00000000000"  # unknown: kept as written
 
 
 def test_phenopackets__convert_to_valid_mme_patients() -> None:

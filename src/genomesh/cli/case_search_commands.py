@@ -5,6 +5,8 @@
     genomesh analysis submit case-search -d au/rare -d gb/biobank --phenotype HP:0012759 \\
         --window 100000     # population: the datasets the catalogue marks population/control
     genomesh analysis submit case-search ... --disease OMIM:620851 --region 12:120291816-120291899
+    genomesh analysis submit case-search ... --genes RNU4-2,RNU4-1 --genes ENSG00000012048
+    genomesh analysis submit case-search ... --windows genes+fixed --window 100000   # genome
     genomesh analysis case-plot ID --manhattan scan.png --qq scan-qq.png
 
 See `genomesh.analysis.case_search` for what the nodes send and the test the hub runs.
@@ -69,6 +71,33 @@ def submit_case_search(
     window: Annotated[
         int | None, typer.Option("--window", help="scan the genome in windows of this many bp")
     ] = None,
+    genes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--genes",
+            help="genes to test: symbols, Ensembl or NCBI ids, comma-separated (repeatable); "
+            "from the packaged GENCODE gene table",
+        ),
+    ] = None,
+    windows: Annotated[
+        str | None,
+        typer.Option(
+            "--windows",
+            help="the whole genome: 'genes' (every gene of the table, non-coding too), "
+            "'genes+fixed' (and --window bp windows, default 100000) or 'fixed'",
+        ),
+    ] = None,
+    assembly: Annotated[
+        str, typer.Option("--assembly", help="the data's assembly, for gene coordinates")
+    ] = "GRCh38",
+    filter_: Annotated[
+        str,
+        typer.Option(
+            "--filter",
+            help="how rare variants are chosen: split (reference half of the population), "
+            "pooled (cases + population), population (biased; for comparison)",
+        ),
+    ] = "split",
     within: Annotated[
         str | None, typer.Option("--within", help="limit a window scan to CHROM:START-END")
     ] = None,
@@ -97,6 +126,12 @@ def submit_case_search(
         params["regions"] = list(region)
     if window is not None:
         params["window"] = window
+    if genes:
+        params["genes"] = [g.strip() for item in genes for g in item.split(",") if g.strip()]
+    if windows:
+        params["windows"] = windows
+    params["assembly"] = assembly
+    params["filter"] = filter_
     if within:
         params["region"] = within
     submit_analysis(
@@ -109,9 +144,10 @@ def scan_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
     if body.get("analysis") != "case-search" or not isinstance(body.get("rows"), list):
         raise InvalidInputError("that analysis is not a case search", field="id")
     return [
-        {"CHROM": r["chrom"], "POS": (r["start"] + r["end"]) // 2, "P": r["p"], "ID": r["region"]}
+        {"CHROM": r["chrom"], "POS": (r["start"] + r["end"]) // 2, "P": r["p"],
+         "ID": r.get("gene") or r["region"]}
         for r in body["rows"]
-    ]
+    ]  # fmt: skip
 
 
 @analysis_app.command("case-plot")

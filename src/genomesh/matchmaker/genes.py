@@ -3,8 +3,10 @@
 The packaged table is the gene list of the HPO release bundled with hpo3 (symbol and NCBI
 Gene id of every gene with HPO annotations, ~5,200 genes), so no live look-up is needed.
 Symbols and Entrez ids of those genes map to each other; any other identifier is compared as
-written (case-insensitive for symbols). Ensembl ids (`ENSG...`) are matched only to the same
-Ensembl id: no Ensembl table ships in a package this project can use offline.
+written (case-insensitive for symbols). Ensembl ids (`ENSG...`) map to their NCBI gene id
+through genomesh's packaged gene table (`genomesh.ontology.genes`: GENCODE genes with NCBI
+Gene cross-references), so `ENSG00000012048` matches `BRCA1` and `672`; an Ensembl id the
+table does not know, or maps to several NCBI genes, is matched only to the same Ensembl id.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def normalise_gene(gene_id: str) -> str:
     text = str(gene_id).strip()
     ensembl = _ENSEMBL.match(text)
     if ensembl:
-        return ensembl.group(1).upper()
+        from genomesh.ontology.genes import ensembl_to_entrez
+
+        entrez_id = ensembl_to_entrez(ensembl.group(1))
+        return f"NCBIGene:{entrez_id}" if entrez_id else ensembl.group(1).upper()
     by_symbol = _tables()[0]
     entrez = _ENTREZ.match(text)
     if entrez:

@@ -276,6 +276,8 @@ def test_hub__the_catalogue_states_each_datasets_epsilon_and_exposure_budget(
             "hiddenBelowCarriers": 1,
             "exposureBudgetNats": 0.2,
             "exposureFreeCarriers": 10,
+            "exposureLineMin": 4,
+            "exposureLineMax": 8,
             "exposureCharge": "expected",
             "dpEpsilon": 1.5,
             "dpMechanism": "truncated geometric + Bayes-optimal remap (Cho et al. 2020)",
@@ -284,5 +286,6 @@ def test_hub__the_catalogue_states_each_datasets_epsilon_and_exposure_budget(
         # the table may wrap the privacy cell over two lines: read it without the borders
         out = " ".join(capsys.readouterr().out.replace("│", " ").split())
         assert "ε 1.5 per answer" in out and "exposure ≤ 0.2 nats per person" in out
+        assert "rare answers need 4-8 carriers" in out
     finally:
         hub.server.stop()

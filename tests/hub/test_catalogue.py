@@ -194,6 +194,8 @@ def test_catalogue__disclosure_rules_keep_only_known_keys_of_the_right_type() ->
         "minCount": 5,
         "hiddenBelowCarriers": 3,
         "exposureBudgetNats": None,
+        "exposureLineMin": None,
+        "exposureLineMax": None,
         "exposureCharge": None,
         "dpMechanism": "m" * 200,
     }
@@ -205,6 +207,11 @@ def test_catalogue__disclosure_rules_keep_only_known_keys_of_the_right_type() ->
     assert disclosure_text(None) == "not stated"
     assert disclosure_text({"dpEpsilon": 0.5, "exposureBudgetNats": 0.1}) == (
         "ε 0.5 per answer; exposure ≤ 0.1 nats per person"
+    )
+    drawn = {"exposureBudgetNats": 0.1, "exposureLineMin": 4, "exposureLineMax": 8}
+    assert disclosure_text(drawn) == (
+        "exact answers (no DP); exposure ≤ 0.1 nats per person; "
+        "rare answers need 4-8 carriers (drawn per answer)"
     )
 
 

@@ -95,6 +95,8 @@ DISCLOSURE_NUMBERS = (
     "hiddenBelowCarriers",
     "exposureBudgetNats",
     "exposureFreeCarriers",
+    "exposureLineMin",
+    "exposureLineMax",
     "dpEpsilon",
 )
 MAX_MECHANISM = 200
@@ -171,6 +173,10 @@ def disclosure_text(disclosure: dict[str, Any] | None) -> str:
     hidden = disclosure.get("hiddenBelowCarriers")
     if isinstance(hidden, int | float) and hidden > 1:
         parts.append(f"alleles of < {hidden:g} carriers hidden")
+    low, high = disclosure.get("exposureLineMin"), disclosure.get("exposureLineMax")
+    if budget is not None and isinstance(high, int | float) and high > 0:
+        low = low if isinstance(low, int | float) else high
+        parts.append(f"rare answers need {low:g}-{high:g} carriers (drawn per answer)")
     return "; ".join(parts)
 
 

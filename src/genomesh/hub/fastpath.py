@@ -126,7 +126,7 @@ class NetworkFastPath:
             if cls is Exception:
                 return None  # the 500 handler belongs to ServerErrorMiddleware
             if cls in handlers:
-                return handlers[cls]  # type: ignore[no-any-return]
+                return handlers[cls]  # type: ignore[no-any-return,return-value]
         return None
 
 

@@ -104,6 +104,7 @@ def _phenotype(
         return jc_bma
     assert resnik is not None
     if method == "query-resnik-jc":
+        assert jc_bma is not None
         r_q = resnik[0] / self_sum if self_sum > 0 else 0.0 * resnik[0]
         return 0.5 * r_q + 0.5 * jc_bma
     # Resnik_BMA(Q, Q) = Σ_q Resnik(q, q) / k: each term's best match is itself
@@ -112,6 +113,7 @@ def _phenotype(
     normalised = np.minimum(1.0, resnik_bma / self_bma) if self_bma > 0 else 0.0 * resnik_bma
     if method == "resnik-bma":
         return normalised
+    assert jc_bma is not None
     return 0.5 * normalised + 0.5 * jc_bma
 
 
@@ -269,7 +271,7 @@ def score_pool(
             geno[i] = genotype_score(query.genes, pool.prepared[i].genes, weighting=weighting)[0]
     total = _combine(pheno, geno, weighting)
     if np.isscalar(total):
-        total = np.full(len(pool), float(total))
+        total = np.full(len(pool), float(total))  # type: ignore[arg-type]
     return PoolScores(query, pool, np.asarray(total, dtype=float), pheno, geno, weighting)
 
 

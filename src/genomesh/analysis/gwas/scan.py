@@ -140,13 +140,13 @@ def _scan_sparse(
             if colmap[midx[e]] >= 0:
                 missing += 1
         nmiss[i] = missing
-    r = 0
+    n_missing_rows = 0
     for i in range(m):
         if nmiss[i] > 0:
-            r += 1
-    miss_rows = np.empty(r, np.int64)
-    miss_Q = np.zeros((r, q))
-    packed = np.zeros((r, (n + 7) // 8), np.uint8)
+            n_missing_rows += 1
+    miss_rows = np.empty(n_missing_rows, np.int64)
+    miss_Q = np.zeros((n_missing_rows, q))
+    packed = np.zeros((n_missing_rows, (n + 7) // 8), np.uint8)
     j = 0
     for i in range(m):
         if nmiss[i] == 0:

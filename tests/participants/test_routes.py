@@ -10,14 +10,16 @@ import pytest
 
 from genomesh.core.settings import NodeSettings
 from genomesh.gate import Gate, GateRequest
-from tests.gate.conftest import carriers_at, researcher
+from tests.gate.conftest import PLAIN, carriers_at, researcher
 from tests.gate.serve import app_gate, serve_node
 
 
 @pytest.fixture
 def client(node_dir: Path, tmp_path: Path) -> Iterator[httpx.Client]:
     """The real node app served by uvicorn on a free loopback port."""
-    settings = NodeSettings.load(node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = NodeSettings.load(
+        node_dir, state_url=f"sqlite:///{tmp_path / 'state.sqlite'}", dataset_policies=PLAIN
+    )  # the exposure numbers below are the plain account's
     with serve_node(settings) as (c, app):
         c.app = app  # type: ignore[attr-defined]
         yield c

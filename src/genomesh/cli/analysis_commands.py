@@ -425,7 +425,49 @@ def types(hub: HubOption = None) -> None:
         console.print(f"[bold]{escape(item['type'])}[/]  {escape(item['description'])}")
 
 
-__all__ = ["analysis_app", "follow", "parse_params", "submit_analysis", "submit_app"]
+ManhattanOption = Annotated[
+    Path | None, typer.Option("--manhattan", help="write the Manhattan plot (PNG) here")
+]
+QQOption = Annotated[Path | None, typer.Option("--qq", help="write the QQ plot (PNG) here")]
+
+
+def check_plot_targets(manhattan: Path | None, qq: Path | None) -> None:
+    """Refuse a plot command that names no file (before asking the hub for anything)."""
+    if manhattan is None and qq is None:
+        raise InvalidInputError("name --manhattan FILE and/or --qq FILE", field="--manhattan")
+
+
+def write_plots(
+    rows: list[dict[str, Any]],
+    *,
+    manhattan: Path | None,
+    qq: Path | None,
+    manhattan_title: str,
+    qq_title: str,
+    **manhattan_options: Any,
+) -> None:
+    """The Manhattan and/or QQ PNG of result rows (CHROM, POS, P, ID), each file said."""
+    from genomesh.analysis.gwas.plots import manhattan_png, qq_png
+
+    if manhattan is not None:
+        manhattan.write_bytes(manhattan_png(rows, title=manhattan_title, **manhattan_options))
+        console.print(f"wrote {escape(str(manhattan))}")
+    if qq is not None:
+        qq.write_bytes(qq_png(rows, title=qq_title))
+        console.print(f"wrote {escape(str(qq))}")
+
+
+__all__ = [
+    "ManhattanOption",
+    "QQOption",
+    "analysis_app",
+    "check_plot_targets",
+    "follow",
+    "parse_params",
+    "submit_analysis",
+    "submit_app",
+    "write_plots",
+]
 
 # the GWAS commands (submit gwas, plot, compare) and case search (submit case-search,
 # case-plot) register themselves on the apps above

@@ -14,26 +14,27 @@ See `genomesh.analysis.case_search` for what the nodes send and the test the hub
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from genomesh.cli.analysis_commands import (
     DatasetOption,
+    ManhattanOption,
     ParamOption,
+    QQOption,
     WaitOption,
     analysis_app,
+    check_plot_targets,
     parse_params,
     submit_analysis,
     submit_app,
+    write_plots,
 )
 from genomesh.cli.query_commands import (
     HubOption,
     JsonOption,
     PassportOption,
-    console,
     hub_request,
     hub_url,
     passport_header,
@@ -153,29 +154,22 @@ def scan_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
 @analysis_app.command("case-plot")
 def case_plot(
     task_id: Annotated[str, typer.Argument(help="the id of a finished case search")],
-    manhattan: Annotated[
-        Path | None, typer.Option("--manhattan", help="write the Manhattan plot (PNG) here")
-    ] = None,
-    qq: Annotated[Path | None, typer.Option("--qq", help="write the QQ plot (PNG) here")] = None,
+    manhattan: ManhattanOption = None,
+    qq: QQOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
 ) -> None:
     """Manhattan plot (-log10 p per region, Bonferroni line) and QQ plot of a case search."""
-    from genomesh.analysis.gwas.plots import manhattan_png, qq_png
-
-    if manhattan is None and qq is None:
-        raise InvalidInputError("name --manhattan FILE and/or --qq FILE", field="--manhattan")
+    check_plot_targets(manhattan, qq)
     url = f"{hub_url(hub)}/analysis/tasks/{task_id}/result"
     rows = scan_rows(hub_request("GET", url, headers=passport_header(passport)))
     top = [r["ID"] for r in sorted(rows, key=lambda r: r["P"])[:1]]
     threshold = 0.05 / max(len(rows), 1)
-    if manhattan is not None:
-        title = f"case search: {len(rows)} regions (Bonferroni line at {threshold:.2g})"
-        manhattan.write_bytes(manhattan_png(rows, title=title, threshold=threshold, highlight=top))
-        console.print(f"wrote {escape(str(manhattan))}")
-    if qq is not None:
-        qq.write_bytes(qq_png(rows, title="case search: observed vs expected p"))
-        console.print(f"wrote {escape(str(qq))}")
+    write_plots(
+        rows, manhattan=manhattan, qq=qq,
+        manhattan_title=f"case search: {len(rows)} regions (Bonferroni line at {threshold:.2g})",
+        qq_title="case search: observed vs expected p", threshold=threshold, highlight=top,
+    )  # fmt: skip
 
 
 __all__ = ["case_plot", "scan_rows", "submit_case_search"]

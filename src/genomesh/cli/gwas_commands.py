@@ -22,17 +22,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from genomesh.cli.analysis_commands import (
     DatasetOption,
+    ManhattanOption,
     ParamOption,
+    QQOption,
     WaitOption,
     analysis_app,
+    check_plot_targets,
     follow,
     parse_params,
     submit_analysis,
     submit_app,
+    write_plots,
 )
 from genomesh.cli.query_commands import (
     HubOption,
@@ -137,25 +140,19 @@ def _gwas_result(task_id: str, *, hub: str | None, passport: str | None) -> dict
 @analysis_app.command("plot")
 def plot(
     task_id: Annotated[str, typer.Argument(help="the id of a finished GWAS")],
-    manhattan: Annotated[
-        Path | None, typer.Option("--manhattan", help="write the Manhattan plot (PNG) here")
-    ] = None,
-    qq: Annotated[Path | None, typer.Option("--qq", help="write the QQ plot (PNG) here")] = None,
+    manhattan: ManhattanOption = None,
+    qq: QQOption = None,
     hub: HubOption = None,
     passport: PassportOption = None,
 ) -> None:
     """Manhattan and QQ plots of a GWAS result, as PNG files."""
-    from genomesh.analysis.gwas.plots import manhattan_png, qq_png
     from genomesh.analysis.results import result_rows
 
-    if manhattan is None and qq is None:
-        raise InvalidInputError("name --manhattan FILE and/or --qq FILE", field="--manhattan")
+    check_plot_targets(manhattan, qq)
     body = _gwas_result(task_id, hub=hub, passport=passport)
     title = f"{body.get('trait', '')} ({body.get('mode', '')}, {body.get('model', '')})"
-    for path, draw in ((manhattan, manhattan_png), (qq, qq_png)):
-        if path is not None:
-            path.write_bytes(draw(result_rows(body), title=title))
-            console.print(f"wrote {escape(str(path))}")
+    rows = result_rows(body)  # once for both plots (a GWAS has a row per variant)
+    write_plots(rows, manhattan=manhattan, qq=qq, manhattan_title=title, qq_title=title)
 
 
 def _fmt(value: float) -> str:

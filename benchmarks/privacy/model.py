@@ -6,12 +6,15 @@
 The live harness (run.py) is the measurement; this is the design tool beside it. It replays
 scenario (a) of the harness - member and non-member victims interleaved, four at a time,
 each asking its own alleles rarest first - against a model of `genomesh.gate.narrowing` on
-the harness's world (same cohort, split and seed): an answer needs at least its line of
-carriers (drawn per answer from `line`, keyed as the node draws it); one from k < `free`
-carriers charges each of them `charge(k, N)`; a carrier the answer would take past the
-budget is withheld and the answer recomputed without them; the same answer (same carriers)
-asked again is narrowed as before and charged nothing. Boolean answers only; identities do
-not matter to this defence, so scenarios (b) and (c) behave the same here.
+the harness's world (same cohort, split and seed): the first time an allele is asked about,
+each of its carriers' scrutiny grows by `expected_charge(k, N)` (answers from fewer than
+`watch` carriers) and those already past the scrutiny budget are taken out; what is left
+needs at least its line of carriers (drawn per answer from `line`, keyed as the node draws
+it); one from k < `free` carriers charges each of them `charge(k, N)`; a carrier the answer
+would take past the exposure budget is withheld and the answer recomputed without them; the
+same answer (same carriers) asked again is narrowed as before and charged nothing. Boolean
+answers only; identities do not matter to these defences, so scenarios (b) and (c) behave
+the same here.
 
 Each attack length (--queries, default 30 / 100 / 300 / 1,000 per victim) runs on fresh
 budgets, as a fresh node would, and reports power at 5% false positives at every prefix
@@ -53,13 +56,17 @@ class Narrowing:
 
     def __init__(self, carriers: list[np.ndarray], n: int, *, charge: Charge | None,
                  budget: float, free: int, min_count: int = 1, line: tuple[int, int] = (1, 0),
-                 line_seed: int = 0, lines: dict[bytes, int] | None = None) -> None:  # fmt: skip
+                 line_seed: int = 0, lines: dict[bytes, int] | None = None,
+                 scrutiny: float | None = None, watch: int = 50) -> None:  # fmt: skip
         self.carriers, self.n = carriers, n
         self.charge, self.budget, self.free, self.min_count = charge, budget, free, min_count
         self.line_range, self.line_key = line, line_seed.to_bytes(16, "big")
         self.lines = lines  # given lines (a test replays the gate's, read from its audit log)
+        self.scrutiny, self.watch = scrutiny, watch
         self.spent = np.zeros(n)
-        self.memo: dict[bytes, frozenset[int]] = {}
+        self.scrutinised = np.zeros(n)
+        self.asked: set[int] = set()  # questions counted (an allele, once)
+        self.given: dict[bytes, bool] = {}  # the memo: an answer, once given, stays
 
     def line(self, key: bytes) -> int:
         """The answer's line: `exposure.drawn_line` keyed on who makes it (as the node)."""
@@ -72,35 +79,45 @@ class Narrowing:
     def answer(self, j: int) -> bool:
         c = self.carriers[j]
         k = len(c)
-        if k == 0:
+        if k == 0 or k < self.min_count:
             return False
-        if k < self.min_count:
-            return False
-        if self.charge is None:
+        watched = self.scrutiny is not None and k < self.watch
+        charged = self.charge is not None and k < self.free
+        if not watched and not charged:
             return True
-        if k >= self.free:
-            return True
+        first = watched and j not in self.asked
+        self.asked.add(j)
         key = c.tobytes()
-        line = self.line(key)
-        if key in self.memo:
-            return len(set(c.tolist()) - self.memo[key]) >= line
-        withheld: set[int] = set()
+        if key in self.given:  # the same answer again: as before, charged nothing
+            if first:
+                self.scrutinised[c] += exposure.expected_charge(k, self.n)
+            return self.given[key]
         current = c
+        if watched:
+            assert self.scrutiny is not None
+            current = c[self.scrutinised[c] < self.scrutiny]  # the over-scrutinised go first
+            if first:
+                self.scrutinised[c] += exposure.expected_charge(k, self.n)
+        if self.charge is not None and 0 < len(current) < self.free:
+            current = self._exposure(key, current)
+        self.given[key] = bool(len(current))
+        return self.given[key]
+
+    def _exposure(self, key: bytes, current: np.ndarray) -> np.ndarray:
+        """The line and the exposure budget (genomesh.gate.narrowing): who is left."""
+        assert self.charge is not None
+        line = self.line(key)
         while len(current):
             if len(current) < line:
-                withheld |= set(current.tolist())
-                current = current[:0]
-                break
+                return current[:0]
             cost = self.charge(len(current), self.n)
-            over = current[self.spent[current] + cost > self.budget + 1e-12]
-            if not len(over):
+            over = self.spent[current] + cost > self.budget + 1e-12
+            if not over.any():
                 break
-            withheld |= set(over.tolist())
-            current = np.array([p for p in current if p not in withheld], dtype=c.dtype)
+            current = current[~over]
         if len(current):
             self.spent[current] += self.charge(len(current), self.n)
-        self.memo[key] = frozenset(withheld)
-        return bool(len(current))
+        return current
 
 
 def attack(
@@ -149,24 +166,37 @@ def utility(world: World, model: Narrowing, *, n_queries: int, seed: int) -> dic
 
 @dataclass(frozen=True)
 class Rule:
-    """One narrowing rule to compare: the charge (None = no accounting) and the drawn line."""
+    """One narrowing rule to compare: the charge (None = no exposure accounting), the drawn
+    line and the scrutiny budget (None = not kept)."""
 
     charge: Charge | None
     line: tuple[int, int] = (1, 0)  # (exposure_line_min, exposure_line_max); (1, 0) = off
     min_count: int = 1  # boolean_min_count
+    scrutiny: float | None = None  # scrutiny_budget
+    watch: int = 50  # scrutiny_carriers
 
 
 def rules() -> dict[str, Rule]:
     default = DatasetPolicy()
+    line = (default.exposure_line_min, default.exposure_line_max)
+    charge = exposure.CHARGES[default.exposure_charge]
+    scrutiny = {"scrutiny": default.scrutiny_budget, "watch": default.scrutiny_carriers}
     return {
         "off": Rule(None),
         "beacon-frequency charge, no line (the default before the line)": Rule(exposure.charge),
-        "expected charge, no line": Rule(exposure.expected_charge),
-        "beacon-frequency charge, line 4..8": Rule(exposure.charge, (4, 8)),
-        "the defaults (expected charge, line "
-        f"{default.exposure_line_min}..{default.exposure_line_max})": Rule(
-            exposure.CHARGES[default.exposure_charge],
-            (default.exposure_line_min, default.exposure_line_max),
+        "expected charge, line 4..8, no scrutiny (the default before scrutiny)": Rule(
+            exposure.expected_charge, (4, 8)
+        ),
+        f"the defaults (expected charge, line {line[0]}..{line[1]}, scrutiny "
+        f"{default.scrutiny_budget:g} below {default.scrutiny_carriers} carriers)": Rule(
+            charge,
+            line,
+            **scrutiny,  # type: ignore[arg-type]
+        ),
+        "the defaults, but nothing from < 10 carriers (line 10)": Rule(
+            charge,
+            (10, 10),
+            **scrutiny,  # type: ignore[arg-type]
         ),
         # the boundary alone: what answering >= 10 carriers exactly costs, with no budget
         "hide every allele of < 10 carriers, no budget": Rule(None, min_count=10),
@@ -197,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=2015)
     p.add_argument("--budget", type=float, nargs="+", default=[exposure.DEFAULT_BUDGET])
     p.add_argument("--free", type=int, default=exposure.DEFAULT_FREE_CARRIERS)
+    p.add_argument("--rules", nargs="+", default=[], help="only rules whose name has one of these")
     p.add_argument("--utility-queries", type=int, default=10_000)
     p.add_argument("--key", type=int, default=0, help="the model's line key (as a node's secret)")
     p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work" / "privacy")
@@ -222,12 +253,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.group} + {args.group} victims", flush=True)  # fmt: skip
     for budget in args.budget:
         for name, rule in rules().items():
+            if args.rules and not any(r in name for r in args.rules):
+                continue
 
             def fresh(g: int = 0, rule: Rule = rule, budget: float = budget) -> Narrowing:
                 return Narrowing(carriers, len(world.members), charge=rule.charge,
                                  budget=budget, free=args.free, line=rule.line,
                                  line_seed=args.key + g,
-                                 min_count=rule.min_count)  # fmt: skip
+                                 min_count=rule.min_count, scrutiny=rule.scrutiny,
+                                 watch=rule.watch)  # fmt: skip
 
             worst = 0.0
             lines = []

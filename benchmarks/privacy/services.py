@@ -37,6 +37,7 @@ BASELINE_ENV = {
     "GENOMESH_DEFAULT_POLICY__BOOLEAN_MIN_COUNT": "1",
     "GENOMESH_ANTI_DIFFERENCING_ANSWERS": "0",
     "GENOMESH_DEFAULT_POLICY__EXPOSURE_BUDGET": "off",  # per-participant accounting (issue 13)
+    "GENOMESH_DEFAULT_POLICY__SCRUTINY_BUDGET": "off",  # per-participant scrutiny (issue 13)
 }
 
 

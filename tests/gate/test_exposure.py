@@ -21,7 +21,7 @@ from genomesh.gate import DatasetAccess, DatasetResult, Gate, GateRequest
 from tests.gate.conftest import anonymous, carriers_at, researcher
 
 N = 10
-OFF = {"cohort": DatasetPolicy(exposure_budget=None)}
+OFF = {"cohort": DatasetPolicy(exposure_budget=None, scrutiny_budget=None)}
 # The account on its own terms: the beacon-frequency charge and no drawn line (the defaults
 # are the expected charge and a line drawn from 4..8: tests/gate/test_exposure_line.py). The
 # tests below count answers of exactly three carriers, which the defaults never give.
@@ -165,7 +165,11 @@ def test_exposure__a_participants_budget_survives_new_identities(
         gate.state.pseudonym("cohort", p) for p in ("S1", "S5", "S6")
     )
     assert exposure[3] is None  # nobody carries it: nobody to charge
-    assert exposure[4] == {"repeat": True, "budget": 0.1}
+    assert exposure[4] == {
+        "repeat": True,
+        "budget": 0.1,
+        "scrutiny": {"added": 0.0},
+    }  # counted once
     assert "S1" not in str(exposure)
     # Switched off, the third allele is answered: the budget is what hid it.
     off = make_gate(dataset_policies=OFF)

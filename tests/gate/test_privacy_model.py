@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "pri
 import model  # benchmarks/privacy/model.py (on the path above)
 
 PEOPLE = [f"S{i}" for i in range(1, 11)]
+SCRUTINY = 1.0
 
 
 @pytest.mark.parametrize("kind", sorted(CHARGES))
@@ -33,10 +34,12 @@ def test_model__answers_like_the_gate(make_gate: Callable[..., Gate], kind: str)
         np.sort(rng.choice(10, size=int(rng.integers(1, 11)), replace=False)) for _ in range(25)
     ]
     carriers = [a.astype(np.int32) for a in alleles]
+    # a small scrutiny budget, so that some participants pass it within the 80 questions
     replay = model.Narrowing(
-        carriers, 10, charge=CHARGES[kind], budget=DEFAULT_BUDGET, free=DEFAULT_FREE_CARRIERS
-    )
-    line_off = DatasetPolicy(exposure_charge=kind, exposure_line_max=0)
+        carriers, 10, charge=CHARGES[kind], budget=DEFAULT_BUDGET, free=DEFAULT_FREE_CARRIERS,
+        scrutiny=SCRUTINY, watch=50,
+    )  # fmt: skip
+    line_off = DatasetPolicy(exposure_charge=kind, exposure_line_max=0, scrutiny_budget=SCRUTINY)
     gate = make_gate(dataset_policies={"cohort": line_off})
     asked = rng.integers(0, len(alleles), size=80)  # repeats included
     by_gate = [bool(ask(gate, {PEOPLE[p] for p in alleles[j]}).exists) for j in asked]
@@ -45,6 +48,9 @@ def test_model__answers_like_the_gate(make_gate: Callable[..., Gate], kind: str)
     assert 0 < sum(by_gate) < len(by_gate)  # some hidden, some answered
     spent = gate.state.exposure.spent("cohort", PEOPLE)
     np.testing.assert_allclose([spent[p] for p in PEOPLE], replay.spent, rtol=1e-9, atol=1e-12)
+    asked_about = gate.state.exposure.asked("cohort", PEOPLE)
+    np.testing.assert_allclose([asked_about[p] for p in PEOPLE], replay.scrutinised, rtol=1e-9)
+    assert (replay.scrutinised >= SCRUTINY).any()  # the scrutiny rule was exercised
 
 
 def test_model__answers_like_the_gate_with_the_drawn_line(make_gate: Callable[..., Gate]) -> None:
@@ -67,6 +73,7 @@ def test_model__answers_like_the_gate_with_the_drawn_line(make_gate: Callable[..
     replay = model.Narrowing(
         [a.astype(np.int32) for a in alleles], 10, charge=CHARGES[policy.exposure_charge],
         budget=DEFAULT_BUDGET, free=DEFAULT_FREE_CARRIERS, lines=lines,
+        scrutiny=policy.scrutiny_budget, watch=policy.scrutiny_carriers,
     )  # fmt: skip
     assert [replay.answer(int(j)) for j in asked] == by_gate
     assert 0 < sum(by_gate) < len(by_gate)

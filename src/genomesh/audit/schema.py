@@ -21,6 +21,7 @@ Versions:
 3. version stored in `gs_meta`; index `ix_gs_roster_dataset` (participant look-ups).
 4. `gs_audit_anchor`: the signed audit heads sent to a hub (a new table, created on open).
 5. per-participant exposure (`gs_exposure`) and answer memo (`gs_answer_memo`): new tables.
+6. per-participant scrutiny (`gs_scrutiny`) and counted questions (`gs_question`): new tables.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from genomesh.audit.chain import GENESIS
 from genomesh.audit.tables import Base
 from genomesh.core.errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 VERSION_KEY = "schema_version"
 
 # Additive steps: MIGRATIONS[v] takes a version-v database to v + 1 (idempotent DDL).
@@ -44,6 +45,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("CREATE INDEX IF NOT EXISTS ix_gs_roster_dataset ON gs_roster (dataset_id)",),
     3: (),  # gs_audit_anchor: a new table, made by create_all
     4: (),  # gs_exposure, gs_answer_memo: new tables, made by create_all
+    5: (),  # gs_scrutiny, gs_question: new tables, made by create_all
 }
 # Versions whose data would have to be converted: refused, with the reason.
 NOT_MIGRATABLE: dict[int, str] = {

@@ -142,6 +142,29 @@ class AnswerMemoRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class ScrutinyRow(Base):
+    """How much a participant's alleles have been asked about in one dataset, over every
+    caller: each distinct question about an answer of fewer than `scrutiny_carriers` people
+    adds what a "yes" would reveal to each of them, whatever the answer was
+    (genomesh.disclosure.exposure.expected_charge). Never reset by a new identity or window."""
+
+    __tablename__ = "gs_scrutiny"
+    dataset_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    individual_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    asked: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class QuestionRow(Base):
+    """A question already counted in `gs_scrutiny` (its key: the dataset version, the question
+    and who makes the answer), so asking it again - by anyone - counts nothing."""
+
+    __tablename__ = "gs_question"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 class WithdrawalRow(Base):
     """A participant's withdrawal from one dataset."""
 

@@ -138,7 +138,23 @@ class DatasetPolicy(BaseModel):
         "narrowed (their charge is below 5e-5 nats)",
     )
 
-    @field_validator("exposure_budget", "dp_epsilon", mode="before")
+    scrutiny_budget: float | None = Field(
+        default=25.0,
+        ge=0,
+        description="per-participant budget of questions asked about them, over every caller "
+        "(genomesh.gate.narrowing): each distinct question about an answer from fewer than "
+        "scrutiny_carriers people adds, to each of them, what a 'yes' would reveal (the "
+        "expected charge), whatever the answer; past it, anonymous/registered answers from "
+        "fewer than scrutiny_carriers people are computed without them. 'off' = not kept",
+    )
+    scrutiny_carriers: int = Field(
+        default=50,
+        ge=1,
+        description="answers from fewer individuals than this are watched by the scrutiny "
+        "account (counted, and computed without the over-scrutinised)",
+    )
+
+    @field_validator("exposure_budget", "dp_epsilon", "scrutiny_budget", mode="before")
     @classmethod
     def _off(cls, value: Any) -> Any:
         """TOML has no null, environment variables are text: "off" (or "none") switches off."""

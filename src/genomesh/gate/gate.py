@@ -295,6 +295,7 @@ class Gate:
             exposure=self.state.exposure,
             without=without,
             line_key=self.state.noise_key,
+            question=_question(request),
         )
 
     def _isolates(
@@ -454,6 +455,21 @@ class Gate:
                     self._used_hint.clear()
                 self._used_hint[charge.identity_key] = used
         return entry.seq
+
+
+_NOT_THE_QUESTION = ("skip", "limit")  # paging: the same question, another page
+
+
+def _question(request: GateRequest) -> str:
+    """What was asked, canonical, for the scrutiny accounts (the wording as the surface
+    parsed it; paging and the requested granularity do not make another question)."""
+    parameters = {k: v for k, v in request.parameters.items() if k not in _NOT_THE_QUESTION}
+    return json.dumps(
+        [request.surface, request.operation, parameters],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
 
 
 __all__ = ["Gate"]

@@ -32,7 +32,7 @@ from typing import Any
 from genomesh.audit.exposure import ExposureCharge, ExposureStore
 from genomesh.core.settings import DatasetPolicy
 from genomesh.disclosure.budget import NARROWED_TIERS
-from genomesh.disclosure.exposure import answer_charge, drawn_line, over_budget
+from genomesh.disclosure.exposure import answer_charge, drawn_line, expected_charge, over_budget
 from genomesh.gate.contract import DatasetAccess, DatasetResult
 from genomesh.gate.guard import DatasetFacts
 
@@ -66,6 +66,11 @@ def fingerprint(result: DatasetResult, access: DatasetAccess, facts: DatasetFact
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def question_key(fingerprint_: str, question: str) -> str:
+    """One question about one answer: counted once in the scrutiny accounts."""
+    return hashlib.sha256(f"{fingerprint_}\x1f{question}".encode()).hexdigest()
+
+
 def narrow(
     result: DatasetResult,
     *,
@@ -75,9 +80,11 @@ def narrow(
     exposure: ExposureStore,
     without: Callable[[frozenset[str]], DatasetResult],
     line_key: bytes | None = None,
+    question: str | None = None,
 ) -> Narrowed:
-    """Apply rare-hit hiding and the exposure budget to one dataset's answer (see module).
-    `line_key` (the node's secret) draws each answer's line; None = `boolean_min_count`."""
+    """Apply rare-hit hiding, scrutiny and the exposure budget to one dataset's answer (see
+    module). `line_key` (the node's secret) draws each answer's line; None =
+    `boolean_min_count`. `question`: what was asked, canonical (None = no scrutiny)."""
     k = len(result.contributors)
     narrowable = access.tier in NARROWED_TIERS
     if k == 0:
@@ -87,31 +94,63 @@ def narrow(
         settled, kept = _settle(without(hidden), hidden, policy.boolean_min_count, without)
         return Narrowed(settled, audit={"rare_hidden": True}, withheld=kept)
     budget = policy.exposure_budget
-    if budget is None or k >= policy.exposure_free_carriers:
+    scrutiny = policy.scrutiny_budget if narrowable and question is not None else None
+    watched = scrutiny is not None and k < policy.scrutiny_carriers
+    charged = budget is not None and k < policy.exposure_free_carriers
+    if not watched and not charged:
         return Narrowed(result)
 
     n = len(facts.individuals)
     fp = fingerprint(result, access, facts)
     line = policy.boolean_min_count
-    if narrowable and line_key is not None:
+    if narrowable and line_key is not None and budget is not None:
         line = max(
             line,
             drawn_line(line_key, fp, low=policy.exposure_line_min, high=policy.exposure_line_max),
         )
+    # scrutiny: the first time this question is asked, each carrier's account grows by what a
+    # "yes" would reveal about them, whatever the answer turns out to be
+    asked: dict[str, Any] = {}
+    if watched:
+        key = question_key(fp, question or "")
+        if not exposure.counted(key):
+            asked = {
+                "question": key,
+                "question_charge": expected_charge(k, n),
+                "question_carriers": frozenset(result.contributors),
+            }
     remembered = exposure.memo(fp)
     if remembered is not None:  # the same answer again: narrowed as before, charged nothing
         again, kept = result, remembered
         if kept:
             again, kept = _settle(without(kept), kept, line, without)
-        return Narrowed(again, audit={"repeat": True, "budget": budget}, withheld=kept)
+        repeat = (
+            ExposureCharge(dataset_id=facts.dataset_id, fingerprint=fp, read={}, memo=False,
+                           **asked)
+            if asked
+            else None
+        )  # fmt: skip
+        audit_repeat: dict[str, Any] = {"repeat": True, "budget": budget}
+        if watched:
+            audit_repeat["scrutiny"] = {"added": round(asked.get("question_charge", 0.0), 9)}
+        return Narrowed(again, charge=repeat, audit=audit_repeat, withheld=kept)
+
+    withheld: frozenset[str] = frozenset()
+    current = result
+    asked_read: dict[str, float] = {}
+    if watched:  # the over-scrutinised are taken out first, at any number of carriers
+        asked_read = exposure.asked(facts.dataset_id, result.contributors)
+        out = frozenset(p for p, v in asked_read.items() if scrutiny is not None and v >= scrutiny)
+        if out:
+            withheld = out
+            current = without(withheld)
 
     # withholding weighs the full charge; an ε-DP answer then charges at most ε (its bound)
     epsilon = policy.dp_epsilon if narrowable else None
     kind = policy.exposure_charge
     spent: dict[str, float] = {}
-    withheld: frozenset[str] = frozenset()
-    current = result
-    for _ in range(_ROUNDS):
+    loop = budget is not None and 0 < len(current.contributors) < policy.exposure_free_carriers
+    for _ in range(_ROUNDS if loop else 0):
         carriers = current.contributors
         if not carriers:
             break
@@ -121,7 +160,7 @@ def narrow(
             continue
         spent.update(exposure.spent(facts.dataset_id, carriers - spent.keys()))
         over = (
-            over_budget(carriers, n=n, spent=spent, budget=budget, kind=kind)
+            over_budget(carriers, n=n, spent=spent, budget=budget or 0.0, kind=kind)
             if narrowable
             else set()
         )
@@ -130,20 +169,36 @@ def narrow(
         withheld |= over
         current = without(withheld)
     made_by = frozenset(current.contributors)
-    each = answer_charge(len(made_by), n, kind=kind, epsilon=epsilon) if made_by else 0.0
-    charges = {p: each for p in made_by}
+    pays = loop and made_by and len(made_by) < policy.exposure_free_carriers
+    each = answer_charge(len(made_by), n, kind=kind, epsilon=epsilon) if pays else 0.0
+    charges = {p: each for p in made_by} if pays else {}
     decision = ExposureCharge(
-        dataset_id=facts.dataset_id, fingerprint=fp, read=spent, charges=charges, withheld=withheld
+        dataset_id=facts.dataset_id,
+        fingerprint=fp,
+        read=spent,
+        charges=charges,
+        withheld=withheld,
+        scrutiny_budget=scrutiny if watched else None,
+        asked_read=asked_read,
+        **asked,
     )
     audit: dict[str, Any] = {
         "carriers": k,
-        **({"line": line} if line > 1 else {}),
+        **({"line": line} if line > 1 and loop else {}),
         **({"epsilon": policy.dp_epsilon} if policy.dp_epsilon is not None else {}),
         "budget": budget,
         "charge": round(each, 9),
         "charged": len(charges),
-        "exhausted": sum(1 for p in made_by if spent.get(p, 0.0) + each >= budget - 1e-12),
+        "exhausted": sum(
+            1 for p in charges if budget is not None and spent.get(p, 0.0) + each >= budget - 1e-12
+        ),
     }
+    if watched:
+        audit["scrutiny"] = {
+            "budget": scrutiny,
+            "added": round(asked.get("question_charge", 0.0), 9),
+            "over": sum(1 for v in asked_read.values() if scrutiny is not None and v >= scrutiny),
+        }
     return Narrowed(current, charge=decision, audit=audit, withheld=withheld)
 
 
@@ -163,4 +218,4 @@ def _settle(
     return current, withheld
 
 
-__all__ = ["Narrowed", "fingerprint", "narrow"]
+__all__ = ["Narrowed", "fingerprint", "narrow", "question_key"]

@@ -278,6 +278,8 @@ def test_hub__the_catalogue_states_each_datasets_epsilon_and_exposure_budget(
             "exposureFreeCarriers": 10,
             "exposureLineMin": 4,
             "exposureLineMax": 8,
+            "scrutinyBudgetNats": 25.0,
+            "scrutinyCarriers": 50,
             "exposureCharge": "expected",
             "dpEpsilon": 1.5,
             "dpMechanism": "truncated geometric + Bayes-optimal remap (Cho et al. 2020)",

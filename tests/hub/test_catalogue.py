@@ -196,6 +196,8 @@ def test_catalogue__disclosure_rules_keep_only_known_keys_of_the_right_type() ->
         "exposureBudgetNats": None,
         "exposureLineMin": None,
         "exposureLineMax": None,
+        "scrutinyBudgetNats": None,
+        "scrutinyCarriers": None,
         "exposureCharge": None,
         "dpMechanism": "m" * 200,
     }
@@ -212,6 +214,9 @@ def test_catalogue__disclosure_rules_keep_only_known_keys_of_the_right_type() ->
     assert disclosure_text(drawn) == (
         "exact answers (no DP); exposure ≤ 0.1 nats per person; "
         "rare answers need 4-8 carriers (drawn per answer)"
+    )
+    assert disclosure_text({**drawn, "scrutinyBudgetNats": 25}).endswith(
+        "; questions about one person ≤ 25 nats"
     )
 
 

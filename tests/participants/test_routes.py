@@ -57,6 +57,10 @@ def test_participant_api__access_report_lists_recipients(client: httpx.Client) -
     from genomesh.disclosure.exposure import charge
 
     assert cohort["exposure"] == {"spent": pytest.approx(charge(8, 10)), "budget": 0.1}
+    # and how much S1's alleles were asked about: that one question, about 8 carriers
+    from genomesh.disclosure.exposure import expected_charge
+
+    assert cohort["scrutiny"] == {"asked": pytest.approx(expected_charge(8, 10)), "budget": 25.0}
     # the participant's own request is audited like any other answer
     assert gate.state.audit_entry(body["audit_id"]).body["what"]["operation"] == "access_report"  # type: ignore[union-attr]
 

@@ -88,7 +88,8 @@ def error_body(
 # (a hidden answer and a true absence are the same bytes; docs/disclosure-control.md).
 DISCLOSURE_NOTES: dict[str, str] = {
     "boolean": "exists=false means not present, or present in too few people to disclose "
-    "(rare alleles, and people whose disclosure budget is spent, are answered as absent)",
+    "(rare alleles, and people whose disclosure or scrutiny budget is spent, are answered as "
+    "absent)",
     "count": "a count of 0 means none, or too few people to disclose; a count below the "
     "dataset's threshold is not given (countSuppressed), nor one that would single out a "
     "person against an earlier answer",

@@ -108,6 +108,10 @@ class BeaconService:
                 # each rare answer's line is drawn (keyed) from min..max carriers
                 "exposureLineMin": policy.exposure_line_min,
                 "exposureLineMax": policy.exposure_line_max,
+                # questions about a participant's alleles, counted over every caller; past the
+                # budget they are left out of open-tier answers from fewer than the carriers
+                "scrutinyBudgetNats": policy.scrutiny_budget,
+                "scrutinyCarriers": policy.scrutiny_carriers,
                 "dpEpsilon": policy.dp_epsilon,  # per answer; None: exact answers
                 "dpMechanism": None if policy.dp_epsilon is None else noise.MECHANISM,
             }

@@ -97,6 +97,8 @@ DISCLOSURE_NUMBERS = (
     "exposureFreeCarriers",
     "exposureLineMin",
     "exposureLineMax",
+    "scrutinyBudgetNats",
+    "scrutinyCarriers",
     "dpEpsilon",
 )
 MAX_MECHANISM = 200
@@ -177,6 +179,9 @@ def disclosure_text(disclosure: dict[str, Any] | None) -> str:
     if budget is not None and isinstance(high, int | float) and high > 0:
         low = low if isinstance(low, int | float) else high
         parts.append(f"rare answers need {low:g}-{high:g} carriers (drawn per answer)")
+    scrutiny = disclosure.get("scrutinyBudgetNats")
+    if isinstance(scrutiny, int | float):
+        parts.append(f"questions about one person ≤ {scrutiny:g} nats")
     return "; ".join(parts)
 
 

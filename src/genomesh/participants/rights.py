@@ -119,6 +119,12 @@ def access_report(
                     "spent": state.exposure.spent(a.dataset_id, [individual_id])[individual_id],
                     "budget": gate.settings.policy_for(a.dataset_id).exposure_budget,
                 },
+                # how much my alleles have been asked about, by everyone; past the budget,
+                # open-tier answers from fewer than `scrutiny_carriers` people leave me out
+                "scrutiny": {
+                    "asked": state.exposure.asked(a.dataset_id, [individual_id])[individual_id],
+                    "budget": gate.settings.policy_for(a.dataset_id).scrutiny_budget,
+                },
                 # attribution: analyses (data visiting) this dataset served, and those that
                 # used this participant's data
                 "analyses": {

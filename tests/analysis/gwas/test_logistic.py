@@ -124,6 +124,65 @@ def test_separation__falls_back_to_firth_like_plink2(tmp_path, cohort: Cohort) -
     np.testing.assert_allclose([rows.BETA.iloc[v], rows.SE.iloc[v]], [beta, se], rtol=1e-7)
 
 
+@pytest.fixture(scope="module")
+def with_missing(cohort: Cohort) -> tuple[dict, pd.DataFrame]:
+    """3 % of calls missing at random (every variant has some), run with the hub state
+    round-tripped through strict JSON after every round (`run_rounds`' default)."""
+    dosages = cohort.dosages.copy()
+    dosages[np.random.default_rng(4).random(dosages.shape) < 0.03] = -1
+    nodes, _ = split_nodes(cohort.individuals, cohort.variants, dosages)
+    result, _ = run_rounds(GWAS, {**LOGIT, "top_p": 1e-4, "top_max": 8}, nodes)
+    return nodes, pd.DataFrame(result["table"])
+
+
+def test_missing_calls__json_state__equals_statsmodels_complete_cases(with_missing) -> None:
+    """Variants made constant by their missing calls are NA (their statistics once made the
+    JSON state fail); every other row equals an independent fit over the people observed."""
+    nodes, rows = with_missing
+    people, G, sites = pooled(nodes)
+    C = design_matrix(people, sites, ["sex", "age"], None)
+    y = people.binary.to_numpy(float)
+    # a person enters a variant's row when called there, in a dataset that contributed
+    # (a dataset withholds a variant whose missing calls are too few to publish)
+    site = people.site.to_numpy()
+    observed = (G >= 0) & np.array([np.isin(site, d.split(",")) for d in rows.DATASETS])
+    assert (rows.DATASETS != "ds-1,ds-2,ds-3").sum() < 10
+    np.testing.assert_array_equal(rows.OBS_CT, observed.sum(axis=1))
+    assert rows.OBS_CT.max() < len(people)
+    constant = np.array([np.ptp(g[o]) == 0 for g, o in zip(G, observed, strict=True)])
+    assert constant.sum() >= 3
+    na = rows.BETA.isna().to_numpy()
+    np.testing.assert_array_equal(na, constant)
+    assert (rows.ERRCODE[constant] == "CONST_ALLELE").all() and rows.P[constant].isna().all()
+    # score rows: U and V at the all-people null fit, C'WC over the people observed
+    mu = sm.GLM(y, C, family=sm.families.Binomial()).fit(tol=1e-12).fittedvalues
+    w = mu * (1 - mu)
+    score = rows[(rows.METHOD == "score") & ~na]
+    assert len(score) > 1000
+    check = score.index[::25].union(score.index[score.DATASETS != "ds-1,ds-2,ds-3"])
+    for v, z_stat in zip(check, score.Z_STAT[check], strict=True):
+        o, g = observed[v], G[v, observed[v]].astype(float)
+        Co, wo = C[o][:, np.abs(C[o]).sum(axis=0) > 0], w[o]
+        cg = Co.T @ (wo * g)
+        var = g @ (wo * g) - cg @ np.linalg.solve(Co.T @ (Co * wo[:, None]), cg)
+        np.testing.assert_allclose(z_stat, g @ (y[o] - mu[o]) / np.sqrt(var), rtol=1e-6)
+    # Wald rows (the top hits): a logistic fit of y on [C, g] over the people observed
+    wald = rows[rows.METHOD == "wald"]
+    assert len(wald) == 8
+    for v, beta, se in zip(wald.index, wald.BETA, wald.SE, strict=True):
+        o = observed[v]
+        X = np.column_stack([C[o][:, np.abs(C[o]).sum(axis=0) > 0], G[v, o].astype(float)])
+        fit = sm.GLM(y[o], X, family=sm.families.Binomial()).fit(tol=1e-12)
+        np.testing.assert_allclose([beta, se], [fit.params[-1], fit.bse[-1]], rtol=1e-6)
+
+
+@requires_plink2
+def test_missing_calls__wald_equals_plink2(tmp_path, cohort: Cohort, with_missing) -> None:
+    nodes, rows = with_missing
+    fits = _assert_fits(rows, _plink2(tmp_path, nodes, cohort.variants), "wald")
+    assert len(fits) == 8 and (fits.OBS_CT < 1500).all()
+
+
 def test_planted_binary_variants_are_found(logistic, cohort: Cohort) -> None:
     causal = {c["pos"] for c in cohort.truth["binary"]["causal"]}
     assert (logistic[logistic.POS.isin(causal)].P < 1e-6).sum() >= 1

@@ -203,16 +203,15 @@ def test_secure_logistic_with_missing_genotypes__corrections_only_where_needed(
     nodes, _ = split_nodes(cohort.individuals, cohort.variants, dosages)
     params = {"trait": "binary", "model": "logistic", "covariates": ["sex", "age"], "min_mac": 0,
               "top_p": 1e-6, "top_max": 2}  # fmt: skip
-    # (json_state off: the logistic score state holds NaN for untestable variants, which
-    # strict JSON refuses; that is the hub solve's to fix, not secure mode's)
-    plain, _ = run_rounds(GWAS, params, nodes, task_id="lm-plain", json_state=False)
-    masked, state = run_rounds(
-        GWAS, {**params, "mode": "secure"}, nodes, task_id="lm-secure", json_state=False
-    )
+    # the hub state goes through strict JSON after every round (variants made constant by
+    # their missing calls are untestable: NA in the table, never NaN in the state)
+    plain, _ = run_rounds(GWAS, params, nodes, task_id="lm-plain")
+    masked, state = run_rounds(GWAS, {**params, "mode": "secure"}, nodes, task_id="lm-secure")
     # the score round carried corrections for exactly the variants with a missing call
     assert state["n_corr_rows"] == int((half < 0).any(axis=1).sum()) < len(dosages)
     a, b = pd.DataFrame(plain["table"]), pd.DataFrame(masked["table"])
     ok = a.BETA.notna()
+    assert (~ok).any() and (b.BETA.isna() == ~ok).all() and (b.ERRCODE[~ok] == "CONST_ALLELE").all()
     assert (a.OBS_CT == b.OBS_CT).all() and (a.OBS_CT.max() > a.OBS_CT).any()
     np.testing.assert_allclose(b.BETA[ok], a.BETA[ok], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(b.SE[ok], a.SE[ok], rtol=1e-6)

@@ -23,7 +23,7 @@ from scipy import stats
 
 from genomesh.analysis.gwas import layout, secure
 from genomesh.analysis.gwas.linear import PooledSums, split_corrections
-from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_table
+from genomesh.analysis.gwas.output import LOGISTIC_COLUMNS, build_table, floats
 from genomesh.analysis.gwas.params import parse_params
 from genomesh.analysis.protocol import LocalReply
 from genomesh.analysis.wire import decode_array
@@ -172,8 +172,10 @@ def _score(state: dict, replies: Mapping[str, LocalReply]) -> None:
         se = np.where(ok, 1.0 / np.sqrt(var), np.nan)
     pval = 2.0 * stats.norm.sf(np.abs(z))
     flags = contributions(replies, V)
+    # an untestable variant's statistics are NaN: kept as None (NaN is not JSON, and the
+    # hub stores this state as JSON between rounds); `_finish` reads None back as NaN
     state["score"] = {
-        "beta": beta.tolist(), "se": se.tolist(), "z": z.tolist(), "p": pval.tolist(),
+        "beta": floats(beta), "se": floats(se), "z": floats(z), "p": floats(pval),
         "obs": np.round(n - missing).astype(int).tolist(),
         "errcode": ["." if o else "CONST_ALLELE" for o in ok],
         "datasets": {d: f.astype(int).tolist() for d, f in flags.items()},
@@ -240,11 +242,17 @@ def _wald_step(state: dict, replies: Mapping[str, LocalReply]) -> None:
 
 def _done(fit: dict, coef: np.ndarray, info: np.ndarray) -> None:
     cov = np.linalg.inv(info)
-    fit.update(done=True, coef=coef.tolist(), beta=float(coef[-1]), se=float(np.sqrt(cov[-1, -1])))
+    beta, se = float(coef[-1]), float(np.sqrt(max(cov[-1, -1], 0.0)))
+    if not (np.isfinite(coef).all() and np.isfinite(se) and se > 0):
+        # no usable fit: NA like plink2 (and no NaN in the JSON state)
+        fit.update(done=True, beta=None, se=None, errcode="UNFINISHED")
+        return
+    fit.update(done=True, coef=coef.tolist(), beta=beta, se=se)
 
 
 def _finish(state: dict) -> None:
     s = state["score"]
+    # None (an untestable variant, as stored) becomes NaN here, and NA in the table
     beta, se, z, pval = (np.array(s[k], dtype=np.float64) for k in ("beta", "se", "z", "p"))
     method = ["score"] * len(beta)
     errcode = list(s["errcode"])

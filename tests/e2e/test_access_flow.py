@@ -2,38 +2,37 @@
 expire, withdraw (issue #4's test).
 
 One hub (genomesh.hub.app.create_app, with the DAC and passport broker) and one node
-(genomesh.node.app.create_app) run as uvicorn servers on 127.0.0.1. The node holds two
-datasets ingested from a small simulated cohort with a consent mix (GRU, HMB, HMB+NPU,
-HMB+IRB+PUB, DS[type 2 diabetes], ...). The node trusts the hub's JWKS and polls its
-revocation list; it posts withdrawal notices to the hub with the secret the hub issued.
+(genomesh.node.app.create_app) run as uvicorn servers on 127.0.0.1
+(tests/loopback_federation.py). The node holds two datasets ingested from a small simulated
+cohort with a consent mix (GRU, HMB, HMB+NPU, HMB+IRB+PUB, DS[type 2 diabetes], ...). The
+node trusts the hub's JWKS and polls its revocation list; it posts withdrawal notices to
+the hub with the secret the hub issued.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from genomesh.access.purpose_match import match_purpose
-from genomesh.core.consent import DataUseTerm
 from genomesh.core.purpose import ResearchPurpose
-from genomesh.core.settings import DatasetPolicy, HubSettings, NodeSettings, TrustedIssuer
-from genomesh.store import ingest_dataset, init_node, open_node
-from genomesh.testing.cohorts import shared_cohort
-from tests.dac.conftest import LiveServer, free_port, serve
+from genomesh.store import open_node
+from tests.loopback_federation import (
+    ADMIN_PASSWORD,
+    LoopbackFederation,
+    login,
+    loopback_federation,
+)
 
 pytestmark = pytest.mark.slow
 
-ADMIN_PASSWORD = "Federation-Keeper-4410"
 RESEARCHER = ("rita", "Sequencing-Lab-Bench-77")
 MEMBER = ("mark", "Committee-Chair-Desk-31")
-HMB = DataUseTerm(id="DUO:0000006")
 PURPOSE = {
     "category": "health_medical",
     "institution": "uni.example.org",
@@ -43,84 +42,18 @@ PURPOSE = {
 }
 
 
-@dataclass
-class Federation:
-    hub: str
-    node: str
-    node_app: Any
-    node_settings: NodeSettings
-    node_dir: Path
-    hub_http: httpx.Client
-    node_http: httpx.Client
-    servers: list[LiveServer]
-
-
 @pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackFederation]:
     from genomesh.hub.app import create_app as create_hub
     from genomesh.node.app import create_app as create_node
 
-    root = tmp_path_factory.mktemp("e2e")
-    cohort = shared_cohort()
-    node_dir = root / "node"
-    init_node(node_dir, name="nl-node", jurisdiction="NL")
-    for dataset_id in ("cohort1", "cohort2"):
-        ingest_dataset(
-            node_dir, dataset_id, vcf=cohort.vcf, individuals=cohort.individuals,
-            consent=cohort.consent, duo=[HMB], name=f"simulated {dataset_id}",
-        )  # fmt: skip
-
-    hub_port, node_port = free_port(), free_port()
-    hub_url, node_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{node_port}"
-    hub_settings = HubSettings(
-        hub_dir=root / "hub", base_url=hub_url, issuer=hub_url, admin_password=ADMIN_PASSWORD,
-        catalogue_sync_seconds=0,
-    )  # fmt: skip
-    servers = [serve(create_hub(hub_settings), port=hub_port)]
-    hub_http = httpx.Client(base_url=hub_url, timeout=30)
-    admin = login(hub_http, "admin", ADMIN_PASSWORD)
-    secret = hub_http.post("/dac/nodes/nl-node/secret", headers=admin).json()["secret"]
-
-    node_settings = NodeSettings.load(
-        node_dir,
-        base_url=node_url,
-        jurisdiction="NL",
-        trusted_issuers=[
-            TrustedIssuer(
-                iss=hub_url,
-                jwks_url=f"{hub_url}/.well-known/jwks.json",
-                revocations_url=f"{hub_url}/ga4gh/revocations",
-            )
-        ],
-        passport_leeway_seconds=0,
-        revocation_refresh_seconds=0,
-        default_policy=DatasetPolicy(min_count=1),
-        anti_differencing_answers=0,
-        query_budget=1_000_000,
-        hub_url=hub_url,
-        hub_secret=secret,
-    )
-    node_app = create_node(node_settings)
-    servers.append(serve(node_app, port=node_port))
-    node_http = httpx.Client(base_url=node_url, timeout=60)
-    try:
-        yield Federation(
-            hub_url, node_url, node_app, node_settings, node_dir, hub_http, node_http, servers
-        )
-    finally:
-        hub_http.close()
-        node_http.close()
-        for server in reversed(servers):
-            server.stop()
+    with loopback_federation(
+        tmp_path_factory.mktemp("e2e"), create_hub=create_hub, create_node=create_node
+    ) as fed:
+        yield fed
 
 
-def login(http: httpx.Client, username: str, password: str) -> dict[str, str]:
-    response = http.post("/dac/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
-def records(fed: Federation, passport: str | None, dataset: str) -> tuple[str, set[str]]:
+def records(fed: LoopbackFederation, passport: str | None, dataset: str) -> tuple[str, set[str]]:
     """(returned granularity, individual ids) of a record-level /individuals query."""
     headers = {"Authorization": f"Bearer {passport}"} if passport else {}
     response = fed.node_http.get(
@@ -146,7 +79,7 @@ def fitting_individuals(node_dir: Path, dataset: str, purpose: ResearchPurpose) 
     }  # fmt: skip
 
 
-def passport(fed: Federation, headers: dict[str, str], **params: Any) -> str:
+def passport(fed: LoopbackFederation, headers: dict[str, str], **params: Any) -> str:
     """A DAC passport for the node's own audience (its base URL): this test talks to the
     node directly, and a node accepts no other audience (QA F23)."""
     params.setdefault("audience", fed.node)
@@ -155,7 +88,7 @@ def passport(fed: Federation, headers: dict[str, str], **params: Any) -> str:
     return response.json()["passport"]
 
 
-def hub_records(fed: Federation, passport: str, dataset: str) -> tuple[str, set[str]]:
+def hub_records(fed: LoopbackFederation, passport: str, dataset: str) -> tuple[str, set[str]]:
     """Like `records`, through the hub's Beacon network (which sends the node its own passport)."""
     response = fed.hub_http.get(
         "/individuals",
@@ -176,7 +109,7 @@ def hub_records(fed: Federation, passport: str, dataset: str) -> tuple[str, set[
 
 
 def test_access_flow__apply_approve_query_revoke_expire_withdraw(
-    federation: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    federation: LoopbackFederation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from genomesh.cli.main import main
     from genomesh.testing.passports import decode_part

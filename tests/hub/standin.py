@@ -32,8 +32,10 @@ def free_port() -> int:
 
 
 class _Hang:
-    """Pure ASGI (cheap enough for the benchmarks): log each path; while `state.hung`, hold
-    every request unanswered, like a hung process that still accepts connections."""
+    """Pure ASGI (cheap enough for the benchmarks): log each path (and print it, if
+    `state.announce`: how a test sees what a stand-in in another process received); while
+    `state.hung`, hold every request unanswered, like a hung process that still accepts
+    connections."""
 
     def __init__(self, app: Any, *, state: Any) -> None:
         self.app = app
@@ -42,6 +44,8 @@ class _Hang:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             self.state.requests.append(scope["path"])
+            if self.state.announce:
+                print(scope["path"], flush=True)
             while self.state.hung:
                 await asyncio.sleep(0.05)
         await self.app(scope, receive, send)
@@ -61,6 +65,7 @@ def standin_app(
     app.state.authorizations = []  # the Authorization header of every entry-type request
     app.state.requests = deque(maxlen=10_000)  # the path of each request received (/info too)
     app.state.hung = False  # True: every request is held unanswered until it is False again
+    app.state.announce = False  # True: print each request's path to stdout as it arrives
     app.add_middleware(_Hang, state=app.state)
 
     app.state.datasets = datasets or [
@@ -227,10 +232,14 @@ def main() -> None:
     parser.add_argument("--delays", default="0", help="comma-separated per-node delays (s)")
     parser.add_argument("--name", default=None, help="single node: its name")
     parser.add_argument("--require-auth", action="store_true")
+    parser.add_argument(
+        "--announce", action="store_true", help="single node: print each request's path"
+    )
     args = parser.parse_args()
     delays = [float(d) for d in args.delays.split(",")]
     if args.name:
         app = standin_app(args.name, delay=delays[0], require_auth=args.require_auth)
+        app.state.announce = args.announce
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
     else:
         asyncio.run(_serve_many(args.port, delays))

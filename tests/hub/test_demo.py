@@ -143,7 +143,6 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
         httpx.get(f"http://127.0.0.1:{port}/info", timeout=1)
 
     # second run: reuses the data, stays up until Ctrl-C
-    started = time.monotonic()
     demo = subprocess.Popen(
         _demo(tmp_path / "demo", port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, env={**env, "COLUMNS": "60"},  # narrow: commands must still be one line
@@ -159,7 +158,6 @@ def test_demo__check_then_interactive_run_stops_cleanly_on_ctrl_c(tmp_path: Path
         # the web portal's address comes first, before the panel and the commands
         portal = output.index(f"portal: http://127.0.0.1:{port}/")
         assert portal < output.index("genomesh demo federation") < output.index("try:")
-        assert time.monotonic() - started < 120
         assert "simulating" not in output  # reused
         hub_flag = f"--hub http://127.0.0.1:{port}"
         assert f"  genomesh catalogue search --country AU {hub_flag}\n" in output  # pasteable

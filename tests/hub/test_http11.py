@@ -232,7 +232,6 @@ def test_http11__a_fan_out_times_out_a_silent_node_and_drops_its_connection() ->
             assert first[0].status == "ok"
             second = await client.send_all([(node, NodeRequest("GET", "/x"))], timeout=0.2)
             assert (second[0].status, second[0].reason) == ("timeout", "no answer within 0.2 s")
-            assert second[0].elapsed_ms >= 150
             await asyncio.sleep(0)
             assert client._http11 is not None
             assert not client._http11._idle[client._http11.origin(url).key]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,9 +23,7 @@ from rich.text import Text
 
 from genomesh.cli.apps import node_app
 from genomesh.cli.layout import print_rows
-
-if TYPE_CHECKING:
-    from genomesh.gate import Gate
+from genomesh.cli.shared import open_gate
 
 compelled_app = typer.Typer(
     help="Compelled-disclosure requests (court, government, police): register, decisions, "
@@ -37,12 +35,6 @@ node_app.add_typer(compelled_app, name="compelled")
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
 RequestId = Annotated[str, typer.Argument(help="the request's id (cr-...)")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _gate(node_dir: Path) -> Gate:
-    from genomesh.cli.participant_commands import _gate as gate_of
-
-    return gate_of(node_dir)
 
 
 def _show(data: dict[str, Any], as_json: bool, line: str) -> None:
@@ -83,7 +75,7 @@ def record(
     from genomesh.participants.compelled import record_request
 
     req = record_request(
-        _gate(node_dir), requester=requester, requester_kind=kind, legal_basis=legal_basis,
+        open_gate(node_dir), requester=requester, requester_kind=kind, legal_basis=legal_basis,
         dataset_id=dataset, individual_ids=individual, purpose=purpose, received=received,
         deadline=deadline, protections=protection or (), gag_until=gag_until, gagged=gagged,
         notes=notes,
@@ -98,7 +90,7 @@ def list_requests(node_dir: NodeDir, as_json: AsJson = False) -> None:
     """The register: every request, its decision, gag and disclosures."""
     from genomesh.participants.compelled import register
 
-    gate = _gate(node_dir)
+    gate = open_gate(node_dir)
     requests = list(register(gate.state).values())
     if as_json:
         print(json.dumps([r.public() for r in requests], indent=2))
@@ -146,7 +138,7 @@ def decide(
     """Record the decision on a request (a later decision supersedes)."""
     from genomesh.participants.compelled import decide as record_decision
 
-    req = record_decision(_gate(node_dir), request_id, decision=decision, reason=reason)
+    req = record_decision(open_gate(node_dir), request_id, decision=decision, reason=reason)
     _show(req.public(), as_json, f"request {request_id}: {req.decision}")
 
 
@@ -163,7 +155,7 @@ def gag(
     """Record when a gag order ends (participants see the disclosure from that date)."""
     from genomesh.participants.compelled import set_gag
 
-    req = set_gag(_gate(node_dir), request_id, until=until, gagged=not no_gag)
+    req = set_gag(open_gate(node_dir), request_id, until=until, gagged=not no_gag)
     state = f"gagged until {req.gag_until}" if req.gag_until else (
         "gagged, no end date" if req.gagged else "no gag order"
     )  # fmt: skip
@@ -185,7 +177,7 @@ def disclose(
     """Disclose exactly these items under a decided request (through the gate, audited)."""
     from genomesh.participants.compelled import disclose as run
 
-    result = run(_gate(node_dir), request_id, individual_ids=individual, items=item)
+    result = run(open_gate(node_dir), request_id, individual_ids=individual, items=item)
     out.write_text(json.dumps(result, indent=2))
     Console().print(
         Text(
@@ -206,7 +198,7 @@ def transparency(
     """This node's transparency report for a year: counts only, no names."""
     from genomesh.participants.compelled import transparency_report
 
-    gate = _gate(node_dir)
+    gate = open_gate(node_dir)
     report = transparency_report(gate.state, year, node=gate.settings.name)
     if as_json:
         print(json.dumps(report, indent=2))

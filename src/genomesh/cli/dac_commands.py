@@ -1,8 +1,8 @@
 """`genomesh dac ...`: accounts, applications, decisions, passports and notifications.
 
 Every command except `create-admin` talks to the hub over HTTP (`--hub URL`, env
-`GENOMESH_HUB_URL`). `login` caches the session token per hub in
-`$XDG_CONFIG_HOME/genomesh/dac-tokens.json` (default ~/.config, mode 0600); `--token`
+`GENOMESH_HUB_URL`) through genomesh.cli.dac_session: `login` caches the session token per
+hub in `$XDG_CONFIG_HOME/genomesh/dac-tokens.json` (default ~/.config, mode 0600); `--token`
 (env `GENOMESH_DAC_TOKEN`) overrides it. `create-admin` works on the hub's database
 directly, for bootstrapping a hub that has no admin yet.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from genomesh.cli.apps import dac_app
+from genomesh.cli.dac_session import call, console, print_json, save_token, session_token
 from genomesh.cli.layout import print_rows
 from genomesh.cli.passwords import read_password
 from genomesh.cli.query_commands import escape
@@ -43,7 +43,6 @@ def utc_text(value: Any) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-console = Console(emoji=False)  # user-written text is printed literally
 DEFAULT_HUB = "http://127.0.0.1:8000"
 HubOpt = Annotated[str, typer.Option("--hub", envvar="GENOMESH_HUB_URL", help="hub base URL")]
 TokenOpt = Annotated[
@@ -57,64 +56,6 @@ PasswordOpt = Annotated[
         help="the password (else asked on the terminal, else read from standard input)",
     ),
 ]
-
-
-# -- token cache and HTTP ----------------------------------------------------------------
-def token_file() -> Path:
-    """Where session tokens are cached (one per hub URL)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "genomesh" / "dac-tokens.json"
-
-
-def _read_tokens() -> dict[str, str]:
-    path = token_file()
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
-
-
-def save_token(hub: str, token: str | None) -> None:
-    """Remember (or with None, forget) the token for `hub`; the file is private (0600)."""
-    tokens = _read_tokens()
-    if token is None:
-        tokens.pop(hub.rstrip("/"), None)
-    else:
-        tokens[hub.rstrip("/")] = token
-    path = token_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(tokens, handle, indent=2)
-    os.chmod(path, 0o600)
-
-
-def _token(hub: str, token: str | None) -> str:
-    found = token or _read_tokens().get(hub.rstrip("/"))
-    if not found:
-        raise errors.AuthenticationError(f"not logged in to {hub}; run `genomesh dac login`")
-    return found
-
-
-def call(
-    hub: str,
-    method: str,
-    path: str,
-    *,
-    token: str | None = None,
-    json_body: Any = None,
-    params: dict[str, Any] | None = None,
-) -> Any:
-    """One request to the hub (genomesh.hub.dac.client); errors become GenomeshErrors."""
-    from genomesh.hub.dac.client import DacClient
-
-    with DacClient(hub, token=token) as client:
-        return client.request(method, path, json_body=json_body, params=params)
-
-
-def _dump(data: Any) -> None:
-    console.print_json(json.dumps(data, default=str))
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -236,7 +177,7 @@ def register(
     }  # fmt: skip
     account = call(hub, "POST", "/dac/register", json_body=body)
     if as_json:
-        _dump(account)
+        print_json(account)
     else:
         console.print(f"registered [bold]{escape(account['username'])}[/] ({account['subject']})")
 
@@ -270,7 +211,7 @@ def passwd(
         new, option="--new", env="GENOMESH_DAC_NEW_PASSWORD", prompt="new password", new=True
     )
     call(
-        hub, "POST", "/dac/me/password", token=_token(hub, token),
+        hub, "POST", "/dac/me/password", token=session_token(hub, token),
         json_body={"current": current, "new": new},
     )  # fmt: skip
     save_token(hub, None)
@@ -280,7 +221,7 @@ def passwd(
 @dac_app.command("logout")
 def logout(hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """End the session and forget the cached token."""
-    call(hub, "POST", "/dac/logout", token=_token(hub, token))
+    call(hub, "POST", "/dac/logout", token=session_token(hub, token))
     save_token(hub, None)
     console.print("logged out")
 
@@ -395,9 +336,9 @@ def apply(
         "accepted_terms": accept_terms,
         "submit": not draft,
     }
-    app = call(hub, "POST", "/dac/applications", token=_token(hub, token), json_body=body)
+    app = call(hub, "POST", "/dac/applications", token=session_token(hub, token), json_body=body)
     if as_json:
-        _dump(app)
+        print_json(app)
     else:
         _show_application(app)
 
@@ -409,7 +350,7 @@ def submit(
     """Submit a draft (or an application sent back for changes)."""
     app = call(
         hub, "POST", f"/dac/applications/{application}/submit",
-        token=_token(hub, token), json_body={"comment": comment},
+        token=session_token(hub, token), json_body={"comment": comment},
     )  # fmt: skip
     _show_application(app)
 
@@ -419,9 +360,9 @@ def show(
     application: int, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None, as_json: JsonOpt = False
 ) -> None:
     """An application with its pre-check, full history and visas."""
-    app = call(hub, "GET", f"/dac/applications/{application}", token=_token(hub, token))
+    app = call(hub, "GET", f"/dac/applications/{application}", token=session_token(hub, token))
     if as_json:
-        _dump(app)
+        print_json(app)
     else:
         _show_application(app)
 
@@ -436,11 +377,11 @@ def list_applications(
 ) -> None:
     """Applications you may see (own; to decide as DAC member; all as admin)."""
     apps = call(
-        hub, "GET", "/dac/applications", token=_token(hub, token),
+        hub, "GET", "/dac/applications", token=session_token(hub, token),
         params={"state": state, "mine": str(mine).lower()},
     )  # fmt: skip
     if as_json:
-        _dump(apps)
+        print_json(apps)
     else:
         _print_applications(apps)
 
@@ -473,10 +414,10 @@ def decide(
     body = {"decision": decision, "comment": comment, "until": until}
     app = call(
         hub, "POST", f"/dac/applications/{application}/decision",
-        token=_token(hub, token), json_body=body,
+        token=session_token(hub, token), json_body=body,
     )  # fmt: skip
     if as_json:
-        _dump(app)
+        print_json(app)
     else:
         _show_application(app)
 
@@ -491,7 +432,7 @@ def revoke(
     """Revoke an approval; its visas go on the revocation list."""
     app = call(
         hub, "POST", f"/dac/applications/{application}/revoke",
-        token=_token(hub, token), json_body={"reason": reason},
+        token=session_token(hub, token), json_body={"reason": reason},
     )  # fmt: skip
     console.print(f"application {app['id']} is now [bold]{app['state']}[/]")
 
@@ -503,7 +444,7 @@ def renew(
     """Ask for a renewal (a new application with the same datasets and purpose)."""
     app = call(
         hub, "POST", f"/dac/applications/{application}/renew",
-        token=_token(hub, token), json_body={"comment": comment},
+        token=session_token(hub, token), json_body={"comment": comment},
     )  # fmt: skip
     console.print(f"renewal submitted as application [bold]{app['id']}[/] ({app['state']})")
 
@@ -546,7 +487,7 @@ def passport(
             raise errors.InvalidInputError("give --node or --audience, not both", field="--node")
         audience = node_passport_audience(hub, node)
     out = call(
-        hub, "GET", "/dac/passport", token=_token(hub, token),
+        hub, "GET", "/dac/passport", token=session_token(hub, token),
         params={"application": application, "audience": audience},
     )  # fmt: skip
     if output is not None:
@@ -554,7 +495,7 @@ def passport(
         with os.fdopen(fd, "w") as handle:
             handle.write(out["passport"])
     if as_json:
-        _dump(out)
+        print_json(out)
     elif output is not None:
         print_rows(
             console,
@@ -577,11 +518,11 @@ def notifications(
 ) -> None:
     """Withdrawal notifications from nodes addressed to you."""
     rows = call(
-        hub, "GET", "/dac/me/notifications", token=_token(hub, token),
+        hub, "GET", "/dac/me/notifications", token=session_token(hub, token),
         params={"unread": str(unread).lower(), "mark_read": str(mark_read).lower()},
     )  # fmt: skip
     if as_json:
-        _dump(rows)
+        print_json(rows)
         return
     print_rows(  # one block per notice at 80 columns: the message is the point
         console,
@@ -619,7 +560,7 @@ def add_member(
         "dataset": DatasetRef.parse(dataset).model_dump(exclude_none=True) if dataset else None,
         "committee": committee,
     }
-    out = call(hub, "POST", "/dac/members", token=_token(hub, token), json_body=body)
+    out = call(hub, "POST", "/dac/members", token=session_token(hub, token), json_body=body)
     # committee names and dataset URLs are other people's text: printed literally (QA F28)
     console.print(escape(f"{out['username']} is a DAC member of: " + ", ".join(
         m["dataset"] or f"committee {m['committee']}" for m in out["memberships"]
@@ -629,7 +570,7 @@ def add_member(
 @dac_app.command("accept-terms")
 def accept_terms(hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """Accept the GA4GH Registered Access terms (needed for the registered tier)."""
-    out = call(hub, "POST", "/dac/me/terms", token=_token(hub, token))
+    out = call(hub, "POST", "/dac/me/terms", token=session_token(hub, token))
     console.print(
         escape(
             f"{out['username']} accepted the Registered Access terms at {out['accepted_terms_at']}"
@@ -646,7 +587,7 @@ def verify(
 ) -> None:
     """Hub admin: vouch for a bona fide researcher (ResearcherStatus visa, registered tier)."""
     out = call(
-        hub, "POST", f"/dac/researchers/{username}/verify", token=_token(hub, token),
+        hub, "POST", f"/dac/researchers/{username}/verify", token=session_token(hub, token),
         json_body={"days": days},
     )  # fmt: skip
     console.print(
@@ -692,14 +633,14 @@ def add_dataset(
         "terms_url": terms_url, "committee": committee, "jurisdiction": jurisdiction,
         "review_policy": policy,
     }  # fmt: skip
-    out = call(hub, "PUT", "/dac/datasets", token=_token(hub, token), json_body=body)
+    out = call(hub, "PUT", "/dac/datasets", token=session_token(hub, token), json_body=body)
     console.print(escape(f"dataset {out['url']} registered ({len(out['duo'])} DUO terms)"))
 
 
 @dac_app.command("node-secret")
 def node_secret(node: str, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """Hub admin: issue the shared secret a node uses to send withdrawal notifications."""
-    out = call(hub, "POST", f"/dac/nodes/{node}/secret", token=_token(hub, token))
+    out = call(hub, "POST", f"/dac/nodes/{node}/secret", token=session_token(hub, token))
     console.print(escape(f"secret for node {out['node']} (shown once):"))
     print(out["secret"])
 

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from genomesh.cli.apps import node_app
 from genomesh.cli.layout import print_rows
-from genomesh.cli.participant_commands import _gate, _when
+from genomesh.cli.shared import open_gate, utc_iso
 
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
@@ -32,7 +32,7 @@ err_console = Console(stderr=True, emoji=False)
 def _queue(node_dir: Path) -> tuple[Any, Any]:
     from genomesh.participants.findings import Findings
 
-    gate = _gate(node_dir)
+    gate = open_gate(node_dir)
     settings = gate.settings
     return gate, Findings(
         gate.state,
@@ -88,7 +88,7 @@ def findings(
                 r["category"],
                 r["summary"],
                 f"{r['sender']['username']} ({r['sender']['institution'] or '-'})",
-                _when(r["created_at"]),
+                utc_iso(r["created_at"]),
             ]
             for r in rows
         ],
@@ -182,7 +182,7 @@ def community_report(node_dir: NodeDir, community: str, as_json: JsonOpt = False
     """Every answer that used a community's participants, per recipient (no one named)."""
     from genomesh.participants.community_report import community_usage
 
-    gate = _gate(node_dir)
+    gate = open_gate(node_dir)
     report = community_usage(
         gate.state, gate.settings, list(gate.node.dataset_ids()),
         lambda d: gate.guard.facts(gate.node.dataset(d)).individuals, community,

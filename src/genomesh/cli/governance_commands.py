@@ -15,17 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from genomesh.cli.apps import dac_app
-from genomesh.cli.dac_commands import (
-    DEFAULT_HUB,
-    HubOpt,
-    JsonOpt,
-    TokenOpt,
-    _dump,
-    _token,
-    call,
-    console,
-    utc_text,
-)
+from genomesh.cli.dac_commands import DEFAULT_HUB, HubOpt, JsonOpt, TokenOpt, utc_text
+from genomesh.cli.dac_session import call, console, print_json, session_token
 from genomesh.cli.layout import print_rows
 from genomesh.cli.query_commands import escape
 
@@ -51,7 +42,7 @@ def data_use(dataset: str, hub: HubOpt = DEFAULT_HUB, as_json: JsonOpt = False) 
         raise InvalidInputError("give the dataset as NODE/DATASET_ID", field="dataset")
     out = call(hub, "GET", f"/dac/data-use-register/{ref['node']}/{ref['dataset_id']}")
     if as_json:
-        _dump(out)
+        print_json(out)
         return
     print_rows(
         console,
@@ -101,7 +92,7 @@ def publication(
     """Report a publication from your approved project (shown in the data-use register)."""
     body = {"title": title, "doi": doi, "url": url, "year": year}
     call(
-        hub, "POST", f"/dac/applications/{application}/publications", token=_token(hub, token),
+        hub, "POST", f"/dac/applications/{application}/publications", token=session_token(hub, token),
         json_body={k: v for k, v in body.items() if v is not None},
     )  # fmt: skip
     console.print(escape(f"publication reported for application {application}"))
@@ -129,9 +120,9 @@ def flag_finding(
         "category": category, "summary": summary, "gene": gene, "variant": variant,
         "evidence": evidence,
     }  # fmt: skip
-    out = call(hub, "POST", "/dac/findings", token=_token(hub, token), json_body=body)
+    out = call(hub, "POST", "/dac/findings", token=session_token(hub, token), json_body=body)
     if as_json:
-        _dump(out)
+        print_json(out)
         return
     console.print(
         escape(
@@ -146,9 +137,9 @@ def finding_status(
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """The state of a finding you flagged, with the custodian's comments."""
-    out = call(hub, "GET", f"/dac/findings/{node}/{finding}", token=_token(hub, token))
+    out = call(hub, "GET", f"/dac/findings/{node}/{finding}", token=session_token(hub, token))
     if as_json:
-        _dump(out)
+        print_json(out)
         return
     console.print(escape(f"finding {out['id']} at node {out['node']}: {out['state']}"))
     for step in out["history"]:
@@ -167,7 +158,7 @@ def finding_confirm(
 ) -> None:
     """Send the confirmation the custodian asked for (the finding returns to their queue)."""
     out = call(
-        hub, "POST", f"/dac/findings/{node}/{finding}/confirmation", token=_token(hub, token),
+        hub, "POST", f"/dac/findings/{node}/{finding}/confirmation", token=session_token(hub, token),
         json_body={"evidence": evidence},
     )  # fmt: skip
     console.print(escape(f"finding {out['id']} at node {out['node']}: {out['state']}"))
@@ -184,7 +175,7 @@ def create(
 ) -> None:
     """Hub admin: register a community."""
     body = {"slug": slug, "name": name, "governance_body": governance_body, "contact": contact}
-    call(hub, "POST", "/dac/communities", token=_token(hub, token), json_body=body)
+    call(hub, "POST", "/dac/communities", token=session_token(hub, token), json_body=body)
     console.print(escape(f"community {slug} registered"))
 
 
@@ -192,7 +183,7 @@ def create(
 def add_member(slug: str, username: str, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """Hub admin: add an account to the community's governance body."""
     out = call(
-        hub, "POST", f"/dac/communities/{slug}/members", token=_token(hub, token),
+        hub, "POST", f"/dac/communities/{slug}/members", token=session_token(hub, token),
         json_body={"username": username},
     )  # fmt: skip
     console.print(escape(f"governance body of {slug}: {', '.join(out['members'])}"))
@@ -209,7 +200,13 @@ def mark(
 ) -> None:
     """Hub admin: mark a dataset (or a group of its participants) as the community's."""
     body = {"dataset": _ref(dataset), "group": group, "labels": list(label or [])}
-    call(hub, "POST", f"/dac/communities/{slug}/data", token=_token(hub, token), json_body=body)
+    call(
+        hub,
+        "POST",
+        f"/dac/communities/{slug}/data",
+        token=session_token(hub, token),
+        json_body=body,
+    )
     console.print(escape(f"{dataset} {group or '(all)'} marked as {slug}'s"))
 
 
@@ -218,7 +215,7 @@ def list_communities(hub: HubOpt = DEFAULT_HUB, as_json: JsonOpt = False) -> Non
     """Registered communities, their governance bodies and their data (public)."""
     out = call(hub, "GET", "/dac/communities")
     if as_json:
-        _dump(out)
+        print_json(out)
         return
     print_rows(
         console,
@@ -243,9 +240,9 @@ def applications(
     slug: str, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Governance body: the applications touching the community's data."""
-    out = call(hub, "GET", f"/dac/communities/{slug}/applications", token=_token(hub, token))
+    out = call(hub, "GET", f"/dac/communities/{slug}/applications", token=session_token(hub, token))
     if as_json:
-        _dump(out)
+        print_json(out)
         return
     print_rows(
         console,
@@ -281,7 +278,7 @@ def decide(
     the community's approval (its visa is revoked)."""
     out = call(
         hub, "POST", f"/dac/communities/{slug}/applications/{application}/decision",
-        token=_token(hub, token), json_body={"decision": decision, "comment": comment},
+        token=session_token(hub, token), json_body={"decision": decision, "comment": comment},
     )  # fmt: skip
     console.print(
         escape(f"application {application}: {out['community_decision']['state']} by {slug}")
@@ -291,7 +288,7 @@ def decide(
 @community_app.command("report")
 def report(slug: str, hub: HubOpt = DEFAULT_HUB, token: TokenOpt = None) -> None:
     """Governance body: every project and every answer that used the community's data."""
-    _dump(call(hub, "GET", f"/dac/communities/{slug}/report", token=_token(hub, token)))
+    print_json(call(hub, "GET", f"/dac/communities/{slug}/report", token=session_token(hub, token)))
 
 
 __all__ = ["community_app"]

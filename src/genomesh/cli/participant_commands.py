@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,32 +13,10 @@ from rich.text import Text
 
 from genomesh.cli.apps import node_app
 from genomesh.cli.layout import print_rows
-
-if TYPE_CHECKING:  # imported where used: `genomesh --help` must not load the store
-    from genomesh.gate import Gate
+from genomesh.cli.shared import open_gate, utc_iso
 
 NodeDir = Annotated[Path, typer.Argument(help="the node folder")]
 Individual = Annotated[str, typer.Option("--individual", help="the participant's individual id")]
-
-
-def _when(epoch_seconds: float) -> str:
-    """An audit time (epoch seconds) as ISO 8601 UTC, the way every other table prints it."""
-    return (
-        datetime.fromtimestamp(epoch_seconds, UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
-
-
-def _gate(node_dir: Path) -> Gate:
-    from genomesh.core.settings import NodeSettings
-    from genomesh.gate import Gate
-    from genomesh.node.state import NodeState
-    from genomesh.store import open_node
-
-    node = open_node(node_dir)
-    settings = NodeSettings.load(node_dir)
-    return Gate(settings=settings, node=node, state=NodeState.open(settings))
 
 
 @node_app.command("withdraw")
@@ -51,7 +29,7 @@ def withdraw(
     """Withdraw a participant: excluded from every later answer; earlier recipients notified."""
     from genomesh.participants.withdrawal import withdraw as withdraw_participant
 
-    gate = _gate(node_dir)
+    gate = open_gate(node_dir)
     report = withdraw_participant(
         gate.state,
         settings=gate.settings,
@@ -82,7 +60,7 @@ def withdraw(
             if r.recipient_key.startswith("anonymous|")
             else str(r.recipient_subject or r.recipient_key)
         )
-        rows.append([who, ",".join(r.kinds), str(r.n_answers), _when(r.last_at)])
+        rows.append([who, ",".join(r.kinds), str(r.n_answers), utc_iso(r.last_at)])
     print_rows(console, ["recipient", "kinds", "answers", "last"], rows, title=heading)
     console.print(
         Text(
@@ -115,7 +93,7 @@ def report(
     """Who received data derived from this participant, per dataset."""
     from genomesh.participants.rights import access_report
 
-    data = access_report(_gate(node_dir), individual)
+    data = access_report(open_gate(node_dir), individual)
     if as_json:
         print(json.dumps(data, indent=2))
         return
@@ -125,7 +103,7 @@ def report(
     )
 
     def short(iso: str | None) -> str:  # to the second, in UTC, like every other table
-        return "–" if not iso else _when(datetime.fromisoformat(iso).timestamp())
+        return "–" if not iso else utc_iso(datetime.fromisoformat(iso).timestamp())
 
     for ds in data["datasets"]:
         withdrawn = short(ds["withdrawn_at"]) if ds["withdrawn_at"] else "no"
@@ -202,14 +180,14 @@ def export(
                 ".tar.gz)",
                 field="--out",
             )
-        data = export_data(_gate(node_dir), people[0])
+        data = export_data(open_gate(node_dir), people[0])
         out.write_text(json.dumps(data, indent=2))
         Console().print(Text(f"wrote {out} ({len(data['datasets'])} datasets)"))
         return
     from genomesh.participants.portable import custodian_export
 
     manifest = custodian_export(
-        _gate(node_dir), out, dataset_id=dataset, individual_ids=people, recipient=recipient
+        open_gate(node_dir), out, dataset_id=dataset, individual_ids=people, recipient=recipient
     )
     n = sum(len(d["individuals"]) for d in manifest["datasets"])
     Console().print(
@@ -231,7 +209,7 @@ def participant_token(
     ] = False,
 ) -> None:
     """Issue an API token for a participant (printed once; only its hash is stored)."""
-    gate = _gate(node_dir)
+    gate = open_gate(node_dir)
     if revoke:
         n = gate.state.revoke_participant_tokens(individual)
         Console().print(Text(f"revoked {n} token(s) of {individual}"))

@@ -121,8 +121,10 @@ class Narrowing:
 
 
 def attack(
-    world: World, model: Narrowing, *, queries: int, concurrent: int = 4
+    world: World, model: Narrowing, *, queries: int, concurrent: int = 4, near: int = 0
 ) -> dict[int, float]:
+    """Power at 5% FPR at each prefix. `near` > 0: the boundary attacker, who asks the
+    victim's alleles whose panel count is closest to `near` copies first (not the rarest)."""
     f = attacks.panel_frequencies(world.panel_haplotypes)
     yes, no = attacks.lrt_terms(f, len(world.members))
     victims: list[tuple[int, bool]] = []
@@ -134,7 +136,7 @@ def attack(
     stats: list[tuple[bool, dict[int, float]]] = []
     for start in range(0, len(victims), concurrent):
         block = victims[start : start + concurrent]
-        plans = [attacks.query_order(world.dosage[v], f, limit=queries) for v, _ in block]
+        plans = [order_of(world.dosage[v], f, queries, near) for v, _ in block]
         answers = [np.full(len(p), -1, dtype=np.int8) for p in plans]
         for q in range(queries):
             for b, plan in enumerate(plans):
@@ -150,6 +152,15 @@ def attack(
         hit = np.array([s[p] for m, s in stats if m])
         power[p] = attacks.threshold_and_power(null, hit)[1]
     return power
+
+
+def order_of(dosage: np.ndarray, f: np.ndarray, limit: int, near: int) -> np.ndarray:
+    """The victim's alleles in the attacker's order (rarest first, or nearest to `near`)."""
+    if not near:
+        return attacks.query_order(dosage, f, limit=limit)
+    carried = np.flatnonzero(dosage > 0)
+    target = near / (2 * 400 + 1)  # the panel's frequency of `near` copies among 800
+    return carried[np.lexsort((carried, np.abs(f[carried] - target)))][:limit]
 
 
 def utility(world: World, model: Narrowing, *, n_queries: int, seed: int) -> dict[str, float]:
@@ -227,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=2015)
     p.add_argument("--budget", type=float, nargs="+", default=[exposure.DEFAULT_BUDGET])
     p.add_argument("--free", type=int, default=exposure.DEFAULT_FREE_CARRIERS)
+    p.add_argument("--near", type=int, default=0,
+                   help="the boundary attacker: ask alleles of about this many panel copies "
+                   "first (0 = rarest first, the published attack)")  # fmt: skip
     p.add_argument("--rules", nargs="+", default=[], help="only rules whose name has one of these")
     p.add_argument("--utility-queries", type=int, default=10_000)
     p.add_argument("--key", type=int, default=0, help="the model's line key (as a node's secret)")
@@ -266,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
             worst = 0.0
             lines = []
             for length in args.queries:
-                runs = [attack(w, fresh(g), queries=length) for g, w in enumerate(replicates)]
+                runs = [
+                    attack(w, fresh(g), queries=length, near=args.near)
+                    for g, w in enumerate(replicates)
+                ]
                 mean = {q: float(np.mean([r[q] for r in runs])) for q in runs[0]}
                 worst = max(worst, *mean.values())
                 lines.append(f"    {length} queries: " + " / ".join(

@@ -43,6 +43,59 @@ class ExposureCharge:
     question_carriers: frozenset[str] = frozenset()
 
 
+class _Account:
+    """Prepared statements over one per-participant account table (dataset, individual,
+    a value column, updated_at): read values, add amounts (in the caller's transaction)."""
+
+    def __init__(self, table: Table, column: str, engine: Engine) -> None:
+        who = (table.c.dataset_id == bindparam("d"), table.c.individual_id == bindparam("i"))
+        self.column = column
+        self._read = DriverStatement(select(table.c[column]).where(*who), engine)
+        self._insert = DriverStatement(
+            table.insert(), engine, columns=("dataset_id", "individual_id", column, "updated_at")
+        )
+        self._update = DriverStatement(
+            update(table)
+            .where(*who)
+            .values({column: bindparam("s"), "updated_at": bindparam("t")}),
+            engine,
+        )
+
+    def read(
+        self, cur: Any, dataset_id: str, individuals: Iterable[str]
+    ) -> dict[str, float | None]:
+        """The value per participant; None where they have no row yet."""
+        out: dict[str, float | None] = {}
+        for i in individuals:
+            row = self._read.execute(cur, {"d": dataset_id, "i": i}).fetchone()
+            out[i] = float(row[0]) if row is not None else None
+        return out
+
+    def add(
+        self,
+        cur: Any,
+        dataset_id: str,
+        amounts: Mapping[str, float],
+        current: Mapping[str, float | None],
+        now: float,
+    ) -> None:
+        """Add each amount to its participant's value (`current`: as read in this transaction)."""
+        fresh = [
+            {"dataset_id": dataset_id, "individual_id": i, self.column: v, "updated_at": now}
+            for i, v in amounts.items()
+            if current[i] is None
+        ]
+        raised = [
+            {"d": dataset_id, "i": i, "s": (current[i] or 0.0) + v, "t": now}
+            for i, v in amounts.items()
+            if current[i] is not None
+        ]
+        if fresh:
+            self._insert.execute_many(cur, fresh)
+        if raised:
+            self._update.execute_many(cur, raised)
+
+
 class ExposureStore:
     """Prepared statements over `gs_exposure`, `gs_answer_memo`, `gs_scrutiny`, `gs_question`."""
 
@@ -51,41 +104,18 @@ class ExposureStore:
         engine: Engine,
         exposure: Table,
         memo: Table,
-        scrutiny: Table | None = None,
-        question: Table | None = None,
+        scrutiny: Table,
+        question: Table,
     ) -> None:
         self.engine = engine
-        one = (exposure.c.dataset_id == bindparam("d"), exposure.c.individual_id == bindparam("i"))
-        self._spent = DriverStatement(select(exposure.c.spent).where(*one), engine)
-        self._add = DriverStatement(
-            exposure.insert(),
-            engine,
-            columns=("dataset_id", "individual_id", "spent", "updated_at"),
-        )
-        self._raise = DriverStatement(
-            update(exposure).where(*one).values(spent=bindparam("s"), updated_at=bindparam("t")),
-            engine,
-        )
+        self._exposure = _Account(exposure, "spent", engine)
         self._memo = DriverStatement(
             select(memo.c.withheld).where(memo.c.fingerprint == bindparam("f")), engine
         )
         self._add_memo = DriverStatement(
             memo.insert(), engine, columns=("fingerprint", "dataset_id", "withheld", "created_at")
         )
-        scrutiny = ScrutinyRow.__table__ if scrutiny is None else scrutiny
-        question = QuestionRow.__table__ if question is None else question
-        assert isinstance(scrutiny, Table) and isinstance(question, Table)
-        who = (scrutiny.c.dataset_id == bindparam("d"), scrutiny.c.individual_id == bindparam("i"))
-        self._asked = DriverStatement(select(scrutiny.c.asked).where(*who), engine)
-        self._add_asked = DriverStatement(
-            scrutiny.insert(),
-            engine,
-            columns=("dataset_id", "individual_id", "asked", "updated_at"),
-        )
-        self._raise_asked = DriverStatement(
-            update(scrutiny).where(*who).values(asked=bindparam("s"), updated_at=bindparam("t")),
-            engine,
-        )
+        self._scrutiny = _Account(scrutiny, "asked", engine)
         self._question = DriverStatement(
             select(question.c.key).where(question.c.key == bindparam("k")), engine
         )
@@ -97,7 +127,7 @@ class ExposureStore:
     def spent(self, dataset_id: str, individuals: Iterable[str]) -> dict[str, float]:
         """Nats spent so far by each of these participants (0 if never charged)."""
         with driver_cursor(self.engine, write=False) as cur:
-            rows = self._read(cur, dataset_id, individuals)
+            rows = self._exposure.read(cur, dataset_id, individuals)
         return {i: 0.0 if v is None else v for i, v in rows.items()}
 
     def memo(self, fingerprint: str) -> frozenset[str] | None:
@@ -108,32 +138,13 @@ class ExposureStore:
     def asked(self, dataset_id: str, individuals: Iterable[str]) -> dict[str, float]:
         """Scrutiny so far of each of these participants (0 if never asked about)."""
         with driver_cursor(self.engine, write=False) as cur:
-            rows = self._read_asked(cur, dataset_id, individuals)
+            rows = self._scrutiny.read(cur, dataset_id, individuals)
         return {i: 0.0 if v is None else v for i, v in rows.items()}
 
     def counted(self, question: str) -> bool:
         """Was this question (its key) already counted in the scrutiny accounts?"""
         with driver_cursor(self.engine, write=False) as cur:
             return self._question.execute(cur, {"k": question}).fetchone() is not None
-
-    def _read_asked(
-        self, cur: Any, dataset_id: str, individuals: Iterable[str]
-    ) -> dict[str, float | None]:
-        out: dict[str, float | None] = {}
-        for i in individuals:
-            row = self._asked.execute(cur, {"d": dataset_id, "i": i}).fetchone()
-            out[i] = float(row[0]) if row is not None else None
-        return out
-
-    def _read(
-        self, cur: Any, dataset_id: str, individuals: Iterable[str]
-    ) -> dict[str, float | None]:
-        """Spent per participant; None where they have no row yet."""
-        out: dict[str, float | None] = {}
-        for i in individuals:
-            row = self._spent.execute(cur, {"d": dataset_id, "i": i}).fetchone()
-            out[i] = float(row[0]) if row is not None else None
-        return out
 
     def _read_memo(self, cur: Any, fingerprint: str) -> frozenset[str] | None:
         row = self._memo.execute(cur, {"f": fingerprint}).fetchone()
@@ -153,7 +164,7 @@ class ExposureStore:
         if d.scrutiny_budget is None or not d.asked_read:
             return
         budget = d.scrutiny_budget
-        now = self._read_asked(cur, d.dataset_id, d.asked_read)
+        now = self._scrutiny.read(cur, d.dataset_id, d.asked_read)
         for i, before in d.asked_read.items():
             if ((now[i] or 0.0) >= budget) != (before >= budget):
                 raise ExposureChanged("a participant's scrutiny crossed its budget meanwhile")
@@ -164,21 +175,9 @@ class ExposureStore:
             return
         if self._question.execute(cur, {"k": d.question}).fetchone() is not None:
             return  # counted meanwhile (another worker): nothing more to add
-        current = self._read_asked(cur, d.dataset_id, d.question_carriers)
-        fresh = [
-            {"dataset_id": d.dataset_id, "individual_id": i, "asked": d.question_charge,
-             "updated_at": now}
-            for i, v in current.items() if v is None
-        ]  # fmt: skip
-        raised = [
-            {"d": d.dataset_id, "i": i, "s": v + d.question_charge, "t": now}
-            for i, v in current.items()
-            if v is not None
-        ]
-        if fresh:
-            self._add_asked.execute_many(cur, fresh)
-        if raised:
-            self._raise_asked.execute_many(cur, raised)
+        current = self._scrutiny.read(cur, d.dataset_id, d.question_carriers)
+        charge = dict.fromkeys(d.question_carriers, d.question_charge)
+        self._scrutiny.add(cur, d.dataset_id, charge, current, now)
         self._add_question.execute(
             cur, {"key": d.question, "dataset_id": d.dataset_id, "created_at": now}
         )
@@ -187,23 +186,10 @@ class ExposureStore:
         """A first answer: check its exposure reads, write its charges and its memo row."""
         if self._read_memo(cur, d.fingerprint) is not None:
             raise ExposureChanged(f"answer {d.fingerprint[:12]} was given meanwhile")
-        current = self._read(cur, d.dataset_id, {*d.read, *d.charges})
+        current = self._exposure.read(cur, d.dataset_id, {*d.read, *d.charges})
         if any(abs((current[i] or 0.0) - d.read.get(i, 0.0)) > 1e-12 for i in current):
             raise ExposureChanged("a participant was charged meanwhile")
-        fresh, raised = [], []
-        for i, nats in d.charges.items():
-            before = current[i]
-            if before is not None:
-                raised.append({"d": d.dataset_id, "i": i, "s": before + nats, "t": now})
-            else:
-                fresh.append(
-                    {"dataset_id": d.dataset_id, "individual_id": i, "spent": nats,
-                     "updated_at": now}
-                )  # fmt: skip
-        if fresh:
-            self._add.execute_many(cur, fresh)
-        if raised:
-            self._raise.execute_many(cur, raised)
+        self._exposure.add(cur, d.dataset_id, d.charges, current, now)
         self._add_memo.execute(
             cur,
             {
@@ -215,11 +201,16 @@ class ExposureStore:
         )
 
 
-def tables() -> tuple[Table, Table]:
-    """The exposure and memo tables (scrutiny and question tables default in the store)."""
-    exposure, memo = ExposureRow.__table__, AnswerMemoRow.__table__
-    assert isinstance(exposure, Table) and isinstance(memo, Table)
-    return exposure, memo
+def tables() -> tuple[Table, Table, Table, Table]:
+    """The exposure, memo, scrutiny and question tables (the store's arguments, in order)."""
+    out = (
+        ExposureRow.__table__,
+        AnswerMemoRow.__table__,
+        ScrutinyRow.__table__,
+        QuestionRow.__table__,
+    )
+    assert all(isinstance(t, Table) for t in out)
+    return out  # type: ignore[return-value]
 
 
 __all__ = ["ExposureChanged", "ExposureCharge", "ExposureStore", "tables"]

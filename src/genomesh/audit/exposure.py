@@ -154,28 +154,34 @@ class ExposureStore:
     def apply(self, cur: Any, decisions: Iterable[ExposureCharge], now: float) -> None:
         """Check each decision's reads still hold, then write its charges and memo row."""
         for d in decisions:
-            self._check_scrutiny(cur, d)
+            read = self._check_scrutiny(cur, d)
             if d.memo:
                 self._charge(cur, d, now)
-            self._count_question(cur, d, now)
+            self._count_question(cur, d, now, read)
 
-    def _check_scrutiny(self, cur: Any, d: ExposureCharge) -> None:
-        """Nobody this decision read as under (or over) the scrutiny budget crossed it since."""
+    def _check_scrutiny(self, cur: Any, d: ExposureCharge) -> dict[str, float | None]:
+        """Nobody this decision read as under (or over) the scrutiny budget crossed it since;
+        returns the scrutiny read here (in the transaction), for `_count_question`."""
         if d.scrutiny_budget is None or not d.asked_read:
-            return
+            return {}
         budget = d.scrutiny_budget
         now = self._scrutiny.read(cur, d.dataset_id, d.asked_read)
         for i, before in d.asked_read.items():
             if ((now[i] or 0.0) >= budget) != (before >= budget):
                 raise ExposureChanged("a participant's scrutiny crossed its budget meanwhile")
+        return now
 
-    def _count_question(self, cur: Any, d: ExposureCharge, now: float) -> None:
-        """Add a question's scrutiny to its carriers, the first time it is asked."""
+    def _count_question(
+        self, cur: Any, d: ExposureCharge, now: float, read: Mapping[str, float | None]
+    ) -> None:
+        """Add a question's scrutiny to its carriers, the first time it is asked (`read`: their
+        scrutiny as already read in this transaction, where it was)."""
         if d.question is None or not d.question_carriers or d.question_charge <= 0:
             return
         if self._question.execute(cur, {"k": d.question}).fetchone() is not None:
             return  # counted meanwhile (another worker): nothing more to add
-        current = self._scrutiny.read(cur, d.dataset_id, d.question_carriers)
+        missing = [i for i in d.question_carriers if i not in read]
+        current = {**read, **self._scrutiny.read(cur, d.dataset_id, missing)}
         charge = dict.fromkeys(d.question_carriers, d.question_charge)
         self._scrutiny.add(cur, d.dataset_id, charge, current, now)
         self._add_question.execute(

@@ -60,6 +60,9 @@ class DatasetContext:
         self._carriers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._filters: OrderedDict[str, np.ndarray] = OrderedDict()
         self._allowed: OrderedDict[frozenset[str], np.ndarray] = OrderedDict()
+        # the widest allowed set seen, with its mask: narrowing asks again with a few people
+        # fewer (genomesh.gate.narrowing), and clearing their rows beats rebuilding the mask
+        self._widest: tuple[frozenset[str], np.ndarray] | None = None
         self.vocabulary = self._vocabulary()
 
     def _materialize(self) -> None:
@@ -157,11 +160,17 @@ class DatasetContext:
             if mask is not None:
                 self._allowed.move_to_end(allowed)
                 return mask
-        mask = np.zeros(self.n, dtype=bool)
-        idx = [self.row_of[i] for i in allowed if i in self.row_of]
-        mask[idx] = True
+            widest = self._widest
+        if widest is not None and len(widest[0]) - len(allowed) <= 64 and allowed <= widest[0]:
+            mask = widest[1].copy()
+            mask[[self.row_of[i] for i in widest[0] - allowed if i in self.row_of]] = False
+        else:
+            mask = np.zeros(self.n, dtype=bool)
+            mask[[self.row_of[i] for i in allowed if i in self.row_of]] = True
         mask.flags.writeable = False
         with self._lock:
+            if self._widest is None or len(allowed) > len(self._widest[0]):
+                self._widest = (allowed, mask)
             self._allowed[allowed] = mask
             while len(self._allowed) > ALLOWED_CACHE_SIZE:
                 self._allowed.popitem(last=False)

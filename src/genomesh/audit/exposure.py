@@ -141,6 +141,21 @@ class ExposureStore:
             rows = self._scrutiny.read(cur, dataset_id, individuals)
         return {i: 0.0 if v is None else v for i, v in rows.items()}
 
+    def look(
+        self, fingerprint: str, question: str | None, dataset_id: str, carriers: Iterable[str]
+    ) -> tuple[frozenset[str] | None, bool, dict[str, float]]:
+        """What narrowing reads first, on one connection: the answer's memo, whether the
+        question was counted (False when `question` is None), and - for a first answer only -
+        the carriers' scrutiny (0 if never asked about)."""
+        with driver_cursor(self.engine, write=False) as cur:
+            memo = self._read_memo(cur, fingerprint)
+            counted = (
+                question is not None
+                and self._question.execute(cur, {"k": question}).fetchone() is not None
+            )
+            asked = {} if memo is not None else self._scrutiny.read(cur, dataset_id, carriers)
+        return memo, counted, {i: 0.0 if v is None else v for i, v in asked.items()}
+
     def counted(self, question: str) -> bool:
         """Was this question (its key) already counted in the scrutiny accounts?"""
         with driver_cursor(self.engine, write=False) as cur:

@@ -110,16 +110,16 @@ def narrow(
         )
     # scrutiny: the first time this question is asked, each carrier's account grows by what a
     # "yes" would reveal about them, whatever the answer turns out to be
+    key = question_key(fp, question or "") if watched else None
+    carriers = result.contributors if watched else frozenset()
+    remembered, counted, asked_read = exposure.look(fp, key, facts.dataset_id, carriers)
     asked: dict[str, Any] = {}
-    if watched:
-        key = question_key(fp, question or "")
-        if not exposure.counted(key):
-            asked = {
-                "question": key,
-                "question_charge": expected_charge(k, n),
-                "question_carriers": frozenset(result.contributors),
-            }
-    remembered = exposure.memo(fp)
+    if key is not None and not counted:
+        asked = {
+            "question": key,
+            "question_charge": expected_charge(k, n),
+            "question_carriers": frozenset(result.contributors),
+        }
     if remembered is not None:  # the same answer again: narrowed as before, charged nothing
         again, kept = result, remembered
         if kept:
@@ -137,9 +137,7 @@ def narrow(
 
     withheld: frozenset[str] = frozenset()
     current = result
-    asked_read: dict[str, float] = {}
     if watched:  # the over-scrutinised are taken out first, at any number of carriers
-        asked_read = exposure.asked(facts.dataset_id, result.contributors)
         out = frozenset(p for p, v in asked_read.items() if scrutiny is not None and v >= scrutiny)
         if out:
             withheld = out

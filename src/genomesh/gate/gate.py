@@ -7,8 +7,8 @@ read the store for a caller any other way. The gate:
 2. charges the identity's query budget (anonymous/registered tiers; `BudgetExhaustedError`),
 3. executes the surface's callable on the allowed datasets only,
 4. checks that the surface kept to the allowed individuals (else nothing leaves),
-5. narrows: rare hits and participants past their exposure budget are taken out by computing
-   the answer again without them (genomesh.gate.narrowing: a true absence, byte for byte),
+5. narrows: rare hits and participants past their exposure or scrutiny budget are taken out by
+   computing the answer again without them (genomesh.gate.narrowing: a true absence, byte for byte),
 6. applies disclosure control (optional ε-DP noise, small counts, anti-differencing, records
    only at `record`),
 7. writes one hash-chained audit entry, its ledger rows, the budget charge and the

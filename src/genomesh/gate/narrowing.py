@@ -1,6 +1,6 @@
-"""Taking people out of an answer: rare-hit hiding and per-participant exposure budgets.
+"""Taking people out of an answer: rare-hit hiding, per-participant scrutiny and exposure.
 
-Both rules work the same way: the answer is computed again as if some participants were
+All three rules work the same way: the answer is computed again as if some participants were
 absent (the surface's `execute`, with them removed from the allowed individuals), so a
 narrowed answer is, byte for byte, the answer the node would give if they were not in the
 dataset - at boolean, count and record granularity alike. Nothing in it says who or why.
@@ -14,6 +14,11 @@ dataset - at boolean, count and record granularity alike. Nothing in it says who
    narrowed: the grant is the custodian's decision to disclose, and a matchmaking peer sees
    only patients enrolled with their consent to be matched and contacted). The account is per participant and
    dataset, over every caller, tier and surface, the hub's network included.
+3. Scrutiny (`scrutiny_budget`, anonymous and registered tiers): each distinct question about
+   an answer from fewer than `scrutiny_carriers` people adds, to each of them, what a "yes"
+   would reveal (the expected charge), whatever the answer; a participant past the budget is
+   left out of every such answer - 10 or more carriers included, where the exposure account
+   charges nothing - so an attack that centres on one person answers as if they were absent.
 
 Consistency: who was withheld from each distinct answer (its fingerprint: the dataset
 version, the tier rule and exactly who and how much made the answer) is stored with the
